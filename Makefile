@@ -1,0 +1,45 @@
+# The two commands: `make run` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FORMS_BASE_URL ?= http://$(HOST):$(PORT)
+export OMP_THREAD_LIMIT ?= 1
+
+.PHONY: run test install system-packages lint typecheck unit clean
+
+run: install
+	$(BIN)/forms-service db upgrade
+	$(BIN)/forms-service definitions check
+	$(BIN)/forms-service demo init
+	@echo "Starting the service on $(FORMS_BASE_URL) (Ctrl+C to stop)"
+	$(BIN)/forms-service run --host $(HOST) --port $(PORT)
+
+test: install lint typecheck
+	bash scripts/ensure-test-services.sh > var/test-services.env
+	set -a && . var/test-services.env && set +a && $(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+install: system-packages $(STAMP)
+
+system-packages:
+	@bash scripts/install-system-packages.sh
+	@mkdir -p var
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Back-office users, their roles, and integration tokens."""

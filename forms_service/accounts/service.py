@@ -1,0 +1,148 @@
+"""Create and authenticate back-office users and API tokens."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forms_service.errors import Conflict, InvalidInput, TooManyAttempts
+from forms_service.storage.model import ApiToken, User
+
+
+class Role(StrEnum):
+    """What a back-office account may do."""
+
+    CLERK = "clerk"
+    SUPERVISOR = "supervisor"
+    MAILROOM = "mailroom"
+    ADMIN = "admin"
+    INTEGRATION = "integration"
+
+
+_HASHER = PasswordHasher()
+#: Verified against when the user does not exist, so both paths take the same time.
+_DUMMY_HASH = _HASHER.hash("not-a-real-password")
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """Failed logins before a lock, and how long it lasts."""
+
+    max_failures: int = 5
+    lock_minutes: int = 15
+
+
+def parse_roles(roles: Iterable[str]) -> str:
+    """Check role names and store them comma-separated."""
+    parsed = []
+    for role in roles:
+        try:
+            parsed.append(Role(role.strip()).value)
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise InvalidInput(f"unknown role {role!r} (known: {known})", field="roles") from None
+    if not parsed:
+        raise InvalidInput("at least one role is needed", field="roles")
+    return ",".join(sorted(set(parsed)))
+
+
+def create_user(
+    session: Session, username: str, password: str, roles: Iterable[str], *, now: dt.datetime
+) -> User:
+    """Create a user with an argon2 password hash."""
+    if len(password) < 12:
+        raise InvalidInput("the password must have at least 12 characters", field="password")
+    if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
+        raise Conflict(f"user {username!r} already exists", field="username")
+    user = User(
+        username=username,
+        password_hash=_HASHER.hash(password),
+        roles=parse_roles(roles),
+        active=True,
+        failed_logins=0,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    now: dt.datetime,
+    policy: LockoutPolicy | None = None,
+) -> User | None:
+    """The user when the password is right; counts failures and locks the account.
+
+    Raises:
+        TooManyAttempts: the account is locked.
+    """
+    policy = policy or LockoutPolicy()
+    user = session.execute(
+        select(User).where(User.username == username).with_for_update()
+    ).scalar_one_or_none()
+    if user is None or not user.active:
+        with contextlib.suppress(VerificationError):
+            _HASHER.verify(_DUMMY_HASH, password)
+        return None
+    if user.locked_until and user.locked_until > now:
+        raise TooManyAttempts("This account is locked for a while after repeated failures.")
+    try:
+        _HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= policy.max_failures:
+            user.locked_until = now + dt.timedelta(minutes=policy.lock_minutes)
+            user.failed_logins = 0
+        return None
+    user.failed_logins = 0
+    user.locked_until = None
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = _HASHER.hash(password)
+    return user
+
+
+def roles_of(user: User | ApiToken) -> frozenset[Role]:
+    """The roles of a user or token."""
+    return frozenset(Role(r) for r in user.roles.split(",") if r)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(session: Session, name: str, roles: Iterable[str], *, now: dt.datetime) -> str:
+    """Create an integration token; the clear token is returned once and never stored."""
+    if session.execute(select(ApiToken).where(ApiToken.name == name)).scalar_one_or_none():
+        raise Conflict(f"token {name!r} already exists", field="name")
+    token = "fst_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            name=name, token_hash=_token_digest(token), roles=parse_roles(roles), created_at=now
+        )
+    )
+    session.flush()
+    return token
+
+
+def find_api_token(session: Session, token: str) -> ApiToken | None:
+    """The active token matching `token`, None otherwise."""
+    found = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(token))
+    ).scalar_one_or_none()
+    if found is None or found.revoked_at is not None:
+        return None
+    return found

@@ -1,0 +1,120 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from forms_service.config import ensure_secrets, load_settings
+from forms_service.errors import FormsError
+from forms_service.runtime import build_runtime
+from forms_service.web.api.views import blueprint as api_documents
+from forms_service.web.extensions import csrf, limiter
+from forms_service.web.public.views import blueprint as public
+from forms_service.web.public.views import render_error
+
+log = logging.getLogger(__name__)
+
+_API_SETTINGS = {
+    "API_TITLE": "forms_service",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, runtime (definitions are checked here), blueprints."""
+    settings = load_settings(overrides=test_config)
+    ensure_secrets(settings)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config.update(_API_SETTINGS)
+    app.config.update(settings)
+    app.config["SESSION_COOKIE_SECURE"] = str(settings["BASE_URL"]).startswith("https://")
+    app.extensions["forms_service"] = build_runtime(settings)
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    api = Api(app)
+    api.register_blueprint(api_documents)
+    csrf.exempt(api_documents)
+    app.register_blueprint(public)
+
+    _register_error_handlers(app)
+    app.after_request(_security_headers)
+
+    @app.get("/healthz")
+    def healthz() -> ResponseReturnValue:
+        return {"status": "ok"}
+
+    return app
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(FormsError)
+    def forms_error(error: FormsError) -> ResponseReturnValue:
+        if _is_api():
+            body = {
+                "status": error.status,
+                "code": error.code,
+                "field": error.field,
+                "reason": error.reason,
+            }
+            return jsonify(body), error.status
+        return render_error(error)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
+        failure = FormsError(error.description or "CSRF")
+        failure.code = "csrf"
+        return render_error(failure)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> ResponseReturnValue:
+        status = error.code or 500
+        if _is_api():
+            body = getattr(error, "data", None) or {}
+            return jsonify(
+                {
+                    "status": status,
+                    "code": (error.name or "error").lower().replace(" ", "_"),
+                    "field": None,
+                    "reason": error.description,
+                    **({"errors": body.get("messages")} if body.get("messages") else {}),
+                }
+            ), status
+        failure = FormsError(error.description or error.name)
+        failure.status = status
+        failure.code = (
+            "not_found" if status == 404 else ("too_many_attempts" if status == 429 else "generic")
+        )
+        return render_error(failure)
+
+
+def _security_headers(response: Any) -> Any:
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.path.startswith("/f/"):
+        headers["Cache-Control"] = "no-store"
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response

@@ -1,0 +1,170 @@
+"""Settings: defaults, then an optional TOML file, then FORMS_* environment variables.
+
+Secrets that are not configured are generated on first run and kept in the var directory,
+which is fine on a laptop and refused in production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from forms_service.errors import ConfigurationError
+
+DEMO_CRM_RECORD_TYPES: dict[str, Any] = {
+    "customer": {
+        "table": "customers",
+        "key": "customer_no",
+        "columns": {
+            c: c
+            for c in (
+                "customer_no",
+                "title",
+                "first_name",
+                "last_name",
+                "address_line",
+                "address_extra",
+                "postcode",
+                "city",
+                "email",
+                "phone",
+                "iban",
+                "bic",
+                "account_holder",
+                "birth_date",
+                "consent_email",
+                "consent_sms",
+                "consent_post",
+                "consent_partners",
+                "sepa_mandate",
+                "preferred_channel",
+                "interests",
+            )
+        },
+    }
+}
+
+
+def defaults(var_dir: Path) -> dict[str, Any]:
+    """Settings that hold when nothing else is configured (the embedded default)."""
+    return {
+        "ENV": "development",
+        "VAR_DIR": str(var_dir),
+        "DATABASE_URL": f"sqlite:///{var_dir / 'forms.sqlite'}",
+        "FILE_STORE_DIR": str(var_dir / "files"),
+        "DEFINITIONS_DIR": "form_definitions",
+        "BASE_URL": "http://127.0.0.1:5000",
+        "DEFAULT_LOCALE": "fr",
+        "CONNECTORS": {
+            "crm": {
+                "type": "sql",
+                "url": f"sqlite:///{var_dir / 'demo_crm.sqlite'}",
+                "record_types": DEMO_CRM_RECORD_TYPES,
+            }
+        },
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "CHALLENGE_MAX_FAILURES": 5,
+        "CHALLENGE_LOCK_MINUTES": 30,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_LINK": "60 per minute",
+        "RATELIMIT_CHALLENGE": "10 per minute",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": 3600 * 8,
+    }
+
+
+_SECRET_NAMES = ("SECRET_KEY", "LINK_SIGNING_KEYS")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Merge defaults, the FORMS_CONFIG file, FORMS_* variables and `overrides`."""
+    environ = os.environ if environ is None else environ
+    var_dir = Path(
+        (overrides or {}).get("VAR_DIR") or environ.get("FORMS_VAR_DIR") or "var"
+    ).resolve()
+    settings = defaults(var_dir)
+    config_file = environ.get("FORMS_CONFIG")
+    if config_file:
+        try:
+            with open(config_file, "rb") as handle:
+                settings.update({k.upper(): v for k, v in tomllib.load(handle).items()})
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(f"cannot read FORMS_CONFIG={config_file}: {exc}") from exc
+    for name, value in environ.items():
+        if name.startswith("FORMS_") and name != "FORMS_CONFIG":
+            settings[name.removeprefix("FORMS_")] = _parse_env(value)
+    settings.update(overrides or {})
+    return settings
+
+
+def _parse_env(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def ensure_secrets(settings: MutableMapping[str, Any]) -> None:
+    """Fill missing secrets from var/secrets.json, creating it on first run.
+
+    In production (ENV=production) a missing or generated secret is refused.
+    """
+    production = settings.get("ENV") == "production"
+    missing = [name for name in _SECRET_NAMES if not settings.get(name)]
+    if production:
+        if missing:
+            raise ConfigurationError(
+                "production mode needs " + " and ".join(f"FORMS_{m}" for m in missing)
+            )
+        generated = _read_generated(Path(settings["VAR_DIR"]))
+        for name in _SECRET_NAMES:
+            if generated and settings[name] == generated.get(name):
+                raise ConfigurationError(
+                    f"production mode refuses the generated {name}: set FORMS_{name}"
+                )
+        _check_strength(settings)
+        return
+    if not missing:
+        _check_strength(settings)
+        return
+    path = Path(settings["VAR_DIR"]) / "secrets.json"
+    stored = _read_generated(Path(settings["VAR_DIR"]))
+    if stored is None:
+        stored = {
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "LINK_SIGNING_KEYS": [f"k1:{secrets.token_urlsafe(48)}"],
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(stored, handle, indent=2)
+    for name in missing:
+        settings[name] = stored[name]
+    _check_strength(settings)
+
+
+def _read_generated(var_dir: Path) -> dict[str, Any] | None:
+    path = var_dir / "secrets.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ConfigurationError(f"{path} is not valid JSON: remove it to regenerate") from exc
+    return data if isinstance(data, dict) else None
+
+
+def _check_strength(settings: Mapping[str, Any]) -> None:
+    if len(str(settings["SECRET_KEY"])) < 32:
+        raise ConfigurationError("SECRET_KEY must be at least 32 characters")
+    keys = settings["LINK_SIGNING_KEYS"]
+    if isinstance(keys, str):
+        raise ConfigurationError('LINK_SIGNING_KEYS must be a JSON list: ["k2:secret", "k1:…"]')

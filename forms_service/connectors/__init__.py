@@ -1,0 +1,1 @@
+"""Source systems behind one small protocol."""

@@ -1,0 +1,22 @@
+"""Build the configured connectors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from forms_service.connectors.interfaces import Connector
+from forms_service.connectors.sql import SqlConnector
+from forms_service.errors import ConfigurationError
+
+
+def build_connectors(config: Mapping[str, Mapping[str, Any]]) -> dict[str, Connector]:
+    """One connector per entry of the CONNECTORS setting."""
+    connectors: dict[str, Connector] = {}
+    for name, entry in config.items():
+        kind = entry.get("type")
+        if kind == "sql":
+            connectors[name] = SqlConnector(name, entry["url"], entry["record_types"])
+        else:
+            raise ConfigurationError(f"connector {name!r}: unknown type {kind!r} (known: sql)")
+    return connectors

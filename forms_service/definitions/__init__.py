@@ -1,0 +1,1 @@
+"""Form definitions: the YAML files, their checks and the field-type registry."""

@@ -1,0 +1,140 @@
+"""Form definitions as immutable values, read from form_definitions/*.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from forms_service.definitions.fieldtypes import FIELD_TYPES, Choice, FieldType, Rules
+from forms_service.i18n import pick
+
+
+class Policy(StrEnum):
+    """Who must look at a change before it reaches the source."""
+
+    AUTO = "auto"
+    REVIEW = "review"
+    FOUR_EYES = "four_eyes"
+
+
+class Channel(StrEnum):
+    """The ways a customer can answer."""
+
+    ONLINE = "online"
+    PDF = "pdf"
+    PAPER = "paper"
+
+
+Texts = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class FieldDefinition:
+    """One field of a form."""
+
+    name: str
+    type_name: str
+    label: Texts
+    help: Texts = field(default_factory=dict)
+    required: bool = False
+    rules: Rules = field(default_factory=Rules)
+    choices: tuple[Choice, ...] = ()
+    maps_to: str | None = None
+    policy: Policy = Policy.REVIEW
+    channels: frozenset[Channel] = frozenset(Channel)
+
+    @property
+    def type(self) -> FieldType:
+        """The registry entry of this field's type."""
+        return FIELD_TYPES[self.type_name]
+
+    def parse(self, raw: object) -> str | None:
+        """Canonical value of raw input; raises FieldValueError."""
+        return self.type.parse(raw, self.rules, self.choices)
+
+    def display(self, value: str | None, locale: str) -> str:
+        """A canonical value as a person reads it."""
+        return self.type.display(value, locale, self.choices)
+
+    def label_in(self, locale: str) -> str:
+        """The label in `locale`."""
+        return pick(self.label, locale)
+
+    def help_in(self, locale: str) -> str:
+        """The help text in `locale` (empty when none)."""
+        return pick(self.help, locale) if self.help else ""
+
+    def same(self, a: str | None, b: str | None) -> bool:
+        """Whether two canonical values are the same answer."""
+        return self.type.comparison_key(a) == self.type.comparison_key(b)
+
+
+@dataclass(frozen=True)
+class ChallengeQuestion:
+    """A question asked before personal data is shown, answered from the source record."""
+
+    name: str
+    type_name: str
+    label: Texts
+    maps_to: str
+    rules: Rules = field(default_factory=Rules)
+
+    @property
+    def type(self) -> FieldType:
+        """The registry entry of this question's type."""
+        return FIELD_TYPES[self.type_name]
+
+    def parse(self, raw: object) -> str | None:
+        """Canonical value of an answer; raises FieldValueError."""
+        return self.type.parse(raw, self.rules, ())
+
+
+@dataclass(frozen=True)
+class SourceBinding:
+    """Where a form's records live: a configured connector and one of its record types."""
+
+    connector: str
+    record_type: str
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    """A whole form, as loaded from one YAML file."""
+
+    id: str
+    version: int
+    title: Texts
+    source: SourceBinding
+    key: str
+    fields: tuple[FieldDefinition, ...]
+    intro: Texts = field(default_factory=dict)
+    link_lifetime_days: int = 60
+    challenge: tuple[ChallengeQuestion, ...] = ()
+    path: str = ""
+
+    def title_in(self, locale: str) -> str:
+        """The title in `locale`."""
+        return pick(self.title, locale)
+
+    def intro_in(self, locale: str) -> str:
+        """The introduction in `locale` (empty when none)."""
+        return pick(self.intro, locale) if self.intro else ""
+
+    def field(self, name: str) -> FieldDefinition:
+        """The field called `name`; KeyError when there is none."""
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    def fields_for(self, channel: Channel) -> tuple[FieldDefinition, ...]:
+        """The fields a channel shows, in definition order."""
+        return tuple(f for f in self.fields if channel in f.channels)
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        """Every source column the form reads: mapped fields, then challenge answers."""
+        columns = [f.maps_to for f in self.fields if f.maps_to]
+        columns += [q.maps_to for q in self.challenge if q.maps_to not in columns]
+        return tuple(columns)

@@ -1,0 +1,113 @@
+"""WTForms fields derived from the field-type registry, for the online channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wtforms import (
+    BooleanField,
+    Field,
+    Form,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    ValidationError,
+    widgets,
+)
+from wtforms.fields.core import UnboundField
+
+from forms_service.definitions.fieldtypes import FieldValueError, WidgetKind
+from forms_service.definitions.model import (
+    ChallengeQuestion,
+    Channel,
+    FieldDefinition,
+    FormDefinition,
+)
+from forms_service.i18n import translate
+
+
+class _Checkboxes(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def _validator(parse: Any, required: bool, locale: str) -> Any:
+    def check(form: Form, field: Field) -> None:
+        raw = field.data
+        empty = raw is None or raw == "" or raw == []
+        if empty:
+            if required:
+                raise ValidationError(translate("required", locale))
+            return
+        try:
+            parse(raw)
+        except FieldValueError as exc:
+            raise ValidationError(translate(exc.key, locale, **exc.params)) from exc
+
+    return check
+
+
+def _input_attributes(definition: FieldDefinition, locale: str) -> dict[str, Any]:
+    attributes: dict[str, Any] = {**definition.type.html_attributes}
+    if definition.rules.max_length:
+        attributes["maxlength"] = definition.rules.max_length
+    if definition.required:
+        attributes["required"] = True
+        attributes["aria-required"] = "true"
+    if definition.help:
+        attributes["aria-describedby"] = f"{definition.name}-help"
+    return attributes
+
+
+def field_for(definition: FieldDefinition, locale: str) -> UnboundField[Any]:
+    """The WTForms field of a form field, with its type's parsing as the validator."""
+    label = definition.label_in(locale)
+    check = _validator(definition.parse, definition.required, locale)
+    kind = definition.type.widget
+    if definition.type_name == "checkbox":
+        # An unticked box is an answer ("no"), so the value is always "true" or "false".
+        return BooleanField(label, validators=[check])
+    if kind is WidgetKind.CHOICES:
+        choices = [(c.value, c.labels.get(locale) or c.value) for c in definition.choices]
+        if definition.type_name == "multiple_choice":
+            return _Checkboxes(label, choices=choices, validators=[check], validate_choice=False)
+        return RadioField(label, choices=choices, validators=[check], validate_choice=False)
+    return StringField(label, validators=[check], render_kw=_input_attributes(definition, locale))
+
+
+def online_form_class(
+    definition: FormDefinition, locale: str, base: type[Form] = Form
+) -> type[Form]:
+    """A form class with one field per online field of the definition."""
+    attributes: dict[str, Any] = {
+        f.name: field_for(f, locale) for f in definition.fields_for(Channel.ONLINE)
+    }
+    return type(f"{definition.id}-{locale}", (base,), attributes)
+
+
+def challenge_form_class(
+    questions: tuple[ChallengeQuestion, ...], locale: str, base: type[Form] = Form
+) -> type[Form]:
+    """A form asking each challenge question."""
+    attributes: dict[str, Any] = {}
+    for question in questions:
+        render: dict[str, Any] = {**question.type.html_attributes}
+        render["autocomplete"] = "off"
+        render["required"] = True
+        attributes[question.name] = StringField(
+            question.label.get(locale) or question.name,
+            validators=[_validator(question.parse, True, locale)],
+            render_kw=render,
+        )
+    return type(f"challenge-{locale}", (base,), attributes)
+
+
+def form_value(definition: FieldDefinition, canonical: str | None) -> Any:
+    """The value to put in a WTForms field for a canonical value."""
+    if definition.type_name == "checkbox":
+        return canonical == "true"
+    if definition.type_name == "multiple_choice":
+        return [v for v in (canonical or "").split(",") if v]
+    if definition.type_name in ("phone", "iban"):
+        return definition.display(canonical, "fr") if canonical else ""
+    return canonical or ""

@@ -1,0 +1,406 @@
+"""Load and check form definitions; every error names the file, the field and the problem."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from forms_service.definitions.fieldtypes import (
+    CHOICE_TYPES,
+    FIELD_TYPES,
+    Choice,
+    Rules,
+    check_date_spec,
+)
+from forms_service.definitions.model import (
+    ChallengeQuestion,
+    Channel,
+    FieldDefinition,
+    FormDefinition,
+    Policy,
+    SourceBinding,
+)
+from forms_service.i18n import LOCALES
+
+_ID = re.compile(r"[a-z][a-z0-9-]{1,62}")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+_FORM_KEYS = frozenset(
+    {
+        "id",
+        "version",
+        "title",
+        "intro",
+        "source",
+        "key",
+        "fields",
+        "link_lifetime_days",
+        "challenge",
+        "letter",
+    }
+)
+_FIELD_KEYS = frozenset(
+    {
+        "name",
+        "type",
+        "label",
+        "help",
+        "required",
+        "rules",
+        "choices",
+        "maps_to",
+        "policy",
+        "channels",
+    }
+)
+_CHALLENGE_KEYS = frozenset({"name", "type", "label", "maps_to", "rules"})
+#: Types a customer can type from memory as an identity answer.
+_CHALLENGE_TYPES = frozenset(FIELD_TYPES) - CHOICE_TYPES - {"checkbox", "signature"}
+
+
+@dataclass(frozen=True)
+class DefinitionProblem:
+    """One thing wrong with a definition file."""
+
+    file: str
+    field: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: field {self.field!r}" if self.field else self.file
+        return f"{where}: {self.problem}"
+
+
+class DefinitionError(Exception):
+    """One or more definition files are wrong; str() lists every problem on its own line."""
+
+    def __init__(self, problems: Sequence[DefinitionProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = tuple(problems)
+
+
+class DefinitionSet(Mapping[str, FormDefinition]):
+    """The loaded definitions, by form id."""
+
+    def __init__(self, definitions: Iterable[FormDefinition]) -> None:
+        self._by_id = {d.id: d for d in definitions}
+
+    def __getitem__(self, form_id: str) -> FormDefinition:
+        return self._by_id[form_id]
+
+    def __iter__(self) -> Any:
+        return iter(self._by_id)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
+class _Collector:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[DefinitionProblem] = []
+
+    def add(self, problem: str, field: str | None = None) -> None:
+        self.problems.append(DefinitionProblem(self.file, field, problem))
+
+
+def load_definitions(
+    directory: Path, *, connectors: Mapping[str, Iterable[str]] | None = None
+) -> DefinitionSet:
+    """Load every `*.yaml` of `directory` and check it.
+
+    Args:
+        directory: the folder of definition files.
+        connectors: configured connector names with their record types; when given, each
+            definition's source must name one of them.
+
+    Raises:
+        DefinitionError: listing every problem found in every file.
+    """
+    problems: list[DefinitionProblem] = []
+    definitions: list[FormDefinition] = []
+    if not directory.is_dir():
+        raise DefinitionError([DefinitionProblem(str(directory), None, "no such directory")])
+    for path in sorted(directory.glob("*.yaml")):
+        definition, found = load_definition(path, connectors=connectors)
+        problems += found
+        if definition is not None:
+            definitions.append(definition)
+    seen: dict[str, str] = {}
+    for definition in definitions:
+        if definition.id in seen:
+            problems.append(
+                DefinitionProblem(
+                    definition.path,
+                    None,
+                    f"form id {definition.id!r} is also used by {seen[definition.id]}",
+                )
+            )
+        seen[definition.id] = definition.path
+    if problems:
+        raise DefinitionError(problems)
+    return DefinitionSet(definitions)
+
+
+def load_definition(
+    path: Path, *, connectors: Mapping[str, Iterable[str]] | None = None
+) -> tuple[FormDefinition | None, list[DefinitionProblem]]:
+    """Load one file; return the definition (None when unusable) and the problems found."""
+    out = _Collector(path.name)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        out.add(f"cannot be read as YAML: {exc}".replace("\n", " "))
+        return None, out.problems
+    if not isinstance(raw, dict):
+        out.add("must be a mapping of keys (id, version, title, source, key, fields)")
+        return None, out.problems
+    definition = _build(raw, out, connectors, str(path))
+    return (definition if not out.problems else None), out.problems
+
+
+def _build(
+    raw: dict[str, Any],
+    out: _Collector,
+    connectors: Mapping[str, Iterable[str]] | None,
+    path: str,
+) -> FormDefinition | None:
+    for key in sorted(set(raw) - _FORM_KEYS):
+        out.add(f"unknown key {key!r} (allowed: {', '.join(sorted(_FORM_KEYS))})")
+    form_id = raw.get("id")
+    if not isinstance(form_id, str) or not _ID.fullmatch(form_id):
+        out.add("'id' must be lower-case letters, digits and dashes, e.g. contact-update")
+        form_id = "?"
+    version = raw.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        out.add("'version' must be a whole number from 1")
+        version = 1
+    title = _texts(raw.get("title"), out, "title", None, required=True)
+    intro = _texts(raw.get("intro"), out, "intro", None, required=False)
+    source = _source(raw.get("source"), out, connectors)
+    raw_key = raw.get("key")
+    key = raw_key if isinstance(raw_key, str) and raw_key else "?"
+    if key == "?":
+        out.add("'key' must name the source column that identifies a record")
+    lifetime = raw.get("link_lifetime_days", 60)
+    if not isinstance(lifetime, int) or isinstance(lifetime, bool) or not 1 <= lifetime <= 3660:
+        out.add("'link_lifetime_days' must be a whole number of days between 1 and 3660")
+        lifetime = 60
+    raw_fields = raw.get("fields")
+    fields: list[FieldDefinition] = []
+    if not isinstance(raw_fields, list) or not raw_fields:
+        out.add("'fields' must be a non-empty list")
+    else:
+        names: set[str] = set()
+        for index, item in enumerate(raw_fields):
+            built = _field(item, index, out)
+            if built is None:
+                continue
+            if built.name in names:
+                out.add("is defined twice", built.name)
+            names.add(built.name)
+            fields.append(built)
+    challenge = _challenge(raw.get("challenge", []), out)
+    if out.problems or source is None:
+        return None
+    return FormDefinition(
+        id=form_id,
+        version=version,
+        title=title,
+        intro=intro,
+        source=source,
+        key=key,
+        fields=tuple(fields),
+        link_lifetime_days=lifetime,
+        challenge=challenge,
+        path=path,
+    )
+
+
+def _texts(
+    raw: object, out: _Collector, what: str, field: str | None, *, required: bool
+) -> dict[str, str]:
+    if raw is None:
+        if required:
+            out.add(f"'{what}' is missing: give it in {' and '.join(LOCALES)}", field)
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, str) and v for v in raw.values()):
+        out.add(f"'{what}' must map each language ({', '.join(LOCALES)}) to a text", field)
+        return {}
+    missing = [loc for loc in LOCALES if loc not in raw]
+    if missing:
+        out.add(f"'{what}' has no {', '.join(missing)} text", field)
+    unknown = sorted(set(raw) - set(LOCALES))
+    if unknown:
+        out.add(f"'{what}' has unknown languages {unknown}", field)
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _source(
+    raw: object, out: _Collector, connectors: Mapping[str, Iterable[str]] | None
+) -> SourceBinding | None:
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("connector"), str)
+        or not isinstance(raw.get("record_type"), str)
+    ):
+        out.add("'source' must give 'connector' and 'record_type'")
+        return None
+    binding = SourceBinding(connector=raw["connector"], record_type=raw["record_type"])
+    if connectors is not None:
+        if binding.connector not in connectors:
+            out.add(
+                f"source connector {binding.connector!r} is not configured "
+                f"(configured: {', '.join(sorted(connectors)) or 'none'})"
+            )
+        elif binding.record_type not in set(connectors[binding.connector]):
+            out.add(f"connector {binding.connector!r} has no record type {binding.record_type!r}")
+    return binding
+
+
+def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
+    if not isinstance(item, dict):
+        out.add(f"fields[{index}] must be a mapping")
+        return None
+    name = item.get("name")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        out.add(f"fields[{index}] needs a 'name' of lower-case letters, digits and _")
+        return None
+    for key in sorted(set(item) - _FIELD_KEYS):
+        out.add(f"unknown key {key!r} (allowed: {', '.join(sorted(_FIELD_KEYS))})", name)
+    type_name = item.get("type")
+    if not isinstance(type_name, str) or type_name not in FIELD_TYPES:
+        out.add(f"unknown type {type_name!r} (known: {', '.join(sorted(FIELD_TYPES))})", name)
+        return None
+    label = _texts(item.get("label"), out, "label", name, required=True)
+    help_texts = _texts(item.get("help"), out, "help", name, required=False)
+    rules = _rules(item.get("rules", {}), out, name)
+    choices = _choices(item.get("choices"), type_name, out, name)
+    policy_raw = item.get("policy", "review")
+    try:
+        policy = Policy(policy_raw)
+    except ValueError:
+        out.add(f"policy {policy_raw!r} must be one of auto, review, four_eyes", name)
+        policy = Policy.REVIEW
+    channels_raw = item.get("channels", [c.value for c in Channel])
+    try:
+        channels = frozenset(Channel(c) for c in channels_raw)
+    except (ValueError, TypeError):
+        out.add(f"channels {channels_raw!r} must be a list among online, pdf, paper", name)
+        channels = frozenset(Channel)
+    maps_to = item.get("maps_to")
+    field_type = FIELD_TYPES[type_name]
+    if maps_to is not None and not isinstance(maps_to, str):
+        out.add("'maps_to' must name a source column", name)
+        maps_to = None
+    if maps_to and not field_type.writable:
+        out.add(f"a {type_name} field cannot be written to a source ('maps_to' must go)", name)
+    if not maps_to and field_type.writable:
+        out.add("'maps_to' is missing: name the source column this field updates", name)
+    required = item.get("required", False)
+    if not isinstance(required, bool):
+        out.add("'required' must be true or false", name)
+        required = False
+    return FieldDefinition(
+        name=name,
+        type_name=type_name,
+        label=label,
+        help=help_texts,
+        required=required,
+        rules=rules,
+        choices=choices,
+        maps_to=maps_to,
+        policy=policy,
+        channels=channels,
+    )
+
+
+def _rules(raw: object, out: _Collector, name: str) -> Rules:
+    if not isinstance(raw, dict):
+        out.add("'rules' must be a mapping", name)
+        return Rules()
+    try:
+        rules = Rules.from_mapping(raw)
+    except KeyError as exc:
+        allowed = ", ".join(sorted(Rules.__dataclass_fields__))
+        out.add(f"unknown rule {exc.args[0]!r} (allowed: {allowed})", name)
+        return Rules()
+    except TypeError as exc:
+        out.add(f"rules: {exc}", name)
+        return Rules()
+    if rules.pattern is not None:
+        try:
+            re.compile(rules.pattern)
+        except re.error as exc:
+            out.add(f"rule 'pattern' is not a valid regular expression: {exc}", name)
+    for spec in (rules.min_date, rules.max_date):
+        if spec is not None:
+            try:
+                check_date_spec(spec)
+            except ValueError:
+                out.add(f"date rule {spec!r}: use an ISO date, 'today' or 'today-18y'", name)
+    for limit in ("min_length", "max_length"):
+        value = getattr(rules, limit)
+        if value is not None and (not isinstance(value, int) or value < 0):
+            out.add(f"rule {limit!r} must be a whole number", name)
+    return rules
+
+
+def _choices(raw: object, type_name: str, out: _Collector, name: str) -> tuple[Choice, ...]:
+    if type_name not in CHOICE_TYPES:
+        if raw is not None:
+            out.add(f"a {type_name} field takes no 'choices'", name)
+        return ()
+    if not isinstance(raw, list) or not raw:
+        out.add("'choices' must list the options (value and label)", name)
+        return ()
+    choices = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+            out.add("each choice needs a 'value' and a 'label'", name)
+            continue
+        labels = _texts(
+            item.get("label"), out, f"label of choice {item['value']!r}", name, required=True
+        )
+        choices.append(Choice(value=item["value"], labels=labels))
+    values = [c.value for c in choices]
+    if len(set(values)) != len(values):
+        out.add("choice values must be unique", name)
+    return tuple(choices)
+
+
+def _challenge(raw: object, out: _Collector) -> tuple[ChallengeQuestion, ...]:
+    if not isinstance(raw, list):
+        out.add("'challenge' must be a list of questions")
+        return ()
+    questions = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            out.add(f"challenge[{index}] needs a 'name'")
+            continue
+        name = f"challenge.{item['name']}"
+        for key in sorted(set(item) - _CHALLENGE_KEYS):
+            out.add(f"unknown key {key!r}", name)
+        type_name = item.get("type")
+        if not isinstance(type_name, str) or type_name not in _CHALLENGE_TYPES:
+            out.add(
+                f"challenge type {type_name!r} must be a typed value (date, postcode, text…)", name
+            )
+            continue
+        if not isinstance(item.get("maps_to"), str):
+            out.add("'maps_to' must name the source column holding the answer", name)
+            continue
+        questions.append(
+            ChallengeQuestion(
+                name=item["name"],
+                type_name=type_name,
+                label=_texts(item.get("label"), out, "label", name, required=True),
+                maps_to=item["maps_to"],
+                rules=_rules(item.get("rules", {}), out, name),
+            )
+        )
+    return tuple(questions)

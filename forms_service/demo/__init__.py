@@ -1,0 +1,1 @@
+"""The demo: a fake CRM, demo accounts and documents, for `make run`."""

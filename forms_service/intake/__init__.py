@@ -1,0 +1,1 @@
+"""The answer channels, each ending in one stored Submission."""

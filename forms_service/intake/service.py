@@ -1,0 +1,355 @@
+"""The online channel: open a signed link, pass the challenge, prefill, submit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forms_service.audit import service as audit
+from forms_service.connectors.interfaces import SourceUnavailable
+from forms_service.definitions.fieldtypes import FieldValueError
+from forms_service.definitions.model import Channel, FormDefinition
+from forms_service.errors import FormsError, Gone, InvalidInput, TooManyAttempts
+from forms_service.issuing.service import IssuingService, challenge_digest, snapshot_of
+from forms_service.issuing.tokens import (
+    ExpiredLink,
+    TamperedLink,
+    UnknownDocument,
+    new_document_id,
+)
+from forms_service.storage.model import (
+    Document,
+    DocumentStatus,
+    SecurityEvent,
+    Submission,
+    SubmissionStatus,
+)
+
+#: Submissions still open to a repeated submit returning them unchanged.
+_PENDING = (SubmissionStatus.RECEIVED, SubmissionStatus.IN_REVIEW)
+
+
+class RevokedLink(Gone):
+    """The document was withdrawn."""
+
+    code = "revoked_link"
+
+
+class ClosedLink(Gone):
+    """The answer was already processed; the link accepts no more answers."""
+
+    code = "closed_link"
+
+
+class ChallengeFailed(InvalidInput):
+    """A wrong answer to the identity question."""
+
+    code = "challenge_failed"
+
+
+@dataclass(frozen=True)
+class ChallengePolicy:
+    """How many wrong answers lock a document, and for how long."""
+
+    max_failures: int = 5
+    lock_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """The values to show in the form, and whether they are live or the issue snapshot."""
+
+    values: Mapping[str, str | None]
+    live: bool
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field a submission changes, as the customer sees it."""
+
+    field: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the customer is told after submitting."""
+
+    submission: Submission
+    changes: tuple[FieldChange, ...]
+    repeated: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class OnlineIntake:
+    """Use cases of the online form."""
+
+    def __init__(self, issuing: IssuingService, challenge: ChallengePolicy | None = None) -> None:
+        self.issuing = issuing
+        self.sessions = issuing.sessions
+        self.clock = issuing.clock
+        self.challenge = challenge or ChallengePolicy()
+
+    # -- links ---------------------------------------------------------------------------
+
+    def security_event(
+        self,
+        kind: str,
+        *,
+        document_id: str | None = None,
+        client: str | None = None,
+        detail: str = "",
+    ) -> None:
+        """Store a security event (no personal data: kinds, ids and a pseudonymous client)."""
+        with self.sessions() as session, session.begin():
+            session.add(
+                SecurityEvent(
+                    at=self.clock(),
+                    kind=kind,
+                    document_id=document_id,
+                    client=client,
+                    detail=detail,
+                )
+            )
+
+    def resolve(self, token: str, *, client: str | None = None) -> Document:
+        """The document a link names, checked for signature, expiry, revocation and closure.
+
+        A failure stores a security event and raises the matching FormsError.
+        """
+        try:
+            claims = self.issuing.signer.verify(token, self.clock())
+        except TamperedLink:
+            self.security_event("link_tampered", client=client)
+            raise
+        except ExpiredLink:
+            self.security_event("link_expired", document_id=_document_part(token), client=client)
+            raise
+        with self.sessions() as session:
+            document = session.get(Document, claims.document_id)
+        if document is None:
+            self.security_event("link_unknown_document", client=client)
+            raise UnknownDocument("This link does not lead to any form.")
+        if document.status is DocumentStatus.REVOKED:
+            self.security_event("link_revoked", document_id=document.id, client=client)
+            raise RevokedLink("This form was withdrawn.")
+        if document.expires_at <= self.clock():
+            self.security_event("link_expired", document_id=document.id, client=client)
+            raise ExpiredLink("This link has expired.")
+        return document
+
+    def mark_opened(self, document: Document) -> None:
+        """Record the first opening of a document."""
+        if document.opened_at is not None:
+            return
+        with self.sessions() as session, session.begin():
+            stored = session.get(Document, document.id, with_for_update=True)
+            if stored is None or stored.opened_at is not None:
+                return
+            now = self.clock()
+            stored.opened_at = now
+            if stored.status is DocumentStatus.ISSUED:
+                stored.status = DocumentStatus.OPENED
+            audit.record(
+                session,
+                "opened",
+                actor="customer",
+                at=now,
+                document_id=stored.id,
+                detail={"channel": Channel.ONLINE.value},
+            )
+        document.opened_at = now
+
+    # -- challenge -----------------------------------------------------------------------
+
+    def check_challenge(
+        self, document: Document, answers: Mapping[str, str], *, client: str | None = None
+    ) -> None:
+        """Check the identity answers; count and lock on failures.
+
+        Raises:
+            TooManyAttempts: the document is locked after too many wrong answers.
+            ChallengeFailed: an answer is wrong (the message does not say which).
+        """
+        definition = self.definition(document)
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            stored = session.get(Document, document.id, with_for_update=True)
+            assert stored is not None  # noqa: S101 - resolved just before
+            locked = bool(stored.challenge_locked_until and stored.challenge_locked_until > now)
+            if locked:
+                session.add(
+                    SecurityEvent(
+                        at=now,
+                        kind="challenge_locked",
+                        document_id=stored.id,
+                        client=client,
+                        detail="",
+                    )
+                )
+            else:
+                salt = stored.challenge_digests.get("salt", "")
+                right = True
+                for question in definition.challenge:
+                    try:
+                        value = question.parse(answers.get(question.name))
+                    except FieldValueError:
+                        value = None
+                    expected = stored.challenge_digests.get(question.name, "")
+                    right &= value is not None and hmac.compare_digest(
+                        challenge_digest(salt, value), expected
+                    )
+                if right:
+                    stored.challenge_failures = 0
+                    stored.challenge_locked_until = None
+                    return
+                stored.challenge_failures += 1
+                if stored.challenge_failures >= self.challenge.max_failures:
+                    stored.challenge_locked_until = now + dt.timedelta(
+                        minutes=self.challenge.lock_minutes
+                    )
+                    stored.challenge_failures = 0
+                audit.record(
+                    session, "challenge_failed", actor="customer", at=now, document_id=stored.id
+                )
+                session.add(
+                    SecurityEvent(
+                        at=now,
+                        kind="challenge_failed",
+                        document_id=stored.id,
+                        client=client,
+                        detail="",
+                    )
+                )
+        if locked:
+            raise TooManyAttempts("Too many wrong answers. Try again later.")
+        raise ChallengeFailed("The answers do not match our records.")
+
+    # -- prefill and submit --------------------------------------------------------------
+
+    def definition(self, document: Document) -> FormDefinition:
+        """The definition a document was issued with."""
+        return self.issuing.definition(document.form_id)
+
+    def prefill(self, document: Document) -> Prefill:
+        """Live values from the source, or the issue snapshot when the source cannot answer."""
+        definition = self.definition(document)
+        connector = self.issuing.connectors[definition.source.connector]
+        try:
+            record = connector.read(definition.source.record_type, document.record_key)
+        except SourceUnavailable:
+            record = None
+        if record is None:
+            return Prefill(values=dict(document.snapshot), live=False)
+        return Prefill(values=snapshot_of(definition, record), live=True)
+
+    def pending_submission(self, document: Document) -> Submission | None:
+        """The submission already received for this document and not yet reviewed."""
+        with self.sessions() as session:
+            return _pending(session, document.id)
+
+    def ensure_open(self, document: Document) -> None:
+        """Refuse answers once the document's answer has been processed."""
+        if document.status is DocumentStatus.CLOSED:
+            raise ClosedLink("Your answer has already been processed.")
+
+    def submit(
+        self,
+        document: Document,
+        raw_values: Mapping[str, Any],
+        base: Mapping[str, str | None],
+        *,
+        locale: str,
+        opened_at: dt.datetime | None,
+    ) -> Receipt:
+        """Store an online answer (raw values first) and list what it changes.
+
+        `raw_values` hold only the fields shown online; they must already be validated by the
+        form, and are parsed again here so that no channel can skip the field types.
+        """
+        definition = self.definition(document)
+        values: dict[str, str | None] = {}
+        for field_def in definition.fields_for(Channel.ONLINE):
+            try:
+                values[field_def.name] = field_def.parse(raw_values.get(field_def.name))
+            except FieldValueError as exc:
+                raise InvalidInput(exc.key, field=field_def.name) from exc
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            stored = session.get(Document, document.id, with_for_update=True)
+            assert stored is not None  # noqa: S101 - resolved just before
+            if stored.status is DocumentStatus.CLOSED:
+                raise ClosedLink("Your answer has already been processed.")
+            existing = _pending(session, stored.id)
+            if existing is not None:
+                return Receipt(existing, changes_of(definition, existing), repeated=True)
+            submission = Submission(
+                id=new_document_id(),
+                document_id=stored.id,
+                channel=Channel.ONLINE.value,
+                status=SubmissionStatus.RECEIVED,
+                raw_values={k: _jsonable(v) for k, v in raw_values.items()},
+                values=values,
+                base={k: base.get(k) for k in values},
+                evidence={k: {"kind": "typed"} for k in values},
+                locale=locale,
+                opened_at=opened_at,
+                received_at=now,
+            )
+            session.add(submission)
+            stored.status = DocumentStatus.ANSWERED
+            session.flush()
+            audit.record(
+                session,
+                "submitted",
+                actor="customer",
+                at=now,
+                document_id=stored.id,
+                detail={"channel": Channel.ONLINE.value, "submission": submission.id},
+            )
+        return Receipt(submission, changes_of(definition, submission))
+
+
+def changes_of(definition: FormDefinition, submission: Submission) -> tuple[FieldChange, ...]:
+    """The fields whose answer differs from what the customer was shown."""
+    changes = []
+    for field_def in definition.fields:
+        if field_def.name not in submission.values:
+            continue
+        before = submission.base.get(field_def.name)
+        after = submission.values[field_def.name]
+        if not field_def.same(before, after):
+            changes.append(FieldChange(field_def.name, before, after))
+    return tuple(changes)
+
+
+def _pending(session: Session, document_id: str) -> Submission | None:
+    return session.execute(
+        select(Submission)
+        .where(Submission.document_id == document_id, Submission.status.in_(_PENDING))
+        .order_by(Submission.received_at)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _document_part(token: str) -> str | None:
+    head = token.split(".", 1)[0]
+    return head if len(head) == 22 else None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+__all__ = ["ChallengeFailed", "ClosedLink", "FormsError", "OnlineIntake", "Receipt", "RevokedLink"]

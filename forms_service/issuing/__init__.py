@@ -1,0 +1,1 @@
+"""Issuing documents: snapshots, signed links, references."""

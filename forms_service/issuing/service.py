@@ -1,0 +1,200 @@
+"""Issue documents: one per record and form in a campaign, with a snapshot and a signed link."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from forms_service.audit import service as audit
+from forms_service.connectors.interfaces import Connector, Selection
+from forms_service.definitions.fieldtypes import FieldValueError
+from forms_service.definitions.model import FormDefinition
+from forms_service.definitions.service import DefinitionSet
+from forms_service.errors import InvalidInput, NotFound
+from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
+from forms_service.storage.model import Document, DocumentStatus
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """The current time, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    """One line of an issuing manifest."""
+
+    key: str
+    document_id: str
+    reference: str
+    link: str
+    expires_at: dt.datetime
+    created: bool
+
+
+def snapshot_of(definition: FormDefinition, record: Mapping[str, Any]) -> dict[str, str | None]:
+    """Canonical values of the mapped fields; a value the type refuses is kept as text."""
+    snapshot: dict[str, str | None] = {}
+    for field in definition.fields:
+        if not field.maps_to:
+            continue
+        raw = record.get(field.maps_to)
+        try:
+            snapshot[field.name] = field.parse(raw)
+        except FieldValueError:
+            snapshot[field.name] = None if raw is None else str(raw)
+    return snapshot
+
+
+def challenge_digest(salt: str, value: str | None) -> str:
+    """Salted digest of a challenge answer, so the answer itself need not be stored."""
+    return hashlib.sha256(f"{salt}\x00{value or ''}".encode()).hexdigest()
+
+
+class IssuingService:
+    """Creates documents and their links."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        definitions: DefinitionSet,
+        connectors: Mapping[str, Connector],
+        signer: LinkSigner,
+        base_url: str,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.sessions = sessions
+        self.definitions = definitions
+        self.connectors = connectors
+        self.signer = signer
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock
+
+    def definition(self, form_id: str) -> FormDefinition:
+        """The definition of `form_id`, NotFound when there is none."""
+        try:
+            return self.definitions[form_id]
+        except KeyError:
+            raise NotFound(f"unknown form {form_id!r}", field="form") from None
+
+    def link_for(self, document: Document) -> str:
+        """The public link of a document."""
+        return f"{self.base_url}/f/{self.token_for(document)}"
+
+    def token_for(self, document: Document) -> str:
+        """The signed token of a document."""
+        return self.signer.sign(document.id, document.expires_at)
+
+    def issue(
+        self, form_id: str, selection: Selection, campaign: str, *, actor: str = "system"
+    ) -> Iterator[IssuedDocument]:
+        """Issue the form to every selected record; records already issued keep their document."""
+        definition = self.definition(form_id)
+        if not campaign or len(campaign) > 64:
+            raise InvalidInput("campaign must be 1 to 64 characters", field="campaign")
+        connector = self.connectors[definition.source.connector]
+        for key in connector.keys(definition.source.record_type, selection):
+            yield self.issue_one(definition, key, campaign, actor=actor)
+
+    def issue_one(
+        self, definition: FormDefinition, key: str, campaign: str, *, actor: str = "system"
+    ) -> IssuedDocument:
+        """Issue one document (or return the one already issued in this campaign)."""
+        with self.sessions() as session:
+            existing = self._existing(session, definition.id, key, campaign)
+            if existing is not None:
+                return self._line(existing, created=False)
+        connector = self.connectors[definition.source.connector]
+        record = connector.read(definition.source.record_type, key)
+        if record is None:
+            raise NotFound(f"no record with key {key!r}", field="keys")
+        now = self.clock()
+        salt = secrets.token_hex(16)
+        digests: dict[str, Any] = {"salt": salt}
+        for question in definition.challenge:
+            try:
+                value = question.parse(record.get(question.maps_to))
+            except FieldValueError:
+                value = None
+            digests[question.name] = challenge_digest(salt, value)
+        document = Document(
+            id=new_document_id(),
+            reference=new_reference(),
+            form_id=definition.id,
+            form_version=definition.version,
+            record_key=key,
+            campaign=campaign,
+            snapshot=snapshot_of(definition, record),
+            challenge_digests=digests,
+            status=DocumentStatus.ISSUED,
+            issued_at=now,
+            expires_at=(now + dt.timedelta(days=definition.link_lifetime_days)).replace(
+                microsecond=0
+            ),
+            challenge_failures=0,
+        )
+        try:
+            with self.sessions() as session, session.begin():
+                session.add(document)
+                session.flush()
+                audit.record(
+                    session,
+                    "issued",
+                    actor=actor,
+                    at=now,
+                    document_id=document.id,
+                    detail={
+                        "form": definition.id,
+                        "version": definition.version,
+                        "campaign": campaign,
+                    },
+                )
+        except IntegrityError:
+            # Issued concurrently by another process: the unique constraint chose a winner.
+            with self.sessions() as session:
+                winner = self._existing(session, definition.id, key, campaign)
+            if winner is None:
+                raise
+            return self._line(winner, created=False)
+        return self._line(document, created=True)
+
+    @staticmethod
+    def _existing(session: Session, form_id: str, key: str, campaign: str) -> Document | None:
+        return session.execute(
+            select(Document).where(
+                Document.form_id == form_id,
+                Document.record_key == key,
+                Document.campaign == campaign,
+            )
+        ).scalar_one_or_none()
+
+    def _line(self, document: Document, *, created: bool) -> IssuedDocument:
+        return IssuedDocument(
+            key=document.record_key,
+            document_id=document.id,
+            reference=document.reference,
+            link=self.link_for(document),
+            expires_at=document.expires_at,
+            created=created,
+        )
+
+    def revoke(self, document_id: str, *, actor: str) -> None:
+        """Stop a document's link from working."""
+        with self.sessions() as session, session.begin():
+            document = session.get(Document, document_id)
+            if document is None:
+                raise NotFound("unknown document", field="document")
+            now = self.clock()
+            document.status = DocumentStatus.REVOKED
+            document.revoked_at = now
+            audit.record(session, "revoked", actor=actor, at=now, document_id=document_id)

@@ -1,0 +1,68 @@
+"""Everything the service needs at run time, built once from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from forms_service.connectors.interfaces import Connector
+from forms_service.connectors.service import build_connectors
+from forms_service.definitions.service import DefinitionSet, load_definitions
+from forms_service.intake.service import ChallengePolicy, OnlineIntake
+from forms_service.issuing.service import IssuingService
+from forms_service.issuing.tokens import LinkSigner, SigningKey
+from forms_service.storage.filestore import LocalFileStore
+from forms_service.storage.service import make_engine, make_session_factory
+
+
+@dataclass
+class Runtime:
+    """The assembled collaborators: one per process, shared by web, CLI and jobs."""
+
+    settings: Mapping[str, Any]
+    engine: Engine
+    sessions: sessionmaker[Session]
+    definitions: DefinitionSet
+    connectors: Mapping[str, Connector]
+    signer: LinkSigner
+    issuing: IssuingService
+    intake: OnlineIntake
+    files: LocalFileStore
+
+
+def build_runtime(settings: Mapping[str, Any]) -> Runtime:
+    """Assemble the runtime; raises DefinitionError or ConfigurationError when unusable."""
+    connectors = build_connectors(settings["CONNECTORS"])
+    definitions = load_definitions(
+        Path(settings["DEFINITIONS_DIR"]),
+        connectors={
+            name: settings["CONNECTORS"][name].get("record_types", {}) for name in connectors
+        },
+    )
+    engine = make_engine(settings["DATABASE_URL"], immediate=True)
+    sessions = make_session_factory(engine)
+    signer = LinkSigner([SigningKey.parse(k) for k in settings["LINK_SIGNING_KEYS"]])
+    issuing = IssuingService(sessions, definitions, connectors, signer, settings["BASE_URL"])
+    intake = OnlineIntake(
+        issuing,
+        ChallengePolicy(
+            max_failures=int(settings["CHALLENGE_MAX_FAILURES"]),
+            lock_minutes=int(settings["CHALLENGE_LOCK_MINUTES"]),
+        ),
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        definitions=definitions,
+        connectors=connectors,
+        signer=signer,
+        issuing=issuing,
+        intake=intake,
+        files=LocalFileStore(Path(settings["FILE_STORE_DIR"])),
+    )

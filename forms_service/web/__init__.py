@@ -1,0 +1,1 @@
+"""The thin web layer: one blueprint per audience."""

@@ -1,0 +1,1 @@
+"""The integrators' REST API under /api/v1, described by OpenAPI."""

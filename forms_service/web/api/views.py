@@ -1,0 +1,39 @@
+"""API views: parse with marshmallow, call a service, serialise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import g
+from flask_smorest import Blueprint
+
+from forms_service.accounts.service import Role
+from forms_service.connectors.interfaces import Selection
+from forms_service.web.api.auth import require_token
+from forms_service.web.api.schemas import IssueRequestSchema, IssueResponseSchema, ProblemSchema
+from forms_service.web.context import runtime
+
+blueprint = Blueprint("api_documents", __name__, url_prefix="/api/v1", description="Documents")
+
+
+@blueprint.route("/documents", methods=["POST"])
+@blueprint.arguments(IssueRequestSchema)
+@blueprint.response(201, IssueResponseSchema)
+@blueprint.alt_response(400, schema=ProblemSchema)
+@blueprint.alt_response(401, schema=ProblemSchema)
+@blueprint.alt_response(403, schema=ProblemSchema)
+@blueprint.alt_response(404, schema=ProblemSchema)
+@blueprint.alt_response(422, schema=ProblemSchema)
+@require_token(Role.INTEGRATION)
+def issue_documents(body: dict[str, Any]) -> dict[str, Any]:
+    """Issue a form to records: one document each, same document when issued twice."""
+    if body.get("keys"):
+        selection = Selection(keys=tuple(body["keys"]))
+    elif body.get("where"):
+        selection = Selection.parse_where(body["where"])
+    else:
+        selection = Selection(all=True)
+    campaign = body.get("campaign") or dt.date.today().isoformat()
+    issued = list(runtime().issuing.issue(body["form"], selection, campaign, actor=g.api_actor))
+    return {"campaign": campaign, "documents": [vars(i) for i in issued]}

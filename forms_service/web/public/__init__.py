@@ -1,0 +1,1 @@
+"""The customers' pages: the online form behind a signed link."""

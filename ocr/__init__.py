@@ -1,0 +1,1 @@
+"""Scanned page + template geometry -> field readings. Knows nothing of Flask or databases."""

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install the Debian packages the service and its tests need, when they are missing.
+set -euo pipefail
+
+packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng chromium fonts-dejavu-core
+          poppler-utils qpdf postgresql redis-server)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "error: missing system packages: ${missing[*]}" >&2
+  echo "       this is not a Debian/Ubuntu machine: install them with your package manager" >&2
+  exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=sudo
+  command -v sudo >/dev/null 2>&1 || {
+    echo "error: missing system packages: ${missing[*]}; run as root or install sudo" >&2
+    exit 1
+  }
+else
+  sudo=
+fi
+echo "Installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# Installing server packages must not start services on a machine that has its own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
