@@ -21,7 +21,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head", engine: Engine | None = None) -> None:
+def upgrade(url: str, revision: str = "heads", engine: Engine | None = None) -> None:
     """Bring the database at `url` to `revision`."""
     config = alembic_config(url)
     own = engine is None
