@@ -3,7 +3,8 @@
 set -euo pipefail
 
 packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng chromium fonts-dejavu-core
-          poppler-utils qpdf postgresql redis-server)
+          poppler-utils qpdf postgresql redis-server
+          fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-liberation)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
