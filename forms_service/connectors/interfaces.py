@@ -51,7 +51,9 @@ class Selection:
         Values may be quoted with single or double quotes. Raises SelectionError.
         """
         conditions = []
-        for part in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
+        # Split on "and" outside quotes only, so that name='Dupont and Co' stays one value.
+        outside_quotes = r"""(?=(?:[^'"]|'[^']*'|"[^"]*")*$)"""
+        for part in re.split(r"\s+and\s+" + outside_quotes, text.strip(), flags=re.IGNORECASE):
             match = cls._CONDITION.fullmatch(part)
             if not match or not match.group(3):
                 raise SelectionError(

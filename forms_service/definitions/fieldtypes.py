@@ -230,8 +230,8 @@ def _french_department_exists(code: str) -> bool:
     prefix = int(code[:2])
     if prefix == 0:
         return False
-    if prefix == 97:
-        return code[2] in "12346"
+    if prefix == 97:  # 971-976: Guadeloupe … Mayotte, 975 Saint-Pierre-et-Miquelon
+        return code[2] in "123456"
     if prefix == 98:
         return code[2] in "046789"
     return prefix <= 95

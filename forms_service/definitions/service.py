@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,18 @@ _FIELD_KEYS = frozenset(
 _CHALLENGE_KEYS = frozenset({"name", "type", "label", "maps_to", "rules"})
 #: Types a customer can type from memory as an identity answer.
 _CHALLENGE_TYPES = frozenset(FIELD_TYPES) - CHOICE_TYPES - {"checkbox", "signature"}
+#: What each rule's value must be: (accepted Python types, how the problem is told).
+_RULE_VALUES: dict[str, tuple[tuple[type, ...], str]] = {
+    "min_length": ((int,), "a whole number"),
+    "max_length": ((int,), "a whole number"),
+    "pattern": ((str,), "a regular expression in quotes"),
+    "country": ((str,), "a country code such as FR"),
+    "countries": ((list,), "a list of country codes such as [FR, BE]"),
+    "region": ((str,), "a country code such as FR"),
+    "min_date": ((str, dt.date), "an ISO date, 'today' or 'today-18y'"),
+    "max_date": ((str, dt.date), "an ISO date, 'today' or 'today-18y'"),
+    "must_tick": ((bool,), "true or false"),
+}
 
 
 @dataclass(frozen=True)
@@ -323,6 +336,11 @@ def _rules(raw: object, out: _Collector, name: str) -> Rules:
     if not isinstance(raw, dict):
         out.add("'rules' must be a mapping", name)
         return Rules()
+    for key, value in raw.items():
+        accepted, wanted = _RULE_VALUES.get(key, ((object,), ""))
+        if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+            out.add(f"rule {key!r} must be {wanted}, not {value!r}", name)
+            return Rules()
     try:
         rules = Rules.from_mapping(raw)
     except KeyError as exc:
