@@ -14,7 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from forms_service.config import ensure_secrets, load_settings
 from forms_service.errors import FormsError
+from forms_service.logs import configure_logging
 from forms_service.runtime import build_runtime
+from forms_service.web import ops
 from forms_service.web.api.views import blueprint as api_documents
 from forms_service.web.extensions import csrf, limiter
 from forms_service.web.public.views import blueprint as public
@@ -35,6 +37,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, runtime (definitions are checked here), blueprints."""
     settings = load_settings(overrides=test_config)
     ensure_secrets(settings)
+    configure_logging(
+        json_lines=settings.get("ENV") == "production" or bool(settings.get("LOG_JSON")),
+        level=str(settings.get("LOG_LEVEL", "INFO")),
+    )
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(_API_SETTINGS)
     app.config.update(settings)
@@ -51,9 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _register_error_handlers(app)
     app.after_request(_security_headers)
 
-    @app.get("/healthz")
-    def healthz() -> ResponseReturnValue:
-        return {"status": "ok"}
+    ops.install(app)
 
     return app
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from forms_service.errors import ConfigurationError
+from forms_service.issuing.tokens import SigningKey
 
 DEMO_CRM_RECORD_TYPES: dict[str, Any] = {
     "customer": {
@@ -131,6 +132,7 @@ def ensure_secrets(settings: MutableMapping[str, Any]) -> None:
                     f"production mode refuses the generated {name}: set FORMS_{name}"
                 )
         _check_strength(settings)
+        check_production(settings)
         return
     if not missing:
         _check_strength(settings)
@@ -168,3 +170,30 @@ def _check_strength(settings: Mapping[str, Any]) -> None:
     keys = settings["LINK_SIGNING_KEYS"]
     if isinstance(keys, str):
         raise ConfigurationError('LINK_SIGNING_KEYS must be a JSON list: ["k2:secret", "k1:…"]')
+    if not isinstance(keys, list) or not keys:
+        raise ConfigurationError("LINK_SIGNING_KEYS must list at least one 'id:secret' key")
+    for position, key in enumerate(keys, start=1):
+        try:
+            SigningKey.parse(str(key))
+        except ValueError as exc:  # the message never repeats the secret
+            raise ConfigurationError(f"LINK_SIGNING_KEYS entry {position}: {exc}") from None
+
+
+def check_production(settings: Mapping[str, Any]) -> None:
+    """Refuse settings that are unsafe in production, naming each problem.
+
+    Raises:
+        ConfigurationError: debug mode, SQLite with several processes, or no https origin.
+    """
+    problems = []
+    if settings.get("DEBUG") or os.environ.get("FLASK_DEBUG") in ("1", "true"):
+        problems.append("debug mode is on (unset FLASK_DEBUG / FORMS_DEBUG)")
+    processes = int(settings.get("PROCESSES", 1) or 1)
+    if str(settings.get("DATABASE_URL", "")).startswith("sqlite") and processes > 1:
+        problems.append(
+            f"SQLite cannot serve {processes} processes: set FORMS_DATABASE_URL to PostgreSQL"
+        )
+    if not str(settings.get("BASE_URL", "")).startswith("https://"):
+        problems.append("FORMS_BASE_URL must be an https:// origin")
+    if problems:
+        raise ConfigurationError("production mode refuses to start: " + "; ".join(problems))

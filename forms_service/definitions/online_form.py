@@ -9,6 +9,7 @@ from wtforms import (
     Field,
     Form,
     RadioField,
+    SelectChoice,
     SelectMultipleField,
     StringField,
     ValidationError,
@@ -68,7 +69,9 @@ def field_for(definition: FieldDefinition, locale: str) -> UnboundField[Any]:
         # An unticked box is an answer ("no"), so the value is always "true" or "false".
         return BooleanField(label, validators=[check])
     if kind is WidgetKind.CHOICES:
-        choices = [(c.value, c.labels.get(locale) or c.value) for c in definition.choices]
+        choices = [
+            SelectChoice(c.value, c.labels.get(locale) or c.value) for c in definition.choices
+        ]
         if definition.type_name == "multiple_choice":
             return _Checkboxes(label, choices=choices, validators=[check], validate_choice=False)
         return RadioField(label, choices=choices, validators=[check], validate_choice=False)
