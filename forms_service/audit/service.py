@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from forms_service.storage.model import AuditEvent
+from forms_service.storage.model import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
+#: The one row of the chain head.
+HEAD_ID = 1
 
 
 def _digest(prev_hash: str, event: AuditEvent) -> str:
@@ -53,9 +55,16 @@ def record(
     if session.get_bind().dialect.name == "postgresql":
         # One writer at a time extends the chain; released at commit.
         session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))
-    last = session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    head = session.get(AuditChainHead, HEAD_ID, with_for_update=True)
+    if head is None:
+        # A database emptied by hand (or older than the head): the head starts again here.
+        last = session.execute(
+            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        head = AuditChainHead(id=HEAD_ID, events=events, last_hash=last or GENESIS)
+        session.add(head)
+    last = head.last_hash if head.events else None
     event = AuditEvent(
         at=at,
         kind=kind,
@@ -70,6 +79,8 @@ def record(
     )
     event.hash = _digest(event.prev_hash, event)
     session.add(event)
+    head.events += 1
+    head.last_hash = event.hash
     session.flush()
     return event
 
@@ -89,9 +100,14 @@ class ChainReport:
 
 
 def verify(session: Session) -> ChainReport:
-    """Walk the chain in order; report the first edited, inserted or deleted row."""
+    """Walk the chain in order; report the first edited, inserted or deleted row.
+
+    The chain alone cannot show that its last rows were deleted: the chain head (count and
+    last hash, updated in every recording transaction) does.
+    """
     previous = GENESIS
     count = 0
+    last_id = 0
     for event in session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
         count += 1
         if event.prev_hash != previous:
@@ -99,4 +115,90 @@ def verify(session: Session) -> ChainReport:
         if _digest(previous, event) != event.hash:
             return ChainReport(count, event.id, "this row was edited")
         previous = event.hash
+        last_id = event.id
+    head = session.get(AuditChainHead, HEAD_ID)
+    if head is None:
+        if count:
+            return ChainReport(count, last_id, "the chain head is missing")
+        return ChainReport(count, None)
+    if head.events != count or head.last_hash != previous:
+        missing = head.events - count
+        reason = (
+            f"the last {missing} row(s) after this one were deleted"
+            if missing > 0
+            else "the chain head does not match the rows"
+        )
+        return ChainReport(count, last_id, reason)
     return ChainReport(count, None)
+
+
+#: Roles that may read personal values (before/after) in the audit log.
+PERSONAL_VALUE_READERS = frozenset({"supervisor", "admin"})
+#: What a redacted value is replaced with.
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An audit event as one reader may see it."""
+
+    id: int
+    at: dt.datetime
+    kind: str
+    actor: str
+    document_id: str | None
+    field: str | None
+    before: str | None
+    after: str | None
+    detail: Mapping[str, Any]
+    redacted: bool
+
+
+def redact(
+    events: Iterable[AuditEvent],
+    roles: Iterable[str],
+    *,
+    allowed: Iterable[str] = PERSONAL_VALUE_READERS,
+) -> list[AuditEntry]:
+    """The events as `roles` may see them: personal values hidden unless a role is allowed.
+
+    Args:
+        events: stored audit events.
+        roles: the reader's role names.
+        allowed: role names that may see personal values.
+    """
+    see_all = bool(set(roles) & set(allowed))
+    entries = []
+    for event in events:
+        hide = not see_all and (event.before is not None or event.after is not None)
+        entries.append(
+            AuditEntry(
+                id=event.id,
+                at=event.at,
+                kind=event.kind,
+                actor=event.actor,
+                document_id=event.document_id,
+                field=event.field,
+                before=REDACTED if hide and event.before is not None else event.before,
+                after=REDACTED if hide and event.after is not None else event.after,
+                detail=dict(event.detail),
+                redacted=hide,
+            )
+        )
+    return entries
+
+
+def events_of(
+    session: Session,
+    *,
+    document_id: str | None = None,
+    limit: int = 200,
+    before_id: int | None = None,
+) -> list[AuditEvent]:
+    """The latest events (of one document when given), newest first."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if document_id is not None:
+        query = query.where(AuditEvent.document_id == document_id)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    return list(session.execute(query).scalars())

@@ -202,6 +202,8 @@ class ChangeSetStatus(StrEnum):
     REJECTED = "rejected"
     CONFLICT = "conflict"
     NO_CHANGE = "no_change"
+    #: Delivery dead-lettered and nothing was applied: an alert until a supervisor acts.
+    FAILED = "failed"
 
 
 class FieldChangeStatus(StrEnum):
@@ -297,3 +299,13 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
     delivered_at: Mapped[dt.datetime | None]
+
+
+class AuditChainHead(Base):
+    """The audit chain's length and last hash, so that deleting the last rows shows."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,94 @@
+"""Three-way diff per field (base, current, proposed) after normalisation by the field type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from forms_service.changes.model import FieldDiff, Outcome
+from forms_service.definitions.fieldtypes import FieldValueError
+from forms_service.definitions.model import FieldDefinition, FormDefinition
+
+
+def canonical(field: FieldDefinition, raw: object) -> str | None:
+    """The canonical value of a raw source value; a value the type refuses is kept as text.
+
+    A source may hold values its own rules would refuse today (an old postcode, an IBAN
+    typed with spaces); they must still compare, so they fall back to collapsed text.
+    """
+    try:
+        return field.parse(raw)
+    except FieldValueError:
+        pass
+    text = None if raw is None else " ".join(str(raw).split())
+    if not text:
+        return None
+    try:
+        # Normalised without the rules (a consent a rule says must be ticked is still "false").
+        return field.type.normalise(text, field.rules, field.choices)
+    except FieldValueError:
+        return text
+
+
+def outcome_of(
+    field: FieldDefinition, base: str | None, current: str | None, proposed: str | None
+) -> Outcome:
+    """The diff's conclusion for one field (values already canonical).
+
+    proposed == base: the customer changed nothing; current == base: a clean change;
+    current == proposed: somebody already made it; otherwise the source moved: conflict.
+    """
+    if field.same(proposed, base):
+        return Outcome.UNCHANGED
+    if field.same(current, base):
+        return Outcome.CHANGE
+    if field.same(current, proposed):
+        return Outcome.ALREADY_APPLIED
+    return Outcome.CONFLICT
+
+
+def diff_field(
+    field: FieldDefinition, base: object, current_raw: object, proposed: object
+) -> FieldDiff:
+    """Compare one field three ways; `base` and `proposed` may be raw, they are normalised."""
+    base_value = canonical(field, base)
+    proposed_value = canonical(field, proposed)
+    current_value = canonical(field, current_raw)
+    return FieldDiff(
+        field=field.name,
+        base=base_value,
+        current=current_value,
+        proposed=proposed_value,
+        outcome=outcome_of(field, base_value, current_value, proposed_value),
+        current_raw=current_raw,
+    )
+
+
+def diff_submission(
+    definition: FormDefinition,
+    base: Mapping[str, Any],
+    current: Mapping[str, Any],
+    proposed: Mapping[str, Any],
+) -> tuple[FieldDiff, ...]:
+    """Every answered field that maps to a writable source column, compared three ways.
+
+    Args:
+        definition: the form.
+        base: field name -> value the customer saw.
+        current: source column -> value the source holds now (the connector's record).
+        proposed: field name -> the customer's answer; fields absent were not asked.
+
+    Returns:
+        One diff per answered, writable field, in definition order (unchanged ones included:
+        the caller keeps only the real changes).
+    """
+    diffs = []
+    for field in definition.fields:
+        if field.name not in proposed or not field.maps_to or not field.type.writable:
+            continue
+        diffs.append(
+            diff_field(
+                field, base.get(field.name), current.get(field.maps_to), proposed[field.name]
+            )
+        )
+    return tuple(diffs)

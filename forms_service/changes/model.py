@@ -1,0 +1,264 @@
+"""Value types of change sets: diff outcomes, review actions, queue and change-set views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from forms_service.errors import Conflict, Forbidden
+from forms_service.storage.model import ChangeSetStatus, FieldChangeStatus
+
+
+class Outcome(StrEnum):
+    """What the three-way diff says about one field."""
+
+    UNCHANGED = "unchanged"
+    CHANGE = "change"
+    ALREADY_APPLIED = "already_applied"
+    CONFLICT = "conflict"
+
+
+class Route(StrEnum):
+    """Where the policy sends one field's change."""
+
+    AUTO = "auto"
+    REVIEW = "review"
+    FOUR_EYES = "four_eyes"
+
+
+class Action(StrEnum):
+    """Something that happens to one field's change (the review table's columns)."""
+
+    ACCEPT = "accept"
+    ACCEPT_FIRST = "accept_first"
+    ACCEPT_SECOND = "accept_second"
+    REJECT = "reject"
+    EDIT = "edit"
+    AUTO = "auto"
+    QUEUE = "queue"
+    DELIVER = "deliver"
+    HOLD = "hold"
+    MISMATCH = "mismatch"
+    FAIL = "fail"
+    REQUEUE = "requeue"
+
+
+#: The verdict of a value the field type and the rules accept.
+VALID = "valid"
+
+
+class StaleChangeSet(Conflict):
+    """The change set changed since the clerk loaded it; reload and decide again."""
+
+    code = "stale_change_set"
+
+
+class InvalidTransition(Conflict):
+    """The field's change is not in a state that allows this action."""
+
+    code = "invalid_transition"
+
+
+class SecondReviewerRequired(Forbidden):
+    """A four-eyes field needs a second, different person."""
+
+    code = "four_eyes"
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One field compared three ways, all values canonical strings (None = empty).
+
+    Attributes:
+        field: the field name.
+        base: what the customer saw.
+        current: what the source holds now.
+        proposed: the customer's answer.
+        outcome: the diff's conclusion.
+        current_raw: the source's raw value of `current` (the expected value of the write).
+    """
+
+    field: str
+    base: str | None
+    current: str | None
+    proposed: str | None
+    outcome: Outcome
+    current_raw: Any = None
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which change sets the review queue shows.
+
+    Attributes:
+        form_id: only this form.
+        channel: only this channel (online, pdf, paper).
+        statuses: only these statuses (default: those that wait for a clerk or a delivery).
+        older_than: only change sets created at least this long ago.
+        newer_than: only change sets created at most this long ago.
+        limit: page size.
+        offset: rows to skip.
+    """
+
+    form_id: str | None = None
+    channel: str | None = None
+    statuses: tuple[ChangeSetStatus, ...] = (
+        ChangeSetStatus.CONFLICT,
+        ChangeSetStatus.OPEN,
+    )
+    older_than: dt.timedelta | None = None
+    newer_than: dt.timedelta | None = None
+    limit: int = 50
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 500:
+            raise ValueError("limit must be between 1 and 500")
+        if self.offset < 0:
+            raise ValueError("offset must not be negative")
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One change set in the review queue."""
+
+    id: str
+    version: int
+    document_id: str
+    reference: str
+    form_id: str
+    form_title: str
+    channel: str
+    status: ChangeSetStatus
+    has_conflict: bool
+    created_at: dt.datetime
+    fields: int
+    waiting: int
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue (conflicts first, then oldest first) and the counts around it.
+
+    Attributes:
+        entries: the change sets of this page.
+        total: how many match the filter.
+        counts: change sets per status (same form/channel/age filter, every status).
+        conflicts: change sets with a conflict among those matching the filter.
+    """
+
+    entries: tuple[QueueEntry, ...]
+    total: int
+    counts: Mapping[str, int]
+    conflicts: int
+
+
+@dataclass(frozen=True)
+class FieldRowView:
+    """One changed field as a clerk sees it; `*_display` are formatted for people."""
+
+    field: str
+    label: str
+    base: str | None
+    current: str | None
+    proposed: str | None
+    base_display: str
+    current_display: str
+    proposed_display: str
+    outcome: Outcome
+    policy: str
+    confidence: float
+    evidence: Mapping[str, Any]
+    verdict: str | None
+    status: FieldChangeStatus
+    first_reviewer: str | None
+    second_reviewer: str | None
+    edited_from: str | None
+    decided_at: dt.datetime | None
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a clerk still has to decide this field."""
+        return self.status in WAITING
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    """One outbox message of a change set (the write-back's progress)."""
+
+    id: int
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    delivered_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ChangeSetView:
+    """A change set with its rows, ready for a screen or an API answer."""
+
+    id: str
+    version: int
+    status: ChangeSetStatus
+    has_conflict: bool
+    document_id: str
+    reference: str
+    record_key: str
+    form_id: str
+    form_title: str
+    channel: str
+    submission_id: str
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+    rows: tuple[FieldRowView, ...]
+    outbox: tuple[OutboxView, ...] = field(default_factory=tuple)
+
+    def row(self, name: str) -> FieldRowView:
+        """The row of field `name`; KeyError when the change set does not change it."""
+        for candidate in self.rows:
+            if candidate.field == name:
+                return candidate
+        raise KeyError(name)
+
+
+#: Field states a clerk still has to act on.
+WAITING = frozenset(
+    {
+        FieldChangeStatus.PENDING,
+        FieldChangeStatus.AWAITING_SECOND,
+        FieldChangeStatus.CONFLICT,
+    }
+)
+
+
+def encode_raw(value: Any) -> dict[str, Any]:
+    """A source value as JSON (dates and decimals keep their type through the outbox)."""
+    if isinstance(value, dt.datetime):
+        return {"type": "datetime", "value": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"type": "date", "value": value.isoformat()}
+    if isinstance(value, decimal.Decimal):
+        return {"type": "decimal", "value": str(value)}
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return {"value": value}
+    return {"value": str(value)}
+
+
+def decode_raw(encoded: Mapping[str, Any]) -> Any:
+    """The source value `encode_raw` encoded."""
+    value = encoded.get("value")
+    kind = encoded.get("type")
+    if value is None or kind is None:
+        return value
+    if kind == "datetime":
+        return dt.datetime.fromisoformat(value)
+    if kind == "date":
+        return dt.date.fromisoformat(value)
+    if kind == "decimal":
+        return decimal.Decimal(value)
+    return value

@@ -1,0 +1,196 @@
+"""Read models of change sets: the review queue with its counts, and one change set's rows."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Mapping
+from typing import TypeVarTuple
+
+from sqlalchemy import Select, func, select, true
+from sqlalchemy.orm import Session
+
+from forms_service.changes.model import (
+    WAITING,
+    ChangeSetView,
+    FieldRowView,
+    OutboxView,
+    Outcome,
+    QueueEntry,
+    QueueFilter,
+    QueuePage,
+)
+from forms_service.definitions.model import FormDefinition
+from forms_service.errors import NotFound
+from forms_service.storage.model import ChangeSet, Document, FieldChangeRow, OutboxMessage
+
+_Ts = TypeVarTuple("_Ts")
+
+
+def _filtered(query: Select[*_Ts], filters: QueueFilter, now: dt.datetime) -> Select[*_Ts]:
+    if filters.form_id:
+        query = query.where(ChangeSet.form_id == filters.form_id)
+    if filters.channel:
+        query = query.where(ChangeSet.channel == filters.channel)
+    if filters.older_than is not None:
+        query = query.where(ChangeSet.created_at <= now - filters.older_than)
+    if filters.newer_than is not None:
+        query = query.where(ChangeSet.created_at >= now - filters.newer_than)
+    return query
+
+
+def _title(definitions: Mapping[str, FormDefinition], form_id: str, locale: str) -> str:
+    definition = definitions.get(form_id)
+    return definition.title_in(locale) if definition is not None else form_id
+
+
+def queue_page(
+    session: Session,
+    filters: QueueFilter,
+    definitions: Mapping[str, FormDefinition],
+    now: dt.datetime,
+    locale: str,
+) -> QueuePage:
+    """The page of the queue `filters` select, conflicts first then oldest first."""
+    waiting = (
+        select(func.count())
+        .where(FieldChangeRow.change_set_id == ChangeSet.id, FieldChangeRow.status.in_(WAITING))
+        .correlate(ChangeSet)
+        .scalar_subquery()
+    )
+    fields = (
+        select(func.count())
+        .where(FieldChangeRow.change_set_id == ChangeSet.id)
+        .correlate(ChangeSet)
+        .scalar_subquery()
+    )
+    chosen = _filtered(select(ChangeSet.id), filters, now)
+    if filters.statuses:
+        chosen = chosen.where(ChangeSet.status.in_(filters.statuses))
+    total = session.execute(select(func.count()).select_from(chosen.subquery())).scalar_one()
+    conflicts = session.execute(
+        select(func.count()).select_from(chosen.where(ChangeSet.has_conflict.is_(True)).subquery())
+    ).scalar_one()
+    rows = session.execute(
+        _filtered(
+            select(ChangeSet, Document.reference, fields.label("fields"), waiting.label("waiting"))
+            .join(Document, Document.id == ChangeSet.document_id)
+            .where(ChangeSet.status.in_(filters.statuses) if filters.statuses else true())
+            .order_by(ChangeSet.has_conflict.desc(), ChangeSet.created_at, ChangeSet.id)
+            .limit(filters.limit)
+            .offset(filters.offset),
+            filters,
+            now,
+        )
+    ).all()
+    counts = {
+        str(status): int(count)
+        for status, count in session.execute(
+            _filtered(
+                select(ChangeSet.status, func.count()).group_by(ChangeSet.status), filters, now
+            )
+        ).all()
+    }
+    entries = tuple(
+        QueueEntry(
+            id=cs.id,
+            version=cs.version,
+            document_id=cs.document_id,
+            reference=reference,
+            form_id=cs.form_id,
+            form_title=_title(definitions, cs.form_id, locale),
+            channel=cs.channel,
+            status=cs.status,
+            has_conflict=cs.has_conflict,
+            created_at=cs.created_at,
+            fields=int(field_count),
+            waiting=int(waiting_count),
+        )
+        for cs, reference, field_count, waiting_count in rows
+    )
+    return QueuePage(entries=entries, total=int(total), counts=counts, conflicts=int(conflicts))
+
+
+def _display(definition: FormDefinition | None, field: str, value: str | None, locale: str) -> str:
+    if value is None:
+        return ""
+    if definition is None:
+        return value
+    try:
+        return definition.field(field).display(value, locale)
+    except (KeyError, ValueError):
+        # A value the type cannot format (kept as text from the source) is shown as stored.
+        return value
+
+
+def change_set_view(
+    session: Session,
+    change_set_id: str,
+    definitions: Mapping[str, FormDefinition],
+    locale: str,
+) -> ChangeSetView:
+    """One change set with its rows and outbox messages; NotFound when absent."""
+    cs = session.get(ChangeSet, change_set_id, populate_existing=True)
+    if cs is None:
+        raise NotFound("unknown change set", field="change_set")
+    document = session.get(Document, cs.document_id)
+    assert document is not None  # noqa: S101 - foreign key
+    definition = definitions.get(cs.form_id)
+    rows = []
+    for row in cs.fields:
+        label = row.field
+        if definition is not None:
+            with contextlib.suppress(KeyError):
+                label = definition.field(row.field).label_in(locale)
+        rows.append(
+            FieldRowView(
+                field=row.field,
+                label=label,
+                base=row.base,
+                current=row.current,
+                proposed=row.proposed,
+                base_display=_display(definition, row.field, row.base, locale),
+                current_display=_display(definition, row.field, row.current, locale),
+                proposed_display=_display(definition, row.field, row.proposed, locale),
+                outcome=Outcome(row.outcome),
+                policy=row.policy,
+                confidence=row.confidence,
+                evidence=dict(row.evidence),
+                verdict=row.verdict,
+                status=row.status,
+                first_reviewer=row.first_reviewer,
+                second_reviewer=row.second_reviewer,
+                edited_from=row.edited_from,
+                decided_at=row.decided_at,
+            )
+        )
+    messages = session.execute(
+        select(OutboxMessage).where(OutboxMessage.change_set_id == cs.id).order_by(OutboxMessage.id)
+    ).scalars()
+    return ChangeSetView(
+        id=cs.id,
+        version=cs.version,
+        status=cs.status,
+        has_conflict=cs.has_conflict,
+        document_id=cs.document_id,
+        reference=document.reference,
+        record_key=document.record_key,
+        form_id=cs.form_id,
+        form_title=_title(definitions, cs.form_id, locale),
+        channel=cs.channel,
+        submission_id=cs.submission_id,
+        created_at=cs.created_at,
+        closed_at=cs.closed_at,
+        rows=tuple(rows),
+        outbox=tuple(
+            OutboxView(
+                id=m.id,
+                status=str(m.status),
+                attempts=m.attempts,
+                next_attempt_at=m.next_attempt_at,
+                last_error=m.last_error,
+                delivered_at=m.delivered_at,
+            )
+            for m in messages
+        ),
+    )

@@ -1,0 +1,551 @@
+"""Change-set use cases: propose from a submission, query the queue, review field by field.
+
+Every review action names the acting user and the change set's version as the clerk saw it
+(optimistic lock); a stale version is refused with StaleChangeSet and nothing changes. When
+no field waits for a clerk any more, the accepted fields are written to the outbox in the
+same transaction; `on_queued` (immediate delivery in the embedded default) runs after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from forms_service.changes import queries
+from forms_service.changes.diff import diff_submission, outcome_of
+from forms_service.changes.model import (
+    VALID,
+    WAITING,
+    Action,
+    ChangeSetView,
+    InvalidTransition,
+    Outcome,
+    QueueFilter,
+    QueuePage,
+    Route,
+    SecondReviewerRequired,
+    StaleChangeSet,
+    encode_raw,
+)
+from forms_service.changes.policy import PolicySettings, confidence_of, route, verdict_of
+from forms_service.changes.settlement import queue_rows, record_event, settle, transition
+from forms_service.connectors.interfaces import Connector
+from forms_service.definitions.fieldtypes import FieldValueError
+from forms_service.definitions.model import FormDefinition
+from forms_service.errors import InvalidInput, NotFound
+from forms_service.i18n import translate
+from forms_service.issuing.tokens import new_document_id
+from forms_service.storage.model import (
+    ChangeSet,
+    ChangeSetStatus,
+    Document,
+    FieldChangeRow,
+    FieldChangeStatus,
+    OutboxMessage,
+    Submission,
+    SubmissionStatus,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+#: Called after commit with the ids of the outbox messages a transaction wrote.
+QueuedHook = Callable[[Sequence[int]], None]
+
+__all__ = ["ChangeService", "QueueFilter", "QueuePage", "StaleChangeSet"]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ChangeService:
+    """Turns submissions into change sets and takes clerks' decisions on them."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        definitions: Mapping[str, FormDefinition],
+        connectors: Mapping[str, Connector],
+        *,
+        clock: Clock = _utc_now,
+        policy: PolicySettings | None = None,
+        on_queued: QueuedHook | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.definitions = definitions
+        self.connectors = connectors
+        self.clock = clock
+        self.policy = policy or PolicySettings()
+        self.on_queued = on_queued
+
+    # -- propose -------------------------------------------------------------------------
+
+    def propose(self, submission_id: str, *, actor: str = "system") -> ChangeSetView:
+        """Build the change set of a submission: only fields that really change.
+
+        Reads the live source record, compares each answered field three ways (what the
+        customer saw, what the source holds now, the answer), routes each real change by the
+        field's policy, the evidence's confidence and the validators; queues the safe ones at
+        once. A submission that changes nothing gets a change set closed as `no_change`
+        (and the submission status `no_change`: it counts as an answer). Idempotent: a
+        submission already proposed returns its change set.
+
+        Raises:
+            NotFound: no such submission.
+            SourceUnavailable: the source cannot be read now (nothing is stored; try again).
+        """
+        with self.sessions() as session:
+            existing = self._change_set_id_of(session, submission_id)
+            if existing is not None:
+                return self.change_set(existing)
+            submission = session.get(Submission, submission_id)
+            if submission is None:
+                raise NotFound("unknown submission", field="submission")
+            document = submission.document
+            definition = self._definition(document.form_id)
+            base = {**document.snapshot, **submission.base}
+            proposed = dict(submission.values)
+            evidence = dict(submission.evidence)
+            channel = submission.channel
+            document_id, record_key = document.id, document.record_key
+        connector = self.connectors[definition.source.connector]
+        record = connector.read(definition.source.record_type, record_key) or {}
+        diffs = [
+            d
+            for d in diff_submission(definition, base, record, proposed)
+            if d.outcome is not Outcome.UNCHANGED
+        ]
+        now = self.clock()
+        queued: list[int] = []
+        try:
+            with self.sessions() as session, session.begin():
+                stored = session.get(Submission, submission_id, with_for_update=True)
+                if stored is None or self._change_set_id_of(session, submission_id):
+                    return self.change_set_after(session, submission_id)
+                change_set = ChangeSet(
+                    id=new_document_id(),
+                    submission_id=submission_id,
+                    document_id=document_id,
+                    form_id=definition.id,
+                    channel=channel,
+                    status=ChangeSetStatus.OPEN,
+                    has_conflict=False,
+                    created_at=now,
+                )
+                session.add(change_set)
+                for position, diff in enumerate(diffs):
+                    field = definition.field(diff.field)
+                    proof = dict(evidence.get(diff.field) or {})
+                    verdict = verdict_of(field, diff.proposed, proof)
+                    confidence = confidence_of(proof)
+                    routed = route(
+                        field.policy,
+                        diff.outcome,
+                        confidence=confidence,
+                        verdict=verdict,
+                        settings=self.policy,
+                    )
+                    row = FieldChangeRow(
+                        position=position,
+                        field=diff.field,
+                        base=diff.base,
+                        current=diff.current,
+                        current_raw=encode_raw(diff.current_raw),
+                        proposed=diff.proposed,
+                        outcome=diff.outcome.value,
+                        policy=routed.value,
+                        confidence=confidence,
+                        evidence=proof,
+                        verdict=verdict,
+                        status=FieldChangeStatus.PENDING,
+                    )
+                    if diff.outcome is Outcome.ALREADY_APPLIED:
+                        row.status = FieldChangeStatus.APPLIED
+                        row.decided_at = now
+                    change_set.fields.append(row)
+                session.flush()
+                record_event(
+                    session,
+                    "proposed" if diffs else "confirmed_no_change",
+                    change_set,
+                    actor=actor,
+                    now=now,
+                    fields=len(diffs),
+                    channel=channel,
+                )
+                auto = [
+                    r
+                    for r in change_set.fields
+                    if r.policy == Route.AUTO.value and r.status is FieldChangeStatus.PENDING
+                ]
+                message = queue_rows(
+                    session, change_set, auto, definition, record_key, now, Action.AUTO
+                )
+                for row in auto:
+                    record_event(
+                        session,
+                        "auto_applied",
+                        change_set,
+                        actor="policy",
+                        now=now,
+                        row=row,
+                        before=row.current,
+                        after=row.proposed,
+                        confidence=row.confidence,
+                    )
+                settle(session, change_set, now)
+                session.flush()
+                if message is not None:
+                    queued.append(message.id)
+                change_set_id = change_set.id
+        except IntegrityError:
+            # Proposed concurrently: the unique submission id chose the winner.
+            with self.sessions() as session:
+                return self.change_set_after(session, submission_id)
+        self._after_commit(queued)
+        return self.change_set(change_set_id)
+
+    def propose_pending(self, *, limit: int = 100) -> list[str]:
+        """Propose every received submission that has no change set yet (crash recovery).
+
+        Returns the ids of the change sets created; a source that cannot be read leaves its
+        submissions for the next run.
+        """
+        with self.sessions() as session:
+            waiting = list(
+                session.execute(
+                    select(Submission.id)
+                    .outerjoin(ChangeSet, ChangeSet.submission_id == Submission.id)
+                    .where(Submission.status == SubmissionStatus.RECEIVED, ChangeSet.id.is_(None))
+                    .order_by(Submission.received_at)
+                    .limit(limit)
+                ).scalars()
+            )
+        created = []
+        for submission_id in waiting:
+            try:
+                created.append(self.propose(submission_id).id)
+            except Exception:  # one broken submission must not block the others
+                log.exception("cannot propose submission %s", submission_id)
+        return created
+
+    # -- queries -------------------------------------------------------------------------
+
+    def queue(self, filters: QueueFilter | None = None, *, locale: str = "fr") -> QueuePage:
+        """The review queue: conflicts first, then oldest first, with counts per status."""
+        with self.sessions() as session:
+            return queries.queue_page(
+                session, filters or QueueFilter(), self.definitions, self.clock(), locale
+            )
+
+    def change_set(self, change_set_id: str, *, locale: str = "fr") -> ChangeSetView:
+        """One change set, its rows and its outbox messages.
+
+        Each row: label, base, current, proposed, outcome, policy, evidence, verdict, status.
+
+        Raises:
+            NotFound: no such change set.
+        """
+        with self.sessions() as session:
+            return queries.change_set_view(session, change_set_id, self.definitions, locale)
+
+    def change_set_of_submission(self, submission_id: str, *, locale: str = "fr") -> ChangeSetView:
+        """The change set proposed for a submission (NotFound when not proposed yet)."""
+        with self.sessions() as session:
+            found = self._change_set_id_of(session, submission_id)
+            if found is None:
+                raise NotFound("this submission has no change set yet", field="submission")
+            return queries.change_set_view(session, found, self.definitions, locale)
+
+    def next_in_queue(
+        self, after: str | None = None, filters: QueueFilter | None = None
+    ) -> str | None:
+        """The id of the next change set waiting for a clerk (for the `n` key), None at the end."""
+        page = self.queue(filters or QueueFilter(limit=500))
+        ids = [entry.id for entry in page.entries]
+        if after in ids:
+            rest = ids[ids.index(after) + 1 :]
+            return rest[0] if rest else None
+        return ids[0] if ids else None
+
+    # -- review --------------------------------------------------------------------------
+
+    def accept(self, change_set_id: str, field: str, *, actor: str, version: int) -> ChangeSetView:
+        """Accept one field's change as proposed (a four-eyes field needs two different people).
+
+        Raises:
+            StaleChangeSet: `version` is not the change set's current version.
+            SecondReviewerRequired: the same person approves a four-eyes field twice.
+            InvalidInput: the proposed value is not valid (edit it first).
+            InvalidTransition: the field is not waiting for a decision.
+        """
+        return self._decide(
+            change_set_id,
+            version,
+            actor,
+            lambda s, cs, d, now: self._accept(s, cs, d, field, actor, now),
+        )
+
+    def reject(
+        self, change_set_id: str, field: str, *, actor: str, version: int, reason: str = ""
+    ) -> ChangeSetView:
+        """Reject one field's change: the source keeps its value.
+
+        Raises:
+            StaleChangeSet, InvalidTransition: as for `accept`.
+        """
+
+        def act(session: Session, cs: ChangeSet, _d: FormDefinition, now: dt.datetime) -> None:
+            row = _row(cs, field)
+            transition(row, Action.REJECT, now)
+            row.first_reviewer = row.first_reviewer or actor
+            record_event(
+                session,
+                "rejected",
+                cs,
+                actor=actor,
+                now=now,
+                row=row,
+                before=row.current,
+                after=row.proposed,
+                reason=reason[:200],
+            )
+
+        return self._decide(change_set_id, version, actor, act)
+
+    def edit(
+        self,
+        change_set_id: str,
+        field: str,
+        value: object,
+        *,
+        actor: str,
+        version: int,
+        accept: bool = False,
+    ) -> ChangeSetView:
+        """Replace the proposed value (re-validated by the field type); optionally accept it.
+
+        An edit after a first four-eyes approval needs both approvals again.
+
+        Raises:
+            InvalidInput: the value is refused by the field type (field and reason given).
+            StaleChangeSet, InvalidTransition, SecondReviewerRequired: as for `accept`.
+        """
+
+        def act(
+            session: Session, cs: ChangeSet, definition: FormDefinition, now: dt.datetime
+        ) -> None:
+            row = _row(cs, field)
+            field_def = definition.field(field)
+            try:
+                parsed = field_def.parse(value)
+            except FieldValueError as exc:
+                raise InvalidInput(translate(exc.key, "en", **exc.params), field=field) from exc
+            if parsed is None and field_def.required:
+                raise InvalidInput(translate("required", "en"), field=field)
+            transition(row, Action.EDIT, now)
+            before = row.proposed
+            if row.edited_from is None:
+                row.edited_from = row.proposed
+            row.proposed = parsed
+            row.verdict = VALID
+            row.first_reviewer = None
+            if row.outcome != Outcome.CONFLICT:
+                row.outcome = outcome_of(field_def, row.base, row.current, parsed).value
+            record_event(
+                session, "edited", cs, actor=actor, now=now, row=row, before=before, after=parsed
+            )
+            if accept:
+                self._accept(session, cs, definition, field, actor, now)
+
+        return self._decide(change_set_id, version, actor, act)
+
+    def approve_all(self, change_set_id: str, *, actor: str, version: int) -> ChangeSetView:
+        """Accept every field still waiting for this person.
+
+        Four-eyes fields this person approved first stay waiting for someone else.
+
+        Raises:
+            InvalidInput: a waiting value is invalid (nothing is accepted; edit it first).
+            InvalidTransition: nothing is waiting for this person.
+            StaleChangeSet: as for `accept`.
+        """
+
+        def act(
+            session: Session, cs: ChangeSet, definition: FormDefinition, now: dt.datetime
+        ) -> None:
+            chosen = [
+                r
+                for r in cs.fields
+                if r.status in WAITING
+                and not (
+                    r.status is FieldChangeStatus.AWAITING_SECOND and r.first_reviewer == actor
+                )
+            ]
+            if not chosen:
+                raise InvalidTransition("nothing here waits for your approval")
+            for row in chosen:
+                self._accept(session, cs, definition, row.field, actor, now)
+
+        return self._decide(change_set_id, version, actor, act)
+
+    def reject_all(
+        self, change_set_id: str, *, actor: str, version: int, reason: str = ""
+    ) -> ChangeSetView:
+        """Reject every field still waiting for a decision."""
+
+        def act(session: Session, cs: ChangeSet, _d: FormDefinition, now: dt.datetime) -> None:
+            chosen = [r for r in cs.fields if r.status in WAITING]
+            if not chosen:
+                raise InvalidTransition("nothing here waits for a decision")
+            for row in chosen:
+                transition(row, Action.REJECT, now)
+                row.first_reviewer = row.first_reviewer or actor
+                record_event(
+                    session,
+                    "rejected",
+                    cs,
+                    actor=actor,
+                    now=now,
+                    row=row,
+                    before=row.current,
+                    after=row.proposed,
+                    reason=reason[:200],
+                )
+
+        return self._decide(change_set_id, version, actor, act)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _accept(
+        self,
+        session: Session,
+        cs: ChangeSet,
+        definition: FormDefinition,
+        field: str,
+        actor: str,
+        now: dt.datetime,
+    ) -> None:
+        row = _row(cs, field)
+        if row.verdict not in (None, VALID):
+            raise InvalidInput(
+                f"the proposed value is not valid ({row.verdict}): edit it before accepting",
+                field=field,
+            )
+        if row.status is FieldChangeStatus.AWAITING_SECOND:
+            if row.first_reviewer == actor:
+                raise SecondReviewerRequired(
+                    "this change needs the approval of a second, different person", field=field
+                )
+            transition(row, Action.ACCEPT_SECOND, now)
+            row.second_reviewer = actor
+            step = "second"
+        else:
+            four_eyes = row.policy == Route.FOUR_EYES.value
+            transition(row, Action.ACCEPT_FIRST if four_eyes else Action.ACCEPT, now)
+            row.first_reviewer = actor
+            step = "first" if four_eyes else "only"
+        record_event(
+            session,
+            "approved",
+            cs,
+            actor=actor,
+            now=now,
+            row=row,
+            before=row.current,
+            after=row.proposed,
+            step=step,
+            over_conflict=row.outcome == Outcome.CONFLICT,
+        )
+
+    def _decide(
+        self,
+        change_set_id: str,
+        version: int,
+        actor: str,
+        act: Callable[[Session, ChangeSet, FormDefinition, dt.datetime], None],
+    ) -> ChangeSetView:
+        if not actor:
+            raise InvalidInput("a review action needs the acting user", field="actor")
+        queued: list[int] = []
+        try:
+            with self.sessions() as session, session.begin():
+                cs = session.get(
+                    ChangeSet, change_set_id, with_for_update=True, populate_existing=True
+                )
+                if cs is None:
+                    raise NotFound("unknown change set", field="change_set")
+                if cs.version != version:
+                    raise StaleChangeSet(
+                        "this change set was changed by someone else: reload it", field="version"
+                    )
+                definition = self._definition(cs.form_id)
+                now = self.clock()
+                act(session, cs, definition, now)
+                if not any(r.status in WAITING for r in cs.fields):
+                    accepted = [r for r in cs.fields if r.status is FieldChangeStatus.ACCEPTED]
+                    document = session.get(Document, cs.document_id)
+                    assert document is not None  # noqa: S101 - foreign key
+                    message = queue_rows(
+                        session, cs, accepted, definition, document.record_key, now, Action.QUEUE
+                    )
+                    if message is not None:
+                        session.flush()
+                        queued.append(message.id)
+                settle(session, cs, now)
+                session.flush()
+        except StaleDataError:
+            raise StaleChangeSet(
+                "this change set was changed by someone else: reload it", field="version"
+            ) from None
+        self._after_commit(queued)
+        return self.change_set(change_set_id)
+
+    def _after_commit(self, message_ids: Sequence[int]) -> None:
+        if not message_ids or self.on_queued is None:
+            return
+        try:
+            self.on_queued(message_ids)
+        except Exception:  # the outbox keeps the message: a worker delivers it later
+            log.exception("immediate delivery of outbox messages %s failed", list(message_ids))
+
+    def _definition(self, form_id: str) -> FormDefinition:
+        try:
+            return self.definitions[form_id]
+        except KeyError:
+            raise NotFound(f"unknown form {form_id!r}", field="form") from None
+
+    @staticmethod
+    def _change_set_id_of(session: Session, submission_id: str) -> str | None:
+        return session.execute(
+            select(ChangeSet.id).where(ChangeSet.submission_id == submission_id)
+        ).scalar_one_or_none()
+
+    def change_set_after(self, session: Session, submission_id: str) -> ChangeSetView:
+        """The change set of a submission inside an open session (NotFound when none)."""
+        found = self._change_set_id_of(session, submission_id)
+        if found is None:
+            raise NotFound("unknown submission", field="submission")
+        return queries.change_set_view(session, found, self.definitions, "fr")
+
+
+def _row(change_set: ChangeSet, field: str) -> FieldChangeRow:
+    for row in change_set.fields:
+        if row.field == field:
+            return row
+    raise NotFound("this change set does not change that field", field=field)
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """Outbox messages per status (the dead-letter count is an alert)."""
+    rows = session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    return {str(status): int(count) for status, count in rows}

@@ -1,0 +1,136 @@
+"""Keep a change set's stored state consistent: statuses, outbox rows and audit events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from forms_service.audit import service as audit
+from forms_service.changes.model import Action, Outcome, encode_raw
+from forms_service.changes.review import change_set_status, next_status
+from forms_service.definitions.model import FormDefinition
+from forms_service.storage.model import (
+    ChangeSet,
+    ChangeSetStatus,
+    Document,
+    DocumentStatus,
+    FieldChangeRow,
+    FieldChangeStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Submission,
+    SubmissionStatus,
+)
+
+_SUBMISSION_STATUS = {
+    ChangeSetStatus.NO_CHANGE: SubmissionStatus.NO_CHANGE,
+    ChangeSetStatus.APPLIED: SubmissionStatus.APPLIED,
+    ChangeSetStatus.PARTIALLY_APPLIED: SubmissionStatus.APPLIED,
+    ChangeSetStatus.REJECTED: SubmissionStatus.REJECTED,
+}
+#: Once its answer is processed, a document's link accepts no more answers.
+_CLOSING = frozenset(
+    {ChangeSetStatus.APPLIED, ChangeSetStatus.PARTIALLY_APPLIED, ChangeSetStatus.REJECTED}
+)
+
+
+def transition(row: FieldChangeRow, action: Action, now: dt.datetime) -> None:
+    """Move one field's change along the review table (InvalidTransition otherwise)."""
+    row.status = next_status(row.status, action, field=row.field)
+    row.decided_at = now
+
+
+def settle(session: Session, change_set: ChangeSet, now: dt.datetime) -> None:
+    """Derive the change set's status from its fields, and the submission's and document's.
+
+    Also bumps the change set's version (optimistic lock), even when its status is unchanged,
+    so that a screen loaded before this change is refused.
+    """
+    status = change_set_status(row.status for row in change_set.fields)
+    change_set.status = status
+    change_set.has_conflict = any(
+        row.status is FieldChangeStatus.CONFLICT
+        or (row.outcome == Outcome.CONFLICT and row.status is FieldChangeStatus.PENDING)
+        for row in change_set.fields
+    )
+    final = status in _CLOSING or status is ChangeSetStatus.NO_CHANGE
+    change_set.closed_at = (change_set.closed_at or now) if final else None
+    flag_modified(change_set, "status")
+    submission = session.get(Submission, change_set.submission_id)
+    if submission is not None:
+        submission.status = _SUBMISSION_STATUS.get(status, SubmissionStatus.IN_REVIEW)
+    if status in _CLOSING:
+        document = session.get(Document, change_set.document_id)
+        if document is not None and document.status is not DocumentStatus.REVOKED:
+            document.status = DocumentStatus.CLOSED
+
+
+def queue_rows(
+    session: Session,
+    change_set: ChangeSet,
+    rows: Iterable[FieldChangeRow],
+    definition: FormDefinition,
+    record_key: str,
+    now: dt.datetime,
+    action: Action,
+) -> OutboxMessage | None:
+    """Write one outbox message for `rows` (in the caller's transaction) and mark them queued.
+
+    Each write carries the raw value read from the source with the diff: the connector only
+    writes where the source still holds it.
+    """
+    chosen = list(rows)
+    if not chosen:
+        return None
+    writes = {}
+    for row in chosen:
+        field = definition.field(row.field)
+        assert field.maps_to is not None  # noqa: S101 - only mapped fields enter a change set
+        transition(row, action, now)
+        writes[field.maps_to] = {
+            "field": row.field,
+            "expected": dict(row.current_raw),
+            "new": encode_raw(field.type.to_source(row.proposed)),
+        }
+    message = OutboxMessage(
+        change_set_id=change_set.id,
+        connector=definition.source.connector,
+        record_type=definition.source.record_type,
+        record_key=record_key,
+        writes=writes,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    return message
+
+
+def record_event(
+    session: Session,
+    kind: str,
+    change_set: ChangeSet,
+    *,
+    actor: str,
+    now: dt.datetime,
+    row: FieldChangeRow | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    **detail: object,
+) -> None:
+    """One audit event about a change set (and one of its fields)."""
+    audit.record(
+        session,
+        kind,
+        actor=actor,
+        at=now,
+        document_id=change_set.document_id,
+        field=row.field if row is not None else None,
+        before=before,
+        after=after,
+        detail={"change_set": change_set.id, **detail},
+    )
