@@ -103,6 +103,11 @@ class LinkSigner:
         self._keys = {k.id: k for k in keys}
         self._current = keys[0]
 
+    @property
+    def keys(self) -> tuple[SigningKey, ...]:
+        """The keys of the rotation, the signing one first (other codes reuse them)."""
+        return (self._current, *(k for k in self._keys.values() if k is not self._current))
+
     @staticmethod
     def _mac(key: SigningKey, message: str) -> str:
         digest = hmac.new(key.secret, message.encode(), hashlib.sha256).digest()[:16]

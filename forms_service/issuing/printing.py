@@ -1,0 +1,85 @@
+"""Print stored documents: gather a document's content and render its PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from forms_service.definitions.model import FormDefinition
+from forms_service.errors import Conflict, NotFound
+from forms_service.issuing.letter import LetterTemplate, letter_of
+from forms_service.issuing.pagecode import PageCodes
+from forms_service.issuing.pdf import DocumentContent, PdfRenderer
+from forms_service.issuing.service import IssuingService
+from forms_service.storage.model import Document
+
+
+class DocumentPrinter:
+    """Renders documents issued by an IssuingService, with its definitions and signing keys."""
+
+    def __init__(self, issuing: IssuingService, *, locale: str = "fr") -> None:
+        self.issuing = issuing
+        self.page_codes = PageCodes(issuing.signer.keys)
+        self.renderer = PdfRenderer(self.page_codes, locale=locale)
+        self._letters: dict[tuple[str, int], LetterTemplate] = {}
+
+    def letter(self, definition: FormDefinition) -> LetterTemplate:
+        """The (cached) covering letter of a definition."""
+        key = (definition.id, definition.version)
+        if key not in self._letters:
+            self._letters[key] = letter_of(definition)
+        return self._letters[key]
+
+    def definition_of(self, document: Document) -> FormDefinition:
+        """The definition a document was issued with.
+
+        Raises:
+            Conflict: the definition has changed version since (its layout would differ).
+        """
+        definition = self.issuing.definition(document.form_id)
+        if definition.version != document.form_version:
+            raise Conflict(
+                f"document was issued with version {document.form_version} of "
+                f"{document.form_id!r}, now at version {definition.version}",
+                field="form_version",
+            )
+        return definition
+
+    def content(
+        self, document: Document, record: Mapping[str, Any] | None = None
+    ) -> DocumentContent:
+        """What the PDF of `document` shows; reads the source record when not given."""
+        definition = self.issuing.definition(document.form_id)
+        if record is None:
+            connector = self.issuing.connectors[definition.source.connector]
+            record = connector.read(definition.source.record_type, document.record_key) or {}
+        return DocumentContent(
+            document_id=document.id,
+            reference=document.reference,
+            token=self.issuing.token_for(document),
+            link=self.issuing.link_for(document),
+            snapshot=dict(document.snapshot),
+            record=record,
+            issued_on=document.issued_at.astimezone(dt.UTC).date(),
+            expires_on=document.expires_at.astimezone(dt.UTC).date(),
+        )
+
+    def render(self, document: Document, record: Mapping[str, Any] | None = None) -> bytes:
+        """The fillable PDF of one stored document."""
+        definition = self.definition_of(document)
+        return self.renderer.render(
+            definition, self.letter(definition), self.content(document, record)
+        )
+
+    def pdf_for(self, document_id: str) -> bytes:
+        """The fillable PDF of the document with that id.
+
+        Raises:
+            NotFound: no such document.
+        """
+        with self.issuing.sessions() as session:
+            document = session.get(Document, document_id)
+        if document is None:
+            raise NotFound("unknown document", field="document")
+        return self.render(document)
