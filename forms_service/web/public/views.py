@@ -85,6 +85,7 @@ def form(token: str) -> ResponseReturnValue:
                 f.name: prefill.values.get(f.name) for f in definition.fields_for(Channel.ONLINE)
             },
             "o": dt.datetime.now(dt.UTC).isoformat(),
+            "l": prefill.live,
         }
     )
     return _render_form(token, document, definition, web_form, base, lang, live=prefill.live)
@@ -110,7 +111,7 @@ def submit(token: str) -> ResponseReturnValue:
     form_class = online_form_class(definition, lang, FlaskForm)
     web_form = form_class()
     if not web_form.validate():
-        live = True
+        live = bool(base.get("l", True))  # keep the snapshot note on the redisplayed form
         return (
             _render_form(
                 token, document, definition, web_form, request.form["base"], lang, live=live
