@@ -1,0 +1,136 @@
+"""Confidence of a reading: the engine's, agreement of two readings, and the field's checks.
+
+A value is applied automatically only when it is confident enough AND passes its check;
+everything else carries the reasons a clerk must look at it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ocr.checks import Check
+from ocr.interfaces import EngineReading
+from ocr.model import ReviewReason
+
+#: Confidence under which a value always goes to a clerk.
+DEFAULT_THRESHOLD = 0.85
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The value chosen among the readings, how sure it is, and why a clerk must look."""
+
+    value: str
+    confidence: float
+    reasons: tuple[str, ...]
+
+
+def choose_passing(
+    alternatives: Sequence[Sequence[tuple[str, float]]],
+    check: Check,
+    max_changes: int = 2,
+    limit: int = 2000,
+) -> str | None:
+    """The most likely string built from per-character alternatives that passes `check`.
+
+    Candidates are tried best first (the sum of score losses against each character's best
+    choice), with at most `max_changes` characters replaced and at most `limit` tries, so a
+    checksum cannot be "found" by brute force among unlikely characters.
+    """
+    if not alternatives or any(not choices for choices in alternatives):
+        return None
+    best = [choices[0][0] for choices in alternatives]
+    # (loss, changes as ((position, choice index), ...))
+    heap: list[tuple[float, tuple[tuple[int, int], ...]]] = [(0.0, ())]
+    seen: set[tuple[tuple[int, int], ...]] = set()
+    tries = 0
+    while heap and tries < limit:
+        loss, changes = heapq.heappop(heap)
+        if changes in seen:
+            continue
+        seen.add(changes)
+        tries += 1
+        candidate = list(best)
+        for position, index in changes:
+            candidate[position] = alternatives[position][index][0]
+        text = "".join(candidate)
+        if check(text):
+            return text
+        if len(changes) >= max_changes:
+            continue
+        changed = {position for position, _ in changes}
+        start = max((p for p, _ in changes), default=-1)
+        for position in range(start + 1, len(alternatives)):
+            if position in changed:
+                continue
+            choices = alternatives[position]
+            for index in range(1, len(choices)):
+                cost = max(0.0, choices[0][1] - choices[index][1]) + 0.01 * index
+                heapq.heappush(heap, (loss + cost, (*changes, (position, index))))
+    return None
+
+
+def _raise(confidence: float, factor: float = 0.5) -> float:
+    """Move a confidence towards 1 by shrinking its doubt."""
+    return 1.0 - (1.0 - confidence) * factor
+
+
+def judge(
+    readings: Sequence[EngineReading],
+    check: Check | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> Verdict:
+    """Combine one or two readings of a box and the field's check into one verdict.
+
+    Args:
+        readings: the box's readings, the first being the primary one (the whole line);
+            the second, when present, an independent reading (cell by cell).
+        check: the field's check (IBAN checksum, postcode list, …), if it has one.
+        threshold: confidence under which the value goes to a clerk.
+    """
+    usable = [r for r in readings if r.text]
+    if not usable:
+        return Verdict("", 0.0, (ReviewReason.UNREADABLE,))
+    reasons: list[str] = []
+    texts = {r.text for r in usable}
+    agree = len(usable) > 1 and len(texts) == 1
+    if len(texts) > 1:
+        reasons.append(ReviewReason.READINGS_DISAGREE)
+    if check is not None:
+        passing = [r for r in usable if check(r.text)]
+        if passing:
+            chosen = max(passing, key=lambda r: r.confidence)
+            confidence = _raise(chosen.confidence)
+            if agree:
+                confidence = _raise(confidence)
+            elif len(texts) > 1:
+                # Two readings disagree but one passes the check: likely right, still a clerk's call.
+                confidence *= 0.9
+            return _finish(chosen.text, confidence, reasons, threshold)
+        for reading in sorted(usable, key=lambda r: -r.confidence):
+            corrected = (
+                choose_passing(reading.alternatives, check) if reading.alternatives else None
+            )
+            if corrected is not None:
+                reasons.append(ReviewReason.CORRECTED_BY_CHECK)
+                return _finish(
+                    corrected, min(reading.confidence, threshold * 0.9), reasons, threshold
+                )
+        best = max(usable, key=lambda r: r.confidence)
+        reasons.append(ReviewReason.FAILED_CHECK)
+        return _finish(best.text, min(best.confidence, 0.3), reasons, threshold)
+    best = max(usable, key=lambda r: r.confidence)
+    confidence = best.confidence
+    if agree:
+        confidence = _raise(confidence)
+    elif len(texts) > 1:
+        confidence *= 0.5
+    return _finish(best.text, confidence, reasons, threshold)
+
+
+def _finish(value: str, confidence: float, reasons: list[str], threshold: float) -> Verdict:
+    if confidence < threshold and ReviewReason.LOW_CONFIDENCE not in reasons:
+        reasons.append(ReviewReason.LOW_CONFIDENCE)
+    return Verdict(value, round(confidence, 4), tuple(dict.fromkeys(reasons)))

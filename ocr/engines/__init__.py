@@ -1,0 +1,1 @@
+"""OCR engines behind ocr.interfaces.OcrEngine: one module wraps each external engine."""

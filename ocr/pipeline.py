@@ -1,0 +1,153 @@
+"""Runs the reading steps in order on one page: code, upright, align, then every zone."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+import cv2
+
+from ocr.align import AlignedPage, align_page, set_upright
+from ocr.checks import CHECKS, PostcodeVerdict, postcode_directory
+from ocr.confidence import DEFAULT_THRESHOLD, judge
+from ocr.geometry import PageGeometry, Zone, ZoneKind
+from ocr.identify import find_code
+from ocr.ink import classify_mark, is_filled, measure_ink
+from ocr.interfaces import GrayImage, OcrEngine
+from ocr.model import Mark, PageReading, Reading, ReviewReason, UnknownPage
+from ocr.text import read_text
+
+Resolve = Callable[[str], PageGeometry]
+"""Turns a QR payload into the page's template; raises UnknownPage (or KeyError) if none."""
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What reading a page needs besides the image: small and picklable for worker processes.
+
+    Attributes:
+        dpi: resolution of the aligned page the zones are read on.
+        threshold: confidence under which a value goes to a clerk.
+        field_types: field name -> forms_service type name, to pick the field's check.
+        postcode_city: (postcode field, city field) to check against the postcode list.
+        cell_reading: read comb boxes a second time, cell by cell, and compare.
+    """
+
+    dpi: float = 300
+    threshold: float = DEFAULT_THRESHOLD
+    field_types: Mapping[str, str] = field(default_factory=dict)
+    postcode_city: tuple[str, str] | None = None
+    cell_reading: bool = True
+
+
+def _png(image: GrayImage) -> bytes:
+    ok, encoded = cv2.imencode(".png", image)
+    return encoded.tobytes() if ok else b""
+
+
+def read_zone(
+    aligned: AlignedPage,
+    zone: Zone,
+    engine: OcrEngine,
+    context: PageContext,
+    blank: GrayImage | None = None,
+) -> Reading:
+    """Read one answer zone of an aligned page."""
+    left, top, right, bottom = aligned.box(zone.rect)
+    crop = _png(aligned.image[max(0, top) : bottom, max(0, left) : right])
+    ink = measure_ink(aligned, zone, blank)
+    if zone.kind in (ZoneKind.CHECKBOX, ZoneKind.SIGNATURE):
+        mark = classify_mark(ink, zone.kind)
+        marked = "signed" if zone.kind is ZoneKind.SIGNATURE else "true"
+        unmarked = None if zone.kind is ZoneKind.SIGNATURE else "false"
+        if mark is Mark.AMBIGUOUS:
+            return Reading(
+                zone.field, zone.kind, None, 0.5, crop,
+                (ReviewReason.AMBIGUOUS_MARK,), zone.choice, ink.share,
+            )  # fmt: skip
+        value = marked if mark is Mark.MARKED else unmarked
+        return Reading(zone.field, zone.kind, value, 0.99, crop, (), zone.choice, ink.share)
+    if not is_filled(ink):
+        return Reading(zone.field, zone.kind, None, 0.99, crop, (), zone.choice, ink.share)
+    texts = read_text(aligned, zone, ink, engine, context.cell_reading)
+    readings = [texts.line] if texts.cells is None else [texts.line, texts.cells]
+    check = CHECKS.get(context.field_types.get(zone.field, ""))
+    verdict = judge(readings, check, context.threshold)
+    return Reading(
+        zone.field, zone.kind, verdict.value or None, verdict.confidence, crop,
+        verdict.reasons, zone.choice, ink.share,
+    )  # fmt: skip
+
+
+def check_postcode_city(readings: list[Reading], context: PageContext) -> list[Reading]:
+    """Flag a postcode and city read on the page that the postcode list does not confirm."""
+    if context.postcode_city is None:
+        return readings
+    postcode_field, city_field = context.postcode_city
+    by_field = {r.field: r for r in readings}
+    postcode, city = by_field.get(postcode_field), by_field.get(city_field)
+    if postcode is None or city is None or not postcode.value or not city.value:
+        return readings
+    verdict = postcode_directory().verdict(postcode.value, city.value)
+    if verdict is PostcodeVerdict.CONFIRMED:
+        return readings
+    reason = (
+        ReviewReason.FAILED_CHECK
+        if verdict is PostcodeVerdict.UNKNOWN_POSTCODE
+        else ReviewReason.UNCONFIRMED
+    )
+    flagged = []
+    for reading in readings:
+        if reading.field in (postcode_field, city_field) and reason not in reading.warnings:
+            reading = replace(reading, warnings=(*reading.warnings, reason))
+        flagged.append(reading)
+    return flagged
+
+
+def read_page(
+    gray: GrayImage,
+    resolve: Resolve,
+    engine: OcrEngine,
+    context: PageContext | None = None,
+    blank: GrayImage | None = None,
+) -> PageReading:
+    """Identify, set upright, align and read every zone of one scanned page.
+
+    Args:
+        gray: the scanned page, grayscale.
+        resolve: turns the QR payload into the page's template (the caller verifies the
+            payload's document, page and version).
+        engine: the OCR engine for inked text boxes.
+        context: reading settings.
+        blank: the blank template page rendered at `context.dpi`, to discount printed ink.
+
+    Raises:
+        ScanError: no code, unknown page, or registration marks not found.
+    """
+    context = context or PageContext()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        timings[name] = now - started
+        started = now
+
+    code = find_code(gray)
+    lap("identify")
+    try:
+        page = resolve(code.payload)
+    except KeyError as exc:
+        raise UnknownPage(f"no form page for code {code.payload!r}") from exc
+    upright = set_upright(gray, code)
+    lap("upright")
+    aligned = align_page(upright, page, context.dpi)
+    lap("align")
+    readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
+    readings = check_postcode_city(readings, context)
+    lap("read")
+    return PageReading(
+        code.payload, page.number, upright.rotation, upright.skew, tuple(readings), timings
+    )
