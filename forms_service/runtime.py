@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from forms_service.changes.outbox import OutboxDeliverer, RetryPolicy
+from forms_service.changes.policy import PolicySettings
+from forms_service.changes.service import ChangeService
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
 from forms_service.definitions.service import DefinitionSet, load_definitions
@@ -32,6 +36,8 @@ class Runtime:
     signer: LinkSigner
     issuing: IssuingService
     intake: OnlineIntake
+    changes: ChangeService
+    outbox: OutboxDeliverer
     files: LocalFileStore
 
 
@@ -48,12 +54,32 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
     sessions = make_session_factory(engine)
     signer = LinkSigner([SigningKey.parse(k) for k in settings["LINK_SIGNING_KEYS"]])
     issuing = IssuingService(sessions, definitions, connectors, signer, settings["BASE_URL"])
+    outbox = OutboxDeliverer(
+        sessions,
+        connectors,
+        definitions,
+        retry=RetryPolicy(
+            max_attempts=int(settings.get("OUTBOX_MAX_ATTEMPTS", 8)),
+            first_delay=dt.timedelta(seconds=float(settings.get("OUTBOX_FIRST_DELAY_SECONDS", 30))),
+        ),
+    )
+    changes = ChangeService(
+        sessions,
+        definitions,
+        connectors,
+        policy=PolicySettings(float(settings.get("AUTO_APPLY_MIN_CONFIDENCE", 0.9))),
+        # Embedded default: deliver right after approval; a worker (`outbox run`) retries.
+        on_queued=outbox.deliver_quietly
+        if settings.get("OUTBOX_DELIVER_IMMEDIATELY", True)
+        else None,
+    )
     intake = OnlineIntake(
         issuing,
         ChallengePolicy(
             max_failures=int(settings["CHALLENGE_MAX_FAILURES"]),
             lock_minutes=int(settings["CHALLENGE_LOCK_MINUTES"]),
         ),
+        after_submit=changes.propose_quietly,
     )
     return Runtime(
         settings=settings,
@@ -64,5 +90,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         signer=signer,
         issuing=issuing,
         intake=intake,
+        changes=changes,
+        outbox=outbox,
         files=LocalFileStore(Path(settings["FILE_STORE_DIR"])),
     )

@@ -171,15 +171,8 @@ class ChangeService:
                         row.decided_at = now
                     change_set.fields.append(row)
                 session.flush()
-                record_event(
-                    session,
-                    "proposed" if diffs else "confirmed_no_change",
-                    change_set,
-                    actor=actor,
-                    now=now,
-                    fields=len(diffs),
-                    channel=channel,
-                )
+                if not diffs:
+                    record_event(session, "confirmed_no_change", change_set, actor=actor, now=now)
                 auto = [
                     r
                     for r in change_set.fields
@@ -211,6 +204,18 @@ class ChangeService:
                 return self.change_set_after(session, submission_id)
         self._after_commit(queued)
         return self.change_set(change_set_id)
+
+    def propose_quietly(self, submission_id: str) -> None:
+        """Propose right after intake; a failure is logged and left to `propose_pending`.
+
+        The customer's answer is stored already: it must not fail because the source is down.
+        """
+        try:
+            self.propose(submission_id)
+        except Exception:
+            log.exception(
+                "cannot propose submission %s now; the outbox worker retries", submission_id
+            )
 
     def propose_pending(self, *, limit: int = 100) -> list[str]:
         """Propose every received submission that has no change set yet (crash recovery).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,11 +91,19 @@ class Receipt:
 class OnlineIntake:
     """Use cases of the online form."""
 
-    def __init__(self, issuing: IssuingService, challenge: ChallengePolicy | None = None) -> None:
+    def __init__(
+        self,
+        issuing: IssuingService,
+        challenge: ChallengePolicy | None = None,
+        *,
+        after_submit: Callable[[str], None] | None = None,
+    ) -> None:
         self.issuing = issuing
         self.sessions = issuing.sessions
         self.clock = issuing.clock
         self.challenge = challenge or ChallengePolicy()
+        #: Called with the id of each new submission once it is stored (proposes its change set).
+        self.after_submit = after_submit
 
     # -- links ---------------------------------------------------------------------------
 
@@ -251,9 +259,20 @@ class OnlineIntake:
         return Prefill(values=snapshot_of(definition, record), live=True)
 
     def pending_submission(self, document: Document) -> Submission | None:
-        """The submission already received for this document and not yet reviewed."""
+        """The answer already received for this document: the pending one, else the latest.
+
+        The latest (applied at once, or confirmed without change) keeps its confirmation page.
+        """
         with self.sessions() as session:
-            return _pending(session, document.id)
+            return (
+                _pending(session, document.id)
+                or session.execute(
+                    select(Submission)
+                    .where(Submission.document_id == document.id)
+                    .order_by(Submission.received_at.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+            )
 
     def ensure_open(self, document: Document) -> None:
         """Refuse answers once the document's answer has been processed."""
@@ -314,6 +333,8 @@ class OnlineIntake:
                 document_id=stored.id,
                 detail={"channel": Channel.ONLINE.value, "submission": submission.id},
             )
+        if self.after_submit is not None:
+            self.after_submit(submission.id)
         return Receipt(submission, changes_of(definition, submission))
 
 
