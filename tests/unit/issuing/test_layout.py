@@ -1,0 +1,269 @@
+"""The paper layout: a pure function of the definition, with boxes a scanner and a pen can use."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from forms_service.definitions.fieldtypes import Choice, Rules
+from forms_service.definitions.model import (
+    Channel,
+    FieldDefinition,
+    FormDefinition,
+    SourceBinding,
+)
+from forms_service.definitions.service import load_definitions
+from forms_service.issuing.layout import (
+    CONTENT_BOTTOM,
+    CONTENT_TOP,
+    MARK_SIZE,
+    MM,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    form_geometry,
+    layout,
+)
+from forms_service.issuing.letter import LetterError, address_lines, fill, parse_letter
+from forms_service.issuing.pagecode import PageCodes, TamperedPageCode
+from forms_service.issuing.tokens import SigningKey
+from ocr.geometry import Rect, ZoneKind
+
+DEFINITIONS = Path(__file__).resolve().parents[3] / "form_definitions"
+
+
+def _definitions() -> dict[str, FormDefinition]:
+    return dict(load_definitions(DEFINITIONS))
+
+
+def _overlap(a: Rect, b: Rect, margin: float = 0.0) -> bool:
+    return not (
+        a.x + a.width + margin <= b.x
+        or b.x + b.width + margin <= a.x
+        or a.y + a.height + margin <= b.y
+        or b.y + b.height + margin <= a.y
+    )
+
+
+def _many_fields(count: int) -> FormDefinition:
+    fields = []
+    kinds = ["text", "postcode", "iban", "date", "checkbox", "phone", "choice"]
+    for index in range(count):
+        kind = kinds[index % len(kinds)]
+        choices = (
+            tuple(Choice(f"o{n}", {"fr": f"Option {n}", "en": f"Option {n}"}) for n in range(6))
+            if kind == "choice"
+            else ()
+        )
+        fields.append(
+            FieldDefinition(
+                name=f"f{index}",
+                type_name=kind,
+                label={"fr": f"Champ {index}", "en": f"Field {index}"},
+                choices=choices,
+                maps_to=f"c{index}",
+            )
+        )
+    return FormDefinition(
+        id="many-fields",
+        version=3,
+        title={"fr": "Beaucoup de champs", "en": "Many fields"},
+        source=SourceBinding("crm", "customer"),
+        key="customer_no",
+        fields=tuple(fields),
+    )
+
+
+def test_layout_is_a_pure_function_of_the_definition() -> None:
+    first = _definitions()
+    second = _definitions()  # loaded again from disk: equal values, other objects
+    for form_id, definition in first.items():
+        assert layout(definition) == layout(definition)
+        assert form_geometry(definition) == form_geometry(second[form_id])
+        assert form_geometry(definition).version == definition.version
+
+
+def test_every_page_has_corner_squares_and_a_clear_qr_area() -> None:
+    for definition in [*_definitions().values(), _many_fields(30)]:
+        geometry = form_geometry(definition)
+        for page in geometry.pages:
+            assert (page.width, page.height) == (PAGE_WIDTH, PAGE_HEIGHT)
+            assert page.mark_size == pytest.approx(8 * MM, abs=0.01)
+            assert len(page.marks) == 4
+            xs = sorted({x for x, _ in page.marks})
+            ys = sorted({y for _, y in page.marks})
+            assert len(xs) == 2 and len(ys) == 2
+            assert xs[0] < 20 * MM and xs[1] > PAGE_WIDTH - 20 * MM
+            assert ys[0] < 20 * MM and ys[1] > PAGE_HEIGHT - 20 * MM
+            # The QR code's quiet zone (4 modules of a version 4 code, ~3 mm) holds no
+            # registration square and no answer box.
+            quiet = 4 * page.qr.width / 33
+            for cx, cy in page.marks:
+                half = MARK_SIZE / 2
+                mark = Rect(cx - half, cy - half, MARK_SIZE, MARK_SIZE)
+                assert not _overlap(mark, page.qr, quiet)
+            for zone in page.zones:
+                assert not _overlap(zone.rect, page.qr, quiet)
+                assert zone.rect.y >= CONTENT_BOTTOM - 0.01
+                assert zone.rect.y + zone.rect.height <= CONTENT_TOP + 0.01
+                assert zone.rect.x > 0 and zone.rect.x + zone.rect.width < PAGE_WIDTH
+
+
+def test_answer_boxes_never_overlap_and_are_big_enough_to_write_in() -> None:
+    for definition in [*_definitions().values(), _many_fields(30)]:
+        for page in form_geometry(definition).pages:
+            zones = page.zones
+            for index, zone in enumerate(zones):
+                for other in zones[index + 1 :]:
+                    assert not _overlap(zone.rect, other.rect), (zone, other)
+                assert zone.rect.height >= 5 * MM - 0.01
+                if zone.kind is ZoneKind.COMB:
+                    assert zone.cells is not None
+                    assert zone.rect.width / zone.cells >= 5 * MM - 0.01
+                if zone.kind is ZoneKind.CHECKBOX:
+                    assert zone.rect.width == zone.rect.height  # squares
+                    assert zone.choice is not None
+
+
+def test_comb_cells_follow_the_field_types() -> None:
+    definitions = _definitions()
+    contact = {z.field: z for z in form_geometry(definitions["contact-update"]).pages[0].zones}
+    assert contact["postcode"].kind is ZoneKind.COMB and contact["postcode"].cells == 5
+    assert contact["postcode"].charset == "0123456789"
+    assert contact["phone"].cells == 10
+    assert contact["address_line"].kind is ZoneKind.TEXT
+    assert contact["signature"].kind is ZoneKind.SIGNATURE
+    bank = {z.field: z for z in form_geometry(definitions["bank-details"]).pages[0].zones}
+    assert bank["iban"].cells == 34  # several countries allowed: the longest IBAN
+    blocks = {b.field: b for b in layout(definitions["bank-details"]).blocks}
+    assert blocks["iban"].groups == (4, 8, 12, 16, 20, 24, 28, 32)  # grouped by 4
+
+
+def test_choices_and_checkboxes_get_one_square_per_answer() -> None:
+    geometry = form_geometry(_definitions()["consent-preferences"])
+    zones = [z for page in geometry.pages for z in page.zones]
+    assert [z.choice for z in zones if z.field == "consent_email"] == ["true", "false"]
+    assert [z.choice for z in zones if z.field == "preferred_channel"] == ["email", "sms", "post"]
+    assert [z.choice for z in zones if z.field == "interests"] == [
+        "savings",
+        "insurance",
+        "credit",
+        "retirement",
+    ]
+    assert {z.kind for z in zones} == {ZoneKind.CHECKBOX}
+
+
+def test_dates_print_jj_mm_aaaa_under_eight_cells() -> None:
+    definition = _many_fields(4)
+    block = next(b for b in layout(definition).blocks if b.field == "f3")
+    assert block.zones[0].cells == 8
+    assert [c.text_key for c in block.captions] == ["JJ", "MM", "AAAA"]
+    assert block.groups == (2, 4)
+
+
+def test_fields_flow_onto_further_pages_in_definition_order() -> None:
+    definition = _many_fields(30)
+    result = layout(definition)
+    assert result.page_count > 2
+    assert [b.field for b in result.blocks] == [f.name for f in definition.fields]
+    pages = [b.page for b in result.blocks]
+    assert pages == sorted(pages)
+    assert [p.number for p in result.geometry().pages] == list(range(1, result.page_count + 1))
+    assert result.geometry().page(2).zones
+
+
+def test_online_only_fields_are_not_printed() -> None:
+    definition = _definitions()["contact-update"]
+    hidden = dataclasses.replace(definition.fields[0], channels=frozenset({Channel.ONLINE}))
+    changed = dataclasses.replace(definition, fields=(hidden, *definition.fields[1:]))
+    names = {z.field for page in form_geometry(changed).pages for z in page.zones}
+    assert definition.fields[0].name not in names
+    assert definition.fields[1].name in names
+
+
+def test_text_fields_keep_their_length_rule_out_of_the_geometry() -> None:
+    definition = _many_fields(1)
+    limited = dataclasses.replace(
+        definition, fields=(dataclasses.replace(definition.fields[0], rules=Rules(max_length=9)),)
+    )
+    # A length rule changes the widget's MaxLen, not where the box is printed.
+    assert form_geometry(limited).pages == form_geometry(definition).pages
+
+
+# -- page codes ---------------------------------------------------------------------------
+
+KEY1 = SigningKey.parse("k1:" + "a" * 40)
+KEY2 = SigningKey.parse("k2:" + "b" * 40)
+
+
+def test_page_code_round_trip_and_key_rotation() -> None:
+    old = PageCodes([KEY1])
+    payload = old.encode("AbCdEfGhIjKlMnOpQrStUv", 2, 7)
+    assert len(payload) <= 50  # a version 4 QR code at error correction M
+    claims = PageCodes([KEY2, KEY1]).decode(payload)  # rotated: the old key still verifies
+    assert (claims.document_id, claims.page, claims.version, claims.key_id) == (
+        "AbCdEfGhIjKlMnOpQrStUv",
+        2,
+        7,
+        "k1",
+    )
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda p: p.replace(".2.7.", ".3.7."),  # another page
+        lambda p: p.replace(".2.7.", ".2.8."),  # another version
+        lambda p: p[:-1] + ("A" if p[-1] != "A" else "B"),  # signature
+        lambda p: "http://example.org/f/x",  # the letter's link, not a page code
+        lambda p: "",
+    ],
+)
+def test_altered_page_codes_are_refused(mangle: object) -> None:
+    codes = PageCodes([KEY1])
+    payload = codes.encode("AbCdEfGhIjKlMnOpQrStUv", 2, 7)
+    assert callable(mangle)
+    with pytest.raises(TamperedPageCode):
+        codes.decode(mangle(payload))
+    with pytest.raises(TamperedPageCode):
+        PageCodes([KEY2]).decode(payload)  # unknown key
+
+
+# -- letter -------------------------------------------------------------------------------
+
+
+def test_letter_placeholders_and_window_address() -> None:
+    record = {
+        "title": "Mme",
+        "first_name": "Hélène",
+        "last_name": "Lefèvre-Dupont de la Fontaine-Marchand",
+        "address_line": "12 rue des Lilas",
+        "address_extra": None,
+        "postcode": "69003",
+        "city": "Lyon",
+    }
+    template = parse_letter(None)
+    lines = address_lines(template, record)
+    assert lines[-1] == "69003 LYON"
+    assert len(lines) == 3  # the empty complement is dropped
+    assert all(len(line) <= 38 for line in lines)
+    text = fill(
+        "Bonjour {title} {last_name}, avant le {expires} ; {unknown}.",
+        {
+            **record,
+            "expires": dt.date(2027, 1, 2),
+        },
+    )
+    assert text.startswith("Bonjour Mme Lefèvre")
+    assert "2 janvier 2027" in text
+    assert text.endswith("; .")
+
+
+def test_letter_errors_name_the_key() -> None:
+    with pytest.raises(LetterError, match="sender"):
+        parse_letter({"sender": "one line"})
+    with pytest.raises(LetterError, match="unknown keys"):
+        parse_letter({"footer": []})
+    assert parse_letter({"body": {"fr": "x", "en": "y"}}).body_in("fr") == "x"
