@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng chromium fonts-dejavu-core
-          poppler-utils qpdf postgresql redis-server
+          poppler-utils qpdf pdftk-java postgresql redis-server
           fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-liberation)
 missing=()
 for package in "${packages[@]}"; do
