@@ -18,6 +18,7 @@ blueprint = Blueprint("api_documents", __name__, url_prefix="/api/v1", descripti
 
 
 @blueprint.route("/documents", methods=["POST"])
+@require_token(Role.INTEGRATION)  # outside `arguments`: authenticate before reading the body
 @blueprint.arguments(IssueRequestSchema)
 @blueprint.response(201, IssueResponseSchema)
 @blueprint.alt_response(400, schema=ProblemSchema)
@@ -25,7 +26,6 @@ blueprint = Blueprint("api_documents", __name__, url_prefix="/api/v1", descripti
 @blueprint.alt_response(403, schema=ProblemSchema)
 @blueprint.alt_response(404, schema=ProblemSchema)
 @blueprint.alt_response(422, schema=ProblemSchema)
-@require_token(Role.INTEGRATION)
 def issue_documents(body: dict[str, Any]) -> dict[str, Any]:
     """Issue a form to records: one document each, same document when issued twice."""
     if body.get("keys"):
