@@ -17,7 +17,12 @@ from forms_service.errors import FormsError
 from forms_service.logs import configure_logging
 from forms_service.runtime import build_runtime
 from forms_service.web import ops
+from forms_service.web.api.audit import blueprint as api_audit
+from forms_service.web.api.change_sets import blueprint as api_change_sets
+from forms_service.web.api.docs import blueprint as api_docs
+from forms_service.web.api.submissions import blueprint as api_submissions
 from forms_service.web.api.views import blueprint as api_documents
+from forms_service.web.backoffice import register as register_backoffice
 from forms_service.web.extensions import csrf, limiter
 from forms_service.web.public.views import blueprint as public
 from forms_service.web.public.views import render_error
@@ -52,6 +57,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api = Api(app)
     api.register_blueprint(api_documents)
     csrf.exempt(api_documents)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for resource in (api_submissions, api_change_sets, api_audit):
+        api.register_blueprint(resource)
+        csrf.exempt(resource)
+    app.register_blueprint(api_docs)
+    register_backoffice(app)
     app.register_blueprint(public)
 
     _register_error_handlers(app)

@@ -1,0 +1,167 @@
+"""API: the review queue, change sets, and the decisions on them (accept, reject, edit)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from flask import g
+from flask_smorest import Blueprint
+
+from forms_service.accounts.service import Role
+from forms_service.changes.model import ChangeSetView, QueueFilter
+from forms_service.changes.service import ChangeService
+from forms_service.storage.model import ChangeSetStatus
+from forms_service.web.api.auth import require_token
+from forms_service.web.api.change_sets_schema import (
+    ChangeSetQuerySchema,
+    ChangeSetSchema,
+    EditSchema,
+    QueuePageSchema,
+    RejectSchema,
+    VersionSchema,
+)
+from forms_service.web.api.problems import problems
+from forms_service.web.context import runtime
+
+blueprint = Blueprint(
+    "api_change_sets", __name__, url_prefix="/api/v1", description="Change sets and review"
+)
+
+#: Roles whose tokens may decide change sets (admin may too).
+DECIDERS = (Role.CLERK, Role.SUPERVISOR)
+#: Roles whose tokens read the values of a change set (personal data).
+VALUE_READERS = frozenset({Role.INTEGRATION, Role.CLERK, Role.SUPERVISOR, Role.ADMIN})
+_PERSONAL = frozenset(
+    {"base", "current", "proposed", "base_display", "current_display", "proposed_display"}
+    | {"edited_from", "evidence"}
+)
+LOCALE = "en"
+
+
+def _changes() -> ChangeService:
+    service = getattr(runtime(), "changes", None)
+    if not isinstance(service, ChangeService):
+        raise RuntimeError("the runtime has no change service")
+    return service
+
+
+def _shown(view: ChangeSetView) -> dict[str, Any]:
+    """The change set as the token may see it."""
+    allowed = bool(g.api_roles & VALUE_READERS)
+    rows = []
+    for row in view.rows:
+        shown = dataclasses.asdict(row)
+        shown["waiting"] = row.waiting
+        if not allowed:
+            shown.update({name: None for name in _PERSONAL})
+        rows.append(shown)
+    body = dataclasses.asdict(view)
+    body["rows"] = rows
+    if not allowed:
+        body["record_key"] = None
+    return body
+
+
+@blueprint.route("/change-sets", methods=["GET"])
+@blueprint.arguments(ChangeSetQuerySchema, location="query")
+@blueprint.response(200, QueuePageSchema)
+@problems(blueprint, 403, 422)
+@require_token()
+def change_set_list(query: dict[str, Any]) -> dict[str, Any]:
+    """The review queue: conflicts first, then oldest first, with counts per status."""
+    wanted: dict[str, Any] = {
+        "form_id": query.get("form"),
+        "channel": query.get("channel"),
+        "limit": query["limit"],
+        "offset": query["offset"],
+    }
+    if query.get("status"):
+        wanted["statuses"] = (ChangeSetStatus(query["status"]),)
+    if query.get("older_than_days"):
+        wanted["older_than"] = dt.timedelta(days=query["older_than_days"])
+    page = _changes().queue(QueueFilter(**wanted), locale=LOCALE)
+    return {
+        "items": [dataclasses.asdict(entry) for entry in page.entries],
+        "total": page.total,
+        "conflicts": page.conflicts,
+        "counts": dict(page.counts),
+        "limit": query["limit"],
+        "offset": query["offset"],
+    }
+
+
+@blueprint.route("/change-sets/<change_set_id>", methods=["GET"])
+@blueprint.response(200, ChangeSetSchema)
+@problems(blueprint, 403, 404)
+@require_token()
+def change_set_detail(change_set_id: str) -> dict[str, Any]:
+    """One change set with a row per changed field, and its write-back progress."""
+    return _shown(_changes().change_set(change_set_id, locale=LOCALE))
+
+
+@blueprint.route("/change-sets/<change_set_id>/approve", methods=["POST"])
+@blueprint.arguments(VersionSchema)
+@blueprint.response(200, ChangeSetSchema)
+@problems(blueprint, 403, 404, 409, 422)
+@require_token(*DECIDERS)
+def change_set_approve(body: dict[str, Any], change_set_id: str) -> dict[str, Any]:
+    """Accept every field still waiting for this token (four-eyes fields need another one)."""
+    view = _changes().approve_all(change_set_id, actor=g.api_actor, version=body["version"])
+    return _shown(view)
+
+
+@blueprint.route("/change-sets/<change_set_id>/reject", methods=["POST"])
+@blueprint.arguments(RejectSchema)
+@blueprint.response(200, ChangeSetSchema)
+@problems(blueprint, 403, 404, 409, 422)
+@require_token(*DECIDERS)
+def change_set_reject(body: dict[str, Any], change_set_id: str) -> dict[str, Any]:
+    """Reject every field still waiting: the source keeps its values."""
+    view = _changes().reject_all(
+        change_set_id, actor=g.api_actor, version=body["version"], reason=body["reason"]
+    )
+    return _shown(view)
+
+
+@blueprint.route("/change-sets/<change_set_id>/fields/<field>/accept", methods=["POST"])
+@blueprint.arguments(VersionSchema)
+@blueprint.response(200, ChangeSetSchema)
+@problems(blueprint, 403, 404, 409, 422)
+@require_token(*DECIDERS)
+def field_accept(body: dict[str, Any], change_set_id: str, field: str) -> dict[str, Any]:
+    """Accept one field's change as proposed."""
+    view = _changes().accept(change_set_id, field, actor=g.api_actor, version=body["version"])
+    return _shown(view)
+
+
+@blueprint.route("/change-sets/<change_set_id>/fields/<field>/reject", methods=["POST"])
+@blueprint.arguments(RejectSchema)
+@blueprint.response(200, ChangeSetSchema)
+@problems(blueprint, 403, 404, 409, 422)
+@require_token(*DECIDERS)
+def field_reject(body: dict[str, Any], change_set_id: str, field: str) -> dict[str, Any]:
+    """Reject one field's change."""
+    view = _changes().reject(
+        change_set_id, field, actor=g.api_actor, version=body["version"], reason=body["reason"]
+    )
+    return _shown(view)
+
+
+@blueprint.route("/change-sets/<change_set_id>/fields/<field>", methods=["PATCH"])
+@blueprint.arguments(EditSchema)
+@blueprint.response(200, ChangeSetSchema)
+@problems(blueprint, 403, 404, 409, 422)
+@require_token(*DECIDERS)
+def field_edit(body: dict[str, Any], change_set_id: str, field: str) -> dict[str, Any]:
+    """Replace the proposed value (checked again by the field type); optionally accept it."""
+    view = _changes().edit(
+        change_set_id,
+        field,
+        body["value"],
+        actor=g.api_actor,
+        version=body["version"],
+        accept=body["accept"],
+    )
+    return _shown(view)

@@ -1,0 +1,41 @@
+"""WTForms of the back office: sign-in and the review actions (each carries its CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    next = HiddenField(validators=[Optional(), Length(max=512)])
+
+
+class DecisionForm(FlaskForm):
+    """Accept or reject one field, or approve a whole change set, at a known version."""
+
+    version = IntegerField(validators=[InputRequired(), NumberRange(min=1)])
+
+
+class EditForm(DecisionForm):
+    """A clerk's corrected value for one field (parsed again by the field type on save)."""
+
+    value = TextAreaField(validators=[Optional(), Length(max=2000)])
+
+
+class QueueFilterForm(FlaskForm):
+    """The queue's filters, read from the query string (GET, no CSRF)."""
+
+    class Meta:
+        """Filters change nothing: no CSRF token in the query string."""
+
+        csrf = False
+
+    form = StringField(validators=[Optional(), Length(max=64)])
+    channel = StringField(validators=[Optional(), Length(max=16)])
+    status = StringField(validators=[Optional(), Length(max=32)])
+    older_than_days = IntegerField(validators=[Optional(), NumberRange(min=0, max=3650)])

@@ -1,0 +1,314 @@
+"""Review screens: the queue and one change set, with accept, reject, edit and approve all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import mimetypes
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from flask import abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from forms_service.changes.model import ChangeSetView, FieldRowView, QueueFilter
+from forms_service.changes.service import ChangeService
+from forms_service.definitions.model import Channel
+from forms_service.errors import FormsError, InvalidInput
+from forms_service.i18n import translate
+from forms_service.storage.model import ChangeSetStatus, FieldChangeStatus
+from forms_service.web.backoffice.auth import REVIEWERS, role_required, signed_in
+from forms_service.web.backoffice.forms import DecisionForm, EditForm, QueueFilterForm
+from forms_service.web.backoffice.views import blueprint
+from forms_service.web.context import runtime
+
+#: The back office speaks English; field labels follow.
+LOCALE = "en"
+_PAGE = 50
+
+
+def _changes() -> ChangeService:
+    service = getattr(runtime(), "changes", None)
+    if not isinstance(service, ChangeService):
+        raise RuntimeError("the runtime has no change service")
+    return service
+
+
+@dataclass(frozen=True)
+class RowActions:
+    """What the signed-in user may do with one row, and why not."""
+
+    can_decide: bool
+    can_edit: bool
+    note: str = ""
+
+
+def _row_actions(row: FieldRowView, username: str) -> RowActions:
+    if not row.waiting:
+        return RowActions(False, False)
+    if row.status is FieldChangeStatus.AWAITING_SECOND and row.first_reviewer == username:
+        return RowActions(False, True, "waiting for a second, different reviewer")
+    return RowActions(True, True)
+
+
+def _verdict(row: FieldRowView) -> str | None:
+    if row.verdict in (None, "valid"):
+        return row.verdict
+    return translate(str(row.verdict), LOCALE)
+
+
+def _render_change_set(
+    view: ChangeSetView,
+    *,
+    status: int = 200,
+    message: str = "",
+    code: str = "",
+    error: bool = False,
+    errors: Mapping[str, str] | None = None,
+) -> ResponseReturnValue:
+    username = signed_in().username
+    actions = {row.field: _row_actions(row, username) for row in view.rows}
+    rows = tuple(_with_verdict(row) for row in view.rows)
+    shown = replace(view, rows=rows)
+    if not message and request.args.get("done"):
+        message, code = _DONE_MESSAGES.get(request.args["done"], ("", ""))
+    return (
+        render_template(
+            "backoffice/change_set.html",
+            view=shown,
+            row_actions=actions,
+            decidable=any(a.can_decide for a in actions.values()),
+            message=message,
+            code=code,
+            error=error,
+            errors=dict(errors or {}),
+            lang=LOCALE,
+        ),
+        status,
+    )
+
+
+def _with_verdict(row: FieldRowView) -> FieldRowView:
+    return replace(row, verdict=_verdict(row))
+
+
+_DONE_MESSAGES = {
+    "accepted": ("Accepted.", "accepted"),
+    "rejected": ("Rejected.", "rejected"),
+    "edited": ("Saved: the new value was checked and waits for a decision.", "edited"),
+    "approved": ("Approved.", "approved"),
+    "decided": ("Decisions recorded.", "decided"),
+}
+
+
+def _after_action(view: ChangeSetView, done: str) -> ResponseReturnValue:
+    """Back to the same change set while something waits for this user, else the next one."""
+    username = signed_in().username
+    if any(_row_actions(row, username).can_decide for row in view.rows):
+        return redirect(url_for("backoffice.change_set", change_set_id=view.id, done=done), 303)
+    following = _changes().next_in_queue(after=view.id)
+    if following is None or following == view.id:
+        return redirect(url_for("backoffice.queue", done=done), 303)
+    return redirect(url_for("backoffice.change_set", change_set_id=following, done=done), 303)
+
+
+def _act(
+    change_set_id: str, done: str, action: Callable[[ChangeService, int], ChangeSetView]
+) -> ResponseReturnValue:
+    """Run one review action at the version the clerk saw; show any refusal on the page."""
+    form = DecisionForm()
+    if not form.validate():
+        return _refused(change_set_id, InvalidInput("the form is incomplete", field="version"))
+    try:
+        view = action(_changes(), int(form.version.data or 0))
+    except FormsError as error:
+        return _refused(change_set_id, error)
+    return _after_action(view, done)
+
+
+def _refused(
+    change_set_id: str, error: FormsError, errors: Mapping[str, str] | None = None
+) -> ResponseReturnValue:
+    view = _changes().change_set(change_set_id, locale=LOCALE)
+    return _render_change_set(
+        view, status=error.status, message=error.reason, code=error.code, error=True, errors=errors
+    )
+
+
+@blueprint.get("/")
+@role_required(*REVIEWERS)
+def queue() -> ResponseReturnValue:
+    """The queue of change sets waiting for a clerk, conflicts first, with counts."""
+    filters = QueueFilterForm(request.args)
+    valid = filters.validate()
+    offset = request.args.get("offset", "0")
+    start = int(offset) if offset.isdigit() and int(offset) < 1_000_000 else 0
+    wanted = _queue_filter(filters if valid else QueueFilterForm(MultiDict()), start)
+    page = _changes().queue(wanted, locale=LOCALE)
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k in filters.data and v}
+    prev_url = (
+        url_for("backoffice.queue", **{**args, "offset": max(0, start - _PAGE)})
+        if start > 0
+        else None
+    )
+    next_url = (
+        url_for("backoffice.queue", **{**args, "offset": start + _PAGE})
+        if start + _PAGE < page.total
+        else None
+    )
+    definitions = runtime().definitions
+    return render_template(
+        "backoffice/queue.html",
+        page=page,
+        filters=filters,
+        forms=[(form_id, definitions[form_id].title_in(LOCALE)) for form_id in definitions],
+        channels=[c.value for c in Channel],
+        statuses=[s.value for s in ChangeSetStatus],
+        prev_url=prev_url,
+        next_url=next_url,
+        lang=LOCALE,
+    )
+
+
+def _queue_filter(form: QueueFilterForm, offset: int) -> QueueFilter:
+    statuses: tuple[ChangeSetStatus, ...] | None = None
+    if form.status.data:
+        try:
+            statuses = (ChangeSetStatus(form.status.data),)
+        except ValueError:
+            statuses = None
+    days = form.older_than_days.data
+    wanted: dict[str, Any] = {
+        "form_id": form.form.data or None,
+        "channel": form.channel.data or None,
+        "older_than": dt.timedelta(days=days) if days else None,
+        "limit": _PAGE,
+        "offset": offset,
+    }
+    if statuses:
+        wanted["statuses"] = statuses
+    return QueueFilter(**wanted)
+
+
+@blueprint.get("/next")
+@role_required(*REVIEWERS)
+def next_change_set() -> ResponseReturnValue:
+    """The next change set waiting in the queue after `after` (the `n` key)."""
+    after = request.args.get("after") or None
+    following = _changes().next_in_queue(after=after)
+    if following is None:
+        return redirect(url_for("backoffice.queue", done="end"), 303)
+    return redirect(url_for("backoffice.change_set", change_set_id=following), 303)
+
+
+@blueprint.get("/change-sets/<change_set_id>")
+@role_required(*REVIEWERS)
+def change_set(change_set_id: str) -> ResponseReturnValue:
+    """One change set: a row per changed field with its evidence and verdict."""
+    return _render_change_set(_changes().change_set(change_set_id, locale=LOCALE))
+
+
+@blueprint.post("/change-sets/<change_set_id>/fields/<field>/accept")
+@role_required(*REVIEWERS)
+def accept(change_set_id: str, field: str) -> ResponseReturnValue:
+    """Accept one field's change as proposed."""
+    actor = signed_in().username
+    return _act(
+        change_set_id,
+        "accepted",
+        lambda service, version: service.accept(change_set_id, field, actor=actor, version=version),
+    )
+
+
+@blueprint.post("/change-sets/<change_set_id>/fields/<field>/reject")
+@role_required(*REVIEWERS)
+def reject(change_set_id: str, field: str) -> ResponseReturnValue:
+    """Reject one field's change: the source keeps its value."""
+    actor = signed_in().username
+    return _act(
+        change_set_id,
+        "rejected",
+        lambda service, version: service.reject(change_set_id, field, actor=actor, version=version),
+    )
+
+
+@blueprint.post("/change-sets/<change_set_id>/fields/<field>/edit")
+@role_required(*REVIEWERS)
+def edit(change_set_id: str, field: str) -> ResponseReturnValue:
+    """Replace the proposed value; the field type checks it again before it is saved."""
+    form = EditForm()
+    if not form.validate():
+        reason = "; ".join(e for errors in form.errors.values() for e in errors)
+        return _refused(change_set_id, InvalidInput(reason, field=field), {field: reason})
+    try:
+        view = _changes().edit(
+            change_set_id,
+            field,
+            form.value.data or None,
+            actor=signed_in().username,
+            version=int(form.version.data or 0),
+        )
+    except InvalidInput as error:
+        return _refused(change_set_id, error, {error.field or field: error.reason})
+    except FormsError as error:
+        return _refused(change_set_id, error)
+    return redirect(url_for("backoffice.change_set", change_set_id=view.id, done="edited"), 303)
+
+
+@blueprint.post("/change-sets/<change_set_id>/approve")
+@role_required(*REVIEWERS)
+def approve_all(change_set_id: str) -> ResponseReturnValue:
+    """Accept every field still waiting for this user."""
+    actor = signed_in().username
+    return _act(
+        change_set_id,
+        "approved",
+        lambda service, version: service.approve_all(change_set_id, actor=actor, version=version),
+    )
+
+
+@blueprint.post("/change-sets/<change_set_id>/decide")
+@role_required(*REVIEWERS)
+def decide(change_set_id: str) -> ResponseReturnValue:
+    """Several decisions at once (the keyboard flow): `accept` and `reject` list fields."""
+    accepted = request.form.getlist("accept")
+    rejected = request.form.getlist("reject")
+    if not accepted and not rejected:
+        return _refused(change_set_id, InvalidInput("no decision was sent", field="accept"))
+    if set(accepted) & set(rejected):
+        return _refused(change_set_id, InvalidInput("a field cannot be both accepted and rejected"))
+    actor = signed_in().username
+
+    def run(service: ChangeService, version: int) -> ChangeSetView:
+        view: ChangeSetView | None = None
+        # Each decision is its own transaction at the version the previous one left.
+        for field in accepted:
+            view = service.accept(change_set_id, field, actor=actor, version=version)
+            version = view.version
+        for field in rejected:
+            view = service.reject(change_set_id, field, actor=actor, version=version)
+            version = view.version
+        assert view is not None  # noqa: S101 - at least one decision, checked above
+        return view
+
+    return _act(change_set_id, "decided", run)
+
+
+@blueprint.get("/change-sets/<change_set_id>/fields/<field>/evidence")
+@role_required(*REVIEWERS)
+def evidence(change_set_id: str, field: str) -> ResponseReturnValue:
+    """The scanned crop of one answer, when the channel stored one."""
+    view = _changes().change_set(change_set_id, locale=LOCALE)
+    try:
+        row = view.row(field)
+    except KeyError:
+        abort(404)
+    key = row.evidence.get("crop")
+    files = runtime().files
+    if not isinstance(key, str) or not files.exists(key):
+        abort(404)
+    kind = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    if not kind.startswith("image/"):
+        abort(404)
+    return files.get(key), 200, {"Content-Type": kind, "Cache-Control": "private, no-store"}

@@ -1,0 +1,72 @@
+"""Helpers of the back-office and API tests: accounts, answered documents, signing in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from flask.testing import FlaskClient
+
+from forms_service.accounts.service import create_api_token, create_user
+from forms_service.connectors.interfaces import Selection
+from forms_service.definitions.model import Channel
+from forms_service.errors import NotFound
+from forms_service.runtime import Runtime
+from forms_service.storage.model import Document
+from tests.conftest import hidden_fields
+
+PASSWORD = "correct horse battery"
+
+
+def add_user(runtime: Runtime, username: str, roles: Iterable[str]) -> None:
+    """A back-office account with the test password."""
+    with runtime.sessions() as session, session.begin():
+        create_user(session, username, PASSWORD, roles, now=dt.datetime.now(dt.UTC))
+
+
+def add_token(runtime: Runtime, name: str, roles: Iterable[str]) -> str:
+    """An API token; returns the clear token."""
+    with runtime.sessions() as session, session.begin():
+        return create_api_token(session, name, roles, now=dt.datetime.now(dt.UTC))
+
+
+def answer(
+    runtime: Runtime, form_id: str, changes: Mapping[str, object], key: str = "C000001"
+) -> str:
+    """Issue `form_id` to record `key`, answer it online with `changes`; the change set id."""
+    (issued,) = runtime.issuing.issue(form_id, Selection(keys=(key,)), "test")
+    with runtime.sessions() as session:
+        document = session.get(Document, issued.document_id)
+        assert document is not None
+        session.expunge(document)
+    definition = runtime.intake.definition(document)
+    prefill = runtime.intake.prefill(document)
+    online = definition.fields_for(Channel.ONLINE)
+    values = {f.name: prefill.values.get(f.name) for f in online} | dict(changes)
+    receipt = runtime.intake.submit(
+        document,
+        values,
+        {f.name: prefill.values.get(f.name) for f in online},
+        locale="fr",
+        opened_at=None,
+    )
+    try:  # the runtime proposes right after the submit
+        return runtime.changes.change_set_of_submission(receipt.submission.id).id
+    except NotFound:
+        return runtime.changes.propose(receipt.submission.id).id
+
+
+def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> int:
+    """Post the login form with its CSRF token; the status code."""
+    page = client.get("/backoffice/login")
+    token = hidden_fields(page.text)["csrf_token"]
+    response = client.post(
+        "/backoffice/login",
+        data={"csrf_token": token, "username": username, "password": password},
+    )
+    return response.status_code
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a rendered back-office page."""
+    return hidden_fields(html)["csrf_token"]

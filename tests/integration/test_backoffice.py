@@ -1,0 +1,388 @@
+"""The back office over HTTP: sign-in, roles, lock-out, CSRF, escaping, review actions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from forms_service.app import create_app
+from forms_service.runtime import Runtime
+from forms_service.storage.model import (
+    ChangeSet,
+    ChangeSetStatus,
+    FieldChangeRow,
+    FieldChangeStatus,
+    User,
+)
+from tests.integration.reviewing import PASSWORD, add_user, answer, csrf_of, sign_in
+
+SCRIPT = '<script>alert("pwned")</script>'
+
+
+def _field(runtime: Runtime, change_set_id: str, field: str) -> FieldChangeRow:
+    with runtime.sessions() as session:
+        row = session.execute(
+            select(FieldChangeRow).where(
+                FieldChangeRow.change_set_id == change_set_id, FieldChangeRow.field == field
+            )
+        ).scalar_one()
+        session.expunge(row)
+        return row
+
+
+def _change_set(runtime: Runtime, change_set_id: str) -> ChangeSet:
+    with runtime.sessions() as session:
+        found = session.get(ChangeSet, change_set_id)
+        assert found is not None
+        session.expunge(found)
+        return found
+
+
+def _page(client: FlaskClient, change_set_id: str) -> tuple[str, str, str]:
+    """The change-set page, its CSRF token and the version it shows."""
+    page = client.get(f"/backoffice/change-sets/{change_set_id}")
+    assert page.status_code == 200
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version is not None
+    return page.text, csrf_of(page.text), version.group(1)
+
+
+def _post(
+    client: FlaskClient, change_set_id: str, action: str, **data: Any
+) -> tuple[int, str, str]:
+    """POST a review action with the page's CSRF token and version; status, location, body."""
+    _, token, version = _page(client, change_set_id)
+    response = client.post(
+        f"/backoffice/change-sets/{change_set_id}/{action}",
+        data={"csrf_token": token, "version": version, **data},
+    )
+    return response.status_code, response.headers.get("Location", ""), response.text
+
+
+def test_anonymous_is_sent_to_the_login_page(client: FlaskClient, runtime: Runtime) -> None:
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon"})
+    for path in ("/backoffice/", f"/backoffice/change-sets/{change_set_id}"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/backoffice/login?next=")
+    response = client.post(f"/backoffice/change-sets/{change_set_id}/approve", data={})
+    assert response.status_code in (302, 400)  # CSRF refuses first, or the login redirect
+    assert _change_set(runtime, change_set_id).status is ChangeSetStatus.OPEN
+
+
+def test_a_customer_script_is_shown_escaped(client: FlaskClient, runtime: Runtime) -> None:
+    change_set_id = answer(runtime, "contact-update", {"address_line": SCRIPT})
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    page, _, _ = _page(client, change_set_id)
+    assert SCRIPT not in page
+    assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;" in page
+    assert "<script>alert" not in page
+    # The only script the page loads is the external keyboard file (CSP: script-src 'self').
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/backoffice.js" defer>']
+    response = client.get(f"/backoffice/change-sets/{change_set_id}")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_a_user_without_the_clerk_role_can_neither_see_nor_act(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon"})
+    add_user(runtime, "mailroom", ["mailroom"])
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    _, token, version = _page(client, change_set_id)
+    client.post("/backoffice/logout", data={"csrf_token": token})
+    assert sign_in(client, "mailroom") == 303
+    assert client.get("/backoffice/").status_code == 403
+    assert client.get(f"/backoffice/change-sets/{change_set_id}").status_code == 403
+    token = csrf_of(client.get("/backoffice/login").text)
+    for action in ("approve", "fields/city/accept", "fields/city/reject", "decide"):
+        response = client.post(
+            f"/backoffice/change-sets/{change_set_id}/{action}",
+            data={"csrf_token": token, "version": version, "accept": "city"},
+        )
+        assert response.status_code == 403, action
+    assert _change_set(runtime, change_set_id).status is ChangeSetStatus.OPEN
+    assert _field(runtime, change_set_id, "city").status is FieldChangeStatus.PENDING
+
+
+def test_lock_out_after_repeated_failures(client: FlaskClient, runtime: Runtime) -> None:
+    add_user(runtime, "clerk", ["clerk"])
+    for _ in range(5):
+        assert sign_in(client, "clerk", "wrong password!") == 401
+    response_status = sign_in(client, "clerk", PASSWORD)
+    assert response_status == 429
+    page = client.get("/backoffice/login")
+    token = csrf_of(page.text)
+    locked = client.post(
+        "/backoffice/login",
+        data={"csrf_token": token, "username": "clerk", "password": PASSWORD},
+    )
+    assert locked.status_code == 429
+    assert "locked" in locked.text
+    assert client.get("/backoffice/").status_code == 302
+    with runtime.sessions() as session:
+        user = session.execute(select(User).where(User.username == "clerk")).scalar_one()
+        assert user.locked_until is not None
+
+
+def test_unknown_user_and_wrong_password_say_the_same(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    add_user(runtime, "clerk", ["clerk"])
+    page = client.get("/backoffice/login")
+    wrong = client.post(
+        "/backoffice/login",
+        data={"csrf_token": csrf_of(page.text), "username": "clerk", "password": "nope nope"},
+    )
+    unknown = client.post(
+        "/backoffice/login",
+        data={"csrf_token": csrf_of(page.text), "username": "ghost", "password": "nope nope"},
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Unknown user or wrong password." in wrong.text
+    assert "Unknown user or wrong password." in unknown.text
+
+
+def test_login_starts_a_fresh_session_with_hardened_cookie(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    add_user(runtime, "clerk", ["clerk"])
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    page = client.get("/backoffice/login")
+    response = client.post(
+        "/backoffice/login",
+        data={"csrf_token": csrf_of(page.text), "username": "clerk", "password": PASSWORD},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/backoffice/"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session["_user_id"].split(".")[0].isdigit()
+        assert session.get("csrf_token") is None  # the anonymous CSRF token is gone too
+    assert client.get("/backoffice/").status_code == 200
+
+
+def test_logout_ends_the_session(client: FlaskClient, runtime: Runtime) -> None:
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    queue = client.get("/backoffice/")
+    response = client.post("/backoffice/logout", data={"csrf_token": csrf_of(queue.text)})
+    assert response.status_code == 303
+    assert client.get("/backoffice/").status_code == 302
+
+
+def test_next_never_leaves_the_back_office(client: FlaskClient, runtime: Runtime) -> None:
+    add_user(runtime, "clerk", ["clerk"])
+    page = client.get("/backoffice/login?next=https://evil.example/")
+    assert "evil.example" not in page.text
+    response = client.post(
+        "/backoffice/login",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "username": "clerk",
+            "password": PASSWORD,
+            "next": "//evil.example/backoffice/",
+        },
+    )
+    assert response.headers["Location"] == "/backoffice/"
+
+
+@pytest.fixture
+def https_app(app_settings: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app({**app_settings, "BASE_URL": "https://forms.example"})
+    yield application
+    application.extensions["forms_service"].engine.dispose()
+
+
+def test_session_cookie_is_secure_under_https(https_app: Flask) -> None:
+    runtime: Runtime = https_app.extensions["forms_service"]
+    add_user(runtime, "clerk", ["clerk"])
+    client = https_app.test_client()
+    page = client.get("/backoffice/login", base_url="https://forms.example")
+    response = client.post(
+        "/backoffice/login",
+        base_url="https://forms.example",
+        data={"csrf_token": csrf_of(page.text), "username": "clerk", "password": PASSWORD},
+        headers={"Referer": "https://forms.example/backoffice/login"},
+    )
+    assert response.status_code == 303
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_csrf_is_enforced_on_every_back_office_post(
+    client: FlaskClient, runtime: Runtime, app: Flask
+) -> None:
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon"})
+    add_user(runtime, "clerk", ["clerk"])
+    no_token = client.post("/backoffice/login", data={"username": "clerk", "password": PASSWORD})
+    assert no_token.status_code == 400
+    assert sign_in(client, "clerk") == 303
+    _, _, version = _page(client, change_set_id)
+    for action in ("approve", "fields/city/accept", "fields/city/reject", "fields/city/edit"):
+        for token in (None, "forged"):
+            data = {"version": version, "value": "Paris"}
+            if token:
+                data["csrf_token"] = token
+            response = client.post(f"/backoffice/change-sets/{change_set_id}/{action}", data=data)
+            assert response.status_code == 400, action
+    assert client.post("/backoffice/logout").status_code == 400
+    assert _field(runtime, change_set_id, "city").status is FieldChangeStatus.PENDING
+    assert _field(runtime, change_set_id, "city").proposed == "Lyon"
+    assert client.get("/backoffice/").status_code == 200  # still signed in
+
+
+def test_queue_filters_and_counts(client: FlaskClient, runtime: Runtime) -> None:
+    contact = answer(runtime, "contact-update", {"city": "Lyon"}, key="C000001")
+    bank = answer(
+        runtime, "bank-details", {"account_holder": "Jeanne Martin", "mandate": True}, key="C000002"
+    )
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    everything = client.get("/backoffice/")
+    assert everything.status_code == 200
+    assert 'data-count="total">2<' in everything.text
+    assert contact in everything.text and bank in everything.text
+    only_bank = client.get("/backoffice/?form=bank-details&channel=online")
+    assert bank in only_bank.text and contact not in only_bank.text
+    assert 'data-count="total">1<' in only_bank.text
+    old_only = client.get("/backoffice/?older_than_days=3")
+    assert 'data-count="total">0<' in old_only.text
+    nonsense = client.get("/backoffice/?older_than_days=soon&status=%3Cb%3E")
+    assert nonsense.status_code == 200
+    assert "<b>" not in nonsense.text
+
+
+def test_accept_reject_and_apply(client: FlaskClient, runtime: Runtime) -> None:
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon", "postcode": "69003"})
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    status, location, _ = _post(client, change_set_id, "fields/postcode/accept")
+    assert status == 303
+    assert location.startswith(f"/backoffice/change-sets/{change_set_id}")
+    assert _field(runtime, change_set_id, "postcode").status is FieldChangeStatus.ACCEPTED
+    status, location, _ = _post(client, change_set_id, "fields/city/reject")
+    assert status == 303
+    assert location.startswith("/backoffice/?done=")  # nothing left: back to the queue
+    record = runtime.connectors["crm"].read("customer", "C000001")
+    assert record is not None
+    assert record["postcode"] == "69003"
+    assert record["city"] != "Lyon"
+    assert _change_set(runtime, change_set_id).status is ChangeSetStatus.PARTIALLY_APPLIED
+
+
+def test_an_edit_is_validated_again_and_a_bad_one_changes_nothing(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    change_set_id = answer(runtime, "contact-update", {"postcode": "69003"})
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    before = _change_set(runtime, change_set_id).version
+    status, _, body = _post(client, change_set_id, "fields/postcode/edit", value="6900")
+    assert status == 422
+    assert 'id="error-postcode"' in body
+    assert 'aria-invalid="true"' in body
+    assert _field(runtime, change_set_id, "postcode").proposed == "69003"
+    assert _change_set(runtime, change_set_id).version == before
+    status, _, _ = _post(client, change_set_id, "fields/postcode/edit", value=" 69004 ")
+    assert status == 303
+    row = _field(runtime, change_set_id, "postcode")
+    assert row.proposed == "69004"
+    assert row.edited_from == "69003"
+    assert row.status is FieldChangeStatus.PENDING
+
+
+def test_a_stale_page_is_refused(client: FlaskClient, runtime: Runtime) -> None:
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon", "postcode": "69003"})
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    _, token, version = _page(client, change_set_id)
+    first = client.post(
+        f"/backoffice/change-sets/{change_set_id}/fields/city/accept",
+        data={"csrf_token": token, "version": version},
+    )
+    assert first.status_code == 303
+    stale = client.post(
+        f"/backoffice/change-sets/{change_set_id}/fields/postcode/reject",
+        data={"csrf_token": token, "version": version},
+    )
+    assert stale.status_code == 409
+    assert "reload" in stale.text
+    assert _field(runtime, change_set_id, "postcode").status is FieldChangeStatus.PENDING
+
+
+def test_keyboard_decisions_are_confirmed_in_one_post(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    first = answer(runtime, "contact-update", {"city": "Lyon", "postcode": "69003"})
+    second = answer(runtime, "contact-update", {"city": "Nantes"}, key="C000002")
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    status, location, _ = _post(client, first, "decide", accept="city", reject="postcode")
+    assert status == 303
+    assert location.startswith(f"/backoffice/change-sets/{second}")  # the next one opens
+    assert _field(runtime, first, "city").status is FieldChangeStatus.APPLIED
+    assert _field(runtime, first, "postcode").status is FieldChangeStatus.REJECTED
+    status, _, body = _post(client, second, "decide")
+    assert status == 422
+    assert "no decision" in body
+
+
+def test_four_eyes_needs_a_second_different_user(client: FlaskClient, runtime: Runtime) -> None:
+    change_set_id = answer(
+        runtime, "bank-details", {"account_holder": "Jeanne Martin", "mandate": True}
+    )
+    add_user(runtime, "clerk", ["clerk"])
+    add_user(runtime, "supervisor", ["clerk", "supervisor"])
+    assert sign_in(client, "clerk") == 303
+    status, _, _ = _post(client, change_set_id, "approve")
+    assert status == 303
+    row = _field(runtime, change_set_id, "account_holder")
+    assert row.status is FieldChangeStatus.AWAITING_SECOND
+    assert row.first_reviewer == "clerk"
+    page, token, version = _page(client, change_set_id)
+    assert "waiting for a second, different reviewer" in page
+    assert "/fields/account_holder/accept" not in page  # no button for the same person
+    again = client.post(
+        f"/backoffice/change-sets/{change_set_id}/fields/account_holder/accept",
+        data={"csrf_token": token, "version": version},
+    )
+    assert again.status_code == 403
+    assert _field(runtime, change_set_id, "account_holder").status is (
+        FieldChangeStatus.AWAITING_SECOND
+    )
+    client.post("/backoffice/logout", data={"csrf_token": token})
+    assert sign_in(client, "supervisor") == 303
+    status, _, _ = _post(client, change_set_id, "approve")
+    assert status == 303
+    row = _field(runtime, change_set_id, "account_holder")
+    assert row.status is FieldChangeStatus.APPLIED
+    assert row.second_reviewer == "supervisor"
+    record = runtime.connectors["crm"].read("customer", "C000001")
+    assert record is not None and record["account_holder"] == "Jeanne Martin"
+
+
+def test_next_goes_through_the_queue_then_back_to_it(client: FlaskClient, runtime: Runtime) -> None:
+    first = answer(runtime, "contact-update", {"city": "Lyon"})
+    second = answer(runtime, "contact-update", {"city": "Nantes"}, key="C000002")
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    assert client.get(f"/backoffice/next?after={first}").headers["Location"].endswith(second)
+    assert (
+        client.get(f"/backoffice/next?after={second}")
+        .headers["Location"]
+        .startswith("/backoffice/?")
+    )
+    assert client.get("/backoffice/change-sets/nope").status_code == 404
