@@ -26,8 +26,9 @@ class UprightPage:
 
     Attributes:
         image: the turned image.
-        rotation: degrees the scan was turned counter-clockwise (0, 90, 180, 270).
-        skew: the remaining tilt of the code in degrees, corrected by the alignment.
+        rotation: degrees the reader turned the scan counter-clockwise to set it upright
+            (0, 90, 180, 270).
+        skew: the remaining clockwise tilt in degrees, corrected by the alignment.
         code: the code with its corners in the turned image.
     """
 

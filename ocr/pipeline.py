@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -15,7 +15,8 @@ from ocr.geometry import PageGeometry, Zone, ZoneKind
 from ocr.identify import find_code
 from ocr.ink import classify_mark, is_filled, measure_ink
 from ocr.interfaces import GrayImage, OcrEngine
-from ocr.model import Mark, PageReading, Reading, ReviewReason, UnknownPage
+from ocr.model import Mark, PageReading, Reading, ReviewReason, ScanError, UnknownPage
+from ocr.raster import load_pages
 from ocr.text import read_text
 
 Resolve = Callable[[str], PageGeometry]
@@ -110,7 +111,7 @@ def read_page(
     resolve: Resolve,
     engine: OcrEngine,
     context: PageContext | None = None,
-    blank: GrayImage | None = None,
+    blank: GrayImage | Callable[[PageGeometry], GrayImage] | None = None,
 ) -> PageReading:
     """Identify, set upright, align and read every zone of one scanned page.
 
@@ -120,7 +121,8 @@ def read_page(
             payload's document, page and version).
         engine: the OCR engine for inked text boxes.
         context: reading settings.
-        blank: the blank template page rendered at `context.dpi`, to discount printed ink.
+        blank: the blank template page rendered at `context.dpi` (or a function rendering
+            it from the page template), to discount printed ink inside the zones.
 
     Raises:
         ScanError: no code, unknown page, or registration marks not found.
@@ -145,9 +147,61 @@ def read_page(
     lap("upright")
     aligned = align_page(upright, page, context.dpi)
     lap("align")
+    if callable(blank):
+        blank = blank(page)
     readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
     readings = check_postcode_city(readings, context)
     lap("read")
     return PageReading(
         code.payload, page.number, upright.rotation, upright.skew, tuple(readings), timings
     )
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    """One page of a scanned file: what was read, or why it could not be."""
+
+    index: int
+    reading: PageReading | None
+    error: ScanError | None
+
+
+def read_file(
+    data: bytes,
+    resolve: Resolve,
+    engine: OcrEngine,
+    context: PageContext | None = None,
+    blank_for: Callable[[PageGeometry], GrayImage] | None = None,
+) -> Iterator[PageOutcome]:
+    """Read every page of an uploaded file (PDF, TIFF, PNG, JPEG), one outcome per page.
+
+    A page that cannot be read yields its error and the next page is read; a file that
+    cannot be opened at all yields one error outcome.
+
+    Args:
+        data: the file.
+        resolve: QR payload -> page template.
+        engine: the OCR engine.
+        context: reading settings.
+        blank_for: renders a template page blank at `context.dpi`, when the caller can.
+    """
+    context = context or PageContext()
+    index = 0
+    pages = load_pages(data, dpi=round(context.dpi))
+    while True:
+        try:
+            gray = next(pages)
+        except StopIteration:
+            return
+        except ScanError as exc:
+            yield PageOutcome(index, None, exc)
+            return
+        try:
+            reading = read_page(gray, resolve, engine, context, blank_for)
+        except ScanError as exc:
+            yield PageOutcome(index, None, exc)
+        except Exception as exc:  # one bad page must not stop the batch: report it, go on
+            yield PageOutcome(index, None, ScanError(f"the reader failed on this page: {exc!r}"))
+        else:
+            yield PageOutcome(index, reading, None)
+        index += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -52,7 +53,12 @@ def load_images(data: bytes) -> Iterator[GrayImage]:
         UnreadableImage: corrupt file, unknown format, or more pixels than MAX_PIXELS.
     """
     try:
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            # A decompression bomb is refused, never just warned about.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise UnreadableImage(f"image too large: {exc}") from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise UnreadableImage(f"not an image the reader can open: {exc}") from exc
     frame = 0
@@ -61,13 +67,16 @@ def load_images(data: bytes) -> Iterator[GrayImage]:
             image.seek(frame)
         except EOFError:
             return
+        except (OSError, ValueError) as exc:
+            raise UnreadableImage(f"frame {frame + 1} cannot be read: {exc}") from exc
         if image.width * image.height > MAX_PIXELS:
             raise UnreadableImage(f"image of {image.width}x{image.height} pixels is too large")
         try:
             upright = ImageOps.exif_transpose(image)
-            yield np.asarray(upright.convert("L"), dtype=np.uint8).copy()
+            gray = np.asarray(upright.convert("L"), dtype=np.uint8).copy()
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise UnreadableImage(f"frame {frame + 1} cannot be decoded: {exc}") from exc
+        yield gray
         frame += 1
 
 

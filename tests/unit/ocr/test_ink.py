@@ -1,0 +1,107 @@
+"""Ink detection: empty boxes stay empty through lines, speckle and show-through; marks are classified."""
+
+from __future__ import annotations
+
+import pytest
+
+from ocr.align import MM, AlignedPage, align_page, set_upright
+from ocr.geometry import PageGeometry, ZoneKind
+from ocr.identify import find_code
+from ocr.ink import classify_mark, is_filled, measure_ink
+from ocr.model import Mark
+from tests.ocr_pages import Degradation, GrayImage, degrade
+from tests.unit.ocr.conftest import FILLED
+
+DEGRADATIONS = [
+    Degradation(),
+    Degradation(rotation=2.5, noise=10, jpeg=60),
+    Degradation(rotation=-3.5, speckle=4000, show_through=True),
+    Degradation(turn=2, blur=1.2, contrast=0.55, jpeg=50),
+]
+
+
+def _aligned(image: GrayImage, page: PageGeometry, how: Degradation) -> AlignedPage:
+    scan = degrade(image, how, seed=11)
+    return align_page(set_upright(scan, find_code(scan)), page, dpi=200)
+
+
+@pytest.mark.parametrize("how", DEGRADATIONS)
+def test_blank_page_reads_all_empty(
+    blank_200: GrayImage, page: PageGeometry, how: Degradation
+) -> None:
+    aligned = _aligned(blank_200, page, how)
+    for zone in page.zones:
+        ink = measure_ink(aligned, zone)
+        if zone.kind in (ZoneKind.TEXT, ZoneKind.COMB):
+            assert not is_filled(ink), (zone.field, ink.area_mm2)
+        else:
+            assert classify_mark(ink, zone.kind) is Mark.EMPTY, (zone.field, ink.area_mm2)
+
+
+@pytest.mark.parametrize("how", DEGRADATIONS)
+def test_filled_page_reads_filled_and_ticked(
+    filled_200: GrayImage, page: PageGeometry, how: Degradation
+) -> None:
+    aligned = _aligned(filled_200, page, how)
+    for zone in page.zones:
+        ink = measure_ink(aligned, zone)
+        if zone.kind in (ZoneKind.TEXT, ZoneKind.COMB):
+            assert is_filled(ink), zone.field
+        elif zone.kind is ZoneKind.SIGNATURE:
+            assert classify_mark(ink, zone.kind) is Mark.MARKED
+        else:
+            expected = Mark.MARKED if (zone.field, zone.choice) in FILLED.ticks else Mark.EMPTY
+            assert classify_mark(ink, zone.kind) is expected, (zone.field, zone.choice)
+
+
+def _paint(image: GrayImage, page: PageGeometry, x_pt: float, y_pt: float, size_mm: float) -> None:
+    scale = 200 / 72
+    cx, cy = round(x_pt * scale), round((page.height - y_pt) * scale)
+    half = max(1, round(size_mm * MM * scale / 2))
+    image[cy - half : cy + half, cx - half : cx + half] = 20
+
+
+def test_a_dust_dot_does_not_fill_a_box(blank_200: GrayImage, page: PageGeometry) -> None:
+    scan = blank_200.copy()
+    zone = next(z for z in page.zones if z.field == "last_name")
+    _paint(scan, page, zone.rect.x + 30 * MM, zone.rect.y + 4 * MM, 0.2)
+    aligned = _aligned(scan, page, Degradation())
+    assert not is_filled(measure_ink(aligned, zone))
+
+
+def test_a_single_digit_fills_a_comb(blank_200: GrayImage, page: PageGeometry) -> None:
+    scan = blank_200.copy()
+    zone = next(z for z in page.zones if z.field == "phone")
+    # a "1": a stroke 0.4 mm wide and 3.5 mm high in the third cell
+    scale = 200 / 72
+    x = round((zone.rect.x + 2.5 * 6 * MM) * scale)
+    top = round((page.height - zone.rect.y - 6 * MM) * scale)
+    scan[top : top + round(3.5 * MM * scale), x : x + round(0.4 * MM * scale) + 1] = 30
+    aligned = _aligned(scan, page, Degradation())
+    assert is_filled(measure_ink(aligned, zone))
+
+
+def test_a_faint_stroke_in_a_checkbox_is_ambiguous(
+    blank_200: GrayImage, page: PageGeometry
+) -> None:
+    scan = blank_200.copy()
+    zone = next(z for z in page.zones if z.field == "consent")
+    scale = 200 / 72
+    left = round((zone.rect.x + 2 * MM) * scale)
+    row = round((page.height - zone.rect.y - 3 * MM) * scale)
+    scan[row : row + 3, left : left + round(1.8 * MM * scale)] = 30  # about 0.6 mm²
+    aligned = _aligned(scan, page, Degradation())
+    assert classify_mark(measure_ink(aligned, zone), zone.kind) is Mark.AMBIGUOUS
+
+
+def test_the_blank_page_discounts_printed_hints(blank_200: GrayImage, page: PageGeometry) -> None:
+    printed = blank_200.copy()
+    zone = next(z for z in page.zones if z.field == "city")
+    # a printed grey hint inside the box, on the blank template and on the scan alike
+    scale = 200 / 72
+    top = round((page.height - zone.rect.y - 5 * MM) * scale)
+    left = round((zone.rect.x + 5 * MM) * scale)
+    printed[top : top + 12, left : left + 150] = 90
+    aligned = _aligned(printed, page, Degradation())
+    assert is_filled(measure_ink(aligned, zone))
+    assert not is_filled(measure_ink(aligned, zone, blank=printed))

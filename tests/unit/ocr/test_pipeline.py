@@ -1,0 +1,116 @@
+"""The orchestrator with a fake engine: every zone read in order, errors per page, batch goes on."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ocr.engines.tesserocr_engine import TesserocrEngine
+from ocr.geometry import FormGeometry, PageGeometry, ZoneKind
+from ocr.interfaces import EngineReading
+from ocr.model import CodeNotFound, ReviewReason, UnknownPage
+from ocr.pipeline import PageContext, Resolve, read_file, read_page
+from tests.ocr_fakes import RecordedEngine, RecordingEngine, ScriptedEngine
+from tests.ocr_pages import SAMPLE_FIELD_TYPES, Degradation, GrayImage, degrade
+from tests.unit.ocr.conftest import FILLED, PAYLOAD
+
+
+def _resolver(geometry: FormGeometry) -> Resolve:
+    def resolve(payload: str) -> PageGeometry:
+        if payload != PAYLOAD:
+            raise KeyError(payload)
+        return geometry.page(1)
+
+    return resolve
+
+
+def test_empty_page_needs_no_ocr(geometry: FormGeometry, blank_200: GrayImage) -> None:
+    engine = ScriptedEngine(EngineReading("SHOULD NOT BE ASKED", 1.0))
+    result = read_page(blank_200, _resolver(geometry), engine)
+    assert engine.lines_read == 0
+    assert result.payload == PAYLOAD
+    by_kind = {r.kind: r for r in result.readings}
+    assert by_kind[ZoneKind.TEXT].value is None
+    assert by_kind[ZoneKind.SIGNATURE].value is None
+    assert [r.value for r in result.readings if r.field == "channel"] == ["false"] * 3
+    assert all(not r.needs_review for r in result.readings)
+    assert all(r.crop.startswith(b"\x89PNG") for r in result.readings)
+
+
+def test_recorded_engine_replays_a_real_reading(
+    geometry: FormGeometry, filled_200: GrayImage
+) -> None:
+    context = PageContext(field_types=SAMPLE_FIELD_TYPES, postcode_city=("postcode", "city"))
+    recording = RecordingEngine(TesserocrEngine())
+    live = read_page(filled_200, _resolver(geometry), recording, context)
+    replay = RecordedEngine(dict(recording.answers))
+    replayed = read_page(filled_200, _resolver(geometry), replay, context)
+    assert replay.misses == 0
+    assert [(r.field, r.value) for r in replayed.readings] == [
+        (r.field, r.value) for r in live.readings
+    ]
+    values = {r.field: r.value for r in replayed.readings if r.choice is None}
+    assert values["postcode"] == FILLED.texts["postcode"]
+    assert values["iban"] == FILLED.texts["iban"]
+
+
+def test_a_failed_check_is_flagged_for_review(
+    geometry: FormGeometry, filled_200: GrayImage
+) -> None:
+    engine = ScriptedEngine(EngineReading("FR7630006000011234567890188", 0.99))
+    context = PageContext(field_types={"iban": "iban"}, cell_reading=False)
+    result = read_page(filled_200, _resolver(geometry), engine, context)
+    iban = next(r for r in result.readings if r.field == "iban")
+    assert ReviewReason.FAILED_CHECK in iban.warnings
+    assert iban.needs_review
+
+
+def test_postcode_and_city_not_confirmed_are_flagged(
+    geometry: FormGeometry, filled_200: GrayImage
+) -> None:
+    engine = ScriptedEngine(EngineReading("LILLE", 0.99))
+    context = PageContext(postcode_city=("postcode", "city"), cell_reading=False)
+    result = read_page(filled_200, _resolver(geometry), engine, context)
+    # every text box reads LILLE here: the postcode "LILLE" is not in the list
+    flagged = {r.field for r in result.readings if ReviewReason.FAILED_CHECK in r.warnings}
+    assert flagged == {"postcode", "city"}
+
+
+def test_unknown_payload_is_an_unknown_page(geometry: FormGeometry, filled_200: GrayImage) -> None:
+    with pytest.raises(UnknownPage):
+        read_page(
+            filled_200, lambda payload: geometry.page(99), ScriptedEngine(EngineReading("", 0))
+        )
+
+
+def _tiff(pages: list[GrayImage]) -> bytes:
+    images = [Image.fromarray(page) for page in pages]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="TIFF", save_all=True, append_images=images[1:])
+    return buffer.getvalue()
+
+
+def test_a_batch_file_reports_each_bad_page_and_goes_on(
+    geometry: FormGeometry, blank_200: GrayImage
+) -> None:
+    blank_sheet = np.full_like(blank_200, 255)
+    turned = degrade(blank_200, Degradation(turn=2, rotation=1.5))[
+        : blank_200.shape[0], : blank_200.shape[1]
+    ]
+    data = _tiff([blank_sheet, blank_200, turned])
+    outcomes = list(read_file(data, _resolver(geometry), ScriptedEngine(EngineReading("", 0))))
+    assert [o.index for o in outcomes] == [0, 1, 2]
+    assert isinstance(outcomes[0].error, CodeNotFound)
+    assert outcomes[1].reading is not None and outcomes[1].error is None
+    assert outcomes[2].reading is not None and outcomes[2].reading.rotation == 180
+
+
+def test_an_unopenable_file_gives_one_error(geometry: FormGeometry) -> None:
+    outcomes = list(
+        read_file(b"not a scan", _resolver(geometry), ScriptedEngine(EngineReading("", 0)))
+    )
+    assert len(outcomes) == 1 and outcomes[0].error is not None
+    assert outcomes[0].error.reason == "unreadable_image"

@@ -1,0 +1,70 @@
+"""Preparing inked boxes for OCR: lines and separators removed, padded; line and cell readings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ocr.align import align_page, set_upright
+from ocr.geometry import PageGeometry, Zone
+from ocr.identify import find_code
+from ocr.ink import measure_ink
+from ocr.interfaces import EngineReading
+from ocr.text import PADDING, clean_crop, read_text
+from tests.ocr_fakes import ScriptedEngine
+from tests.ocr_pages import GrayImage
+
+
+def _zone(page: PageGeometry, field: str) -> Zone:
+    return next(z for z in page.zones if z.field == field)
+
+
+def test_clean_crop_of_an_empty_comb_is_white(blank_200: GrayImage, page: PageGeometry) -> None:
+    aligned = align_page(set_upright(blank_200, find_code(blank_200)), page, dpi=300)
+    ink = measure_ink(aligned, _zone(page, "iban"))
+    crop = clean_crop(ink)
+    assert crop.shape == (ink.gray.shape[0] + 2 * PADDING, ink.gray.shape[1] + 2 * PADDING)
+    assert crop.min() == 255  # box lines and all 26 separators are gone
+
+
+def test_clean_crop_keeps_the_writing(filled_200: GrayImage, page: PageGeometry) -> None:
+    aligned = align_page(set_upright(filled_200, find_code(filled_200)), page, dpi=300)
+    ink = measure_ink(aligned, _zone(page, "postcode"))
+    crop = clean_crop(ink)
+    dark = crop < 128
+    assert dark.sum() > 200
+    # no ink in the padding, and none left on the separator columns
+    assert not dark[:PADDING].any() and not dark[:, :PADDING].any()
+    columns = dark.any(axis=0)
+    runs = np.flatnonzero(np.diff(columns.astype(int)) == 1)
+    assert len(runs) == 5  # five separate digits, no separator line joining them
+
+
+def test_comb_is_read_as_a_line_and_cell_by_cell(filled_200: GrayImage, page: PageGeometry) -> None:
+    aligned = align_page(set_upright(filled_200, find_code(filled_200)), page, dpi=300)
+    zone = _zone(page, "postcode")
+    engine = ScriptedEngine(EngineReading("33 000", 0.9), EngineReading("3", 0.8, ((("3", 0.8),),)))
+    readings = read_text(aligned, zone, measure_ink(aligned, zone), engine)
+    assert readings.line.text == "33000"  # spaces between comb cells are dropped
+    assert engine.characters_read == 5  # one per inked cell
+    assert readings.cells is not None and readings.cells.text == "33333"
+    assert len(readings.cells.alternatives) == 5
+
+
+def test_text_box_is_read_once(filled_200: GrayImage, page: PageGeometry) -> None:
+    aligned = align_page(set_upright(filled_200, find_code(filled_200)), page, dpi=300)
+    zone = _zone(page, "city")
+    engine = ScriptedEngine(EngineReading(" SAINT  ETIENNE ", 0.9))
+    readings = read_text(aligned, zone, measure_ink(aligned, zone), engine)
+    assert readings.line.text == "SAINT ETIENNE"
+    assert readings.cells is None
+    assert engine.characters_read == 0
+
+
+def test_a_cell_read_as_two_characters_fails_the_cell_reading(
+    filled_200: GrayImage, page: PageGeometry
+) -> None:
+    aligned = align_page(set_upright(filled_200, find_code(filled_200)), page, dpi=300)
+    zone = _zone(page, "postcode")
+    engine = ScriptedEngine(EngineReading("33000", 0.9), EngineReading("3|", 0.8))
+    readings = read_text(aligned, zone, measure_ink(aligned, zone), engine)
+    assert readings.cells is not None and readings.cells.text == ""
