@@ -1,0 +1,70 @@
+"""Build the mailroom service of a runtime: its OCR engine, page codes and reading settings."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from forms_service.intake.mailroom.reading import ReadingSettings
+from forms_service.intake.mailroom.service import MailroomService
+from forms_service.issuing.pagecode import PageCodes
+from ocr.interfaces import OcrEngine
+
+if TYPE_CHECKING:
+    from forms_service.runtime import Runtime
+
+
+def engine_provider(name: str) -> Callable[[], OcrEngine]:
+    """The OCR engine of this process, created on first use (loading a model takes time).
+
+    Args:
+        name: "tesserocr" (the model stays loaded) or "pytesseract" (one process per box).
+    """
+    built: list[OcrEngine] = []
+    lock = threading.Lock()
+
+    def provide() -> OcrEngine:
+        with lock:
+            if not built:
+                built.append(_make_engine(name))
+            return built[0]
+
+    return provide
+
+
+def _make_engine(name: str) -> OcrEngine:
+    if name == "pytesseract":
+        from ocr.engines.pytesseract_engine import PytesseractEngine
+
+        return PytesseractEngine()
+    try:
+        from ocr.engines.tesserocr_engine import TesserocrEngine
+
+        return TesserocrEngine()
+    except ImportError:  # tesserocr is optional: the slower engine reads the same boxes
+        from ocr.engines.pytesseract_engine import PytesseractEngine
+
+        return PytesseractEngine()
+
+
+def build_mailroom(runtime: Runtime) -> MailroomService:
+    """The mailroom service on the runtime's database, files, definitions, keys and jobs.
+
+    Settings: OCR_ENGINE (tesserocr), SCAN_READ_DPI (300), AUTO_APPLY_MIN_CONFIDENCE (0.9,
+    also the reader's review threshold).
+    """
+    settings = runtime.settings
+    return MailroomService(
+        runtime.sessions,
+        runtime.files,
+        runtime.definitions,
+        PageCodes(runtime.signer.keys),
+        runtime.jobs,
+        engine_provider(str(settings.get("OCR_ENGINE", "tesserocr"))),
+        propose=runtime.changes.propose_quietly,
+        reading=ReadingSettings(
+            dpi=float(settings.get("SCAN_READ_DPI", 300)),
+            threshold=float(settings.get("AUTO_APPLY_MIN_CONFIDENCE", 0.9)),
+        ),
+    )

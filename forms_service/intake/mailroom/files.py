@@ -1,0 +1,187 @@
+"""Scanned files: recognise the format, count pages, decode one page safely."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import numpy.typing as npt
+import pypdfium2 as pdfium
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from forms_service.errors import InvalidInput
+
+#: Largest page decoded, in pixels: an A4 page at 600 dpi is 35 million; a 100-megapixel
+#: image is refused before its pixels are decoded.
+MAX_PIXELS = 60_000_000
+#: Resolution PDF pages are rendered at for reading.
+RENDER_DPI = 200
+#: Share of dark pixels under which a page counts as blank.
+BLANK_INK = 0.0005
+
+GrayImage = npt.NDArray[np.uint8]
+
+MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "tiff": "image/tiff",
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+}
+
+
+class UnsupportedFile(InvalidInput):
+    """A file that is none of the accepted formats (PDF, TIFF, PNG, JPEG)."""
+
+    code = "unsupported_file"
+
+
+class PageProblem(Exception):
+    """A page that cannot be decoded; `code` is stable, `reason` is shown to the operator."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def media_type_of(content: bytes, filename: str = "") -> str:
+    """The media type of a scanned file, by its leading bytes (the name is not trusted).
+
+    Raises:
+        UnsupportedFile: not a PDF, TIFF, PNG or JPEG.
+    """
+    head = content[:8]
+    if head.startswith(b"%PDF-"):
+        return MEDIA_TYPES["pdf"]
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return MEDIA_TYPES["tiff"]
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return MEDIA_TYPES["png"]
+    if head.startswith(b"\xff\xd8\xff"):
+        return MEDIA_TYPES["jpeg"]
+    raise UnsupportedFile("accepted files are PDF, TIFF, PNG and JPEG", field=filename or "file")
+
+
+def count_pages(content: bytes, media_type: str) -> int:
+    """How many pages a file holds; 1 for a file that cannot be opened at all.
+
+    A file that cannot be opened still counts as one page, so that its error is shown and
+    kept like any other page's (nothing is dropped).
+    """
+    try:
+        if media_type == MEDIA_TYPES["pdf"]:
+            document = pdfium.PdfDocument(content)
+            try:
+                return max(len(document), 1)
+            finally:
+                document.close()
+        with _open_image(content) as image:
+            return max(int(getattr(image, "n_frames", 1)), 1)
+    except (pdfium.PdfiumError, PageProblem):
+        return 1
+
+
+def load_page(content: bytes, media_type: str, index: int, *, dpi: int = RENDER_DPI) -> GrayImage:
+    """Decode page `index` (0-based) of a file to a grayscale image (0 black .. 255 white).
+
+    Raises:
+        PageProblem: protected or corrupt PDF, corrupt image, too many pixels, blank page.
+    """
+    if media_type == MEDIA_TYPES["pdf"]:
+        gray = _render_pdf_page(content, index, dpi)
+    else:
+        gray = _decode_frame(content, index)
+    if is_blank(gray):
+        raise PageProblem("blank_page", "the page is blank (nothing printed or written on it)")
+    return gray
+
+
+def is_blank(gray: GrayImage) -> bool:
+    """Whether a page carries (next to) no dark pixel: an empty sheet or a scanner's backing."""
+    step = max(1, min(gray.shape) // 600)
+    sample = gray[::step, ::step]
+    return bool(np.count_nonzero(sample < 128) < BLANK_INK * sample.size)
+
+
+def _render_pdf_page(content: bytes, index: int, dpi: int) -> GrayImage:
+    try:
+        document = pdfium.PdfDocument(content)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise PageProblem(
+                "protected_pdf", "the PDF is password-protected: scan or export it without one"
+            ) from exc
+        raise PageProblem("corrupt_pdf", "the PDF is damaged and cannot be opened") from exc
+    try:
+        if index >= len(document):
+            raise PageProblem("missing_page", f"the PDF has no page {index + 1}")
+        page = document[index]
+        width, height = page.get_size()
+        scale = dpi / 72
+        if width * height * scale * scale > MAX_PIXELS:
+            raise PageProblem(
+                "page_too_large", f"the page measures {width:.0f}x{height:.0f} pt: too large"
+            )
+        try:
+            bitmap = page.render(scale=scale, grayscale=True)
+            array = bitmap.to_numpy()
+        except pdfium.PdfiumError as exc:
+            raise PageProblem("corrupt_pdf", "the PDF page cannot be rendered") from exc
+        gray = array.reshape(bitmap.height, bitmap.width, -1)[:, :, 0]
+        return np.ascontiguousarray(gray, dtype=np.uint8)
+    finally:
+        document.close()
+
+
+def _open_image(content: bytes) -> Image.Image:
+    """Open an image reading only its header, refusing too many pixels before decoding."""
+    with warnings.catch_warnings():
+        # Pillow warns between MAX_IMAGE_PIXELS and twice that, and raises above: both refused.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(content))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _too_large() from exc
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+            raise PageProblem("corrupt_image", "the image file is damaged or unreadable") from exc
+    if image.width * image.height > MAX_PIXELS:
+        image.close()
+        raise _too_large(image.width, image.height)
+    return image
+
+
+def _too_large(width: int = 0, height: int = 0) -> PageProblem:
+    size = f" ({width}x{height} pixels)" if width else ""
+    return PageProblem(
+        "image_too_large",
+        f"the image is too large{size}: scan at 300 dpi or less (at most "
+        f"{MAX_PIXELS // 1_000_000} million pixels)",
+    )
+
+
+def _decode_frame(content: bytes, index: int) -> GrayImage:
+    image = _open_image(content)
+    with image, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image.seek(index)
+        except EOFError as exc:
+            raise PageProblem("missing_page", f"the file has no page {index + 1}") from exc
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise PageProblem("corrupt_image", "the image file is damaged or unreadable") from exc
+        if image.width * image.height > MAX_PIXELS:
+            raise _too_large(image.width, image.height)
+        try:
+            upright = ImageOps.exif_transpose(image)
+            return np.asarray(upright.convert("L"), dtype=np.uint8).copy()
+        except (
+            OSError,
+            ValueError,
+            SyntaxError,
+            Image.DecompressionBombError,
+            Image.DecompressionBombWarning,
+        ) as exc:
+            raise PageProblem(
+                "corrupt_image", f"page {index + 1} of the image cannot be decoded"
+            ) from exc

@@ -1,0 +1,308 @@
+"""Read one scanned page: decode, identify by its code, read the zones, turn readings into answers.
+
+The steps are small functions so that the job (tasks.py) only orders them: load the page,
+identify it (the code must be ours and name a document that still takes answers), let ocr/
+align and read it, and, once every page of a document is read, build the paper submission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+
+from forms_service.changes.model import VALID
+from forms_service.definitions.fieldtypes import FieldValueError
+from forms_service.definitions.model import FieldDefinition, FormDefinition
+from forms_service.issuing.layout import form_geometry
+from forms_service.issuing.pagecode import PageCodes, TamperedPageCode
+from forms_service.storage.filestore import FileStore
+from forms_service.storage.model import Document, DocumentStatus
+from ocr.geometry import FormGeometry
+from ocr.identify import find_code
+from ocr.interfaces import GrayImage, OcrEngine
+from ocr.model import PageReading, Reading, ScanError
+from ocr.pipeline import PageContext, read_page
+
+#: Confidence at most given to a reading the reader itself says needs a person.
+REVIEW_CAP = 0.5
+#: Operator-facing reasons per ocr/ error code.
+SCAN_REASONS = {
+    "code_not_found": (
+        "unreadable_code",
+        "no readable QR code: a page of another sender, a damaged code, or a photo of a "
+        "screen rather than a scan of the paper form",
+    ),
+    "marks_not_found": (
+        "unaligned_page",
+        "the four corner squares were not found: the page is cut, folded or photographed",
+    ),
+    "unreadable_image": ("unreadable_image", "the image cannot be decoded"),
+    "unknown_page": ("unknown_page", "the code names a page the form does not have"),
+}
+
+
+class PageException(Exception):
+    """A page an operator must look at; `code` is stable, `reason` is shown to them."""
+
+    def __init__(self, code: str, reason: str, *, document_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.document_id = document_id
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which document, form and page a scanned page is."""
+
+    document_id: str
+    form_id: str
+    version: int
+    page: int
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """A page read: who it is, and what each zone holds (crops in the file store)."""
+
+    identity: Identity
+    rotation: int
+    skew: float
+    zones: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+
+GeometryOf = Callable[[FormDefinition], FormGeometry]
+
+
+def geometry_of(definition: FormDefinition) -> FormGeometry:
+    """The definition's form geometry (pure: recomputed, never stored)."""
+    return form_geometry(definition)
+
+
+def identify(
+    payload: str,
+    *,
+    codes: PageCodes,
+    find_document: Callable[[str], Document | None],
+    definitions: Mapping[str, FormDefinition],
+) -> Identity:
+    """Check a page code and the document it names.
+
+    Raises:
+        PageException: not our code, unknown or withdrawn document, retired form version.
+    """
+    try:
+        claims = codes.decode(payload)
+    except TamperedPageCode:
+        raise PageException(
+            "foreign_code", "the QR code is not one of this service's page codes"
+        ) from None
+    document = find_document(claims.document_id)
+    if document is None:
+        raise PageException("unknown_document", "the code names a document that does not exist")
+    if document.status is DocumentStatus.REVOKED:
+        raise PageException(
+            "revoked_document",
+            f"document {document.reference} was withdrawn",
+            document_id=document.id,
+        )
+    definition = definitions.get(document.form_id)
+    if definition is None or definition.version != claims.version:
+        raise PageException(
+            "retired_version",
+            f"document {document.reference} was printed with a form version no longer served",
+            document_id=document.id,
+        )
+    return Identity(document.id, document.form_id, claims.version, claims.page)
+
+
+def read_scanned_page(
+    gray: GrayImage,
+    *,
+    identify_payload: Callable[[str], Identity],
+    assigned: Identity | None,
+    definitions: Mapping[str, FormDefinition],
+    engine: OcrEngine,
+    files: FileStore,
+    settings: ReadingSettings | None = None,
+    geometry: GeometryOf = geometry_of,
+) -> ReadResult:
+    """Identify and read one page through ocr/; crops go to the file store.
+
+    The code is decoded first so that the reading settings (field types for the checks) are
+    the form's; an operator's assignment (`assigned`) replaces the code's identification.
+
+    Raises:
+        PageException: the page cannot be identified or read; the code says why.
+    """
+    settings = settings or ReadingSettings()
+    identity = assigned
+    try:
+        if identity is None:
+            identity = identify_payload(find_code(gray).payload)
+        definition = definitions[identity.form_id]
+        page = geometry(definition).page(identity.page)
+        reading = read_page(
+            gray,
+            lambda _payload: page,
+            engine,
+            context_for(definition, dpi=settings.dpi, threshold=settings.threshold),
+        )
+    except KeyError:
+        raise PageException(
+            "unknown_page", "the code names a page the form does not have"
+        ) from None
+    except ScanError as exc:
+        code, reason = SCAN_REASONS.get(exc.reason, (exc.reason, exc.message))
+        document_id = identity.document_id if identity else None
+        raise PageException(code, reason, document_id=document_id) from exc
+    return ReadResult(
+        identity=identity,
+        rotation=reading.rotation,
+        skew=reading.skew,
+        zones=tuple(_stored(r, files, engine.name) for r in _readings(reading)),
+    )
+
+
+@dataclass(frozen=True)
+class ReadingSettings:
+    """How pages are read: resolution of the aligned page and the review threshold."""
+
+    dpi: float = 300
+    threshold: float = 0.9
+
+
+def context_for(definition: FormDefinition, *, dpi: float, threshold: float) -> PageContext:
+    """The reading settings of a form: field types for the checks, postcode and city pair."""
+    names = {f.name: f.type_name for f in definition.fields}
+    postcode = next((f.name for f in definition.fields if f.type_name == "postcode"), None)
+    city = "city" if "city" in names else None
+    return PageContext(
+        dpi=dpi,
+        threshold=threshold,
+        field_types=names,
+        postcode_city=(postcode, city) if postcode and city else None,
+    )
+
+
+def _readings(page: PageReading) -> Sequence[Reading]:
+    return page.readings
+
+
+def _stored(reading: Reading, files: FileStore, engine: str) -> dict[str, Any]:
+    return {
+        "field": reading.field,
+        "kind": reading.kind.value,
+        "value": reading.value,
+        "confidence": round(float(reading.confidence), 4),
+        "crop": files.put(reading.crop, suffix=".png") if reading.crop else None,
+        "warnings": [str(w) for w in reading.warnings],
+        "choice": reading.choice,
+        "ink": round(float(reading.ink), 4),
+        "engine": engine,
+    }
+
+
+def page_png(gray: GrayImage) -> bytes:
+    """The decoded page as PNG, kept for the operator's screen."""
+    ok, encoded = cv2.imencode(".png", gray)
+    if not ok:
+        raise PageException("unreadable_image", "the page cannot be encoded as an image")
+    return bytes(encoded.tobytes())
+
+
+# -- answers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaperAnswer:
+    """A document's answer on paper, built from the readings of all its pages.
+
+    Attributes:
+        raw_values: field -> the text or marks read, before parsing.
+        values: field -> canonical value (or the raw text when the field type refuses it,
+            so that the clerk sees and corrects it); fields left empty are absent.
+        evidence: field -> {"kind": "scan", "crop", "confidence", "engine", "verdict", …}.
+    """
+
+    raw_values: dict[str, Any]
+    values: dict[str, str | None]
+    evidence: dict[str, dict[str, Any]]
+
+
+def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) -> PaperAnswer:
+    """Turn zone readings into an answer; an empty box means "unchanged" and is left out.
+
+    A reading the reader flagged, a value its field type refuses, or an ambiguous mark gets
+    a confidence under the auto-apply threshold: it is never applied without a clerk.
+    """
+    by_field: dict[str, list[Mapping[str, Any]]] = {}
+    for zone in zones:
+        by_field.setdefault(str(zone["field"]), []).append(zone)
+    raw: dict[str, Any] = {}
+    values: dict[str, str | None] = {}
+    evidence: dict[str, dict[str, Any]] = {}
+    for field_def in definition.fields:
+        readings = by_field.get(field_def.name)
+        if not readings:
+            continue
+        if any(r.get("choice") is not None for r in readings):
+            read = _marks(field_def, readings)
+        else:
+            read = _text(readings[0])
+        if read is None:
+            continue
+        text, confidence, warnings, crop = read
+        raw[field_def.name] = text
+        try:
+            value = field_def.parse(text)
+            verdict = VALID
+        except FieldValueError as exc:
+            value, verdict = text, exc.key
+        if warnings or verdict != VALID:
+            confidence = min(confidence, REVIEW_CAP)
+        values[field_def.name] = value
+        evidence[field_def.name] = {
+            "kind": "scan",
+            "crop": crop,
+            "confidence": round(confidence, 4),
+            "engine": readings[0].get("engine", ""),
+            "warnings": warnings,
+            "read": text,
+            **({"verdict": verdict} if verdict != VALID else {}),
+        }
+    return PaperAnswer(raw, values, evidence)
+
+
+Read = tuple[str, float, list[str], str | None]
+
+
+def _text(reading: Mapping[str, Any]) -> Read | None:
+    value = reading.get("value")
+    if value is None:
+        return None
+    return (
+        str(value),
+        float(reading.get("confidence", 0.0)),
+        list(reading.get("warnings") or []),
+        reading.get("crop"),
+    )
+
+
+def _marks(field_def: FieldDefinition, readings: Sequence[Mapping[str, Any]]) -> Read | None:
+    """Squares of a choice or yes/no field: the ticked options, or nothing when none is."""
+    ticked = [str(r["choice"]) for r in readings if r.get("value") == "true"]
+    warnings = sorted({w for r in readings for w in (r.get("warnings") or [])})
+    ambiguous = any(r.get("value") is None for r in readings)
+    if not ticked and not ambiguous:
+        return None
+    confidence = min(float(r.get("confidence", 0.0)) for r in readings)
+    crop = next((r.get("crop") for r in readings if r.get("value") == "true"), None)
+    crop = crop or readings[0].get("crop")
+    single = field_def.type_name != "multiple_choice"
+    if ambiguous or (single and len(ticked) > 1):
+        warnings = sorted({*warnings, "ambiguous_mark"})
+    return ",".join(ticked), confidence, warnings, crop

@@ -1,0 +1,623 @@
+"""Mailroom use cases: receive a batch (stored first), read each page as a job, complete answers.
+
+A batch's files go to the file store and its pages to the database before any job runs; one
+job per page decodes, identifies and reads it; when every page of a document is read, the
+paper submission is stored and handed to the change-set proposal. Every page ends either
+submitted, or in the exception queue (with a code and a reason) until an operator assigns
+it to a document or rejects it: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from forms_service.audit import service as audit
+from forms_service.definitions.model import Channel, FormDefinition
+from forms_service.errors import Conflict, InvalidInput, NotFound
+from forms_service.intake.mailroom.files import (
+    PageProblem,
+    count_pages,
+    load_page,
+    media_type_of,
+)
+from forms_service.intake.mailroom.model import (
+    PENDING_PAGE_STATUSES,
+    BatchStatus,
+    PageStatus,
+    ScanBatch,
+    ScanFile,
+    ScanPage,
+)
+from forms_service.intake.mailroom.reading import (
+    GeometryOf,
+    Identity,
+    PageException,
+    ReadingSettings,
+    answer_of,
+    geometry_of,
+    identify,
+    page_png,
+    read_scanned_page,
+)
+from forms_service.issuing.pagecode import PageCodes
+from forms_service.issuing.tokens import new_document_id
+from forms_service.jobs.interfaces import JobQueue
+from forms_service.storage.filestore import FileStore
+from forms_service.storage.model import (
+    Document,
+    DocumentStatus,
+    Submission,
+    SubmissionStatus,
+)
+from ocr.interfaces import OcrEngine
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+#: Called after commit with a new submission's id (the change-set proposal).
+ProposeHook = Callable[[str], object]
+
+READ_PAGE_JOB = "mailroom.read_page"
+#: Batch sources.
+SOURCES = ("upload", "api", "cli", "watch", "pdf_return")
+MAX_FILES = 200
+MAX_REASON = 200
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file handed to the mailroom: its name (as the scanner named it) and its bytes."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ReceivedBatch:
+    """A stored batch: its id and how many pages were queued."""
+
+    id: str
+    pages: int
+    files: int
+
+
+class MailroomService:
+    """Receives scan batches, reads their pages, and lets operators settle exceptions."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        files: FileStore,
+        definitions: Mapping[str, FormDefinition],
+        codes: PageCodes,
+        jobs: JobQueue,
+        engine: Callable[[], OcrEngine],
+        *,
+        propose: ProposeHook | None = None,
+        clock: Clock = _utc_now,
+        reading: ReadingSettings | None = None,
+        geometry: GeometryOf = geometry_of,
+    ) -> None:
+        self.sessions = sessions
+        self.files = files
+        self.definitions = definitions
+        self.codes = codes
+        self.jobs = jobs
+        self.engine = engine
+        self.propose = propose
+        self.clock = clock
+        self.reading = reading or ReadingSettings()
+        self.geometry = geometry
+
+    # -- intake ----------------------------------------------------------------------------
+
+    def receive(self, uploads: Sequence[Upload], *, source: str, actor: str) -> ReceivedBatch:
+        """Store a batch and its files, then queue one job per page.
+
+        Every file is checked for its format first: a batch with a file that is not a PDF,
+        TIFF, PNG or JPEG is refused whole (nothing stored). A file that cannot be opened
+        (protected PDF, corrupt TIFF) is kept as one page whose job reports the error.
+
+        Raises:
+            InvalidInput: no file, too many files, an empty or unsupported file.
+        """
+        if source not in SOURCES:
+            raise InvalidInput(f"unknown batch source {source!r}", field="source")
+        if not uploads:
+            raise InvalidInput("send at least one scanned file", field="files")
+        if len(uploads) > MAX_FILES:
+            raise InvalidInput(f"at most {MAX_FILES} files per batch", field="files")
+        media = []
+        for upload in uploads:
+            if not upload.content:
+                raise InvalidInput("the file is empty", field=_safe_name(upload.filename))
+            media.append(media_type_of(upload.content, _safe_name(upload.filename)))
+        # Files first: a database row never points to a file that is not stored.
+        keys = [
+            self.files.put(u.content, suffix=_suffix(m))
+            for u, m in zip(uploads, media, strict=True)
+        ]
+        counts = [count_pages(u.content, m) for u, m in zip(uploads, media, strict=True)]
+        now = self.clock()
+        batch_id = new_document_id()
+        page_ids: list[str] = []
+        with self.sessions() as session, session.begin():
+            batch = ScanBatch(
+                id=batch_id,
+                source=source,
+                actor=actor,
+                status=BatchStatus.PROCESSING,
+                pages_total=sum(counts),
+                created_at=now,
+            )
+            session.add(batch)
+            sequence = 0
+            for position, (upload, media_type, key, pages) in enumerate(
+                zip(uploads, media, keys, counts, strict=True), start=1
+            ):
+                stored = ScanFile(
+                    batch=batch,
+                    position=position,
+                    filename=_safe_name(upload.filename),
+                    media_type=media_type,
+                    content_key=key,
+                    size=len(upload.content),
+                    pages=pages,
+                )
+                session.add(stored)
+                for index in range(pages):
+                    sequence += 1
+                    page = ScanPage(
+                        id=new_document_id(),
+                        batch=batch,
+                        file=stored,
+                        file_page=index,
+                        sequence=sequence,
+                        status=PageStatus.QUEUED,
+                        readings={},
+                        attempts=0,
+                        updated_at=now,
+                    )
+                    session.add(page)
+                    page_ids.append(page.id)
+            session.flush()
+            audit.record(
+                session,
+                "scan_batch_received",
+                actor=actor,
+                at=now,
+                detail={
+                    "batch": batch_id,
+                    "files": len(uploads),
+                    "pages": sequence,
+                    "source": source,
+                },
+            )
+        self._queue(page_ids)
+        return ReceivedBatch(batch_id, len(page_ids), len(uploads))
+
+    def receive_return(self, pdf_return: object, content: bytes) -> ReceivedBatch:
+        """Take a flattened PDF return (no fields left) from the PDF channel as a scan batch."""
+        return_id = str(getattr(pdf_return, "id", "") or "return")
+        return self.receive(
+            [Upload(f"pdf-return-{return_id}.pdf", content)],
+            source="pdf_return",
+            actor="pdf_return",
+        )
+
+    def _queue(self, page_ids: Iterable[str]) -> None:
+        for page_id in page_ids:
+            try:
+                self.jobs.enqueue(READ_PAGE_JOB, page_id)
+            except Exception:  # the page stays queued; `requeue` sends it again
+                log.exception("cannot queue scan page %s", page_id)
+
+    def requeue(self, *, older_than: dt.timedelta = dt.timedelta(minutes=10)) -> int:
+        """Send again the jobs of pages still queued or processing after `older_than`.
+
+        A broker that lost a message or a worker that died mid-page leaves such pages; the
+        job itself is idempotent, so sending it twice is harmless.
+        """
+        limit = self.clock() - older_than
+        with self.sessions() as session:
+            ids = list(
+                session.execute(
+                    select(ScanPage.id).where(
+                        ScanPage.status.in_(PENDING_PAGE_STATUSES), ScanPage.updated_at <= limit
+                    )
+                ).scalars()
+            )
+        with self.sessions() as session, session.begin():
+            for page in session.execute(select(ScanPage).where(ScanPage.id.in_(ids))).scalars():
+                page.status = PageStatus.QUEUED
+                page.updated_at = self.clock()
+        self._queue(ids)
+        return len(ids)
+
+    # -- the page job ----------------------------------------------------------------------
+
+    def read_page(self, page_id: str) -> PageStatus:
+        """Decode, identify and read one page; complete its document's answer when whole.
+
+        Idempotent: a page already read (a job delivered twice) is left as it is. Any
+        problem with the page puts it in the exception queue with its reason; the batch
+        goes on with its other pages.
+        """
+        with self.sessions() as session, session.begin():
+            page = session.get(ScanPage, page_id, with_for_update=True)
+            if page is None:
+                raise NotFound("unknown scan page", field="page")
+            if page.status not in PENDING_PAGE_STATUSES:
+                return page.status
+            page.status = PageStatus.PROCESSING
+            page.attempts += 1
+            page.updated_at = self.clock()
+            file_key, media_type, index = (
+                page.file.content_key,
+                page.file.media_type,
+                page.file_page,
+            )
+            assigned = _assigned_identity(page)
+        image_key: str | None = None
+        try:
+            gray = load_page(self.files.get(file_key), media_type, index)
+            image_key = self.files.put(page_png(gray), suffix=".png")
+            result = read_scanned_page(
+                gray,
+                identify_payload=self._identify,
+                assigned=assigned,
+                definitions=self.definitions,
+                engine=self.engine(),
+                files=self.files,
+                settings=self.reading,
+                geometry=self.geometry,
+            )
+        except (PageProblem, PageException) as exc:
+            document_id = getattr(exc, "document_id", None)
+            return self._settle_exception(page_id, exc.code, exc.reason, image_key, document_id)
+        except Exception:  # one broken page must not stop the batch; it waits for a person
+            log.exception("scan page %s could not be read", page_id)
+            return self._settle_exception(
+                page_id,
+                "internal_error",
+                "the page could not be read because of an internal error: assign it to retry",
+                image_key,
+                None,
+            )
+        return self._settle_read(page_id, image_key, result.identity, result.zones, result.rotation)
+
+    def _identify(self, payload: str) -> Identity:
+        with self.sessions() as session:
+            return identify(
+                payload,
+                codes=self.codes,
+                find_document=lambda document_id: session.get(Document, document_id),
+                definitions=self.definitions,
+            )
+
+    def _settle_exception(
+        self, page_id: str, code: str, reason: str, image_key: str | None, document_id: str | None
+    ) -> PageStatus:
+        with self.sessions() as session, session.begin():
+            page = session.get(ScanPage, page_id, with_for_update=True)
+            assert page is not None  # noqa: S101 - read at the start of the job
+            page.status = PageStatus.EXCEPTION
+            page.exception = code
+            page.reason = reason[:500]
+            page.image_key = image_key or page.image_key
+            page.document_id = page.document_id or document_id
+            page.updated_at = self.clock()
+            batch_id = page.batch_id
+            self._finish_batch(session, batch_id)
+        return PageStatus.EXCEPTION
+
+    def _settle_read(
+        self,
+        page_id: str,
+        image_key: str | None,
+        identity: Identity,
+        zones: Sequence[Mapping[str, Any]],
+        rotation: int,
+    ) -> PageStatus:
+        submitted: list[str] = []
+        with self.sessions() as session, session.begin():
+            # The document row is the lock that serialises the pages of one document.
+            document = session.get(Document, identity.document_id, with_for_update=True)
+            page = session.get(ScanPage, page_id, with_for_update=True)
+            assert page is not None and document is not None  # noqa: S101 - identified
+            page.image_key = image_key
+            page.document_id = identity.document_id
+            page.form_id = identity.form_id
+            page.form_version = identity.version
+            page.form_page = identity.page
+            page.readings = {"zones": list(zones), "rotation": rotation}
+            page.updated_at = self.clock()
+            page.exception = None
+            page.reason = None
+            problem = None if page.assigned_by else _duplicate(session, page, document)
+            if problem is not None:
+                page.status = PageStatus.EXCEPTION
+                page.exception, page.reason = problem
+            else:
+                page.status = PageStatus.READ
+                submission_id = self._complete(session, document, page)
+                if submission_id:
+                    submitted.append(submission_id)
+            status = page.status
+            self._finish_batch(session, page.batch_id)
+        self._propose(submitted)
+        return status
+
+    def _complete(self, session: Session, document: Document, page: ScanPage) -> str | None:
+        """Store the document's paper answer when all its pages of this batch are read."""
+        pages = list(
+            session.execute(
+                select(ScanPage)
+                .where(
+                    ScanPage.batch_id == page.batch_id,
+                    ScanPage.document_id == document.id,
+                    ScanPage.status == PageStatus.READ,
+                )
+                .order_by(ScanPage.form_page)
+            ).scalars()
+        )
+        definition = self.definitions[document.form_id]
+        expected = {p.number for p in self.geometry(definition).pages}
+        present = {p.form_page for p in pages}
+        forced = any(p.assigned_by for p in pages)
+        if not expected <= present and not forced:
+            return None
+        zones = [zone for p in pages for zone in p.readings.get("zones", [])]
+        answer = answer_of(definition, zones)
+        now = self.clock()
+        submission = Submission(
+            id=new_document_id(),
+            document_id=document.id,
+            channel=Channel.PAPER.value,
+            status=SubmissionStatus.RECEIVED,
+            raw_values=answer.raw_values,
+            values=answer.values,
+            base={k: document.snapshot.get(k) for k in answer.values},
+            evidence=answer.evidence,
+            locale="fr",
+            opened_at=None,
+            received_at=now,
+        )
+        session.add(submission)
+        if document.status in (DocumentStatus.ISSUED, DocumentStatus.OPENED):
+            document.status = DocumentStatus.ANSWERED
+        for read in pages:
+            read.status = PageStatus.SUBMITTED
+            read.submission_id = submission.id
+            read.updated_at = now
+        session.flush()
+        audit.record(
+            session,
+            "submitted",
+            actor="mailroom",
+            at=now,
+            document_id=document.id,
+            detail={
+                "channel": Channel.PAPER.value,
+                "submission": submission.id,
+                "batch": page.batch_id,
+                "pages": sorted(present),
+            },
+        )
+        return submission.id
+
+    def _finish_batch(self, session: Session, batch_id: str) -> None:
+        """Once no page of the batch waits for its job, flag documents with missing pages."""
+        batch = session.get(ScanBatch, batch_id, with_for_update=True)
+        assert batch is not None  # noqa: S101 - pages belong to a batch
+        pending = session.execute(
+            select(func.count())
+            .select_from(ScanPage)
+            .where(ScanPage.batch_id == batch_id, ScanPage.status.in_(PENDING_PAGE_STATUSES))
+        ).scalar_one()
+        if pending:
+            return
+        now = self.clock()
+        waiting = session.execute(
+            select(ScanPage).where(
+                ScanPage.batch_id == batch_id, ScanPage.status == PageStatus.READ
+            )
+        ).scalars()
+        for page in waiting:
+            definition = self.definitions.get(page.form_id or "")
+            total = len(self.geometry(definition).pages) if definition else 0
+            page.status = PageStatus.EXCEPTION
+            page.exception = "missing_pages"
+            page.reason = (
+                f"page {page.form_page} of {total} arrived without the document's other pages: "
+                "assign it to submit what was received, or reject it"
+            )
+            page.updated_at = now
+        if batch.status is not BatchStatus.DONE:
+            batch.status = BatchStatus.DONE
+            batch.finished_at = now
+
+    def _propose(self, submission_ids: Sequence[str]) -> None:
+        if self.propose is None:
+            return
+        for submission_id in submission_ids:
+            try:
+                self.propose(submission_id)
+            except Exception:  # the submission is stored; the proposal is retried later
+                log.exception("cannot propose submission %s", submission_id)
+
+    # -- operators -------------------------------------------------------------------------
+
+    def assign(
+        self, page_id: str, document: str, *, form_page: int | None = None, actor: str
+    ) -> None:
+        """An operator says which document (by reference or id) and page a page is.
+
+        The page is read again with that identity, skipping its code and the duplicate
+        checks (the operator's decision is recorded), then submitted with the document's
+        other pages read in the batch.
+
+        Raises:
+            NotFound: no such page or document.
+            Conflict: the page is not waiting for an operator.
+            InvalidInput: the form has no such page.
+        """
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            page = session.get(ScanPage, page_id, with_for_update=True)
+            if page is None:
+                raise NotFound("unknown scan page", field="page")
+            if page.status is not PageStatus.EXCEPTION:
+                raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
+            found = find_document(session, document)
+            if found is None:
+                raise NotFound("no document with this reference", field="document")
+            if found.status is DocumentStatus.REVOKED:
+                raise Conflict(f"document {found.reference} was withdrawn", field="document")
+            definition = self.definitions.get(found.form_id)
+            if definition is None:
+                raise NotFound("the document's form is no longer served", field="document")
+            numbers = [p.number for p in self.geometry(definition).pages]
+            number = form_page or page.form_page or 1
+            if number not in numbers:
+                raise InvalidInput(
+                    f"the form has pages {numbers[0]} to {numbers[-1]}", field="form_page"
+                )
+            page.document_id = found.id
+            page.form_id = found.form_id
+            page.form_version = definition.version
+            page.form_page = number
+            page.assigned_by = actor
+            page.status = PageStatus.QUEUED
+            page.resolved_by = actor
+            page.resolved_at = now
+            page.updated_at = now
+            previous = page.exception
+            batch = session.get(ScanBatch, page.batch_id, with_for_update=True)
+            if batch is not None:
+                batch.status = BatchStatus.PROCESSING
+            audit.record(
+                session,
+                "scan_page_assigned",
+                actor=actor,
+                at=now,
+                document_id=found.id,
+                detail={"page": page_id, "form_page": number, "exception": previous},
+            )
+        self._queue([page_id])
+
+    def reject(self, page_id: str, reason: str, *, actor: str) -> None:
+        """An operator sets a page aside for good (kept, never read again), saying why.
+
+        Raises:
+            NotFound: no such page. Conflict: not waiting. InvalidInput: no reason.
+        """
+        reason = " ".join(reason.split())
+        if not reason:
+            raise InvalidInput("say why the page is rejected", field="reason")
+        if len(reason) > MAX_REASON:
+            raise InvalidInput(f"at most {MAX_REASON} characters", field="reason")
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            page = session.get(ScanPage, page_id, with_for_update=True)
+            if page is None:
+                raise NotFound("unknown scan page", field="page")
+            if page.status is not PageStatus.EXCEPTION:
+                raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
+            page.status = PageStatus.REJECTED
+            page.reason = f"{page.reason or ''} — rejected: {reason}".strip(" —")
+            page.resolved_by = actor
+            page.resolved_at = now
+            page.updated_at = now
+            audit.record(
+                session,
+                "scan_page_rejected",
+                actor=actor,
+                at=now,
+                document_id=page.document_id,
+                detail={"page": page_id, "exception": page.exception, "reason": reason},
+            )
+
+
+def find_document(session: Session, text: str) -> Document | None:
+    """The document with this reference (as a person types it) or id."""
+    from forms_service.issuing.tokens import normalise_reference
+
+    text = text.strip()
+    if not text:
+        return None
+    found = session.execute(
+        select(Document).where(Document.reference == normalise_reference(text))
+    ).scalar_one_or_none()
+    return found or session.get(Document, text)
+
+
+def _assigned_identity(page: ScanPage) -> Identity | None:
+    if not page.assigned_by or not page.document_id or not page.form_id:
+        return None
+    return Identity(page.document_id, page.form_id, page.form_version or 0, page.form_page or 1)
+
+
+def _duplicate(session: Session, page: ScanPage, document: Document) -> tuple[str, str] | None:
+    """Why a freshly read page cannot join its document's answer, if it cannot."""
+    other = session.execute(
+        select(ScanPage)
+        .where(
+            ScanPage.document_id == document.id,
+            ScanPage.form_page == page.form_page,
+            ScanPage.id != page.id,
+            ScanPage.status.in_((PageStatus.READ, PageStatus.SUBMITTED)),
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    if other is not None and other.batch_id == page.batch_id:
+        return (
+            "duplicate_page",
+            f"page {page.form_page} of document {document.reference} is already in this batch "
+            f"(page {other.sequence})",
+        )
+    if other is not None:
+        return (
+            "page_of_another_batch",
+            f"page {page.form_page} of document {document.reference} was already received in "
+            "another batch",
+        )
+    pending = session.execute(
+        select(Submission.channel)
+        .where(
+            Submission.document_id == document.id,
+            Submission.status.in_((SubmissionStatus.RECEIVED, SubmissionStatus.IN_REVIEW)),
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    if pending is not None or document.status is DocumentStatus.CLOSED:
+        how = f"an answer ({pending}) is being processed" if pending else "its answer was processed"
+        return ("already_answered", f"document {document.reference}: {how}")
+    return None
+
+
+def _suffix(media_type: str) -> str:
+    return {
+        "application/pdf": ".pdf",
+        "image/tiff": ".tiff",
+        "image/png": ".png",
+        "image/jpeg": ".jpg",
+    }.get(media_type, "")
+
+
+def _safe_name(filename: str) -> str:
+    """A file name as shown to operators: no directories, printable, at most 255 characters."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip()
+    return (name or "scan")[:255]

@@ -1,0 +1,142 @@
+"""Celery configured from the settings, the jobs it runs, and the service's JobQueue on it.
+
+Workers start with `forms-service worker` or `celery -A forms_service.jobs.celery_app worker`.
+The embedded default needs no server: messages are files under var/jobs/ (kombu's filesystem
+transport) and results go to a SQLite file there. Production sets JOBS_BROKER_URL to a
+redis:// or amqp:// URL. A job is a plain function of its area's tasks.py taking ids; the
+wrappers here only give it the process's runtime.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from celery import Celery
+
+if TYPE_CHECKING:
+    from forms_service.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+RuntimeProvider = Callable[[], "Runtime"]
+
+#: Job name -> "module:function"; the function takes (runtime, *ids).
+JOBS: Mapping[str, str] = {
+    "mailroom.read_page": "forms_service.intake.mailroom.tasks:read_page",
+}
+
+
+def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Celery configuration for `settings`: the broker, the result backend and reliability.
+
+    JOBS_BROKER_URL defaults to "filesystem://" with folders under VAR_DIR/jobs;
+    JOBS_RESULT_BACKEND to a SQLite file there; JOBS_EAGER runs jobs in the caller.
+    """
+    var_dir = Path(settings.get("VAR_DIR", "var"))
+    broker = str(settings.get("JOBS_BROKER_URL") or "filesystem://")
+    backend = (
+        settings.get("JOBS_RESULT_BACKEND") or f"db+sqlite:///{var_dir / 'jobs' / 'results.sqlite'}"
+    )
+    config: dict[str, Any] = {
+        "broker_url": broker,
+        "result_backend": backend,
+        # Progress lives in the service's own tables; results are not needed by anyone.
+        "task_ignore_result": True,
+        # A job is acknowledged once done: a worker that dies mid-page leaves it queued.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": str(settings.get("JOBS_QUEUE", "forms_service")),
+        "task_always_eager": bool(settings.get("JOBS_EAGER", False)),
+        "task_eager_propagates": True,
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+        "accept_content": ["json"],
+        "task_serializer": "json",
+    }
+    if broker.startswith("filesystem://"):
+        folder = var_dir / "jobs" / "queue"
+        processed = var_dir / "jobs" / "processed"
+        for path in (folder, processed):
+            path.mkdir(parents=True, exist_ok=True)
+        config["broker_transport_options"] = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "processed_folder": str(processed),
+            "store_processed": False,
+        }
+    if str(backend).startswith("db+sqlite:///"):
+        Path(str(backend).removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    prefix = settings.get("JOBS_REDIS_PREFIX")
+    if prefix and broker.startswith(("redis://", "rediss://")):
+        config["broker_transport_options"] = {"global_keyprefix": str(prefix)}
+    return config
+
+
+def _resolve(target: str) -> Callable[..., Any]:
+    module_name, _, function = target.partition(":")
+    found: Callable[..., Any] = getattr(importlib.import_module(module_name), function)
+    return found
+
+
+def make_celery(settings: Mapping[str, Any], runtime: RuntimeProvider | None = None) -> Celery:
+    """A Celery app for `settings` with every job of JOBS registered.
+
+    Args:
+        settings: the service settings.
+        runtime: gives the runtime the jobs run with; by default one is built from the
+            settings on the first job of the process (a worker).
+    """
+    app = Celery("forms_service", set_as_current=False)
+    app.conf.update(broker_settings(settings))
+    provider = runtime or _lazy_runtime(settings)
+    for name, target in JOBS.items():
+        _register(app, name, target, provider)
+    return app
+
+
+def _register(app: Celery, name: str, target: str, provider: RuntimeProvider) -> None:
+    def run(*ids: str) -> Any:
+        return _resolve(target)(provider(), *ids)
+
+    run.__name__ = name.replace(".", "_")
+    run.__doc__ = f"Job {name}: {target}."
+    app.task(name=name)(run)
+
+
+def _lazy_runtime(settings: Mapping[str, Any]) -> RuntimeProvider:
+    built: list[Runtime] = []
+
+    def provide() -> Runtime:
+        if not built:
+            from forms_service.config import ensure_secrets
+            from forms_service.runtime import build_runtime
+
+            own = dict(settings)
+            ensure_secrets(own)
+            built.append(build_runtime(own))
+        return built[0]
+
+    return provide
+
+
+class CeleryJobQueue:
+    """The JobQueue of the service, on a Celery app."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def enqueue(self, job: str, *ids: str) -> None:
+        """Send `job` to the broker (or run it now when the app is eager)."""
+        if job not in self.app.tasks:
+            raise KeyError(f"unknown job {job!r}")
+        self.app.tasks[job].apply_async(args=list(ids))
+
+
+def build_job_queue(settings: Mapping[str, Any], runtime: RuntimeProvider) -> CeleryJobQueue:
+    """The runtime's job queue; in eager mode (JOBS_EAGER) jobs run in the caller with `runtime`."""
+    return CeleryJobQueue(make_celery(settings, runtime))

@@ -1,0 +1,71 @@
+"""API: send a batch of scanned pages (multipart) and follow its per-page progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+from flask_smorest import Blueprint
+
+from forms_service.accounts.service import Role
+from forms_service.errors import InvalidInput
+from forms_service.intake.mailroom import queries
+from forms_service.intake.mailroom.service import Upload
+from forms_service.web.api.auth import require_token
+from forms_service.web.api.problems import problems
+from forms_service.web.api.scans_schema import ScanBatchSchema
+from forms_service.web.context import runtime
+
+blueprint = Blueprint(
+    "api_scans", __name__, url_prefix="/api/v1", description="Scanned paper returns (mailroom)"
+)
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "PDF, TIFF, PNG or JPEG files; one batch",
+                    }
+                },
+                "required": ["files"],
+            }
+        }
+    },
+}
+
+
+def uploads_of(field: str = "files") -> list[Upload]:
+    """The files of a multipart request, read into memory (the request size is capped)."""
+    files = [f for f in request.files.getlist(field) if f and f.filename]
+    if not files:
+        raise InvalidInput("send the scanned files as multipart field 'files'", field=field)
+    return [Upload(f.filename or "scan", f.read()) for f in files]
+
+
+@blueprint.route("/scans", methods=["POST"])
+@blueprint.doc(requestBody=_UPLOAD_BODY)
+@blueprint.response(202, ScanBatchSchema)
+@problems(blueprint, 403, 413, 422)
+@require_token(Role.MAILROOM, Role.INTEGRATION)
+def scans_create() -> Any:
+    """Store a batch of scans, then read each page in the background (202 Accepted)."""
+    mailroom = runtime().mailroom
+    received = mailroom.receive(uploads_of(), source="api", actor=str(g.api_actor))
+    with runtime().sessions() as session:
+        return queries.batch(session, received.id)
+
+
+@blueprint.route("/scans/<batch_id>", methods=["GET"])
+@blueprint.response(200, ScanBatchSchema)
+@problems(blueprint, 403, 404)
+@require_token(Role.MAILROOM, Role.INTEGRATION)
+def scans_detail(batch_id: str) -> Any:
+    """A batch's progress, page by page."""
+    with runtime().sessions() as session:
+        return queries.batch(session, batch_id)

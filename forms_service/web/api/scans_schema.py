@@ -1,0 +1,37 @@
+"""Schemas of the scans API: a received batch and its per-page progress."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ScanPageSchema(Schema):
+    """One page of a batch."""
+
+    id = fields.String()
+    sequence = fields.Integer()
+    filename = fields.String()
+    file_page = fields.Integer(metadata={"description": "0-based page index in its file"})
+    status = fields.Function(lambda page: page.status.value)
+    exception = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    reference = fields.String(allow_none=True, metadata={"description": "document reference"})
+    form_id = fields.String(allow_none=True)
+    form_page = fields.Integer(allow_none=True)
+    submission_id = fields.String(allow_none=True)
+    attempts = fields.Integer()
+
+
+class ScanBatchSchema(Schema):
+    """A batch, its page counts per status, and (on the detail) every page."""
+
+    id = fields.String()
+    source = fields.String()
+    status = fields.String(metadata={"description": "processing or done"})
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    pages_total = fields.Integer()
+    done = fields.Integer(metadata={"description": "pages whose job has run"})
+    percent = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    pages = fields.List(fields.Nested(ScanPageSchema))

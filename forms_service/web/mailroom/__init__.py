@@ -1,0 +1,12 @@
+"""Mailroom screens: upload scan batches, follow their pages, settle the exception queue."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Attach the mailroom blueprint at /mailroom (sign-in is the back office's)."""
+    from forms_service.web.mailroom.views import blueprint
+
+    app.register_blueprint(blueprint)

@@ -1,0 +1,183 @@
+"""Mailroom screens: batches and per-page progress, upload, exception queue with assign/reject."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from forms_service.accounts.service import Role
+from forms_service.errors import FormsError
+from forms_service.intake.mailroom import queries
+from forms_service.intake.mailroom.service import Upload
+from forms_service.web.backoffice.auth import role_required, signed_in
+from forms_service.web.context import runtime
+from forms_service.web.mailroom.forms import AssignForm, RejectForm, SearchForm, UploadForm
+
+blueprint = Blueprint("mailroom", __name__, url_prefix="/mailroom")
+
+PAGE_SIZE = 50
+
+
+def _actor() -> str:
+    return f"user:{signed_in().username}"
+
+
+@blueprint.get("/")
+@role_required(Role.MAILROOM)
+def batches() -> ResponseReturnValue:
+    """The latest batches with their progress, and the upload form."""
+    with runtime().sessions() as session:
+        found = queries.batches(session, limit=PAGE_SIZE)
+        _, waiting = queries.exceptions(session, limit=1)
+    return render_template(
+        "mailroom/batches.html", batches=found, waiting=waiting, form=UploadForm(), lang="en"
+    )
+
+
+@blueprint.post("/batches")
+@role_required(Role.MAILROOM)
+def upload() -> ResponseReturnValue:
+    """Store an uploaded batch and queue its pages; errors come back on the same screen."""
+    form = UploadForm()
+    if not form.validate_on_submit():
+        abort(400)
+    uploads = [
+        Upload(f.filename or "scan", f.read())
+        for f in request.files.getlist(form.files.name)
+        if f and f.filename
+    ]
+    try:
+        received = runtime().mailroom.receive(uploads, source="upload", actor=_actor())
+    except FormsError as exc:
+        with runtime().sessions() as session:
+            found = queries.batches(session, limit=PAGE_SIZE)
+            _, waiting = queries.exceptions(session, limit=1)
+        where = f" ({exc.field})" if exc.field else ""
+        return render_template(
+            "mailroom/batches.html",
+            batches=found,
+            waiting=waiting,
+            form=form,
+            error=f"{exc.reason}{where}",
+            lang="en",
+        ), exc.status
+    return redirect(url_for("mailroom.batch", batch_id=received.id), code=303)
+
+
+@blueprint.get("/batches/<batch_id>")
+@role_required(Role.MAILROOM)
+def batch(batch_id: str) -> ResponseReturnValue:
+    """One batch, page by page; the page refreshes itself while jobs run."""
+    with runtime().sessions() as session:
+        view = queries.batch(session, batch_id)
+    return render_template("mailroom/batch.html", batch=view, lang="en")
+
+
+@blueprint.get("/exceptions")
+@role_required(Role.MAILROOM)
+def exceptions() -> ResponseReturnValue:
+    """Pages waiting for an operator, oldest first."""
+    return _render_exceptions()
+
+
+def _render_exceptions(
+    *, hits: list[queries.DocumentHit] | None = None, search: SearchForm | None = None,
+    error: str | None = None, status: int = 200,
+) -> ResponseReturnValue:  # fmt: skip
+    offset = max(0, request.args.get("offset", 0, type=int) or 0)
+    with runtime().sessions() as session:
+        pages, total = queries.exceptions(session, limit=PAGE_SIZE, offset=offset)
+    return render_template(
+        "mailroom/exceptions.html",
+        pages=pages,
+        total=total,
+        offset=offset,
+        page_size=PAGE_SIZE,
+        assign=AssignForm(formdata=None),
+        reject=RejectForm(formdata=None),
+        search=search or SearchForm(formdata=None),
+        hits=hits,
+        error=error,
+        lang="en",
+    ), status
+
+
+@blueprint.post("/search")
+@role_required(Role.MAILROOM)
+def search() -> ResponseReturnValue:
+    """Find documents to assign pages to (by POST, so that no name lands in a URL or log)."""
+    form = SearchForm()
+    if not form.validate_on_submit():
+        return _render_exceptions(
+            search=form, error="Type a reference, number or name.", status=422
+        )
+    rt = runtime()
+    with rt.sessions() as session:
+        hits = queries.search_documents(
+            session, form.query.data or "", rt.definitions, rt.connectors
+        )
+    return _render_exceptions(hits=hits, search=form)
+
+
+@blueprint.post("/pages/<page_id>/assign")
+@role_required(Role.MAILROOM)
+def assign(page_id: str) -> ResponseReturnValue:
+    """Assign a page to a document (and form page); it is read again with that identity."""
+    form = AssignForm()
+    if not form.validate_on_submit():
+        return _render_exceptions(error="Give the document's reference.", status=422)
+    try:
+        runtime().mailroom.assign(
+            page_id, form.document.data or "", form_page=form.form_page.data, actor=_actor()
+        )
+    except FormsError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        return _render_exceptions(error=f"{exc.reason}{where}", status=exc.status)
+    flash("Page assigned: it is read again with that document.")
+    return redirect(url_for("mailroom.exceptions"), code=303)
+
+
+@blueprint.post("/pages/<page_id>/reject")
+@role_required(Role.MAILROOM)
+def reject(page_id: str) -> ResponseReturnValue:
+    """Set a page aside for good, saying why (it is kept)."""
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _render_exceptions(error="Say why the page is rejected.", status=422)
+    try:
+        runtime().mailroom.reject(page_id, form.reason.data or "", actor=_actor())
+    except FormsError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        return _render_exceptions(error=f"{exc.reason}{where}", status=exc.status)
+    flash("Page rejected.")
+    return redirect(url_for("mailroom.exceptions"), code=303)
+
+
+@blueprint.get("/pages/<page_id>/image")
+@role_required(Role.MAILROOM, Role.CLERK, Role.SUPERVISOR)
+def page_image(page_id: str) -> ResponseReturnValue:
+    """The decoded page image, for the operator deciding where it belongs."""
+    with runtime().sessions() as session:
+        key = queries.image_key(session, page_id)
+    return _png(runtime().files.get(key))
+
+
+@blueprint.get("/crops/<key>")
+@role_required(Role.MAILROOM, Role.CLERK, Role.SUPERVISOR)
+def crop(key: str) -> ResponseReturnValue:
+    """A crop or page image of a scanned page, by its file store key (nothing else is served)."""
+    if not key.endswith(".png"):
+        abort(404)
+    with runtime().sessions() as session:
+        if not queries.crop_belongs_to_scan(session, key):
+            abort(404)
+    try:
+        return _png(runtime().files.get(key))
+    except KeyError:
+        abort(404)
+
+
+def _png(content: bytes) -> Response:
+    response = Response(content, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

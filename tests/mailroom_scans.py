@@ -1,0 +1,81 @@
+"""Scanned return pages of real issued documents, drawn from the service's own layout.
+
+The page is what a scanner sees of the printed form (tests/ocr_pages.py draws it from the
+geometry the renderer uses), with the real signed page code; files are built the ways
+mailrooms send them: multi-page PDF, multi-page TIFF, PNG and JPEG.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from forms_service.connectors.interfaces import Selection
+from forms_service.issuing.layout import form_geometry
+from forms_service.issuing.pagecode import PageCodes
+from forms_service.runtime import Runtime
+from tests.ocr_pages import Answers, GrayImage, render_page
+
+DPI = 200
+
+
+def issue(runtime: Runtime, form_id: str, key: str) -> str:
+    """Issue `form_id` to record `key`; the document id."""
+    (issued,) = runtime.issuing.issue(form_id, Selection(keys=(key,)), "paper-test")
+    return issued.document_id
+
+
+def scanned_page(
+    runtime: Runtime,
+    document_id: str,
+    form_id: str,
+    answers: Answers | None = None,
+    *,
+    page: int = 1,
+    payload: str | None = None,
+    seed: int = 0,
+) -> GrayImage:
+    """One form page of a document, filled with `answers`, as scanned at 200 dpi."""
+    definition = runtime.definitions[form_id]
+    geometry = form_geometry(definition).page(page)
+    code = payload or PageCodes(runtime.signer.keys).encode(document_id, page, definition.version)
+    return render_page(geometry, code, DPI, answers, seed=seed)
+
+
+def _images(pages: Sequence[GrayImage]) -> list[Image.Image]:
+    return [Image.fromarray(np.asarray(p, dtype=np.uint8)) for p in pages]
+
+
+def as_pdf(pages: Sequence[GrayImage]) -> bytes:
+    """A multi-page PDF of page images (as scanners make them)."""
+    images = _images(pages)
+    out = io.BytesIO()
+    images[0].save(out, "PDF", resolution=DPI, save_all=True, append_images=images[1:])
+    return out.getvalue()
+
+
+def as_tiff(pages: Sequence[GrayImage]) -> bytes:
+    """A multi-page TIFF (Group 4 needs bilevel pages; LZW keeps the gray levels)."""
+    images = _images(pages)
+    out = io.BytesIO()
+    images[0].save(
+        out, "TIFF", compression="tiff_lzw", save_all=True, append_images=images[1:], dpi=(DPI, DPI)
+    )
+    return out.getvalue()
+
+
+def as_png(page: GrayImage) -> bytes:
+    """One page as PNG."""
+    out = io.BytesIO()
+    _images([page])[0].save(out, "PNG")
+    return out.getvalue()
+
+
+def as_jpeg(page: GrayImage, quality: int = 85) -> bytes:
+    """One page as JPEG."""
+    out = io.BytesIO()
+    _images([page])[0].save(out, "JPEG", quality=quality)
+    return out.getvalue()
