@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,14 @@ from forms_service.changes.service import ChangeService
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
 from forms_service.definitions.service import DefinitionSet, load_definitions
+from forms_service.intake.mailroom.assembly import build_mailroom
+from forms_service.intake.mailroom.service import MailroomService
+from forms_service.intake.pdf.service import PdfReturnIntake, build_pdf_returns
 from forms_service.intake.service import ChallengePolicy, OnlineIntake
 from forms_service.issuing.service import IssuingService
 from forms_service.issuing.tokens import LinkSigner, SigningKey
+from forms_service.jobs.interfaces import JobQueue
+from forms_service.jobs.service import build_job_queue
 from forms_service.storage.filestore import LocalFileStore
 from forms_service.storage.service import make_engine, make_session_factory
 
@@ -36,9 +41,13 @@ class Runtime:
     signer: LinkSigner
     issuing: IssuingService
     intake: OnlineIntake
+    pdf_returns: PdfReturnIntake
     changes: ChangeService
     outbox: OutboxDeliverer
     files: LocalFileStore
+    #: Set right after construction: both need the runtime itself.
+    jobs: JobQueue = field(init=False)
+    mailroom: MailroomService = field(init=False)
 
 
 def build_runtime(settings: Mapping[str, Any]) -> Runtime:
@@ -81,7 +90,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         ),
         after_submit=changes.propose_quietly,
     )
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
@@ -90,7 +99,14 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         signer=signer,
         issuing=issuing,
         intake=intake,
+        pdf_returns=build_pdf_returns(
+            intake, LocalFileStore(Path(settings["FILE_STORE_DIR"])), settings
+        ),
         changes=changes,
         outbox=outbox,
         files=LocalFileStore(Path(settings["FILE_STORE_DIR"])),
     )
+    runtime.jobs = build_job_queue(settings, lambda: runtime)
+    runtime.mailroom = build_mailroom(runtime)
+    runtime.pdf_returns.on_awaiting_scan = runtime.mailroom.receive_return
+    return runtime

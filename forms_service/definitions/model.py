@@ -43,6 +43,8 @@ class FieldDefinition:
     maps_to: str | None = None
     policy: Policy = Policy.REVIEW
     channels: frozenset[Channel] = frozenset(Channel)
+    #: The fully qualified AcroForm field name in the form's own PDF (`pdf_template`).
+    pdf_field: str | None = None
 
     @property
     def type(self) -> FieldType:
@@ -112,6 +114,8 @@ class FormDefinition:
     link_lifetime_days: int = 60
     challenge: tuple[ChallengeQuestion, ...] = ()
     path: str = ""
+    #: An organisation's own fillable PDF, issued prefilled and read back (absolute path).
+    pdf_template: str | None = None
 
     def title_in(self, locale: str) -> str:
         """The title in `locale`."""
@@ -127,6 +131,10 @@ class FormDefinition:
             if candidate.name == name:
                 return candidate
         raise KeyError(name)
+
+    def pdf_name(self, field_name: str) -> str:
+        """The AcroForm field name that carries `field_name` in this form's PDF."""
+        return self.field(field_name).pdf_field or field_name
 
     def fields_for(self, channel: Channel) -> tuple[FieldDefinition, ...]:
         """The fields a channel shows, in definition order."""

@@ -42,6 +42,7 @@ _FORM_KEYS = frozenset(
         "link_lifetime_days",
         "challenge",
         "letter",
+        "pdf_template",
     }
 )
 _FIELD_KEYS = frozenset(
@@ -56,6 +57,7 @@ _FIELD_KEYS = frozenset(
         "maps_to",
         "policy",
         "channels",
+        "pdf_field",
     }
 )
 _CHALLENGE_KEYS = frozenset({"name", "type", "label", "maps_to", "rules"})
@@ -218,6 +220,7 @@ def _build(
             names.add(built.name)
             fields.append(built)
     challenge = _challenge(raw.get("challenge", []), out)
+    pdf_template = _pdf_template(raw.get("pdf_template"), out, path)
     if out.problems or source is None:
         return None
     return FormDefinition(
@@ -231,6 +234,7 @@ def _build(
         link_lifetime_days=lifetime,
         challenge=challenge,
         path=path,
+        pdf_template=pdf_template,
     )
 
 
@@ -314,6 +318,10 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
         out.add(f"a {type_name} field cannot be written to a source ('maps_to' must go)", name)
     if not maps_to and field_type.writable:
         out.add("'maps_to' is missing: name the source column this field updates", name)
+    pdf_field = item.get("pdf_field")
+    if pdf_field is not None and (not isinstance(pdf_field, str) or not pdf_field.strip()):
+        out.add("'pdf_field' must give the full name of a field of the form's PDF", name)
+        pdf_field = None
     required = item.get("required", False)
     if not isinstance(required, bool):
         out.add("'required' must be true or false", name)
@@ -329,6 +337,7 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
         maps_to=maps_to,
         policy=policy,
         channels=channels,
+        pdf_field=pdf_field,
     )
 
 
@@ -422,3 +431,17 @@ def _challenge(raw: object, out: _Collector) -> tuple[ChallengeQuestion, ...]:
             )
         )
     return tuple(questions)
+
+
+def _pdf_template(raw: object, out: _Collector, path: str) -> str | None:
+    """The form's own PDF, relative to the definition file; it must exist."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        out.add("'pdf_template' must give the path of the form's PDF (relative to this file)")
+        return None
+    template = (Path(path).parent / raw).resolve()
+    if not template.is_file():
+        out.add(f"'pdf_template' {raw!r} does not exist (looked for {template})")
+        return None
+    return str(template)

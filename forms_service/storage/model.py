@@ -309,3 +309,30 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     events: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PdfReturnStatus(StrEnum):
+    """What became of an accepted PDF return."""
+
+    #: Its fields were read into a submission.
+    READ = "read"
+    #: No fields were left (flattened, printed to PDF): the mailroom reads it like a scan.
+    AWAITING_SCAN = "awaiting_scan"
+
+
+class PdfReturn(Base):
+    """A returned PDF that was accepted: the stored file and what it became."""
+
+    __tablename__ = "pdf_returns"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    submission_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"))
+    status: Mapped[PdfReturnStatus] = mapped_column(_enum(PdfReturnStatus), index=True)
+    file_key: Mapped[str] = mapped_column(String(80))
+    size: Mapped[int] = mapped_column(Integer)
+    via: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    reader: Mapped[str] = mapped_column(String(16))
+    field_count: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -1,0 +1,1 @@
+"""The fillable-PDF channel: read returned AcroForm PDFs and turn them into submissions."""

@@ -1,0 +1,371 @@
+"""The fillable-PDF channel: identify a returned PDF, read its fields, store one submission.
+
+The file is checked before parsing (guard.py), read (acroform.py), identified by the signed
+token in its hidden `document_token` field and checked against the link it was uploaded on;
+its values go through the definition's field types (answers.py). The file is put in the file
+store before anything is acknowledged. A PDF with no fields left (flattened, printed to PDF)
+is stored with status `awaiting_scan` for the mailroom, which reads it like a scanned letter.
+Any refusal stores nothing but a security event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from forms_service.audit import service as audit
+from forms_service.definitions.model import Channel
+from forms_service.errors import Forbidden, FormsError, InvalidInput
+from forms_service.i18n import translate
+from forms_service.intake.pdf.acroform import read_pdf_form
+from forms_service.intake.pdf.answers import (
+    AnswerProblem,
+    FieldAnswer,
+    document_token,
+    matching_fields,
+    read_answers,
+)
+from forms_service.intake.pdf.guard import PdfLimits, PdfRejected
+from forms_service.intake.pdf.model import PdfForm
+from forms_service.intake.service import (
+    ClosedLink,
+    FieldChange,
+    OnlineIntake,
+    _pending,
+    changes_of,
+)
+from forms_service.issuing.tokens import ExpiredLink, TamperedLink, new_document_id
+from forms_service.storage.filestore import FileStore
+from forms_service.storage.model import (
+    Document,
+    DocumentStatus,
+    PdfReturn,
+    PdfReturnStatus,
+    Submission,
+    SubmissionStatus,
+)
+
+log = logging.getLogger(__name__)
+
+#: Called after commit with the id of a new PDF submission (the change-set pipeline).
+SubmittedHook = Callable[[str], object]
+#: Called after commit with a return that needs the mailroom, and its bytes.
+AwaitingScanHook = Callable[[PdfReturn, bytes], object]
+
+
+class OtherDocument(Forbidden):
+    """The PDF was issued for another document than the link it is uploaded on."""
+
+    code = "pdf_other_document"
+
+
+class UnidentifiedPdf(InvalidInput):
+    """Nothing in the PDF says which document it answers."""
+
+    code = "pdf_unidentified"
+
+
+class NotThisForm(InvalidInput):
+    """The PDF's fields are not those of the link's form."""
+
+    code = "pdf_not_this_form"
+
+
+class AnswersRefused(InvalidInput):
+    """Values in the PDF that the form's rules refuse; `problems` lists every one."""
+
+    code = "invalid"
+
+    def __init__(self, reason: str, *, field: str | None, problems: list[AnswerProblem]) -> None:
+        super().__init__(reason, field=field)
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class PdfReturnReceipt:
+    """What the sender of a PDF is told."""
+
+    status: PdfReturnStatus
+    return_id: str | None
+    document: Document | None
+    submission: Submission | None
+    changes: tuple[FieldChange, ...] = ()
+    repeated: bool = False
+
+
+class PdfReturnIntake:
+    """Use cases of the fillable-PDF channel (customer upload and API)."""
+
+    def __init__(
+        self,
+        online: OnlineIntake,
+        files: FileStore,
+        *,
+        limits: PdfLimits | None = None,
+        on_submitted: SubmittedHook | None = None,
+        on_awaiting_scan: AwaitingScanHook | None = None,
+    ) -> None:
+        self.online = online
+        self.files = files
+        self.limits = limits or PdfLimits()
+        # The same hook as the online channel: the change-set pipeline follows.
+        self.on_submitted = on_submitted if on_submitted is not None else online.after_submit
+        self.on_awaiting_scan = on_awaiting_scan
+        self.sessions = online.sessions
+        self.clock = online.clock
+
+    def receive(
+        self,
+        content: bytes,
+        *,
+        link_token: str | None,
+        via: str,
+        actor: str,
+        client: str | None = None,
+        locale: str = "fr",
+    ) -> PdfReturnReceipt:
+        """Check, identify, read and store a returned PDF.
+
+        Args:
+            content: the uploaded file.
+            link_token: the signed token of the link it was uploaded on (None for the API
+                without a link: the PDF's own token identifies it).
+            via: "upload" (customer page) or "api".
+            actor: who sent it ("customer" or "api:<token name>").
+            client: the pseudonymous client, for security events.
+            locale: the language of error reasons.
+
+        Raises:
+            FormsError: a bad link, a bad file, another customer's PDF, refused values.
+        """
+        link_document = None
+        if link_token is not None:
+            link_document = self.online.resolve(link_token, client=client)
+            self.online.ensure_open(link_document)
+        try:
+            form = read_pdf_form(content, self.limits)
+            document = self._identify(form, link_document, client)
+        except (PdfRejected, UnidentifiedPdf) as exc:
+            self._refused(exc, link_document, client)
+            raise
+        if not form.has_fields or _only_token(form):
+            return self._awaiting_scan(content, form, document, via=via, actor=actor)
+        assert document is not None  # noqa: S101 - _identify refuses a PDF it cannot place
+        if matching_fields(self.online.definition(document), form) == 0:
+            refusal = NotThisForm(
+                "This PDF is not the form of this letter: none of its fields belong to it.",
+                field="file",
+            )
+            self._refused(refusal, document, client)
+            raise refusal
+        return self._submit(
+            content, form, document, via=via, actor=actor, locale=locale, client=client
+        )
+
+    # -- identification ------------------------------------------------------------------
+
+    def _identify(
+        self, form: PdfForm, link_document: Document | None, client: str | None
+    ) -> Document | None:
+        token = document_token(form)
+        if token is None:
+            if link_document is None and form.has_fields:
+                raise _unidentified()
+            return link_document
+        try:
+            claims = self.online.issuing.signer.verify(token, self.clock())
+        except TamperedLink:
+            self.online.security_event(
+                "pdf_token_tampered",
+                document_id=link_document.id if link_document else None,
+                client=client,
+            )
+            raise
+        except ExpiredLink:
+            if link_document is None:
+                raise
+            claims = None
+        if link_document is not None:
+            if claims is not None and claims.document_id != link_document.id:
+                self.online.security_event(
+                    "pdf_other_document",
+                    document_id=link_document.id,
+                    client=client,
+                    detail="the PDF names another document",
+                )
+                raise OtherDocument(
+                    "This PDF was sent to someone else: upload the PDF you received.",
+                    field="file",
+                )
+            return link_document
+        document = self.online.resolve(token, client=client)
+        self.online.ensure_open(document)
+        return document
+
+    def _refused(self, error: FormsError, document: Document | None, client: str | None) -> None:
+        self.online.security_event(
+            "pdf_rejected",
+            document_id=document.id if document else None,
+            client=client,
+            detail=error.code,
+        )
+
+    # -- storing -------------------------------------------------------------------------
+
+    def _awaiting_scan(
+        self, content: bytes, form: PdfForm, document: Document | None, *, via: str, actor: str
+    ) -> PdfReturnReceipt:
+        file_key = self.files.put(content, suffix=".pdf")
+        now = self.clock()
+        row = PdfReturn(
+            id=new_document_id(),
+            document_id=document.id if document else None,
+            submission_id=None,
+            status=PdfReturnStatus.AWAITING_SCAN,
+            file_key=file_key,
+            size=len(content),
+            via=via,
+            actor=actor,
+            reader=form.reader,
+            field_count=len(form.fields),
+            received_at=now,
+        )
+        with self.sessions() as session, session.begin():
+            session.add(row)
+            audit.record(
+                session,
+                "pdf_awaiting_scan",
+                actor=actor,
+                at=now,
+                document_id=row.document_id,
+                detail={"channel": Channel.PDF.value, "return": row.id},
+            )
+        if self.on_awaiting_scan is not None:
+            self.on_awaiting_scan(row, content)
+        return PdfReturnReceipt(PdfReturnStatus.AWAITING_SCAN, row.id, document, None)
+
+    def _submit(
+        self,
+        content: bytes,
+        form: PdfForm,
+        document: Document,
+        *,
+        via: str,
+        actor: str,
+        locale: str,
+        client: str | None,
+    ) -> PdfReturnReceipt:
+        definition = self.online.definition(document)
+        answers, problems = read_answers(definition, form, document.snapshot, file_key="")
+        if problems:
+            first = problems[0]
+            label = definition.field(first.field).label_in(locale)
+            reason = f"{label}: {translate(first.key, locale, **first.params)}"
+            refusal = AnswersRefused(reason, field=first.field, problems=problems)
+            self._refused(refusal, document, client)
+            raise refusal
+        stored_key = self.files.put(content, suffix=".pdf")
+        answers = [_with_file(a, stored_key) for a in answers]
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            stored = session.get(Document, document.id, with_for_update=True)
+            assert stored is not None  # noqa: S101 - identified just before
+            if stored.status is DocumentStatus.CLOSED:
+                raise ClosedLink("Your answer has already been processed.")
+            existing = _pending(session, stored.id)
+            if existing is not None:
+                return PdfReturnReceipt(
+                    PdfReturnStatus.READ,
+                    None,
+                    stored,
+                    existing,
+                    changes_of(definition, existing),
+                    repeated=True,
+                )
+            submission = Submission(
+                id=new_document_id(),
+                document_id=stored.id,
+                channel=Channel.PDF.value,
+                status=SubmissionStatus.RECEIVED,
+                raw_values={a.field: _jsonable(a.raw) for a in answers},
+                values={a.field: a.value for a in answers},
+                base={a.field: document.snapshot.get(a.field) for a in answers},
+                evidence={a.field: dict(a.evidence) for a in answers},
+                locale=locale,
+                opened_at=stored.opened_at,
+                received_at=now,
+            )
+            session.add(submission)
+            stored.status = DocumentStatus.ANSWERED
+            session.flush()
+            row = PdfReturn(
+                id=new_document_id(),
+                document_id=stored.id,
+                submission_id=submission.id,
+                status=PdfReturnStatus.READ,
+                file_key=stored_key,
+                size=len(content),
+                via=via,
+                actor=actor,
+                reader=form.reader,
+                field_count=len(form.fields),
+                received_at=now,
+            )
+            session.add(row)
+            audit.record(
+                session,
+                "submitted",
+                actor=actor,
+                at=now,
+                document_id=stored.id,
+                detail={"channel": Channel.PDF.value, "submission": submission.id},
+            )
+        self._hand_over(submission.id)
+        return PdfReturnReceipt(
+            PdfReturnStatus.READ, row.id, stored, submission, changes_of(definition, submission)
+        )
+
+    def _hand_over(self, submission_id: str) -> None:
+        """Start the change-set pipeline (which logs and retries what it cannot do now)."""
+        if self.on_submitted is not None:
+            self.on_submitted(submission_id)
+
+
+def build_pdf_returns(
+    online: OnlineIntake, files: FileStore, settings: Mapping[str, Any]
+) -> PdfReturnIntake:
+    """The PDF channel with limits from the settings (PDF_MAX_PAGES, PDF_MAX_DEPTH…)."""
+    limits = PdfLimits(
+        max_bytes=int(settings.get("MAX_CONTENT_LENGTH") or PdfLimits.max_bytes),
+        max_pages=int(settings.get("PDF_MAX_PAGES", PdfLimits.max_pages)),
+        max_depth=int(settings.get("PDF_MAX_DEPTH", PdfLimits.max_depth)),
+        max_fields=int(settings.get("PDF_MAX_FIELDS", PdfLimits.max_fields)),
+    )
+    return PdfReturnIntake(online, files, limits=limits)
+
+
+def _only_token(form: PdfForm) -> bool:
+    """Whether only hidden fields are left (the answer widgets were flattened)."""
+    return all(f.hidden for f in form.fields.values())
+
+
+def _unidentified() -> UnidentifiedPdf:
+    return UnidentifiedPdf(
+        "The PDF does not say which letter it answers: send the PDF you received, "
+        "or upload it on the link of your letter.",
+        field="file",
+    )
+
+
+def _with_file(answer: FieldAnswer, file_key: str) -> FieldAnswer:
+    return FieldAnswer(
+        answer.field, answer.value, answer.raw, {**answer.evidence, "file": file_key}
+    )
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return value
