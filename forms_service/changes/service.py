@@ -104,7 +104,7 @@ class ChangeService:
         with self.sessions() as session:
             existing = self._change_set_id_of(session, submission_id)
             if existing is not None:
-                return self.change_set(existing)
+                return queries.change_set_view(session, existing, self.definitions, "fr")
             submission = session.get(Submission, submission_id)
             if submission is None:
                 raise NotFound("unknown submission", field="submission")
