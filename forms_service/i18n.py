@@ -156,6 +156,65 @@ _UI: Final[dict[str, dict[str, str]]] = {
         "fr": "Nos systèmes ne répondent pas pour le moment. Réessayez plus tard.",
         "en": "Our systems are not answering right now. Please try again later.",
     },
+    # -- fillable-PDF returns (web/public/upload.py) --
+    "upload_title": {"fr": "Renvoyer le formulaire PDF rempli", "en": "Send back the filled PDF"},
+    "upload_intro": {
+        "fr": "Remplissez le PDF reçu avec votre lecteur habituel, enregistrez-le, puis "
+        "envoyez-le ici. Seules les cases remplies changent vos informations.",
+        "en": "Fill in the PDF you received with any PDF reader, save it, then send it here. "
+        "Only the boxes you filled change your details.",
+    },
+    "upload_file": {"fr": "Votre PDF rempli", "en": "Your filled PDF"},
+    "upload_file_help": {
+        "fr": "Fichier PDF, {max} Mo au maximum.",
+        "en": "PDF file, {max} MB at most.",
+    },
+    "upload_send": {"fr": "Envoyer le PDF", "en": "Send the PDF"},
+    "upload_online": {
+        "fr": "Vous pouvez aussi répondre directement en ligne.",
+        "en": "You can also answer online directly.",
+    },
+    "upload_refused": {"fr": "Ce fichier n'a pas été accepté", "en": "This file was not accepted"},
+    "upload_received_title": {"fr": "PDF reçu, merci", "en": "PDF received, thank you"},
+    "upload_scan_note": {
+        "fr": "Votre PDF ne contient plus de cases à remplir (il a sans doute été imprimé en "
+        "PDF) : notre service courrier va le lire comme un formulaire papier.",
+        "en": "Your PDF has no fillable boxes left (it was probably printed to PDF): our mailroom "
+        "will read it like a paper form.",
+    },
+    "err.not_a_pdf": {
+        "fr": "Ce fichier n'est pas un PDF. Envoyez le PDF du formulaire.",
+        "en": "This file is not a PDF. Send the form's PDF.",
+    },
+    "err.too_large": {
+        "fr": "Ce fichier est trop volumineux.",
+        "en": "This file is too large.",
+    },
+    "err.pdf_encrypted": {
+        "fr": "Ce PDF est protégé par un mot de passe. Enregistrez-en une copie sans mot de "
+        "passe et envoyez-la.",
+        "en": "This PDF is protected by a password. Save a copy without a password and send it.",
+    },
+    "err.pdf_corrupt": {
+        "fr": "Ce PDF est incomplet ou endommagé. Enregistrez-le à nouveau et renvoyez-le.",
+        "en": "This PDF is incomplete or damaged. Save it again and send it again.",
+    },
+    "err.pdf_too_complex": {
+        "fr": "Ce PDF est trop complexe pour être lu. Envoyez le PDF du formulaire reçu.",
+        "en": "This PDF is too complex to read. Send the form's PDF you received.",
+    },
+    "err.pdf_other_document": {
+        "fr": "Ce PDF a été envoyé à quelqu'un d'autre : envoyez le PDF que vous avez reçu.",
+        "en": "This PDF was sent to someone else: send the PDF you received.",
+    },
+    "err.pdf_unidentified": {
+        "fr": "Ce PDF n'est pas celui que nous vous avons envoyé.",
+        "en": "This PDF is not the one we sent you.",
+    },
+    "err.pdf_not_this_form": {
+        "fr": "Ce PDF n'est pas le formulaire de ce courrier.",
+        "en": "This PDF is not the form of this letter.",
+    },
 }
 
 
