@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from forms_service.accounts.service import create_api_token, create_user
+from forms_service.cli_mailroom import mailroom, worker
 from forms_service.config import load_settings
 from forms_service.connectors.interfaces import Selection
 from forms_service.definitions.service import DefinitionError, load_definitions
@@ -105,6 +106,14 @@ def definitions_check(directory: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Manifest file (.csv or .json); default var/manifests/<form>-<campaign>.csv.",
 )
+@click.option(
+    "--pdf",
+    "pdf_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the PDFs to this folder (a rerun with the same --campaign resumes).",
+)
+@click.option("--merge", type=int, help="With --pdf: merged print files of N documents each.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="With --pdf: processes.")
 @with_appcontext
 def issue(
     form_id: str,
@@ -113,6 +122,9 @@ def issue(
     everyone: bool,
     campaign: str | None,
     manifest: Path | None,
+    pdf_dir: Path | None,
+    merge: int | None,
+    jobs: int,
 ) -> None:
     """Issue a form to records: one document and link each, written to a manifest."""
     chosen = [bool(keys), bool(where), everyone]
@@ -129,6 +141,13 @@ def issue(
     if manifest is None:
         manifest = Path(runtime.settings["VAR_DIR"]) / "manifests" / f"{form_id}-{campaign}.csv"
     manifest.parent.mkdir(parents=True, exist_ok=True)
+    if pdf_dir is not None:
+        from forms_service.campaign_cli import issue_pdfs
+
+        issue_pdfs(runtime, form_id, selection, campaign, manifest, pdf_dir, merge, jobs)
+        return
+    if merge is not None or jobs != 1:
+        raise click.UsageError("--merge and --jobs go with --pdf DIR")
     created = reused = 0
     rows = []
     for line in runtime.issuing.issue(form_id, selection, campaign, actor="cli"):
@@ -251,6 +270,10 @@ def _challenge_hint(runtime: Runtime, form_id: str, key: str) -> str:
         value = question.parse(record.get(question.maps_to))
         answers.append(f"{question.name}={question.type.display(value, 'fr', ())}")
     return "  (demo identity answer: " + ", ".join(answers) + ")"
+
+
+cli.add_command(mailroom)
+cli.add_command(worker)
 
 
 def main() -> None:

@@ -220,7 +220,7 @@ class PdfRenderer:
         size = 30 * MM
         x = PAGE_WIDTH - MARGIN - size
         y = 38 * MM
-        draw_qr(canvas, segno.make(content.link, error="m", micro=False), x, y, size)
+        draw_qr(canvas, qr_code(content.link), x, y, size)
         canvas.setStrokeColor(GREY)
         canvas.setLineWidth(0.5)
         canvas.rect(MARGIN, y - 3 * MM, CONTENT_WIDTH, size + 6 * MM, stroke=1, fill=0)
@@ -260,7 +260,7 @@ class PdfRenderer:
             canvas.rect(cx - half, cy - half, MARK_SIZE, MARK_SIZE, stroke=0, fill=1)
         qr = form_layout.qr
         payload = self.page_codes.encode(content.document_id, page, definition.version)
-        draw_qr(canvas, segno.make(payload, error="m", micro=False), qr.x, qr.y, qr.width)
+        draw_qr(canvas, qr_code(payload), qr.x, qr.y, qr.width)
         header_width = qr.x - 5 * MM - MARGIN
         canvas.setFont(FONT, 9)
         sender = letter.sender[0] if letter.sender else ""
@@ -293,7 +293,7 @@ class PdfRenderer:
         canvas.setFont(FONT_BOLD, 10)
         canvas.drawString(*block.label_at, self._fit(label, 10, CONTENT_WIDTH, True))
         if block.current_at is not None:
-            current = field_def.display(content.snapshot.get(field_def.name), self.locale)
+            current = _display(field_def, content.snapshot.get(field_def.name), self.locale)
             canvas.setFillColor(GREY)
             canvas.setFont(FONT, 9)
             text = f"Actuellement : {current or '(non renseigné)'}"
@@ -425,24 +425,46 @@ class PdfRenderer:
         return text + "…"
 
 
+def _display(field_def: FieldDefinition, value: str | None, locale: str) -> str:
+    """A current value as a person reads it; a value the type refuses prints as it is."""
+    try:
+        return field_def.display(value, locale)
+    except Exception:  # the snapshot keeps refused source values as text: show them raw
+        return value or ""
+
+
+def qr_code(payload: str) -> segno.QRCode:
+    """A QR code at error correction M with a fixed mask.
+
+    Any mask is valid; choosing the best one (segno's default) costs most of the encoding
+    time and gains nothing measurable for codes printed this large.
+    """
+    return segno.make(payload, error="m", micro=False, mask=0, boost_error=False)
+
+
 def draw_qr(canvas: Canvas, code: segno.QRCode, x: float, y: float, size: float) -> None:
-    """Draw a QR code's modules (no quiet zone) as one path of row runs into a square."""
+    """Draw a QR code's modules (no quiet zone) into a square, as one path of row runs.
+
+    The path is written in module units under one scaling, as literal PDF operators: this
+    is the hot loop of a campaign, and reportlab's per-number formatting dominated it.
+    """
     matrix = code.matrix
     modules = len(matrix)
-    step = size / modules
-    path = canvas.beginPath()
+    operators = []
     for row_index, row in enumerate(matrix):
-        top = y + size - (row_index + 1) * step
+        top = modules - row_index - 1
         start = -1
         for column, dark in enumerate((*row, 0)):
             if dark and start < 0:
                 start = column
             elif not dark and start >= 0:
-                path.rect(x + start * step, top, (column - start) * step, step)
+                operators.append(f"{start} {top} {column - start} 1 re")
                 start = -1
+    step = size / modules
     canvas.saveState()
     canvas.setFillColor(black)
-    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.transform(step, 0, 0, step, x, y)
+    canvas.addLiteral("\n".join(operators) + "\nf")
     canvas.restoreState()
 
 

@@ -110,10 +110,17 @@ class IssuingService:
         self, definition: FormDefinition, key: str, campaign: str, *, actor: str = "system"
     ) -> IssuedDocument:
         """Issue one document (or return the one already issued in this campaign)."""
+        document, created = self.issue_document(definition, key, campaign, actor=actor)
+        return self._line(document, created=created)
+
+    def issue_document(
+        self, definition: FormDefinition, key: str, campaign: str, *, actor: str = "system"
+    ) -> tuple[Document, bool]:
+        """Like issue_one, but give the stored document itself and whether it is new."""
         with self.sessions() as session:
             existing = self._existing(session, definition.id, key, campaign)
             if existing is not None:
-                return self._line(existing, created=False)
+                return existing, False
         connector = self.connectors[definition.source.connector]
         record = connector.read(definition.source.record_type, key)
         if record is None:
@@ -165,8 +172,8 @@ class IssuingService:
                 winner = self._existing(session, definition.id, key, campaign)
             if winner is None:
                 raise
-            return self._line(winner, created=False)
-        return self._line(document, created=True)
+            return winner, False
+        return document, True
 
     @staticmethod
     def _existing(session: Session, form_id: str, key: str, campaign: str) -> Document | None:

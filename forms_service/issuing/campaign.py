@@ -1,0 +1,319 @@
+"""Issue a campaign's PDFs: streamed keys, batches, several processes, resumable.
+
+Keys are streamed from the connector and cut into batches; each batch issues its documents
+(idempotent per form, record and campaign) and writes either one PDF per document
+(`<reference>.pdf`) or one merged print file (`print-00001.pdf`) with a sidecar listing what
+it holds. Files are written to a temporary name and renamed, so an interrupted run leaves
+only complete files; running it again skips them and issues nothing twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from forms_service.connectors.interfaces import Selection
+from forms_service.errors import InvalidInput, NotFound
+from forms_service.issuing.printing import DocumentPrinter
+from forms_service.issuing.service import IssuingService
+from forms_service.runtime import build_runtime
+from forms_service.storage.model import Document
+
+MANIFEST_COLUMNS = (
+    "key",
+    "document_id",
+    "reference",
+    "link",
+    "expires_at",
+    "pages",
+    "file",
+    "offset",
+)
+#: Documents per task when each document gets its own file.
+SINGLE_BATCH = 25
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    """What to issue and where.
+
+    Attributes:
+        form_id: the form to issue.
+        campaign: the campaign name (the same name resumes the same campaign).
+        selection: which records.
+        out_dir: where the PDFs go.
+        merge: documents per merged print file; None writes one PDF per document.
+        jobs: worker processes (1 renders in this process).
+        actor: who issues, for the audit trail.
+    """
+
+    form_id: str
+    campaign: str
+    selection: Selection
+    out_dir: Path
+    merge: int | None = None
+    jobs: int = 1
+    actor: str = "cli"
+
+    def __post_init__(self) -> None:
+        if self.merge is not None and not 1 <= self.merge <= 100_000:
+            raise InvalidInput("--merge must be between 1 and 100000 documents", field="merge")
+        if not 1 <= self.jobs <= 64:
+            raise InvalidInput("--jobs must be between 1 and 64", field="jobs")
+        if not self.campaign or len(self.campaign) > 64:
+            raise InvalidInput("campaign must be 1 to 64 characters", field="campaign")
+
+
+@dataclass(frozen=True)
+class ManifestLine:
+    """One document of a campaign: where its pages are (offset: first page, from 0)."""
+
+    key: str
+    document_id: str
+    reference: str
+    link: str
+    expires_at: str
+    pages: int
+    file: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one batch did."""
+
+    lines: tuple[ManifestLine, ...]
+    created: int
+    rendered: int
+
+
+class BatchWorker:
+    """Issues and renders batches of keys (in this process or in a worker process)."""
+
+    def __init__(self, issuing: IssuingService, plan: CampaignPlan) -> None:
+        self.issuing = issuing
+        self.plan = plan
+        self.printer = DocumentPrinter(issuing)
+        self.definition = issuing.definition(plan.form_id)
+        self.pages = self.printer.renderer.page_count(self.definition)
+
+    def run(self, index: int, keys: list[str]) -> BatchResult:
+        """Issue and render one batch; batch `index` numbers merged print files."""
+        if self.plan.merge is None:
+            return self._singles(keys)
+        return self._merged(index, keys)
+
+    def _issue(self, keys: list[str]) -> tuple[list[Document], int]:
+        """The batch's documents, issuing those not issued yet; records gone are skipped."""
+        plan = self.plan
+        with self.issuing.sessions() as session:
+            found = {
+                d.record_key: d
+                for d in session.scalars(
+                    select(Document).where(
+                        Document.form_id == plan.form_id,
+                        Document.campaign == plan.campaign,
+                        Document.record_key.in_(keys),
+                    )
+                )
+            }
+        documents = []
+        created = 0
+        for key in keys:
+            document = found.get(key)
+            if document is None:
+                try:
+                    document, new = self.issuing.issue_document(
+                        self.definition, key, plan.campaign, actor=plan.actor
+                    )
+                except NotFound:  # deleted from the source since the keys were read
+                    continue
+                created += new
+            documents.append(document)
+        return documents, created
+
+    def _line(self, document: Document, file: str, offset: int) -> ManifestLine:
+        return ManifestLine(
+            key=document.record_key,
+            document_id=document.id,
+            reference=document.reference,
+            link=self.issuing.link_for(document),
+            expires_at=document.expires_at.isoformat(),
+            pages=self.pages,
+            file=file,
+            offset=offset,
+        )
+
+    def _singles(self, keys: list[str]) -> BatchResult:
+        documents, created = self._issue(keys)
+        lines = []
+        rendered = 0
+        for document in documents:
+            name = f"{document.reference}.pdf"
+            target = self.plan.out_dir / name
+            if not target.exists():
+                _write_atomically(target, self.printer.render(document))
+                rendered += 1
+            lines.append(self._line(document, name, 0))
+        return BatchResult(tuple(lines), created, rendered)
+
+    def _merged(self, index: int, keys: list[str]) -> BatchResult:
+        name = f"print-{index:05d}.pdf"
+        target = self.plan.out_dir / name
+        sidecar = target.with_suffix(".json")
+        done = _read_sidecar(sidecar)
+        if done is not None and target.exists() and [line.key for line in done] == keys:
+            return BatchResult(tuple(done), 0, 0)
+        documents, created = self._issue(keys)
+        if not documents:
+            return BatchResult((), created, 0)
+        renderer = self.printer.renderer
+        letter = self.printer.letter(self.definition)
+        partial = target.with_name(f".{name}.partial")
+        canvas = renderer.new_canvas(str(partial), title=self.definition.title_in(renderer.locale))
+        lines = []
+        offset = 0
+        for document in documents:
+            content = self.printer.content(document)
+            pages = renderer.draw(canvas, self.definition, letter, content, fillable=False)
+            lines.append(self._line(document, name, offset))
+            offset += pages
+        canvas.save()
+        os.replace(partial, target)
+        _write_atomically(sidecar, json.dumps([asdict(line) for line in lines]).encode())
+        return BatchResult(tuple(lines), created, len(documents))
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, target)
+
+
+def _read_sidecar(path: Path) -> list[ManifestLine] | None:
+    try:
+        raw = json.loads(path.read_text())
+        return [ManifestLine(**item) for item in raw]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Cut a stream of keys into lists of `size` without reading ahead."""
+    batch: list[str] = []
+    for key in keys:
+        batch.append(key)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# -- worker processes ---------------------------------------------------------------------
+
+_WORKER: BatchWorker | None = None
+
+
+def _start_worker(settings: Mapping[str, Any], plan: CampaignPlan) -> None:
+    global _WORKER  # one worker object per process, by design: it owns the process's runtime
+    _WORKER = BatchWorker(build_runtime(settings).issuing, plan)
+
+
+def _run_in_worker(index: int, keys: list[str]) -> BatchResult:
+    assert _WORKER is not None  # noqa: S101 - set by the pool initializer
+    return _WORKER.run(index, keys)
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """What a campaign run did."""
+
+    documents: int
+    created: int
+    rendered: int
+    manifest: Path
+
+
+def count_keys(issuing: IssuingService, plan: CampaignPlan) -> int:
+    """How many records the selection streams (one pass over the keys, none kept)."""
+    definition = issuing.definition(plan.form_id)
+    connector = issuing.connectors[definition.source.connector]
+    return sum(1 for _ in connector.keys(definition.source.record_type, plan.selection))
+
+
+def run_campaign(
+    issuing: IssuingService,
+    settings: Mapping[str, Any],
+    plan: CampaignPlan,
+    manifest: Path,
+    *,
+    progress: Callable[[int], None] = lambda n: None,
+) -> CampaignSummary:
+    """Issue and render every selected record, writing the manifest as batches complete.
+
+    Args:
+        issuing: this process's issuing service (streams the keys; renders when jobs=1).
+        settings: the settings worker processes build their own runtime from.
+        plan: what to issue and where.
+        manifest: the CSV manifest to write (key, document, pages, file, offset…).
+        progress: called with the number of documents each finished batch held.
+    """
+    definition = issuing.definition(plan.form_id)
+    connector = issuing.connectors[definition.source.connector]
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    keys = connector.keys(definition.source.record_type, plan.selection)
+    size = plan.merge or SINGLE_BATCH
+    documents = created = rendered = 0
+    partial = manifest.with_name(f".{manifest.name}.partial")
+    with partial.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+
+        def record(result: BatchResult) -> None:
+            nonlocal documents, created, rendered
+            writer.writerows(asdict(line) for line in result.lines)
+            documents += len(result.lines)
+            created += result.created
+            rendered += result.rendered
+            progress(len(result.lines))
+
+        if plan.jobs == 1:
+            worker = BatchWorker(issuing, plan)
+            for index, batch in enumerate(batches(keys, size), start=1):
+                record(worker.run(index, batch))
+        else:
+            _run_pool(settings, plan, batches(keys, size), record)
+    os.replace(partial, manifest)
+    return CampaignSummary(documents, created, rendered, manifest)
+
+
+def _run_pool(
+    settings: Mapping[str, Any],
+    plan: CampaignPlan,
+    work: Iterator[list[str]],
+    record: Callable[[BatchResult], None],
+) -> None:
+    # A bounded window of tasks: Pool.imap would read the whole key stream ahead.
+    context = multiprocessing.get_context("fork")
+    pending: deque[AsyncResult[BatchResult]] = deque()
+    with context.Pool(
+        plan.jobs, initializer=_start_worker, initargs=(dict(settings), plan)
+    ) as pool:
+        for index, batch in enumerate(work, start=1):
+            pending.append(pool.apply_async(_run_in_worker, (index, batch)))
+            while len(pending) >= 2 * plan.jobs:
+                record(pending.popleft().get())
+        while pending:
+            record(pending.popleft().get())
