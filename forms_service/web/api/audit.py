@@ -18,10 +18,10 @@ blueprint = Blueprint("api_audit", __name__, url_prefix="/api/v1", description="
 
 
 @blueprint.route("/audit", methods=["GET"])
+@require_token()  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(AuditQuerySchema, location="query")
 @blueprint.response(200, AuditPageSchema)
 @problems(blueprint, 403, 422)
-@require_token()
 def audit_list(query: dict[str, Any]) -> dict[str, Any]:
     """The latest audit events (of one document when asked), newest first."""
     with runtime().sessions() as session:

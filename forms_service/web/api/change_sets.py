@@ -41,10 +41,7 @@ LOCALE = "en"
 
 
 def _changes() -> ChangeService:
-    service = getattr(runtime(), "changes", None)
-    if not isinstance(service, ChangeService):
-        raise RuntimeError("the runtime has no change service")
-    return service
+    return runtime().changes
 
 
 def _shown(view: ChangeSetView) -> dict[str, Any]:
@@ -65,10 +62,10 @@ def _shown(view: ChangeSetView) -> dict[str, Any]:
 
 
 @blueprint.route("/change-sets", methods=["GET"])
+@require_token()  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(ChangeSetQuerySchema, location="query")
 @blueprint.response(200, QueuePageSchema)
 @problems(blueprint, 403, 422)
-@require_token()
 def change_set_list(query: dict[str, Any]) -> dict[str, Any]:
     """The review queue: conflicts first, then oldest first, with counts per status."""
     wanted: dict[str, Any] = {
@@ -93,19 +90,19 @@ def change_set_list(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/change-sets/<change_set_id>", methods=["GET"])
+@require_token()  # outside `arguments`: authenticate before parsing
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404)
-@require_token()
 def change_set_detail(change_set_id: str) -> dict[str, Any]:
     """One change set with a row per changed field, and its write-back progress."""
     return _shown(_changes().change_set(change_set_id, locale=LOCALE))
 
 
 @blueprint.route("/change-sets/<change_set_id>/approve", methods=["POST"])
+@require_token(*DECIDERS)  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(VersionSchema)
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404, 409, 422)
-@require_token(*DECIDERS)
 def change_set_approve(body: dict[str, Any], change_set_id: str) -> dict[str, Any]:
     """Accept every field still waiting for this token (four-eyes fields need another one)."""
     view = _changes().approve_all(change_set_id, actor=g.api_actor, version=body["version"])
@@ -113,10 +110,10 @@ def change_set_approve(body: dict[str, Any], change_set_id: str) -> dict[str, An
 
 
 @blueprint.route("/change-sets/<change_set_id>/reject", methods=["POST"])
+@require_token(*DECIDERS)  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(RejectSchema)
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404, 409, 422)
-@require_token(*DECIDERS)
 def change_set_reject(body: dict[str, Any], change_set_id: str) -> dict[str, Any]:
     """Reject every field still waiting: the source keeps its values."""
     view = _changes().reject_all(
@@ -126,10 +123,10 @@ def change_set_reject(body: dict[str, Any], change_set_id: str) -> dict[str, Any
 
 
 @blueprint.route("/change-sets/<change_set_id>/fields/<field>/accept", methods=["POST"])
+@require_token(*DECIDERS)  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(VersionSchema)
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404, 409, 422)
-@require_token(*DECIDERS)
 def field_accept(body: dict[str, Any], change_set_id: str, field: str) -> dict[str, Any]:
     """Accept one field's change as proposed."""
     view = _changes().accept(change_set_id, field, actor=g.api_actor, version=body["version"])
@@ -137,10 +134,10 @@ def field_accept(body: dict[str, Any], change_set_id: str, field: str) -> dict[s
 
 
 @blueprint.route("/change-sets/<change_set_id>/fields/<field>/reject", methods=["POST"])
+@require_token(*DECIDERS)  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(RejectSchema)
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404, 409, 422)
-@require_token(*DECIDERS)
 def field_reject(body: dict[str, Any], change_set_id: str, field: str) -> dict[str, Any]:
     """Reject one field's change."""
     view = _changes().reject(
@@ -150,10 +147,10 @@ def field_reject(body: dict[str, Any], change_set_id: str, field: str) -> dict[s
 
 
 @blueprint.route("/change-sets/<change_set_id>/fields/<field>", methods=["PATCH"])
+@require_token(*DECIDERS)  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(EditSchema)
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404, 409, 422)
-@require_token(*DECIDERS)
 def field_edit(body: dict[str, Any], change_set_id: str, field: str) -> dict[str, Any]:
     """Replace the proposed value (checked again by the field type); optionally accept it."""
     view = _changes().edit(

@@ -35,10 +35,10 @@ def _shown(view: Any) -> dict[str, Any]:
 
 
 @blueprint.route("/submissions", methods=["GET"])
+@require_token()  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(SubmissionQuerySchema, location="query")
 @blueprint.response(200, SubmissionPageSchema)
 @problems(blueprint, 403, 422)
-@require_token()
 def submission_list(query: dict[str, Any]) -> dict[str, Any]:
     """List submissions, newest first, filtered by form, channel, status and date."""
     wanted = SubmissionFilter(
@@ -60,9 +60,9 @@ def submission_list(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/submissions/<submission_id>", methods=["GET"])
+@require_token()  # outside `arguments`: authenticate before parsing
 @blueprint.response(200, SubmissionSchema)
 @problems(blueprint, 403, 404)
-@require_token()
 def submission_detail(submission_id: str) -> dict[str, Any]:
     """One submission with its values (null for tokens not allowed to read them)."""
     with runtime().sessions() as session:

@@ -29,10 +29,7 @@ _PAGE = 50
 
 
 def _changes() -> ChangeService:
-    service = getattr(runtime(), "changes", None)
-    if not isinstance(service, ChangeService):
-        raise RuntimeError("the runtime has no change service")
-    return service
+    return runtime().changes
 
 
 @dataclass(frozen=True)
