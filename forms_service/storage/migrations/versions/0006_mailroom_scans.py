@@ -109,7 +109,7 @@ def upgrade() -> None:
         sa.Column("read_value", sa.Text(), nullable=True),
         sa.Column("corrected_value", sa.Text(), nullable=True),
         sa.Column("correct", sa.Boolean(), nullable=False),
-        sa.Column("confidence", sa.Float(), nullable=False),
+        sa.Column("confidence", sa.Double(), nullable=False),
         sa.Column("engine", sa.String(length=32), nullable=False),
         sa.Column("clerk", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ocr_corrections")),

@@ -1,0 +1,178 @@
+"""Migrations up and down on SQLite and PostgreSQL, and models that match them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import StatementError
+
+from forms_service.storage import migrate
+from forms_service.storage.model import Base, Document, DocumentStatus, SecurityEvent
+from forms_service.storage.service import make_engine, make_session_factory
+from tests.conftest import POSTGRES_URL, _admin_connection
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own with nothing in it (migrations run here, down to nothing)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
+        return
+    name = f"forms_migrations_{os.getpid()}_{secrets.token_hex(3)}"
+    with _admin_connection() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with _admin_connection() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _current_heads(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+
+
+def _script_heads() -> set[str]:
+    return set(ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads())
+
+
+def test_every_revision_descends_from_the_initial_schema() -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    revisions = list(script.walk_revisions())
+    assert [r.revision for r in revisions if r.down_revision is None] == ["0001"]
+    for revision in revisions:
+        assert revision.module.__doc__, f"revision {revision.revision} says nothing about itself"
+
+
+def test_upgrade_creates_every_model_table_and_is_repeatable(empty_database_url: str) -> None:
+    migrate.upgrade(empty_database_url)
+    tables = _tables(empty_database_url)
+    assert set(Base.metadata.tables) <= tables
+    assert "alembic_version" in tables
+    assert _current_heads(empty_database_url) == _script_heads()
+    migrate.upgrade(empty_database_url)  # nothing left to do: no error, same state
+    assert _tables(empty_database_url) == tables
+
+
+def test_models_and_migrations_agree(empty_database_url: str) -> None:
+    migrate.upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == [], "models differ from migrations: write a revision for them"
+
+
+def test_downgrade_to_base_removes_everything_and_upgrade_again(empty_database_url: str) -> None:
+    migrate.upgrade(empty_database_url)
+    migrate.downgrade(empty_database_url, "base")
+    assert _tables(empty_database_url) - {"alembic_version"} == set()
+    assert _current_heads(empty_database_url) == set()
+    migrate.upgrade(empty_database_url)
+    assert set(Base.metadata.tables) <= _tables(empty_database_url)
+
+
+def test_one_step_down_and_up_from_each_head(empty_database_url: str) -> None:
+    migrate.upgrade(empty_database_url)
+    for head in sorted(_script_heads() - {"0001"}):
+        migrate.downgrade(empty_database_url, f"{head}@{head}-1")
+        assert head not in _current_heads(empty_database_url)
+        migrate.upgrade(empty_database_url)
+        assert _current_heads(empty_database_url) == _script_heads()
+
+
+def test_rows_survive_an_upgrade_and_timestamps_come_back_in_utc(
+    empty_database_url: str,
+) -> None:
+    migrate.upgrade(empty_database_url, "0001")
+    engine = make_engine(empty_database_url, immediate=True)
+    sessions = make_session_factory(engine)
+    paris = dt.timezone(dt.timedelta(hours=1))
+    issued = dt.datetime(2026, 11, 23, 14, 30, 15, 123456, tzinfo=paris)
+    with sessions() as session, session.begin():
+        session.add(
+            Document(
+                id="d" * 22,
+                reference="7Q4-K2M-98X",
+                form_id="contact-update",
+                form_version=1,
+                record_key="C000001",
+                campaign="test",
+                snapshot={"city": "Lyon", "postcode": "69003", "email": None},
+                challenge_digests={"salt": "00"},
+                status=DocumentStatus.ISSUED,
+                issued_at=issued,
+                expires_at=issued + dt.timedelta(days=60),
+                challenge_failures=0,
+            )
+        )
+    engine.dispose()
+    migrate.upgrade(empty_database_url)  # the other heads on top of existing rows
+    engine = make_engine(empty_database_url)
+    with make_session_factory(engine)() as session:
+        document = session.execute(select(Document)).scalar_one()
+        assert document.snapshot == {"city": "Lyon", "postcode": "69003", "email": None}
+        assert document.status is DocumentStatus.ISSUED
+        assert document.issued_at == issued
+        assert document.issued_at.tzinfo is not None
+        assert document.issued_at.utcoffset() == dt.timedelta(0)
+        assert document.issued_at.hour == 13
+        assert document.opened_at is None
+        with pytest.raises(StatementError, match="naive datetime"):
+            session.add(SecurityEvent(at=dt.datetime(2026, 1, 1), kind="x", detail=""))
+            session.flush()
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_db_commands_upgrade_and_downgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'var' / 'forms.sqlite'}"
+    env = {**os.environ, "FORMS_VAR_DIR": str(tmp_path / "var"), "FORMS_DATABASE_URL": url}
+    env.pop("FORMS_CONFIG", None)
+    script = str(Path(sys.executable).with_name("forms-service"))
+    up = subprocess.run(
+        [script, "db", "upgrade"], env=env, capture_output=True, text=True, check=False
+    )
+    assert up.returncode == 0, up.stderr
+    assert "database at revision heads" in up.stdout
+    assert set(Base.metadata.tables) <= _tables(url)
+    down = subprocess.run(
+        [script, "db", "downgrade", "base"], env=env, capture_output=True, text=True, check=False
+    )
+    assert down.returncode == 0, down.stderr
+    assert _tables(url) - {"alembic_version"} == set()
+
+
+def test_sqlite_engine_settings(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'nested' / 'x.sqlite'}")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+    engine.dispose()
+    assert (tmp_path / "nested" / "x.sqlite").exists()
