@@ -12,7 +12,7 @@ from forms_service.runtime import Runtime
 from forms_service.storage.model import Document
 
 
-class TestClock:
+class ManualClock:
     """A clock that moves only when told."""
 
     def __init__(self) -> None:

@@ -1,0 +1,222 @@
+"""Write-back through the outbox to a real HTTP source: down, back, dead letter, re-delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from forms_service.changes.model import encode_raw
+from forms_service.changes.outbox import Delivery, OutboxDeliverer, RetryPolicy
+from forms_service.changes.service import ChangeService
+from forms_service.changes.tasks import deliver_due_messages, deliver_outbox_message
+from forms_service.connectors.interfaces import FieldWrite
+from forms_service.connectors.rest import RestConnector
+from forms_service.runtime import Runtime
+from forms_service.storage.model import (
+    AuditEvent,
+    ChangeSetStatus,
+    FieldChangeStatus,
+    OutboxMessage,
+    OutboxStatus,
+)
+from tests.integration.changes_support import ManualClock, crm_record, issue, submit
+from tests.rest_source import RestSource
+
+KEY = "C000001"
+
+
+def _json(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in record.items()}
+
+
+@pytest.fixture
+def source(runtime: Runtime) -> Iterator[RestSource]:
+    """The demo customer C000001, served over HTTP by a real server."""
+    served = RestSource("customers", "customer_no", {KEY: _json(crm_record(runtime, KEY))})
+    served.start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def deliverer(runtime: Runtime, source: RestSource, clock: ManualClock) -> OutboxDeliverer:
+    rest = RestConnector(
+        "crm", source.url, {"customer": {"path": "customers", "key": "customer_no"}}, timeout=5
+    )
+    return OutboxDeliverer(
+        runtime.sessions,
+        {"crm": rest},
+        runtime.definitions,
+        clock=clock,
+        retry=RetryPolicy(max_attempts=4, first_delay=dt.timedelta(seconds=10)),
+    )
+
+
+@pytest.fixture
+def changes(runtime: Runtime, deliverer: OutboxDeliverer, clock: ManualClock) -> ChangeService:
+    # Answers are proposed by this service (over REST), not by the runtime's (over SQL).
+    runtime.intake.after_submit = None
+    return ChangeService(
+        runtime.sessions,
+        runtime.definitions,
+        deliverer.connectors,
+        clock=clock,
+        on_queued=deliverer.deliver_quietly,
+    )
+
+
+def _approved(
+    runtime: Runtime,
+    changes: ChangeService,
+    source: RestSource,
+    *,
+    stop: bool = False,
+    down: bool = False,
+) -> str:
+    """Answer, propose (source up), then make the source fail as asked, then approve."""
+    submission_id = submit(runtime, issue(runtime, "contact-update", KEY), {"city": "Villeurbanne"})
+    view = changes.propose(submission_id)
+    if stop:
+        source.stop()  # connection refused
+    source.down = down  # up, but answering 503
+    return changes.approve_all(view.id, actor="alice", version=view.version).id
+
+
+def _message(runtime: Runtime) -> OutboxMessage:
+    with runtime.sessions() as session:
+        return session.execute(select(OutboxMessage)).scalar_one()
+
+
+def test_source_down_during_apply_is_retried_and_applied_exactly_once(
+    runtime: Runtime,
+    source: RestSource,
+    deliverer: OutboxDeliverer,
+    changes: ChangeService,
+    clock: ManualClock,
+) -> None:
+    change_set_id = _approved(runtime, changes, source, stop=True)
+    message = _message(runtime)
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 1)
+    assert message.next_attempt_at == clock.now + dt.timedelta(seconds=10)
+    assert "cannot be reached" in (message.last_error or "")
+    assert changes.change_set(change_set_id).status is ChangeSetStatus.APPROVED
+    assert deliverer.run_once() == {}  # not due yet
+    clock.advance(seconds=10)
+    source.start()
+    source.down = True  # up, but answering 503
+    assert deliverer.run_once() == {"retry": 1}
+    assert _message(runtime).next_attempt_at == clock.now + dt.timedelta(seconds=20)
+    source.down = False
+    clock.advance(seconds=20)
+    assert deliverer.run_once() == {"delivered": 1}
+    assert source.records[KEY]["city"] == "Villeurbanne"
+    assert source.patches == 1
+    # Delivering again has no effect.
+    assert deliverer.run_once() == {}
+    assert deliver_outbox_message(deliverer, _message(runtime).id) == Delivery.NOTHING
+    assert source.patches == 1
+    view = changes.change_set(change_set_id)
+    assert view.status is ChangeSetStatus.APPLIED
+    assert view.outbox[0].attempts == 3 and view.outbox[0].delivered_at == clock.now
+
+
+def test_dead_letter_after_n_attempts_then_requeued(
+    runtime: Runtime,
+    source: RestSource,
+    deliverer: OutboxDeliverer,
+    changes: ChangeService,
+    clock: ManualClock,
+) -> None:
+    change_set_id = _approved(runtime, changes, source, down=True)
+    for _ in range(3):
+        clock.advance(hours=1)
+        deliverer.run_once()
+    message = _message(runtime)
+    assert (message.status, message.attempts) == (OutboxStatus.DEAD, 4)
+    assert deliverer.dead_letters() == [message.id]
+    view = changes.change_set(change_set_id)
+    assert view.status is ChangeSetStatus.FAILED
+    assert view.row("city").status is FieldChangeStatus.FAILED
+    with runtime.sessions() as session:
+        failed = session.execute(select(AuditEvent).where(AuditEvent.kind == "failed")).scalar_one()
+        assert (failed.field, failed.actor, failed.after) == ("city", "outbox", "Villeurbanne")
+    clock.advance(days=1)
+    assert deliverer.run_once() == {}  # dead letters wait for a person
+    source.down = False
+    deliverer.requeue(message.id, actor="supervisor")
+    assert changes.change_set(change_set_id).status is ChangeSetStatus.APPROVED
+    assert deliverer.run_once() == {"delivered": 1}
+    assert source.patches == 1 and source.records[KEY]["city"] == "Villeurbanne"
+    assert changes.change_set(change_set_id).status is ChangeSetStatus.APPLIED
+
+
+def test_redelivery_after_a_crash_has_no_duplicate_effect(
+    runtime: Runtime,
+    source: RestSource,
+    deliverer: OutboxDeliverer,
+    changes: ChangeService,
+) -> None:
+    change_set_id = _approved(runtime, changes, source, down=True)
+    source.down = False
+    message = _message(runtime)
+    # The worker wrote to the source, then died before recording it.
+    (write,) = message.writes.values()
+    rest = deliverer.connectors["crm"]
+    expected, new = write["expected"]["value"], write["new"]["value"]
+    assert rest.apply("customer", KEY, {"city": FieldWrite(expected, new)}).applied
+    assert source.patches == 1
+    with runtime.sessions() as session, session.begin():
+        stored = session.get(OutboxMessage, message.id)
+        assert stored is not None
+        stored.next_attempt_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    assert deliverer.run_once() == {"delivered": 1}
+    assert source.patches == 1  # recognised as done, not written twice
+    assert changes.change_set(change_set_id).status is ChangeSetStatus.APPLIED
+    with runtime.sessions() as session:
+        applied = session.execute(
+            select(AuditEvent).where(AuditEvent.kind == "applied")
+        ).scalar_one()
+        assert applied.detail["already"] is True
+
+
+def test_a_write_between_read_and_patch_is_a_conflict(
+    runtime: Runtime,
+    source: RestSource,
+    deliverer: OutboxDeliverer,
+    changes: ChangeService,
+    clock: ManualClock,
+) -> None:
+    change_set_id = _approved(runtime, changes, source, down=True)
+    source.down = False
+    source.change(KEY, city="Caluire")  # another system wrote: new ETag, new value
+    clock.advance(minutes=1)
+    assert deliverer.run_once() == {"conflict": 1}
+    view = changes.change_set(change_set_id)
+    assert view.status is ChangeSetStatus.CONFLICT
+    city = view.row("city")
+    assert (city.status, city.current) == (FieldChangeStatus.CONFLICT, "Caluire")
+    assert source.records[KEY]["city"] == "Caluire" and source.patches == 0
+    assert _message(runtime).status is OutboxStatus.CONFLICT
+
+
+def test_forgotten_submissions_are_proposed_by_the_worker(
+    runtime: Runtime, source: RestSource, deliverer: OutboxDeliverer, changes: ChangeService
+) -> None:
+    wanted = not crm_record(runtime, KEY)["consent_sms"]
+    submit(runtime, issue(runtime, "consent-preferences", KEY), {"consent_sms": str(wanted)})
+    assert changes.queue().total == 0  # the submission waits with no change set
+    counts = deliver_due_messages(deliverer, changes)
+    assert counts["proposed"] == 1
+    assert source.records[KEY]["consent_sms"] is wanted  # auto-applied over HTTP
+    assert source.patches == 1
+    assert deliver_due_messages(deliverer, changes) == {}
+    assert encode_raw(dt.date(2020, 1, 2)) == {"type": "date", "value": "2020-01-02"}
