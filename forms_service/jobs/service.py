@@ -105,7 +105,8 @@ def _register(app: Celery, name: str, target: str, provider: RuntimeProvider) ->
 
     run.__name__ = name.replace(".", "_")
     run.__doc__ = f"Job {name}: {target}."
-    app.task(name=name)(run)
+    # Not shared: every app built (one per runtime) keeps only its own jobs.
+    app.task(name=name, shared=False)(run)
 
 
 def _lazy_runtime(settings: Mapping[str, Any]) -> RuntimeProvider:

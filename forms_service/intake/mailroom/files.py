@@ -137,6 +137,8 @@ def _render_pdf_page(content: bytes, index: int, dpi: int) -> GrayImage:
 def _open_image(content: bytes) -> Image.Image:
     """Open an image reading only its header, refusing too many pixels before decoding."""
     with warnings.catch_warnings():
+        # A damaged EXIF block only warns: the pixels may still be fine, and are checked next.
+        warnings.simplefilter("ignore", UserWarning)
         # Pillow warns between MAX_IMAGE_PIXELS and twice that, and raises above: both refused.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -163,6 +165,7 @@ def _too_large(width: int = 0, height: int = 0) -> PageProblem:
 def _decode_frame(content: bytes, index: int) -> GrayImage:
     image = _open_image(content)
     with image, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image.seek(index)

@@ -1,0 +1,118 @@
+"""`forms-service mailroom …` and `forms-service worker`: scans from files or a watched folder."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+from types import FrameType
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from forms_service.config import ensure_secrets, load_settings
+from forms_service.intake.mailroom.service import Upload
+from forms_service.intake.mailroom.watch import FolderImport, import_folder, watch
+from forms_service.runtime import Runtime
+
+
+def _runtime() -> Runtime:
+    built: Runtime = current_app.extensions["forms_service"]
+    return built
+
+
+@click.group()
+def mailroom() -> None:
+    """Scanned paper returns."""
+
+
+@mailroom.command("import")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--watch",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Watch this folder: each new file is a batch, then moves to done/ or failed/.",
+)
+@click.option("--once", is_flag=True, help="With --watch: take what is there now and stop.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between looks.")
+@with_appcontext
+def mailroom_import(
+    files: tuple[Path, ...], folder: Path | None, once: bool, interval: float
+) -> None:
+    """Store FILE… as one batch (PDF, TIFF, PNG, JPEG), or watch a folder; pages are read as jobs."""
+    if bool(files) == bool(folder):
+        raise click.UsageError("give either FILE… or --watch DIR")
+    service = _runtime().mailroom
+    if files:
+        uploads = [Upload(path.name, path.read_bytes()) for path in files]
+        batch = service.receive(uploads, source="cli", actor="cli")
+        click.echo(f"batch {batch.id}: {batch.files} file(s), {batch.pages} page(s) queued")
+        return
+    assert folder is not None  # noqa: S101 - checked above
+    folder.mkdir(parents=True, exist_ok=True)
+    if once:
+        for outcome in import_folder(service, folder, actor="watch", settle=0):
+            _report(outcome)
+        return
+    running = [True]
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        running[0] = False
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"watching {folder} every {interval:g} s (Ctrl+C to stop)")
+    with contextlib.suppress(KeyboardInterrupt):
+        watch(
+            service,
+            folder,
+            actor="watch",
+            interval=interval,
+            report=_report,
+            keep_going=lambda: running[0],
+        )
+
+
+def _report(outcome: FolderImport) -> None:
+    if outcome.batch is not None:
+        click.echo(f"{outcome.path.name}: batch {outcome.batch.id}, {outcome.batch.pages} page(s)")
+    else:
+        click.echo(f"{outcome.path.name}: refused: {outcome.error}", err=True)
+
+
+@mailroom.command("requeue")
+@click.option("--older-than-minutes", default=10, show_default=True)
+@with_appcontext
+def mailroom_requeue(older_than_minutes: int) -> None:
+    """Send again the jobs of pages left queued (a lost message or a worker that died)."""
+    import datetime as dt
+
+    count = _runtime().mailroom.requeue(older_than=dt.timedelta(minutes=older_than_minutes))
+    click.echo(f"{count} page(s) queued again")
+
+
+@click.command("worker")
+@click.option("--concurrency", type=int, default=None, help="Processes (default: CPU cores).")
+@click.option(
+    "--pool",
+    default="prefork",
+    show_default=True,
+    type=click.Choice(["prefork", "solo", "threads"]),
+)
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(concurrency: int | None, pool: str, loglevel: str) -> None:
+    """Run a job worker on the configured broker (the embedded default needs no server).
+
+    The same as `celery -A forms_service.jobs.celery_app worker`.
+    """
+    from forms_service.jobs.service import make_celery
+
+    settings = load_settings()
+    ensure_secrets(settings)
+    app = make_celery(settings)
+    argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}"]
+    if pool != "solo":
+        argv.append(f"--concurrency={concurrency or os.cpu_count() or 1}")
+    app.worker_main(argv)

@@ -1,0 +1,471 @@
+"""The mailroom end to end on SQLite and PostgreSQL: real pages, real OCR, jobs run eagerly.
+
+Pages are drawn from the service's own layout with real signed page codes (tests/mailroom_scans.py)
+and read by the real ocr/ pipeline with Tesseract. The Celery app runs eagerly here; the real
+worker on Redis and on the filesystem broker is tested in test_jobs_redis.py.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pypdf
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from forms_service.cli import cli
+from forms_service.intake.mailroom import queries
+from forms_service.intake.mailroom.model import BatchStatus, PageStatus, ScanPage
+from forms_service.intake.mailroom.service import Upload
+from forms_service.issuing.pagecode import PageCodes
+from forms_service.issuing.tokens import new_document_id
+from forms_service.runtime import Runtime
+from forms_service.storage.model import (
+    ChangeSet,
+    Document,
+    FieldChangeRow,
+    FieldChangeStatus,
+    Submission,
+)
+from tests.integration.reviewing import add_token, add_user, csrf_of, sign_in
+from tests.mailroom_scans import as_jpeg, as_pdf, as_png, as_tiff, issue, scanned_page
+from tests.ocr_pages import Answers
+
+FORM = "contact-update"
+
+
+@pytest.fixture
+def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
+    """Jobs run in the caller: each page is read before `receive` returns."""
+    return {**app_settings, "JOBS_EAGER": True}
+
+
+def _pages(runtime: Runtime, batch_id: str) -> list[queries.PageView]:
+    with runtime.sessions() as session:
+        return list(queries.batch(session, batch_id).pages)
+
+
+def _batch(runtime: Runtime, batch_id: str) -> queries.BatchView:
+    with runtime.sessions() as session:
+        return queries.batch(session, batch_id)
+
+
+def _submission(runtime: Runtime, document_id: str) -> Submission:
+    with runtime.sessions() as session:
+        found = session.execute(
+            select(Submission).where(Submission.document_id == document_id)
+        ).scalar_one()
+        session.expunge(found)
+        return found
+
+
+def _rows(runtime: Runtime, submission_id: str) -> dict[str, FieldChangeRow]:
+    with runtime.sessions() as session:
+        change_set = session.execute(
+            select(ChangeSet).where(ChangeSet.submission_id == submission_id)
+        ).scalar_one()
+        rows = {row.field: row for row in change_set.fields}
+        for row in rows.values():
+            session.expunge(row)
+        return rows
+
+
+def _reference(runtime: Runtime, document_id: str) -> str:
+    with runtime.sessions() as session:
+        document = session.get(Document, document_id)
+        assert document is not None
+        return document.reference
+
+
+def _blank_sheet() -> np.ndarray[Any, np.dtype[np.uint8]]:
+    return np.full((2339, 1654), 255, dtype=np.uint8)
+
+
+def _protected_pdf() -> bytes:
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.encrypt("secret-password")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _corrupt_tiff() -> bytes:
+    return b"II*\x00\x08\x00\x00\x00" + b"\x00\x01\xff\xee" * 64
+
+
+def _bomb_png(width: int = 10_000, height: int = 10_000) -> bytes:
+    """A PNG whose header claims 100 megapixels (its pixels are never decoded)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" + b"\xff" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def test_every_format_is_stored_read_and_submitted(runtime: Runtime) -> None:
+    docs = [issue(runtime, FORM, f"C00000{n}") for n in range(1, 7)]
+    filled = Answers(texts={"city": "BORDEAUX"}, signed=True)
+    pages = [
+        scanned_page(runtime, docs[0], FORM, filled),
+        scanned_page(runtime, docs[1], FORM),
+        scanned_page(runtime, docs[2], FORM, Answers(texts={"city": "LYON"})),
+        scanned_page(runtime, docs[3], FORM),
+        scanned_page(runtime, docs[4], FORM),
+        scanned_page(runtime, docs[5], FORM),
+    ]
+    uploads = [
+        Upload("batch.pdf", as_pdf(pages[0:2])),
+        Upload("batch.tiff", as_tiff(pages[2:4])),
+        Upload("page.png", as_png(pages[4])),
+        Upload("page.jpg", as_jpeg(pages[5])),
+    ]
+    received = runtime.mailroom.receive(uploads, source="cli", actor="test")
+
+    assert (received.files, received.pages) == (4, 6)
+    batch = _batch(runtime, received.id)
+    assert batch.status == BatchStatus.DONE.value
+    assert batch.counts == {"submitted": 6}
+    assert batch.percent == 100
+    assert [p.filename for p in batch.pages] == [
+        "batch.pdf", "batch.pdf", "batch.tiff", "batch.tiff", "page.png", "page.jpg",
+    ]  # fmt: skip
+    assert [p.reference for p in batch.pages] == [_reference(runtime, d) for d in docs]
+    # The files were stored as they came, before any page was read.
+    with runtime.sessions() as session:
+        stored = session.execute(select(ScanPage).where(ScanPage.batch_id == received.id))
+        for page in stored.scalars():
+            assert runtime.files.get(page.file.content_key)[:4] in (
+                b"%PDF",
+                b"II*\x00",
+                b"\x89PNG",
+                b"\xff\xd8\xff\xe0",
+            )
+            assert page.image_key and runtime.files.exists(page.image_key)
+
+    answered = _submission(runtime, docs[0])
+    assert answered.channel == "paper"
+    assert answered.values == {"city": "BORDEAUX", "signature": "signed"}
+    evidence = answered.evidence["city"]
+    assert evidence["kind"] == "scan"
+    assert runtime.files.get(evidence["crop"])[:4] == b"\x89PNG"
+    assert 0 < evidence["confidence"] <= 1
+    assert evidence["engine"] == "tesserocr"
+    # City is a review field: a clerk sees it beside its crop; nothing was applied.
+    rows = _rows(runtime, answered.id)
+    assert set(rows) == {"city"}
+    assert rows["city"].status is FieldChangeStatus.PENDING
+    assert rows["city"].evidence["crop"] == evidence["crop"]
+
+    untouched = _submission(runtime, docs[1])
+    assert untouched.values == {}
+    assert _rows(runtime, untouched.id) == {}
+
+
+def test_doubtful_or_invalid_readings_are_never_applied_automatically(runtime: Runtime) -> None:
+    document = issue(runtime, FORM, "C000001")
+    page = scanned_page(
+        runtime, document, FORM, Answers(texts={"email": "JEAN@@EXAMPLE", "phone": "0612"})
+    )
+    runtime.mailroom.receive([Upload("scan.png", as_png(page))], source="cli", actor="test")
+
+    submission = _submission(runtime, document)
+    rows = _rows(runtime, submission.id)
+    # e-mail and phone are auto-apply fields; values their types refuse wait for a clerk.
+    assert {"email", "phone"} <= set(rows)
+    for name in ("email", "phone"):
+        assert rows[name].status is FieldChangeStatus.PENDING
+        assert rows[name].policy == "review"
+        assert rows[name].confidence <= 0.5
+        assert submission.evidence[name]["verdict"] != "valid"
+    with runtime.sessions() as session:
+        applied = session.execute(
+            select(FieldChangeRow).where(FieldChangeRow.status == FieldChangeStatus.APPLIED)
+        ).scalars()
+        assert list(applied) == []
+
+
+# -- exceptions and bad input -------------------------------------------------------------------
+
+
+def test_bad_pages_go_to_the_exception_queue_and_the_batch_goes_on(runtime: Runtime) -> None:
+    good = issue(runtime, FORM, "C000001")
+    revoked = issue(runtime, FORM, "C000002")
+    runtime.issuing.revoke(revoked, actor="test")
+    version = runtime.definitions[FORM].version
+    unknown_code = PageCodes(runtime.signer.keys).encode(new_document_id(), 1, version)
+    good_page = scanned_page(runtime, good, FORM, Answers(texts={"city": "NANTES"}))
+    uploads = [
+        Upload("good.png", as_png(good_page)),
+        Upload("again.png", as_png(good_page)),
+        Upload("revoked.png", as_png(scanned_page(runtime, revoked, FORM))),
+        Upload("unknown.png", as_png(scanned_page(runtime, good, FORM, payload=unknown_code))),
+        Upload(
+            "foreign.png",
+            as_png(scanned_page(runtime, good, FORM, payload="https://example.com/x")),
+        ),
+        Upload("blank.pdf", as_pdf([_blank_sheet()])),
+        Upload("protected.pdf", _protected_pdf()),
+        Upload("corrupt.tif", _corrupt_tiff()),
+        Upload("huge.png", _bomb_png()),
+    ]
+    received = runtime.mailroom.receive(uploads, source="cli", actor="test")
+
+    pages = {p.filename: p for p in _pages(runtime, received.id)}
+    assert len(pages) == received.pages == 9
+    assert pages["good.png"].status is PageStatus.SUBMITTED
+    outcomes = {name: (p.status, p.exception) for name, p in pages.items() if name != "good.png"}
+    exception = PageStatus.EXCEPTION
+    assert outcomes == {
+        "again.png": (exception, "duplicate_page"),
+        "revoked.png": (exception, "revoked_document"),
+        "unknown.png": (exception, "unknown_document"),
+        "foreign.png": (exception, "foreign_code"),
+        "blank.pdf": (exception, "blank_page"),
+        "protected.pdf": (exception, "protected_pdf"),
+        "corrupt.tif": (exception, "corrupt_image"),
+        "huge.png": (exception, "image_too_large"),
+    }
+    for page in pages.values():
+        assert page.reason or page.status is PageStatus.SUBMITTED
+    assert "password" in (pages["protected.pdf"].reason or "")
+    assert "million pixels" in (pages["huge.png"].reason or "")
+    assert _batch(runtime, received.id).status == BatchStatus.DONE.value
+    with runtime.sessions() as session:
+        waiting, total = queries.exceptions(session)
+    assert total == 8
+    assert {p.id for p in waiting} == {p.id for n, p in pages.items() if n != "good.png"}
+
+
+def test_unsupported_file_refuses_the_whole_batch_and_stores_nothing(runtime: Runtime) -> None:
+    from forms_service.intake.mailroom.files import UnsupportedFile
+
+    with pytest.raises(UnsupportedFile) as refused:
+        runtime.mailroom.receive(
+            [Upload("page.png", as_png(_blank_sheet())), Upload("notes.txt", b"hello")],
+            source="cli",
+            actor="test",
+        )
+    assert refused.value.field == "notes.txt"
+    with runtime.sessions() as session:
+        assert queries.batches(session) == []
+
+
+def test_page_of_another_batch_then_rejected_by_an_operator(runtime: Runtime) -> None:
+    document = issue(runtime, FORM, "C000003")
+    scan = as_png(scanned_page(runtime, document, FORM, Answers(texts={"city": "LILLE"})))
+    first = runtime.mailroom.receive([Upload("a.png", scan)], source="cli", actor="test")
+    second = runtime.mailroom.receive([Upload("b.png", scan)], source="cli", actor="test")
+    assert _pages(runtime, first.id)[0].status is PageStatus.SUBMITTED
+    (late,) = _pages(runtime, second.id)
+    assert (late.status, late.exception) == (PageStatus.EXCEPTION, "page_of_another_batch")
+
+    from forms_service.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        runtime.mailroom.reject(late.id, "   ", actor="operator")
+    runtime.mailroom.reject(late.id, "sent twice by the customer", actor="operator")
+    (after,) = _pages(runtime, second.id)
+    assert after.status is PageStatus.REJECTED
+    assert "sent twice" in (after.reason or "")
+    assert after.resolved_by == "operator"
+
+
+def test_operator_assigns_an_unidentified_page_to_a_document(runtime: Runtime) -> None:
+    document = issue(runtime, FORM, "C000004")
+    version = runtime.definitions[FORM].version
+    stray_code = PageCodes(runtime.signer.keys).encode(new_document_id(), 1, version)
+    page = scanned_page(
+        runtime, document, FORM, Answers(texts={"city": "RENNES"}), payload=stray_code
+    )
+    received = runtime.mailroom.receive(
+        [Upload("stray.png", as_png(page))], source="cli", actor="test"
+    )
+    (stray,) = _pages(runtime, received.id)
+    assert stray.exception == "unknown_document"
+
+    from forms_service.errors import Conflict, NotFound
+
+    with pytest.raises(NotFound) as unknown:
+        runtime.mailroom.assign(stray.id, "ZZZ-ZZZ-ZZZ", actor="operator")
+    assert unknown.value.field == "document"
+    reference = _reference(runtime, document)
+    runtime.mailroom.assign(stray.id, reference.lower().replace("-", ""), actor="operator")
+
+    (assigned,) = _pages(runtime, received.id)
+    assert assigned.status is PageStatus.SUBMITTED
+    assert assigned.reference == reference
+    assert _submission(runtime, document).values == {"city": "RENNES"}
+    with pytest.raises(Conflict):
+        runtime.mailroom.assign(stray.id, reference, actor="operator")
+
+
+def test_missing_pages_wait_for_an_operator(runtime: Runtime) -> None:
+    from dataclasses import replace
+
+    from forms_service.issuing.layout import form_geometry
+
+    def two_pages(definition: Any) -> Any:
+        geometry = form_geometry(definition)
+        return replace(geometry, pages=(geometry.pages[0], replace(geometry.pages[0], number=2)))
+
+    runtime.mailroom.geometry = two_pages
+    document = issue(runtime, FORM, "C000005")
+    page = scanned_page(runtime, document, FORM, Answers(texts={"city": "PAU"}))
+    received = runtime.mailroom.receive(
+        [Upload("p1.png", as_png(page))], source="cli", actor="test"
+    )
+    (alone,) = _pages(runtime, received.id)
+    assert (alone.status, alone.exception) == (PageStatus.EXCEPTION, "missing_pages")
+    assert "page 1 of 2" in (alone.reason or "")
+
+    runtime.mailroom.assign(alone.id, _reference(runtime, document), form_page=1, actor="operator")
+    (submitted,) = _pages(runtime, received.id)
+    assert submitted.status is PageStatus.SUBMITTED
+    assert _submission(runtime, document).values == {"city": "PAU"}
+
+
+# -- web, API and CLI ---------------------------------------------------------------------------
+
+
+def test_mailroom_screens_upload_progress_and_exception_queue(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    add_user(runtime, "mary", ["mailroom"])
+    add_user(runtime, "clara", ["clerk"])
+    anonymous = client.get("/mailroom/")
+    assert anonymous.status_code == 302 and "/backoffice/login" in anonymous.headers["Location"]
+    assert sign_in(client, "mary") in (302, 303)
+    home = client.get("/mailroom/")
+    assert home.status_code == 200
+    token = csrf_of(home.text)
+
+    document = issue(runtime, FORM, "C000006")
+    scan = as_png(scanned_page(runtime, document, FORM, Answers(texts={"city": "NICE"})))
+    blank = as_pdf([_blank_sheet()])
+    refused = client.post(
+        "/mailroom/batches",
+        data={"files": [(io.BytesIO(scan), "scan.png")]},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 400  # no CSRF token
+    sent = client.post(
+        "/mailroom/batches",
+        data={
+            "csrf_token": token,
+            "files": [(io.BytesIO(scan), "scan.png"), (io.BytesIO(blank), "blank.pdf")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 303
+    progress = client.get(sent.headers["Location"])
+    assert progress.status_code == 200
+    assert 'data-status="submitted"' in progress.text and "blank_page" in progress.text
+
+    wrong = client.post(
+        "/mailroom/batches",
+        data={"csrf_token": token, "files": [(io.BytesIO(b"plain text"), "notes.txt")]},
+        content_type="multipart/form-data",
+    )
+    assert wrong.status_code == 422 and "notes.txt" in wrong.text
+
+    queue = client.get("/mailroom/exceptions")
+    assert 'data-exception="blank_page"' in queue.text
+    with runtime.sessions() as session:
+        (waiting,), _ = queries.exceptions(session)
+    found = client.post(
+        "/mailroom/search", data={"csrf_token": token, "query": _reference(runtime, document)}
+    )
+    assert found.status_code == 200 and f'data-hit="{_reference(runtime, document)}"' in found.text
+    no_reason = client.post(
+        f"/mailroom/pages/{waiting.id}/reject", data={"csrf_token": token, "reason": ""}
+    )
+    assert no_reason.status_code == 422
+    rejected = client.post(
+        f"/mailroom/pages/{waiting.id}/reject", data={"csrf_token": token, "reason": "empty sheet"}
+    )
+    assert rejected.status_code == 303
+    with runtime.sessions() as session:
+        assert queries.exceptions(session)[1] == 0
+
+    client.post("/backoffice/logout", data={"csrf_token": token})
+    assert sign_in(client, "clara") in (302, 303)
+    assert client.get("/mailroom/").status_code == 403
+
+
+def test_scans_api_takes_a_batch_with_a_token(client: FlaskClient, runtime: Runtime) -> None:
+    mailroom = add_token(runtime, "scanner", ["mailroom"])
+    clerk = add_token(runtime, "desk", ["clerk"])
+    document = issue(runtime, FORM, "C000007")
+    scan = as_jpeg(scanned_page(runtime, document, FORM, Answers(texts={"city": "METZ"})))
+
+    def send(token: str | None, files: list[tuple[bytes, str]]) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data = {"files": [(io.BytesIO(content), name) for content, name in files]}
+        return client.post(
+            "/api/v1/scans", data=data, headers=headers, content_type="multipart/form-data"
+        )
+
+    assert send(None, [(scan, "a.jpg")]).status_code == 401
+    assert send(clerk, [(scan, "a.jpg")]).status_code == 403
+    bad = send(mailroom, [(b"GIF89a", "a.gif")])
+    assert bad.status_code == 422
+    assert bad.json["field"] == "a.gif" and bad.json["code"] == "unsupported_file"
+    none = client.post("/api/v1/scans", headers={"Authorization": f"Bearer {mailroom}"})
+    assert none.status_code == 422 and none.json["field"] == "files"
+
+    accepted = send(mailroom, [(scan, "a.jpg")])
+    assert accepted.status_code == 202
+    body = accepted.json
+    assert body["pages_total"] == 1 and body["pages"][0]["status"] == "submitted"
+    detail = client.get(
+        f"/api/v1/scans/{body['id']}", headers={"Authorization": f"Bearer {mailroom}"}
+    )
+    assert detail.status_code == 200 and detail.json["percent"] == 100
+    assert (
+        client.get(
+            "/api/v1/scans/nope", headers={"Authorization": f"Bearer {mailroom}"}
+        ).status_code
+        == 404
+    )
+
+
+def test_cli_import_and_watched_folder(app: Flask, runtime: Runtime, tmp_path: Path) -> None:
+    document = issue(runtime, FORM, "C000008")
+    scan = as_png(scanned_page(runtime, document, FORM))
+    single = tmp_path / "scan.png"
+    single.write_bytes(scan)
+    result = app.test_cli_runner().invoke(cli, ["mailroom", "import", str(single)])
+    assert result.exit_code == 0, result.output
+    assert "1 file(s), 1 page(s) queued" in result.output
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "late.png").write_bytes(scan)
+    (inbox / "notes.txt").write_text("not a scan")
+    (inbox / ".partial").write_bytes(b"being written")
+    result = app.test_cli_runner().invoke(
+        cli, ["mailroom", "import", "--watch", str(inbox), "--once"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (inbox / "done" / "late.png").is_file()
+    assert (inbox / "failed" / "notes.txt").is_file()
+    assert "PDF, TIFF, PNG and JPEG" in (inbox / "failed" / "notes.txt.reason.txt").read_text()
+    assert (inbox / ".partial").is_file()
+    usage = app.test_cli_runner().invoke(cli, ["mailroom", "import"])
+    assert usage.exit_code == 2
