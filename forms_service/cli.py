@@ -222,6 +222,91 @@ def api_tokens_create(name: str, roles: tuple[str, ...]) -> None:
     click.echo(token)
 
 
+# -- write-back and audit ------------------------------------------------------------------
+
+
+@cli.group()
+def outbox() -> None:
+    """Write approved changes back to the source systems."""
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    if not counts:
+        return "nothing due"
+    return ", ".join(f"{count} {what}" for what, count in sorted(counts.items()))
+
+
+@outbox.command("run")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--poll", default=5.0, show_default=True, help="Seconds to wait when idle.")
+@with_appcontext
+def outbox_run(once: bool, poll: float) -> None:
+    """Deliver due outbox messages (and propose answers left without a change set)."""
+    import signal
+    import time
+
+    from forms_service.changes.tasks import deliver_due_messages
+
+    runtime = _runtime()
+    stopping: list[int] = []
+    if not once:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda number, _frame: stopping.append(number))
+    while True:
+        counts = deliver_due_messages(runtime.outbox, runtime.changes)
+        if counts or once:
+            click.echo(f"outbox: {_counts_line(counts)}")
+        dead = runtime.outbox.dead_letters()
+        if dead and (once or counts.get("dead")):
+            click.echo(
+                f"alert: {len(dead)} dead letter(s), message ids "
+                f"{', '.join(map(str, dead[:20]))}: repair the source, then "
+                "`forms-service outbox requeue ID`",
+                err=True,
+            )
+        if once or stopping:
+            return
+        if not counts:
+            time.sleep(poll)
+
+
+@outbox.command("requeue")
+@click.argument("message_id", type=int)
+@click.option("--actor", default="cli", show_default=True, help="Who sends it again.")
+@with_appcontext
+def outbox_requeue(message_id: int, actor: str) -> None:
+    """Send a dead-lettered message again."""
+    _runtime().outbox.requeue(message_id, actor=actor)
+    click.echo(f"message {message_id} queued again")
+
+
+@cli.group()
+def audit() -> None:
+    """The append-only audit log."""
+
+
+@audit.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 naming the first edited or deleted row."""
+    from forms_service.audit import service as audit_log
+    from forms_service.storage.model import AuditEvent
+
+    with _runtime().sessions() as session:
+        report = audit_log.verify(session)
+        if report.ok:
+            click.echo(f"ok: {report.events} audit events, chain intact")
+            return
+        row = session.get(AuditEvent, report.broken_at) if report.broken_at else None
+        where = (
+            f"row {row.id} ({row.kind} at {row.at.isoformat()})"
+            if row is not None
+            else f"row {report.broken_at}"
+        )
+    click.echo(f"error: audit chain broken at {where}: {report.reason}", err=True)
+    sys.exit(1)
+
+
 # -- demo ---------------------------------------------------------------------------------
 
 

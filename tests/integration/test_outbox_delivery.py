@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from forms_service.changes.model import encode_raw
 from forms_service.changes.outbox import Delivery, OutboxDeliverer, RetryPolicy
 from forms_service.changes.service import ChangeService
 from forms_service.changes.tasks import deliver_due_messages, deliver_outbox_message
+from forms_service.cli import cli
 from forms_service.connectors.interfaces import FieldWrite
 from forms_service.connectors.rest import RestConnector
 from forms_service.runtime import Runtime
@@ -220,3 +222,15 @@ def test_forgotten_submissions_are_proposed_by_the_worker(
     assert source.patches == 1
     assert deliver_due_messages(deliverer, changes) == {}
     assert encode_raw(dt.date(2020, 1, 2)) == {"type": "date", "value": "2020-01-02"}
+
+
+def test_cli_outbox_run_once(app: Flask, runtime: Runtime) -> None:
+    runtime.intake.after_submit = None  # as if the process died right after storing the answer
+    wanted = not crm_record(runtime, KEY)["consent_sms"]
+    submit(runtime, issue(runtime, "consent-preferences", KEY), {"consent_sms": str(wanted)})
+    result = app.test_cli_runner().invoke(cli, ["outbox", "run", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "outbox: 1 proposed" in result.output
+    assert crm_record(runtime, KEY)["consent_sms"] is wanted
+    again = app.test_cli_runner().invoke(cli, ["outbox", "run", "--once"])
+    assert again.exit_code == 0 and "nothing due" in again.output

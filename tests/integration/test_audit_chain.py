@@ -1,0 +1,77 @@
+"""The audit log: `forms-service audit verify` finds edited and deleted rows; redaction by role."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import delete, func, select, update
+
+from forms_service.audit.service import REDACTED, events_of, redact
+from forms_service.cli import cli
+from forms_service.runtime import Runtime
+from forms_service.storage.model import AuditEvent
+from tests.integration.changes_support import issue, submit
+
+
+def _history(runtime: Runtime) -> list[int]:
+    """A few real events: issued, submitted, auto-applied, applied."""
+    document = issue(runtime, "consent-preferences")
+    submit(runtime, document, {"preferred_channel": "post", "consent_partners": "true"})
+    issue(runtime, "contact-update", "C000002")
+    with runtime.sessions() as session:
+        return list(session.execute(select(AuditEvent.id).order_by(AuditEvent.id)).scalars())
+
+
+def _verify(app: Flask) -> tuple[int, str]:
+    result = app.test_cli_runner().invoke(cli, ["audit", "verify"])
+    return result.exit_code, result.output
+
+
+def test_an_intact_chain_verifies(app: Flask, runtime: Runtime) -> None:
+    ids = _history(runtime)
+    assert len(ids) >= 4
+    code, output = _verify(app)
+    assert code == 0, output
+    assert f"ok: {len(ids)} audit events" in output
+
+
+def test_an_edited_row_is_found(app: Flask, runtime: Runtime) -> None:
+    ids = _history(runtime)
+    with runtime.sessions() as session, session.begin():
+        session.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(actor="mallory"))
+    code, output = _verify(app)
+    assert code == 1
+    assert f"row {ids[1]} " in output and "edited" in output
+
+
+def test_a_deleted_row_is_found(app: Flask, runtime: Runtime) -> None:
+    ids = _history(runtime)
+    with runtime.sessions() as session, session.begin():
+        session.execute(delete(AuditEvent).where(AuditEvent.id == ids[1]))
+    code, output = _verify(app)
+    assert code == 1
+    assert f"row {ids[2]} " in output and "deleted" in output
+
+
+def test_deleting_the_last_rows_is_found(app: Flask, runtime: Runtime) -> None:
+    ids = _history(runtime)
+    with runtime.sessions() as session, session.begin():
+        session.execute(delete(AuditEvent).where(AuditEvent.id >= ids[-2]))
+    code, output = _verify(app)
+    assert code == 1
+    assert f"row {ids[-3]} " in output and "last 2 row(s)" in output
+
+
+def test_personal_values_only_for_allowed_roles(runtime: Runtime) -> None:
+    _history(runtime)
+    with runtime.sessions() as session:
+        events = events_of(session)
+        count = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    assert len(events) == count
+    changed = [e for e in events if e.after is not None]
+    assert changed, "the history has events with values"
+    for entry in redact(changed, ["clerk"]):
+        assert entry.redacted and entry.after == REDACTED
+        assert entry.kind and entry.field  # what happened stays visible
+    for entry in redact(changed, ["supervisor"]):
+        assert not entry.redacted and entry.after != REDACTED
+    assert {e.after for e in redact(changed, ["admin"])} == {e.after for e in changed}
