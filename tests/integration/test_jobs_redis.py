@@ -1,0 +1,144 @@
+"""The real Celery worker reads scanned pages: on the real Redis, and on the filesystem broker.
+
+A worker process is started with `celery -A forms_service.jobs.celery_app worker`, configured
+like production through FORMS_* variables (same database, file store and secrets as the test
+app); the test app only queues. Redis keys carry a private prefix that is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from forms_service.intake.mailroom import queries
+from forms_service.intake.mailroom.model import PageStatus
+from forms_service.intake.mailroom.service import Upload
+from forms_service.runtime import Runtime
+from tests.conftest import REDIS_URL
+from tests.mailroom_scans import as_pdf, issue, scanned_page
+from tests.ocr_pages import Answers
+
+FORM = "contact-update"
+#: How long a worker may take to start and read three pages before the test gives up.
+PATIENCE_SECONDS = 180
+
+
+@pytest.fixture(params=["redis", "filesystem"])
+def broker(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Broker settings of one test: the real Redis with a private key prefix, or local folders."""
+    if request.param == "filesystem":
+        yield {}
+        return
+    prefix = f"forms-test-{os.getpid()}-{secrets.token_hex(4)}:"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    yield {
+        "JOBS_BROKER_URL": REDIS_URL,
+        "JOBS_REDIS_PREFIX": prefix,
+        "JOBS_QUEUE": f"forms-test-{secrets.token_hex(4)}",
+    }
+    for key in client.scan_iter(match=f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def app_settings(app_settings: dict[str, Any], broker: dict[str, str]) -> dict[str, Any]:
+    """The test app queues jobs on the broker (never runs them itself)."""
+    return {**app_settings, **broker, "JOBS_EAGER": False}
+
+
+def _env(settings: dict[str, Any]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMS_")}
+    for name in (
+        "VAR_DIR", "DATABASE_URL", "FILE_STORE_DIR", "DEFINITIONS_DIR", "BASE_URL",
+        "JOBS_BROKER_URL", "JOBS_REDIS_PREFIX", "JOBS_QUEUE",
+    ):  # fmt: skip
+        if name in settings:
+            env[f"FORMS_{name}"] = str(settings[name])
+    env["FORMS_CONNECTORS"] = json.dumps(settings["CONNECTORS"])
+    env["OMP_THREAD_LIMIT"] = "1"
+    return env
+
+
+@pytest.fixture
+def worker(app_settings: dict[str, Any], runtime: Runtime, tmp_path: Path) -> Iterator[Path]:
+    """A real worker process on the test's broker; its log file."""
+    log = tmp_path / "worker.log"
+    queue = str(app_settings.get("JOBS_QUEUE", "forms_service"))
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "forms_service.jobs.celery_app",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-Q",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            env=_env(app_settings),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        runtime.jobs.app.close()  # type: ignore[attr-defined]
+
+
+def test_worker_reads_a_batch_queued_by_the_service(runtime: Runtime, worker: Path) -> None:
+    documents = [issue(runtime, FORM, f"C00000{n}") for n in (1, 2)]
+    pages = [
+        scanned_page(runtime, documents[0], FORM, Answers(texts={"city": "TOULOUSE"})),
+        scanned_page(runtime, documents[1], FORM),
+        scanned_page(runtime, documents[1], FORM),
+    ]
+    received = runtime.mailroom.receive(
+        [Upload("batch.pdf", as_pdf(pages))], source="api", actor="test"
+    )
+    with runtime.sessions() as session:
+        # Stored and queued, not read: this process runs no job.
+        assert queries.batch(session, received.id).counts == {"queued": 3}
+
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while True:
+        with runtime.sessions() as session:
+            batch = queries.batch(session, received.id)
+        if batch.status == "done" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert batch.status == "done", worker.read_text()[-3000:]
+    statuses = [(p.status, p.exception) for p in batch.pages]
+    assert statuses == [
+        (PageStatus.SUBMITTED, None),
+        (PageStatus.SUBMITTED, None),
+        (PageStatus.EXCEPTION, "duplicate_page"),
+    ]
+    assert all(p.attempts == 1 for p in batch.pages)
+    assert "mailroom.read_page" in worker.read_text()
