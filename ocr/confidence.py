@@ -96,19 +96,27 @@ def judge(
     reasons: list[str] = []
     texts = {r.text for r in usable}
     agree = len(usable) > 1 and len(texts) == 1
-    if len(texts) > 1:
-        reasons.append(ReviewReason.READINGS_DISAGREE)
     if check is not None:
         passing = [r for r in usable if check(r.text)]
         if passing:
             chosen = max(passing, key=lambda r: r.confidence)
+            # Another reading whose alternative characters give the same passing value
+            # confirms it (a cell read "O" with "0" as its second choice, say).
+            disagreeing = [
+                r
+                for r in usable
+                if r.text != chosen.text
+                and not (r.alternatives and choose_passing(r.alternatives, check) == chosen.text)
+            ]
             confidence = _raise(chosen.confidence)
-            if agree:
-                confidence = _raise(confidence)
-            elif len(texts) > 1:
-                # Two readings disagree but one passes the check: likely right, still a clerk's call.
+            if disagreeing:
+                reasons.append(ReviewReason.READINGS_DISAGREE)
                 confidence *= 0.9
+            elif len(usable) > 1:
+                confidence = _raise(confidence)
             return _finish(chosen.text, confidence, reasons, threshold)
+        if len(texts) > 1:
+            reasons.append(ReviewReason.READINGS_DISAGREE)
         for reading in sorted(usable, key=lambda r: -r.confidence):
             corrected = (
                 choose_passing(reading.alternatives, check) if reading.alternatives else None
@@ -121,6 +129,8 @@ def judge(
         best = max(usable, key=lambda r: r.confidence)
         reasons.append(ReviewReason.FAILED_CHECK)
         return _finish(best.text, min(best.confidence, 0.3), reasons, threshold)
+    if len(texts) > 1:
+        reasons.append(ReviewReason.READINGS_DISAGREE)
     best = max(usable, key=lambda r: r.confidence)
     confidence = best.confidence
     if agree:

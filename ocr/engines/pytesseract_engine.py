@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytesseract
 from PIL import Image
 
@@ -13,22 +15,30 @@ class PytesseractEngine:
 
     name = "pytesseract"
 
-    def __init__(self, lang: str = "fra") -> None:
+    def __init__(self, lang: str = "fra", character_lang: str = "eng") -> None:
         self._lang = lang
+        self._character_lang = character_lang
 
     def read_line(self, image: GrayImage, charset: str | None) -> EngineReading:
-        return self._read(image, charset, 7)
+        return self._read(image, charset, 7, self._lang)
 
     def read_character(self, image: GrayImage, charset: str | None) -> EngineReading:
-        return self._read(image, charset, 10)
+        # Same language split and retries as TesserocrEngine: see its docstring.
+        reading = EngineReading("", 0.0)
+        for mode, lang in ((10, self._character_lang), (8, self._character_lang), (10, self._lang)):
+            reading = self._read(image, charset, mode, lang)
+            if len(reading.text) == 1:
+                return reading
+        return reading
 
-    def _read(self, image: GrayImage, charset: str | None, mode: int) -> EngineReading:
+    def _read(self, image: GrayImage, charset: str | None, mode: int, lang: str) -> EngineReading:
         config = f"--psm {mode}"
         if charset:
-            config += f" -c tessedit_char_whitelist={charset}"
+            # pytesseract splits its config like a shell: quote names with apostrophes.
+            config += " -c " + shlex.quote(f"tessedit_char_whitelist={charset}")
         data = pytesseract.image_to_data(
             Image.fromarray(image),
-            lang=self._lang,
+            lang=lang,
             config=config,
             output_type=pytesseract.Output.DICT,
         )
