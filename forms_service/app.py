@@ -20,12 +20,14 @@ from forms_service.web import ops
 from forms_service.web.api.audit import blueprint as api_audit
 from forms_service.web.api.change_sets import blueprint as api_change_sets
 from forms_service.web.api.docs import blueprint as api_docs
+from forms_service.web.api.returns import blueprint as api_returns
 from forms_service.web.api.scans import blueprint as api_scans
 from forms_service.web.api.submissions import blueprint as api_submissions
 from forms_service.web.api.views import blueprint as api_documents
 from forms_service.web.backoffice import register as register_backoffice
 from forms_service.web.extensions import csrf, limiter
 from forms_service.web.mailroom import register as register_mailroom
+from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
 from forms_service.web.public.views import render_error
 
@@ -69,6 +71,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_backoffice(app)
     register_mailroom(app)
     app.register_blueprint(public)
+    api.register_blueprint(api_returns)
+    csrf.exempt(api_returns)
+    app.register_blueprint(public_upload)
 
     _register_error_handlers(app)
     app.after_request(_security_headers)

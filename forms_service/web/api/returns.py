@@ -1,0 +1,107 @@
+"""API: post a returned PDF (mailroom or integration); it is identified by its own token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+from flask.typing import ResponseReturnValue
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from forms_service.accounts.service import Role
+from forms_service.errors import InvalidInput
+from forms_service.intake.pdf.guard import PdfTooLarge
+from forms_service.storage.model import PdfReturnStatus
+from forms_service.web.api.auth import require_token
+from forms_service.web.api.problems import problems
+from forms_service.web.context import client_pseudonym, locale, runtime
+
+blueprint = Blueprint(
+    "api_returns", __name__, url_prefix="/api/v1", description="Returned PDF forms"
+)
+
+_UPLOAD = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "The filled PDF as the customer saved it.",
+                    },
+                    "token": {
+                        "type": "string",
+                        "description": "Optional: the link token of the document it answers; "
+                        "the PDF's own token must then name the same document.",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+class PdfReturnSchema(Schema):
+    """What became of a returned PDF (no personal data: ids, status, changed field names)."""
+
+    status = fields.String(metadata={"enum": [s.value for s in PdfReturnStatus]})
+    return_id = fields.String(allow_none=True)
+    document_id = fields.String(allow_none=True)
+    submission_id = fields.String(allow_none=True)
+    repeated = fields.Boolean()
+    changed_fields = fields.List(fields.String())
+
+
+@blueprint.route("/returns", methods=["POST"])
+@blueprint.doc(requestBody=_UPLOAD)
+@blueprint.response(201, PdfReturnSchema)
+@blueprint.alt_response(202, schema=PdfReturnSchema, description="Stored for the mailroom")
+@problems(blueprint, 400, 403, 404, 409, 410, 413, 415, 422)
+@require_token(Role.INTEGRATION, Role.MAILROOM)
+def post_return() -> ResponseReturnValue:
+    """Read a filled PDF into a submission, or store a flattened one for the mailroom.
+
+    The document is the one named by the PDF's hidden token. A flattened or printed PDF (no
+    fields left) is stored with status `awaiting_scan` and read like a scanned letter.
+    """
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("send the PDF as the multipart field 'file'", field="file")
+    token = (request.form.get("token") or "").strip() or None
+    receipt = runtime().pdf_returns.receive(
+        upload.read(),
+        link_token=token,
+        via="api",
+        actor=str(g.api_actor),
+        client=client_pseudonym(),
+        locale=locale(),
+    )
+    body: dict[str, Any] = {
+        "status": receipt.status.value,
+        "return_id": receipt.return_id,
+        "document_id": receipt.document.id if receipt.document else None,
+        "submission_id": receipt.submission.id if receipt.submission else None,
+        "repeated": receipt.repeated,
+        "changed_fields": [c.field for c in receipt.changes],
+    }
+    if receipt.status is PdfReturnStatus.AWAITING_SCAN:
+        return body, 202
+    return body, 200 if receipt.repeated else 201
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """Over MAX_CONTENT_LENGTH: the problem shape, naming the file."""
+    error = PdfTooLarge("the file is over the size limit (MAX_CONTENT_LENGTH)")
+    return {
+        "status": error.status,
+        "code": error.code,
+        "field": error.field,
+        "reason": error.reason,
+    }, error.status

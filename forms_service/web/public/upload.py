@@ -1,0 +1,153 @@
+"""The customer's upload of a filled PDF on the link's page: parse, call the PDF channel, render.
+
+A form that asks an identity question before showing personal data asks it on this page too,
+in the same form as the file, so that a link alone cannot change someone's details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request, session
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from forms_service.definitions.model import FormDefinition
+from forms_service.definitions.online_form import challenge_form_class
+from forms_service.errors import FormsError
+from forms_service.i18n import translate
+from forms_service.intake.pdf.guard import PdfRejected, PdfTooLarge
+from forms_service.intake.pdf.service import (
+    AnswersRefused,
+    NotThisForm,
+    OtherDocument,
+    PdfReturnReceipt,
+    UnidentifiedPdf,
+)
+from forms_service.intake.service import ChallengeFailed
+from forms_service.storage.model import Document, PdfReturnStatus
+from forms_service.web.context import client_pseudonym, locale, runtime
+from forms_service.web.extensions import limiter
+from forms_service.web.public.views import _PASSED, _translator, render_error
+
+blueprint = Blueprint("public_upload", __name__)
+
+#: Refusals shown on the upload page itself, so the customer can pick another file.
+_FILE_REFUSALS = (PdfRejected, OtherDocument, UnidentifiedPdf, NotThisForm, AnswersRefused)
+
+
+def _link_limit() -> str:
+    return str(current_app.config["RATELIMIT_LINK"])
+
+
+def _max_megabytes() -> int:
+    return max(1, int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
+
+
+def _upload_form(definition: FormDefinition, lang: str, *, challenge: bool) -> Any:
+    base = challenge_form_class(definition.challenge, lang, FlaskForm) if challenge else FlaskForm
+    file_field = FileField(
+        translate("upload_file", lang),
+        validators=[FileRequired(message=translate("required", lang))],
+    )
+    return type("UploadForm", (base,), {"file": file_field})
+
+
+@blueprint.route("/f/<token>/upload", methods=["GET", "POST"])
+@limiter.limit(_link_limit)
+def upload(token: str) -> ResponseReturnValue:
+    """Show the upload form; take a filled PDF and say what it changes."""
+    lang = locale()
+    built = runtime()
+    intake = built.intake
+    client = client_pseudonym()
+    document = intake.resolve(token, client=client)
+    definition = intake.definition(document)
+    intake.ensure_open(document)
+    challenge = bool(definition.challenge) and document.id not in session.get(_PASSED, [])
+    web_form = _upload_form(definition, lang, challenge=challenge)()
+    if request.method == "GET":
+        return _page(token, document, definition, web_form, lang, challenge=challenge)
+    if not web_form.validate():
+        return _page(token, document, definition, web_form, lang, challenge=challenge), 422
+    if challenge:
+        answers = {q.name: web_form[q.name].data for q in definition.challenge}
+        try:
+            intake.check_challenge(document, answers, client=client)
+        except ChallengeFailed:
+            page = _page(token, document, definition, web_form, lang, challenge=True, failed=True)
+            return page, 422
+        session[_PASSED] = [*session.get(_PASSED, [])[-19:], document.id]
+    content = web_form.file.data.read()
+    try:
+        receipt = built.pdf_returns.receive(
+            content, link_token=token, via="upload", actor="customer", client=client, locale=lang
+        )
+    except _FILE_REFUSALS as refusal:
+        page = _page(token, document, definition, web_form, lang, challenge=False, error=refusal)
+        return page, refusal.status
+    return _done(document, definition, receipt, lang), (
+        202 if receipt.status is PdfReturnStatus.AWAITING_SCAN else 200
+    )
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """Over MAX_CONTENT_LENGTH: a clear page, and nothing read or stored."""
+    return render_error(PdfTooLarge(f"The file is larger than {_max_megabytes()} MB."))
+
+
+def _page(
+    token: str,
+    document: Document,
+    definition: FormDefinition,
+    web_form: Any,
+    lang: str,
+    *,
+    challenge: bool,
+    failed: bool = False,
+    error: FormsError | None = None,
+) -> str:
+    message = None
+    if error is not None:
+        message = translate(f"err.{error.code}", lang)
+        if message == f"err.{error.code}":
+            message = error.reason
+    return render_template(
+        "public/upload.html",
+        token=token,
+        document=document,
+        definition=definition,
+        form=web_form,
+        challenge=challenge,
+        failed=failed,
+        error=message,
+        error_code=error.code if error else None,
+        max_megabytes=_max_megabytes(),
+        lang=lang,
+        t=_translator(lang),
+    )
+
+
+def _done(
+    document: Document, definition: FormDefinition, receipt: PdfReturnReceipt, lang: str
+) -> str:
+    rows = [
+        {
+            "label": definition.field(c.field).label_in(lang),
+            "after": definition.field(c.field).display(c.after, lang),
+        }
+        for c in receipt.changes
+    ]
+    return render_template(
+        "public/upload_done.html",
+        document=document,
+        definition=definition,
+        receipt=receipt,
+        awaiting_scan=receipt.status is PdfReturnStatus.AWAITING_SCAN,
+        rows=rows,
+        lang=lang,
+        t=_translator(lang),
+    )
