@@ -253,7 +253,7 @@ def outbox_run(once: bool, poll: float) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda number, _frame: stopping.append(number))
     while True:
-        counts = deliver_due_messages(runtime.outbox, runtime.changes)
+        counts = deliver_due_messages(runtime)
         if counts or once:
             click.echo(f"outbox: {_counts_line(counts)}")
         dead = runtime.outbox.dead_letters()

@@ -27,6 +27,8 @@ RuntimeProvider = Callable[[], "Runtime"]
 #: Job name -> "module:function"; the function takes (runtime, *ids).
 JOBS: Mapping[str, str] = {
     "mailroom.read_page": "forms_service.intake.mailroom.tasks:read_page",
+    "changes.propose": "forms_service.changes.tasks:propose_change_set",
+    "changes.deliver": "forms_service.changes.tasks:deliver_outbox_message",
 }
 
 

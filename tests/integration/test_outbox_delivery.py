@@ -13,10 +13,11 @@ from sqlalchemy import select
 from forms_service.changes.model import encode_raw
 from forms_service.changes.outbox import Delivery, OutboxDeliverer, RetryPolicy
 from forms_service.changes.service import ChangeService
-from forms_service.changes.tasks import deliver_due_messages, deliver_outbox_message
+from forms_service.changes.tasks import outbox_round
 from forms_service.cli import cli
 from forms_service.connectors.interfaces import FieldWrite
 from forms_service.connectors.rest import RestConnector
+from forms_service.jobs.service import CeleryJobQueue, make_celery
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (
     AuditEvent,
@@ -124,7 +125,7 @@ def test_source_down_during_apply_is_retried_and_applied_exactly_once(
     assert source.patches == 1
     # Delivering again has no effect.
     assert deliverer.run_once() == {}
-    assert deliver_outbox_message(deliverer, _message(runtime).id) == Delivery.NOTHING
+    assert deliverer.deliver(_message(runtime).id) is Delivery.NOTHING
     assert source.patches == 1
     view = changes.change_set(change_set_id)
     assert view.status is ChangeSetStatus.APPLIED
@@ -216,11 +217,11 @@ def test_forgotten_submissions_are_proposed_by_the_worker(
     wanted = not crm_record(runtime, KEY)["consent_sms"]
     submit(runtime, issue(runtime, "consent-preferences", KEY), {"consent_sms": str(wanted)})
     assert changes.queue().total == 0  # the submission waits with no change set
-    counts = deliver_due_messages(deliverer, changes)
+    counts = outbox_round(deliverer, changes)
     assert counts["proposed"] == 1
     assert source.records[KEY]["consent_sms"] is wanted  # auto-applied over HTTP
     assert source.patches == 1
-    assert deliver_due_messages(deliverer, changes) == {}
+    assert outbox_round(deliverer, changes) == {}
     assert encode_raw(dt.date(2020, 1, 2)) == {"type": "date", "value": "2020-01-02"}
 
 
@@ -234,3 +235,18 @@ def test_cli_outbox_run_once(app: Flask, runtime: Runtime) -> None:
     assert crm_record(runtime, KEY)["consent_sms"] is wanted
     again = app.test_cli_runner().invoke(cli, ["outbox", "run", "--once"])
     assert again.exit_code == 0 and "nothing due" in again.output
+
+
+def test_jobs_propose_and_deliver_through_the_job_queue(runtime: Runtime) -> None:
+    runtime.intake.after_submit = None
+    queue = CeleryJobQueue(make_celery({**runtime.settings, "JOBS_EAGER": True}, lambda: runtime))
+    submission_id = submit(runtime, issue(runtime, "contact-update", KEY), {"city": "Bron"})
+    queue.enqueue("changes.propose", submission_id)
+    view = runtime.changes.change_set_of_submission(submission_id)
+    later = ChangeService(runtime.sessions, runtime.definitions, runtime.connectors)  # no delivery
+    later.approve_all(view.id, actor="alice", version=view.version)
+    message = _message(runtime)
+    assert message.status is OutboxStatus.PENDING
+    queue.enqueue("changes.deliver", str(message.id))
+    assert _message(runtime).status is OutboxStatus.DELIVERED
+    assert crm_record(runtime, KEY)["city"] == "Bron"
