@@ -8,11 +8,13 @@ import json
 import os
 import random
 import secrets
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from faker import Faker
 from sqlalchemy import (
     Boolean,
@@ -76,7 +78,7 @@ def fake_customers(count: int, seed: int = 2026) -> Iterator[dict[str, Any]]:
         first = fake.first_name_male() if male else fake.first_name_female()
         last = fake.last_name()
         department = rng.choice([*range(1, 20), *range(21, 96)])
-        mobile = f"0{rng.choice('67')}{rng.randrange(10**8):08d}"
+        mobile = _french_mobile(rng)
         phone = (
             " ".join(mobile[i : i + 2] for i in range(0, 10, 2)) if rng.random() < 0.7 else mobile
         )
@@ -93,7 +95,7 @@ def fake_customers(count: int, seed: int = 2026) -> Iterator[dict[str, Any]]:
             ),
             "postcode": f"{department:02d}{rng.randrange(1000):03d}",
             "city": fake.city(),
-            "email": f"{first}.{last}@{fake.free_email_domain()}".lower().replace(" ", "-"),
+            "email": f"{_ascii(first)}.{_ascii(last)}@{fake.free_email_domain()}".lower(),
             "phone": phone,
             "iban": fake.iban(),
             "bic": fake.swift(length=11),
@@ -107,6 +109,21 @@ def fake_customers(count: int, seed: int = 2026) -> Iterator[dict[str, Any]]:
             "preferred_channel": rng.choice(("email", "sms", "post")),
             "interests": ",".join(i for i in interests if rng.random() < 0.3),
         }
+
+
+def _french_mobile(rng: random.Random) -> str:
+    """A valid metropolitan mobile number: prefilled values must pass the form's own checks."""
+    while True:
+        mobile = f"0{rng.choice('67')}{rng.randrange(10**8):08d}"
+        if phonenumbers.is_valid_number(phonenumbers.parse(mobile, "FR")):
+            return mobile
+
+
+def _ascii(name: str) -> str:
+    """A name as e-mail providers accept it in an address: no accents, spaces or quotes."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return kept.replace(" ", "-").replace("'", "")
 
 
 def create_demo_crm(url: str, count: int = 1200) -> int:

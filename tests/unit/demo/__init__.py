@@ -1,0 +1,1 @@
+"""Unit tests of forms_service.demo."""
