@@ -93,6 +93,28 @@ def mailroom_requeue(older_than_minutes: int) -> None:
     click.echo(f"{count} page(s) queued again")
 
 
+@mailroom.command("accuracy")
+@with_appcontext
+def mailroom_accuracy() -> None:
+    """Record clerks' decisions on scanned values and print the accuracy per field type."""
+    import datetime as dt
+
+    from forms_service.intake.mailroom.corrections import accuracy_summary, record_corrections
+
+    runtime = _runtime()
+    with runtime.sessions() as session, session.begin():
+        added = record_corrections(session, runtime.definitions, now=dt.datetime.now(dt.UTC))
+    with runtime.sessions() as session:
+        lines = accuracy_summary(session)
+    click.echo(f"{added} new decision(s) recorded")
+    click.echo(f"{'field type':<16} {'engine':<12} {'checked':>8} {'corrected':>9} {'accuracy':>9}")
+    for line in lines:
+        click.echo(
+            f"{line.field_type:<16} {line.engine:<12} {line.checked:>8} {line.corrected:>9} "
+            f"{line.accuracy:>9.1%}"
+        )
+
+
 @click.command("worker")
 @click.option("--concurrency", type=int, default=None, help="Processes (default: CPU cores).")
 @click.option(

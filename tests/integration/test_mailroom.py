@@ -469,3 +469,64 @@ def test_cli_import_and_watched_folder(app: Flask, runtime: Runtime, tmp_path: P
     assert (inbox / ".partial").is_file()
     usage = app.test_cli_runner().invoke(cli, ["mailroom", "import"])
     assert usage.exit_code == 2
+
+
+# -- clerks' corrections ------------------------------------------------------------------------
+
+
+def test_clerk_corrections_of_read_values_are_recorded_as_accuracy(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    import datetime as dt
+
+    from forms_service.intake.mailroom.corrections import accuracy_summary, record_corrections
+
+    kept, fixed = issue(runtime, FORM, "C000001"), issue(runtime, FORM, "C000002")
+    uploads = [
+        Upload(
+            "kept.png", as_png(scanned_page(runtime, kept, FORM, Answers(texts={"city": "LYON"})))
+        ),
+        Upload(
+            "fixed.png",
+            as_png(scanned_page(runtime, fixed, FORM, Answers(texts={"city": "DIJON"}))),
+        ),
+    ]
+    runtime.mailroom.receive(uploads, source="cli", actor="test")
+    change_sets = {
+        document: runtime.changes.change_set_of_submission(_submission(runtime, document).id)
+        for document in (kept, fixed)
+    }
+    runtime.changes.accept(
+        change_sets[kept].id, "city", actor="clara", version=change_sets[kept].version
+    )
+    runtime.changes.edit(
+        change_sets[fixed].id,
+        "city",
+        "DIJON CEDEX",
+        actor="clara",
+        version=change_sets[fixed].version,
+        accept=True,
+    )
+
+    with runtime.sessions() as session, session.begin():
+        assert record_corrections(session, runtime.definitions, now=dt.datetime.now(dt.UTC)) == 2
+    with runtime.sessions() as session, session.begin():
+        assert record_corrections(session, runtime.definitions, now=dt.datetime.now(dt.UTC)) == 0
+    with runtime.sessions() as session:
+        from forms_service.intake.mailroom.model import OcrCorrection
+
+        recorded = {c.document_id: c for c in session.execute(select(OcrCorrection)).scalars()}
+        (line,) = accuracy_summary(session)
+    assert (recorded[kept].read_value, recorded[kept].corrected_value, recorded[kept].correct) == (
+        "LYON", "LYON", True,
+    )  # fmt: skip
+    assert recorded[fixed].read_value == "DIJON"
+    assert recorded[fixed].corrected_value == "DIJON CEDEX"
+    assert not recorded[fixed].correct
+    assert recorded[fixed].clerk == "clara" and recorded[fixed].engine == "tesserocr"
+    assert (line.field_type, line.checked, line.corrected, line.accuracy) == ("text", 2, 1, 0.5)
+
+    add_user(runtime, "clara", ["clerk"])
+    sign_in(client, "clara")
+    page = client.get("/mailroom/accuracy")
+    assert page.status_code == 200 and 'data-field-type="text" data-accuracy="0.500"' in page.text

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from forms_service.accounts.service import Role
 from forms_service.errors import FormsError
 from forms_service.intake.mailroom import queries
+from forms_service.intake.mailroom.corrections import accuracy_summary, record_corrections
 from forms_service.intake.mailroom.service import Upload
 from forms_service.web.backoffice.auth import role_required, signed_in
 from forms_service.web.context import runtime
@@ -151,6 +154,18 @@ def reject(page_id: str) -> ResponseReturnValue:
         return _render_exceptions(error=f"{exc.reason}{where}", status=exc.status)
     flash("Page rejected.")
     return redirect(url_for("mailroom.exceptions"), code=303)
+
+
+@blueprint.get("/accuracy")
+@role_required(Role.MAILROOM, Role.CLERK, Role.SUPERVISOR)
+def accuracy() -> ResponseReturnValue:
+    """OCR accuracy measured by clerks' corrections, per field type and engine."""
+    rt = runtime()
+    with rt.sessions() as session, session.begin():
+        record_corrections(session, rt.definitions, now=dt.datetime.now(dt.UTC))
+    with rt.sessions() as session:
+        lines = accuracy_summary(session)
+    return render_template("mailroom/accuracy.html", lines=lines, lang="en")
 
 
 @blueprint.get("/pages/<page_id>/image")
