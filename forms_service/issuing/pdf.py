@@ -401,13 +401,13 @@ class PdfRenderer:
         canvas.setFillColor(black)
         if with_return and letter.return_address:
             canvas.setFont(FONT, 8.5)
-            text = "À retourner sans affranchir dans l'enveloppe T jointe : " + ", ".join(
-                letter.return_address
+            canvas.drawString(
+                MARGIN, 28 * MM, "À retourner sans affranchir dans l'enveloppe T jointe :"
             )
-            canvas.drawString(MARGIN, 26 * MM, self._fit(text, 8.5))
+            canvas.drawString(MARGIN, 24.5 * MM, self._fit(", ".join(letter.return_address), 8.5))
         canvas.setFont(FONT, 8)
         canvas.drawCentredString(
-            PAGE_WIDTH / 2, 20 * MM, f"{self._ref(content)}  –  page {page}/{total}"
+            PAGE_WIDTH / 2, 19.5 * MM, f"{self._ref(content)}  –  page {page}/{total}"
         )
 
     @staticmethod

@@ -21,6 +21,7 @@ from pdfminer.utils import decode_text
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.issuing.layout import form_geometry
+from forms_service.issuing.letter import letter_of
 from forms_service.issuing.pagecode import TamperedPageCode
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.widgets import TOKEN_FIELD, split_widget_name
@@ -112,6 +113,10 @@ def test_pdf_opens_in_real_readers_with_accents(
     record = runtime.connectors["crm"].read("customer", "C000002")
     assert record is not None
     assert record["last_name"] in text  # the window address
+    letter = letter_of(definition)
+    assert f"Objet : {letter.subject_in(definition, 'fr')}" in text
+    assert "Mutuelle Horizon" in text  # the sender block of the definition's letter
+    assert "enveloppe T jointe" in text
     assert str(record["postcode"]) in text
 
 
