@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,12 +29,18 @@ from forms_service.changes.model import (
     QueueFilter,
     QueuePage,
     Route,
-    SecondReviewerRequired,
     StaleChangeSet,
-    encode_raw,
 )
-from forms_service.changes.policy import PolicySettings, confidence_of, route, verdict_of
-from forms_service.changes.settlement import queue_rows, record_event, settle, transition
+from forms_service.changes.policy import PolicySettings
+from forms_service.changes.settlement import (
+    accept_row,
+    field_rows,
+    queue_rows,
+    record_event,
+    reject_row,
+    settle,
+    transition,
+)
 from forms_service.connectors.interfaces import Connector
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
@@ -47,7 +53,6 @@ from forms_service.storage.model import (
     Document,
     FieldChangeRow,
     FieldChangeStatus,
-    OutboxMessage,
     Submission,
     SubmissionStatus,
 )
@@ -140,36 +145,7 @@ class ChangeService:
                     created_at=now,
                 )
                 session.add(change_set)
-                for position, diff in enumerate(diffs):
-                    field = definition.field(diff.field)
-                    proof = dict(evidence.get(diff.field) or {})
-                    verdict = verdict_of(field, diff.proposed, proof)
-                    confidence = confidence_of(proof)
-                    routed = route(
-                        field.policy,
-                        diff.outcome,
-                        confidence=confidence,
-                        verdict=verdict,
-                        settings=self.policy,
-                    )
-                    row = FieldChangeRow(
-                        position=position,
-                        field=diff.field,
-                        base=diff.base,
-                        current=diff.current,
-                        current_raw=encode_raw(diff.current_raw),
-                        proposed=diff.proposed,
-                        outcome=diff.outcome.value,
-                        policy=routed.value,
-                        confidence=confidence,
-                        evidence=proof,
-                        verdict=verdict,
-                        status=FieldChangeStatus.PENDING,
-                    )
-                    if diff.outcome is Outcome.ALREADY_APPLIED:
-                        row.status = FieldChangeStatus.APPLIED
-                        row.decided_at = now
-                    change_set.fields.append(row)
+                change_set.fields.extend(field_rows(definition, diffs, evidence, self.policy, now))
                 session.flush()
                 if not diffs:
                     record_event(session, "confirmed_no_change", change_set, actor=actor, now=now)
@@ -295,7 +271,7 @@ class ChangeService:
             change_set_id,
             version,
             actor,
-            lambda s, cs, d, now: self._accept(s, cs, d, field, actor, now),
+            lambda s, cs, d, now: accept_row(s, cs, _row(cs, field), actor, now),
         )
 
     def reject(
@@ -308,20 +284,7 @@ class ChangeService:
         """
 
         def act(session: Session, cs: ChangeSet, _d: FormDefinition, now: dt.datetime) -> None:
-            row = _row(cs, field)
-            transition(row, Action.REJECT, now)
-            row.first_reviewer = row.first_reviewer or actor
-            record_event(
-                session,
-                "rejected",
-                cs,
-                actor=actor,
-                now=now,
-                row=row,
-                before=row.current,
-                after=row.proposed,
-                reason=reason[:200],
-            )
+            reject_row(session, cs, _row(cs, field), actor, now, reason)
 
         return self._decide(change_set_id, version, actor, act)
 
@@ -368,7 +331,7 @@ class ChangeService:
                 session, "edited", cs, actor=actor, now=now, row=row, before=before, after=parsed
             )
             if accept:
-                self._accept(session, cs, definition, field, actor, now)
+                accept_row(session, cs, _row(cs, field), actor, now)
 
         return self._decide(change_set_id, version, actor, act)
 
@@ -397,7 +360,7 @@ class ChangeService:
             if not chosen:
                 raise InvalidTransition("nothing here waits for your approval")
             for row in chosen:
-                self._accept(session, cs, definition, row.field, actor, now)
+                accept_row(session, cs, row, actor, now)
 
         return self._decide(change_set_id, version, actor, act)
 
@@ -411,64 +374,11 @@ class ChangeService:
             if not chosen:
                 raise InvalidTransition("nothing here waits for a decision")
             for row in chosen:
-                transition(row, Action.REJECT, now)
-                row.first_reviewer = row.first_reviewer or actor
-                record_event(
-                    session,
-                    "rejected",
-                    cs,
-                    actor=actor,
-                    now=now,
-                    row=row,
-                    before=row.current,
-                    after=row.proposed,
-                    reason=reason[:200],
-                )
+                reject_row(session, cs, row, actor, now, reason)
 
         return self._decide(change_set_id, version, actor, act)
 
     # -- internals -----------------------------------------------------------------------
-
-    def _accept(
-        self,
-        session: Session,
-        cs: ChangeSet,
-        definition: FormDefinition,
-        field: str,
-        actor: str,
-        now: dt.datetime,
-    ) -> None:
-        row = _row(cs, field)
-        if row.verdict not in (None, VALID):
-            raise InvalidInput(
-                f"the proposed value is not valid ({row.verdict}): edit it before accepting",
-                field=field,
-            )
-        if row.status is FieldChangeStatus.AWAITING_SECOND:
-            if row.first_reviewer == actor:
-                raise SecondReviewerRequired(
-                    "this change needs the approval of a second, different person", field=field
-                )
-            transition(row, Action.ACCEPT_SECOND, now)
-            row.second_reviewer = actor
-            step = "second"
-        else:
-            four_eyes = row.policy == Route.FOUR_EYES.value
-            transition(row, Action.ACCEPT_FIRST if four_eyes else Action.ACCEPT, now)
-            row.first_reviewer = actor
-            step = "first" if four_eyes else "only"
-        record_event(
-            session,
-            "approved",
-            cs,
-            actor=actor,
-            now=now,
-            row=row,
-            before=row.current,
-            after=row.proposed,
-            step=step,
-            over_conflict=row.outcome == Outcome.CONFLICT,
-        )
 
     def _decide(
         self,
@@ -546,11 +456,3 @@ def _row(change_set: ChangeSet, field: str) -> FieldChangeRow:
         if row.field == field:
             return row
     raise NotFound("this change set does not change that field", field=field)
-
-
-def outbox_counts(session: Session) -> dict[str, int]:
-    """Outbox messages per status (the dead-letter count is an alert)."""
-    rows = session.execute(
-        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-    ).all()
-    return {str(status): int(count) for status, count in rows}

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from forms_service.audit import service as audit
-from forms_service.changes.model import Action, Outcome, encode_raw
+from forms_service.changes.model import (
+    VALID,
+    Action,
+    FieldDiff,
+    Outcome,
+    Route,
+    SecondReviewerRequired,
+    encode_raw,
+)
+from forms_service.changes.policy import PolicySettings, confidence_of, route, verdict_of
 from forms_service.changes.review import change_set_status, next_status
 from forms_service.definitions.model import FormDefinition
+from forms_service.errors import InvalidInput
 from forms_service.storage.model import (
     ChangeSet,
     ChangeSetStatus,
@@ -35,6 +46,47 @@ _SUBMISSION_STATUS = {
 _CLOSING = frozenset(
     {ChangeSetStatus.APPLIED, ChangeSetStatus.PARTIALLY_APPLIED, ChangeSetStatus.REJECTED}
 )
+
+
+def field_rows(
+    definition: FormDefinition,
+    diffs: Sequence[FieldDiff],
+    evidence: Mapping[str, Any],
+    policy: PolicySettings,
+    now: dt.datetime,
+) -> list[FieldChangeRow]:
+    """The rows of a new change set: one per real change, routed by the policy.
+
+    A change the source already holds is recorded as applied (nothing to write).
+    """
+    rows = []
+    for position, diff in enumerate(diffs):
+        field = definition.field(diff.field)
+        proof = dict(evidence.get(diff.field) or {})
+        verdict = verdict_of(field, diff.proposed, proof)
+        confidence = confidence_of(proof)
+        routed = route(
+            field.policy, diff.outcome, confidence=confidence, verdict=verdict, settings=policy
+        )
+        row = FieldChangeRow(
+            position=position,
+            field=diff.field,
+            base=diff.base,
+            current=diff.current,
+            current_raw=encode_raw(diff.current_raw),
+            proposed=diff.proposed,
+            outcome=diff.outcome.value,
+            policy=routed.value,
+            confidence=confidence,
+            evidence=proof,
+            verdict=verdict,
+            status=FieldChangeStatus.PENDING,
+        )
+        if diff.outcome is Outcome.ALREADY_APPLIED:
+            row.status = FieldChangeStatus.APPLIED
+            row.decided_at = now
+        rows.append(row)
+    return rows
 
 
 def transition(row: FieldChangeRow, action: Action, now: dt.datetime) -> None:
@@ -133,4 +185,70 @@ def record_event(
         before=before,
         after=after,
         detail={"change_set": change_set.id, **detail},
+    )
+
+
+def accept_row(
+    session: Session, cs: ChangeSet, row: FieldChangeRow, actor: str, now: dt.datetime
+) -> None:
+    """Accept one field's change (first or second approval of a four-eyes field).
+
+    Raises:
+        InvalidInput: the proposed value is not valid (edit it first).
+        SecondReviewerRequired: the first approver approves a four-eyes field again.
+        InvalidTransition: the field is not waiting for a decision.
+    """
+    if row.verdict not in (None, VALID):
+        raise InvalidInput(
+            f"the proposed value is not valid ({row.verdict}): edit it before accepting",
+            field=row.field,
+        )
+    if row.status is FieldChangeStatus.AWAITING_SECOND:
+        if row.first_reviewer == actor:
+            raise SecondReviewerRequired(
+                "this change needs the approval of a second, different person", field=row.field
+            )
+        transition(row, Action.ACCEPT_SECOND, now)
+        row.second_reviewer = actor
+        step = "second"
+    else:
+        four_eyes = row.policy == Route.FOUR_EYES.value
+        transition(row, Action.ACCEPT_FIRST if four_eyes else Action.ACCEPT, now)
+        row.first_reviewer = actor
+        step = "first" if four_eyes else "only"
+    record_event(
+        session,
+        "approved",
+        cs,
+        actor=actor,
+        now=now,
+        row=row,
+        before=row.current,
+        after=row.proposed,
+        step=step,
+        over_conflict=row.outcome == Outcome.CONFLICT,
+    )
+
+
+def reject_row(
+    session: Session,
+    cs: ChangeSet,
+    row: FieldChangeRow,
+    actor: str,
+    now: dt.datetime,
+    reason: str,
+) -> None:
+    """Reject one field's change: the source keeps its value."""
+    transition(row, Action.REJECT, now)
+    row.first_reviewer = row.first_reviewer or actor
+    record_event(
+        session,
+        "rejected",
+        cs,
+        actor=actor,
+        now=now,
+        row=row,
+        before=row.current,
+        after=row.proposed,
+        reason=reason[:200],
     )
