@@ -15,7 +15,9 @@ run: install
 	$(BIN)/forms-service db upgrade
 	$(BIN)/forms-service definitions check
 	$(BIN)/forms-service demo init
-	@echo "Starting the service on $(FORMS_BASE_URL) (Ctrl+C to stop)"
+	@echo "Starting a job worker (scanned pages; queue under var/jobs) and the service on $(FORMS_BASE_URL) (Ctrl+C to stop)"
+	$(BIN)/forms-service worker --loglevel WARNING & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/forms-service run --host $(HOST) --port $(PORT)
 
 test: install lint typecheck
