@@ -15,6 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from forms_service.accounts.service import create_api_token, create_user
 from forms_service.cli_mailroom import mailroom, worker
+from forms_service.cli_pdf import import_pdf
 from forms_service.config import load_settings
 from forms_service.connectors.interfaces import Selection
 from forms_service.definitions.service import DefinitionError, load_definitions
@@ -90,6 +91,9 @@ def definitions_check(directory: Path | None) -> None:
             f"ok: {Path(definition.path).name}: {definition.id} v{definition.version}, "
             f"{len(definition.fields)} fields"
         )
+
+
+definitions.add_command(import_pdf)
 
 
 # -- issuing ------------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""Prefilled copies of an organisation's own PDF form (a definition with `pdf_template`).
+
+The copy is the original PDF with each mapped field set to the value on record and a hidden,
+read-only `document_token` field added, so that the returned copy names its document like the
+letters we render ourselves. Such a copy is prefilled: the returns channel reads it whole.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    TextStringObject,
+)
+
+from forms_service.definitions.model import Channel, FormDefinition
+from forms_service.errors import ConfigurationError
+from forms_service.intake.pdf.acroform import read_pdf_form
+from forms_service.intake.pdf.guard import PdfLimits
+from forms_service.intake.pdf.model import PdfField, PdfFieldKind
+from forms_service.issuing.widgets import TOKEN_FIELD
+
+_TEMPLATE_LIMITS = PdfLimits(max_bytes=100 * 1024 * 1024, max_pages=500, max_fields=20000)
+_HIDDEN = 1 << 1
+_READ_ONLY = 1 << 0
+
+
+def render_template_copy(
+    definition: FormDefinition, snapshot: Mapping[str, str | None], token: str
+) -> bytes:
+    """The definition's own PDF, prefilled with `snapshot` and carrying the document token.
+
+    Raises:
+        ConfigurationError: the definition has no `pdf_template`.
+    """
+    if not definition.pdf_template:
+        raise ConfigurationError(f"form {definition.id!r} has no pdf_template")
+    template = Path(definition.pdf_template).read_bytes()
+    form = read_pdf_form(template, _TEMPLATE_LIMITS)
+    values: dict[str, Any] = {}
+    for field_def in definition.fields_for(Channel.PDF):
+        name = definition.pdf_name(field_def.name)
+        found = form.fields.get(name)
+        if found is not None:
+            values[name] = _pdf_value(found, snapshot.get(field_def.name))
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(template)))
+    for page in writer.pages:
+        if values and "/Annots" in page:
+            writer.update_page_form_field_values(page, values, auto_regenerate=False)
+    _add_token_field(writer, token)
+    writer.set_need_appearances_writer(True)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _pdf_value(found: PdfField, value: str | None) -> Any:
+    if found.kind is PdfFieldKind.CHECKBOX:
+        on = found.states[0] if found.states else "Yes"
+        return f"/{on}" if value == "true" else "/Off"
+    if found.kind is PdfFieldKind.RADIO:
+        return f"/{value}" if value in found.states else "/Off"
+    if found.kind is PdfFieldKind.LIST and found.multiselect:
+        return [v for v in (value or "").split(",") if v]
+    return value or ""
+
+
+def _add_token_field(writer: PdfWriter, token: str) -> None:
+    """A hidden, read-only text field on the first page holding the signed token."""
+    page = writer.pages[0]
+    field = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Widget"),
+            NameObject("/FT"): NameObject("/Tx"),
+            NameObject("/T"): TextStringObject(TOKEN_FIELD),
+            NameObject("/V"): TextStringObject(token),
+            NameObject("/Ff"): NumberObject(_READ_ONLY),
+            NameObject("/F"): NumberObject(_HIDDEN),
+            NameObject("/Rect"): ArrayObject([FloatObject(0)] * 4),
+            NameObject("/P"): page.indirect_reference,
+        }
+    )
+    reference = writer._add_object(field)
+    annots = page.get("/Annots")
+    if annots is None:
+        page[NameObject("/Annots")] = ArrayObject([reference])
+    else:
+        annots.get_object().append(reference)
+    acroform = cast(DictionaryObject, writer._root_object["/AcroForm"].get_object())
+    cast(ArrayObject, acroform["/Fields"].get_object()).append(reference)
