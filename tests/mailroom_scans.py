@@ -79,3 +79,35 @@ def as_jpeg(page: GrayImage, quality: int = 85) -> bytes:
     out = io.BytesIO()
     _images([page])[0].save(out, "JPEG", quality=quality)
     return out.getvalue()
+
+
+def photo_of_a_screen(page: GrayImage, quality: int = 70) -> bytes:
+    """The page shown on a monitor and photographed: tilted, moiré, dark bezel, colour cast."""
+    import cv2
+
+    height, width = page.shape
+    small = cv2.resize(page, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    lit = small.astype(np.float32)
+    rows, columns = np.mgrid[0 : lit.shape[0], 0 : lit.shape[1]]
+    moire = 18 * np.sin(columns * 0.9 + rows * 0.35) * np.sin(rows * 0.8)
+    lit = np.clip(lit * 0.6 + 60 + moire, 0, 255)
+    full_h, full_w = int(lit.shape[0] * 1.35), int(lit.shape[1] * 1.5)
+    source = np.float32(
+        [[0, 0], [lit.shape[1], 0], [lit.shape[1], lit.shape[0]], [0, lit.shape[0]]]
+    )
+    target = np.float32(
+        [
+            [full_w * 0.18, full_h * 0.12],
+            [full_w * 0.86, full_h * 0.05],
+            [full_w * 0.80, full_h * 0.93],
+            [full_w * 0.12, full_h * 0.86],
+        ]
+    )
+    matrix = cv2.getPerspectiveTransform(source, target)
+    warped = cv2.warpPerspective(lit, matrix, (full_w, full_h), borderValue=25)
+    mask = cv2.warpPerspective(np.ones_like(lit), matrix, (full_w, full_h))
+    shot = cv2.GaussianBlur(25 * (1 - mask) + warped * mask, (0, 0), 1.2)
+    rgb = np.dstack([shot * 0.85, shot * 0.95, np.clip(shot * 1.1, 0, 255)]).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=quality)
+    return out.getvalue()

@@ -35,7 +35,15 @@ from forms_service.storage.model import (
     Submission,
 )
 from tests.integration.reviewing import add_token, add_user, csrf_of, sign_in
-from tests.mailroom_scans import as_jpeg, as_pdf, as_png, as_tiff, issue, scanned_page
+from tests.mailroom_scans import (
+    as_jpeg,
+    as_pdf,
+    as_png,
+    as_tiff,
+    issue,
+    photo_of_a_screen,
+    scanned_page,
+)
 from tests.ocr_pages import Answers
 
 FORM = "contact-update"
@@ -223,11 +231,12 @@ def test_bad_pages_go_to_the_exception_queue_and_the_batch_goes_on(runtime: Runt
         Upload("protected.pdf", _protected_pdf()),
         Upload("corrupt.tif", _corrupt_tiff()),
         Upload("huge.png", _bomb_png()),
+        Upload("screen.jpg", photo_of_a_screen(good_page)),
     ]
     received = runtime.mailroom.receive(uploads, source="cli", actor="test")
 
     pages = {p.filename: p for p in _pages(runtime, received.id)}
-    assert len(pages) == received.pages == 9
+    assert len(pages) == received.pages == 10
     assert pages["good.png"].status is PageStatus.SUBMITTED
     outcomes = {name: (p.status, p.exception) for name, p in pages.items() if name != "good.png"}
     exception = PageStatus.EXCEPTION
@@ -240,6 +249,7 @@ def test_bad_pages_go_to_the_exception_queue_and_the_batch_goes_on(runtime: Runt
         "protected.pdf": (exception, "protected_pdf"),
         "corrupt.tif": (exception, "corrupt_image"),
         "huge.png": (exception, "image_too_large"),
+        "screen.jpg": (exception, "unreadable_code"),
     }
     for page in pages.values():
         assert page.reason or page.status is PageStatus.SUBMITTED
@@ -248,8 +258,25 @@ def test_bad_pages_go_to_the_exception_queue_and_the_batch_goes_on(runtime: Runt
     assert _batch(runtime, received.id).status == BatchStatus.DONE.value
     with runtime.sessions() as session:
         waiting, total = queries.exceptions(session)
-    assert total == 8
+    assert total == 9
     assert {p.id for p in waiting} == {p.id for n, p in pages.items() if n != "good.png"}
+
+
+def test_flattened_pdf_return_goes_through_the_scan_path(runtime: Runtime) -> None:
+    document = issue(runtime, FORM, "C000009")
+    with runtime.sessions() as session:
+        stored = session.get(Document, document)
+        assert stored is not None
+        token = runtime.issuing.token_for(stored)
+    flattened = as_pdf([scanned_page(runtime, document, FORM, Answers(texts={"city": "CAEN"}))])
+    receipt = runtime.pdf_returns.receive(
+        flattened, link_token=token, via="upload", actor="customer"
+    )
+    assert receipt.status.value == "awaiting_scan"
+    with runtime.sessions() as session:
+        (batch,) = queries.batches(session)
+    assert (batch.source, batch.counts) == ("pdf_return", {"submitted": 1})
+    assert _submission(runtime, document).values == {"city": "CAEN"}
 
 
 def test_unsupported_file_refuses_the_whole_batch_and_stores_nothing(runtime: Runtime) -> None:
