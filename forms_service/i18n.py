@@ -91,6 +91,7 @@ _UI: Final[dict[str, dict[str, str]]] = {
         "fr": "Pour protéger vos données, répondez d'abord à cette question.",
         "en": "To protect your data, please answer this question first.",
     },
+    "date_hint": {"fr": "Exemple : 23/04/1987", "en": "Example: 23/04/1987"},
     "challenge_failed": {
         "fr": "Les réponses ne correspondent pas à nos informations. Après plusieurs erreurs, "
         "le formulaire est bloqué pendant un moment.",

@@ -345,6 +345,8 @@ def test_channels_derive_widgets_charsets_and_html_from_the_type() -> None:
     assert FIELD_TYPES["checkbox"].widget is WidgetKind.CHECKBOX
     assert FIELD_TYPES["choice"].widget is WidgetKind.CHOICES
     assert FIELD_TYPES["date"].comb_cells(Rules()) == 8
+    # Regression: <input type="date"> ignored typed dates in Chromium; birth dates are typed.
+    assert FIELD_TYPES["date"].html_attributes == {"inputmode": "numeric"}
     assert FIELD_TYPES["text"].comb_cells(Rules()) is None
 
 
