@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.audit import service as audit
 from forms_service.definitions.model import Channel, FormDefinition
-from forms_service.errors import Conflict, InvalidInput, NotFound
+from forms_service.errors import InvalidInput, NotFound
 from forms_service.intake.mailroom.files import (
     PageProblem,
     count_pages,
@@ -35,6 +35,7 @@ from forms_service.intake.mailroom.model import (
     ScanFile,
     ScanPage,
 )
+from forms_service.intake.mailroom.operators import OperatorActions
 from forms_service.intake.mailroom.reading import (
     GeometryOf,
     Identity,
@@ -68,7 +69,6 @@ READ_PAGE_JOB = "mailroom.read_page"
 #: Batch sources.
 SOURCES = ("upload", "api", "cli", "watch", "pdf_return")
 MAX_FILES = 200
-MAX_REASON = 200
 
 
 def _utc_now() -> dt.datetime:
@@ -92,7 +92,7 @@ class ReceivedBatch:
     files: int
 
 
-class MailroomService:
+class MailroomService(OperatorActions):
     """Receives scan batches, reads their pages, and lets operators settle exceptions."""
 
     def __init__(
@@ -456,111 +456,6 @@ class MailroomService:
                 self.propose(submission_id)
             except Exception:  # the submission is stored; the proposal is retried later
                 log.exception("cannot propose submission %s", submission_id)
-
-    # -- operators -------------------------------------------------------------------------
-
-    def assign(
-        self, page_id: str, document: str, *, form_page: int | None = None, actor: str
-    ) -> None:
-        """An operator says which document (by reference or id) and page a page is.
-
-        The page is read again with that identity, skipping its code and the duplicate
-        checks (the operator's decision is recorded), then submitted with the document's
-        other pages read in the batch.
-
-        Raises:
-            NotFound: no such page or document.
-            Conflict: the page is not waiting for an operator.
-            InvalidInput: the form has no such page.
-        """
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            page = session.get(ScanPage, page_id, with_for_update=True)
-            if page is None:
-                raise NotFound("unknown scan page", field="page")
-            if page.status is not PageStatus.EXCEPTION:
-                raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
-            found = find_document(session, document)
-            if found is None:
-                raise NotFound("no document with this reference", field="document")
-            if found.status is DocumentStatus.REVOKED:
-                raise Conflict(f"document {found.reference} was withdrawn", field="document")
-            definition = self.definitions.get(found.form_id)
-            if definition is None:
-                raise NotFound("the document's form is no longer served", field="document")
-            numbers = [p.number for p in self.geometry(definition).pages]
-            number = form_page or page.form_page or 1
-            if number not in numbers:
-                raise InvalidInput(
-                    f"the form has pages {numbers[0]} to {numbers[-1]}", field="form_page"
-                )
-            page.document_id = found.id
-            page.form_id = found.form_id
-            page.form_version = definition.version
-            page.form_page = number
-            page.assigned_by = actor
-            page.status = PageStatus.QUEUED
-            page.resolved_by = actor
-            page.resolved_at = now
-            page.updated_at = now
-            previous = page.exception
-            batch = session.get(ScanBatch, page.batch_id, with_for_update=True)
-            if batch is not None:
-                batch.status = BatchStatus.PROCESSING
-            audit.record(
-                session,
-                "scan_page_assigned",
-                actor=actor,
-                at=now,
-                document_id=found.id,
-                detail={"page": page_id, "form_page": number, "exception": previous},
-            )
-        self._queue([page_id])
-
-    def reject(self, page_id: str, reason: str, *, actor: str) -> None:
-        """An operator sets a page aside for good (kept, never read again), saying why.
-
-        Raises:
-            NotFound: no such page. Conflict: not waiting. InvalidInput: no reason.
-        """
-        reason = " ".join(reason.split())
-        if not reason:
-            raise InvalidInput("say why the page is rejected", field="reason")
-        if len(reason) > MAX_REASON:
-            raise InvalidInput(f"at most {MAX_REASON} characters", field="reason")
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            page = session.get(ScanPage, page_id, with_for_update=True)
-            if page is None:
-                raise NotFound("unknown scan page", field="page")
-            if page.status is not PageStatus.EXCEPTION:
-                raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
-            page.status = PageStatus.REJECTED
-            page.reason = f"{page.reason or ''} — rejected: {reason}".strip(" —")
-            page.resolved_by = actor
-            page.resolved_at = now
-            page.updated_at = now
-            audit.record(
-                session,
-                "scan_page_rejected",
-                actor=actor,
-                at=now,
-                document_id=page.document_id,
-                detail={"page": page_id, "exception": page.exception, "reason": reason},
-            )
-
-
-def find_document(session: Session, text: str) -> Document | None:
-    """The document with this reference (as a person types it) or id."""
-    from forms_service.issuing.tokens import normalise_reference
-
-    text = text.strip()
-    if not text:
-        return None
-    found = session.execute(
-        select(Document).where(Document.reference == normalise_reference(text))
-    ).scalar_one_or_none()
-    return found or session.get(Document, text)
 
 
 def _assigned_identity(page: ScanPage) -> Identity | None:
