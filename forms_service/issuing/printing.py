@@ -11,6 +11,7 @@ from forms_service.errors import Conflict, NotFound
 from forms_service.issuing.letter import LetterTemplate, letter_of
 from forms_service.issuing.pagecode import PageCodes
 from forms_service.issuing.pdf import DocumentContent, PdfRenderer
+from forms_service.issuing.pdf_template import render_template_copy
 from forms_service.issuing.service import IssuingService
 from forms_service.storage.model import Document
 
@@ -68,6 +69,11 @@ class DocumentPrinter:
     def render(self, document: Document, record: Mapping[str, Any] | None = None) -> bytes:
         """The fillable PDF of one stored document."""
         definition = self.definition_of(document)
+        if definition.pdf_template:
+            # An organisation's own form: a prefilled copy of its PDF instead of our letter.
+            return render_template_copy(
+                definition, document.snapshot, self.issuing.token_for(document)
+            )
         return self.renderer.render(
             definition, self.letter(definition), self.content(document, record)
         )
