@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from forms_service.changes.outbox import Delivery, OutboxDeliverer, RetryPolicy
 from forms_service.changes.service import ChangeService
 from forms_service.changes.tasks import outbox_round
 from forms_service.cli import cli
-from forms_service.connectors.interfaces import FieldWrite
+from forms_service.connectors.interfaces import ApplyResult, Connector, FieldWrite
 from forms_service.connectors.rest import RestConnector
 from forms_service.jobs.service import CeleryJobQueue, make_celery
 from forms_service.runtime import Runtime
@@ -249,4 +250,50 @@ def test_jobs_propose_and_deliver_through_the_job_queue(runtime: Runtime) -> Non
     assert message.status is OutboxStatus.PENDING
     queue.enqueue("changes.deliver", str(message.id))
     assert _message(runtime).status is OutboxStatus.DELIVERED
+    assert crm_record(runtime, KEY)["city"] == "Bron"
+
+
+class GatedConnector:
+    """A connector that holds each write until the test lets it through, counting writes."""
+
+    def __init__(self, inner: Connector) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.applies = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def apply(self, record_type: str, key: str, writes: Mapping[str, FieldWrite]) -> ApplyResult:
+        self.applies += 1
+        self.entered.set()
+        self.release.wait(timeout=30)
+        return self.inner.apply(record_type, key, writes)
+
+
+def test_two_workers_deliver_one_message_once(runtime: Runtime) -> None:
+    gated = GatedConnector(runtime.connectors["crm"])
+    connectors: dict[str, Connector] = {"crm": gated}
+    quiet = ChangeService(runtime.sessions, runtime.definitions, connectors)
+    runtime.intake.after_submit = None
+    view = quiet.propose(submit(runtime, issue(runtime, "contact-update", KEY), {"city": "Bron"}))
+    quiet.approve_all(view.id, actor="alice", version=view.version)
+    workers = [OutboxDeliverer(runtime.sessions, connectors, runtime.definitions) for _ in "ab"]
+    results: dict[int, dict[str, int]] = {}
+
+    def work(number: int) -> None:
+        results[number] = workers[number].run_once()
+
+    first = threading.Thread(target=work, args=(0,))
+    first.start()
+    assert gated.entered.wait(timeout=30)  # the first worker holds the message
+    second = threading.Thread(target=work, args=(1,))
+    second.start()
+    gated.release.set()
+    first.join()
+    second.join()
+    assert results == {0: {"delivered": 1}, 1: {}}
+    assert gated.applies == 1
     assert crm_record(runtime, KEY)["city"] == "Bron"
