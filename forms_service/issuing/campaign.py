@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.errors import InvalidInput, NotFound
+from forms_service.issuing.pdf import register_fonts
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
 from forms_service.runtime import build_runtime
@@ -305,6 +306,8 @@ def _run_pool(
     work: Iterator[list[str]],
     record: Callable[[BatchResult], None],
 ) -> None:
+    # Workers are forked: what is loaded here once (fonts) they share instead of loading it.
+    register_fonts()
     # A bounded window of tasks: Pool.imap would read the whole key stream ahead.
     context = multiprocessing.get_context("fork")
     pending: deque[AsyncResult[BatchResult]] = deque()
