@@ -262,3 +262,12 @@ def decode_raw(encoded: Mapping[str, Any]) -> Any:
     if kind == "decimal":
         return decimal.Decimal(value)
     return value
+
+
+def error_kind(exc: BaseException) -> str:
+    """What to log about an error: its class, and a domain error's reason; never values.
+
+    Logs hold no personal data, and database errors print their statement's parameters.
+    """
+    reason = getattr(exc, "reason", None)
+    return f"{type(exc).__name__}: {reason}" if isinstance(reason, str) else type(exc).__name__

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.changes.diff import canonical
-from forms_service.changes.model import Action, Outcome, decode_raw, encode_raw
+from forms_service.changes.model import Action, Outcome, decode_raw, encode_raw, error_kind
 from forms_service.changes.settlement import record_event, settle, transition
 from forms_service.connectors.interfaces import Connector, FieldWrite, SourceUnavailable
 from forms_service.definitions.model import FormDefinition
@@ -108,8 +108,8 @@ class OutboxDeliverer:
         for message_id in message_ids:
             try:
                 self.deliver(message_id)
-            except Exception:  # the message stays pending: `outbox run` retries it
-                log.exception("outbox message %s: delivery failed", message_id)
+            except Exception as exc:  # the message stays pending: `outbox run` retries it
+                log.error("outbox message %s: delivery failed (%s)", message_id, error_kind(exc))
 
     def run_once(self, *, limit: int = 500) -> dict[str, int]:
         """Deliver every due message (at most `limit`); counts per result."""
@@ -216,7 +216,7 @@ class OutboxDeliverer:
         except SourceUnavailable as exc:
             return self._failed(session, message, now, exc.reason)
         except Exception as exc:  # never lose the message: retry, then dead-letter
-            log.exception("outbox message %s: connector error", message.id)
+            log.error("outbox message %s: connector error (%s)", message.id, error_kind(exc))
             return self._failed(session, message, now, type(exc).__name__)
         change_set = self._change_set(session, message)
         rows = {row.field: row for row in self._rows(change_set, message)}

@@ -30,6 +30,7 @@ from forms_service.changes.model import (
     QueuePage,
     Route,
     StaleChangeSet,
+    error_kind,
 )
 from forms_service.changes.policy import PolicySettings
 from forms_service.changes.settlement import (
@@ -188,9 +189,11 @@ class ChangeService:
         """
         try:
             self.propose(submission_id)
-        except Exception:
-            log.exception(
-                "cannot propose submission %s now; the outbox worker retries", submission_id
+        except Exception as exc:
+            log.error(
+                "cannot propose submission %s now (%s); the outbox worker retries",
+                submission_id,
+                error_kind(exc),
             )
 
     def propose_pending(self, *, limit: int = 100) -> list[str]:
@@ -213,8 +216,8 @@ class ChangeService:
         for submission_id in waiting:
             try:
                 created.append(self.propose(submission_id).id)
-            except Exception:  # one broken submission must not block the others
-                log.exception("cannot propose submission %s", submission_id)
+            except Exception as exc:  # one broken submission must not block the others
+                log.error("cannot propose submission %s (%s)", submission_id, error_kind(exc))
         return created
 
     # -- queries -------------------------------------------------------------------------
@@ -428,8 +431,12 @@ class ChangeService:
             return
         try:
             self.on_queued(message_ids)
-        except Exception:  # the outbox keeps the message: a worker delivers it later
-            log.exception("immediate delivery of outbox messages %s failed", list(message_ids))
+        except Exception as exc:  # the outbox keeps the message: a worker delivers it later
+            log.error(
+                "immediate delivery of outbox messages %s failed (%s)",
+                list(message_ids),
+                error_kind(exc),
+            )
 
     def _definition(self, form_id: str) -> FormDefinition:
         try:
