@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
@@ -21,6 +22,9 @@ RENDER_DPI = 200
 BLANK_INK = 0.0005
 
 GrayImage = npt.NDArray[np.uint8]
+
+# Pillow's own guard at the same limit: it warns above it and refuses twice as many pixels.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 MEDIA_TYPES = {
     "pdf": "application/pdf",
@@ -144,7 +148,8 @@ def _open_image(content: bytes) -> Image.Image:
         try:
             image = Image.open(io.BytesIO(content))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _too_large() from exc
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            raise _too_large(pixels=int(found.group(1)) if found else 0) from exc
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
             raise PageProblem("corrupt_image", "the image file is damaged or unreadable") from exc
     if image.width * image.height > MAX_PIXELS:
@@ -153,8 +158,10 @@ def _open_image(content: bytes) -> Image.Image:
     return image
 
 
-def _too_large(width: int = 0, height: int = 0) -> PageProblem:
+def _too_large(width: int = 0, height: int = 0, *, pixels: int = 0) -> PageProblem:
     size = f" ({width}x{height} pixels)" if width else ""
+    if pixels and not width:
+        size = f" ({pixels / 1_000_000:.0f} million pixels)"
     return PageProblem(
         "image_too_large",
         f"the image is too large{size}: scan at 300 dpi or less (at most "

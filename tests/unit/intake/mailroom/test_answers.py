@@ -1,0 +1,96 @@
+"""From zone readings to a paper answer: empty means unchanged, doubt never auto-applies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forms_service.config import DEMO_CRM_RECORD_TYPES
+from forms_service.definitions.service import DefinitionSet, load_definitions
+from forms_service.intake.mailroom.reading import REVIEW_CAP, answer_of
+
+ROOT = Path(__file__).resolve().parents[4]
+
+
+@pytest.fixture(scope="module")
+def definitions() -> DefinitionSet:
+    return load_definitions(ROOT / "form_definitions", connectors={"crm": DEMO_CRM_RECORD_TYPES})
+
+
+def _zone(field: str, value: str | None, **extra: Any) -> dict[str, Any]:
+    return {
+        "field": field,
+        "kind": extra.pop("kind", "text"),
+        "value": value,
+        "confidence": extra.pop("confidence", 0.97),
+        "crop": f"{field}-{extra.get('choice')}.png",
+        "warnings": extra.pop("warnings", []),
+        "engine": "fake",
+        **extra,
+    }
+
+
+def test_empty_boxes_are_left_out_and_inked_ones_parsed(definitions: DefinitionSet) -> None:
+    form = definitions["contact-update"]
+    answer = answer_of(
+        form,
+        [
+            _zone("address_line", None),
+            _zone("city", "bordeaux"),
+            _zone("phone", "0612345678", kind="comb"),
+            _zone("signature", "signed", kind="signature"),
+        ],
+    )
+    assert answer.values == {"city": "bordeaux", "phone": "+33612345678", "signature": "signed"}
+    assert answer.raw_values["phone"] == "0612345678"
+    city = answer.evidence["city"]
+    assert city == {
+        "kind": "scan",
+        "crop": "city-None.png",
+        "confidence": 0.97,
+        "engine": "fake",
+        "warnings": [],
+        "read": "bordeaux",
+    }
+
+
+def test_refused_values_and_flagged_readings_are_capped_below_auto_apply(
+    definitions: DefinitionSet,
+) -> None:
+    form = definitions["contact-update"]
+    answer = answer_of(
+        form,
+        [
+            _zone("email", "jean@@example", confidence=0.99),
+            _zone("city", "LYON", confidence=0.99, warnings=["readings_disagree"]),
+        ],
+    )
+    assert answer.values["email"] == "jean@@example"
+    assert answer.evidence["email"]["verdict"] == "email"
+    assert answer.evidence["email"]["confidence"] == REVIEW_CAP
+    assert answer.evidence["city"]["confidence"] == REVIEW_CAP
+    assert "verdict" not in answer.evidence["city"]
+
+
+def test_squares_of_yes_no_and_choice_fields(definitions: DefinitionSet) -> None:
+    form = next(d for d in definitions.values() if any(f.type_name == "checkbox" for f in d.fields))
+    checkbox = next(f for f in form.fields if f.type_name == "checkbox")
+
+    def squares(yes: str | None, no: str | None) -> list[dict[str, Any]]:
+        return [
+            _zone(checkbox.name, yes, kind="checkbox", choice="true"),
+            _zone(checkbox.name, no, kind="checkbox", choice="false"),
+        ]
+
+    assert answer_of(form, squares("false", "false")).values == {}
+    ticked_no = answer_of(form, squares("false", "true"))
+    assert ticked_no.values == {checkbox.name: "false"}
+    assert ticked_no.evidence[checkbox.name]["crop"] == f"{checkbox.name}-false.png"
+    both = answer_of(form, squares("true", "true"))
+    assert both.evidence[checkbox.name]["confidence"] <= REVIEW_CAP
+    assert "ambiguous_mark" in both.evidence[checkbox.name]["warnings"]
+    unsure = answer_of(form, squares(None, "false"))
+    assert "ambiguous_mark" in unsure.evidence[checkbox.name]["warnings"]
+    assert unsure.evidence[checkbox.name]["confidence"] <= REVIEW_CAP
