@@ -59,7 +59,8 @@ def read_answers(
     for field_def in definition.fields_for(Channel.PDF):
         name = definition.pdf_name(field_def.name)
         raw, found = _raw_answer(field_def, name, form, prefilled=prefilled)
-        unchanged = raw is None and not prefilled
+        # A field the PDF does not have is never an answer, whoever made the PDF.
+        unchanged = found is None or (raw is None and not prefilled)
         if unchanged:
             value = base.get(field_def.name)
         else:
