@@ -54,7 +54,10 @@ def uploads_of(field: str = "files") -> list[Upload]:
 @problems(blueprint, 403, 413, 422)
 @require_token(Role.MAILROOM, Role.INTEGRATION)
 def scans_create() -> Any:
-    """Store a batch of scans, then read each page in the background (202 Accepted)."""
+    """Store a batch of scans, then read each page in the background (202 Accepted).
+
+    The request size is capped by MAX_CONTENT_LENGTH (413 above it).
+    """
     mailroom = runtime().mailroom
     received = mailroom.receive(uploads_of(), source="api", actor=str(g.api_actor))
     with runtime().sessions() as session:
