@@ -16,6 +16,7 @@ from forms_service.accounts.service import create_api_token
 from forms_service.connectors.interfaces import Selection
 from forms_service.intake.mailroom.model import ScanBatch
 from forms_service.issuing.printing import DocumentPrinter
+from forms_service.issuing.tokens import ExpiredLink
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (
     ChangeSet,
@@ -379,3 +380,29 @@ def test_openapi_documents_the_returns_endpoint(client: FlaskClient) -> None:
     operation = spec["paths"]["/api/v1/returns"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
     assert {"201", "202", "413", "422"} <= set(operation["responses"])
+
+
+def test_api_over_the_size_limit(client: FlaskClient, runtime: Runtime) -> None:
+    big = b"%PDF-1.7\n" + b"x" * MAX_BYTES + b"\n%%EOF\n"
+    response = client.post(
+        "/api/v1/returns",
+        data={"file": (io.BytesIO(big), "big.pdf", "application/pdf")},
+        headers={"Authorization": f"Bearer {_api_token(runtime, ['mailroom'])}"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "too_large"
+    assert response.get_json()["field"] == "file"
+    assert _counts(runtime) == (0, 0) and not _stored_files(runtime)
+
+
+def test_expired_letter_over_the_api(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    document_id, _path = _issue(runtime, "consent-preferences")
+    filled = fill_with_pypdf(_pdf(runtime, document_id), {"consent_sms": "/true"})
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)
+    monkeypatch.setattr(runtime.intake, "clock", lambda: later)
+    monkeypatch.setattr(runtime.pdf_returns, "clock", lambda: later)
+    with pytest.raises(ExpiredLink):
+        runtime.pdf_returns.receive(filled, link_token=None, via="api", actor="api:robot")
+    assert [kind for kind, _ in _security_events(runtime)] == ["link_expired"]
+    assert _counts(runtime) == (0, 0) and not _stored_files(runtime)

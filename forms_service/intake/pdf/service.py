@@ -10,7 +10,6 @@ Any refusal stores nothing but a security event.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,8 +45,6 @@ from forms_service.storage.model import (
     Submission,
     SubmissionStatus,
 )
-
-log = logging.getLogger(__name__)
 
 #: Called after commit with the id of a new PDF submission (the change-set pipeline).
 SubmittedHook = Callable[[str], object]
@@ -185,6 +182,7 @@ class PdfReturnIntake:
             raise
         except ExpiredLink:
             if link_document is None:
+                self.online.resolve(token, client=client)  # records the expiry, then raises
                 raise
             claims = None
         if link_document is not None:
