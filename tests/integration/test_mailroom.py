@@ -562,3 +562,25 @@ def test_clerk_corrections_of_read_values_are_recorded_as_accuracy(
     sign_in(client, "clara")
     page = client.get("/mailroom/accuracy")
     assert page.status_code == 200 and 'data-field-type="text" data-accuracy="0.500"' in page.text
+
+
+def test_pages_whose_job_was_lost_are_sent_again(runtime: Runtime) -> None:
+    import datetime as dt
+
+    class BrokerDown:
+        def enqueue(self, job: str, *ids: str) -> None:
+            raise ConnectionError("broker unreachable")
+
+    working = runtime.mailroom.jobs
+    runtime.mailroom.jobs = BrokerDown()
+    document = issue(runtime, FORM, "C000010")
+    scan = as_png(scanned_page(runtime, document, FORM, Answers(texts={"city": "BREST"})))
+    received = runtime.mailroom.receive([Upload("scan.png", scan)], source="cli", actor="test")
+    # Stored even though nothing could be queued: the mailroom is told, nothing is lost.
+    assert [p.status for p in _pages(runtime, received.id)] == [PageStatus.QUEUED]
+
+    runtime.mailroom.jobs = working
+    assert runtime.mailroom.requeue(older_than=dt.timedelta(hours=1)) == 0
+    assert runtime.mailroom.requeue(older_than=dt.timedelta(0)) == 1
+    assert [p.status for p in _pages(runtime, received.id)] == [PageStatus.SUBMITTED]
+    assert _submission(runtime, document).values == {"city": "BREST"}
