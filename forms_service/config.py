@@ -71,6 +71,12 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "CHALLENGE_MAX_FAILURES": 5,
         "CHALLENGE_LOCK_MINUTES": 30,
+        # Change sets: an evidence at least this confident may skip the clerk (auto fields).
+        "AUTO_APPLY_MIN_CONFIDENCE": 0.9,
+        # Outbox: deliver right after approval (embedded default), retry with back-off.
+        "OUTBOX_DELIVER_IMMEDIATELY": True,
+        "OUTBOX_MAX_ATTEMPTS": 8,
+        "OUTBOX_FIRST_DELAY_SECONDS": 30,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_LINK": "60 per minute",
         "RATELIMIT_CHALLENGE": "10 per minute",
