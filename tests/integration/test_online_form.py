@@ -646,3 +646,37 @@ def test_a_broken_definition_stops_start_up_with_the_reason(
     with pytest.raises(DefinitionError) as caught:
         create_app({**app_settings, "DEFINITIONS_DIR": str(broken)})
     assert str(caught.value).startswith("bank-details.yaml: field 'iban': unknown type 'ibna'")
+
+
+# -- rate limits --------------------------------------------------------------------------
+
+
+def test_identity_answers_are_rate_limited_per_client(app_settings: dict[str, Any]) -> None:
+    from forms_service.web.extensions import limiter
+
+    app = create_app(
+        {**app_settings, "RATELIMIT_ENABLED": True, "RATELIMIT_CHALLENGE": "3 per minute"}
+    )
+    runtime: Runtime = app.extensions["forms_service"]
+    try:
+        with app.app_context():
+            limiter.reset()  # the limiter's memory is per process, shared by test apps
+        client = app.test_client()
+        paths = [_issue(runtime, "contact-update", f"C00000{n}") for n in (1, 2)]
+        statuses = [
+            _answer_challenge(client, paths[n % 2], {"birth_date": "01/01/1900"}).status_code
+            for n in range(4)
+        ]
+        # Three wrong answers are refused one by one; the fourth is not even checked, whatever
+        # the document: guessing across many links is slowed down as well.
+        assert statuses == [422, 422, 422, 429]
+        refused = _answer_challenge(client, paths[0], {"birth_date": _birth_date(runtime)})
+        assert refused.status_code == 429
+        assert "Trop d'essais" in html.unescape(refused.text)
+        with runtime.sessions() as session:
+            failures = session.execute(select(Document.challenge_failures)).scalars().all()
+            assert sorted(failures) == [1, 2]  # only the answers that were checked count
+    finally:
+        with app.app_context():
+            limiter.reset()
+        runtime.engine.dispose()
