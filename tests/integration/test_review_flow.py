@@ -17,6 +17,7 @@ from forms_service.changes.model import (
 )
 from forms_service.connectors.interfaces import FieldWrite
 from forms_service.errors import InvalidInput
+from forms_service.issuing.tokens import new_document_id
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (
     AuditEvent,
@@ -277,3 +278,73 @@ def test_queue_filters_and_counts(runtime: Runtime) -> None:
     assert first is not None and runtime.changes.next_in_queue(first) is not None
     with runtime.sessions() as session:
         assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 0
+
+
+def _paper_submission(
+    runtime: Runtime, document: Document, values: dict[str, str], evidence: dict[str, object]
+) -> str:
+    """A submission as the paper channel stores it: readings with their confidence."""
+    with runtime.sessions() as session, session.begin():
+        submission = Submission(
+            id=new_document_id(),
+            document_id=document.id,
+            channel="paper",
+            status=SubmissionStatus.RECEIVED,
+            raw_values=values,
+            values=document.snapshot | values,
+            base=dict(document.snapshot),
+            evidence=evidence,
+            received_at=dt.datetime.now(dt.UTC),
+        )
+        session.add(submission)
+    return submission.id
+
+
+def test_unsure_or_invalid_readings_wait_for_a_clerk(runtime: Runtime) -> None:
+    document = issue(runtime, "consent-preferences")
+    before = crm_record(runtime)
+    sms = "false" if before["consent_sms"] else "true"
+    channel = "sms" if before["preferred_channel"] != "sms" else "post"
+    submission_id = _paper_submission(
+        runtime,
+        document,
+        {"consent_sms": sms, "preferred_channel": channel},
+        {
+            "consent_sms": {"kind": "scan", "confidence": 0.55},
+            "preferred_channel": {"kind": "scan", "confidence": 0.97, "verdict": "choice"},
+        },
+    )
+    view = runtime.changes.propose(submission_id)
+    assert view.channel == "paper"
+    assert {r.field: r.policy for r in view.rows} == {
+        "consent_sms": "review",
+        "preferred_channel": "review",
+    }
+    assert view.row("consent_sms").confidence == 0.55
+    assert view.row("preferred_channel").verdict == "choice"
+    assert _outbox(runtime) == []  # auto fields, but nothing applied unseen
+    with pytest.raises(InvalidInput) as caught:
+        runtime.changes.accept(view.id, "preferred_channel", actor="alice", version=view.version)
+    assert caught.value.field == "preferred_channel"
+    view = runtime.changes.edit(
+        view.id, "preferred_channel", channel, actor="alice", version=view.version, accept=True
+    )
+    view = runtime.changes.accept(view.id, "consent_sms", actor="alice", version=view.version)
+    assert view.status is ChangeSetStatus.APPLIED
+    assert crm_record(runtime)["preferred_channel"] == channel
+
+
+def test_an_edit_after_a_first_approval_needs_both_again(runtime: Runtime) -> None:
+    document = issue(runtime, "bank-details")
+    submission_id = submit(
+        runtime, document, {"account_holder": "Jeanne Martin", "mandate": "true"}
+    )
+    view = runtime.changes.change_set_of_submission(submission_id)
+    view = runtime.changes.accept(view.id, "account_holder", actor="alice", version=view.version)
+    assert view.row("account_holder").status is FieldChangeStatus.AWAITING_SECOND
+    view = runtime.changes.edit(
+        view.id, "account_holder", "Jeanne  Martin-Durand ", actor="bob", version=view.version
+    )
+    holder = view.row("account_holder")
+    assert holder.status is FieldChangeStatus.PENDING and holder.first_reviewer is None
+    assert (holder.proposed, holder.edited_from) == ("Jeanne Martin-Durand", "Jeanne Martin")
