@@ -190,7 +190,10 @@ class PhoneType(FieldType):
     def display(self, value: str | None, locale: str, choices: Sequence[Choice]) -> str:
         if not value:
             return ""
-        number = phonenumbers.parse(value, None)
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            return value  # a source value the type refuses is shown as it is, never a crash
         fmt = (
             phonenumbers.PhoneNumberFormat.NATIONAL
             if number.country_code == 33
@@ -273,7 +276,12 @@ class DateType(FieldType):
             raise FieldValueError("date_max", max=_french(_resolve_date(rules.max_date)))
 
     def display(self, value: str | None, locale: str, choices: Sequence[Choice]) -> str:
-        return _french(dt.date.fromisoformat(value)) if value else ""
+        if not value:
+            return ""
+        try:
+            return _french(dt.date.fromisoformat(value))
+        except ValueError:
+            return value  # a source value the type refuses is shown as it is
 
     def to_source(self, value: str | None) -> object:
         return dt.date.fromisoformat(value) if value else None

@@ -680,3 +680,32 @@ def test_identity_answers_are_rate_limited_per_client(app_settings: dict[str, An
         with app.app_context():
             limiter.reset()
         runtime.engine.dispose()
+
+
+# -- dirty source values ------------------------------------------------------------------
+
+
+def test_a_value_the_type_refuses_is_shown_and_must_be_corrected(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    # Regression: a phone number the type refuses made the prefilled form a server error.
+    connector = runtime.connectors["crm"]
+    assert isinstance(connector, SqlConnector)
+    table, _ = connector._table("customer")
+    with connector.engine.begin() as connection:
+        connection.execute(
+            update(table).where(table.c.customer_no == "C000001").values(phone="0639062210")
+        )
+    path = _issue(runtime, "contact-update")
+    record = _record(runtime)
+    page = _pass_challenge(client, runtime, path)
+    assert 'value="0639062210"' in page
+    unchanged = client.post(path, data=_contact_answer(page, record))
+    assert unchanged.status_code == 422
+    assert "Numéro de téléphone incorrect" in unchanged.text
+    corrected = client.post(path, data=_contact_answer(page, record, phone="+262 639 06 22 10"))
+    assert corrected.status_code == 303
+    done = client.get(corrected.headers["Location"])
+    assert done.text.count('<th scope="row">') == 1
+    assert "0639062210" in done.text  # before, as it was
+    assert "+262 639 06 22 10" in done.text  # after, formatted

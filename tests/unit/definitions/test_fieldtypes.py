@@ -357,3 +357,18 @@ def test_rules_from_mapping_names_unknown_keys() -> None:
     rules = Rules.from_mapping({"countries": ["fr", "be"], "min_date": dt.date(2000, 1, 1)})
     assert rules.countries == ("FR", "BE")
     assert rules.min_date == "2000-01-01"
+
+
+@pytest.mark.parametrize(
+    ("type_name", "value"),
+    [
+        ("phone", "0639062210"),  # a Mayotte mobile stored without its country code
+        ("phone", "not a phone"),
+        ("date", "31/02/1990"),
+        ("iban", "FR76"),
+        ("choice", "fax"),
+    ],
+)
+def test_values_a_type_refuses_are_shown_as_they_are(type_name: str, value: str) -> None:
+    # Regression: showing a dirty source value (snapshot, prefill, confirmation) raised.
+    assert FIELD_TYPES[type_name].display(value, "fr", CHANNELS) == value
