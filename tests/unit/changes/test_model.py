@@ -1,0 +1,56 @@
+"""Value types: raw source values through JSON, queue filters, back-off, what errors log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from forms_service.changes.model import QueueFilter, decode_raw, encode_raw, error_kind
+from forms_service.changes.outbox import RetryPolicy
+from forms_service.connectors.interfaces import SourceUnavailable
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "12 rue des Lilas",
+        True,
+        42,
+        1.5,
+        dt.date(1980, 2, 29),
+        dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        decimal.Decimal("12.30"),
+    ],
+)
+def test_raw_values_survive_json(value: object) -> None:
+    encoded = encode_raw(value)
+    assert decode_raw(encoded) == value
+    assert type(decode_raw(encoded)) is type(value)
+
+
+def test_back_off_doubles_up_to_the_cap() -> None:
+    policy = RetryPolicy(
+        max_attempts=5, first_delay=dt.timedelta(seconds=30), max_delay=dt.timedelta(minutes=3)
+    )
+    assert [policy.delay(n).total_seconds() for n in range(1, 6)] == [30, 60, 120, 180, 180]
+    with pytest.raises(ValueError, match="at least 1"):
+        RetryPolicy(max_attempts=0)
+
+
+def test_queue_filter_checks_its_page() -> None:
+    with pytest.raises(ValueError, match="limit"):
+        QueueFilter(limit=0)
+    with pytest.raises(ValueError, match="offset"):
+        QueueFilter(offset=-1)
+
+
+def test_errors_are_logged_without_values() -> None:
+    database = IntegrityError("INSERT …", {"iban": "FR7630006000011234567890189"}, Exception())
+    assert error_kind(database) == "IntegrityError"
+    assert error_kind(SourceUnavailable("source 'crm' cannot be reached")) == (
+        "SourceUnavailable: source 'crm' cannot be reached"
+    )
