@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
-from flask_smorest import Api
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -20,12 +19,14 @@ from forms_service.web import ops
 from forms_service.web.api.audit import blueprint as api_audit
 from forms_service.web.api.change_sets import blueprint as api_change_sets
 from forms_service.web.api.docs import blueprint as api_docs
+from forms_service.web.api.problems import ProblemApi
 from forms_service.web.api.returns import blueprint as api_returns
 from forms_service.web.api.scans import blueprint as api_scans
 from forms_service.web.api.submissions import blueprint as api_submissions
 from forms_service.web.api.views import blueprint as api_documents
 from forms_service.web.backoffice import register as register_backoffice
 from forms_service.web.extensions import csrf, limiter
+from forms_service.web.guards import refuse_nul_characters
 from forms_service.web.mailroom import register as register_mailroom
 from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
@@ -58,7 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     csrf.init_app(app)
     limiter.init_app(app)
-    api = Api(app)
+    api = ProblemApi(app)
     api.register_blueprint(api_documents)
     csrf.exempt(api_documents)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -76,6 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_upload)
 
     _register_error_handlers(app)
+    app.before_request(refuse_nul_characters)
     app.after_request(_security_headers)
 
     ops.install(app)

@@ -265,3 +265,27 @@ def test_audit_redacts_personal_values_for_roles_not_allowed(
         headers=_auth(supervisor),
     )
     assert older.json is not None and older.json["items"][0]["id"] == ids[1]
+
+
+def test_nul_characters_are_refused_before_any_query(client: FlaskClient, runtime: Runtime) -> None:
+    """Regression: PostgreSQL refuses NUL in text, which made these requests fail with 500."""
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon"})
+    token = add_token(runtime, "review-bot", ["clerk"])
+    version = runtime.changes.change_set(change_set_id).version
+    calls: list[tuple[str, str, Any]] = [
+        ("get", "/api/v1/change-sets/a%00b", None),
+        ("get", "/api/v1/change-sets?form=a%00", None),
+        ("get", "/api/v1/submissions?form=a%00", None),
+        ("get", "/api/v1/submissions/a%00", None),
+        ("get", "/api/v1/audit?document_id=a%00", None),
+        (
+            "patch",
+            f"/api/v1/change-sets/{change_set_id}/fields/city",
+            {"version": version, "value": "Ly\x00on"},
+        ),
+    ]
+    for method, path, body in calls:
+        response = getattr(client, method)(path, json=body, headers=_auth(token))
+        assert response.status_code == 422, path
+        _problem(response.json, 422)
+    assert runtime.changes.change_set(change_set_id).row("city").proposed == "Lyon"

@@ -386,3 +386,15 @@ def test_next_goes_through_the_queue_then_back_to_it(client: FlaskClient, runtim
         .startswith("/backoffice/?")
     )
     assert client.get("/backoffice/change-sets/nope").status_code == 404
+
+
+def test_nul_characters_are_a_clear_error(client: FlaskClient, runtime: Runtime) -> None:
+    """Regression: a NUL in an id or a filter failed with 500 on PostgreSQL."""
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon"})
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    assert client.get("/backoffice/change-sets/a%00b").status_code == 422
+    assert client.get("/backoffice/?form=a%00").status_code == 422
+    status, _, _ = _post(client, change_set_id, "fields/city/edit", value="Ly\x00on")
+    assert status == 422
+    assert _field(runtime, change_set_id, "city").proposed == "Lyon"

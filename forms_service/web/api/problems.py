@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask_smorest import Blueprint
+from flask_smorest import Api, Blueprint
 
 from forms_service.web.api.schemas import ProblemSchema
 
@@ -13,6 +13,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: The security requirement of every token-protected operation.
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api whose default error answer is documented as the problem shape."""
+
+    ERROR_SCHEMA = ProblemSchema
 
 
 def problems(blueprint: Blueprint, *statuses: int) -> Callable[[F], F]:

@@ -53,3 +53,5 @@ class ProblemSchema(Schema):
     code = fields.String()
     field = fields.String(allow_none=True)
     reason = fields.String()
+    #: Request parsing errors by location and field (422 only).
+    errors = fields.Dict(keys=fields.String(), values=fields.Raw())
