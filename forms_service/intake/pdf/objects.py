@@ -30,6 +30,8 @@ from pypdf.generic import (
 
 from forms_service.intake.pdf.guard import CorruptPdf, EncryptedPdf, PdfBomb, PdfLimits
 
+#: Text-showing operators (Tj, TJ, ', ") in a content stream.
+_SHOWS_TEXT = re.compile(rb"T[jJ]\b|['\"]")
 _ENCRYPT_ENTRY = re.compile(rb"/Encrypt\s*\d+\s+\d+\s+R")
 _ENCRYPTED = (
     "The file is protected by a password. Save a copy without a password and send it again."
@@ -157,6 +159,8 @@ class PdfminerObjects:
             raise CorruptPdf("The file is damaged and cannot be read.") from None
         self._doc = self._pdf.doc
         self.encrypted = self._doc.encryption is not None
+        # One resource manager per file: its fonts are loaded once for all appearances.
+        self._manager = PDFResourceManager(caching=True)
 
     def catalog(self) -> Mapping[str, Any]:
         return self._doc.catalog or {}
@@ -214,17 +218,17 @@ class PdfminerObjects:
         stream = resolve1(stream)
         if not isinstance(stream, PDFStream):
             return ""
-        self._data(stream)
+        if _SHOWS_TEXT.search(self._data(stream)) is None:
+            return ""  # an empty box's appearance: no need to load its fonts
         own = self.as_dict(stream.get("Resources")) or {}
         fallback = self.as_dict(resources) or {}
         merged: dict[object, object] = dict(fallback.items())
         merged.update(own.items())
         if "Font" not in own and "Font" in fallback:
             merged["Font"] = fallback["Font"]
-        manager = PDFResourceManager()
-        device = _TextCollector(manager)
+        device = _TextCollector(self._manager)
         try:
-            PDFPageInterpreter(manager, device).render_contents(merged, [stream])
+            PDFPageInterpreter(self._manager, device).render_contents(merged, [stream])
         except (RecursionError, MemoryError):
             raise PdfBomb("An appearance in the file is built to exhaust the reader.") from None
         except Exception:  # a broken appearance only loses its text
@@ -329,7 +333,8 @@ class PypdfObjects:
         stream = self._resolve(stream)
         if not isinstance(stream, StreamObject):
             return ""
-        self._data(stream)
+        if _SHOWS_TEXT.search(self._data(stream)) is None:
+            return ""
         chunks: list[tuple[float, str]] = []
         y = 0.0
         try:
