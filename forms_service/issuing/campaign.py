@@ -23,13 +23,15 @@ from typing import Any
 from sqlalchemy import select
 
 from forms_service.connectors.interfaces import Selection
-from forms_service.errors import InvalidInput, NotFound
+from forms_service.errors import InvalidInput
 from forms_service.issuing.pdf import register_fonts
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
 from forms_service.runtime import build_runtime
 from forms_service.storage.model import Document
 
+#: A source record, as a connector reads it.
+Record = Mapping[str, Any]
 MANIFEST_COLUMNS = (
     "key",
     "document_id",
@@ -114,9 +116,15 @@ class BatchWorker:
             return self._singles(keys)
         return self._merged(index, keys)
 
-    def _issue(self, keys: list[str]) -> tuple[list[Document], int]:
-        """The batch's documents, issuing those not issued yet; records gone are skipped."""
+    def _issue(self, keys: list[str]) -> tuple[list[tuple[Document, Record]], int]:
+        """The batch's documents with their source records, issuing those not issued yet.
+
+        Each record is read once (for the snapshot and the letter); records deleted from
+        the source since the keys were read are skipped.
+        """
         plan = self.plan
+        source = self.definition.source
+        connector = self.issuing.connectors[source.connector]
         with self.issuing.sessions() as session:
             found = {
                 d.record_key: d
@@ -131,16 +139,16 @@ class BatchWorker:
         documents = []
         created = 0
         for key in keys:
+            record = connector.read(source.record_type, key)
+            if record is None:
+                continue
             document = found.get(key)
             if document is None:
-                try:
-                    document, new = self.issuing.issue_document(
-                        self.definition, key, plan.campaign, actor=plan.actor
-                    )
-                except NotFound:  # deleted from the source since the keys were read
-                    continue
+                document, new = self.issuing.issue_document(
+                    self.definition, key, plan.campaign, actor=plan.actor, record=record
+                )
                 created += new
-            documents.append(document)
+            documents.append((document, record))
         return documents, created
 
     def _line(self, document: Document, file: str, offset: int) -> ManifestLine:
@@ -159,11 +167,11 @@ class BatchWorker:
         documents, created = self._issue(keys)
         lines = []
         rendered = 0
-        for document in documents:
+        for document, record in documents:
             name = f"{document.reference}.pdf"
             target = self.plan.out_dir / name
             if not target.exists():
-                _write_atomically(target, self.printer.render(document))
+                _write_atomically(target, self.printer.render(document, record))
                 rendered += 1
             lines.append(self._line(document, name, 0))
         return BatchResult(tuple(lines), created, rendered)
@@ -184,8 +192,8 @@ class BatchWorker:
         canvas = renderer.new_canvas(str(partial), title=self.definition.title_in(renderer.locale))
         lines = []
         offset = 0
-        for document in documents:
-            content = self.printer.content(document)
+        for document, record in documents:
+            content = self.printer.content(document, record)
             pages = renderer.draw(canvas, self.definition, letter, content, fillable=False)
             lines.append(self._line(document, name, offset))
             offset += pages

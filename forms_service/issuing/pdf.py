@@ -16,7 +16,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import segno
 from reportlab.lib.colors import Color, black
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -25,6 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from forms_service.definitions.fieldtypes import WidgetKind
 from forms_service.definitions.model import FieldDefinition, FormDefinition
 from forms_service.issuing import widgets
+from forms_service.issuing.barcodes import draw_qr, qr_code
 from forms_service.issuing.layout import (
     CONTENT_WIDTH,
     MARGIN,
@@ -42,7 +42,6 @@ from forms_service.issuing.pagecode import PageCodes
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
-FONT_CONDENSED = "DejaVuSansCondensed"
 GREY = Color(0.42, 0.42, 0.42)
 BOX = Color(0.15, 0.15, 0.15)
 INSTRUCTION = (
@@ -83,7 +82,6 @@ def register_fonts() -> None:
     for name, file in (
         (FONT, "DejaVuSans.ttf"),
         (FONT_BOLD, "DejaVuSans-Bold.ttf"),
-        (FONT_CONDENSED, "DejaVuSansCondensed.ttf"),
     ):
         pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / file)))
 
@@ -228,9 +226,9 @@ class PdfRenderer:
         width = CONTENT_WIDTH - size - 10 * MM
         canvas.setFont(FONT_BOLD, 10.5)
         canvas.drawString(left, y + size - 5 * MM, "Répondez en ligne, en deux minutes :")
-        canvas.setFont(FONT_CONDENSED, 8.5)
+        canvas.setFont(FONT, 8)
         line_y = y + size - 11 * MM
-        for line in _wrap_anywhere(content.link, FONT_CONDENSED, 8.5, width):
+        for line in _wrap_anywhere(content.link, FONT, 8, width):
             canvas.drawString(left, line_y, line)
             line_y -= 3.8 * MM
         canvas.setFont(FONT, 9)
@@ -431,41 +429,6 @@ def _display(field_def: FieldDefinition, value: str | None, locale: str) -> str:
         return field_def.display(value, locale)
     except Exception:  # the snapshot keeps refused source values as text: show them raw
         return value or ""
-
-
-def qr_code(payload: str) -> segno.QRCode:
-    """A QR code at error correction M with a fixed mask.
-
-    Any mask is valid; choosing the best one (segno's default) costs most of the encoding
-    time and gains nothing measurable for codes printed this large.
-    """
-    return segno.make(payload, error="m", micro=False, mask=0, boost_error=False)
-
-
-def draw_qr(canvas: Canvas, code: segno.QRCode, x: float, y: float, size: float) -> None:
-    """Draw a QR code's modules (no quiet zone) into a square, as one path of row runs.
-
-    The path is written in module units under one scaling, as literal PDF operators: this
-    is the hot loop of a campaign, and reportlab's per-number formatting dominated it.
-    """
-    matrix = code.matrix
-    modules = len(matrix)
-    operators = []
-    for row_index, row in enumerate(matrix):
-        top = modules - row_index - 1
-        start = -1
-        for column, dark in enumerate((*row, 0)):
-            if dark and start < 0:
-                start = column
-            elif not dark and start >= 0:
-                operators.append(f"{start} {top} {column - start} 1 re")
-                start = -1
-    step = size / modules
-    canvas.saveState()
-    canvas.setFillColor(black)
-    canvas.transform(step, 0, 0, step, x, y)
-    canvas.addLiteral("\n".join(operators) + "\nf")
-    canvas.restoreState()
 
 
 def _wrap(paragraph: str, font: str, size: float, width: float = CONTENT_WIDTH) -> list[str]:

@@ -114,15 +114,25 @@ class IssuingService:
         return self._line(document, created=created)
 
     def issue_document(
-        self, definition: FormDefinition, key: str, campaign: str, *, actor: str = "system"
+        self,
+        definition: FormDefinition,
+        key: str,
+        campaign: str,
+        *,
+        actor: str = "system",
+        record: Mapping[str, Any] | None = None,
     ) -> tuple[Document, bool]:
-        """Like issue_one, but give the stored document itself and whether it is new."""
+        """Like issue_one, but give the stored document itself and whether it is new.
+
+        A caller that has just read the source record passes it, so it is not read twice.
+        """
         with self.sessions() as session:
             existing = self._existing(session, definition.id, key, campaign)
             if existing is not None:
                 return existing, False
-        connector = self.connectors[definition.source.connector]
-        record = connector.read(definition.source.record_type, key)
+        if record is None:
+            connector = self.connectors[definition.source.connector]
+            record = connector.read(definition.source.record_type, key)
         if record is None:
             raise NotFound(f"no record with key {key!r}", field="keys")
         now = self.clock()
