@@ -321,7 +321,9 @@ def _apply(
             return written, {}, False
         if result.missing:
             return written, {}, True
-        already = {c for c, v in result.mismatches.items() if c in pending and v == pending[c].new}
+        already = {
+            c for c, v in result.mismatches.items() if c in pending and _same(v, pending[c].new)
+        }
         conflicts = {c: v for c, v in result.mismatches.items() if c not in already}
         if conflicts:
             return written, conflicts, False
@@ -329,3 +331,11 @@ def _apply(
         if not pending:
             return written, {}, False
     raise SourceUnavailable("the source kept changing during the write")
+
+
+def _same(source_value: Any, written: Any) -> bool:
+    """Whether the source holds what we write (a JSON source holds dates as ISO strings)."""
+    if source_value == written:
+        return True
+    plain = encode_raw(written).get("value")
+    return isinstance(source_value, str) and isinstance(plain, str) and source_value == plain

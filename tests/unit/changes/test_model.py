@@ -54,3 +54,11 @@ def test_errors_are_logged_without_values() -> None:
     assert error_kind(SourceUnavailable("source 'crm' cannot be reached")) == (
         "SourceUnavailable: source 'crm' cannot be reached"
     )
+
+
+def test_a_json_source_holding_the_new_date_counts_as_written() -> None:
+    from forms_service.changes.outbox import _same
+
+    assert _same("1981-04-05", dt.date(1981, 4, 5))
+    assert _same(True, True) and not _same("true", True)
+    assert not _same("1981-04-06", dt.date(1981, 4, 5))
