@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 if TYPE_CHECKING:
     from forms_service.runtime import Runtime
@@ -71,6 +72,11 @@ def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
             "processed_folder": str(processed),
             "store_processed": False,
         }
+        # The folder is polled: every second by default, which would idle a worker that
+        # reads a page in under a second between two looks.
+        config["broker_transport_options"]["polling_interval"] = float(
+            settings.get("JOBS_POLL_SECONDS", 0.1)
+        )
     if str(backend).startswith("db+sqlite:///"):
         Path(str(backend).removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     prefix = settings.get("JOBS_REDIS_PREFIX")
@@ -98,7 +104,21 @@ def make_celery(settings: Mapping[str, Any], runtime: RuntimeProvider | None = N
     provider = runtime or _lazy_runtime(settings)
     for name, target in JOBS.items():
         _register(app, name, target, provider)
+    if runtime is None:
+        _warm_up_worker_processes(provider)
     return app
+
+
+def _warm_up_worker_processes(provider: RuntimeProvider) -> None:
+    """Build each worker process's runtime when it starts, not on its first page."""
+
+    def warm_up(**_kwargs: Any) -> None:
+        try:
+            provider()
+        except Exception:  # the first job reports the same problem with its context
+            log.exception("cannot build the worker's runtime")
+
+    worker_process_init.connect(warm_up, weak=False)
 
 
 def _register(app: Celery, name: str, target: str, provider: RuntimeProvider) -> None:
