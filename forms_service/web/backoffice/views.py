@@ -42,7 +42,8 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/backoffice/"):
+    # The mailroom screens share this sign-in.
+    if parts.scheme or parts.netloc or not parts.path.startswith(("/backoffice/", "/mailroom/")):
         return default
     if "\\" in target or target.startswith("//"):
         return default
