@@ -1,0 +1,156 @@
+"""The back office in Debian's Chromium: the keyboard review flow and the offline API page."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from forms_service.runtime import Runtime
+from forms_service.storage.model import FieldChangeStatus
+from tests.integration.reviewing import PASSWORD, add_user, answer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """The browser runs against SQLite only: the HTTP tests cover PostgreSQL."""
+    target = tmp_path / "forms.sqlite"
+    shutil.copy(sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    """The test app served over real HTTP on a free loopback port."""
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join(timeout=10)
+    http.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+def _offline(page: Page, server: str) -> list[str]:
+    """Refuse every request that leaves the test server; collect console errors."""
+    problems: list[str] = []
+
+    def route(route: Route) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            problems.append(f"outside request: {route.request.url}")
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
+def _status(runtime: Runtime, change_set_id: str, field: str) -> FieldChangeStatus:
+    return runtime.changes.change_set(change_set_id).row(field).status
+
+
+def test_a_simple_change_set_takes_two_keystrokes(
+    browser: Browser, server: str, runtime: Runtime
+) -> None:
+    first = answer(runtime, "contact-update", {"city": "Lyon", "postcode": "69003"}, "C000001")
+    second = answer(runtime, "contact-update", {"city": "Nantes"}, "C000002")
+    add_user(runtime, "clerk", ["clerk"])
+    page = browser.new_page()
+    problems = _offline(page, server)
+
+    page.goto(f"{server}/backoffice/change-sets/{first}")
+    expect(page).to_have_url(
+        f"{server}/backoffice/login?next=%2Fbackoffice%2Fchange-sets%2F{first}"
+    )
+    page.get_by_label("Username").fill("clerk")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server}/backoffice/change-sets/{first}")
+
+    # Two fields: the first waiting row is current; `a` stages it and moves on.
+    rows = page.locator("table.review tr.change")
+    expect(rows.nth(0)).to_have_class("change current")
+    page.keyboard.press("a")
+    expect(rows.nth(0)).to_have_attribute("data-staged", "accept")
+    expect(rows.nth(1)).to_have_class("change current")
+    page.keyboard.press("k")
+    expect(rows.nth(0)).to_have_class("change current")
+    page.keyboard.press("j")
+    page.keyboard.press("r")
+    expect(rows.nth(1)).to_have_attribute("data-staged", "reject")
+    page.keyboard.press("Enter")
+    # Nothing waits here any more: the next change set opens.
+    expect(page).to_have_url(f"{server}/backoffice/change-sets/{second}?done=decided")
+    assert _status(runtime, first, "postcode") is FieldChangeStatus.APPLIED
+    assert _status(runtime, first, "city") is FieldChangeStatus.REJECTED
+
+    # One field: accept and confirm, two keystrokes, and the queue is empty.
+    page.keyboard.press("a")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server}/backoffice/?done=decided")
+    expect(page.locator("[data-count=total]")).to_have_text("0")
+    assert _status(runtime, second, "city") is FieldChangeStatus.APPLIED
+    record = runtime.connectors["crm"].read("customer", "C000002")
+    assert record is not None and record["city"] == "Nantes"
+
+    # `e` edits in place: the value is checked again on save, then `n` moves on.
+    third = answer(runtime, "contact-update", {"postcode": "69003"}, "C000003")
+    fourth = answer(runtime, "contact-update", {"city": "Brest"}, "C000004")
+    page.goto(f"{server}/backoffice/change-sets/{third}")
+    page.keyboard.press("e")
+    value = page.locator("#value-postcode")
+    expect(value).to_be_focused()
+    value.fill("6900")
+    page.keyboard.press("Enter")
+    expect(page.locator("#error-postcode")).to_be_visible()
+    assert [p for p in problems if "status of 422" not in p] == []  # the refusal is expected
+    problems.clear()
+    page.locator("#value-postcode").fill("69004")
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("Saved")
+    assert runtime.changes.change_set(third).row("postcode").proposed == "69004"
+    page.keyboard.press("n")
+    expect(page).to_have_url(f"{server}/backoffice/change-sets/{fourth}")
+    assert problems == []
+
+
+def test_the_api_page_renders_offline(browser: Browser, server: str) -> None:
+    page = browser.new_page()
+    problems = _offline(page, server)
+    page.goto(f"{server}/api/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("forms_service")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    expect(page.get_by_text("/api/v1/change-sets/{change_set_id}/approve")).to_be_visible()
+    assert problems == []
