@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,6 @@ from forms_service.issuing.layout import (
     form_geometry,
     layout,
 )
-from forms_service.issuing.letter import LetterError, address_lines, fill, parse_letter
-from forms_service.issuing.pagecode import PageCodes, TamperedPageCode
-from forms_service.issuing.tokens import SigningKey
 from ocr.geometry import Rect, ZoneKind
 
 DEFINITIONS = Path(__file__).resolve().parents[3] / "form_definitions"
@@ -190,80 +186,3 @@ def test_text_fields_keep_their_length_rule_out_of_the_geometry() -> None:
     )
     # A length rule changes the widget's MaxLen, not where the box is printed.
     assert form_geometry(limited).pages == form_geometry(definition).pages
-
-
-# -- page codes ---------------------------------------------------------------------------
-
-KEY1 = SigningKey.parse("k1:" + "a" * 40)
-KEY2 = SigningKey.parse("k2:" + "b" * 40)
-
-
-def test_page_code_round_trip_and_key_rotation() -> None:
-    old = PageCodes([KEY1])
-    payload = old.encode("AbCdEfGhIjKlMnOpQrStUv", 2, 7)
-    assert len(payload) <= 50  # a version 4 QR code at error correction M
-    claims = PageCodes([KEY2, KEY1]).decode(payload)  # rotated: the old key still verifies
-    assert (claims.document_id, claims.page, claims.version, claims.key_id) == (
-        "AbCdEfGhIjKlMnOpQrStUv",
-        2,
-        7,
-        "k1",
-    )
-
-
-@pytest.mark.parametrize(
-    "mangle",
-    [
-        lambda p: p.replace(".2.7.", ".3.7."),  # another page
-        lambda p: p.replace(".2.7.", ".2.8."),  # another version
-        lambda p: p[:-1] + ("A" if p[-1] != "A" else "B"),  # signature
-        lambda p: "http://example.org/f/x",  # the letter's link, not a page code
-        lambda p: "",
-    ],
-)
-def test_altered_page_codes_are_refused(mangle: object) -> None:
-    codes = PageCodes([KEY1])
-    payload = codes.encode("AbCdEfGhIjKlMnOpQrStUv", 2, 7)
-    assert callable(mangle)
-    with pytest.raises(TamperedPageCode):
-        codes.decode(mangle(payload))
-    with pytest.raises(TamperedPageCode):
-        PageCodes([KEY2]).decode(payload)  # unknown key
-
-
-# -- letter -------------------------------------------------------------------------------
-
-
-def test_letter_placeholders_and_window_address() -> None:
-    record = {
-        "title": "Mme",
-        "first_name": "Hélène",
-        "last_name": "Lefèvre-Dupont de la Fontaine-Marchand",
-        "address_line": "12 rue des Lilas",
-        "address_extra": None,
-        "postcode": "69003",
-        "city": "Lyon",
-    }
-    template = parse_letter(None)
-    lines = address_lines(template, record)
-    assert lines[-1] == "69003 LYON"
-    assert len(lines) == 3  # the empty complement is dropped
-    assert all(len(line) <= 38 for line in lines)
-    text = fill(
-        "Bonjour {title} {last_name}, avant le {expires} ; {unknown}.",
-        {
-            **record,
-            "expires": dt.date(2027, 1, 2),
-        },
-    )
-    assert text.startswith("Bonjour Mme Lefèvre")
-    assert "2 janvier 2027" in text
-    assert text.endswith("; .")
-
-
-def test_letter_errors_name_the_key() -> None:
-    with pytest.raises(LetterError, match="sender"):
-        parse_letter({"sender": "one line"})
-    with pytest.raises(LetterError, match="unknown keys"):
-        parse_letter({"footer": []})
-    assert parse_letter({"body": {"fr": "x", "en": "y"}}).body_in("fr") == "x"
