@@ -22,7 +22,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from forms_service.definitions.fieldtypes import WidgetKind
-from forms_service.definitions.model import FieldDefinition, FormDefinition
+from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from forms_service.issuing import widgets
 from forms_service.issuing.barcodes import draw_qr, qr_code
 from forms_service.issuing.layout import (
@@ -332,6 +332,8 @@ class PdfRenderer:
         form = canvas.acroForm
         for block in form_layout.blocks_on(page):
             field_def = definition.field(block.field)
+            if Channel.PDF not in field_def.channels:
+                continue  # a paper-only box (a handwritten signature, say) is not fillable
             widget = field_def.type.widget
             for zone in block.zones:
                 rect = zone.rect
