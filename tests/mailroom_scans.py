@@ -17,7 +17,7 @@ from forms_service.connectors.interfaces import Selection
 from forms_service.issuing.layout import form_geometry
 from forms_service.issuing.pagecode import PageCodes
 from forms_service.runtime import Runtime
-from tests.ocr_pages import Answers, GrayImage, render_page
+from tests.ocr_pages import TYPED_FONT, Answers, GrayImage, render_page
 
 DPI = 200
 
@@ -111,3 +111,66 @@ def photo_of_a_screen(page: GrayImage, quality: int = 70) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, "JPEG", quality=quality)
     return out.getvalue()
+
+
+HANDWRITING_FONT = "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf"
+
+
+def printed_and_filled(
+    runtime: Runtime,
+    document_id: str,
+    texts: dict[str, str],
+    *,
+    rotation: float = 1.2,
+    font: str = TYPED_FONT,
+) -> list[GrayImage]:
+    """The document's real PDF (letter and form pages) printed, filled in by hand, scanned.
+
+    The service's own renderer makes the PDF; pypdfium2 prints it at 200 dpi; each text is
+    written in its answer box; the sheet goes through the scanner a little tilted.
+    """
+    import pypdfium2 as pdfium
+    from PIL import ImageDraw, ImageFont
+
+    from forms_service.issuing.printing import DocumentPrinter
+
+    printer = DocumentPrinter(runtime.issuing)
+    pdf = pdfium.PdfDocument(printer.pdf_for(document_id))
+    with runtime.sessions() as session:
+        from forms_service.storage.model import Document
+
+        document = session.get(Document, document_id)
+        assert document is not None
+        definition = runtime.definitions[document.form_id]
+    geometry = form_geometry(definition)
+    scale = DPI / 72
+    sheets = []
+    for index in range(len(pdf)):
+        bitmap = pdf[index].render(scale=scale, grayscale=True)
+        sheet = bitmap.to_pil().convert("L")
+        if index >= 1:
+            draw = ImageDraw.Draw(sheet)
+            for zone in geometry.page(index).zones:
+                text = texts.get(zone.field)
+                if not text:
+                    continue
+                rect = zone.rect
+                left = rect.x * scale
+                top = (geometry.page(index).height - rect.y - rect.height) * scale
+                size = round(rect.height * scale * 0.6)
+                face = ImageFont.truetype(font, size)
+                if zone.cells:
+                    cell = rect.width * scale / zone.cells
+                    for position, char in enumerate(text[: zone.cells]):
+                        draw.text(
+                            (left + position * cell + cell * 0.25, top + size * 0.3),
+                            char,
+                            font=face,
+                            fill=20,
+                        )
+                else:
+                    draw.text((left + size * 0.4, top + size * 0.3), text, font=face, fill=20)
+        tilted = sheet.rotate(rotation, resample=Image.Resampling.BICUBIC, fillcolor=255)
+        sheets.append(np.asarray(tilted, dtype=np.uint8).copy())
+    pdf.close()
+    return sheets

@@ -584,3 +584,23 @@ def test_pages_whose_job_was_lost_are_sent_again(runtime: Runtime) -> None:
     assert runtime.mailroom.requeue(older_than=dt.timedelta(0)) == 1
     assert [p.status for p in _pages(runtime, received.id)] == [PageStatus.SUBMITTED]
     assert _submission(runtime, document).values == {"city": "BREST"}
+
+
+def test_the_real_printed_document_filled_and_scanned_with_its_letter(runtime: Runtime) -> None:
+    from tests.mailroom_scans import printed_and_filled
+
+    document = issue(runtime, FORM, "C000011")
+    sheets = printed_and_filled(runtime, document, {"city": "GRENOBLE", "postcode": "38000"})
+    received = runtime.mailroom.receive(
+        [Upload("envelope.pdf", as_pdf(sheets))], source="cli", actor="test"
+    )
+    letter, form_page = _pages(runtime, received.id)
+    # The covering letter is recognised by its link code and set aside: nobody has to look.
+    assert (letter.status, letter.exception) == (PageStatus.REJECTED, "covering_letter")
+    assert letter.reference == _reference(runtime, document)
+    assert form_page.status is PageStatus.SUBMITTED
+    submission = _submission(runtime, document)
+    assert submission.values == {"city": "GRENOBLE", "postcode": "38000"}
+    with runtime.sessions() as session:
+        assert queries.exceptions(session)[1] == 0
+    assert _batch(runtime, received.id).status == BatchStatus.DONE.value

@@ -63,6 +63,7 @@ def build_mailroom(runtime: Runtime) -> MailroomService:
         runtime.jobs,
         engine_provider(str(settings.get("OCR_ENGINE", "tesserocr"))),
         propose=runtime.changes.propose_quietly,
+        signer=runtime.signer,
         reading=ReadingSettings(
             dpi=float(settings.get("SCAN_READ_DPI", 300)),
             threshold=float(settings.get("AUTO_APPLY_MIN_CONFIDENCE", 0.9)),

@@ -7,6 +7,8 @@ align and read it, and, once every page of a document is read, build the paper s
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +20,7 @@ from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FieldDefinition, FormDefinition
 from forms_service.issuing.layout import form_geometry
 from forms_service.issuing.pagecode import PageCodes, TamperedPageCode
+from forms_service.issuing.tokens import ExpiredLink, LinkSigner, TamperedLink
 from forms_service.storage.filestore import FileStore
 from forms_service.storage.model import Document, DocumentStatus
 from ocr.geometry import FormGeometry
@@ -26,6 +29,7 @@ from ocr.interfaces import GrayImage, OcrEngine
 from ocr.model import PageReading, Reading, ScanError
 from ocr.pipeline import PageContext, read_page
 
+_LINK = re.compile(r"/f/([A-Za-z0-9_.-]{40,120})")
 #: Confidence at most given to a reading the reader itself says needs a person.
 REVIEW_CAP = 0.5
 #: Operator-facing reasons per ocr/ error code.
@@ -88,8 +92,12 @@ def identify(
     codes: PageCodes,
     find_document: Callable[[str], Document | None],
     definitions: Mapping[str, FormDefinition],
+    letter_of: Callable[[str], str | None] | None = None,
 ) -> Identity:
     """Check a page code and the document it names.
+
+    `letter_of` tells the covering letter (its QR code is the document's link) from a
+    foreign page: it returns the document id of one of our links, None otherwise.
 
     Raises:
         PageException: not our code, unknown or withdrawn document, retired form version.
@@ -97,6 +105,13 @@ def identify(
     try:
         claims = codes.decode(payload)
     except TamperedPageCode:
+        letter = letter_of(payload) if letter_of else None
+        if letter is not None:
+            raise PageException(
+                "covering_letter",
+                "the covering letter (its code is the link): it carries no answers",
+                document_id=letter,
+            ) from None
         raise PageException(
             "foreign_code", "the QR code is not one of this service's page codes"
         ) from None
@@ -117,6 +132,20 @@ def identify(
             document_id=document.id,
         )
     return Identity(document.id, document.form_id, claims.version, claims.page)
+
+
+def letter_document(payload: str, signer: LinkSigner, now: dt.datetime) -> str | None:
+    """The document whose covering letter carries this QR code (its signed link), if ours."""
+    found = _LINK.search(payload)
+    if found is None:
+        return None
+    token = found.group(1)
+    try:
+        return signer.verify(token, now).document_id
+    except ExpiredLink:  # well signed, only late: still our letter
+        return token.split(".", 1)[0]
+    except TamperedLink:
+        return None
 
 
 def read_scanned_page(

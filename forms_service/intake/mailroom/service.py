@@ -44,11 +44,12 @@ from forms_service.intake.mailroom.reading import (
     answer_of,
     geometry_of,
     identify,
+    letter_document,
     page_png,
     read_scanned_page,
 )
 from forms_service.issuing.pagecode import PageCodes
-from forms_service.issuing.tokens import new_document_id
+from forms_service.issuing.tokens import LinkSigner, new_document_id
 from forms_service.jobs.interfaces import JobQueue
 from forms_service.storage.filestore import FileStore
 from forms_service.storage.model import (
@@ -66,6 +67,8 @@ Clock = Callable[[], dt.datetime]
 ProposeHook = Callable[[str], object]
 
 READ_PAGE_JOB = "mailroom.read_page"
+#: Page problems that need no operator: the page is kept, set aside as rejected.
+SET_ASIDE = frozenset({"covering_letter"})
 #: Batch sources.
 SOURCES = ("upload", "api", "cli", "watch", "pdf_return")
 MAX_FILES = 200
@@ -108,6 +111,7 @@ class MailroomService(OperatorActions):
         clock: Clock = _utc_now,
         reading: ReadingSettings | None = None,
         geometry: GeometryOf = geometry_of,
+        signer: LinkSigner | None = None,
     ) -> None:
         self.sessions = sessions
         self.files = files
@@ -119,6 +123,7 @@ class MailroomService(OperatorActions):
         self.clock = clock
         self.reading = reading or ReadingSettings()
         self.geometry = geometry
+        self.signer = signer
 
     # -- intake ----------------------------------------------------------------------------
 
@@ -304,7 +309,11 @@ class MailroomService(OperatorActions):
                 codes=self.codes,
                 find_document=lambda document_id: session.get(Document, document_id),
                 definitions=self.definitions,
+                letter_of=self._letter_of,
             )
+
+    def _letter_of(self, payload: str) -> str | None:
+        return letter_document(payload, self.signer, self.clock()) if self.signer else None
 
     def _settle_exception(
         self, page_id: str, code: str, reason: str, image_key: str | None, document_id: str | None
@@ -318,9 +327,14 @@ class MailroomService(OperatorActions):
             page.image_key = image_key or page.image_key
             page.document_id = page.document_id or document_id
             page.updated_at = self.clock()
-            batch_id = page.batch_id
-            self._finish_batch(session, batch_id)
-        return PageStatus.EXCEPTION
+            if code in SET_ASIDE:
+                # Kept and shown in the batch, but no operator needs to look at it.
+                page.status = PageStatus.REJECTED
+                page.resolved_by = "mailroom"
+                page.resolved_at = page.updated_at
+            status = page.status
+            self._finish_batch(session, page.batch_id)
+        return status
 
     def _settle_read(
         self,
