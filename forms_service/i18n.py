@@ -92,6 +92,7 @@ _UI: Final[dict[str, dict[str, str]]] = {
         "en": "To protect your data, please answer this question first.",
     },
     "date_hint": {"fr": "Exemple : 23/04/1987", "en": "Example: 23/04/1987"},
+    "error_prefix": {"fr": "Erreur : ", "en": "Error: "},
     "challenge_failed": {
         "fr": "Les réponses ne correspondent pas à nos informations. Après plusieurs erreurs, "
         "le formulaire est bloqué pendant un moment.",

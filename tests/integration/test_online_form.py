@@ -234,6 +234,7 @@ def test_invalid_values_redisplay_with_messages(client: FlaskClient, runtime: Ru
     assert "Adresse e-mail incorrecte" in response.text
     assert "Numéro de téléphone incorrect" in response.text
     assert "Le formulaire contient 4 erreur(s)" in response.text
+    assert "<title>Erreur : Mise à jour de vos coordonnées</title>" in response.text
     assert 'href="#postcode"' in response.text  # the summary links to each field
     assert 'aria-invalid="true"' in response.text
     assert 'value="not-an-email"' in response.text  # what was typed is kept
@@ -591,6 +592,7 @@ def test_english_from_accept_language_with_english_messages(
         headers=english,
     )
     assert "The answers do not match our records." in wrong.text
+    assert "<title>Error: Confirm who you are" in wrong.text
     client.post(
         f"{path}/challenge",
         data={"csrf_token": fields["csrf_token"], "birth_date": _birth_date(runtime)},
