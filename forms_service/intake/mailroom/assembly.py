@@ -6,7 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from forms_service.intake.mailroom.reading import ReadingSettings
+from forms_service.definitions.model import FormDefinition
+from forms_service.intake.mailroom.reading import BlankPages, ReadingSettings
 from forms_service.intake.mailroom.service import MailroomService
 from forms_service.issuing.pagecode import PageCodes
 from ocr.interfaces import OcrEngine
@@ -48,11 +49,31 @@ def _make_engine(name: str) -> OcrEngine:
         return PytesseractEngine()
 
 
+def blank_pages(runtime: Runtime) -> BlankPages:
+    """Blank form pages drawn by the real renderer for a stand-in document."""
+    from forms_service.issuing.letter import letter_of
+    from forms_service.issuing.pdf import DocumentContent, PdfRenderer
+
+    renderer = PdfRenderer(PageCodes(runtime.signer.keys))
+    stand_in = DocumentContent(
+        document_id="A" * 22,
+        reference="XXX-XXX-XXX",
+        token="",
+        link=f"{str(runtime.settings.get('BASE_URL', '')).rstrip('/')}/f/",
+        snapshot={},
+    )
+
+    def render(definition: FormDefinition) -> bytes:
+        return renderer.render(definition, letter_of(definition), stand_in)
+
+    return BlankPages(render)
+
+
 def build_mailroom(runtime: Runtime) -> MailroomService:
     """The mailroom service on the runtime's database, files, definitions, keys and jobs.
 
     Settings: OCR_ENGINE (tesserocr), SCAN_READ_DPI (300), AUTO_APPLY_MIN_CONFIDENCE (0.9,
-    also the reader's review threshold).
+    also the reader's review threshold), SCAN_BLANK_TEMPLATE (true: compare with the blank).
     """
     settings = runtime.settings
     return MailroomService(
@@ -64,6 +85,7 @@ def build_mailroom(runtime: Runtime) -> MailroomService:
         engine_provider(str(settings.get("OCR_ENGINE", "tesserocr"))),
         propose=runtime.changes.propose_quietly,
         signer=runtime.signer,
+        blank=blank_pages(runtime) if settings.get("SCAN_BLANK_TEMPLATE", True) else None,
         reading=ReadingSettings(
             dpi=float(settings.get("SCAN_READ_DPI", 300)),
             threshold=float(settings.get("AUTO_APPLY_MIN_CONFIDENCE", 0.9)),

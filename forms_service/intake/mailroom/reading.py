@@ -8,12 +8,14 @@ align and read it, and, once every page of a document is read, build the paper s
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
+import numpy as np
 
 from forms_service.changes.model import VALID
 from forms_service.definitions.fieldtypes import FieldValueError
@@ -28,6 +30,8 @@ from ocr.identify import find_code
 from ocr.interfaces import GrayImage, OcrEngine
 from ocr.model import PageReading, Reading, ScanError
 from ocr.pipeline import PageContext, read_page
+
+log = logging.getLogger(__name__)
 
 _LINK = re.compile(r"/f/([A-Za-z0-9_.-]{40,120})")
 #: Confidence at most given to a reading the reader itself says needs a person.
@@ -79,6 +83,44 @@ class ReadResult:
 
 
 GeometryOf = Callable[[FormDefinition], FormGeometry]
+#: The printed, unfilled form page at a resolution (None when it cannot be rendered).
+BlankOf = Callable[[FormDefinition, int, float], "GrayImage | None"]
+
+
+class BlankPages:
+    """The service knows the exact blank page: each form page, rendered once per process.
+
+    Handed to ocr/ so that anything printed inside a box (separators, hints) is not taken
+    for the customer's ink. The page code and reference differ per document but lie
+    outside every answer box, so one rendering serves every document of a form version.
+    """
+
+    def __init__(self, render: Callable[[FormDefinition], bytes]) -> None:
+        self.render = render
+        self._pages: dict[tuple[str, int, str, int, float], GrayImage | None] = {}
+
+    def __call__(self, definition: FormDefinition, number: int, dpi: float) -> GrayImage | None:
+        key = (definition.id, definition.version, definition.path, number, dpi)
+        if key not in self._pages:
+            self._pages[key] = self._rasterise(definition, number, dpi)
+        return self._pages[key]
+
+    def _rasterise(self, definition: FormDefinition, number: int, dpi: float) -> GrayImage | None:
+        import pypdfium2 as pdfium
+
+        try:
+            document = pdfium.PdfDocument(self.render(definition))
+        except Exception:  # no blank page: the reader works without one
+            log.exception("cannot render the blank pages of form %s", definition.id)
+            return None
+        try:
+            if number >= len(document):  # page 0 is the covering letter
+                return None
+            bitmap = document[number].render(scale=dpi / 72, grayscale=True)
+            array = bitmap.to_numpy().reshape(bitmap.height, bitmap.width, -1)[:, :, 0]
+            return np.ascontiguousarray(array, dtype=np.uint8)
+        finally:
+            document.close()
 
 
 def geometry_of(definition: FormDefinition) -> FormGeometry:
@@ -158,6 +200,7 @@ def read_scanned_page(
     files: FileStore,
     settings: ReadingSettings | None = None,
     geometry: GeometryOf = geometry_of,
+    blank: BlankOf | None = None,
 ) -> ReadResult:
     """Identify and read one page through ocr/; crops go to the file store.
 
@@ -179,6 +222,7 @@ def read_scanned_page(
             lambda _payload: page,
             engine,
             context_for(definition, dpi=settings.dpi, threshold=settings.threshold),
+            blank(definition, identity.page, settings.dpi) if blank else None,
         )
     except KeyError:
         raise PageException(

@@ -37,6 +37,7 @@ from forms_service.intake.mailroom.model import (
 )
 from forms_service.intake.mailroom.operators import OperatorActions
 from forms_service.intake.mailroom.reading import (
+    BlankOf,
     GeometryOf,
     Identity,
     PageException,
@@ -112,6 +113,7 @@ class MailroomService(OperatorActions):
         reading: ReadingSettings | None = None,
         geometry: GeometryOf = geometry_of,
         signer: LinkSigner | None = None,
+        blank: BlankOf | None = None,
     ) -> None:
         self.sessions = sessions
         self.files = files
@@ -124,6 +126,7 @@ class MailroomService(OperatorActions):
         self.reading = reading or ReadingSettings()
         self.geometry = geometry
         self.signer = signer
+        self.blank = blank
 
     # -- intake ----------------------------------------------------------------------------
 
@@ -287,6 +290,7 @@ class MailroomService(OperatorActions):
                 files=self.files,
                 settings=self.reading,
                 geometry=self.geometry,
+                blank=self.blank,
             )
         except (PageProblem, PageException) as exc:
             document_id = getattr(exc, "document_id", None)
