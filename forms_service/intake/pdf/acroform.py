@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from forms_service.intake.pdf.guard import PdfBomb, PdfLimits, preflight
+from forms_service.intake.pdf.guard import CorruptPdf, PdfBomb, PdfLimits, PdfRejected, preflight
 from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm, ValueSource
 from forms_service.intake.pdf.objects import PdfObjects, open_objects
 
@@ -50,9 +50,23 @@ def read_pdf_form(
     preflight(content, limits)
     objects = open_objects(content, limits, reader=reader)
     try:
+        return _read(objects, limits)
+    except CorruptPdf:
+        # pdfminer resolves objects lazily: damage found mid-walk gets pypdf's second opinion.
+        if reader != "auto" or objects.reader == "pypdf":
+            raise
+    return _read(open_objects(content, limits, reader="pypdf"), limits)
+
+
+def _read(objects: PdfObjects, limits: PdfLimits) -> PdfForm:
+    try:
         return _FormReader(objects, limits).read()
-    except RecursionError:
+    except PdfRejected:
+        raise
+    except (RecursionError, MemoryError):
         raise PdfBomb("The file is built to exhaust the reader.") from None
+    except Exception:  # any parser failure while walking means a damaged file
+        raise CorruptPdf("The file is damaged and cannot be read.") from None
     finally:
         objects.close()
 

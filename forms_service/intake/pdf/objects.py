@@ -157,6 +157,10 @@ class PdfminerObjects:
             if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError):
                 raise EncryptedPdf(_ENCRYPTED) from None
             raise CorruptPdf("The file is damaged and cannot be read.") from None
+        except (RecursionError, MemoryError):
+            raise PdfBomb("The file is built to exhaust the reader.") from None
+        except Exception:  # the metadata or the trailer is damaged
+            raise CorruptPdf("The file is damaged and cannot be read.") from None
         self._doc = self._pdf.doc
         self.encrypted = self._doc.encryption is not None
         # One resource manager per file: its fonts are loaded once for all appearances.
@@ -242,7 +246,8 @@ class PdfminerObjects:
         return decode_string(self._data(stream))
 
     def close(self) -> None:
-        self._pdf.close()
+        # Not pdfplumber's close(): it would parse every page (a page bomb, or damage).
+        self._pdf.stream.close()
 
 
 class PypdfObjects:
@@ -386,13 +391,19 @@ def open_objects(content: bytes, limits: PdfLimits, *, reader: str = "auto") -> 
         return PypdfObjects(content, limits)
     try:
         objects = PdfminerObjects(content, limits)
-        catalog = objects.catalog()
-        if reader == "pdfplumber" or objects.get(catalog, "Pages") is not None:
-            return objects
-        objects.close()
     except CorruptPdf:
         if reader == "pdfplumber":
             raise
-    except RecursionError:
+        return PypdfObjects(content, limits)
+    if reader == "pdfplumber":
+        return objects
+    try:
+        usable = objects.get(objects.catalog(), "Pages") is not None
+    except (RecursionError, MemoryError):
         raise PdfBomb("The file is built to exhaust the reader.") from None
+    except Exception:  # a damaged catalog: pypdf may still read the file
+        usable = False
+    if usable:
+        return objects
+    objects.close()
     return PypdfObjects(content, limits)

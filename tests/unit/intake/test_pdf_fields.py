@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from forms_service.intake.pdf.guard import (
     NotAPdf,
     PdfBomb,
     PdfLimits,
+    PdfRejected,
     PdfTooLarge,
     nesting_depth,
 )
@@ -312,3 +314,26 @@ def test_too_many_fields(blank: bytes) -> None:
 def test_limits_check_themselves() -> None:
     with pytest.raises(ValueError, match="max_pages"):
         PdfLimits(max_pages=0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_damaged_files_are_read_or_refused_cleanly(filled: bytes, seed: int) -> None:
+    # Regression: bytes damaged inside objects made pdfminer raise PSSyntaxError and
+    # pdfplumber MalformedPDFException out of the walk (found by mutating the fixtures).
+    rng = random.Random(seed)
+    originals = [filled] + [
+        (FIXTURES / name).read_bytes()
+        for name in ("pdfbox/acroform.pdf", "pdf-lib/create_form.pdf", "pdfjs/issue15818.pdf")
+    ]
+    outcomes: dict[str, int] = {}
+    for _ in range(50):
+        damaged = bytearray(rng.choice(originals))
+        for _ in range(rng.choice([1, 5, 50])):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        try:
+            read_pdf_form(bytes(damaged))
+            outcome = "read"
+        except PdfRejected as refusal:
+            outcome = refusal.code
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert set(outcomes) <= {"read", "pdf_corrupt", "pdf_too_complex", "not_a_pdf"}
