@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy import func, select, text, update
 
 from forms_service.cli import cli
 from forms_service.config import DEMO_CRM_RECORD_TYPES
-from forms_service.issuing.service import snapshot_of
+from forms_service.issuing.service import IssuedDocument, snapshot_of
 from forms_service.runtime import Runtime
 from forms_service.storage.model import ApiToken, AuditEvent, Document, DocumentStatus
 from forms_service.storage.service import make_engine
@@ -501,3 +502,28 @@ def test_issued_links_open_the_form(client: FlaskClient, runtime: Runtime) -> No
     page = client.get(link.removeprefix("http://localhost"))
     assert page.status_code == 200
     assert "Vos préférences de contact" in page.text
+
+
+def test_issuing_the_same_record_concurrently_gives_one_document(runtime: Runtime) -> None:
+    definition = runtime.definitions["contact-update"]
+    barrier = threading.Barrier(4)
+    lines: list[IssuedDocument] = []
+    errors: list[BaseException] = []
+
+    def issue() -> None:
+        try:
+            barrier.wait(timeout=30)
+            lines.append(runtime.issuing.issue_one(definition, "C000005", "race"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=issue) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len({line.document_id for line in lines}) == 1
+    assert len({line.link for line in lines}) == 1
+    assert sum(line.created for line in lines) == 1
+    assert [d.record_key for d in documents(runtime)] == ["C000005"]
