@@ -77,6 +77,11 @@ def _offline(page: Page, server: str) -> list[str]:
     return problems
 
 
+def _ready(page: Page) -> None:
+    """Wait until the keyboard file has started on the page now shown."""
+    expect(page.locator("html[data-keys=ready]")).to_have_count(1)
+
+
 def _status(runtime: Runtime, change_set_id: str, field: str) -> FieldChangeStatus:
     return runtime.changes.change_set(change_set_id).row(field).status
 
@@ -117,6 +122,7 @@ def test_a_simple_change_set_takes_two_keystrokes(
     assert _status(runtime, first, "city") is FieldChangeStatus.REJECTED
 
     # One field: accept and confirm, two keystrokes, and the queue is empty.
+    _ready(page)
     page.keyboard.press("a")
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{server}/backoffice/?done=decided")
@@ -129,6 +135,7 @@ def test_a_simple_change_set_takes_two_keystrokes(
     third = answer(runtime, "contact-update", {"postcode": "69003"}, "C000003")
     fourth = answer(runtime, "contact-update", {"city": "Brest"}, "C000004")
     page.goto(f"{server}/backoffice/change-sets/{third}")
+    _ready(page)
     page.keyboard.press("e")
     value = page.locator("#value-postcode")
     expect(value).to_be_focused()
@@ -141,8 +148,15 @@ def test_a_simple_change_set_takes_two_keystrokes(
     page.keyboard.press("Enter")
     expect(page.locator(".flash")).to_contain_text("Saved")
     assert runtime.changes.change_set(third).row("postcode").proposed == "69004"
+    _ready(page)
     page.keyboard.press("n")
     expect(page).to_have_url(f"{server}/backoffice/change-sets/{fourth}")
+    # From the queue, `n` starts with the oldest change set waiting.
+    page.goto(f"{server}/backoffice/")
+    expect(page.locator("[data-count=total]")).to_have_text("2")
+    _ready(page)
+    page.keyboard.press("n")
+    expect(page).to_have_url(f"{server}/backoffice/change-sets/{third}")
     assert problems == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import select
 
 from forms_service.app import create_app
@@ -398,3 +400,51 @@ def test_nul_characters_are_a_clear_error(client: FlaskClient, runtime: Runtime)
     status, _, _ = _post(client, change_set_id, "fields/city/edit", value="Ly\x00on")
     assert status == 422
     assert _field(runtime, change_set_id, "city").proposed == "Lyon"
+
+
+def _set_evidence(
+    runtime: Runtime, change_set_id: str, field: str, evidence: dict[str, Any]
+) -> None:
+    with runtime.sessions() as session, session.begin():
+        row = session.execute(
+            select(FieldChangeRow).where(
+                FieldChangeRow.change_set_id == change_set_id, FieldChangeRow.field == field
+            )
+        ).scalar_one()
+        row.evidence = evidence
+        row.confidence = float(evidence.get("confidence", 1.0))
+
+
+def test_a_scanned_crop_is_shown_beside_the_value(client: FlaskClient, runtime: Runtime) -> None:
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon"})
+    buffer = io.BytesIO()
+    Image.new("L", (120, 30), 255).save(buffer, format="PNG")
+    crop = runtime.files.put(buffer.getvalue(), suffix=".png")
+    _set_evidence(
+        runtime, change_set_id, "city", {"kind": "scan", "crop": crop, "confidence": 0.62}
+    )
+    add_user(runtime, "clerk", ["clerk"])
+    add_user(runtime, "mailroom", ["mailroom"])
+    assert sign_in(client, "clerk") == 303
+    page, token, _ = _page(client, change_set_id)
+    address = f"/backoffice/change-sets/{change_set_id}/fields/city/evidence"
+    assert f'<img src="{address}" alt="Scanned answer for City">' in page
+    assert "confidence 62 %" in page
+    image = client.get(address)
+    assert image.status_code == 200
+    assert image.headers["Content-Type"] == "image/png"
+    assert image.data == buffer.getvalue()
+    assert (
+        client.get(f"/backoffice/change-sets/{change_set_id}/fields/nope/evidence").status_code
+        == 404
+    )
+    # Only images are served, and only to reviewers.
+    other = runtime.files.put(b"not an image", suffix=".txt")
+    _set_evidence(runtime, change_set_id, "city", {"kind": "scan", "crop": other})
+    assert client.get(address).status_code == 404
+    _set_evidence(runtime, change_set_id, "city", {"kind": "scan", "crop": crop})
+    client.post("/backoffice/logout", data={"csrf_token": token})
+    assert sign_in(client, "mailroom") == 303
+    forbidden = client.get(address)
+    assert forbidden.status_code == 403
+    assert "does not have the role" in forbidden.text

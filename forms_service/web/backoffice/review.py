@@ -96,6 +96,7 @@ _DONE_MESSAGES = {
     "edited": ("Saved: the new value was checked and waits for a decision.", "edited"),
     "approved": ("Approved.", "approved"),
     "decided": ("Decisions recorded.", "decided"),
+    "end": ("No other change set is waiting.", "end"),
 }
 
 
@@ -164,6 +165,7 @@ def queue() -> ResponseReturnValue:
         statuses=[s.value for s in ChangeSetStatus],
         prev_url=prev_url,
         next_url=next_url,
+        message=_DONE_MESSAGES.get(request.args.get("done", ""), ("", ""))[0],
         lang=LOCALE,
     )
 

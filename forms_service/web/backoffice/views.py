@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import HTTPException
 
 from forms_service.accounts.service import LockoutPolicy, authenticate
-from forms_service.errors import TooManyAttempts
+from forms_service.errors import FormsError, TooManyAttempts
 from forms_service.web.backoffice.auth import (
     REVIEWERS,
     BackofficeUser,
@@ -104,3 +105,40 @@ def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
     return redirect(url_for("backoffice.login"), code=303)
+
+
+_TITLES = {403: "Not allowed", 404: "Not found", 409: "Changed meanwhile", 422: "Not accepted"}
+
+
+def _render_error(status: int, code: str, reason: str) -> ResponseReturnValue:
+    return (
+        render_template(
+            "backoffice/error.html",
+            title=_TITLES.get(status, "Something went wrong"),
+            code=code,
+            reason=reason,
+            lang="en",
+        ),
+        status,
+    )
+
+
+@blueprint.errorhandler(FormsError)
+def forms_error(error: FormsError) -> ResponseReturnValue:
+    """A refusal of the domain, shown in the back office's own words and layout."""
+    return _render_error(error.status, error.code, error.reason)
+
+
+@blueprint.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> ResponseReturnValue:
+    """403, 404, 405… in the back office's layout (a 403 names no role it lacks)."""
+    status = error.code or 500
+    reasons = {
+        403: "Your account does not have the role this page needs.",
+        404: "There is nothing at this address.",
+    }
+    return _render_error(
+        status,
+        (error.name or "error").lower().replace(" ", "_"),
+        reasons.get(status, error.description or ""),
+    )

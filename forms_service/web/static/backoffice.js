@@ -130,6 +130,14 @@
     rows = Array.prototype.slice.call(document.querySelectorAll("table.review tr.change"));
     decide = document.getElementById("decide");
     if (!rows.length) {
+      // The queue: `n` opens the first change set waiting.
+      document.addEventListener("keydown", function (event) {
+        if (event.key === "n" && !typing(event.target) && !event.ctrlKey && !event.metaKey && !event.altKey) {
+          event.preventDefault();
+          nextChangeSet();
+        }
+      });
+      document.documentElement.setAttribute("data-keys", "ready");
       return;
     }
     var live = document.createElement("p");
@@ -140,5 +148,6 @@
     var first = nextWaiting(-1);
     select(first >= 0 ? first : 0);
     document.addEventListener("keydown", onKey);
+    document.documentElement.setAttribute("data-keys", "ready");
   });
 })();
