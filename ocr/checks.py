@@ -134,3 +134,7 @@ CHECKS: Mapping[str, Check] = {
     "date": date_valid,
     "postcode": french_postcode_valid,
 }
+
+#: Field types whose check is a checksum: a reading that passes it is very unlikely to be a
+#: misreading (mod 97 catches every single-character error), unlike a merely valid date.
+CHECKSUMS = frozenset({"iban"})

@@ -21,8 +21,16 @@ INSET = 0.9 * MM
 SEPARATOR_BAND = 0.45 * MM
 #: Ink blobs smaller than this (mm²) are speckle, dust or scanner noise.
 SPECKLE_MM2 = 0.05
+#: Blobs smaller than this (mm²) count only within DOT_REACH_MM of a larger stroke: the dot
+#: of an "i" or a "." stays, lone dust specks (up to 0.4 mm across) go.
+DOT_MM2 = 0.15
+DOT_REACH_MM = 1.5
 #: Below this much ink (mm²) a text or comb box is empty ("unchanged").
 FILLED_MM2 = 0.4
+#: Faint ink: gray levels within this share of the paper-to-black range from the paper
+#: (show-through stays lighter), and how much of it (mm²) makes a box "not surely empty".
+FAINT_SHARE = 0.3
+FAINT_MM2 = 0.8
 #: Checkbox: below EMPTY_MM2 empty, from MARKED_MM2 up ticked, ambiguous in between.
 CHECKBOX_EMPTY_MM2 = 0.35
 CHECKBOX_MARKED_MM2 = 1.0
@@ -41,6 +49,9 @@ class ZoneInk:
         mask: True where ink remains after box lines, separators and speckle are removed.
         area_mm2: inked area in square millimetres.
         share: inked share of the interior, 0..1.
+        faint: the ink was found only near the paper's gray level (a clerk must look).
+        black: gray level of the page's printed black.
+        paper: gray level of its paper.
     """
 
     box: tuple[int, int, int, int]
@@ -48,6 +59,9 @@ class ZoneInk:
     mask: Mask
     area_mm2: float
     share: float
+    faint: bool = False
+    black: float = 0.0
+    paper: float = 255.0
 
 
 def interior(aligned: AlignedPage, rect: Rect) -> tuple[int, int, int, int]:
@@ -81,15 +95,52 @@ def _remove_lines(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return np.where(grown, 0, mask).astype(np.uint8)
 
 
-def _remove_speckle(mask: npt.NDArray[np.uint8], min_area: float) -> npt.NDArray[np.uint8]:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    keep = np.zeros(count, dtype=np.uint8)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+def _remove_speckle(mask: npt.NDArray[np.uint8], pixel_mm: float) -> npt.NDArray[np.uint8]:
+    """Drop dust: tiny blobs always, small ones unless near real strokes (an "i" dot, a ".")."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    areas = stats[:, cv2.CC_STAT_AREA] * pixel_mm**2
+    large = areas >= DOT_MM2
+    large[0] = False
+    keep = large.copy()
+    small = (areas >= SPECKLE_MM2) & ~large
+    small[0] = False
+    if small.any() and large.any():
+        reach = max(3, round(2 * DOT_REACH_MM / pixel_mm) | 1)
+        strokes = cv2.dilate(large[labels].astype(np.uint8), np.ones((reach, reach), np.uint8))
+        near = np.unique(labels[(strokes > 0) & small[labels]])
+        keep[near] = True
     return np.asarray(keep[labels], dtype=np.uint8)
+
+
+def _clean_mask(
+    aligned: AlignedPage,
+    zone: Zone,
+    gray: GrayImage,
+    threshold: float,
+    printed: Mask | None,
+    left: int,
+) -> npt.NDArray[np.uint8]:
+    mask = (gray < threshold).astype(np.uint8)
+    if zone.kind is ZoneKind.COMB and zone.cells and zone.cells > 1:
+        scale = aligned.dpi / 72
+        band = max(1, round(SEPARATOR_BAND * scale))
+        cell = zone.rect.width / zone.cells
+        for index in range(1, zone.cells):
+            x = round((zone.rect.x + index * cell) * scale) - left
+            mask[:, max(0, x - band) : max(0, x + band + 1)] = 0
+    if printed is not None:
+        mask = np.where(printed, 0, mask).astype(np.uint8)
+    mask = _remove_lines(mask)
+    return _remove_speckle(mask, 25.4 / aligned.dpi)
 
 
 def measure_ink(aligned: AlignedPage, zone: Zone, blank: GrayImage | None = None) -> ZoneInk:
     """Clean a zone's interior and measure its ink.
+
+    Ink is first looked for at the normal threshold. When there is too little, the zone is
+    looked at again with a threshold close to the paper: faint or very thin writing found
+    that way is returned with `faint` set, so that it goes to a clerk instead of being
+    taken for an empty box ("unchanged").
 
     Args:
         aligned: the page aligned on the template.
@@ -99,27 +150,30 @@ def measure_ink(aligned: AlignedPage, zone: Zone, blank: GrayImage | None = None
     """
     left, top, right, bottom = interior(aligned, zone.rect)
     gray = aligned.image[top:bottom, left:right]
-    mask = (gray < ink_threshold(aligned)).astype(np.uint8)
-    pixel_mm = 25.4 / aligned.dpi
-    if zone.kind is ZoneKind.COMB and zone.cells and zone.cells > 1:
-        scale = aligned.dpi / 72
-        band = max(1, round(SEPARATOR_BAND * scale))
-        cell = zone.rect.width / zone.cells
-        for index in range(1, zone.cells):
-            x = round((zone.rect.x + index * cell) * scale) - left
-            mask[:, max(0, x - band) : max(0, x + band + 1)] = 0
+    printed: Mask | None = None
     if blank is not None:
-        printed = (blank[top:bottom, left:right] < 160).astype(np.uint8)
-        if printed.any():
-            grown = cv2.dilate(printed, np.ones((5, 5), np.uint8)) > 0
-            mask = np.where(grown, 0, mask).astype(np.uint8)
-    mask = _remove_lines(mask)
-    mask = _remove_speckle(mask, SPECKLE_MM2 / pixel_mm**2)
+        dark = (blank[top:bottom, left:right] < 160).astype(np.uint8)
+        if dark.any():
+            printed = cv2.dilate(dark, np.ones((5, 5), np.uint8)) > 0
+    pixel_mm2 = (25.4 / aligned.dpi) ** 2
+    sensitive = aligned.paper - FAINT_SHARE * (aligned.paper - aligned.black)
+    # A light pen on a pale scan sits above the page's midpoint: the zone's own Otsu
+    # threshold follows it, never beyond the faint-ink level (show-through stays out).
+    otsu, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    threshold = max(ink_threshold(aligned), min(float(otsu), sensitive))
+    mask = _clean_mask(aligned, zone, gray, threshold, printed, left)
+    faint = False
+    if int(mask.sum()) * pixel_mm2 < FILLED_MM2:
+        faint_mask = _clean_mask(aligned, zone, gray, sensitive, printed, left)
+        if int(faint_mask.sum()) * pixel_mm2 >= FAINT_MM2:
+            mask, faint = faint_mask, True
     count = int(mask.sum())
     total = max(1, mask.size)
+    box = (left, top, right, bottom)
     return ZoneInk(
-        (left, top, right, bottom), gray, mask.astype(bool), count * pixel_mm**2, count / total
-    )
+        box, gray, mask.astype(bool), count * pixel_mm2, count / total, faint,
+        aligned.black, aligned.paper,
+    )  # fmt: skip
 
 
 def classify_mark(ink: ZoneInk, kind: ZoneKind) -> Mark:
@@ -128,6 +182,8 @@ def classify_mark(ink: ZoneInk, kind: ZoneKind) -> Mark:
         empty, marked = SIGNATURE_EMPTY_MM2, SIGNATURE_MM2
     else:
         empty, marked = CHECKBOX_EMPTY_MM2, CHECKBOX_MARKED_MM2
+    if ink.faint:
+        return Mark.AMBIGUOUS
     if ink.area_mm2 < empty:
         return Mark.EMPTY
     if ink.area_mm2 >= marked:

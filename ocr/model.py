@@ -24,6 +24,7 @@ class ReviewReason(StrEnum):
     FAILED_CHECK = "failed_check"
     CORRECTED_BY_CHECK = "corrected_by_check"
     AMBIGUOUS_MARK = "ambiguous_mark"
+    FAINT_INK = "faint_ink"
     UNREADABLE = "unreadable"
     UNCONFIRMED = "unconfirmed"
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field, replace
 import cv2
 
 from ocr.align import AlignedPage, align_page, set_upright
-from ocr.checks import CHECKS, PostcodeVerdict, postcode_directory
+from ocr.checks import CHECKS, CHECKSUMS, PostcodeVerdict, postcode_directory
 from ocr.confidence import DEFAULT_THRESHOLD, judge
 from ocr.geometry import PageGeometry, Zone, ZoneKind
 from ocr.identify import find_code
 from ocr.ink import classify_mark, is_filled, measure_ink
-from ocr.interfaces import GrayImage, OcrEngine
+from ocr.interfaces import EngineReading, GrayImage, OcrEngine
 from ocr.model import Mark, PageReading, Reading, ReviewReason, ScanError, UnknownPage
 from ocr.raster import load_pages
 from ocr.text import read_text
@@ -32,14 +32,14 @@ class PageContext:
         threshold: confidence under which a value goes to a clerk.
         field_types: field name -> forms_service type name, to pick the field's check.
         postcode_city: (postcode field, city field) to check against the postcode list.
-        cell_reading: read comb boxes a second time, cell by cell, and compare.
+        second_reading: read every inked box a second, independent way and compare.
     """
 
     dpi: float = 300
     threshold: float = DEFAULT_THRESHOLD
     field_types: Mapping[str, str] = field(default_factory=dict)
     postcode_city: tuple[str, str] | None = None
-    cell_reading: bool = True
+    second_reading: bool = True
 
 
 def _png(image: GrayImage) -> bytes:
@@ -71,13 +71,25 @@ def read_zone(
         return Reading(zone.field, zone.kind, value, 0.99, crop, (), zone.choice, ink.share)
     if not is_filled(ink):
         return Reading(zone.field, zone.kind, None, 0.99, crop, (), zone.choice, ink.share)
-    texts = read_text(aligned, zone, ink, engine, context.cell_reading)
-    readings = [texts.line] if texts.cells is None else [texts.line, texts.cells]
-    check = CHECKS.get(context.field_types.get(zone.field, ""))
-    verdict = judge(readings, check, context.threshold)
+    field_type = context.field_types.get(zone.field, "")
+    check = CHECKS.get(field_type)
+
+    def worth_second(line: EngineReading) -> bool:
+        # Only a value that could be applied without a clerk needs confirming; a first
+        # reading that fails its check is read again for a better proposal.
+        if not context.second_reading:
+            return False
+        if check is not None and line.text and not check(line.text):
+            return True
+        return line.confidence >= context.threshold
+
+    texts = read_text(aligned, zone, ink, engine, worth_second)
+    readings = [texts.line] if texts.second is None else [texts.line, texts.second]
+    verdict = judge(readings, check, context.threshold, checksum=field_type in CHECKSUMS)
+    reasons = (*verdict.reasons, ReviewReason.FAINT_INK) if ink.faint else verdict.reasons
     return Reading(
         zone.field, zone.kind, verdict.value or None, verdict.confidence, crop,
-        verdict.reasons, zone.choice, ink.share,
+        reasons, zone.choice, ink.share,
     )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -22,11 +23,13 @@ class TextReadings:
 
     Attributes:
         line: the whole box read as one line.
-        cells: for a comb, each inked cell read on its own and joined (None otherwise).
+        second: an independent second reading: for a comb each inked cell read on its own
+            and joined; for a text box the line read again at another scale (None when
+            not asked for, or when nothing was read).
     """
 
     line: EngineReading
-    cells: EngineReading | None
+    second: EngineReading | None
 
 
 def clean_crop(ink: ZoneInk, tight: bool = False) -> GrayImage:
@@ -96,6 +99,9 @@ def comb_line(masks: list[Mask | None], gap: int) -> GrayImage:
 #: Height a single character is scaled to, and the white around it: measured on comb
 #: cells at 150-300 dpi, Tesseract's single-character mode misses far fewer glyphs so.
 CELL_HEIGHT = 28
+#: Scale of a text box's second reading: the engine segments the smaller image differently,
+#: so a misread handwritten word rarely comes out the same twice.
+SECOND_SCALE = 0.6
 CELL_PADDING = 16
 
 
@@ -134,7 +140,11 @@ def _read_cells(masks: list[Mask | None], zone: Zone, engine: OcrEngine) -> Engi
 
 
 def read_text(
-    aligned: AlignedPage, zone: Zone, ink: ZoneInk, engine: OcrEngine, cell_reading: bool = True
+    aligned: AlignedPage,
+    zone: Zone,
+    ink: ZoneInk,
+    engine: OcrEngine,
+    second_reading: bool | Callable[[EngineReading], bool] = True,
 ) -> TextReadings:
     """Read an inked box with the field's charset.
 
@@ -143,18 +153,29 @@ def read_text(
         zone: a TEXT or COMB zone.
         ink: its measured ink.
         engine: the OCR engine.
-        cell_reading: also read a comb cell by cell, the second reading confidence compares.
+        second_reading: also read the box a second, independent way (comb: cell by cell;
+            text: at another scale), always or when this predicate of the first reading
+            says it is worth it; confidence compares the two.
     """
-    if zone.kind is ZoneKind.COMB and (zone.cells or 0) > 1:
+    comb = zone.kind is ZoneKind.COMB and (zone.cells or 0) > 1
+    masks: list[Mask | None] = []
+    if comb:
         masks = cell_masks(aligned, zone, ink)
         gap = max(2, round(0.6 * aligned.dpi / 25.4))
-        line = engine.read_line(comb_line(masks, gap), zone.charset)
-        line = EngineReading(_compact(line.text), line.confidence, line.alternatives)
-        cells = _read_cells(masks, zone, engine) if cell_reading else None
-        return TextReadings(line, cells)
-    line = engine.read_line(clean_crop(ink), zone.charset)
-    if zone.kind is ZoneKind.COMB:
-        line = EngineReading(_compact(line.text), line.confidence, line.alternatives)
+        image = comb_line(masks, gap)
     else:
-        line = EngineReading(" ".join(line.text.split()), line.confidence, line.alternatives)
-    return TextReadings(line, None)
+        image = clean_crop(ink)
+    line = engine.read_line(image, zone.charset)
+    text = _compact(line.text) if zone.kind is ZoneKind.COMB else " ".join(line.text.split())
+    line = EngineReading(text, line.confidence, line.alternatives)
+    wanted = second_reading(line) if callable(second_reading) else second_reading
+    if not wanted:
+        return TextReadings(line, None)
+    if comb:
+        return TextReadings(line, _read_cells(masks, zone, engine))
+    smaller = cv2.resize(
+        image, None, fx=SECOND_SCALE, fy=SECOND_SCALE, interpolation=cv2.INTER_AREA
+    )
+    again = engine.read_line(np.asarray(smaller, dtype=np.uint8), zone.charset)
+    again = EngineReading(" ".join(again.text.split()), again.confidence, again.alternatives)
+    return TextReadings(line, again)

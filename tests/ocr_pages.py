@@ -115,6 +115,8 @@ class Answers:
         font: path of the font the answers are written with.
         size_pt: its size.
         jitter: random offset of each character in millimetres (handwriting is not aligned).
+        pen_mm: extra stroke width in millimetres (a ballpoint pen's line, around the font's
+            own strokes, which are hairlines in some handwriting fonts).
     """
 
     texts: Mapping[str, str] = field(default_factory=dict)
@@ -123,6 +125,7 @@ class Answers:
     font: str = TYPED_FONT
     size_pt: float = 11.0
     jitter: float = 0.0
+    pen_mm: float = 0.0
 
 
 class _Canvas:
@@ -195,6 +198,7 @@ def _draw_text(
 ) -> None:
     font = canvas.font(answers.font, answers.size_pt)
     pen = rng.randint(10, 70)
+    stroke = round(answers.pen_mm * MM * canvas.scale / 2)
     centre_y = zone.rect.y + zone.rect.height / 2
     jitter = answers.jitter * MM
     if zone.kind is ZoneKind.COMB and zone.cells:
@@ -202,12 +206,18 @@ def _draw_text(
         for index, char in enumerate(text[: zone.cells]):
             cx = zone.rect.x + (index + 0.5) * cell + rng.uniform(-jitter, jitter)
             cy = centre_y + rng.uniform(-jitter, jitter)
-            canvas.draw.text(canvas.xy(cx, cy), char, font=font, fill=pen, anchor="mm")
+            canvas.draw.text(
+                canvas.xy(cx, cy), char, font=font, fill=pen, anchor="mm",
+                stroke_width=stroke, stroke_fill=pen,
+            )  # fmt: skip
         return
     x = zone.rect.x + 2 * MM
     for char in text:
         cy = centre_y + rng.uniform(-jitter, jitter) * 0.5
-        canvas.draw.text(canvas.xy(x, cy), char, font=font, fill=pen, anchor="lm")
+        canvas.draw.text(
+            canvas.xy(x, cy), char, font=font, fill=pen, anchor="lm",
+            stroke_width=stroke, stroke_fill=pen,
+        )  # fmt: skip
         x += font.getlength(char) / canvas.scale + rng.uniform(0, jitter * 0.3)
 
 

@@ -85,6 +85,10 @@ class TesserocrEngine:
                     candidate = choice.GetUTF8Text()
                     if candidate and candidate != text and all(candidate != c for c, _ in choices):
                         choices.append((candidate, max(0.0, choice.Confidence() / 100.0)))
+                if symbols and symbol.IsAtBeginningOf(RIL.WORD):
+                    # Words are not separated by a symbol: put the space back.
+                    symbols.append(" ")
+                    alternatives.append(((" ", 1.0),))
                 symbols.append(text)
                 confidences.append(confidence)
                 alternatives.append(tuple(choices))

@@ -13,7 +13,7 @@ from ocr.engines.pytesseract_engine import PytesseractEngine
 from ocr.engines.tesserocr_engine import TesserocrEngine
 from ocr.geometry import FormGeometry, PageGeometry, ZoneKind
 from ocr.interfaces import OcrEngine
-from ocr.model import PageReading
+from ocr.model import PageReading, ReviewReason
 from ocr.pipeline import PageContext, read_file, read_page
 from tests.ocr_pages import (
     SAMPLE_FIELD_TYPES,
@@ -74,7 +74,8 @@ def _assert_read(result: PageReading, page: PageGeometry, answers: Answers) -> N
             expected = answers.texts.get(reading.field)
             assert reading.value == expected, (reading.field, reading.value, reading.warnings)
             if expected is not None:
-                assert not reading.needs_review, (reading.field, reading.warnings)
+                # Read exactly; a clerk may still be asked to confirm a low-confidence value.
+                assert set(reading.warnings) <= {ReviewReason.LOW_CONFIDENCE}, reading.warnings
         elif zone_kind is ZoneKind.CHECKBOX:
             ticked = (reading.field, reading.choice) in answers.ticks
             assert reading.value == ("true" if ticked else "false"), (reading.field, reading.choice)

@@ -18,11 +18,16 @@ def _alternatives(text: str, swaps: dict[int, str]) -> tuple[tuple[tuple[str, fl
     )
 
 
-def test_agreeing_confident_readings_are_applied() -> None:
-    verdict = judge([EngineReading("33000", 0.95), EngineReading("33000", 0.9)])
+def test_agreeing_confident_readings_are_applied_at_the_lower_confidence() -> None:
+    verdict = judge([EngineReading("33000", 0.99), EngineReading("33000", 0.98)])
     assert verdict.value == "33000"
-    assert verdict.confidence > 0.95
+    assert verdict.confidence == 0.98  # same engine twice: agreement proves little
     assert verdict.reasons == ()
+
+
+def test_agreeing_but_unsure_readings_go_to_a_clerk() -> None:
+    verdict = judge([EngineReading("0571700337", 0.97), EngineReading("0571700337", 0.6)])
+    assert verdict.reasons == (ReviewReason.LOW_CONFIDENCE,)
 
 
 def test_disagreeing_readings_go_to_a_clerk() -> None:
@@ -40,10 +45,12 @@ def test_empty_reading_is_unreadable() -> None:
     assert judge([EngineReading("", 0.0)]).reasons == (ReviewReason.UNREADABLE,)
 
 
-def test_a_passing_check_raises_confidence() -> None:
-    verdict = judge([EngineReading(IBAN, 0.8), EngineReading(IBAN, 0.8)], iban_valid)
+def test_a_passing_checksum_raises_confidence() -> None:
+    verdict = judge(
+        [EngineReading(IBAN, 0.96), EngineReading(IBAN, 0.95)], iban_valid, checksum=True
+    )
     assert verdict.value == IBAN
-    assert verdict.confidence > 0.9
+    assert verdict.confidence == 0.975  # the lower 0.95, its doubt halved
     assert verdict.reasons == ()
 
 

@@ -61,7 +61,7 @@ def test_a_failed_check_is_flagged_for_review(
     geometry: FormGeometry, filled_200: GrayImage
 ) -> None:
     engine = ScriptedEngine(EngineReading("FR7630006000011234567890188", 0.99))
-    context = PageContext(field_types={"iban": "iban"}, cell_reading=False)
+    context = PageContext(field_types={"iban": "iban"}, second_reading=False)
     result = read_page(filled_200, _resolver(geometry), engine, context)
     iban = next(r for r in result.readings if r.field == "iban")
     assert ReviewReason.FAILED_CHECK in iban.warnings
@@ -72,7 +72,7 @@ def test_postcode_and_city_not_confirmed_are_flagged(
     geometry: FormGeometry, filled_200: GrayImage
 ) -> None:
     engine = ScriptedEngine(EngineReading("LILLE", 0.99))
-    context = PageContext(postcode_city=("postcode", "city"), cell_reading=False)
+    context = PageContext(postcode_city=("postcode", "city"), second_reading=False)
     result = read_page(filled_200, _resolver(geometry), engine, context)
     # every text box reads LILLE here: the postcode "LILLE" is not in the list
     flagged = {r.field for r in result.readings if ReviewReason.FAILED_CHECK in r.warnings}

@@ -46,18 +46,20 @@ def test_comb_is_read_as_a_line_and_cell_by_cell(filled_200: GrayImage, page: Pa
     readings = read_text(aligned, zone, measure_ink(aligned, zone), engine)
     assert readings.line.text == "33000"  # spaces between comb cells are dropped
     assert engine.characters_read == 5  # one per inked cell
-    assert readings.cells is not None and readings.cells.text == "33333"
-    assert len(readings.cells.alternatives) == 5
+    assert readings.second is not None and readings.second.text == "33333"
+    assert len(readings.second.alternatives) == 5
 
 
-def test_text_box_is_read_once(filled_200: GrayImage, page: PageGeometry) -> None:
+def test_text_box_is_read_twice_at_two_scales(filled_200: GrayImage, page: PageGeometry) -> None:
     aligned = align_page(set_upright(filled_200, find_code(filled_200)), page, dpi=300)
     zone = _zone(page, "city")
     engine = ScriptedEngine(EngineReading(" SAINT  ETIENNE ", 0.9))
     readings = read_text(aligned, zone, measure_ink(aligned, zone), engine)
     assert readings.line.text == "SAINT ETIENNE"
-    assert readings.cells is None
-    assert engine.characters_read == 0
+    assert readings.second is not None and readings.second.text == "SAINT ETIENNE"
+    assert (engine.lines_read, engine.characters_read) == (2, 0)
+    once = read_text(aligned, zone, measure_ink(aligned, zone), engine, second_reading=False)
+    assert once.second is None
 
 
 def test_a_cell_read_as_two_characters_fails_the_cell_reading(
@@ -67,4 +69,4 @@ def test_a_cell_read_as_two_characters_fails_the_cell_reading(
     zone = _zone(page, "postcode")
     engine = ScriptedEngine(EngineReading("33000", 0.9), EngineReading("3|", 0.8))
     readings = read_text(aligned, zone, measure_ink(aligned, zone), engine)
-    assert readings.cells is not None and readings.cells.text == ""
+    assert readings.second is not None and readings.second.text == ""

@@ -1,0 +1,327 @@
+"""Scan reading accuracy and speed on generated, filled and degraded form pages (issue 5, item 6).
+
+Fills random answer boxes of the sample form (tests/ocr_pages.py) with a typed font and with
+handwriting-like fonts (Debian fonts-breip, fonts-femkeklaver, fonts-humor-sans,
+fonts-comic-neue), ticks checkboxes, signs; draws the pages at 150, 200 and 300 dpi; degrades
+them (tilt up to ±4°, 180° turns, noise, speckle, blur, JPEG 50-90, contrast, slight
+perspective, show-through); reads them with the real pipeline (tesserocr) on both cores and
+prints: page identification rate, empty/filled accuracy, checkbox and signature accuracy,
+exact-match rate per field type and font kind, share of fields applied automatically and the
+number of WRONG values applied automatically; then pages per minute next to full-page
+Tesseract (`image_to_string` of the same pages, same OMP_THREAD_LIMIT=1, both cores).
+
+    .venv/bin/python benchmarks/scan_accuracy.py            # 30 pages per dpi
+    .venv/bin/python benchmarks/scan_accuracy.py --quick    # 8 pages per dpi
+"""
+
+from __future__ import annotations
+
+import os
+
+# Same threading for the pipeline and the baseline, or the ratio lies (shared/VERIFIED.md).
+os.environ["OMP_THREAD_LIMIT"] = "1"
+
+import argparse
+import multiprocessing
+import random
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ocr.checks import postcode_directory  # noqa: E402
+from ocr.engines.pytesseract_engine import read_full_page  # noqa: E402
+from ocr.engines.tesserocr_engine import TesserocrEngine  # noqa: E402
+from ocr.geometry import PageGeometry, ZoneKind  # noqa: E402
+from ocr.model import ReviewReason, ScanError  # noqa: E402
+from ocr.pipeline import PageContext, read_page  # noqa: E402
+from tests.ocr_pages import (  # noqa: E402
+    HANDWRITING_FONTS,
+    SAMPLE_FIELD_TYPES,
+    TYPED_FONT,
+    Answers,
+    Degradation,
+    GrayImage,
+    degrade,
+    render_page,
+    sample_geometry,
+)
+
+DPIS = (150, 200, 300)
+NAMES = ["MARTIN", "BERNARD", "DUBOIS", "THOMAS", "ROBERT", "RICHARD", "PETIT", "DURAND",
+         "LEROY", "MOREAU", "SIMON", "LAURENT", "LEFEBVRE", "MICHEL", "GARCIA", "DAVID",
+         "BERTRAND", "ROUX", "VINCENT", "FOURNIER", "MOREL", "GIRARD", "ANDRE", "MERCIER",
+         "LE GALL", "N'DIAYE", "MARTIN-DUBOIS", "FAURE", "BLANC", "GUERIN"]  # fmt: skip
+DOMAINS = ["orange.fr", "free.fr", "gmail.com", "laposte.net", "sfr.fr", "yahoo.fr"]
+CONTEXT = PageContext(field_types=SAMPLE_FIELD_TYPES, postcode_city=("postcode", "city"))
+
+
+def _iban(rng: random.Random) -> str:
+    bban = "".join(rng.choice("0123456789") for _ in range(23))
+    digits = "".join(str(int(c, 36)) for c in bban + "FR00")
+    return f"FR{98 - int(digits) % 97:02d}{bban}"
+
+
+def _answers(rng: random.Random, font_kind: str, places: list[tuple[str, str]]) -> Answers:
+    texts: dict[str, str] = {}
+    if rng.random() < 0.5:
+        texts["last_name"] = rng.choice(NAMES)
+    if rng.random() < 0.5:
+        postcode, city = rng.choice(places)
+        texts["postcode"] = postcode
+        texts["city"] = city
+    if rng.random() < 0.5:
+        texts["phone"] = (
+            "0" + rng.choice("1234567") + "".join(rng.choice("0123456789") for _ in range(8))
+        )
+    if rng.random() < 0.5:
+        texts["birth_date"] = (
+            f"{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}{rng.randint(1930, 2005)}"
+        )
+    if rng.random() < 0.5:
+        texts["iban"] = _iban(rng)
+    if rng.random() < 0.5:
+        name = rng.choice(NAMES).lower().replace(" ", "").replace("'", "")
+        texts["email"] = (
+            f"{rng.choice(['jean', 'marie', 'luc', 'anne'])}.{name}@{rng.choice(DOMAINS)}"
+        )
+    ticks = set()
+    if rng.random() < 0.5:
+        ticks.add(("consent", None))
+    for choice in ("email", "sms", "post"):
+        if rng.random() < 0.35:
+            ticks.add(("channel", choice))
+    if font_kind == "typed":
+        return Answers(texts, frozenset(ticks), rng.random() < 0.5, TYPED_FONT, 11.0, 0.0)
+    font = HANDWRITING_FONTS[font_kind]
+    pen = rng.uniform(0.1, 0.3)  # ballpoint to felt pen, around the font's strokes
+    return Answers(texts, frozenset(ticks), rng.random() < 0.5, font, 14.0, 0.35, pen)
+
+
+def _degradation(rng: random.Random) -> Degradation:
+    return Degradation(
+        rotation=rng.uniform(-4, 4),
+        turn=2 if rng.random() < 0.25 else 0,
+        noise=rng.uniform(0, 10),
+        speckle=rng.choice([0, 0, 500, 2000]),
+        blur=rng.choice([0.0, 0.0, 0.6, 1.0]),
+        jpeg=rng.randint(50, 90),
+        contrast=rng.uniform(0.7, 1.0),
+        perspective=rng.uniform(0, 0.004),
+        show_through=rng.random() < 0.3,
+    )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One generated scan and what was written on it."""
+
+    index: int
+    dpi: int
+    font_kind: str
+    payload: str
+    answers: Answers
+    image: GrayImage
+
+
+def _make_samples(per_dpi: int, seed: int) -> list[Sample]:
+    rng = random.Random(seed)
+    page = sample_geometry().page(1)
+    places = [
+        (code, city) for code, city in postcode_directory().localities.items() if len(city) <= 22
+    ]
+    kinds = ["typed", *HANDWRITING_FONTS]
+    samples = []
+    for dpi in DPIS:
+        for number in range(per_dpi):
+            index = len(samples)
+            kind = kinds[number % len(kinds)]
+            answers = _answers(rng, kind, places)
+            payload = f"F1.DOC{index:06d}.1.3"
+            clean = render_page(page, payload, dpi, answers, seed=index)
+            samples.append(
+                Sample(
+                    index,
+                    dpi,
+                    kind,
+                    payload,
+                    answers,
+                    degrade(clean, _degradation(rng), seed=index),
+                )
+            )
+    return samples
+
+
+_ENGINE: TesserocrEngine | None = None
+_PAGE: PageGeometry | None = None
+
+
+def _start_worker() -> None:
+    global _ENGINE, _PAGE  # one loaded model per worker process
+    _ENGINE = TesserocrEngine()
+    _PAGE = sample_geometry().page(1)
+
+
+def _read(sample: Sample) -> tuple[int, Any]:
+    if _ENGINE is None or _PAGE is None:
+        raise RuntimeError("worker not started")
+    page = _PAGE
+
+    def resolve(payload: str) -> PageGeometry:
+        if payload != sample.payload:
+            raise KeyError(payload)
+        return page
+
+    try:
+        result = read_page(sample.image, resolve, _ENGINE, CONTEXT)
+    except ScanError as exc:
+        return sample.index, exc.reason
+    readings = [
+        (r.field, r.kind, r.choice, r.value, r.warnings, r.confidence) for r in result.readings
+    ]
+    return sample.index, (readings, result.timings)
+
+
+def _baseline(sample: Sample) -> int:
+    return len(read_full_page(sample.image))
+
+
+def _rate(good: int, total: int) -> str:
+    return f"{good}/{total} = {100 * good / total:.2f}%" if total else "n/a"
+
+
+def _score(samples: list[Sample], results: dict[int, Any]) -> None:
+    identified: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    presence = [0, 0]
+    checkboxes = [0, 0]
+    signatures = [0, 0]
+    exact: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    auto = [0, 0]
+    wrong_auto: list[str] = []
+    timings: dict[str, list[float]] = defaultdict(list)
+    calibration: list[tuple[float, bool, bool]] = []
+    typed_misreads: list[str] = []
+    for sample in samples:
+        outcome = results[sample.index]
+        identified[sample.dpi][1] += 1
+        if isinstance(outcome, str):
+            continue
+        identified[sample.dpi][0] += 1
+        readings, page_timings = outcome
+        for step, seconds in page_timings.items():
+            timings[step].append(seconds)
+        for field, kind, choice, value, warnings, confidence in readings:
+            applied = not warnings
+            if kind in (ZoneKind.TEXT, ZoneKind.COMB) and value is not None:
+                # Other flags than low confidence, to see what a stricter threshold would do.
+                flagged = any(w != ReviewReason.LOW_CONFIDENCE for w in warnings)
+                calibration.append((confidence, flagged, value == sample.answers.texts.get(field)))
+            if kind in (ZoneKind.TEXT, ZoneKind.COMB):
+                expected = sample.answers.texts.get(field)
+                seen = value is not None or ReviewReason.UNREADABLE in warnings
+                presence[0] += seen == (expected is not None)
+                presence[1] += 1
+                if expected is not None:
+                    key = (
+                        SAMPLE_FIELD_TYPES[field],
+                        "typed" if sample.font_kind == "typed" else "handwriting",
+                    )
+                    exact[key][0] += value == expected
+                    exact[key][1] += 1
+                    if value != expected and sample.font_kind == "typed":
+                        typed_misreads.append(
+                            f"page {sample.index} {field}: {value!r} != {expected!r} {warnings}"
+                        )
+                    auto[0] += applied
+                    auto[1] += 1
+                if applied and value != expected:
+                    wrong_auto.append(
+                        f"page {sample.index} {sample.font_kind} {field}: {value!r} != {expected!r}"
+                    )
+            elif kind is ZoneKind.CHECKBOX:
+                expected_tick = "true" if (field, choice) in sample.answers.ticks else "false"
+                checkboxes[0] += value == expected_tick
+                checkboxes[1] += 1
+                if applied and value != expected_tick:
+                    wrong_auto.append(f"page {sample.index} checkbox {field}/{choice}: {value}")
+            else:
+                expected_sign = "signed" if sample.answers.signed else None
+                signatures[0] += value == expected_sign
+                signatures[1] += 1
+    print("\nPage identification (code read, page aligned):")
+    for dpi in DPIS:
+        print(f"  {dpi} dpi: {_rate(*identified[dpi])}")
+    print(f"Empty/filled accuracy (text and comb boxes): {_rate(*presence)}")
+    print(f"Checkbox accuracy: {_rate(*checkboxes)}")
+    print(f"Signature present/absent accuracy: {_rate(*signatures)}")
+    print("Exact match of OCR'd values (filled boxes):")
+    for (field_type, font), (good, total) in sorted(exact.items()):
+        print(f"  {field_type:9s} {font:12s} {_rate(good, total)}")
+    typed = [sum(v[i] for (_, f), v in exact.items() if f == "typed") for i in (0, 1)]
+    hand = [sum(v[i] for (_, f), v in exact.items() if f == "handwriting") for i in (0, 1)]
+    print(f"  all       typed        {_rate(*typed)}")
+    print(f"  all       handwriting  {_rate(*hand)}")
+    for line in typed_misreads[:10]:
+        print("    typed misread:", line)
+    print(f"Filled fields applied automatically: {_rate(*auto)}")
+    print(f"WRONG values applied automatically: {len(wrong_auto)}")
+    for line in wrong_auto[:20]:
+        print("   ", line)
+    print(
+        "Confidence threshold sweep over OCR'd values (applied = no other flag and >= threshold):"
+    )
+    for threshold in (0.85, 0.9, 0.95, 0.97, 0.99):
+        applied = [
+            right
+            for confidence, flagged, right in calibration
+            if not flagged and confidence >= threshold
+        ]
+        print(
+            f"  {threshold:.2f}: applied {len(applied)}/{len(calibration)}, wrong among them {applied.count(False)}"
+        )
+    print("Mean time per page step (one process): " + ", ".join(
+        f"{step} {1000 * sum(v) / len(v):.0f} ms" for step, v in timings.items()))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="8 pages per dpi instead of 30")
+    parser.add_argument("--pages", type=int, help="pages per dpi")
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--baseline-pages", type=int, default=None, help="pages for the baseline")
+    args = parser.parse_args()
+    per_dpi = args.pages or (8 if args.quick else 30)
+    started = time.perf_counter()
+    samples = _make_samples(per_dpi, args.seed)
+    print(f"{len(samples)} pages generated in {time.perf_counter() - started:.1f} s "
+          f"({per_dpi} per dpi at {', '.join(map(str, DPIS))}; fonts: typed, {', '.join(HANDWRITING_FONTS)})")  # fmt: skip
+    workers = 2
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker) as pool:
+        pool.map(_read, samples[:workers])  # load the models before timing
+        started = time.perf_counter()
+        results = dict(pool.map(_read, samples, chunksize=1))
+        ours = time.perf_counter() - started
+    _score(samples, results)
+    baseline_samples = samples[: args.baseline_pages] if args.baseline_pages else samples
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        started = time.perf_counter()
+        pool.map(_baseline, baseline_samples, chunksize=1)
+        baseline = time.perf_counter() - started
+    ours_rate = len(samples) / ours * 60
+    baseline_rate = len(baseline_samples) / baseline * 60
+    print(f"\nThroughput with {workers} worker processes (OMP_THREAD_LIMIT=1):")
+    print(
+        f"  pipeline (tesserocr, zones only): {ours_rate:.0f} pages/min ({len(samples)} pages in {ours:.1f} s)"
+    )
+    print(f"  baseline (full-page image_to_string): {baseline_rate:.0f} pages/min "
+          f"({len(baseline_samples)} pages in {baseline:.1f} s)")  # fmt: skip
+    print(f"  ratio: {ours_rate / baseline_rate:.1f}x (target >= 5x)")
+
+
+if __name__ == "__main__":
+    main()
