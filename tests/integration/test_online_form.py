@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from forms_service.app import create_app
 from forms_service.connectors.interfaces import Selection
 from forms_service.connectors.sql import SqlConnector
 from forms_service.definitions.service import DefinitionError
+from forms_service.intake.service import Receipt
 from forms_service.issuing.tokens import new_document_id
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (
@@ -711,3 +713,38 @@ def test_a_value_the_type_refuses_is_shown_and_must_be_corrected(
     assert done.text.count('<th scope="row">') == 1
     assert "0639062210" in done.text  # before, as it was
     assert "+262 639 06 22 10" in done.text  # after, formatted
+
+
+def test_concurrent_submits_store_one_submission(runtime: Runtime) -> None:
+    path = _issue(runtime, "contact-update")
+    document = runtime.intake.resolve(path.removeprefix("/f/"))
+    record = _record(runtime)
+    raw = {
+        name: record[name]
+        for name in ("address_line", "address_extra", "postcode", "email", "phone")
+    }
+    raw["city"] = "Lyon"
+    barrier = threading.Barrier(4)
+    receipts: list[Receipt] = []
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            barrier.wait(timeout=30)
+            receipts.append(
+                runtime.intake.submit(document, raw, document.snapshot, locale="fr", opened_at=None)
+            )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len({r.submission.id for r in receipts}) == 1
+    assert sorted(r.repeated for r in receipts) == [False, True, True, True]
+    assert [c.field for c in receipts[0].changes] == ["city"]
+    with runtime.sessions() as session:
+        assert _count(session, Submission) == 1
