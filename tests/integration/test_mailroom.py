@@ -604,3 +604,24 @@ def test_the_real_printed_document_filled_and_scanned_with_its_letter(runtime: R
     with runtime.sessions() as session:
         assert queries.exceptions(session)[1] == 0
     assert _batch(runtime, received.id).status == BatchStatus.DONE.value
+
+
+def test_handwritten_values_without_a_check_always_wait_for_a_clerk(runtime: Runtime) -> None:
+    """Regression: handwritten phone numbers misread with 0.94-0.98 confidence were applied."""
+    from tests.mailroom_scans import HANDWRITING_FONT, printed_and_filled
+
+    document = issue(runtime, FORM, "C000012")
+    sheets = printed_and_filled(
+        runtime,
+        document,
+        {"phone": "0639825979", "email": "marie.durand@orange.fr"},
+        font=HANDWRITING_FONT,
+    )
+    runtime.mailroom.receive([Upload("form.pdf", as_pdf(sheets[1:]))], source="cli", actor="test")
+    submission = _submission(runtime, document)
+    rows = _rows(runtime, submission.id)
+    assert set(rows) == {"phone", "email"}  # both are auto-apply fields in the definition
+    for name, row in rows.items():
+        assert row.status is FieldChangeStatus.PENDING, name
+        assert row.policy == "review"
+        assert "unverifiable" in submission.evidence[name]["warnings"]

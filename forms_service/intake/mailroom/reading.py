@@ -34,6 +34,14 @@ from ocr.pipeline import PageContext, read_page
 log = logging.getLogger(__name__)
 
 _LINK = re.compile(r"/f/([A-Za-z0-9_.-]{40,120})")
+#: Field types whose handwritten reading carries its own proof: an IBAN's checksum, a
+#: postcode confirmed by the city read beside it. Other handwriting (a phone number, an
+#: e-mail, a name) has no redundancy: a confident misreading (a 9 read as a 4) looks like
+#: any valid value, so it always goes to a clerk, whatever the engine's confidence.
+#: Ticks and signatures are measured by ink, not read, and are not concerned.
+SELF_CHECKING = frozenset({"iban", "postcode"})
+#: The warning of a reading no check can confirm.
+UNVERIFIABLE = "unverifiable"
 #: Confidence at most given to a reading the reader itself says needs a person.
 REVIEW_CAP = 0.5
 #: Operator-facing reasons per ocr/ error code.
@@ -306,11 +314,17 @@ class PaperAnswer:
     evidence: dict[str, dict[str, Any]]
 
 
-def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) -> PaperAnswer:
+def answer_of(
+    definition: FormDefinition,
+    zones: Sequence[Mapping[str, Any]],
+    *,
+    self_checking: frozenset[str] = SELF_CHECKING,
+) -> PaperAnswer:
     """Turn zone readings into an answer; an empty box means "unchanged" and is left out.
 
-    A reading the reader flagged, a value its field type refuses, or an ambiguous mark gets
-    a confidence under the auto-apply threshold: it is never applied without a clerk.
+    A reading the reader flagged, a value its field type refuses, an ambiguous mark, or
+    handwriting nothing can cross-check (see SELF_CHECKING) gets a confidence under the
+    auto-apply threshold: it is never applied without a clerk.
     """
     by_field: dict[str, list[Mapping[str, Any]]] = {}
     for zone in zones:
@@ -335,6 +349,10 @@ def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) ->
             verdict = VALID
         except FieldValueError as exc:
             value, verdict = text, exc.key
+        # Ticks and signatures are measured by ink, not read by OCR.
+        marks = any(r.get("choice") is not None or r.get("kind") == "signature" for r in readings)
+        if not marks and not _self_checked(field_def.type_name, by_field, self_checking):
+            warnings = sorted({*warnings, UNVERIFIABLE})
         if warnings or verdict != VALID:
             confidence = min(confidence, REVIEW_CAP)
         values[field_def.name] = value
@@ -351,6 +369,22 @@ def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) ->
 
 
 Read = tuple[str, float, list[str], str | None]
+
+
+def _self_checked(
+    type_name: str,
+    by_field: Mapping[str, Sequence[Mapping[str, Any]]],
+    self_checking: frozenset[str],
+) -> bool:
+    """Whether a text reading of this type can stand without a clerk (its check is real)."""
+    if type_name not in self_checking:
+        return False
+    if type_name == "postcode":
+        # Only the city read on the same page confirms a postcode (ocr/ flags a mismatch);
+        # without it, any five digits pass.
+        city = by_field.get("city") or ()
+        return any(r.get("value") and not r.get("warnings") for r in city)
+    return True
 
 
 def _text(reading: Mapping[str, Any]) -> Read | None:

@@ -46,14 +46,42 @@ def test_empty_boxes_are_left_out_and_inked_ones_parsed(definitions: DefinitionS
     assert answer.values == {"city": "bordeaux", "phone": "+33612345678", "signature": "signed"}
     assert answer.raw_values["phone"] == "0612345678"
     city = answer.evidence["city"]
+    # Handwritten text nothing can cross-check always waits for a clerk.
     assert city == {
         "kind": "scan",
         "crop": "city-None.png",
-        "confidence": 0.97,
+        "confidence": REVIEW_CAP,
         "engine": "fake",
-        "warnings": [],
+        "warnings": ["unverifiable"],
         "read": "bordeaux",
     }
+    assert answer.evidence["phone"]["confidence"] == REVIEW_CAP
+    assert answer.evidence["signature"]["confidence"] == 0.97
+
+
+def test_only_self_checking_readings_keep_their_confidence(definitions: DefinitionSet) -> None:
+    bank = definitions["bank-details"]
+    iban_field = next(f.name for f in bank.fields if f.type_name == "iban")
+    iban = answer_of(bank, [_zone(iban_field, "FR7630006000011234567890189", kind="comb")])
+    assert iban.evidence[iban_field]["confidence"] == 0.97
+    assert iban.evidence[iban_field]["warnings"] == []
+
+    form = definitions["contact-update"]
+    alone = answer_of(form, [_zone("postcode", "33000", kind="comb")])
+    assert alone.evidence["postcode"]["confidence"] == REVIEW_CAP
+    confirmed = answer_of(
+        form, [_zone("postcode", "33000", kind="comb"), _zone("city", "BORDEAUX")]
+    )
+    assert confirmed.evidence["postcode"]["confidence"] == 0.97
+    assert confirmed.evidence["city"]["confidence"] == REVIEW_CAP
+    doubted = answer_of(
+        form,
+        [
+            _zone("postcode", "33000", kind="comb", warnings=["unconfirmed"]),
+            _zone("city", "LYON", warnings=["unconfirmed"]),
+        ],
+    )
+    assert doubted.evidence["postcode"]["confidence"] == REVIEW_CAP
 
 
 def test_refused_values_and_flagged_readings_are_capped_below_auto_apply(
