@@ -123,11 +123,13 @@ def printed_and_filled(
     *,
     rotation: float = 1.2,
     font: str = TYPED_FONT,
+    ticks: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[GrayImage]:
     """The document's real PDF (letter and form pages) printed, filled in by hand, scanned.
 
     The service's own renderer makes the PDF; pypdfium2 prints it at 200 dpi; each text is
-    written in its answer box; the sheet goes through the scanner a little tilted.
+    written in its answer box and each (field, option) of `ticks` crossed; the sheet goes
+    through the scanner a little tilted.
     """
     import pypdfium2 as pdfium
     from PIL import ImageDraw, ImageFont
@@ -151,6 +153,15 @@ def printed_and_filled(
         if index >= 1:
             draw = ImageDraw.Draw(sheet)
             for zone in geometry.page(index).zones:
+                if (zone.field, zone.choice) in ticks:
+                    rect = zone.rect
+                    x0 = (rect.x + rect.width * 0.15) * scale
+                    x1 = (rect.x + rect.width * 0.85) * scale
+                    y0 = (geometry.page(index).height - rect.y - rect.height * 0.85) * scale
+                    y1 = (geometry.page(index).height - rect.y - rect.height * 0.15) * scale
+                    draw.line([(x0, y0), (x1, y1)], fill=15, width=4)
+                    draw.line([(x0, y1), (x1, y0)], fill=15, width=4)
+                    continue
                 text = texts.get(zone.field)
                 if not text:
                     continue

@@ -42,6 +42,7 @@ from tests.mailroom_scans import (
     as_tiff,
     issue,
     photo_of_a_screen,
+    printed_and_filled,
     scanned_page,
 )
 from tests.ocr_pages import Answers
@@ -587,8 +588,6 @@ def test_pages_whose_job_was_lost_are_sent_again(runtime: Runtime) -> None:
 
 
 def test_the_real_printed_document_filled_and_scanned_with_its_letter(runtime: Runtime) -> None:
-    from tests.mailroom_scans import printed_and_filled
-
     document = issue(runtime, FORM, "C000011")
     sheets = printed_and_filled(runtime, document, {"city": "GRENOBLE", "postcode": "38000"})
     received = runtime.mailroom.receive(
@@ -608,7 +607,7 @@ def test_the_real_printed_document_filled_and_scanned_with_its_letter(runtime: R
 
 def test_handwritten_values_without_a_check_always_wait_for_a_clerk(runtime: Runtime) -> None:
     """Regression: handwritten phone numbers misread with 0.94-0.98 confidence were applied."""
-    from tests.mailroom_scans import HANDWRITING_FONT, printed_and_filled
+    from tests.mailroom_scans import HANDWRITING_FONT
 
     document = issue(runtime, FORM, "C000012")
     sheets = printed_and_filled(
@@ -625,3 +624,23 @@ def test_handwritten_values_without_a_check_always_wait_for_a_clerk(runtime: Run
         assert row.status is FieldChangeStatus.PENDING, name
         assert row.policy == "review"
         assert "unverifiable" in submission.evidence[name]["warnings"]
+
+
+def test_ticked_squares_on_the_printed_form_are_answers(runtime: Runtime) -> None:
+    form = "consent-preferences"
+    document = issue(runtime, form, "C000013")
+    with runtime.sessions() as session:
+        stored = session.get(Document, document)
+        assert stored is not None
+        before = dict(stored.snapshot)
+    new_sms = "false" if before.get("consent_sms") == "true" else "true"
+    sheets = printed_and_filled(runtime, document, {}, ticks=frozenset({("consent_sms", new_sms)}))
+    runtime.mailroom.receive([Upload("form.pdf", as_pdf(sheets))], source="cli", actor="test")
+    submission = _submission(runtime, document)
+    # Only the ticked field is an answer; untouched squares mean "unchanged".
+    assert submission.values == {"consent_sms": new_sms}
+    assert submission.evidence["consent_sms"]["warnings"] == []
+    row = _rows(runtime, submission.id)["consent_sms"]
+    # A clear tick is measured by ink, not read: an auto-apply field goes through.
+    assert row.policy == "auto"
+    assert row.status in (FieldChangeStatus.QUEUED, FieldChangeStatus.APPLIED)
