@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -30,8 +31,13 @@ class Role(StrEnum):
 
 
 _HASHER = PasswordHasher()
-#: Verified against when the user does not exist, so both paths take the same time.
-_DUMMY_HASH = _HASHER.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both paths take the same time."""
+    # Made on first use, not at import: an argon2 hash costs 0.1-1 s, paid by every command.
+    return _HASHER.hash("not-a-real-password")
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ def authenticate(
     ).scalar_one_or_none()
     if user is None or not user.active:
         with contextlib.suppress(VerificationError):
-            _HASHER.verify(_DUMMY_HASH, password)
+            _HASHER.verify(_dummy_hash(), password)
         return None
     if user.locked_until and user.locked_until > now:
         raise TooManyAttempts("This account is locked for a while after repeated failures.")
