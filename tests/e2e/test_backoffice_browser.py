@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 from werkzeug.serving import make_server
@@ -167,4 +168,28 @@ def test_the_api_page_renders_offline(browser: Browser, server: str) -> None:
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("forms_service")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
     expect(page.get_by_text("/api/v1/change-sets/{change_set_id}/approve")).to_be_visible()
+    assert problems == []
+
+
+def test_back_office_pages_have_no_accessibility_violations(
+    browser: Browser, server: str, runtime: Runtime
+) -> None:
+    change_set_id = answer(
+        runtime, "bank-details", {"account_holder": "Jeanne Martin", "mandate": True}
+    )
+    add_user(runtime, "clerk", ["clerk"])
+    page = browser.new_page()
+    problems = _offline(page, server)
+    page.goto(f"{server}/backoffice/login")
+    found = {"login": Axe().run(page).response["violations"]}
+    page.get_by_label("Username").fill("clerk")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server}/backoffice/")
+    found["queue"] = Axe().run(page).response["violations"]
+    page.goto(f"{server}/backoffice/change-sets/{change_set_id}")
+    _ready(page)
+    found["change set"] = Axe().run(page).response["violations"]
+    summary = {name: [v["id"] for v in violations] for name, violations in found.items()}
+    assert summary == {"login": [], "queue": [], "change set": []}
     assert problems == []

@@ -6,9 +6,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from forms_service.accounts.service import create_api_token, create_user
 from forms_service.connectors.interfaces import Selection
+from forms_service.connectors.sql import SqlConnector
 from forms_service.definitions.model import Channel
 from forms_service.errors import NotFound
 from forms_service.runtime import Runtime
@@ -30,25 +32,43 @@ def add_token(runtime: Runtime, name: str, roles: Iterable[str]) -> str:
         return create_api_token(session, name, roles, now=dt.datetime.now(dt.UTC))
 
 
+def change_source(runtime: Runtime, key: str, columns: Mapping[str, object]) -> None:
+    """Change the demo CRM's record behind the service's back (another system's edit)."""
+    connector = runtime.connectors["crm"]
+    assert isinstance(connector, SqlConnector)
+    table, _ = connector._table("customer")
+    with connector.engine.begin() as connection:
+        connection.execute(update(table).where(table.c.customer_no == key).values(**columns))
+
+
 def answer(
-    runtime: Runtime, form_id: str, changes: Mapping[str, object], key: str = "C000001"
+    runtime: Runtime,
+    form_id: str,
+    changes: Mapping[str, object],
+    key: str = "C000001",
+    *,
+    source_changes: Mapping[str, object] | None = None,
 ) -> str:
-    """Issue `form_id` to record `key`, answer it online with `changes`; the change set id."""
+    """Issue `form_id` to record `key`, answer it online with `changes`; the change set id.
+
+    With `source_changes`, the source record changes after the issue and the customer
+    answers from the issue's snapshot (a paper form, say): a changed field conflicts.
+    """
     (issued,) = runtime.issuing.issue(form_id, Selection(keys=(key,)), "test")
     with runtime.sessions() as session:
         document = session.get(Document, issued.document_id)
         assert document is not None
         session.expunge(document)
     definition = runtime.intake.definition(document)
-    prefill = runtime.intake.prefill(document)
     online = definition.fields_for(Channel.ONLINE)
-    values = {f.name: prefill.values.get(f.name) for f in online} | dict(changes)
+    if source_changes:
+        change_source(runtime, key, source_changes)
+        shown = {f.name: document.snapshot.get(f.name) for f in online}
+    else:
+        prefill = runtime.intake.prefill(document)
+        shown = {f.name: prefill.values.get(f.name) for f in online}
     receipt = runtime.intake.submit(
-        document,
-        values,
-        {f.name: prefill.values.get(f.name) for f in online},
-        locale="fr",
-        opened_at=None,
+        document, shown | dict(changes), shown, locale="fr", opened_at=None
     )
     try:  # the runtime proposes right after the submit
         return runtime.changes.change_set_of_submission(receipt.submission.id).id

@@ -448,3 +448,25 @@ def test_a_scanned_crop_is_shown_beside_the_value(client: FlaskClient, runtime: 
     forbidden = client.get(address)
     assert forbidden.status_code == 403
     assert "does not have the role" in forbidden.text
+
+
+def test_a_conflict_comes_first_and_shows_the_new_current_value(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    clean = answer(runtime, "contact-update", {"city": "Lyon"}, "C000001")
+    conflict = answer(
+        runtime, "contact-update", {"city": "Nantes"}, "C000002", source_changes={"city": "Brest"}
+    )
+    add_user(runtime, "clerk", ["clerk"])
+    assert sign_in(client, "clerk") == 303
+    queue = client.get("/backoffice/").text
+    assert 'data-count="conflicts">1<' in queue
+    assert queue.index(conflict) < queue.index(clean)  # conflicts first, though newer
+    assert f'class="entry conflict" data-change-set="{conflict}"' in queue
+    page, _, _ = _page(client, conflict)
+    row = page[page.index('id="row-city"') :]
+    row = row[: row.index("</tr>")]
+    assert "Brest" in row and "changed in the source since issue" in row
+    assert 'value="Nantes"' in row
+    record = runtime.connectors["crm"].read("customer", "C000002")
+    assert record is not None and record["city"] == "Brest"  # nothing overwritten
