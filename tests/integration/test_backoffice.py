@@ -470,3 +470,23 @@ def test_a_conflict_comes_first_and_shows_the_new_current_value(
     assert 'value="Nantes"' in row
     record = runtime.connectors["crm"].read("customer", "C000002")
     assert record is not None and record["city"] == "Brest"  # nothing overwritten
+
+
+def test_history_hides_personal_values_from_roles_not_allowed(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon", "postcode": "69003"})
+    add_user(runtime, "clerk", ["clerk"])
+    add_user(runtime, "supervisor", ["clerk", "supervisor"])
+    assert sign_in(client, "clerk") == 303
+    _post(client, change_set_id, "fields/city/reject")
+    page, token, _ = _page(client, change_set_id)
+    history = page[page.index("<h2>History</h2>") :]
+    assert '<tr data-kind="rejected">' in history
+    assert "[redacted]" in history and "Lyon" not in history
+    client.post("/backoffice/logout", data={"csrf_token": token})
+    assert sign_in(client, "supervisor") == 303
+    page, _, _ = _page(client, change_set_id)
+    history = page[page.index("<h2>History</h2>") :]
+    assert "[redacted]" not in history and "Lyon" in history
+    assert "<td>clerk</td>" in history

@@ -12,6 +12,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
+from forms_service.audit.service import AuditEntry, events_of, redact
 from forms_service.changes.model import ChangeSetView, FieldRowView, QueueFilter
 from forms_service.changes.service import ChangeService
 from forms_service.definitions.model import Channel
@@ -80,10 +81,19 @@ def _render_change_set(
             code=code,
             error=error,
             errors=dict(errors or {}),
+            history=_history(view),
+            labels={row.field: row.label for row in view.rows},
             lang=LOCALE,
         ),
         status,
     )
+
+
+def _history(view: ChangeSetView) -> list[AuditEntry]:
+    """The document's audit events, newest first, personal values as the user may see them."""
+    with runtime().sessions() as session:
+        events = events_of(session, document_id=view.document_id, limit=100)
+        return redact(events, {role.value for role in signed_in().roles})
 
 
 def _with_verdict(row: FieldRowView) -> FieldRowView:
