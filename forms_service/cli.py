@@ -171,6 +171,12 @@ def issue(
         f"{created} documents issued, {reused} already issued in campaign {campaign!r}; "
         f"manifest: {manifest}"
     )
+    missing = sorted(set(selection.keys) - {row["key"] for row in rows})
+    if missing:  # a typo in --keys must not go unnoticed
+        click.echo(
+            f"warning: {len(missing)} key(s) not found in the source: {', '.join(missing)}",
+            err=True,
+        )
 
 
 def _write_manifest(path: Path, rows: list[dict[str, Any]]) -> None:

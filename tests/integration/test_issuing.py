@@ -221,6 +221,8 @@ def test_issuing_a_key_that_is_not_in_the_source_issues_nothing_for_it(
     )
     assert result.exit_code == 0, result.output
     assert [r["key"] for r in read_csv(manifest)] == ["C000001"]
+    assert "1 documents issued" in result.stdout
+    assert result.stderr == "warning: 1 key(s) not found in the source: NOPE\n"
 
 
 # -- the console script: exit codes and messages ------------------------------------------
