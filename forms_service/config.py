@@ -107,9 +107,14 @@ def load_settings(
             raise ConfigurationError(f"cannot read FORMS_CONFIG={config_file}: {exc}") from exc
     for name, value in environ.items():
         if name.startswith("FORMS_") and name != "FORMS_CONFIG":
-            settings[name.removeprefix("FORMS_")] = _parse_env(value)
+            key = name.removeprefix("FORMS_")
+            # Secrets are text even when they look like JSON (a numeric SECRET_KEY is a str).
+            settings[key] = value if key.endswith(_TEXT_SUFFIXES) else _parse_env(value)
     settings.update(overrides or {})
     return settings
+
+
+_TEXT_SUFFIXES = ("SECRET_KEY", "_TOKEN", "_PASSWORD", "_SECRET")
 
 
 def _parse_env(value: str) -> Any:

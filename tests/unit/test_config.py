@@ -50,6 +50,20 @@ def test_precedence_defaults_then_file_then_environment_then_overrides(tmp_path:
     assert "SETTING" not in settings and "CONFIG" not in settings
 
 
+def test_secrets_stay_text_even_when_they_look_like_json(tmp_path: Path) -> None:
+    # Regression: a numeric FORMS_SECRET_KEY became an int that sessions cannot sign with.
+    environ = {
+        "FORMS_VAR_DIR": str(tmp_path),
+        "FORMS_SECRET_KEY": "1" * 40,
+        "FORMS_METRICS_TOKEN": "1e5",
+        "FORMS_CHALLENGE_MAX_FAILURES": "3",
+    }
+    settings = load_settings(environ=environ)
+    assert settings["SECRET_KEY"] == "1" * 40
+    assert settings["METRICS_TOKEN"] == "1e5"
+    assert settings["CHALLENGE_MAX_FAILURES"] == 3
+
+
 def test_environment_values_that_are_not_json_stay_text(tmp_path: Path) -> None:
     settings = load_settings(
         environ={"FORMS_VAR_DIR": str(tmp_path), "FORMS_BASE_URL": "http://127.0.0.1:8000"}
