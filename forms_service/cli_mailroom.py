@@ -124,15 +124,31 @@ def mailroom_accuracy() -> None:
     type=click.Choice(["prefork", "solo", "threads"]),
 )
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker(concurrency: int | None, pool: str, loglevel: str) -> None:
+@click.option(
+    "--requeue-after-minutes",
+    default=10,
+    show_default=True,
+    help="At start, send again pages left queued this long (0: do not).",
+)
+def worker(concurrency: int | None, pool: str, loglevel: str, requeue_after_minutes: int) -> None:
     """Run a job worker on the configured broker (the embedded default needs no server).
 
-    The same as `celery -A forms_service.jobs.celery_app worker`.
+    The same as `celery -A forms_service.jobs.celery_app worker`, after sending again the
+    pages a previous crash or a lost message left waiting.
     """
+    import datetime as dt
+
     from forms_service.jobs.service import make_celery
+    from forms_service.runtime import build_runtime
 
     settings = load_settings()
     ensure_secrets(settings)
+    if requeue_after_minutes > 0:
+        runtime = build_runtime(settings)
+        count = runtime.mailroom.requeue(older_than=dt.timedelta(minutes=requeue_after_minutes))
+        runtime.engine.dispose()
+        if count:
+            click.echo(f"{count} page(s) left waiting were queued again")
     app = make_celery(settings)
     argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}"]
     if pool != "solo":
