@@ -9,7 +9,7 @@ PORT ?= 5000
 export FORMS_BASE_URL ?= http://$(HOST):$(PORT)
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: run test install system-packages lint typecheck unit clean
+.PHONY: run test install system-packages lint typecheck unit clean prod-local
 
 run: install
 	$(BIN)/forms-service db upgrade
@@ -19,6 +19,11 @@ run: install
 	$(BIN)/forms-service worker --loglevel WARNING & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/forms-service run --host $(HOST) --port $(PORT)
+
+# Production mode without Docker (the processes of docker/compose.yaml) on the local
+# PostgreSQL and Redis; settings in scripts/prod-local.sh. Ctrl+C stops everything.
+prod-local: install
+	bash scripts/prod-local.sh
 
 test: install lint typecheck
 	bash scripts/ensure-test-services.sh > var/test-services.env

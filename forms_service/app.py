@@ -6,10 +6,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forms_service.config import ensure_secrets, load_settings
 from forms_service.errors import FormsError
@@ -55,6 +57,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(_API_SETTINGS)
     app.config.update(settings)
     app.config["SESSION_COOKIE_SECURE"] = str(settings["BASE_URL"]).startswith("https://")
+    hops = int(settings.get("TRUSTED_PROXIES", 0) or 0)
+    if hops:
+        # Behind HOPS TLS-terminating proxies: trust their X-Forwarded-For/Proto/Host, so
+        # that the scheme is https (HSTS, CSRF referrer check) and limits see the client.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     app.extensions["forms_service"] = build_runtime(settings)
 
     csrf.init_app(app)
@@ -108,6 +117,21 @@ def _register_error_handlers(app: Flask) -> None:
         failure.code = "csrf"
         return render_error(failure)
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: Exception) -> ResponseReturnValue:
+        # The database is down or restarting: a clean 503; the pool reconnects by itself.
+        log.warning("service database unavailable: %s", type(error).__name__)
+        failure = FormsError("the service database is not answering; try again shortly")
+        failure.status, failure.code = 503, "unavailable"
+        if _is_api():
+            body = {"status": 503, "code": "unavailable", "field": None, "reason": failure.reason}
+            return jsonify(body), 503, {"Retry-After": "5"}
+        failure.code = "source_unavailable"
+        response = make_response(render_error(failure))
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
         status = error.code or 500
@@ -138,7 +162,9 @@ def _security_headers(response: Any) -> Any:
         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
     )
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # Same-origin only: link tokens never leave the site, and Flask-WTF's CSRF check
+    # needs the Referer of our own pages on HTTPS.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     if request.path.startswith("/f/"):
         headers["Cache-Control"] = "no-store"
