@@ -213,7 +213,9 @@ def test_desktop_keyboard_only_in_english(browser: Browser, server: str, runtime
         context.close()
 
 
-def test_a_broken_link_page_is_accessible(browser: Browser, server: str, runtime: Runtime) -> None:
+def test_broken_link_page_then_choices_by_touch(
+    browser: Browser, server: str, runtime: Runtime
+) -> None:
     link = issue_link(runtime, server, "consent-preferences", "C000003")
     context = browser.new_context(locale="fr-FR", **PHONE)
     page = context.new_page()
@@ -223,10 +225,24 @@ def test_a_broken_link_page_is_accessible(browser: Browser, server: str, runtime
         expect(page.get_by_role("heading", level=1)).to_have_text("Ce lien ne fonctionne pas")
         expect(page.locator("main")).to_contain_text("nouveau lien")
         assert_accessible(page, "error page")
-        # A form with choices and boxes, no challenge.
+        # A form with choices and boxes, no challenge, answered by touch.
         page.goto(link)
         expect(page.get_by_role("heading", level=1)).to_have_text("Vos préférences de contact")
         assert_fits_the_screen(page)
         assert_accessible(page, "choices form, phone")
+        record = record_of(runtime, "C000003")
+        channel = "SMS" if record["preferred_channel"] != "sms" else "Courrier"
+        page.get_by_role("radio", name=channel).tap()
+        sms = page.get_by_role("checkbox", name="J'accepte de recevoir des SMS")
+        sms.tap()
+        page.get_by_role("button", name="Envoyer").tap()
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Merci, votre réponse est enregistrée"
+        )
+        rows = page.locator("table.changes tbody tr")
+        expect(rows).to_have_count(2)
+        expect(rows.nth(0)).to_contain_text("J'accepte de recevoir des SMS")
+        expect(rows.nth(0)).to_contain_text("Non" if record["consent_sms"] else "Oui")
+        expect(rows.nth(1)).to_contain_text(channel)
     finally:
         context.close()
