@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from forms_service.app import create_app
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (
+    AuditEvent,
     ChangeSet,
     ChangeSetStatus,
     FieldChangeRow,
@@ -490,3 +492,50 @@ def test_history_hides_personal_values_from_roles_not_allowed(
     history = page[page.index("<h2>History</h2>") :]
     assert "[redacted]" not in history and "Lyon" in history
     assert "<td>clerk</td>" in history
+
+
+def test_two_clerks_approving_at_once_apply_once(app: Flask, runtime: Runtime) -> None:
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon"})
+    add_user(runtime, "alice", ["clerk"])
+    add_user(runtime, "bob", ["clerk"])
+    clients = [app.test_client(), app.test_client()]
+    forms = []
+    for client, name in zip(clients, ("alice", "bob"), strict=True):
+        assert sign_in(client, name) == 303
+        _, token, version = _page(client, change_set_id)
+        forms.append({"csrf_token": token, "version": version})
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def approve(client: FlaskClient, form: dict[str, str]) -> None:
+        start.wait()
+        response = client.post(f"/backoffice/change-sets/{change_set_id}/approve", data=form)
+        statuses.append(response.status_code)
+
+    threads = [
+        threading.Thread(target=approve, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [303, 409]
+    assert _field(runtime, change_set_id, "city").status is FieldChangeStatus.APPLIED
+    with runtime.sessions() as session:
+        applied = (
+            session.execute(
+                select(AuditEvent).where(
+                    AuditEvent.kind == "applied",
+                    AuditEvent.document_id == _change_set(runtime, change_set_id).document_id,
+                )
+            )
+            .scalars()
+            .all()
+        )
+        approvals = (
+            session.execute(select(AuditEvent.actor).where(AuditEvent.kind == "approved"))
+            .scalars()
+            .all()
+        )
+    assert len(approvals) == 1
+    assert len(applied) == 1  # one field, written once
