@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -748,3 +749,29 @@ def test_concurrent_submits_store_one_submission(runtime: Runtime) -> None:
     assert [c.field for c in receipts[0].changes] == ["city"]
     with runtime.sessions() as session:
         assert _count(session, Submission) == 1
+
+
+def test_no_token_or_personal_data_reaches_the_logs(
+    client: FlaskClient, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    path = _issue(runtime, "contact-update")
+    token = path.removeprefix("/f/")
+    record = _record(runtime)
+    page = _pass_challenge(client, runtime, path)
+    client.post(path, data=_contact_answer(page, record, postcode="0"))  # an error
+    client.post(path, data=_contact_answer(page, record, city="Lyon"))
+    client.get(path[:-3] + "AAA")  # a tampered link
+    logged = "\n".join(str(vars(r)) for r in caplog.records)
+    assert caplog.records, "the requests were logged"
+    secrets_and_personal = [
+        token,
+        _document_id(path),
+        record["last_name"],
+        record["email"],
+        record["address_line"],
+        _birth_date(runtime),
+        record["birth_date"].isoformat(),
+    ]
+    for value in secrets_and_personal:
+        assert str(value) not in logged
