@@ -12,7 +12,7 @@ from ocr.align import AlignedPage, align_page, set_upright
 from ocr.checks import CHECKS, CHECKSUMS, PostcodeVerdict, postcode_directory
 from ocr.confidence import DEFAULT_THRESHOLD, judge
 from ocr.geometry import PageGeometry, Zone, ZoneKind
-from ocr.identify import find_code
+from ocr.identify import CodeFinding, find_code
 from ocr.ink import classify_mark, is_filled, measure_ink
 from ocr.interfaces import EngineReading, GrayImage, OcrEngine
 from ocr.model import Mark, PageReading, Reading, ReviewReason, ScanError, UnknownPage
@@ -124,6 +124,7 @@ def read_page(
     engine: OcrEngine,
     context: PageContext | None = None,
     blank: GrayImage | Callable[[PageGeometry], GrayImage] | None = None,
+    code: CodeFinding | None = None,
 ) -> PageReading:
     """Identify, set upright, align and read every zone of one scanned page.
 
@@ -135,6 +136,7 @@ def read_page(
         context: reading settings.
         blank: the blank template page rendered at `context.dpi` (or a function rendering
             it from the page template), to discount printed ink inside the zones.
+        code: the page's code when the caller has already found it (saves a search).
 
     Raises:
         ScanError: no code, unknown page, or registration marks not found.
@@ -149,7 +151,7 @@ def read_page(
         timings[name] = now - started
         started = now
 
-    code = find_code(gray)
+    code = code or find_code(gray)
     lap("identify")
     try:
         page = resolve(code.payload)

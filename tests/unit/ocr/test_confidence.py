@@ -19,7 +19,7 @@ def _alternatives(text: str, swaps: dict[int, str]) -> tuple[tuple[tuple[str, fl
 
 
 def test_agreeing_confident_readings_are_applied_at_the_lower_confidence() -> None:
-    verdict = judge([EngineReading("33000", 0.99), EngineReading("33000", 0.98)])
+    verdict = judge([EngineReading("33000", 0.99), EngineReading("33000", 0.98)], threshold=0.97)
     assert verdict.value == "33000"
     assert verdict.confidence == 0.98  # same engine twice: agreement proves little
     assert verdict.reasons == ()
@@ -47,7 +47,7 @@ def test_empty_reading_is_unreadable() -> None:
 
 def test_a_passing_checksum_raises_confidence() -> None:
     verdict = judge(
-        [EngineReading(IBAN, 0.96), EngineReading(IBAN, 0.95)], iban_valid, checksum=True
+        [EngineReading(IBAN, 0.96), EngineReading(IBAN, 0.95)], iban_valid, 0.97, checksum=True
     )
     assert verdict.value == IBAN
     assert verdict.confidence == 0.975  # the lower 0.95, its doubt halved

@@ -105,3 +105,60 @@ def test_the_blank_page_discounts_printed_hints(blank_200: GrayImage, page: Page
     aligned = _aligned(printed, page, Degradation())
     assert is_filled(measure_ink(aligned, zone))
     assert not is_filled(measure_ink(aligned, zone, blank=printed))
+
+
+def test_faint_writing_is_never_taken_for_an_empty_box(
+    blank_200: GrayImage, page: PageGeometry
+) -> None:
+    scan = blank_200.copy()
+    zone = next(z for z in page.zones if z.field == "last_name")
+    scale = 200 / 72
+    top = round((page.height - zone.rect.y - 5 * MM) * scale)
+    left = round((zone.rect.x + 5 * MM) * scale)
+    # a very light pencil stroke: lighter than the page's midpoint gray
+    scan[top : top + 3, left : left + 60] = 170
+    scan[top : top + 25, left : left + 3] = 170
+    aligned = _aligned(scan, page, Degradation())
+    ink = measure_ink(aligned, zone)
+    assert is_filled(ink)
+
+
+def test_a_pale_tick_in_a_checkbox_is_not_empty(blank_200: GrayImage, page: PageGeometry) -> None:
+    scan = blank_200.copy()
+    zone = next(z for z in page.zones if z.field == "consent")
+    scale = 200 / 72
+    left = round((zone.rect.x + 1.5 * MM) * scale)
+    top = round((page.height - zone.rect.y - zone.rect.height + 1.5 * MM) * scale)
+    size = round(3 * MM * scale)
+    for step in range(size):  # a pale diagonal stroke
+        scan[top + step, left + step : left + step + 3] = 170
+    aligned = _aligned(scan, page, Degradation())
+    assert classify_mark(measure_ink(aligned, zone), zone.kind) is not Mark.EMPTY
+
+
+def _speck(image: GrayImage, page: PageGeometry, x_pt: float, y_pt: float) -> None:
+    """A 2 x 3 pixel speck at 200 dpi: about 0.1 mm², dust-sized and dot-sized."""
+    scale = 200 / 72
+    cx, cy = round(x_pt * scale), round((page.height - y_pt) * scale)
+    image[cy : cy + 2, cx : cx + 3] = 20
+
+
+def test_dust_goes_but_the_dot_of_an_email_stays(blank_200: GrayImage, page: PageGeometry) -> None:
+    scan = blank_200.copy()
+    zone = next(z for z in page.zones if z.field == "email")
+    for offset in range(10, 150, 12):  # lone specks scattered along the box
+        _speck(scan, page, zone.rect.x + offset * MM, zone.rect.y + 4 * MM)
+    aligned = _aligned(scan, page, Degradation())
+    assert not is_filled(measure_ink(aligned, zone))
+    # a letter stroke with a dot 1 mm to its right: the dot is kept
+    _paint(scan, page, zone.rect.x + 5 * MM, zone.rect.y + 4 * MM, 1.5)
+    _speck(scan, page, zone.rect.x + 6.5 * MM, zone.rect.y + 3.5 * MM)
+    aligned = _aligned(scan, page, Degradation())
+    ink = measure_ink(aligned, zone)
+    scale = 200 / 72
+    dot_x = round((zone.rect.x + 6.5 * MM) * scale) - ink.box[0]
+    dot_y = round((page.height - zone.rect.y - 3.5 * MM) * scale) - ink.box[1]
+    assert ink.mask[dot_y - 2 : dot_y + 4, dot_x - 2 : dot_x + 5].any()
+    lone_x = round((zone.rect.x + 22 * MM) * scale) - ink.box[0]
+    lone_y = round((page.height - zone.rect.y - 4 * MM) * scale) - ink.box[1]
+    assert not ink.mask[lone_y - 2 : lone_y + 4, lone_x - 2 : lone_x + 5].any()
