@@ -177,7 +177,7 @@ def _drop(stack: Stack) -> None:
         pass  # a private server already stopped: its directory goes with tmp
     try:
         store = redis.Redis.from_url(stack.redis_url)
-        keys = list(store.scan_iter(match=f"{stack.prefix}*", count=500))
+        keys = list(store.scan_iter(match=f"*{stack.prefix}*", count=500))
         if keys:
             store.delete(*keys)
         store.close()

@@ -1,0 +1,168 @@
+"""Abuse resistance over HTTP: security headers, the trusted proxy, HTTPS CSRF, upload rate limits.
+
+Size and type limits of uploads are in test_pdf_returns.py; session fixation in test_backoffice.py.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+
+from forms_service.app import create_app
+from forms_service.connectors.interfaces import Selection
+from forms_service.runtime import Runtime
+from forms_service.web.extensions import limiter
+from tests.conftest import REDIS_URL, hidden_fields
+from tests.integration.reviewing import PASSWORD, add_user
+
+# One backend is enough: nothing here depends on the database.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def _link(runtime: Runtime, form_id: str = "consent-preferences", key: str = "C000002") -> str:
+    (issued,) = runtime.issuing.issue(form_id, Selection(keys=(key,)), "abuse")
+    return "/f/" + issued.link.rsplit("/f/", 1)[1]
+
+
+@pytest.fixture
+def behind_proxy(app_settings: dict[str, Any]) -> Iterator[Flask]:
+    """The service as deployed: https origin, one TLS-terminating proxy in front."""
+    application = create_app(
+        {**app_settings, "BASE_URL": "https://forms.example", "TRUSTED_PROXIES": 1}
+    )
+    yield application
+    application.extensions["forms_service"].engine.dispose()
+
+
+_PROXIED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "forms.example"}
+
+
+def test_every_kind_of_page_carries_the_security_headers(app: Flask, runtime: Runtime) -> None:
+    client = app.test_client()
+    for path in (_link(runtime), "/backoffice/login", "/api/openapi.json", "/f/not-a-token"):
+        response = client.get(path)
+        policy = response.headers["Content-Security-Policy"]
+        directives = dict(
+            [*part.strip().split(" ", 1), ""][:2] for part in policy.split(";") if part.strip()
+        )
+        assert directives["script-src"] == "'self'", path  # no inline script, no eval
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+        assert directives["frame-ancestors"] == "'none'"
+        assert directives["object-src"] == "'none'"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in response.headers  # plain http: no HSTS
+    assert client.get(_link(runtime)).headers["Cache-Control"] == "no-store"
+
+
+def test_pages_have_no_inline_script(app: Flask, runtime: Runtime) -> None:
+    client = app.test_client()
+    for path in (_link(runtime), _link(runtime, "contact-update"), "/backoffice/login"):
+        page = client.get(path).text
+        assert "<script>" not in page and " on" + "click=" not in page
+        assert '<meta name="referrer" content="same-origin">' in page
+
+
+def test_hsts_and_secure_cookie_behind_the_trusted_proxy(behind_proxy: Flask) -> None:
+    runtime: Runtime = behind_proxy.extensions["forms_service"]
+    client = behind_proxy.test_client()
+    response = client.get(_link(runtime), headers=_PROXIED)
+    assert response.status_code == 200
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    (session_cookie,) = [
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")
+    ]
+    assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+
+
+def test_forwarded_headers_are_ignored_without_a_trusted_proxy(
+    app: Flask, runtime: Runtime
+) -> None:
+    # TRUSTED_PROXIES unset: a client cannot pretend to be on https or elsewhere.
+    response = app.test_client().get(
+        _link(runtime), headers={**_PROXIED, "X-Forwarded-For": "1.2.3.4"}
+    )
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_https_form_posts_pass_with_the_referer_the_page_policy_lets_through(
+    behind_proxy: Flask,
+) -> None:
+    # Regression: "Referrer-Policy: no-referrer" made browsers drop the Referer that
+    # Flask-WTF requires on HTTPS, so every form POST in production was refused.
+    runtime: Runtime = behind_proxy.extensions["forms_service"]
+    add_user(runtime, "clerk", ["clerk"])
+    client = behind_proxy.test_client()
+    page = client.get("/backoffice/login", headers=_PROXIED)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    data = {"csrf_token": hidden_fields(page.text)["csrf_token"], "username": "clerk"}
+    without = client.post(
+        "/backoffice/login", data={**data, "password": PASSWORD}, headers=_PROXIED
+    )
+    assert without.status_code == 400  # no Referer on HTTPS: refused with the clear page
+    assert "The page has expired" in without.text or "Rechargez" in without.text
+    elsewhere = {**_PROXIED, "Referer": "https://evil.example/backoffice/login"}
+    assert (
+        client.post("/backoffice/login", data={**data, "password": PASSWORD}, headers=elsewhere)
+    ).status_code == 400
+    same_origin = {**_PROXIED, "Referer": "https://forms.example/backoffice/login"}
+    signed = client.post(
+        "/backoffice/login", data={**data, "password": PASSWORD}, headers=same_origin
+    )
+    assert signed.status_code == 303
+    assert "Secure" in signed.headers["Set-Cookie"]
+
+
+def test_a_post_without_csrf_token_gets_a_clear_page(app: Flask, runtime: Runtime) -> None:
+    link = _link(runtime)
+    response = app.test_client().post(link, data={"consent_email": "y"})
+    assert response.status_code == 400
+    assert "La page a expiré. Rechargez-la et recommencez." in response.text.replace("&#39;", "'")
+
+
+def test_uploads_are_rate_limited_in_redis_shared_by_every_process(
+    app_settings: dict[str, Any],
+) -> None:
+    prefix = f"forms-test-{secrets.token_hex(4)}"
+    settings = {
+        **app_settings,
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_LINK": "3 per minute",
+        "RATELIMIT_STORAGE_URI": REDIS_URL,
+        "RATELIMIT_KEY_PREFIX": prefix,
+    }
+    first, second = create_app(settings), create_app(settings)  # two web processes
+    store = redis.Redis.from_url(REDIS_URL)
+    try:
+        link = _link(first.extensions["forms_service"])
+        one, two = first.test_client(), second.test_client()
+        statuses = [
+            one.get(f"{link}/upload").status_code,
+            two.get(f"{link}/upload").status_code,
+            one.get(f"{link}/upload").status_code,
+            two.post(f"{link}/upload", data={"csrf_token": "x"}).status_code,
+            one.get(f"{link}/upload").status_code,
+        ]
+        # Three pages, then 429 whichever process the client reaches: the counter lives in
+        # Redis. (A POST refused for its CSRF token is refused before it is counted.)
+        assert statuses == [200, 200, 200, 400, 429]
+        assert any(store.scan_iter(match=f"*{prefix}*"))
+        other_client = second.test_client()
+        assert (
+            other_client.get(f"{link}/upload", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+        ).status_code == 200  # per client, not global
+    finally:
+        keys = list(store.scan_iter(match=f"*{prefix}*"))
+        if keys:
+            store.delete(*keys)
+        store.close()
+        for application in (first, second):
+            application.extensions["forms_service"].engine.dispose()
+        with first.app_context():
+            limiter.reset()
