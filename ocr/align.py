@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -40,21 +41,50 @@ class UprightPage:
 
 @dataclass(frozen=True)
 class AlignedPage:
-    """The scan warped onto the template: pixel (x, y) is template point (x, y) x dpi/72.
+    """The scan mapped onto the template: pixel (x, y) is template point (x, y) x dpi/72.
+
+    Only the regions the reader looks at are warped (`region`), which is several times
+    cheaper than warping the whole page; `image` warps the whole page when asked.
 
     Attributes:
-        image: the aligned page, the template's size at `dpi`.
-        dpi: its resolution.
+        source: the upright scan.
+        matrix: the perspective transform from `source` pixels to aligned pixels.
+        dpi: the aligned resolution.
         page: the template page.
         black: gray level of the printed registration marks (the page's darkest ink).
         paper: gray level of the paper around them.
     """
 
-    image: GrayImage
+    source: GrayImage
+    matrix: Matrix
     dpi: float
     page: PageGeometry
     black: float
     paper: float
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the aligned page in pixels."""
+        return round(self.page.width * self.dpi / 72), round(self.page.height * self.dpi / 72)
+
+    @cached_property
+    def image(self) -> GrayImage:
+        """The whole aligned page."""
+        width, height = self.size
+        return self.region((0, 0, width, height))
+
+    def region(self, box: tuple[int, int, int, int]) -> GrayImage:
+        """The aligned pixels of a box (left, top, right, bottom); white outside the scan."""
+        left, top, right, bottom = box
+        shift = np.array([[1, 0, -left], [0, 1, -top], [0, 0, 1]], dtype=np.float64)
+        warped = cv2.warpPerspective(
+            self.source,
+            shift @ self.matrix,
+            (max(1, right - left), max(1, bottom - top)),
+            flags=cv2.INTER_LINEAR,
+            borderValue=(255,),
+        )
+        return np.asarray(warped, dtype=np.uint8)
 
     def box(self, rect: Rect) -> tuple[int, int, int, int]:
         """Pixel box (left, top, right, bottom) of a template rectangle."""
@@ -180,11 +210,11 @@ def align_page(upright: UprightPage, page: PageGeometry, dpi: float = 300) -> Al
         matrix = cv2.getPerspectiveTransform(source, target.astype(np.float32))
     else:
         matrix, _ = cv2.findHomography(source, target)
-    size = (round(page.width * dpi / 72), round(page.height * dpi / 72))
-    image: GrayImage = np.asarray(
-        cv2.warpPerspective(
-            upright.image, matrix, size, flags=cv2.INTER_LINEAR, borderValue=(255,)
-        ),
-        np.uint8,
+    return AlignedPage(
+        upright.image,
+        np.asarray(matrix, dtype=np.float64),
+        dpi,
+        page,
+        float(np.median(blacks)),
+        float(np.median(papers)),
     )
-    return AlignedPage(image, dpi, page, float(np.median(blacks)), float(np.median(papers)))

@@ -149,7 +149,7 @@ def measure_ink(aligned: AlignedPage, zone: Zone, blank: GrayImage | None = None
             printed there (separators, hints) is not counted as the customer's ink.
     """
     left, top, right, bottom = interior(aligned, zone.rect)
-    gray = aligned.image[top:bottom, left:right]
+    gray = aligned.region((left, top, right, bottom))
     printed: Mask | None = None
     if blank is not None:
         dark = (blank[top:bottom, left:right] < 160).astype(np.uint8)

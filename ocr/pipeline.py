@@ -55,8 +55,7 @@ def read_zone(
     blank: GrayImage | None = None,
 ) -> Reading:
     """Read one answer zone of an aligned page."""
-    left, top, right, bottom = aligned.box(zone.rect)
-    crop = _png(aligned.image[max(0, top) : bottom, max(0, left) : right])
+    crop = _png(aligned.region(aligned.box(zone.rect)))
     ink = measure_ink(aligned, zone, blank)
     if zone.kind in (ZoneKind.CHECKBOX, ZoneKind.SIGNATURE):
         mark = classify_mark(ink, zone.kind)
