@@ -343,7 +343,8 @@ def test_operator_assigns_an_unidentified_page_to_a_document(runtime: Runtime) -
         runtime.mailroom.assign(stray.id, reference, actor="operator")
 
 
-def test_missing_pages_wait_for_an_operator(runtime: Runtime) -> None:
+def _two_page_form(runtime: Runtime) -> None:
+    """Pretend the form has two identical pages (every shipped form fits on one)."""
     from dataclasses import replace
 
     from forms_service.issuing.layout import form_geometry
@@ -353,6 +354,16 @@ def test_missing_pages_wait_for_an_operator(runtime: Runtime) -> None:
         return replace(geometry, pages=(geometry.pages[0], replace(geometry.pages[0], number=2)))
 
     runtime.mailroom.geometry = two_pages
+
+
+def _page_two(runtime: Runtime, document: str, answers: Answers) -> bytes:
+    version = runtime.definitions[FORM].version
+    code = PageCodes(runtime.signer.keys).encode(document, 2, version)
+    return as_png(scanned_page(runtime, document, FORM, answers, payload=code))
+
+
+def test_missing_pages_wait_for_an_operator(runtime: Runtime) -> None:
+    _two_page_form(runtime)
     document = issue(runtime, FORM, "C000005")
     page = scanned_page(runtime, document, FORM, Answers(texts={"city": "PAU"}))
     received = runtime.mailroom.receive(
@@ -366,6 +377,26 @@ def test_missing_pages_wait_for_an_operator(runtime: Runtime) -> None:
     (submitted,) = _pages(runtime, received.id)
     assert submitted.status is PageStatus.SUBMITTED
     assert _submission(runtime, document).values == {"city": "PAU"}
+
+
+def test_a_page_arriving_in_a_later_batch_completes_its_document(runtime: Runtime) -> None:
+    _two_page_form(runtime)
+    document = issue(runtime, FORM, "C000006")
+    first_page = as_png(scanned_page(runtime, document, FORM, Answers(texts={"city": "PAU"})))
+    first = runtime.mailroom.receive([Upload("p1.png", first_page)], source="cli", actor="test")
+    assert _pages(runtime, first.id)[0].exception == "missing_pages"
+
+    second_page = _page_two(runtime, document, Answers(texts={"phone": "0612345678"}))
+    second = runtime.mailroom.receive([Upload("p2.png", second_page)], source="cli", actor="test")
+    pages = _pages(runtime, first.id) + _pages(runtime, second.id)
+    assert [(p.status, p.exception, p.form_page) for p in pages] == [
+        (PageStatus.SUBMITTED, None, 1),
+        (PageStatus.SUBMITTED, None, 2),
+    ]
+    assert pages[0].submission_id == pages[1].submission_id
+    assert _submission(runtime, document).values == {"city": "PAU", "phone": "+33612345678"}
+    with runtime.sessions() as session:
+        assert queries.exceptions(session)[1] == 0
 
 
 # -- web, API and CLI ---------------------------------------------------------------------------

@@ -339,7 +339,7 @@ def answer_of(
         if any(r.get("choice") is not None for r in readings):
             read = _marks(field_def, readings)
         else:
-            read = _text(readings[0])
+            read = _text(next((r for r in readings if r.get("value") is not None), readings[0]))
         if read is None:
             continue
         text, confidence, warnings, crop = read

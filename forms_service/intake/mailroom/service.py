@@ -70,6 +70,8 @@ ProposeHook = Callable[[str], object]
 READ_PAGE_JOB = "mailroom.read_page"
 #: Page problems that need no operator: the page is kept, set aside as rejected.
 SET_ASIDE = frozenset({"covering_letter"})
+#: A page read, waiting for the document's other pages after its batch ended.
+MISSING_PAGES = "missing_pages"
 #: Batch sources.
 SOURCES = ("upload", "api", "cli", "watch", "pdf_return")
 MAX_FILES = 200
@@ -378,14 +380,18 @@ class MailroomService(OperatorActions):
         return status
 
     def _complete(self, session: Session, document: Document, page: ScanPage) -> str | None:
-        """Store the document's paper answer when all its pages of this batch are read."""
+        """Store the document's paper answer once all its pages are read.
+
+        The pages may come in different batches: a page left waiting for its other pages
+        (exception `missing_pages`) joins them when they arrive, and leaves the queue.
+        """
+        waiting = (ScanPage.status == PageStatus.EXCEPTION) & (ScanPage.exception == MISSING_PAGES)
         pages = list(
             session.execute(
                 select(ScanPage)
                 .where(
-                    ScanPage.batch_id == page.batch_id,
                     ScanPage.document_id == document.id,
-                    ScanPage.status == PageStatus.READ,
+                    (ScanPage.status == PageStatus.READ) | waiting,
                 )
                 .order_by(ScanPage.form_page)
             ).scalars()
@@ -417,6 +423,8 @@ class MailroomService(OperatorActions):
             document.status = DocumentStatus.ANSWERED
         for read in pages:
             read.status = PageStatus.SUBMITTED
+            read.exception = None
+            read.reason = None
             read.submission_id = submission.id
             read.updated_at = now
         session.flush()
@@ -429,7 +437,7 @@ class MailroomService(OperatorActions):
             detail={
                 "channel": Channel.PAPER.value,
                 "submission": submission.id,
-                "batch": page.batch_id,
+                "batches": sorted({p.batch_id for p in pages}),
                 "pages": sorted(present),
             },
         )
@@ -456,7 +464,7 @@ class MailroomService(OperatorActions):
             definition = self.definitions.get(page.form_id or "")
             total = len(self.geometry(definition).pages) if definition else 0
             page.status = PageStatus.EXCEPTION
-            page.exception = "missing_pages"
+            page.exception = MISSING_PAGES
             page.reason = (
                 f"page {page.form_page} of {total} arrived without the document's other pages: "
                 "assign it to submit what was received, or reject it"
