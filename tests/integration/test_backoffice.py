@@ -539,3 +539,15 @@ def test_two_clerks_approving_at_once_apply_once(app: Flask, runtime: Runtime) -
         )
     assert len(approvals) == 1
     assert len(applied) == 1  # one field, written once
+
+
+def test_a_mailroom_operator_lands_in_the_mailroom(client: FlaskClient, runtime: Runtime) -> None:
+    add_user(runtime, "scanner", ["mailroom"])
+    page = client.get("/backoffice/login")
+    response = client.post(
+        "/backoffice/login",
+        data={"csrf_token": csrf_of(page.text), "username": "scanner", "password": PASSWORD},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/mailroom/"
+    assert client.get("/mailroom/").status_code == 200

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 
-from forms_service.accounts.service import LockoutPolicy, authenticate
+from forms_service.accounts.service import LockoutPolicy, Role, authenticate
 from forms_service.errors import FormsError, TooManyAttempts
 from forms_service.web.backoffice.auth import (
     REVIEWERS,
@@ -96,7 +96,17 @@ def login() -> ResponseReturnValue:
     # A new identity: nothing from the anonymous session survives (session fixation).
     session.clear()
     login_user(signed)
-    return redirect(_safe_next(form.next.data), code=303)
+    return redirect(_landing(signed, form.next.data), code=303)
+
+
+def _landing(user: BackofficeUser, asked: str | None) -> str:
+    """Where to go after sign-in: the page asked for, else the user's own area."""
+    target = _safe_next(asked)
+    if target != url_for("backoffice.queue") or user.has_any(*REVIEWERS):
+        return target
+    if user.has_any(Role.MAILROOM) and "mailroom" in current_app.blueprints:
+        return url_for("mailroom.batches")
+    return target
 
 
 @blueprint.route("/logout", methods=["POST"])
