@@ -507,6 +507,12 @@ def test_scans_api_takes_a_batch_with_a_token(client: FlaskClient, runtime: Runt
         ).status_code
         == 404
     )
+    listed = client.get("/api/v1/scans?limit=5", headers={"Authorization": f"Bearer {mailroom}"})
+    assert listed.status_code == 200
+    assert [b["id"] for b in listed.json["items"]] == [body["id"]]
+    assert "pages" not in listed.json["items"][0]
+    bad_page = client.get("/api/v1/scans?limit=0", headers={"Authorization": f"Bearer {mailroom}"})
+    assert bad_page.status_code == 422
 
 
 def test_cli_import_and_watched_folder(app: Flask, runtime: Runtime, tmp_path: Path) -> None:

@@ -13,7 +13,11 @@ from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.service import Upload
 from forms_service.web.api.auth import require_token
 from forms_service.web.api.problems import problems
-from forms_service.web.api.scans_schema import ScanBatchSchema
+from forms_service.web.api.scans_schema import (
+    ScanBatchPageSchema,
+    ScanBatchQuerySchema,
+    ScanBatchSchema,
+)
 from forms_service.web.context import runtime
 
 blueprint = Blueprint(
@@ -62,6 +66,18 @@ def scans_create() -> Any:
     received = mailroom.receive(uploads_of(), source="api", actor=str(g.api_actor))
     with runtime().sessions() as session:
         return queries.batch(session, received.id)
+
+
+@blueprint.route("/scans", methods=["GET"])
+@blueprint.arguments(ScanBatchQuerySchema, location="query")
+@blueprint.response(200, ScanBatchPageSchema)
+@problems(blueprint, 403, 422)
+@require_token(Role.MAILROOM, Role.INTEGRATION)
+def scans_list(query: dict[str, Any]) -> dict[str, Any]:
+    """The latest batches, newest first, with their page counts per status."""
+    with runtime().sessions() as session:
+        items = queries.batches(session, limit=query["limit"], offset=query["offset"])
+    return {"items": items, "limit": query["limit"], "offset": query["offset"]}
 
 
 @blueprint.route("/scans/<batch_id>", methods=["GET"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class ScanPageSchema(Schema):
@@ -22,8 +22,8 @@ class ScanPageSchema(Schema):
     attempts = fields.Integer()
 
 
-class ScanBatchSchema(Schema):
-    """A batch, its page counts per status, and (on the detail) every page."""
+class ScanBatchSummarySchema(Schema):
+    """A batch and its page counts per status."""
 
     id = fields.String()
     source = fields.String()
@@ -34,4 +34,24 @@ class ScanBatchSchema(Schema):
     done = fields.Integer(metadata={"description": "pages whose job has run"})
     percent = fields.Integer()
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class ScanBatchSchema(ScanBatchSummarySchema):
+    """A batch with every page's progress."""
+
     pages = fields.List(fields.Nested(ScanPageSchema))
+
+
+class ScanBatchQuerySchema(Schema):
+    """Paging of the batch list (newest first)."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+
+
+class ScanBatchPageSchema(Schema):
+    """A page of batches, without their pages (ask a batch for those)."""
+
+    items = fields.List(fields.Nested(ScanBatchSummarySchema))
+    limit = fields.Integer()
+    offset = fields.Integer()
