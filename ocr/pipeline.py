@@ -74,13 +74,9 @@ def read_zone(
     check = CHECKS.get(field_type)
 
     def worth_second(line: EngineReading) -> bool:
-        # Only a value that could be applied without a clerk needs confirming; a first
-        # reading that fails its check is read again for a better proposal.
-        if not context.second_reading:
-            return False
-        if check is not None and line.text and not check(line.text):
-            return True
-        return line.confidence >= context.threshold
+        # Only a value that could be applied without a clerk needs confirming: anything
+        # less goes to a clerk whatever a second reading says (and it costs most of the time).
+        return context.second_reading and line.confidence >= context.threshold
 
     texts = read_text(aligned, zone, ink, engine, worth_second)
     readings = [texts.line] if texts.second is None else [texts.line, texts.second]
