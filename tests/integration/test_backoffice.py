@@ -306,6 +306,12 @@ def test_an_edit_is_validated_again_and_a_bad_one_changes_nothing(
     assert row.proposed == "69004"
     assert row.edited_from == "69003"
     assert row.status is FieldChangeStatus.PENDING
+    status, location, _ = _post(
+        client, change_set_id, "fields/postcode/edit", value="69005", and_accept="y"
+    )
+    assert status == 303 and location.startswith("/backoffice/?done=accepted")
+    row = _field(runtime, change_set_id, "postcode")
+    assert row.proposed == "69005" and row.status is FieldChangeStatus.APPLIED
 
 
 def test_a_stale_page_is_refused(client: FlaskClient, runtime: Runtime) -> None:

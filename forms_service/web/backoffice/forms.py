@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
@@ -25,6 +32,7 @@ class EditForm(DecisionForm):
     """A clerk's corrected value for one field (parsed again by the field type on save)."""
 
     value = TextAreaField(validators=[Optional(), Length(max=2000)])
+    and_accept = BooleanField()
 
 
 class QueueFilterForm(FlaskForm):

@@ -257,11 +257,14 @@ def edit(change_set_id: str, field: str) -> ResponseReturnValue:
             form.value.data or None,
             actor=signed_in().username,
             version=int(form.version.data or 0),
+            accept=bool(form.and_accept.data),
         )
     except InvalidInput as error:
         return _refused(change_set_id, error, {error.field or field: error.reason})
     except FormsError as error:
         return _refused(change_set_id, error)
+    if form.and_accept.data:
+        return _after_action(view, "accepted")
     return redirect(url_for("backoffice.change_set", change_set_id=view.id, done="edited"), 303)
 
 
