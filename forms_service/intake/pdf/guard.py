@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 
 from forms_service.errors import FormsError
@@ -60,6 +61,7 @@ class PdfLimits:
         max_depth: nesting of arrays and dictionaries in the file's plain objects.
         max_fields: form fields and widgets walked.
         max_stream_bytes: decoded size of one appearance stream.
+        max_inflated_bytes: what all Flate streams of the file expand to, together.
     """
 
     max_bytes: int = 20 * 1024 * 1024
@@ -67,6 +69,7 @@ class PdfLimits:
     max_depth: int = 64
     max_fields: int = 5000
     max_stream_bytes: int = 1024 * 1024
+    max_inflated_bytes: int = 512 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -79,6 +82,7 @@ _HEADER = re.compile(rb"%PDF-\d\.\d")
 #: Brackets that open or close a nesting level, and the keyword after which raw bytes follow.
 _TOKENS = re.compile(rb"<<|>>|\[|\]|(?<![A-Za-z])stream(?:\r\n|\n|\r)")
 _ENDSTREAM = b"endstream"
+_CHUNK = 1024 * 1024
 
 
 def preflight(content: bytes, limits: PdfLimits) -> None:
@@ -97,21 +101,32 @@ def preflight(content: bytes, limits: PdfLimits) -> None:
         raise NotAPdf("The file is not a PDF document.")
     if b"%%EOF" not in content[-2048:]:
         raise CorruptPdf("The file is incomplete (it was cut off while being saved or sent).")
-    depth = nesting_depth(content)
+    depth, streams = _layout(content)
     if depth > limits.max_depth:
         raise PdfBomb(
             f"The file nests objects {depth} levels deep (the limit is {limits.max_depth})."
+        )
+    if inflated_size(content, streams, limits.max_inflated_bytes) > limits.max_inflated_bytes:
+        raise PdfBomb(
+            f"The file's compressed data expands to more than "
+            f"{limits.max_inflated_bytes // (1024 * 1024)} MB."
         )
 
 
 def nesting_depth(content: bytes) -> int:
     """The deepest nesting of arrays and dictionaries outside streams (an upper bound)."""
+    return _layout(content)[0]
+
+
+def _layout(content: bytes) -> tuple[int, list[tuple[int, int]]]:
+    """The nesting depth outside streams, and where each stream's bytes start and end."""
     depth = deepest = 0
+    streams: list[tuple[int, int]] = []
     position = 0
     while True:
         match = _TOKENS.search(content, position)
         if match is None:
-            return deepest
+            return deepest, streams
         token = match.group()
         position = match.end()
         if token in (b"<<", b"["):
@@ -122,5 +137,31 @@ def nesting_depth(content: bytes) -> int:
         else:
             end = content.find(_ENDSTREAM, position)
             if end < 0:
-                return deepest
+                return deepest, streams
+            streams.append((position, end))
             position = end + len(_ENDSTREAM)
+
+
+def inflated_size(content: bytes, streams: list[tuple[int, int]], budget: int) -> int:
+    """What the zlib streams among `streams` expand to, counted up to just past `budget`.
+
+    Object streams are inflated whole by the parsers, so a small file can hide gigabytes;
+    this inflates chunk by chunk and throws the output away.
+    """
+    view = memoryview(content)
+    total = 0
+    for start, end in streams:
+        pending = bytes(view[start : min(end, start + 2)])
+        if len(pending) < 2 or pending[0] != 0x78 or int.from_bytes(pending, "big") % 31:
+            continue  # not a zlib header
+        inflater = zlib.decompressobj()
+        data = bytes(view[start:end])
+        while data and total <= budget and not inflater.eof:
+            try:
+                total += len(inflater.decompress(data, _CHUNK))
+            except zlib.error:
+                break
+            data = inflater.unconsumed_tail
+        if total > budget:
+            break
+    return total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from forms_service.intake.pdf.guard import (
     PdfLimits,
     PdfRejected,
     PdfTooLarge,
+    inflated_size,
     nesting_depth,
 )
 from forms_service.intake.pdf.model import PdfFieldKind, ValueSource
@@ -337,3 +339,20 @@ def test_damaged_files_are_read_or_refused_cleanly(filled: bytes, seed: int) -> 
             outcome = refusal.code
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert set(outcomes) <= {"read", "pdf_corrupt", "pdf_too_complex", "not_a_pdf"}
+
+
+def test_compressed_data_that_expands_too_far_is_refused_unparsed(blank: bytes) -> None:
+    bomb = appearance_bomb(blank, "city", size=24 * 1024 * 1024)
+    assert len(bomb) < 200_000
+    with pytest.raises(PdfBomb, match="expands to more than 8 MB"):
+        read_pdf_form(bomb, PdfLimits(max_inflated_bytes=8 * 1024 * 1024))
+    assert inflated_size(blank, _streams(blank), 10**9) < 100_000
+
+
+def _streams(content: bytes) -> list[tuple[int, int]]:
+    starts = [
+        m.end()
+        for m in re.finditer(rb"stream\r?\n", content)
+        if content[m.start() - 3 : m.start()] != b"end"
+    ]
+    return [(start, content.find(b"endstream", start)) for start in starts]
