@@ -340,6 +340,9 @@ def build_pdf_returns(
         max_pages=int(settings.get("PDF_MAX_PAGES", PdfLimits.max_pages)),
         max_depth=int(settings.get("PDF_MAX_DEPTH", PdfLimits.max_depth)),
         max_fields=int(settings.get("PDF_MAX_FIELDS", PdfLimits.max_fields)),
+        max_inflated_bytes=int(
+            settings.get("PDF_MAX_INFLATED_BYTES", PdfLimits.max_inflated_bytes)
+        ),
     )
     return PdfReturnIntake(online, files, limits=limits)
 
