@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import numpy.typing as npt
 import pypdfium2 as pdfium
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from forms_service.errors import InvalidInput
 
@@ -80,9 +80,10 @@ def count_pages(content: bytes, media_type: str) -> int:
                 return max(len(document), 1)
             finally:
                 document.close()
-        with _open_image(content) as image:
+        with _open_image(content) as image, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
             return max(int(getattr(image, "n_frames", 1)), 1)
-    except (pdfium.PdfiumError, PageProblem):
+    except Exception:  # a damaged file may fail anywhere in its decoder: still one page
         return 1
 
 
@@ -123,17 +124,18 @@ def _render_pdf_page(content: bytes, index: int, dpi: int) -> GrayImage:
         page = document[index]
         width, height = page.get_size()
         scale = dpi / 72
-        if width * height * scale * scale > MAX_PIXELS:
+        if not (width > 0 and height > 0) or width * height * scale * scale > MAX_PIXELS:
             raise PageProblem(
-                "page_too_large", f"the page measures {width:.0f}x{height:.0f} pt: too large"
+                "page_too_large", f"the page measures {width:.0f}x{height:.0f} pt: unusable"
             )
-        try:
-            bitmap = page.render(scale=scale, grayscale=True)
-            array = bitmap.to_numpy()
-        except pdfium.PdfiumError as exc:
-            raise PageProblem("corrupt_pdf", "the PDF page cannot be rendered") from exc
+        bitmap = page.render(scale=scale, grayscale=True)
+        array = bitmap.to_numpy()
         gray = array.reshape(bitmap.height, bitmap.width, -1)[:, :, 0]
         return np.ascontiguousarray(gray, dtype=np.uint8)
+    except PageProblem:
+        raise
+    except Exception as exc:  # a damaged page may fail anywhere in the renderer
+        raise PageProblem("corrupt_pdf", "the PDF page cannot be rendered") from exc
     finally:
         document.close()
 
@@ -150,7 +152,7 @@ def _open_image(content: bytes) -> Image.Image:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             found = re.search(r"\((\d+) pixels\)", str(exc))
             raise _too_large(pixels=int(found.group(1)) if found else 0) from exc
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        except Exception as exc:  # UnidentifiedImageError, OSError, struct.error…
             raise PageProblem("corrupt_image", "the image file is damaged or unreadable") from exc
     if image.width * image.height > MAX_PIXELS:
         image.close()
@@ -178,20 +180,16 @@ def _decode_frame(content: bytes, index: int) -> GrayImage:
             image.seek(index)
         except EOFError as exc:
             raise PageProblem("missing_page", f"the file has no page {index + 1}") from exc
-        except (OSError, ValueError, SyntaxError) as exc:
+        except Exception as exc:  # a damaged file may fail anywhere in the decoder
             raise PageProblem("corrupt_image", "the image file is damaged or unreadable") from exc
         if image.width * image.height > MAX_PIXELS:
             raise _too_large(image.width, image.height)
         try:
             upright = ImageOps.exif_transpose(image)
             return np.asarray(upright.convert("L"), dtype=np.uint8).copy()
-        except (
-            OSError,
-            ValueError,
-            SyntaxError,
-            Image.DecompressionBombError,
-            Image.DecompressionBombWarning,
-        ) as exc:
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _too_large() from exc
+        except Exception as exc:  # a damaged file may fail anywhere in the decoder
             raise PageProblem(
                 "corrupt_image", f"page {index + 1} of the image cannot be decoded"
             ) from exc
