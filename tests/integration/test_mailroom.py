@@ -435,6 +435,17 @@ def test_mailroom_screens_upload_progress_and_exception_queue(
     progress = client.get(sent.headers["Location"])
     assert progress.status_code == 200
     assert 'data-status="submitted"' in progress.text and "blank_page" in progress.text
+    crop = _submission(runtime, document).evidence["city"]["crop"]
+    shown = client.get(f"/mailroom/crops/{crop}")
+    assert shown.status_code == 200 and shown.mimetype == "image/png"
+    assert shown.data == runtime.files.get(crop)
+    with runtime.sessions() as session:
+        page_id = queries.batch(session, queries.batches(session)[0].id).pages[0].id
+    assert client.get(f"/mailroom/pages/{page_id}/image").mimetype == "image/png"
+    # Only crops and pages of scans are served, not any stored file.
+    other = runtime.files.put(b"\x89PNG not a scan", suffix=".png")
+    assert client.get(f"/mailroom/crops/{other}").status_code == 404
+    assert client.get("/mailroom/crops/../secrets.json").status_code == 404
 
     wrong = client.post(
         "/mailroom/batches",
