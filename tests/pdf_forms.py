@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import io
 import shutil
 import subprocess
@@ -9,7 +10,10 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -195,3 +199,50 @@ def fdf_of(values: Mapping[str, str]) -> bytes:
         f"%FDF-1.2\n1 0 obj\n<< /FDF << /Fields [ {body} ] >> >>\nendobj\n"
         f"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
     ).encode()
+
+
+def _pdfium_text(call: Any, *args: Any) -> str:
+    """A UTF-16 string out of a PDFium getter called twice (length, then content)."""
+    length = call(*args, None, 0)
+    buffer = ctypes.create_string_buffer(length)
+    call(*args, ctypes.cast(buffer, ctypes.POINTER(pdfium_raw.FPDF_WCHAR)), length)
+    return buffer.raw.decode("utf-16-le").rstrip("\x00")
+
+
+def fill_with_pdfium(pdf: bytes, values: Mapping[str, str], *, incremental: bool = False) -> bytes:
+    """Fill like Chromium's PDF viewer: PDFium's form engine, typing and clicking.
+
+    A value "/state" clicks the widget of that field whose export value is `state`
+    (checkboxes and radio buttons); any other value is typed into the text field.
+    """
+    document = pdfium.PdfDocument(pdf)
+    document.init_forms()
+    form = document.formenv.raw
+    for page in document:
+        for index in range(pdfium_raw.FPDFPage_GetAnnotCount(page.raw)):
+            annot = pdfium_raw.FPDFPage_GetAnnot(page.raw, index)
+            name = _pdfium_text(pdfium_raw.FPDFAnnot_GetFormFieldName, form, annot)
+            wanted = values.get(name)
+            if wanted is not None and wanted.startswith("/"):
+                export = _pdfium_text(pdfium_raw.FPDFAnnot_GetFormFieldExportValue, form, annot)
+                if export == wanted[1:]:
+                    rect = pdfium_raw.FS_RECTF()
+                    pdfium_raw.FPDFAnnot_GetRect(annot, rect)
+                    x, y = (rect.left + rect.right) / 2, (rect.top + rect.bottom) / 2
+                    pdfium_raw.FORM_OnMouseMove(form, page.raw, 0, x, y)
+                    pdfium_raw.FORM_OnLButtonDown(form, page.raw, 0, x, y)
+                    pdfium_raw.FORM_OnLButtonUp(form, page.raw, 0, x, y)
+                    pdfium_raw.FORM_ForceToKillFocus(form)
+            elif wanted is not None:
+                pdfium_raw.FORM_SetFocusedAnnot(form, annot)
+                pdfium_raw.FORM_SelectAllText(form, page.raw)
+                typed = ctypes.create_string_buffer((wanted + "\x00").encode("utf-16-le"))
+                pdfium_raw.FORM_ReplaceSelection(
+                    form, page.raw, ctypes.cast(typed, ctypes.POINTER(pdfium_raw.FPDF_WCHAR))
+                )
+                pdfium_raw.FORM_ForceToKillFocus(form)
+            pdfium_raw.FPDFPage_CloseAnnot(annot)
+    out = io.BytesIO()
+    document.save(out, flags=pdfium_raw.FPDF_INCREMENTAL if incremental else 0)
+    document.close()
+    return out.getvalue()

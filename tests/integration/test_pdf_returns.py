@@ -34,6 +34,7 @@ from tests.pdf_forms import (
     drop_values,
     encrypt,
     fdf_of,
+    fill_with_pdfium,
     fill_with_pdftk,
     fill_with_pypdf,
     run_tool,
@@ -143,6 +144,10 @@ def _fill_by(tool: str, pdf: bytes, values: dict[str, str], tmp_path: Path) -> b
         (tmp_path / "in.pdf").write_bytes(fill_with_pypdf(pdf, values))
         run_tool(["qpdf", "--object-streams=generate", "in.pdf", "out.pdf"], tmp_path)
         return (tmp_path / "out.pdf").read_bytes()
+    if tool == "pdfium":
+        return fill_with_pdfium(pdf, values)
+    if tool == "pdfium-incremental":
+        return fill_with_pdfium(pdf, values, incremental=True)
     if tool == "appearance-only":
         filled = fill_with_pypdf(pdf, values)
         return drop_values(filled, [k for k, v in values.items() if not v.startswith("/")])
@@ -158,6 +163,8 @@ def _fill_by(tool: str, pdf: bytes, values: dict[str, str], tmp_path: Path) -> b
         "pdftk",
         "pdftk-need-appearances",
         "qpdf-rewritten",
+        "pdfium",
+        "pdfium-incremental",
         "appearance-only",
     ],
 )

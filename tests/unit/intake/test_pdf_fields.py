@@ -30,6 +30,7 @@ from tests.pdf_forms import (
     drop_values,
     encrypt,
     fdf_of,
+    fill_with_pdfium,
     fill_with_pdftk,
     fill_with_pypdf,
     orphan_widgets,
@@ -124,6 +125,17 @@ def test_filled_by_pdftk_with_non_latin_text(
     assert values["city"] == "Čáslav — Москва — 東京"
     assert values["channel"] == "post"
     assert values["consent"] is None
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_filled_by_pdfium_like_chromiums_viewer(blank: bytes, incremental: bool) -> None:
+    # PDFium is the PDF engine of Chromium's viewer: typed into and clicked like a person.
+    answers = {"city": "Čáslav 東京", "postcode": "69003", "consent": "/Yes", "channel": "/post"}
+    content = fill_with_pdfium(blank, answers, incremental=incremental)
+    assert content.startswith(blank) is incremental
+    values = _values(content)
+    assert values["city"] == "Čáslav 東京" and values["postcode"] == "69003"
+    assert values["consent"] == "Yes" and values["channel"] == "post"
 
 
 def test_php_pdftk_data_and_a_checkbox_state_that_does_not_exist(tmp_path: Path) -> None:
