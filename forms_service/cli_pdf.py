@@ -37,6 +37,11 @@ def import_pdf(pdf: Path, output: Path | None, form_id: str | None, title: str |
     except PdfRejected as exc:
         raise click.ClickException(f"{pdf}: {exc.reason}") from None
     if not form.has_fields:
+        if form.xfa:
+            raise click.ClickException(
+                f"{pdf}: an XFA-only (dynamic) form has no AcroForm fields; save it as a "
+                "static PDF form (Acrobat: Save As > Static PDF Form) and import that"
+            )
         raise click.ClickException(f"{pdf}: no form fields (a flattened or scanned PDF?)")
     base = output.parent if output is not None else Path.cwd()
     template = os.path.relpath(pdf.resolve(), base.resolve())

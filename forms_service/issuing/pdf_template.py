@@ -40,18 +40,28 @@ def render_template_copy(
     """The definition's own PDF, prefilled with `snapshot` and carrying the document token.
 
     Raises:
-        ConfigurationError: the definition has no `pdf_template`.
+        ConfigurationError: the definition has no `pdf_template`, or names a field the PDF
+            does not have.
     """
     if not definition.pdf_template:
         raise ConfigurationError(f"form {definition.id!r} has no pdf_template")
     template = Path(definition.pdf_template).read_bytes()
     form = read_pdf_form(template, _TEMPLATE_LIMITS)
     values: dict[str, Any] = {}
+    missing = []
     for field_def in definition.fields_for(Channel.PDF):
         name = definition.pdf_name(field_def.name)
         found = form.fields.get(name)
-        if found is not None:
+        if found is None:
+            missing.append(name)
+        else:
             values[name] = _pdf_value(found, snapshot.get(field_def.name))
+    if missing:
+        raise ConfigurationError(
+            f"{definition.path}: pdf_field {', '.join(map(repr, missing))} not found in "
+            f"{definition.pdf_template} (run `forms-service definitions import-pdf` on it to "
+            "see its field names)"
+        )
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(template)))
     for page in writer.pages:
         if values and "/Annots" in page:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from forms_service.cli import cli
 from forms_service.connectors.interfaces import Selection
 from forms_service.definitions.service import load_definition
+from forms_service.errors import ConfigurationError
 from forms_service.intake.pdf.acroform import read_pdf_form
 from forms_service.issuing.pdf_template import render_template_copy
 from forms_service.issuing.printing import DocumentPrinter
@@ -96,6 +98,13 @@ def test_import_refuses_files_without_fields(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "not a PDF" in bad.output
 
 
+def test_import_explains_xfa_only_forms() -> None:
+    xfa = CliRunner().invoke(
+        cli, ["definitions", "import-pdf", str(FIXTURES / "pdfjs" / "xfa_issue14315.pdf")]
+    )
+    assert xfa.exit_code == 1 and "XFA-only (dynamic) form" in xfa.output
+
+
 def _completed(tmp_path: Path) -> Path:
     """The skeleton of a public form, completed by an integrator for the demo CRM."""
     folder = tmp_path / "definitions"
@@ -175,3 +184,13 @@ def test_definition_problems_name_the_pdf_keys(tmp_path: Path) -> None:
     messages = [str(p) for p in problems]
     assert any("'pdf_template' 'missing.pdf' does not exist" in m for m in messages)
     assert any("field 'city': 'pdf_field' must give the full name" in m for m in messages)
+
+
+def test_a_pdf_field_the_template_lacks_is_named(runtime: Runtime) -> None:
+    definition = runtime.definitions["byo-form"]
+    fields = tuple(
+        dataclasses.replace(f, pdf_field="Nope") if f.name == "first_name" else f
+        for f in definition.fields
+    )
+    with pytest.raises(ConfigurationError, match="pdf_field 'Nope' not found"):
+        render_template_copy(dataclasses.replace(definition, fields=fields), {}, "token")

@@ -234,6 +234,27 @@ def test_api_return_is_identified_by_its_own_token(
     assert _counts(runtime) == (1, 1)
 
 
+def test_api_with_a_link_token_that_names_another_letter(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    _mine, my_path = _issue(runtime, "bank-details", "C000001")
+    theirs, _ = _issue(runtime, "bank-details", "C000002")
+    filled = fill_with_pypdf(_pdf(runtime, theirs), {"account_holder": "Someone Else"})
+    response = client.post(
+        "/api/v1/returns",
+        data={
+            "file": (io.BytesIO(filled), "return.pdf", "application/pdf"),
+            "token": my_path.removeprefix("/f/"),
+        },
+        headers={"Authorization": f"Bearer {_api_token(runtime, ['mailroom'])}"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "pdf_other_document"
+    assert response.get_json()["field"] == "file"
+    assert _counts(runtime) == (0, 0) and not _stored_files(runtime)
+
+
 def test_api_refuses_without_the_right_role_or_file(client: FlaskClient, runtime: Runtime) -> None:
     document_id, _path = _issue(runtime, "bank-details")
     pdf = _pdf(runtime, document_id)
