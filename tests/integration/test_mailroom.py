@@ -692,3 +692,29 @@ def test_ticked_squares_on_the_printed_form_are_answers(runtime: Runtime) -> Non
     # A clear tick is measured by ink, not read: an auto-apply field goes through.
     assert row.policy == "auto"
     assert row.status in (FieldChangeStatus.QUEUED, FieldChangeStatus.APPLIED)
+
+
+def test_a_page_with_a_damaged_code_is_read_once_an_operator_assigns_it(runtime: Runtime) -> None:
+    from forms_service.issuing.layout import form_geometry
+
+    document = issue(runtime, FORM, "C000014")
+    page = scanned_page(runtime, document, FORM, Answers(texts={"city": "VANNES"}))
+    qr = form_geometry(runtime.definitions[FORM]).page(1).qr
+    scale = 200 / 72
+    left, top = round(qr.x * scale), round((841.89 - qr.y - qr.height) * scale)
+    size = round(qr.width * scale)
+    page[top : top + size * 2 // 3, left : left + size] = 255  # a coffee stain, a tear
+    upside_down = np.ascontiguousarray(np.rot90(page, 2))
+    received = runtime.mailroom.receive(
+        [Upload("torn.png", as_png(upside_down))], source="cli", actor="test"
+    )
+    (torn,) = _pages(runtime, received.id)
+    assert torn.exception == "unreadable_code"
+
+    runtime.mailroom.assign(torn.id, _reference(runtime, document), actor="operator")
+    (read,) = _pages(runtime, received.id)
+    assert read.status is PageStatus.SUBMITTED
+    submission = _submission(runtime, document)
+    assert submission.values == {"city": "VANNES"}
+    assert "read_without_code" in submission.evidence["city"]["warnings"]
+    assert _rows(runtime, submission.id)["city"].status is FieldChangeStatus.PENDING

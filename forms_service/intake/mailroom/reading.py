@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -25,11 +25,12 @@ from forms_service.issuing.pagecode import PageCodes, TamperedPageCode
 from forms_service.issuing.tokens import ExpiredLink, LinkSigner, TamperedLink
 from forms_service.storage.filestore import FileStore
 from forms_service.storage.model import Document, DocumentStatus
-from ocr.geometry import FormGeometry
-from ocr.identify import find_code
+from ocr.align import AlignedPage, align_page, set_upright
+from ocr.geometry import FormGeometry, PageGeometry
+from ocr.identify import CodeFinding, find_code
 from ocr.interfaces import GrayImage, OcrEngine
-from ocr.model import PageReading, Reading, ScanError
-from ocr.pipeline import PageContext, read_page
+from ocr.model import CodeNotFound, MarksNotFound, PageReading, Reading, ScanError
+from ocr.pipeline import PageContext, check_postcode_city, read_page, read_zone
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ _LINK = re.compile(r"/f/([A-Za-z0-9_.-]{40,120})")
 #: any valid value, so it always goes to a clerk, whatever the engine's confidence.
 #: Ticks and signatures are measured by ink, not read, and are not concerned.
 SELF_CHECKING = frozenset({"iban", "postcode"})
+#: The warning of a value read on a page aligned without its code.
+WITHOUT_CODE = "read_without_code"
 #: The warning of a reading no check can confirm.
 UNVERIFIABLE = "unverifiable"
 #: Confidence at most given to a reading the reader itself says needs a person.
@@ -225,13 +228,15 @@ def read_scanned_page(
             identity = identify_payload(find_code(gray).payload)
         definition = definitions[identity.form_id]
         page = geometry(definition).page(identity.page)
-        reading = read_page(
-            gray,
-            lambda _payload: page,
-            engine,
-            context_for(definition, dpi=settings.dpi, threshold=settings.threshold),
-            blank(definition, identity.page, settings.dpi) if blank else None,
-        )
+        context = context_for(definition, dpi=settings.dpi, threshold=settings.threshold)
+        template = blank(definition, identity.page, settings.dpi) if blank else None
+        try:
+            reading = read_page(gray, lambda _payload: page, engine, context, template)
+        except CodeNotFound:
+            if assigned is None:
+                raise
+            # The operator said which page it is: align on the corner squares alone.
+            reading = read_without_code(gray, page, engine, context, template)
     except KeyError:
         raise PageException(
             "unknown_page", "the code names a page the form does not have"
@@ -254,6 +259,55 @@ class ReadingSettings:
 
     dpi: float = 300
     threshold: float = 0.9
+
+
+def read_without_code(
+    gray: GrayImage,
+    page: PageGeometry,
+    engine: OcrEngine,
+    context: PageContext,
+    blank: GrayImage | None = None,
+) -> PageReading:
+    """Read a page whose code cannot be read, once an operator has said which page it is.
+
+    The code normally tells which way up the page is and roughly where the corner squares
+    are; here each quarter turn is tried with the code assumed where the template prints it,
+    and the turn whose code area holds the most ink wins (the squares alone are symmetric).
+    Every value read this way goes to a clerk (warning `read_without_code`).
+
+    Raises:
+        MarksNotFound: the corner squares are not found in any orientation.
+    """
+    best: tuple[float, int, AlignedPage] | None = None
+    for turns in range(4):
+        image = np.ascontiguousarray(np.rot90(gray, turns)) if turns else gray
+        height, width = image.shape
+        sx, sy = width / page.width, height / page.height
+        qr = page.qr
+        top = page.height - qr.y - qr.height
+        corners = (
+            (qr.x * sx, top * sy),
+            ((qr.x + qr.width) * sx, top * sy),
+            ((qr.x + qr.width) * sx, (top + qr.height) * sy),
+            (qr.x * sx, (top + qr.height) * sy),
+        )
+        try:
+            aligned = align_page(set_upright(image, CodeFinding("", corners)), page, context.dpi)
+        except ScanError:
+            continue
+        left, box_top, right, bottom = aligned.box(qr)
+        ink = float(np.mean(aligned.region((left, box_top, right, bottom)) < 128))
+        if best is None or ink > best[0]:
+            best = (ink, turns, aligned)
+    if best is None:
+        raise MarksNotFound("the corner squares were not found in any orientation")
+    _, turns, aligned = best
+    readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
+    flagged = [
+        replace(r, warnings=(*r.warnings, WITHOUT_CODE)) if r.value is not None else r
+        for r in check_postcode_city(readings, context)
+    ]
+    return PageReading("", page.number, 90 * turns, 0.0, tuple(flagged))
 
 
 def context_for(definition: FormDefinition, *, dpi: float, threshold: float) -> PageContext:
