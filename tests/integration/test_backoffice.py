@@ -557,3 +557,26 @@ def test_a_mailroom_operator_lands_in_the_mailroom(client: FlaskClient, runtime:
     assert response.status_code == 303
     assert response.headers["Location"] == "/mailroom/"
     assert client.get("/mailroom/").status_code == 200
+
+
+@pytest.fixture
+def limited_app(app_settings: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app(
+        {**app_settings, "RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute"}
+    )
+    yield application
+    application.extensions["forms_service"].engine.dispose()
+
+
+def test_login_attempts_are_rate_limited_per_client(limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    token = csrf_of(client.get("/backoffice/login").text)
+    statuses = [
+        client.post(
+            "/backoffice/login",
+            data={"csrf_token": token, "username": f"nobody{n}", "password": "guess guess"},
+        ).status_code
+        for n in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+    assert client.get("/backoffice/login").status_code == 200  # the form itself stays
