@@ -86,11 +86,22 @@ def definitions_check(directory: Path | None) -> None:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(1)
+    from forms_service.issuing.letter import LetterError, letter_of
+
+    letter_problems = 0
     for definition in loaded.values():
+        try:
+            letter_of(definition)
+        except LetterError as exc:
+            click.echo(f"error: {Path(definition.path).name}: {exc}", err=True)
+            letter_problems += 1
+            continue
         click.echo(
             f"ok: {Path(definition.path).name}: {definition.id} v{definition.version}, "
             f"{len(definition.fields)} fields"
         )
+    if letter_problems:
+        sys.exit(1)
 
 
 definitions.add_command(import_pdf)
@@ -255,6 +266,8 @@ def outbox_run(once: bool, poll: float) -> None:
     import signal
     import time
 
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from forms_service.changes.tasks import deliver_due_messages
 
     runtime = _runtime()
@@ -263,10 +276,18 @@ def outbox_run(once: bool, poll: float) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda number, _frame: stopping.append(number))
     while True:
-        counts = deliver_due_messages(runtime)
+        try:
+            counts = deliver_due_messages(runtime)
+            dead = runtime.outbox.dead_letters()
+        except (OperationalError, InterfaceError) as exc:
+            # The service database is down or restarting: wait, the pool reconnects.
+            if once:
+                raise
+            click.echo(f"outbox: database unavailable ({type(exc).__name__}), retrying", err=True)
+            time.sleep(poll)
+            continue
         if counts or once:
             click.echo(f"outbox: {_counts_line(counts)}")
-        dead = runtime.outbox.dead_letters()
         if dead and (once or counts.get("dead")):
             click.echo(
                 f"alert: {len(dead)} dead letter(s), message ids "

@@ -15,10 +15,12 @@ import pypdf
 import pypdfium2
 import pytest
 import zxingcpp
+from flask import Flask
 from pdfminer.pdftypes import resolve1
 from pdfminer.psparser import PSLiteral
 from pdfminer.utils import decode_text
 
+from forms_service.cli import definitions_check
 from forms_service.connectors.interfaces import Selection
 from forms_service.definitions.model import Channel
 from forms_service.issuing.layout import form_geometry
@@ -29,6 +31,7 @@ from forms_service.issuing.widgets import TOKEN_FIELD, split_widget_name
 from forms_service.runtime import Runtime
 from forms_service.storage.model import Document
 from ocr.geometry import Rect, ZoneKind
+from tests.conftest import DEFINITIONS
 
 FORMS = ("contact-update", "bank-details", "consent-preferences")
 
@@ -230,3 +233,14 @@ def test_rendering_the_same_document_twice_gives_the_same_pages(runtime: Runtime
     text_first = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(first)).pages]
     text_second = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(second)).pages]
     assert text_first == text_second
+
+
+def test_definitions_check_reports_a_wrong_letter(app: Flask, tmp_path: Path) -> None:
+    for source in DEFINITIONS.glob("*.yaml"):
+        (tmp_path / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    bank = tmp_path / "bank-details.yaml"
+    bank.write_text(bank.read_text(encoding="utf-8").replace("  place: Paris", "  place: [Paris]"))
+    result = app.test_cli_runner().invoke(definitions_check, [str(tmp_path)])
+    assert result.exit_code == 1
+    assert "bank-details.yaml: letter: 'place' must be a town name" in result.output
+    assert "ok: contact-update.yaml" in result.output
