@@ -140,6 +140,13 @@ class FieldType:
         """Number of comb cells on paper, None for a plain box."""
         return None
 
+    def is_shown(self, raw: object, shown: str | None, choices: Sequence[Choice]) -> bool:
+        """Whether `raw` is the stored value `shown`, sent back as stored or as displayed."""
+        if shown is None or not isinstance(raw, str):
+            return False
+        typed = _collapse(raw)
+        return typed in (_collapse(shown), _collapse(self.display(shown, "fr", choices)))
+
 
 class TextType(FieldType):
     """Free text: whitespace collapsed, accents kept, compared without case."""

@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from forms_service.definitions.fieldtypes import FIELD_TYPES, Choice, FieldType, Rules
+from forms_service.definitions.fieldtypes import (
+    FIELD_TYPES,
+    Choice,
+    FieldType,
+    FieldValueError,
+    Rules,
+)
 from forms_service.i18n import pick
 
 
@@ -54,6 +60,20 @@ class FieldDefinition:
     def parse(self, raw: object) -> str | None:
         """Canonical value of raw input; raises FieldValueError."""
         return self.type.parse(raw, self.rules, self.choices)
+
+    def parse_answer(self, raw: object, shown: str | None) -> str | None:
+        """Canonical value of an answer to a form that showed `shown`; raises FieldValueError.
+
+        A stored value this type refuses (a dirty source value) is kept when it comes back
+        untouched: the customer is not blocked by a value they did not change, and an
+        unchanged value is no change to review.
+        """
+        try:
+            return self.parse(raw)
+        except FieldValueError:
+            if self.type.is_shown(raw, shown, self.choices):
+                return shown
+            raise
 
     def display(self, value: str | None, locale: str) -> str:
         """A canonical value as a person reads it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from wtforms import (
@@ -60,10 +61,20 @@ def _input_attributes(definition: FieldDefinition, locale: str) -> dict[str, Any
     return attributes
 
 
-def field_for(definition: FieldDefinition, locale: str) -> UnboundField[Any]:
-    """The WTForms field of a form field, with its type's parsing as the validator."""
+def field_for(
+    definition: FieldDefinition, locale: str, shown: str | None = None
+) -> UnboundField[Any]:
+    """The WTForms field of a form field, with its type's parsing as the validator.
+
+    `shown` is the value the form was prefilled with: sent back untouched, it is accepted even
+    when the type refuses it (see FieldDefinition.parse_answer).
+    """
     label = definition.label_in(locale)
-    check = _validator(definition.parse, definition.required, locale)
+
+    def parse(raw: object) -> str | None:
+        return definition.parse_answer(raw, shown)
+
+    check = _validator(parse, definition.required, locale)
     kind = definition.type.widget
     if definition.type_name == "checkbox":
         # An unticked box is an answer ("no"), so the value is always "true" or "false".
@@ -79,11 +90,18 @@ def field_for(definition: FieldDefinition, locale: str) -> UnboundField[Any]:
 
 
 def online_form_class(
-    definition: FormDefinition, locale: str, base: type[Form] = Form
+    definition: FormDefinition,
+    locale: str,
+    base: type[Form] = Form,
+    shown: Mapping[str, str | None] | None = None,
 ) -> type[Form]:
-    """A form class with one field per online field of the definition."""
+    """A form class with one field per online field of the definition.
+
+    `shown` maps field names to the values the form was prefilled with.
+    """
     attributes: dict[str, Any] = {
-        f.name: field_for(f, locale) for f in definition.fields_for(Channel.ONLINE)
+        f.name: field_for(f, locale, (shown or {}).get(f.name))
+        for f in definition.fields_for(Channel.ONLINE)
     }
     return type(f"{definition.id}-{locale}", (base,), attributes)
 

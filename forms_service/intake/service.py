@@ -297,7 +297,9 @@ class OnlineIntake:
         values: dict[str, str | None] = {}
         for field_def in definition.fields_for(Channel.ONLINE):
             try:
-                values[field_def.name] = field_def.parse(raw_values.get(field_def.name))
+                values[field_def.name] = field_def.parse_answer(
+                    raw_values.get(field_def.name), base.get(field_def.name)
+                )
             except FieldValueError as exc:
                 raise InvalidInput(exc.key, field=field_def.name) from exc
         now = self.clock()

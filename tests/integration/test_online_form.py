@@ -66,10 +66,14 @@ def _answer_challenge(client: FlaskClient, path: str, answers: dict[str, str]) -
 
 
 def _pass_challenge(client: FlaskClient, runtime: Runtime, path: str) -> str:
+    return _pass_challenge_of(client, runtime, path, "C000001")
+
+
+def _pass_challenge_of(client: FlaskClient, runtime: Runtime, path: str, key: str) -> str:
     page = client.get(path)
     assert page.status_code == 200
     assert "date de naissance" in page.text
-    answer = _answer_challenge(client, path, {"birth_date": _birth_date(runtime)})
+    answer = _answer_challenge(client, path, {"birth_date": _birth_date(runtime, key)})
     assert answer.status_code == 303
     form = client.get(path)
     assert form.status_code == 200
@@ -690,24 +694,45 @@ def test_identity_answers_are_rate_limited_per_client(app_settings: dict[str, An
 # -- dirty source values ------------------------------------------------------------------
 
 
-def test_a_value_the_type_refuses_is_shown_and_must_be_corrected(
-    client: FlaskClient, runtime: Runtime
-) -> None:
-    # Regression: a phone number the type refuses made the prefilled form a server error.
+def _dirty_phone(runtime: Runtime, key: str) -> None:
     connector = runtime.connectors["crm"]
     assert isinstance(connector, SqlConnector)
     table, _ = connector._table("customer")
     with connector.engine.begin() as connection:
         connection.execute(
-            update(table).where(table.c.customer_no == "C000001").values(phone="0639062210")
+            update(table).where(table.c.customer_no == key).values(phone="0639062210")
         )
+
+
+def test_a_refused_source_value_left_untouched_does_not_block_the_answer(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    # Regressions: a phone number the type refuses made the prefilled form a server error,
+    # then blocked the customer with a message about a value they had not touched.
+    _dirty_phone(runtime, "C000001")
     path = _issue(runtime, "contact-update")
     record = _record(runtime)
     page = _pass_challenge(client, runtime, path)
     assert 'value="0639062210"' in page
-    unchanged = client.post(path, data=_contact_answer(page, record))
-    assert unchanged.status_code == 422
-    assert "Numéro de téléphone incorrect" in unchanged.text
+    # Another value in the same format is still refused: only the value shown is kept.
+    other = client.post(path, data=_contact_answer(page, record, phone="0639062211"))
+    assert other.status_code == 422
+    assert "Numéro de téléphone incorrect" in other.text
+    unchanged = client.post(path, data=_contact_answer(page, record, city="Lyon"))
+    assert unchanged.status_code == 303
+    done = client.get(unchanged.headers["Location"])
+    assert done.text.count('<th scope="row">') == 1  # the city only
+    assert "0639062210" not in done.text
+    with runtime.sessions() as session:
+        submission = session.execute(select(Submission)).scalar_one()
+        assert submission.values["phone"] == submission.base["phone"] == "0639062210"
+
+
+def test_a_refused_source_value_can_be_corrected(client: FlaskClient, runtime: Runtime) -> None:
+    _dirty_phone(runtime, "C000002")
+    path = _issue(runtime, "contact-update", "C000002")
+    record = _record(runtime, "C000002")
+    page = _pass_challenge_of(client, runtime, path, "C000002")
     corrected = client.post(path, data=_contact_answer(page, record, phone="+262 639 06 22 10"))
     assert corrected.status_code == 303
     done = client.get(corrected.headers["Location"])

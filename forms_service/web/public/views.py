@@ -108,7 +108,7 @@ def submit(token: str) -> ResponseReturnValue:
         abort(400)
     if base.get("d") != document.id:
         abort(400)
-    form_class = online_form_class(definition, lang, FlaskForm)
+    form_class = online_form_class(definition, lang, FlaskForm, shown=base["v"])
     web_form = form_class()
     if not web_form.validate():
         live = bool(base.get("l", True))  # keep the snapshot note on the redisplayed form

@@ -372,3 +372,12 @@ def test_rules_from_mapping_names_unknown_keys() -> None:
 def test_values_a_type_refuses_are_shown_as_they_are(type_name: str, value: str) -> None:
     # Regression: showing a dirty source value (snapshot, prefill, confirmation) raised.
     assert FIELD_TYPES[type_name].display(value, "fr", CHANNELS) == value
+
+
+def test_a_refused_stored_value_is_recognised_when_sent_back_untouched() -> None:
+    phone, iban = FIELD_TYPES["phone"], FIELD_TYPES["iban"]
+    assert phone.is_shown(" 0639062210 ", "0639062210", ())
+    assert not phone.is_shown("0639062211", "0639062210", ())
+    assert not phone.is_shown("0639062210", None, ())
+    assert not phone.is_shown(None, "0639062210", ())
+    assert iban.is_shown("FR76 123", "FR76123", ())  # as displayed, by groups of four

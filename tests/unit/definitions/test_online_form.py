@@ -128,3 +128,21 @@ def test_form_values_from_canonical_values(forms: dict[str, FormDefinition]) -> 
         "FR76 3000 6000 0112 3456 7890 189"
     )
     assert form_value(contact.field("city"), None) == ""
+
+
+def test_a_refused_prefilled_value_passes_only_untouched(
+    forms: dict[str, FormDefinition],
+) -> None:
+    contact = forms["contact-update"]
+    phone = contact.field("phone")
+    assert phone.parse_answer("0639062210", "0639062210") == "0639062210"
+    assert phone.parse_answer("06 12 34 56 78", "0639062210") == "+33612345678"
+    shown = {"phone": "0639062210"}
+    data = {"address_line": "1 rue A", "postcode": "75011", "city": "Paris"}
+    kept = online_form_class(contact, "fr", shown=shown)(MultiDict({**data, "phone": "0639062210"}))
+    assert kept.validate(), kept.errors
+    changed = online_form_class(contact, "fr", shown=shown)(
+        MultiDict({**data, "phone": "0639062211"})
+    )
+    assert not changed.validate()
+    assert set(changed.errors) == {"phone"}
