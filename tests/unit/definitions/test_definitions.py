@@ -86,7 +86,7 @@ def problems_of(tmp_path: Path, name: str, content: dict[str, Any] | str) -> lis
 
 def test_shipped_definitions_load_against_the_demo_crm() -> None:
     loaded = load_definitions(SHIPPED, connectors=CONNECTORS)
-    assert set(loaded) == {"contact-update", "bank-details", "consent-preferences"}
+    assert {"contact-update", "bank-details", "consent-preferences"} <= set(loaded)
     contact = loaded["contact-update"]
     assert contact.title_in("en") == "Update your contact details"
     assert contact.title_in("fr") == "Mise à jour de vos coordonnées"
