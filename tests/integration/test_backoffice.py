@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -580,3 +581,25 @@ def test_login_attempts_are_rate_limited_per_client(limited_app: Flask) -> None:
     ]
     assert statuses == [401, 401, 401, 429]
     assert client.get("/backoffice/login").status_code == 200  # the form itself stays
+
+
+@pytest.fixture
+def short_idle_app(app_settings: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app({**app_settings, "BACKOFFICE_IDLE_MINUTES": 1 / 60})
+    yield application
+    application.extensions["forms_service"].engine.dispose()
+
+
+def test_an_idle_session_ends_on_the_server(short_idle_app: Flask) -> None:
+    runtime: Runtime = short_idle_app.extensions["forms_service"]
+    add_user(runtime, "clerk", ["clerk"])
+    client = short_idle_app.test_client()
+    page = client.get("/backoffice/login")
+    response = client.post(
+        "/backoffice/login",
+        data={"csrf_token": csrf_of(page.text), "username": "clerk", "password": PASSWORD},
+    )
+    assert response.status_code == 303
+    assert "Expires=" in response.headers["Set-Cookie"]
+    time.sleep(2.5)  # the signed cookie is now older than the 1-second idle limit
+    assert client.get("/backoffice/").status_code == 302

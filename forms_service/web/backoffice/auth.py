@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +93,10 @@ def init_login(app: Flask) -> None:
     app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Signed-in sessions are permanent with a short lifetime, renewed on every request: an
+    # idle timeout the server enforces (the signed cookie's age is checked), not the browser.
+    idle = float(app.config.get("BACKOFFICE_IDLE_MINUTES", 120))
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(minutes=idle)
 
 
 def signed_in() -> BackofficeUser:

@@ -96,6 +96,7 @@ def login() -> ResponseReturnValue:
     # A new identity: nothing from the anonymous session survives (session fixation).
     session.clear()
     login_user(signed)
+    session.permanent = True  # expires after BACKOFFICE_IDLE_MINUTES without a request
     return redirect(_landing(signed, form.next.data), code=303)
 
 
