@@ -95,7 +95,9 @@ def init_login(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     # Signed-in sessions are permanent with a short lifetime, renewed on every request: an
     # idle timeout the server enforces (the signed cookie's age is checked), not the browser.
-    idle = float(app.config.get("BACKOFFICE_IDLE_MINUTES", 120))
+    # Flask checks that age on every session, so the default matches WTF_CSRF_TIME_LIMIT
+    # (8 h): a customer's open form keeps working as long as its CSRF token does.
+    idle = float(app.config.get("BACKOFFICE_IDLE_MINUTES", 480))
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(minutes=idle)
 
 
