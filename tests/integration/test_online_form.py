@@ -208,6 +208,9 @@ def test_second_submit_returns_the_same_submission(client: FlaskClient, runtime:
     assert second.headers["Location"].endswith("?again=1")
     done = client.get(second.headers["Location"])
     assert "Nous avions déjà reçu votre réponse" in done.text
+    english = client.get(f"{path}/done?lang=en&again=1")
+    assert "We had already received your answer" in english.text
+    assert "What will change:" in english.text
     assert "Lyon" in done.text and "Paris" not in done.text
     # Opening the link again shows the answer instead of a new form.
     reopened = client.get(path)
