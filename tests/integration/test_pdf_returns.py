@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from forms_service.accounts.service import create_api_token
 from forms_service.connectors.interfaces import Selection
 from forms_service.intake.mailroom.model import ScanBatch
+from forms_service.intake.pdf.service import TamperedPdfToken, UnidentifiedPdf
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.tokens import ExpiredLink
 from forms_service.runtime import Runtime
@@ -362,10 +363,14 @@ def test_tampered_token_in_the_pdf(runtime: Runtime) -> None:
     forged = fill_with_pypdf(
         _pdf(runtime, document_id), {"document_token": token[:-4] + "AAAA", "consent_sms": "/true"}
     )
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(TamperedPdfToken) as caught:
         runtime.pdf_returns.receive(forged, link_token=None, via="api", actor="api:robot")
-    assert getattr(caught.value, "code", None) == "tampered_link"
-    assert [k for k, _ in _security_events(runtime)] == ["pdf_token_tampered"]
+    assert (caught.value.status, caught.value.field) == (400, "file")
+    # On the letter's own link, the same PDF is simply not the one we sent.
+    with pytest.raises(UnidentifiedPdf):
+        runtime.pdf_returns.receive(forged, link_token=token, via="upload", actor="customer")
+    kinds = [kind for kind, _ in _security_events(runtime)]
+    assert kinds == ["pdf_token_tampered", "pdf_token_tampered", "pdf_rejected"]
     assert _counts(runtime) == (0, 0)
 
 

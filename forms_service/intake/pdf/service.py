@@ -58,6 +58,13 @@ class OtherDocument(Forbidden):
     code = "pdf_other_document"
 
 
+class TamperedPdfToken(FormsError):
+    """The hidden document token of the PDF does not carry our signature."""
+
+    status = 400
+    code = "pdf_token_tampered"
+
+
 class UnidentifiedPdf(InvalidInput):
     """Nothing in the PDF says which document it answers."""
 
@@ -179,7 +186,12 @@ class PdfReturnIntake:
                 document_id=link_document.id if link_document else None,
                 client=client,
             )
-            raise
+            if link_document is not None:
+                raise _unidentified() from None
+            raise TamperedPdfToken(
+                "The document token in this PDF was altered: it was not issued by us.",
+                field="file",
+            ) from None
         except ExpiredLink:
             if link_document is None:
                 self.online.resolve(token, client=client)  # records the expiry, then raises
