@@ -394,6 +394,7 @@ class MailroomService(OperatorActions):
                     (ScanPage.status == PageStatus.READ) | waiting,
                 )
                 .order_by(ScanPage.form_page)
+                .with_for_update()
             ).scalars()
         )
         definition = self.definitions[document.form_id]
@@ -455,10 +456,11 @@ class MailroomService(OperatorActions):
         if pending:
             return
         now = self.clock()
+        # Locked, and the status checked again once a concurrent completion has committed.
         waiting = session.execute(
-            select(ScanPage).where(
-                ScanPage.batch_id == batch_id, ScanPage.status == PageStatus.READ
-            )
+            select(ScanPage)
+            .where(ScanPage.batch_id == batch_id, ScanPage.status == PageStatus.READ)
+            .with_for_update()
         ).scalars()
         for page in waiting:
             definition = self.definitions.get(page.form_id or "")
