@@ -27,6 +27,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,10 @@ sys.path.insert(0, str(ROOT))
 from ocr.checks import postcode_directory  # noqa: E402
 from ocr.engines.pytesseract_engine import read_full_page  # noqa: E402
 from ocr.engines.tesserocr_engine import TesserocrEngine  # noqa: E402
-from ocr.geometry import PageGeometry, ZoneKind  # noqa: E402
+from ocr.geometry import PageGeometry, Zone, ZoneKind  # noqa: E402
 from ocr.model import ReviewReason, ScanError  # noqa: E402
 from ocr.pipeline import PageContext, read_page  # noqa: E402
+from tests.ocr_forms import IssuedForms, PrintedPage  # noqa: E402
 from tests.ocr_pages import (  # noqa: E402
     HANDWRITING_FONTS,
     SAMPLE_FIELD_TYPES,
@@ -48,6 +50,7 @@ from tests.ocr_pages import (  # noqa: E402
     Degradation,
     GrayImage,
     degrade,
+    fill_page,
     render_page,
     sample_geometry,
 )
@@ -58,7 +61,6 @@ NAMES = ["MARTIN", "BERNARD", "DUBOIS", "THOMAS", "ROBERT", "RICHARD", "PETIT", 
          "BERTRAND", "ROUX", "VINCENT", "FOURNIER", "MOREL", "GIRARD", "ANDRE", "MERCIER",
          "LE GALL", "N'DIAYE", "MARTIN-DUBOIS", "FAURE", "BLANC", "GUERIN"]  # fmt: skip
 DOMAINS = ["orange.fr", "free.fr", "gmail.com", "laposte.net", "sfr.fr", "yahoo.fr"]
-CONTEXT = PageContext(field_types=SAMPLE_FIELD_TYPES, postcode_city=("postcode", "city"))
 
 
 def _iban(rng: random.Random) -> str:
@@ -67,40 +69,66 @@ def _iban(rng: random.Random) -> str:
     return f"FR{98 - int(digits) % 97:02d}{bban}"
 
 
-def _answers(rng: random.Random, font_kind: str, places: list[tuple[str, str]]) -> Answers:
-    texts: dict[str, str] = {}
-    if rng.random() < 0.5:
-        texts["last_name"] = rng.choice(NAMES)
-    if rng.random() < 0.5:
-        postcode, city = rng.choice(places)
-        texts["postcode"] = postcode
-        texts["city"] = city
-    if rng.random() < 0.5:
-        texts["phone"] = (
-            "0" + rng.choice("1234567") + "".join(rng.choice("0123456789") for _ in range(8))
-        )
-    if rng.random() < 0.5:
-        texts["birth_date"] = (
-            f"{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}{rng.randint(1930, 2005)}"
-        )
-    if rng.random() < 0.5:
-        texts["iban"] = _iban(rng)
-    if rng.random() < 0.5:
+STREETS = ["DES LILAS", "VICTOR HUGO", "DE LA GARE", "JEAN JAURES", "PASTEUR", "DU MOULIN"]
+FIRST_NAMES = ["JEAN", "MARIE", "LUC", "ANNE", "PAUL", "CLAIRE"]
+
+
+def _text_value(rng: random.Random, field: str, kind: str, zone: Zone) -> str | None:
+    if kind == "phone":
+        return "0" + rng.choice("1234567") + "".join(rng.choice("0123456789") for _ in range(8))
+    if kind == "date":
+        return f"{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}{rng.randint(1930, 2005)}"
+    if kind == "iban":
+        return _iban(rng) if (zone.cells or 0) >= 27 else None
+    if kind == "email":
         name = rng.choice(NAMES).lower().replace(" ", "").replace("'", "")
-        texts["email"] = (
-            f"{rng.choice(['jean', 'marie', 'luc', 'anne'])}.{name}@{rng.choice(DOMAINS)}"
-        )
-    ticks = set()
-    if rng.random() < 0.5:
-        ticks.add(("consent", None))
-    for choice in ("email", "sms", "post"):
-        if rng.random() < 0.35:
-            ticks.add(("channel", choice))
+        return f"{rng.choice(FIRST_NAMES).lower()}.{name}@{rng.choice(DOMAINS)}"
+    if "address" in field:
+        street = f"{rng.choice(['RUE', 'AVENUE', 'CHEMIN'])} {rng.choice(STREETS)}"
+        return f"{rng.randint(1, 120)} {street}"
+    if "holder" in field:
+        return f"{rng.choice(FIRST_NAMES)} {rng.choice(NAMES)}"
+    return rng.choice(NAMES)
+
+
+def _answers(
+    rng: random.Random,
+    font_kind: str,
+    page: PageGeometry,
+    types: Mapping[str, str],
+    places: list[tuple[str, str]],
+) -> Answers:
+    """Random answers for a page: about half the boxes written, some squares ticked."""
+    texts: dict[str, str] = {}
+    squares: dict[str, list[str | None]] = defaultdict(list)
+    for zone in page.zones:
+        if zone.kind in (ZoneKind.TEXT, ZoneKind.COMB) and rng.random() < 0.5:
+            kind = types.get(zone.field, "text")
+            if kind == "postcode" or zone.field == "city":
+                postcode, city = rng.choice(places)
+                # Postcode and city are written together and agree, as customers do.
+                for other in page.zones:
+                    if types.get(other.field) == "postcode":
+                        texts[other.field] = postcode
+                    elif other.field == "city":
+                        texts[other.field] = city
+            elif zone.field not in texts:
+                value = _text_value(rng, zone.field, kind, zone)
+                if value:
+                    texts[zone.field] = value
+        elif zone.kind is ZoneKind.CHECKBOX:
+            squares[zone.field].append(zone.choice)
+    ticks: set[tuple[str, str | None]] = set()
+    for field, choices in squares.items():
+        if types.get(field) == "multiple_choice" or choices == [None]:
+            ticks.update((field, c) for c in choices if rng.random() < 0.4)
+        elif rng.random() < 0.6:
+            ticks.add((field, rng.choice(choices)))
+    signed = rng.random() < 0.5
     if font_kind == "typed":
-        return Answers(texts, frozenset(ticks), rng.random() < 0.5, TYPED_FONT, 11.0, 0.0)
-    font = HANDWRITING_FONTS[font_kind]
+        return Answers(texts, frozenset(ticks), signed, TYPED_FONT, 11.0, 0.0)
     pen = rng.uniform(0.1, 0.3)  # ballpoint to felt pen, around the font's strokes
-    return Answers(texts, frozenset(ticks), rng.random() < 0.5, font, 14.0, 0.35, pen)
+    return Answers(texts, frozenset(ticks), signed, HANDWRITING_FONTS[font_kind], 14.0, 0.35, pen)
 
 
 def _degradation(rng: random.Random) -> Degradation:
@@ -124,14 +152,28 @@ class Sample:
     index: int
     dpi: int
     font_kind: str
-    payload: str
+    form: str
+    document_id: str
+    page: PageGeometry
+    field_types: dict[str, str]
     answers: Answers
     image: GrayImage
 
 
-def _make_samples(per_dpi: int, seed: int) -> list[Sample]:
+def _printed(forms: IssuedForms | None, number: int, dpi: int, index: int) -> PrintedPage:
+    if forms is None:
+        page = sample_geometry().page(1)
+        document_id = f"DOC{index:06d}"
+        image = render_page(page, f"F1.{document_id}.1.3", dpi, seed=index)
+        return PrintedPage("sample", document_id, page, dict(SAMPLE_FIELD_TYPES), image)
+    form_ids = sorted(forms.definitions)
+    form_id = form_ids[number % len(form_ids)]
+    return forms.print_form(form_id, dpi, seed=index)[0]
+
+
+def _make_samples(per_dpi: int, seed: int, synthetic: bool) -> list[Sample]:
     rng = random.Random(seed)
-    page = sample_geometry().page(1)
+    forms = None if synthetic else IssuedForms()
     places = [
         (code, city) for code, city in postcode_directory().localities.items() if len(city) <= 22
     ]
@@ -141,44 +183,45 @@ def _make_samples(per_dpi: int, seed: int) -> list[Sample]:
         for number in range(per_dpi):
             index = len(samples)
             kind = kinds[number % len(kinds)]
-            answers = _answers(rng, kind, places)
-            payload = f"F1.DOC{index:06d}.1.3"
-            clean = render_page(page, payload, dpi, answers, seed=index)
+            printed = _printed(forms, number // len(kinds), dpi, index)
+            answers = _answers(rng, kind, printed.page, printed.field_types, places)
+            filled = fill_page(printed.image, printed.page, dpi, answers, seed=index)
+            scan = degrade(filled, _degradation(rng), seed=index)
             samples.append(
                 Sample(
-                    index,
-                    dpi,
-                    kind,
-                    payload,
-                    answers,
-                    degrade(clean, _degradation(rng), seed=index),
+                    index, dpi, kind, printed.form_id, printed.document_id, printed.page,
+                    printed.field_types, answers, scan,
                 )
-            )
+            )  # fmt: skip
     return samples
 
 
 _ENGINE: TesserocrEngine | None = None
-_PAGE: PageGeometry | None = None
 
 
 def _start_worker() -> None:
-    global _ENGINE, _PAGE  # one loaded model per worker process
+    global _ENGINE  # one loaded model per worker process
     _ENGINE = TesserocrEngine()
-    _PAGE = sample_geometry().page(1)
 
 
 def _read(sample: Sample) -> tuple[int, Any]:
-    if _ENGINE is None or _PAGE is None:
+    if _ENGINE is None:
         raise RuntimeError("worker not started")
-    page = _PAGE
 
     def resolve(payload: str) -> PageGeometry:
-        if payload != sample.payload:
+        # The service verifies the signed code; here it must name this sample's document.
+        if sample.document_id not in payload:
             raise KeyError(payload)
-        return page
+        return sample.page
 
+    types = sample.field_types
+    postcode = next((f for f, t in types.items() if t == "postcode"), None)
+    context = PageContext(
+        field_types=types,
+        postcode_city=(postcode, "city") if postcode and "city" in types else None,
+    )
     try:
-        result = read_page(sample.image, resolve, _ENGINE, CONTEXT)
+        result = read_page(sample.image, resolve, _ENGINE, context)
     except ScanError as exc:
         return sample.index, exc.reason
     readings = [
@@ -228,7 +271,7 @@ def _score(samples: list[Sample], results: dict[int, Any]) -> None:
                 presence[1] += 1
                 if expected is not None:
                     key = (
-                        SAMPLE_FIELD_TYPES[field],
+                        sample.field_types.get(field, "text"),
                         "typed" if sample.font_kind == "typed" else "handwriting",
                     )
                     exact[key][0] += value == expected
@@ -293,11 +336,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="8 pages per dpi instead of 30")
     parser.add_argument("--pages", type=int, help="pages per dpi")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--synthetic", action="store_true", help="the drawn sample form instead of the real PDFs"
+    )
     parser.add_argument("--baseline-pages", type=int, default=None, help="pages for the baseline")
     args = parser.parse_args()
     per_dpi = args.pages or (8 if args.quick else 30)
     started = time.perf_counter()
-    samples = _make_samples(per_dpi, args.seed)
+    samples = _make_samples(per_dpi, args.seed, args.synthetic)
     print(f"{len(samples)} pages generated in {time.perf_counter() - started:.1f} s "
           f"({per_dpi} per dpi at {', '.join(map(str, DPIS))}; fonts: typed, {', '.join(HANDWRITING_FONTS)})")  # fmt: skip
     workers = 2

@@ -33,15 +33,20 @@ def choose_passing(
     alternatives: Sequence[Sequence[tuple[str, float]]],
     check: Check,
     max_changes: int = 2,
-    limit: int = 2000,
+    limit: int = 50,
+    uncertain_below: float = 0.95,
 ) -> str | None:
     """The most likely string built from per-character alternatives that passes `check`.
 
-    Candidates are tried best first (the sum of score losses against each character's best
-    choice), with at most `max_changes` characters replaced and at most `limit` tries, so a
-    checksum cannot be "found" by brute force among unlikely characters.
+    Only characters the engine was unsure of (best score under `uncertain_below`) may be
+    replaced, and only when there are at most `max_changes` of them; candidates are tried
+    best first (the sum of score losses), at most `limit` of them. Without these bounds a
+    garbled reading would "pass" a mod-97 checksum by chance about once in 97 tries.
     """
     if not alternatives or any(not choices for choices in alternatives):
+        return None
+    uncertain = {i for i, choices in enumerate(alternatives) if choices[0][1] < uncertain_below}
+    if len(uncertain) > max_changes:
         return None
     best = [choices[0][0] for choices in alternatives]
     # (loss, changes as ((position, choice index), ...))
@@ -65,7 +70,7 @@ def choose_passing(
         changed = {position for position, _ in changes}
         start = max((p for p, _ in changes), default=-1)
         for position in range(start + 1, len(alternatives)):
-            if position in changed:
+            if position in changed or position not in uncertain:
                 continue
             choices = alternatives[position]
             for index in range(1, len(choices)):

@@ -129,12 +129,11 @@ class Answers:
 
 
 class _Canvas:
-    def __init__(self, page: PageGeometry, dpi: float) -> None:
+    def __init__(self, page: PageGeometry, dpi: float, image: GrayImage | None = None) -> None:
         self.page = page
         self.scale = dpi / 72
-        self.image = Image.new(
-            "L", (round(page.width * self.scale), round(page.height * self.scale)), 255
-        )
+        size = (round(page.width * self.scale), round(page.height * self.scale))
+        self.image = Image.new("L", size, 255) if image is None else Image.fromarray(image)
         self.draw = ImageDraw.Draw(self.image)
 
     def xy(self, x: float, y: float) -> tuple[float, float]:
@@ -252,14 +251,7 @@ def _draw_signature(canvas: _Canvas, zone: Zone, rng: random.Random) -> None:
     )
 
 
-def render_page(
-    page: PageGeometry, payload: str, dpi: float, answers: Answers | None = None, seed: int = 0
-) -> GrayImage:
-    """The page as a scanner sees it, printed and filled in, before any degradation."""
-    rng = random.Random(seed)
-    canvas = _Canvas(page, dpi)
-    _draw_blank(canvas, page, payload)
-    answers = answers or Answers()
+def _write(canvas: _Canvas, page: PageGeometry, answers: Answers, rng: random.Random) -> None:
     for zone in page.zones:
         if zone.kind in (ZoneKind.TEXT, ZoneKind.COMB) and answers.texts.get(zone.field):
             _draw_text(canvas, zone, answers.texts[zone.field], answers, rng)
@@ -267,6 +259,24 @@ def render_page(
             _draw_tick(canvas, zone, rng)
         elif zone.kind is ZoneKind.SIGNATURE and answers.signed:
             _draw_signature(canvas, zone, rng)
+
+
+def render_page(
+    page: PageGeometry, payload: str, dpi: float, answers: Answers | None = None, seed: int = 0
+) -> GrayImage:
+    """The page as a scanner sees it, printed and filled in, before any degradation."""
+    canvas = _Canvas(page, dpi)
+    _draw_blank(canvas, page, payload)
+    _write(canvas, page, answers or Answers(), random.Random(seed))
+    return np.asarray(canvas.image, dtype=np.uint8).copy()
+
+
+def fill_page(
+    printed: GrayImage, page: PageGeometry, dpi: float, answers: Answers, seed: int = 0
+) -> GrayImage:
+    """Write the answers on a printed page (the service's own PDF rasterised at `dpi`)."""
+    canvas = _Canvas(page, dpi, printed)
+    _write(canvas, page, answers, random.Random(seed))
     return np.asarray(canvas.image, dtype=np.uint8).copy()
 
 

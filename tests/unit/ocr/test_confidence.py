@@ -91,3 +91,12 @@ def test_choose_passing_fixes_two_characters_and_no_more() -> None:
 def test_choose_passing_without_alternatives() -> None:
     assert choose_passing((), iban_valid) is None
     assert choose_passing(_alternatives(IBAN, {}), iban_valid) == IBAN
+
+
+def test_a_garbled_reading_is_not_forced_through_the_checksum() -> None:
+    # Seven unsure characters: some 2-character change would pass mod 97 by chance.
+    garbled = tuple(
+        ((char, 0.6), ("8", 0.5), ("1", 0.4)) if i % 4 == 0 else ((char, 0.99),)
+        for i, char in enumerate("FR7630006000O11234567890I89")
+    )
+    assert choose_passing(garbled, iban_valid) is None
