@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from forms_service.accounts.service import create_api_token
+from forms_service.app import create_app
 from forms_service.connectors.interfaces import Selection
 from forms_service.intake.mailroom.model import ScanBatch
 from forms_service.intake.pdf.service import TamperedPdfToken, UnidentifiedPdf
@@ -439,3 +440,16 @@ def test_expired_letter_over_the_api(runtime: Runtime, monkeypatch: pytest.Monke
         runtime.pdf_returns.receive(filled, link_token=None, via="api", actor="api:robot")
     assert [kind for kind, _ in _security_events(runtime)] == ["link_expired"]
     assert _counts(runtime) == (0, 0) and not _stored_files(runtime)
+
+
+def test_uploads_have_their_own_rate_limit(app_settings: dict[str, Any]) -> None:
+    app = create_app({**app_settings, "RATELIMIT_ENABLED": True, "RATELIMIT_UPLOAD": "2/minute"})
+    built: Runtime = app.extensions["forms_service"]
+    try:
+        _document_id, path = _issue(built, "consent-preferences")
+        client = app.test_client()
+        statuses = [_upload(client, path, b"not a pdf").status_code for _ in range(3)]
+        assert statuses == [415, 415, 429]
+        assert client.get(f"{path}/upload").status_code == 200  # reading the page is not limited
+    finally:
+        built.engine.dispose()

@@ -42,6 +42,11 @@ def _link_limit() -> str:
     return str(current_app.config["RATELIMIT_LINK"])
 
 
+def _upload_limit() -> str:
+    # Reading a PDF costs far more than showing a page: its own, tighter budget.
+    return str(current_app.config.get("RATELIMIT_UPLOAD", "10 per minute"))
+
+
 def _max_megabytes() -> int:
     return max(1, int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
 
@@ -57,6 +62,7 @@ def _upload_form(definition: FormDefinition, lang: str, *, challenge: bool) -> A
 
 @blueprint.route("/f/<token>/upload", methods=["GET", "POST"])
 @limiter.limit(_link_limit)
+@limiter.limit(_upload_limit, methods=["POST"])
 def upload(token: str) -> ResponseReturnValue:
     """Show the upload form; take a filled PDF and say what it changes."""
     lang = locale()
