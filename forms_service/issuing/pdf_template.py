@@ -22,7 +22,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from forms_service.definitions.model import Channel, FormDefinition
+from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from forms_service.errors import ConfigurationError
 from forms_service.intake.pdf.acroform import read_pdf_form
 from forms_service.intake.pdf.guard import PdfLimits
@@ -54,8 +54,8 @@ def render_template_copy(
         found = form.fields.get(name)
         if found is None:
             missing.append(name)
-        else:
-            values[name] = _pdf_value(found, snapshot.get(field_def.name))
+        elif found.kind not in (PdfFieldKind.SIGNATURE, PdfFieldKind.PUSHBUTTON):
+            values[name] = _pdf_value(field_def, found, snapshot.get(field_def.name))
     if missing:
         raise ConfigurationError(
             f"{definition.path}: pdf_field {', '.join(map(repr, missing))} not found in "
@@ -73,7 +73,11 @@ def render_template_copy(
     return out.getvalue()
 
 
-def _pdf_value(found: PdfField, value: str | None) -> Any:
+def _pdf_value(field_def: FieldDefinition, found: PdfField, value: str | None) -> Any:
+    if field_def.type_name == "date" and value:
+        # As a French form prints it: 17/05/1980, or 17051980 in an 8-cell comb.
+        shown = field_def.display(value, "fr")
+        return shown.replace("/", "") if found.max_length == 8 else shown
     if found.kind is PdfFieldKind.CHECKBOX:
         on = found.states[0] if found.states else "Yes"
         return f"/{on}" if value == "true" else "/Off"

@@ -194,3 +194,24 @@ def test_a_pdf_field_the_template_lacks_is_named(runtime: Runtime) -> None:
     )
     with pytest.raises(ConfigurationError, match="pdf_field 'Nope' not found"):
         render_template_copy(dataclasses.replace(definition, fields=fields), {}, "token")
+
+
+def test_prefilled_copy_writes_dates_as_printed_and_leaves_signatures(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "pdfbox" / "acroform.pdf", tmp_path / "acroform.pdf")
+    skeleton, _ = _import(tmp_path / "acroform.pdf", tmp_path / "own.yaml")
+    fields = _by_pdf_name(skeleton)
+    birth = {**fields["TextField"], "name": "birth_date", "type": "date", "maps_to": "birth_date"}
+    skeleton.update(
+        source={"connector": "crm", "record_type": "customer"},
+        key="customer_no",
+        fields=[birth, fields["Signature"], {**fields["CheckBox2"], "maps_to": "consent_sms"}],
+    )
+    (tmp_path / "own.yaml").write_text(yaml.safe_dump(skeleton, allow_unicode=True))
+    definition, problems = load_definition(tmp_path / "own.yaml")
+    assert definition is not None, problems
+    snapshot = {"birth_date": "1980-05-17", "checkbox2": "true"}
+    copy = read_pdf_form(render_template_copy(definition, snapshot, "a-token"))
+    assert copy.fields["TextField"].value == "17/05/1980"
+    assert copy.fields["CheckBox2"].value == "Ja"  # the form's own on-state
+    assert copy.fields["Signature"].value is None  # a signature field is left as it was
+    assert copy.fields["document_token"].value == "a-token"
