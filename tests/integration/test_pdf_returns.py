@@ -453,3 +453,16 @@ def test_uploads_have_their_own_rate_limit(app_settings: dict[str, Any]) -> None
         assert client.get(f"{path}/upload").status_code == 200  # reading the page is not limited
     finally:
         built.engine.dispose()
+
+
+def test_upload_without_the_csrf_token_is_refused(client: FlaskClient, runtime: Runtime) -> None:
+    document_id, path = _issue(runtime, "consent-preferences")
+    pdf = fill_with_pypdf(_pdf(runtime, document_id), {"consent_sms": "/true"})
+    response = client.post(
+        f"{path}/upload",
+        data={"file": (io.BytesIO(pdf), "f.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert 'data-code="csrf"' in response.text
+    assert _counts(runtime) == (0, 0) and not _stored_files(runtime)
