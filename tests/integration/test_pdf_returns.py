@@ -24,6 +24,7 @@ from forms_service.storage.model import (
     ChangeSet,
     Document,
     DocumentStatus,
+    FieldChangeRow,
     PdfReturn,
     PdfReturnStatus,
     SecurityEvent,
@@ -203,6 +204,12 @@ def test_text_values_from_appearance_streams_only(runtime: Runtime) -> None:
     assert receipt.submission is not None
     assert receipt.submission.values["city"] == "Villeurbanne"
     assert receipt.submission.evidence["city"]["source"] == "AP"
+    assert receipt.submission.evidence["city"]["confidence"] == 0.8  # a clerk looks first
+    with runtime.sessions() as session:
+        row = session.execute(
+            select(FieldChangeRow).where(FieldChangeRow.field == "city")
+        ).scalar_one()
+        assert row.confidence == 0.8
 
 
 def _api_token(runtime: Runtime, roles: list[str], name: str = "robot") -> str:

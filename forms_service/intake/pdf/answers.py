@@ -15,8 +15,11 @@ from typing import Any
 
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
-from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm
+from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm, ValueSource
 from forms_service.issuing.widgets import TOKEN_FIELD, option_widget_name
+
+#: Confidence of a value read from an appearance stream (below the auto-apply threshold).
+APPEARANCE_CONFIDENCE = 0.8
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,9 @@ def read_answers(
             "source": found.source.value if found else "absent",
             "unchanged": unchanged,
         }
+        if found is not None and found.source is ValueSource.APPEARANCE and not unchanged:
+            # Text recovered from the drawing, not the value: a clerk looks before it applies.
+            evidence["confidence"] = APPEARANCE_CONFIDENCE
         if found is not None and found.page is not None:
             evidence["page"] = found.page
         if found is not None and found.rect is not None:
