@@ -51,6 +51,8 @@ class FieldDefinition:
     channels: frozenset[Channel] = frozenset(Channel)
     #: The fully qualified AcroForm field name in the form's own PDF (`pdf_template`).
     pdf_field: str | None = None
+    #: The HTML autocomplete token (address-line1, family-name…) that lets browsers fill it.
+    autocomplete: str | None = None
 
     @property
     def type(self) -> FieldType:

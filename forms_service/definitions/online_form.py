@@ -51,6 +51,8 @@ def _validator(parse: Any, required: bool, locale: str) -> Any:
 
 def _input_attributes(definition: FieldDefinition, locale: str) -> dict[str, Any]:
     attributes: dict[str, Any] = {**definition.type.html_attributes}
+    if definition.autocomplete:
+        attributes["autocomplete"] = definition.autocomplete
     if definition.rules.max_length:
         attributes["maxlength"] = definition.rules.max_length
     if definition.required:

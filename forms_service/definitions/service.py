@@ -58,11 +58,38 @@ _FIELD_KEYS = frozenset(
         "policy",
         "channels",
         "pdf_field",
+        "autocomplete",
     }
 )
 _CHALLENGE_KEYS = frozenset({"name", "type", "label", "maps_to", "rules"})
 #: Types a customer can type from memory as an identity answer.
 _CHALLENGE_TYPES = frozenset(FIELD_TYPES) - CHOICE_TYPES - {"checkbox", "signature"}
+#: HTML autofill tokens a customer-facing field may use (WCAG 1.3.5, identify input purpose).
+_AUTOCOMPLETE = frozenset(
+    {
+        "off",
+        "name",
+        "honorific-prefix",
+        "given-name",
+        "additional-name",
+        "family-name",
+        "organization",
+        "street-address",
+        "address-line1",
+        "address-line2",
+        "address-line3",
+        "address-level1",
+        "address-level2",
+        "country",
+        "country-name",
+        "postal-code",
+        "email",
+        "tel",
+        "bday",
+        "sex",
+        "language",
+    }
+)
 #: What each rule's value must be: (accepted Python types, how the problem is told).
 _RULE_VALUES: dict[str, tuple[tuple[type, ...], str]] = {
     "min_length": ((int,), "a whole number"),
@@ -318,6 +345,14 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
         out.add(f"a {type_name} field cannot be written to a source ('maps_to' must go)", name)
     if not maps_to and field_type.writable:
         out.add("'maps_to' is missing: name the source column this field updates", name)
+    autocomplete = item.get("autocomplete")
+    if autocomplete is not None and autocomplete not in _AUTOCOMPLETE:
+        out.add(
+            f"autocomplete {autocomplete!r} is not an HTML autofill token "
+            "(e.g. given-name, family-name, address-line1, address-level2, bday)",
+            name,
+        )
+        autocomplete = None
     pdf_field = item.get("pdf_field")
     if pdf_field is not None and (not isinstance(pdf_field, str) or not pdf_field.strip()):
         out.add("'pdf_field' must give the full name of a field of the form's PDF", name)
@@ -338,6 +373,7 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
         policy=policy,
         channels=channels,
         pdf_field=pdf_field,
+        autocomplete=autocomplete,
     )
 
 

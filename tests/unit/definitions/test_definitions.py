@@ -157,6 +157,12 @@ _DELETE = object()
 BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str | None, str]] = [
     ("unknown-type", _set("fields/0/type", "zipcode"), "postcode", "unknown type 'zipcode'"),
     ("unknown-field-key", _set("fields/0/mapsto", "x"), "postcode", "unknown key 'mapsto'"),
+    (
+        "bad-autocomplete",
+        _set("fields/0/autocomplete", "zip"),
+        "postcode",
+        "autocomplete 'zip' is not an HTML autofill token",
+    ),
     ("bad-policy", _set("fields/0/policy", "two_eyes"), "postcode", "policy 'two_eyes'"),
     ("bad-channel", _set("fields/0/channels", ["fax"]), "postcode", "channels ['fax']"),
     ("no-maps-to", _set("fields/0/maps_to", _DELETE), "postcode", "'maps_to' is missing"),
