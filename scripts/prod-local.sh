@@ -96,10 +96,11 @@ unset FLASK_DEBUG FORMS_DEBUG
 
 # -- the one-off steps (compose: migrate), then the long-running processes ------------------
 "$bin/forms-service" db upgrade >&2
-"$bin/forms-service" definitions check >/dev/null
-if [ "$customers" -gt 0 ]; then
+if [ "$customers" -gt 0 ]; then  # builds the app: settings and definitions are checked here
   (umask 077 && "$bin/forms-service" demo init --customers "$customers" >"$state/demo.txt")
   say "demo CRM, accounts and links: $state/demo.txt and $state/demo-credentials.json (0600)"
+else
+  "$bin/forms-service" definitions check >/dev/null
 fi
 
 pids=()

@@ -246,11 +246,15 @@ class Client:
         page = self.get(link)
         if page.status_code != 200:
             return page
+        return self.pass_challenge_from(link, page.text, birth_date)
+
+    def pass_challenge_from(self, link: str, page: str, birth_date: dt.date) -> requests.Response:
+        """Answer the identity question shown on `page`."""
         return self.post(
             f"{link}/challenge",
             referer=link,
             data={
-                "csrf_token": hidden(page.text)["csrf_token"],
+                "csrf_token": hidden(page)["csrf_token"],
                 "birth_date": birth_date.strftime("%d/%m/%Y"),
             },
         )
@@ -262,7 +266,13 @@ class Client:
         page = self.get(link)
         if page.status_code != 200:
             return page
-        fields = hidden(page.text)
+        return self.submit_contact_from(link, page.text, record, **changes)
+
+    def submit_contact_from(
+        self, link: str, page: str, record: Mapping[str, Any], **changes: str
+    ) -> requests.Response:
+        """Submit the contact-update form shown on `page` with `changes`."""
+        fields = hidden(page)
         data = {
             "csrf_token": fields["csrf_token"],
             "base": fields["base"],
@@ -273,6 +283,22 @@ class Client:
             "email": record["email"],
             "phone": record["phone"],
             **changes,
+        }
+        return self.post(link, referer=link, data=data)
+
+    def submit_consents(self, link: str) -> requests.Response:
+        """Open a consent-preferences form (no identity question) and submit a fixed answer."""
+        page = self.get(link)
+        if page.status_code != 200:
+            return page
+        fields = hidden(page.text)
+        data = {
+            "csrf_token": fields["csrf_token"],
+            "base": fields["base"],
+            "consent_email": "y",
+            "consent_sms": "y",
+            "preferred_channel": "post",
+            "interests": ["savings", "credit"],
         }
         return self.post(link, referer=link, data=data)
 
@@ -295,7 +321,11 @@ class Client:
         page = self.get(path)
         if page.status_code != 200:
             return page
-        fields = hidden(page.text)
+        return self.approve_from(path, page.text)
+
+    def approve_from(self, path: str, page: str) -> requests.Response:
+        """Approve with the CSRF token and version of the change-set `page` at `path`."""
+        fields = hidden(page)
         return self.post(
             f"{path}/approve",
             referer=path,

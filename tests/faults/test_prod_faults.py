@@ -1,0 +1,281 @@
+"""Faults on the production stack (make prod-local on a private PostgreSQL): kill -9 a web
+worker during submits, restart PostgreSQL under load, kill -9 the job worker mid-batch. Every test reconciles the counts:
+acknowledged = stored (once each), approved = applied + conflicts + dead-lettered."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import requests
+
+from forms_service.config import DEMO_CRM_RECORD_TYPES
+from forms_service.definitions.service import load_definitions
+from forms_service.issuing.tokens import LinkSigner, SigningKey
+from tests.conftest import DEFINITIONS, REDIS_URL
+from tests.faults.private_services import PrivatePostgres, private_postgres
+from tests.mailroom_scans import as_pdf, scanned_page
+from tests.ocr_pages import Answers
+from tests.prod_stack import Client, Stack, prod_local
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.faults]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PrivatePostgres]:
+    with private_postgres() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def stack(server: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp: Path = tmp_path_factory.mktemp("faults")
+    with prod_local(tmp, admin_url=server.url, redis_url=REDIS_URL, customers=120) as started:
+        yield started
+
+
+def _issue(stack: Stack, keys: list[str], campaign: str) -> dict[str, str]:
+    client = stack.client()
+    documents = client.issue(
+        stack.credentials()["api_token"], "consent-preferences", keys, campaign
+    )
+    return {d["key"]: d["link"] for d in documents}
+
+
+def _outcome(call: Callable[[], requests.Response]) -> str:
+    try:
+        return str(call().status_code)
+    except requests.RequestException as failure:  # the worker died mid-request
+        return type(failure).__name__
+
+
+def _reconcile(stack: Stack, links: dict[str, str], acknowledged: set[str]) -> None:
+    """Stored once each; every auto change set written back or accounted for; CRM agrees."""
+    document_ids = [link.rsplit("/f/", 1)[1].split(".")[0] for link in links.values()]
+    deadline = time.monotonic() + 30
+    with stack.service_db() as db:
+        while True:
+            submissions = dict(
+                db.execute(
+                    "SELECT document_id, count(*) FROM submissions "
+                    "WHERE document_id = ANY(%s) GROUP BY document_id",
+                    (document_ids,),
+                ).fetchall()
+            )
+            sets = Counter(
+                str(status).lower()
+                for (status,) in db.execute(
+                    "SELECT status::text FROM change_sets WHERE document_id = ANY(%s)",
+                    (document_ids,),
+                )
+            )
+            outbox = Counter(
+                str(status).lower()
+                for (status,) in db.execute(
+                    "SELECT o.status::text FROM outbox o JOIN change_sets c "
+                    "ON c.id = o.change_set_id WHERE c.document_id = ANY(%s)",
+                    (document_ids,),
+                )
+            )
+            if outbox.get("pending", 0) == 0 and sets.get("approved", 0) == 0:
+                break
+            assert time.monotonic() < deadline, (sets, outbox)
+            time.sleep(0.5)
+    acknowledged_ids = {links[key].rsplit("/f/", 1)[1].split(".")[0] for key in acknowledged}
+    assert acknowledged_ids <= set(submissions)  # acknowledged = stored
+    assert set(submissions.values()) <= {1}  # none twice
+    assert sum(sets.values()) == len(submissions)  # one change set per answer
+    written = sets["applied"] + sets["partially_applied"] + sets["conflict"] + sets["failed"]
+    assert written == outbox["delivered"] + outbox["conflict"] + outbox["dead"]
+    assert written + sets["no_change"] == len(submissions)
+    with stack.crm() as crm:
+        rows = crm.execute(
+            "SELECT customer_no, consent_email, consent_sms, preferred_channel FROM customers "
+            "WHERE customer_no = ANY(%s)",
+            (sorted(acknowledged),),
+        ).fetchall()
+    assert len(rows) == len(acknowledged)
+    assert all(row[1:] == (True, True, "post") for row in rows), rows
+
+
+def _submit_all(stack: Stack, links: dict[str, str], during: Callable[[], None]) -> set[str]:
+    """Customers answer in 4 threads (each retries what failed for 25 s); `during` runs meanwhile."""
+    outcomes: Counter[str] = Counter()
+    acknowledged: set[str] = set()
+    lock = threading.Lock()
+
+    def answer(key: str) -> None:
+        client = stack.client(f"198.51.100.{(hash(key) % 200) + 1}")
+        deadline = time.monotonic() + 25  # a customer tries again for a while
+        while time.monotonic() < deadline:
+            result = _outcome(lambda: client.submit_consents(links[key]))
+            with lock:
+                outcomes[result] += 1
+            # 303: stored and confirmed. After a reply lost with its worker (the commit was
+            # done), the link shows the answer already stored (302 to the confirmation) or,
+            # once it is applied, says the answer was processed (410).
+            if result in ("302", "303", "410"):
+                with lock:
+                    acknowledged.add(key)
+                return
+            time.sleep(0.5)
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(answer, key) for key in links]
+        during()
+        for future in futures:
+            future.result()
+    assert set(outcomes) <= {
+        "302",
+        "303",
+        "410",
+        "502",
+        "503",
+        "ConnectionError",
+        "ChunkedEncodingError",
+    }, outcomes
+    return acknowledged
+
+
+def test_kill_9_of_a_web_worker_during_submits_loses_and_doubles_nothing(stack: Stack) -> None:
+    keys = [f"C{n:06d}" for n in range(1, 41)]
+    links = _issue(stack, keys, "kill-web")
+    killed: list[int] = []
+
+    def kill_a_worker() -> None:
+        time.sleep(1.0)  # in the middle of the submits
+        victim = stack.gunicorn_workers()[0]
+        os.kill(victim, signal.SIGKILL)
+        killed.append(victim)
+
+    acknowledged = _submit_all(stack, links, kill_a_worker)
+    assert acknowledged == set(keys)  # every customer got an answer, after a retry at worst
+    _reconcile(stack, links, acknowledged)
+    # gunicorn replaced the dead worker by itself.
+    deadline = time.monotonic() + 40
+    while killed[0] in stack.gunicorn_workers() or len(stack.gunicorn_workers()) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert stack.process.poll() is None
+
+
+def test_postgresql_restart_under_load_fails_cleanly_and_recovers(
+    stack: Stack, server: PrivatePostgres
+) -> None:
+    keys = [f"C{n:06d}" for n in range(41, 81)]
+    links = _issue(stack, keys, "restart-db")
+    browsed = _issue(stack, ["C000090"], "restart-db")["C000090"]  # opened, never answered
+    seen: Counter[str] = Counter()
+    stop = threading.Event()
+
+    def browse() -> None:
+        paths = [browsed, "/readyz", "/backoffice/login"]
+        visitor = 0
+        while not stop.is_set():
+            visitor += 1  # many visitors, each under the per-client rate limits
+            client: Client = stack.client(f"203.0.113.{visitor % 250 + 1}")
+            for path in paths:
+                seen[_outcome(lambda c=client, p=path: c.get(p))] += 1  # type: ignore[misc]
+
+    def restart() -> None:
+        time.sleep(1.0)
+        server.stop("fast")  # sessions end now; the pools hold dead connections
+        time.sleep(3.0)  # the load goes on against a database that is down
+        server.start()
+
+    browser = threading.Thread(target=browse)
+    browser.start()
+    try:
+        acknowledged = _submit_all(stack, links, restart)
+    finally:
+        stop.set()
+        browser.join(30)
+    assert seen["503"] > 0, seen  # the outage was seen, as a clean 503
+    assert set(seen) <= {"200", "503"}, seen  # never a 500 nor a dropped connection
+    assert acknowledged == set(keys)  # the retries after the restart went through
+    ready = stack.client().get("/readyz")
+    assert ready.status_code == 200  # recovered by itself (pool_pre_ping)
+    _reconcile(stack, links, acknowledged)
+    # The job worker and the outbox deliverer lived through the outage too.
+    assert stack.process.poll() is None
+
+
+def _signer_of(stack: Stack) -> Any:
+    """What tests.mailroom_scans needs of a runtime: the definitions and the stack's keys."""
+    keys: list[str] = []
+    for line in (stack.state / "prod.env").read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name == "FORMS_LINK_SIGNING_KEYS":
+            keys = json.loads(shlex.split(value)[0])
+    definitions = load_definitions(DEFINITIONS, connectors={"crm": DEMO_CRM_RECORD_TYPES})
+    return SimpleNamespace(
+        definitions=definitions, signer=LinkSigner([SigningKey.parse(k) for k in keys])
+    )
+
+
+def test_kill_9_of_the_job_worker_mid_batch_resumes_and_reads_each_page_once(
+    stack: Stack,
+) -> None:
+    keys = [f"C{n:06d}" for n in range(91, 97)]
+    client = stack.client("192.0.2.90")
+    token = stack.credentials()["api_token"]
+    documents = client.issue(token, "contact-update", keys, "kill-worker")
+    fake = _signer_of(stack)
+    pages = [
+        scanned_page(fake, d["document_id"], "contact-update", Answers(texts={"city": "ALBI"}))
+        for d in documents
+    ]
+    auth = {"Authorization": f"Bearer {token}"}
+    sent = client.post(
+        "/api/v1/scans", headers=auth, files=[("files", ("batch.pdf", as_pdf(pages)))]
+    )
+    assert sent.status_code == 202, sent.text
+    batch_id = sent.json()["id"]
+
+    # Kill -9 the pool process that is reading a page, as soon as one is being read.
+    deadline = time.monotonic() + 60
+    killed = None
+    while killed is None:
+        assert time.monotonic() < deadline, "no page was ever being read"
+        counts = client.get(f"/api/v1/scans/{batch_id}", headers=auth).json()["counts"]
+        children = (
+            Path(f"/proc/{stack.job_worker()}/task/{stack.job_worker()}/children")
+            .read_text()
+            .split()
+        )
+        if counts.get("processing") and children:
+            killed = int(children[0])
+            os.kill(killed, signal.SIGKILL)
+        else:
+            time.sleep(0.1)
+
+    # Celery replaces the pool process and the page's job comes back (acks late).
+    deadline = time.monotonic() + 90
+    while True:
+        batch = client.get(f"/api/v1/scans/{batch_id}", headers=auth).json()
+        if batch["status"] == "done":
+            break
+        assert time.monotonic() < deadline, batch["counts"]
+        time.sleep(0.5)
+    statuses = Counter(page["status"] for page in batch["pages"])
+    assert statuses == {"submitted": len(keys)}, batch["pages"]
+    assert max(page["attempts"] for page in batch["pages"]) == 2  # the killed page, again
+    with stack.service_db() as db:
+        per_document = db.execute(
+            "SELECT document_id, count(*) FROM submissions WHERE document_id = ANY(%s) "
+            "GROUP BY document_id",
+            ([d["document_id"] for d in documents],),
+        ).fetchall()
+    assert sorted(count for _, count in per_document) == [1] * len(keys)  # each read once
+    assert stack.process.poll() is None
