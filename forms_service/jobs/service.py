@@ -70,6 +70,8 @@ def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "processed_folder": str(processed),
+            # Exchange tables too, or kombu writes them to ./control of the working directory.
+            "control_folder": str(var_dir / "jobs" / "control"),
             "store_processed": False,
         }
         # The folder is polled: every second by default, which would idle a worker that
