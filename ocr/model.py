@@ -27,6 +27,7 @@ class ReviewReason(StrEnum):
     FAINT_INK = "faint_ink"
     UNREADABLE = "unreadable"
     UNCONFIRMED = "unconfirmed"
+    UNVERIFIABLE = "unverifiable"
 
 
 @dataclass(frozen=True)

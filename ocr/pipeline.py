@@ -33,6 +33,7 @@ class PageContext:
         field_types: field name -> forms_service type name, to pick the field's check.
         postcode_city: (postcode field, city field) to check against the postcode list.
         second_reading: read every inked box a second, independent way and compare.
+        verified_only: flag written values no check confirms (see flag_unverifiable).
     """
 
     dpi: float = 300
@@ -40,6 +41,7 @@ class PageContext:
     field_types: Mapping[str, str] = field(default_factory=dict)
     postcode_city: tuple[str, str] | None = None
     second_reading: bool = True
+    verified_only: bool = True
 
 
 def _png(image: GrayImage) -> bytes:
@@ -113,6 +115,40 @@ def check_postcode_city(readings: list[Reading], context: PageContext) -> list[R
     return flagged
 
 
+def flag_unverifiable(readings: list[Reading], context: PageContext) -> list[Reading]:
+    """Flag written values that nothing cross-checks, when the context asks for it.
+
+    Tesseract reads handwriting-like digits wrong with confidences up to 0.99 and both
+    readings agreeing (benchmarks/scan_accuracy.py), so only a value a check can confirm is
+    applied without a clerk: an IBAN passing its checksum, a postcode and city that the
+    postcode list confirms together.
+    """
+    if not context.verified_only:
+        return readings
+    confirmed: set[str] = set()
+    if context.postcode_city is not None:
+        postcode_field, city_field = context.postcode_city
+        by_field = {r.field: r for r in readings}
+        postcode, city = by_field.get(postcode_field), by_field.get(city_field)
+        if postcode and city and postcode.value and city.value:
+            verdict = postcode_directory().verdict(postcode.value, city.value)
+            if verdict is PostcodeVerdict.CONFIRMED:
+                confirmed = {postcode_field, city_field}
+    flagged = []
+    for reading in readings:
+        checked = context.field_types.get(reading.field) in CHECKSUMS
+        if (
+            reading.kind in (ZoneKind.TEXT, ZoneKind.COMB)
+            and reading.value is not None
+            and not checked
+            and reading.field not in confirmed
+            and ReviewReason.UNVERIFIABLE not in reading.warnings
+        ):
+            reading = replace(reading, warnings=(*reading.warnings, ReviewReason.UNVERIFIABLE))
+        flagged.append(reading)
+    return flagged
+
+
 def read_page(
     gray: GrayImage,
     resolve: Resolve,
@@ -160,6 +196,7 @@ def read_page(
         blank = blank(page)
     readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
     readings = check_postcode_city(readings, context)
+    readings = flag_unverifiable(readings, context)
     lap("read")
     return PageReading(
         code.payload, page.number, upright.rotation, upright.skew, tuple(readings), timings

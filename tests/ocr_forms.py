@@ -45,6 +45,7 @@ class IssuedForms:
         self.codes = PageCodes([SigningKey("bench", secrets.token_bytes(32))])
         self.renderer = PdfRenderer(self.codes, locale="fr")
         self._geometry: dict[str, FormGeometry] = {}
+        self._issued: dict[str, str] = {}
 
     def definition(self, form_id: str) -> FormDefinition:
         """The loaded definition."""
@@ -58,21 +59,16 @@ class IssuedForms:
         return self._geometry[form_id]
 
     def resolve(self, payload: str) -> PageGeometry:
-        """Page template of a verified page code (KeyError for a code we did not sign)."""
+        """Page template of a verified page code (KeyError for a document never issued)."""
         claims = self.codes.decode(payload)
-        for form_id in self.definitions:
-            definition = self.definition(form_id)
-            if definition.version == claims.version:
-                try:
-                    return self.geometry(form_id).page(claims.page)
-                except KeyError:
-                    continue
-        raise KeyError(payload)
+        form_id = self._issued[claims.document_id]
+        return self.geometry(form_id).page(claims.page)
 
     def print_form(self, form_id: str, dpi: int, seed: int = 0) -> list[PrintedPage]:
         """Issue one document of `form_id` and print its form pages (not the letter)."""
         definition = self.definition(form_id)
         document_id = secrets.token_urlsafe(16)
+        self._issued[document_id] = form_id
         rng = random.Random(seed)
         reference = "-".join(
             "".join(rng.choice("34679ACDEFHJKMNPRTWXY") for _ in range(3)) for _ in range(3)

@@ -114,3 +114,28 @@ def test_an_unopenable_file_gives_one_error(geometry: FormGeometry) -> None:
     )
     assert len(outcomes) == 1 and outcomes[0].error is not None
     assert outcomes[0].error.reason == "unreadable_image"
+
+
+def test_only_checked_values_are_applied_without_a_clerk(
+    geometry: FormGeometry, filled_200: GrayImage
+) -> None:
+    recording = RecordingEngine(TesserocrEngine())
+    context = PageContext(field_types=SAMPLE_FIELD_TYPES, postcode_city=("postcode", "city"))
+    result = read_page(filled_200, _resolver(geometry), recording, context)
+    applied = {
+        r.field
+        for r in result.readings
+        if r.value and r.kind in (ZoneKind.TEXT, ZoneKind.COMB) and not r.needs_review
+    }
+    # 33000 BORDEAUX is confirmed by the postcode list; the IBAN passes its checksum (and
+    # is applied when the engine is sure enough)
+    assert {"postcode", "city"} <= applied <= {"iban", "postcode", "city"}
+    unverifiable = {r.field for r in result.readings if ReviewReason.UNVERIFIABLE in r.warnings}
+    assert unverifiable == {"last_name", "phone", "birth_date", "email"}
+    trusting = PageContext(
+        field_types=SAMPLE_FIELD_TYPES, postcode_city=("postcode", "city"), verified_only=False
+    )
+    replayed = read_page(
+        filled_200, _resolver(geometry), RecordedEngine(dict(recording.answers)), trusting
+    )
+    assert not any(ReviewReason.UNVERIFIABLE in r.warnings for r in replayed.readings)
