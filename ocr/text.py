@@ -53,6 +53,37 @@ def clean_crop(ink: ZoneInk, tight: bool = False) -> GrayImage:
     return np.asarray(padded, dtype=np.uint8)
 
 
+#: Characters a box never starts or ends with: specks and box remains read as punctuation.
+STRAY = ".,:;'`\"-_|!"
+
+
+def tidy(reading: EngineReading, zone: Zone) -> EngineReading:
+    """Spaces where the zone allows them, no stray punctuation at the ends of a text box.
+
+    The per-character alternatives are kept in step with the characters.
+    """
+    pairs: list[tuple[str, tuple[tuple[str, float], ...]]]
+    if len(reading.alternatives) == len(reading.text):
+        pairs = list(zip(reading.text, reading.alternatives, strict=True))
+    else:
+        pairs = [(char, ()) for char in reading.text]
+    spaced = zone.kind is ZoneKind.TEXT and (zone.charset is None or " " in zone.charset)
+    kept: list[tuple[str, tuple[tuple[str, float], ...]]] = []
+    for char, choices in pairs:
+        if char.isspace():
+            if spaced and kept and not kept[-1][0].isspace():
+                kept.append((" ", ((" ", 1.0),)))
+            continue
+        kept.append((char, choices))
+    while kept and (kept[-1][0].isspace() or (zone.kind is ZoneKind.TEXT and kept[-1][0] in STRAY)):
+        kept.pop()
+    while kept and zone.kind is ZoneKind.TEXT and kept[0][0] in STRAY:
+        kept.pop(0)
+    text = "".join(char for char, _ in kept)
+    alternatives = tuple(choices for _, choices in kept) if all(c for _, c in kept) else ()
+    return EngineReading(text, reading.confidence if text else 0.0, alternatives)
+
+
 def _compact(text: str) -> str:
     return "".join(text.split())
 
@@ -166,8 +197,7 @@ def read_text(
     else:
         image = clean_crop(ink)
     line = engine.read_line(image, zone.charset)
-    text = _compact(line.text) if zone.kind is ZoneKind.COMB else " ".join(line.text.split())
-    line = EngineReading(text, line.confidence, line.alternatives)
+    line = tidy(line, zone)
     wanted = second_reading(line) if callable(second_reading) else second_reading
     if not wanted:
         return TextReadings(line, None)
@@ -177,5 +207,5 @@ def read_text(
         image, None, fx=SECOND_SCALE, fy=SECOND_SCALE, interpolation=cv2.INTER_AREA
     )
     again = engine.read_line(np.asarray(smaller, dtype=np.uint8), zone.charset)
-    again = EngineReading(" ".join(again.text.split()), again.confidence, again.alternatives)
+    again = tidy(again, zone)
     return TextReadings(line, again)

@@ -9,7 +9,7 @@ from ocr.geometry import PageGeometry, Zone
 from ocr.identify import find_code
 from ocr.ink import measure_ink
 from ocr.interfaces import EngineReading
-from ocr.text import PADDING, clean_crop, read_text
+from ocr.text import PADDING, clean_crop, read_text, tidy
 from tests.ocr_fakes import ScriptedEngine
 from tests.ocr_pages import GrayImage
 
@@ -70,3 +70,19 @@ def test_a_cell_read_as_two_characters_fails_the_cell_reading(
     engine = ScriptedEngine(EngineReading("33000", 0.9), EngineReading("3|", 0.8))
     readings = read_text(aligned, zone, measure_ink(aligned, zone), engine)
     assert readings.second is not None and readings.second.text == ""
+
+
+def test_tidy_spaces_and_stray_punctuation(page: PageGeometry) -> None:
+    city, email, phone = _zone(page, "city"), _zone(page, "email"), _zone(page, "phone")
+    assert tidy(EngineReading(".CHAMPIGNELLES ", 0.9), city).text == "CHAMPIGNELLES"
+    assert tidy(EngineReading("SAINT  JEAN:", 0.9), city).text == "SAINT JEAN"
+    assert (
+        tidy(EngineReading("jean.a ndre@laposte.net", 0.9), email).text == "jean.andre@laposte.net"
+    )
+    spaced = EngineReading(
+        "06 12", 0.9, ((("0", 0.9),), (("6", 0.9),), ((" ", 1.0),), (("1", 0.9),), (("2", 0.8),))
+    )
+    tidied = tidy(spaced, phone)
+    assert tidied.text == "0612"
+    assert [choices[0][0] for choices in tidied.alternatives] == ["0", "6", "1", "2"]
+    assert tidy(EngineReading("..", 0.9), city) == EngineReading("", 0.0)
