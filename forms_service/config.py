@@ -78,6 +78,8 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "OUTBOX_MAX_ATTEMPTS": 8,
         "OUTBOX_FIRST_DELAY_SECONDS": 30,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Redis down: count in each process's memory meanwhile, rather than fail every page.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_LINK": "60 per minute",
         "RATELIMIT_CHALLENGE": "10 per minute",
         "SESSION_COOKIE_HTTPONLY": True,
