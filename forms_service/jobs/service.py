@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 from celery.signals import worker_process_init
+from sqlalchemy.exc import OperationalError
 
 if TYPE_CHECKING:
     from forms_service.runtime import Runtime
@@ -129,8 +130,17 @@ def _register(app: Celery, name: str, target: str, provider: RuntimeProvider) ->
 
     run.__name__ = name.replace(".", "_")
     run.__doc__ = f"Job {name}: {target}."
-    # Not shared: every app built (one per runtime) keeps only its own jobs.
-    app.task(name=name, shared=False)(run)
+    # Not shared: every app built (one per runtime) keeps only its own jobs. A database
+    # that refuses a transaction for a moment (deadlock victim, connection lost) is retried:
+    # jobs are idempotent.
+    app.task(
+        name=name,
+        shared=False,
+        autoretry_for=(OperationalError,),
+        retry_backoff=1,
+        retry_backoff_max=60,
+        max_retries=8,
+    )(run)
 
 
 def _lazy_runtime(settings: Mapping[str, Any]) -> RuntimeProvider:

@@ -103,7 +103,7 @@ def worker(app_settings: dict[str, Any], runtime: Runtime, tmp_path: Path) -> It
     queue = str(app_settings.get("JOBS_QUEUE", "forms_service"))
     command = [
         sys.executable, "-m", "celery", "-A", "forms_service.jobs.celery_app", "worker",
-        "--pool=solo", "--loglevel=INFO", "-Q", queue,
+        "--pool=prefork", "--concurrency=2", "--loglevel=INFO", "-Q", queue,
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip
     with _running(command, app_settings, log):

@@ -46,6 +46,13 @@ class OperatorActions:
         """
         now = self.clock()
         with self.sessions() as session, session.begin():
+            # The batch first, as the page jobs lock it (see MailroomService._lock_batch_of).
+            batch_id = session.execute(
+                select(ScanPage.batch_id).where(ScanPage.id == page_id)
+            ).scalar_one_or_none()
+            if batch_id is None:
+                raise NotFound("unknown scan page", field="page")
+            batch = session.get(ScanBatch, batch_id, with_for_update=True)
             page = session.get(ScanPage, page_id, with_for_update=True)
             if page is None:
                 raise NotFound("unknown scan page", field="page")
@@ -75,7 +82,6 @@ class OperatorActions:
             page.resolved_at = now
             page.updated_at = now
             previous = page.exception
-            batch = session.get(ScanBatch, page.batch_id, with_for_update=True)
             if batch is not None:
                 batch.status = BatchStatus.PROCESSING
             audit.record(

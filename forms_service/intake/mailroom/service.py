@@ -321,10 +321,23 @@ class MailroomService(OperatorActions):
     def _letter_of(self, payload: str) -> str | None:
         return letter_document(payload, self.signer, self.clock()) if self.signer else None
 
+    @staticmethod
+    def _lock_batch_of(session: Session, page_id: str) -> None:
+        """Lock the page's batch first, before the document, the pages and the audit chain.
+
+        Every transaction that settles a page takes its locks in that one order, so that
+        two page jobs of one batch cannot deadlock.
+        """
+        batch_id = session.execute(
+            select(ScanPage.batch_id).where(ScanPage.id == page_id)
+        ).scalar_one()
+        session.get(ScanBatch, batch_id, with_for_update=True)
+
     def _settle_exception(
         self, page_id: str, code: str, reason: str, image_key: str | None, document_id: str | None
     ) -> PageStatus:
         with self.sessions() as session, session.begin():
+            self._lock_batch_of(session, page_id)
             page = session.get(ScanPage, page_id, with_for_update=True)
             assert page is not None  # noqa: S101 - read at the start of the job
             page.status = PageStatus.EXCEPTION
@@ -352,6 +365,7 @@ class MailroomService(OperatorActions):
     ) -> PageStatus:
         submitted: list[str] = []
         with self.sessions() as session, session.begin():
+            self._lock_batch_of(session, page_id)
             # The document row is the lock that serialises the pages of one document.
             document = session.get(Document, identity.document_id, with_for_update=True)
             page = session.get(ScanPage, page_id, with_for_update=True)
