@@ -56,6 +56,7 @@ DEGRADATIONS = {
     "tilted +3": Degradation(rotation=3.0, noise=4),
     "tilted -3": Degradation(rotation=-3.0, noise=4),
     "upside down": Degradation(turn=2, rotation=0.8),
+    "quarter turn": Degradation(turn=3, rotation=-2.0, perspective=0.003),
     "noise and speckle": Degradation(noise=14, speckle=3000, rotation=1.2),
     "jpeg 60": Degradation(jpeg=60, rotation=-1.5, blur=0.6),
 }
