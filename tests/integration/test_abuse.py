@@ -129,13 +129,16 @@ def test_a_post_without_csrf_token_gets_a_clear_page(app: Flask, runtime: Runtim
 def test_uploads_are_rate_limited_in_redis_shared_by_every_process(
     app_settings: dict[str, Any],
 ) -> None:
-    prefix = f"forms-test-{secrets.token_hex(4)}"
+    # The limiter is one object per process: its key prefix is the first app's, so this
+    # test's keys are told apart by a client address of their own.
+    address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+    client_env = {"REMOTE_ADDR": address}
     settings = {
         **app_settings,
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_LINK": "3 per minute",
         "RATELIMIT_STORAGE_URI": REDIS_URL,
-        "RATELIMIT_KEY_PREFIX": prefix,
+        "RATELIMIT_KEY_PREFIX": "forms-test",
     }
     first, second = create_app(settings), create_app(settings)  # two web processes
     store = redis.Redis.from_url(REDIS_URL)
@@ -143,22 +146,24 @@ def test_uploads_are_rate_limited_in_redis_shared_by_every_process(
         link = _link(first.extensions["forms_service"])
         one, two = first.test_client(), second.test_client()
         statuses = [
-            one.get(f"{link}/upload").status_code,
-            two.get(f"{link}/upload").status_code,
-            one.get(f"{link}/upload").status_code,
-            two.post(f"{link}/upload", data={"csrf_token": "x"}).status_code,
-            one.get(f"{link}/upload").status_code,
+            one.get(f"{link}/upload", environ_base=client_env).status_code,
+            two.get(f"{link}/upload", environ_base=client_env).status_code,
+            one.get(f"{link}/upload", environ_base=client_env).status_code,
+            two.post(
+                f"{link}/upload", data={"csrf_token": "x"}, environ_base=client_env
+            ).status_code,
+            one.get(f"{link}/upload", environ_base=client_env).status_code,
         ]
         # Three pages, then 429 whichever process the client reaches: the counter lives in
         # Redis. (A POST refused for its CSRF token is refused before it is counted.)
         assert statuses == [200, 200, 200, 400, 429]
-        assert any(store.scan_iter(match=f"*{prefix}*"))
-        other_client = second.test_client()
+        assert any(store.scan_iter(match=f"*{address}*"))
+        other = {"REMOTE_ADDR": address + "0"}
         assert (
-            other_client.get(f"{link}/upload", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+            second.test_client().get(f"{link}/upload", environ_base=other)
         ).status_code == 200  # per client, not global
     finally:
-        keys = list(store.scan_iter(match=f"*{prefix}*"))
+        keys = list(store.scan_iter(match=f"*{address}*"))
         if keys:
             store.delete(*keys)
         store.close()
