@@ -165,13 +165,15 @@ def layout(definition: FormDefinition) -> FormLayout:
     always gives an equal layout, so the scan reader can recompute it from a QR payload.
 
     Raises:
-        LayoutError: a field's boxes cannot fit the width of a page.
+        LayoutError: a field's boxes cannot fit on one page (too many options, say).
     """
     blocks: list[FieldBlock] = []
     page = 1
     top = CONTENT_TOP
     for field in paper_fields(definition):
         height = _block_height(field)
+        if height > CONTENT_TOP - CONTENT_BOTTOM:
+            raise LayoutError(f"field {field.name!r}: its boxes do not fit on one page")
         if top - height < CONTENT_BOTTOM and top != CONTENT_TOP:
             page += 1
             top = CONTENT_TOP

@@ -22,6 +22,7 @@ from forms_service.issuing.layout import (
     MM,
     PAGE_HEIGHT,
     PAGE_WIDTH,
+    LayoutError,
     form_geometry,
     layout,
 )
@@ -186,3 +187,12 @@ def test_text_fields_keep_their_length_rule_out_of_the_geometry() -> None:
     )
     # A length rule changes the widget's MaxLen, not where the box is printed.
     assert form_geometry(limited).pages == form_geometry(definition).pages
+
+
+def test_a_field_too_big_for_a_page_is_refused_with_its_name() -> None:
+    definition = _many_fields(7)
+    choice = definition.fields[6]
+    options = tuple(Choice(f"o{n}", {"fr": f"Option {n}", "en": f"Option {n}"}) for n in range(200))
+    huge = dataclasses.replace(definition, fields=(dataclasses.replace(choice, choices=options),))
+    with pytest.raises(LayoutError, match="'f6'"):
+        layout(huge)
