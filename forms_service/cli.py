@@ -86,21 +86,23 @@ def definitions_check(directory: Path | None) -> None:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(1)
+    from forms_service.issuing.layout import LayoutError, layout
     from forms_service.issuing.letter import LetterError, letter_of
 
-    letter_problems = 0
+    print_problems = 0
     for definition in loaded.values():
         try:
             letter_of(definition)
-        except LetterError as exc:
+            layout(definition)
+        except (LetterError, LayoutError) as exc:
             click.echo(f"error: {Path(definition.path).name}: {exc}", err=True)
-            letter_problems += 1
+            print_problems += 1
             continue
         click.echo(
             f"ok: {Path(definition.path).name}: {definition.id} v{definition.version}, "
             f"{len(definition.fields)} fields"
         )
-    if letter_problems:
+    if print_problems:
         sys.exit(1)
 
 
