@@ -244,3 +244,36 @@ def test_definitions_check_reports_a_wrong_letter(app: Flask, tmp_path: Path) ->
     assert result.exit_code == 1
     assert "bank-details.yaml: letter: 'place' must be a town name" in result.output
     assert "ok: contact-update.yaml" in result.output
+
+
+@pytest.mark.parametrize("form_id", FORMS)
+def test_printed_boxes_are_the_geometry_zones(
+    runtime: Runtime, tmp_path: Path, form_id: str
+) -> None:
+    _document_id, pdf = _issue(runtime, form_id)
+    path = tmp_path / "document.pdf"
+    path.write_bytes(pdf)
+    geometry = form_geometry(runtime.definitions[form_id])
+    with pdfplumber.open(path) as plumber:
+        for page in geometry.pages:
+            printed = [
+                (round(r["x0"], 2), round(r["y0"], 2), round(r["x1"], 2), round(r["y1"], 2))
+                for r in plumber.pages[page.number].rects
+            ]
+            for zone in page.zones:
+                assert any(
+                    all(abs(a - b) <= 0.011 for a, b in zip(box, _rounded(zone.rect), strict=True))
+                    for box in printed
+                ), zone
+            # The four registration squares are solid 8 mm squares centred on the marks.
+            for cx, cy in page.marks:
+                half = page.mark_size / 2
+                assert any(
+                    all(
+                        abs(a - b) <= 0.011
+                        for a, b in zip(
+                            box, (cx - half, cy - half, cx + half, cy + half), strict=True
+                        )
+                    )
+                    for box in printed
+                ), (cx, cy)
