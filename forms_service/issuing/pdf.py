@@ -12,7 +12,7 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -417,12 +417,18 @@ class PdfRenderer:
     @staticmethod
     def _fit(text: str, size: float, width: float = CONTENT_WIDTH, bold: bool = False) -> str:
         """Cut a line that would not fit, with an ellipsis (labels are short in practice)."""
-        font = FONT_BOLD if bold else FONT
-        if pdfmetrics.stringWidth(text, font, size) <= width:
-            return text
-        while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
-            text = text[:-1]
-        return text + "…"
+        return _fitted(text, size, width, bold)
+
+
+@lru_cache(maxsize=8192)
+def _fitted(text: str, size: float, width: float, bold: bool) -> str:
+    # Labels, headers and most values repeat from one document to the next: measured once.
+    font = FONT_BOLD if bold else FONT
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
 
 
 def _display(field_def: FieldDefinition, value: str | None, locale: str) -> str:
@@ -433,9 +439,11 @@ def _display(field_def: FieldDefinition, value: str | None, locale: str) -> str:
         return value or ""
 
 
-def _wrap(paragraph: str, font: str, size: float, width: float = CONTENT_WIDTH) -> list[str]:
+@lru_cache(maxsize=4096)
+def _wrap(paragraph: str, font: str, size: float, width: float = CONTENT_WIDTH) -> tuple[str, ...]:
+    """Break a paragraph into lines at spaces (cached: most paragraphs repeat)."""
     if not paragraph.strip():
-        return [""]
+        return ("",)
     lines: list[str] = []
     current = ""
     for word in paragraph.split():
@@ -446,16 +454,28 @@ def _wrap(paragraph: str, font: str, size: float, width: float = CONTENT_WIDTH) 
         else:
             current = candidate
     lines.append(current)
-    return lines
+    return tuple(lines)
+
+
+@lru_cache(maxsize=1024)
+def _char_width(char: str, font: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(char, font, size))
 
 
 def _wrap_anywhere(text: str, font: str, size: float, width: float) -> list[str]:
-    """Cut a long link into lines at any character (a link has no spaces)."""
+    """Cut a long link into lines at any character (a link has no spaces).
+
+    reportlab measures a TrueType string as the sum of its glyphs' widths, so the widths of
+    single characters add up exactly.
+    """
     lines: list[str] = []
     current = ""
+    used = 0.0
     for char in text:
-        if current and pdfmetrics.stringWidth(current + char, font, size) > width:
+        advance = _char_width(char, font, size)
+        if current and used + advance > width:
             lines.append(current)
-            current = ""
+            current, used = "", 0.0
         current += char
+        used += advance
     return [*lines, current] if current else lines
