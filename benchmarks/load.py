@@ -7,6 +7,8 @@ as the rate limits are per client):
 - form:     customers open a consent-preferences link (the prefilled form page);
 - submit:   customers answer a contact-update letter: identity question, form, submit;
 - approve:  signed-in clerks open each change set and approve it (the CRM is written);
+- mailroom: a batch of --pages scanned letters is uploaded when the customers start answering
+  and read by the job worker meanwhile (pages per minute until the batch is done);
 then it checks that every acknowledged answer is stored and every approval applied, and prints
 requests/s, p50/p95/p99 and errors per kind, and the ratios to the ceiling.
 
@@ -39,7 +41,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.prod_stack import Stack, crm_record, free_port, prod_local  # noqa: E402
+from tests.mailroom_scans import as_pdf, scanned_page  # noqa: E402
+from tests.ocr_pages import Answers  # noqa: E402
+from tests.prod_stack import Stack, crm_record, free_port, prod_local, scan_runtime  # noqa: E402
 
 
 @dataclass
@@ -204,7 +208,7 @@ def phase_submit(
 
 def phase_approve(
     stack: Stack, change_sets: list[str], users: int, seconds: float, samples: Samples
-) -> tuple[float, int]:
+) -> tuple[float, list[str]]:
     credentials = stack.credentials()
     queue = iter(change_sets)
     lock = threading.Lock()
@@ -235,7 +239,74 @@ def phase_approve(
                 with lock:
                     approved.append(change_set)
 
-    return _run_users(users, seconds, user), len(approved)
+    return _run_users(users, seconds, user), approved
+
+
+def mailroom_batch(stack: Stack, token: str, keys: list[str]) -> bytes:
+    """A scanned batch (PDF, 200 dpi) of contact-update letters answered on paper."""
+    fake = scan_runtime(stack)
+    documents = stack.client("192.0.2.201").issue(token, "contact-update", keys, "load-paper")
+    pages = [
+        scanned_page(fake, d["document_id"], "contact-update", Answers(texts={"city": "ALBI"}))
+        for d in documents
+    ]
+    return as_pdf(pages)
+
+
+def send_batch(stack: Stack, token: str, content: bytes) -> tuple[str, float]:
+    """Upload the batch through the API; its id and when it was accepted."""
+    sent = stack.client("192.0.2.202").post(
+        "/api/v1/scans",
+        headers={"Authorization": f"Bearer {token}"},
+        files=[("files", ("batch.pdf", content))],
+    )
+    if sent.status_code != 202:
+        raise RuntimeError(f"scan upload: {sent.status_code} {sent.text[:300]}")
+    return str(sent.json()["id"]), time.monotonic()
+
+
+def wait_batch(stack: Stack, token: str, batch_id: str, sent_at: float) -> None:
+    """Wait (at most 5 minutes) for the batch's pages to be read; print pages per minute."""
+    client = stack.client("192.0.2.203")
+    while True:
+        batch = client.get(
+            f"/api/v1/scans/{batch_id}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        if batch["status"] == "done" or time.monotonic() - sent_at > 300:
+            break
+        time.sleep(0.5)
+    elapsed = time.monotonic() - sent_at
+    pages = batch["pages_total"]
+    print(
+        f"\nmailroom batch (read by the job worker during and after the phases above): "
+        f"{batch['done']}/{pages} pages in {elapsed:.1f} s "
+        f"({batch['done'] / elapsed * 60:.1f} pages/min), {batch['counts']}"
+    )
+
+
+def reconcile(
+    stack: Stack, acknowledged: list[str], change_sets: list[str], approved: list[str]
+) -> None:
+    """Acknowledged = stored; approved = applied + conflicts + dead-lettered."""
+    with stack.service_db() as db:
+        stored = db.execute(
+            "SELECT count(*) FROM submissions s JOIN documents d ON d.id = s.document_id "
+            "WHERE d.record_key = ANY(%s) AND d.form_id = 'contact-update' "
+            "AND s.channel = 'online'",
+            (acknowledged,),
+        ).fetchone()
+        outcomes = dict(
+            db.execute(
+                "SELECT lower(status::text), count(*) FROM change_sets WHERE id = ANY(%s) "
+                "GROUP BY 1",
+                (approved,),
+            ).fetchall()
+        )
+    print(
+        f"\nreconciliation: {len(acknowledged)} online answers acknowledged, "
+        f"{stored[0] if stored else 0} stored; {len(change_sets)} change sets waited for a "
+        f"clerk (online and paper), {len(approved)} approved -> {outcomes}"
+    )
 
 
 def _open_change_sets(stack: Stack) -> list[str]:
@@ -279,12 +350,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--letters", type=int, default=400, help="contact-update letters")
+    parser.add_argument("--pages", type=int, default=20, help="scanned pages in the batch")
     options = parser.parse_args()
     admin = os.environ.get(
         "FORMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
     redis_url = os.environ.get("FORMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    customers = options.letters + 200
+    customers = options.letters + options.pages + 200
     with tempfile.TemporaryDirectory(prefix="forms-load-") as work:
         print(f"starting prod-local ({options.workers} gunicorn workers, {customers} customers)…")
         with prod_local(
@@ -308,6 +380,11 @@ def main() -> None:
                 (d["link"], crm_record(stack, d["key"]))
                 for d in setup.issue(token, "contact-update", keys, "load")
             ]
+            paper_keys = [
+                f"C{n:06d}"
+                for n in range(101 + options.letters, 101 + options.letters + options.pages)
+            ]
+            batch = mailroom_batch(stack, token, paper_keys) if options.pages else b""
             results: dict[str, dict[str, float]] = {}
             with hello_server(options.workers) as hello:
                 samples = Samples()
@@ -317,6 +394,7 @@ def main() -> None:
             elapsed = phase_form(stack, consent, options.users, options.seconds, samples)
             results["form"] = report("customers opening links", samples, elapsed)
             samples, acknowledged = Samples(), []
+            sent = send_batch(stack, token, batch) if batch else None
             elapsed = phase_submit(
                 stack, letters, options.users, options.seconds, samples, acknowledged
             )
@@ -327,12 +405,9 @@ def main() -> None:
                 stack, change_sets, min(options.users, 10), options.seconds, samples
             )
             results["approve"] = report("clerks approving", samples, elapsed)
-            applied = sum(1 for key in acknowledged if crm_record(stack, key)["city"] == "Nantes")
-            print(
-                f"\nreconciliation: {len(acknowledged)} answers acknowledged, "
-                f"{len(change_sets)} change sets open for review, {approved} approved, "
-                f"{applied} customers with the new city in the CRM"
-            )
+            if sent is not None:
+                wait_batch(stack, token, *sent)
+            reconcile(stack, acknowledged, change_sets, approved)
     ceiling = results["ceiling"].get("hello", 0.0) or float("nan")
     print("\nratios to the ceiling (requests/s):")
     print(f"  form page  {results['form'].get('form page', 0.0) / ceiling:6.1%}  (target >= 30%)")

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -331,6 +333,25 @@ class Client:
             referer=path,
             data={"csrf_token": fields["csrf_token"], "version": fields["version"]},
         )
+
+
+def scan_runtime(stack: Stack) -> Any:
+    """What tests.mailroom_scans needs of a runtime: the definitions and the stack's keys."""
+    from forms_service.config import DEMO_CRM_RECORD_TYPES
+    from forms_service.definitions.service import load_definitions
+    from forms_service.issuing.tokens import LinkSigner, SigningKey
+
+    keys: list[str] = []
+    for line in (stack.state / "prod.env").read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name == "FORMS_LINK_SIGNING_KEYS":
+            keys = json.loads(shlex.split(value)[0])
+    definitions = load_definitions(
+        ROOT / "form_definitions", connectors={"crm": DEMO_CRM_RECORD_TYPES}
+    )
+    return SimpleNamespace(
+        definitions=definitions, signer=LinkSigner([SigningKey.parse(k) for k in keys])
+    )
 
 
 def crm_record(stack: Stack, key: str) -> dict[str, Any]:

@@ -4,9 +4,7 @@ acknowledged = stored (once each), approved = applied + conflicts + dead-lettere
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 import signal
 import threading
 import time
@@ -14,20 +12,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 import requests
 
-from forms_service.config import DEMO_CRM_RECORD_TYPES
-from forms_service.definitions.service import load_definitions
-from forms_service.issuing.tokens import LinkSigner, SigningKey
-from tests.conftest import DEFINITIONS, REDIS_URL
+from tests.conftest import REDIS_URL
 from tests.faults.private_services import PrivatePostgres, private_postgres
 from tests.mailroom_scans import as_pdf, scanned_page
 from tests.ocr_pages import Answers
-from tests.prod_stack import Client, Stack, prod_local
+from tests.prod_stack import Client, Stack, prod_local, scan_runtime
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.faults]
 
@@ -211,19 +204,6 @@ def test_postgresql_restart_under_load_fails_cleanly_and_recovers(
     assert stack.process.poll() is None
 
 
-def _signer_of(stack: Stack) -> Any:
-    """What tests.mailroom_scans needs of a runtime: the definitions and the stack's keys."""
-    keys: list[str] = []
-    for line in (stack.state / "prod.env").read_text().splitlines():
-        name, _, value = line.partition("=")
-        if name == "FORMS_LINK_SIGNING_KEYS":
-            keys = json.loads(shlex.split(value)[0])
-    definitions = load_definitions(DEFINITIONS, connectors={"crm": DEMO_CRM_RECORD_TYPES})
-    return SimpleNamespace(
-        definitions=definitions, signer=LinkSigner([SigningKey.parse(k) for k in keys])
-    )
-
-
 def test_kill_9_of_the_job_worker_mid_batch_resumes_and_reads_each_page_once(
     stack: Stack,
 ) -> None:
@@ -231,7 +211,7 @@ def test_kill_9_of_the_job_worker_mid_batch_resumes_and_reads_each_page_once(
     client = stack.client("192.0.2.90")
     token = stack.credentials()["api_token"]
     documents = client.issue(token, "contact-update", keys, "kill-worker")
-    fake = _signer_of(stack)
+    fake = scan_runtime(stack)
     pages = [
         scanned_page(fake, d["document_id"], "contact-update", Answers(texts={"city": "ALBI"}))
         for d in documents
