@@ -152,6 +152,8 @@ class TextType(FieldType):
     """Free text: whitespace collapsed, accents kept, compared without case."""
 
     name = "text"
+    #: Paper forms ask for capitals: a narrow set spares stray ':' and '|' from box edges.
+    ocr_charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸ0123456789 -'/,."
     html_attributes = {"autocomplete": "on"}
 
     def comparison_key(self, value: str | None) -> str | None:

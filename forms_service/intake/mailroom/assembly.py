@@ -10,6 +10,7 @@ from forms_service.definitions.model import FormDefinition
 from forms_service.intake.mailroom.reading import BlankPages, ReadingSettings
 from forms_service.intake.mailroom.service import MailroomService
 from forms_service.issuing.pagecode import PageCodes
+from ocr.confidence import DEFAULT_THRESHOLD
 from ocr.interfaces import OcrEngine
 
 if TYPE_CHECKING:
@@ -72,8 +73,9 @@ def blank_pages(runtime: Runtime) -> BlankPages:
 def build_mailroom(runtime: Runtime) -> MailroomService:
     """The mailroom service on the runtime's database, files, definitions, keys and jobs.
 
-    Settings: OCR_ENGINE (tesserocr), SCAN_READ_DPI (300), AUTO_APPLY_MIN_CONFIDENCE (0.9,
-    also the reader's review threshold), SCAN_BLANK_TEMPLATE (true: compare with the blank).
+    Settings: OCR_ENGINE (tesserocr), SCAN_READ_DPI (300), SCAN_REVIEW_THRESHOLD (the
+    reader's, 0.99: handwriting is misread with high engine confidence, so it is stricter
+    than AUTO_APPLY_MIN_CONFIDENCE), SCAN_BLANK_TEMPLATE (true: compare with the blank).
     """
     settings = runtime.settings
     return MailroomService(
@@ -88,6 +90,6 @@ def build_mailroom(runtime: Runtime) -> MailroomService:
         blank=blank_pages(runtime) if settings.get("SCAN_BLANK_TEMPLATE", True) else None,
         reading=ReadingSettings(
             dpi=float(settings.get("SCAN_READ_DPI", 300)),
-            threshold=float(settings.get("AUTO_APPLY_MIN_CONFIDENCE", 0.9)),
+            threshold=float(settings.get("SCAN_REVIEW_THRESHOLD", DEFAULT_THRESHOLD)),
         ),
     )

@@ -26,6 +26,7 @@ from forms_service.issuing.tokens import ExpiredLink, LinkSigner, TamperedLink
 from forms_service.storage.filestore import FileStore
 from forms_service.storage.model import Document, DocumentStatus
 from ocr.align import AlignedPage, align_page, set_upright
+from ocr.confidence import DEFAULT_THRESHOLD
 from ocr.geometry import FormGeometry, PageGeometry
 from ocr.identify import CodeFinding, find_code
 from ocr.interfaces import GrayImage, OcrEngine
@@ -258,7 +259,7 @@ class ReadingSettings:
     """How pages are read: resolution of the aligned page and the review threshold."""
 
     dpi: float = 300
-    threshold: float = 0.9
+    threshold: float = DEFAULT_THRESHOLD
 
 
 def read_without_code(

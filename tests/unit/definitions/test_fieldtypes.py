@@ -338,7 +338,8 @@ def test_signature_is_present_or_refused() -> None:
 
 def test_channels_derive_widgets_charsets_and_html_from_the_type() -> None:
     assert FIELD_TYPES["postcode"].ocr_charset == "0123456789"
-    assert FIELD_TYPES["text"].ocr_charset is None
+    assert set("RUE DES LILAS 12") <= set(FIELD_TYPES["text"].ocr_charset or "")
+    assert ":" not in (FIELD_TYPES["text"].ocr_charset or ":")
     assert set("FR76") <= set(FIELD_TYPES["iban"].ocr_charset or "")
     assert FIELD_TYPES["email"].html_attributes["type"] == "email"
     assert FIELD_TYPES["phone"].html_attributes["autocomplete"] == "tel"
