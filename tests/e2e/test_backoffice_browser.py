@@ -2,80 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from flask import Flask
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Browser, Page, expect
 
 from forms_service.runtime import Runtime
 from forms_service.storage.model import FieldChangeStatus
+from tests.e2e.browsing import offline
 from tests.integration.reviewing import PASSWORD, add_user, answer
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
-    """The browser runs against SQLite only: the HTTP tests cover PostgreSQL."""
-    target = tmp_path / "forms.sqlite"
-    shutil.copy(sqlite_template, target)
-    return f"sqlite:///{target}"
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[str]:
-    """The test app served over real HTTP on a free loopback port."""
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(timeout=10)
-    http.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-def _offline(page: Page, server: str) -> list[str]:
-    """Refuse every request that leaves the test server; collect console errors."""
-    problems: list[str] = []
-
-    def route(route: Route) -> None:
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:
-            problems.append(f"outside request: {route.request.url}")
-            route.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
 
 
 def _ready(page: Page) -> None:
@@ -94,7 +30,7 @@ def test_a_simple_change_set_takes_two_keystrokes(
     second = answer(runtime, "contact-update", {"city": "Nantes"}, "C000002")
     add_user(runtime, "clerk", ["clerk"])
     page = browser.new_page()
-    problems = _offline(page, server)
+    problems = offline(page, server)
 
     page.goto(f"{server}/backoffice/change-sets/{first}")
     expect(page).to_have_url(
@@ -161,9 +97,9 @@ def test_a_simple_change_set_takes_two_keystrokes(
     assert problems == []
 
 
-def test_the_api_page_renders_offline(browser: Browser, server: str) -> None:
+def test_the_api_page_rendersoffline(browser: Browser, server: str) -> None:
     page = browser.new_page()
-    problems = _offline(page, server)
+    problems = offline(page, server)
     page.goto(f"{server}/api/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("forms_service")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
@@ -179,7 +115,7 @@ def test_back_office_pages_have_no_accessibility_violations(
     )
     add_user(runtime, "clerk", ["clerk"])
     page = browser.new_page()
-    problems = _offline(page, server)
+    problems = offline(page, server)
     page.goto(f"{server}/backoffice/login")
     found = {"login": Axe().run(page).response["violations"]}
     page.get_by_label("Username").fill("clerk")

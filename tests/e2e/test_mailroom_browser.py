@@ -2,94 +2,27 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from flask import Flask
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Browser, expect
 
 from forms_service.runtime import Runtime
 from forms_service.storage.model import Document
+from tests.e2e.browsing import offline, serious_violations
 from tests.integration.reviewing import PASSWORD, add_user
 from tests.mailroom_scans import as_pdf, as_png, issue, scanned_page
 from tests.ocr_pages import Answers
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
-    """The browser runs against SQLite only: the HTTP tests cover PostgreSQL."""
-    target = tmp_path / "forms.sqlite"
-    shutil.copy(sqlite_template, target)
-    return f"sqlite:///{target}"
-
 
 @pytest.fixture
 def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
     """Pages are read during the upload request, so the batch screen shows them settled."""
     return {**app_settings, "JOBS_EAGER": True}
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[str]:
-    """The test app served over real HTTP on a free loopback port."""
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(timeout=10)
-    http.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-def _offline(page: Page, server: str) -> list[str]:
-    problems: list[str] = []
-
-    def route(route: Route) -> None:
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:
-            problems.append(f"outside request: {route.request.url}")
-            route.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
-
-
-def _serious_violations(page: Page) -> list[str]:
-    violations = Axe().run(page).response["violations"]
-    return [f"{v['id']}: {v['help']}" for v in violations if v["impact"] in ("serious", "critical")]
 
 
 def test_upload_follow_and_settle_a_batch(
@@ -109,13 +42,13 @@ def test_upload_follow_and_settle_a_batch(
     blank.write_bytes(as_pdf([np.full((2339, 1654), 255, dtype=np.uint8)]))
 
     page = browser.new_page()
-    problems = _offline(page, server)
+    problems = offline(page, server)
     page.goto(f"{server}/mailroom/")
     page.get_by_label("Username").fill("mary")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Scan batches")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     page.get_by_label("Scanned files (PDF, TIFF, PNG, JPEG)").set_input_files(
         [str(scan), str(blank)]
@@ -124,11 +57,11 @@ def test_upload_follow_and_settle_a_batch(
     expect(page.locator("[data-status]").first).to_be_visible()
     expect(page.locator('tr[data-status="submitted"]')).to_contain_text(reference)
     expect(page.locator('tr[data-status="exception"]')).to_contain_text("blank_page")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     page.get_by_role("link", name="Exception queue").first.click()
     expect(page.locator("article[data-exception='blank_page']")).to_be_visible()
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
     page.get_by_label("Reference, customer number or name").fill(reference)
     page.get_by_role("button", name="Search").click()
     expect(page.locator(f"tr[data-hit='{reference}']")).to_be_visible()
@@ -136,5 +69,5 @@ def test_upload_follow_and_settle_a_batch(
     page.get_by_role("button", name="Reject").click()
     expect(page.get_by_role("status")).to_have_text("Page rejected.")
     expect(page.locator("[data-count='total']")).to_have_text("0")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
     assert problems == []

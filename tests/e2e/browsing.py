@@ -1,0 +1,45 @@
+"""What every browser test shares: Debian's Chromium, an offline page, axe's verdict."""
+
+from __future__ import annotations
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, Route
+
+CHROMIUM = "/usr/bin/chromium"
+#: Without the background-networking flags Chromium knocks on closed doors at every start.
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def offline(page: Page, server: str) -> list[str]:
+    """Refuse every request that leaves the test server; collect console and page errors."""
+    problems: list[str] = []
+
+    def route(route: Route) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            problems.append(f"outside request: {route.request.url}")
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe's serious and critical findings on the page now shown."""
+    violations = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
