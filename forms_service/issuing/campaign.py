@@ -10,13 +10,13 @@ only complete files; running it again skips them and issues nothing twice.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from sqlalchemy import select
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.errors import InvalidInput
-from forms_service.issuing.pdf import register_fonts
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
 from forms_service.runtime import build_runtime
@@ -112,11 +111,31 @@ class BatchWorker:
 
     def run(self, index: int, keys: list[str]) -> BatchResult:
         """Issue and render one batch; batch `index` numbers merged print files."""
-        if self.plan.merge is None:
-            return self._singles(keys)
-        return self._merged(index, keys)
+        done = self.completed(index, keys)
+        if done is not None:
+            return done
+        documents, created = self.issue(keys)
+        return self.render(index, documents, created)
 
-    def _issue(self, keys: list[str]) -> tuple[list[tuple[Document, Record]], int]:
+    def completed(self, index: int, keys: list[str]) -> BatchResult | None:
+        """A merged print file already written for exactly these keys (None otherwise)."""
+        if self.plan.merge is None:
+            return None
+        target = self.plan.out_dir / _print_file(index)
+        done = _read_sidecar(target.with_suffix(".json"))
+        if done is not None and target.exists() and [line.key for line in done] == keys:
+            return BatchResult(tuple(done), 0, 0)
+        return None
+
+    def render(
+        self, index: int, documents: list[tuple[Document, Record]], created: int
+    ) -> BatchResult:
+        """Render issued documents: one file each, or merged print file `index`."""
+        if self.plan.merge is None:
+            return self._singles(documents, created)
+        return self._merged(index, documents, created)
+
+    def issue(self, keys: list[str]) -> tuple[list[tuple[Document, Record]], int]:
         """The batch's documents with their source records, issuing those not issued yet.
 
         Each record is read once (for the snapshot and the letter); records deleted from
@@ -163,8 +182,7 @@ class BatchWorker:
             offset=offset,
         )
 
-    def _singles(self, keys: list[str]) -> BatchResult:
-        documents, created = self._issue(keys)
+    def _singles(self, documents: list[tuple[Document, Record]], created: int) -> BatchResult:
         lines = []
         rendered = 0
         for document, record in documents:
@@ -176,14 +194,12 @@ class BatchWorker:
             lines.append(self._line(document, name, 0))
         return BatchResult(tuple(lines), created, rendered)
 
-    def _merged(self, index: int, keys: list[str]) -> BatchResult:
-        name = f"print-{index:05d}.pdf"
+    def _merged(
+        self, index: int, documents: list[tuple[Document, Record]], created: int
+    ) -> BatchResult:
+        name = _print_file(index)
         target = self.plan.out_dir / name
         sidecar = target.with_suffix(".json")
-        done = _read_sidecar(sidecar)
-        if done is not None and target.exists() and [line.key for line in done] == keys:
-            return BatchResult(tuple(done), 0, 0)
-        documents, created = self._issue(keys)
         if not documents:
             return BatchResult((), created, 0)
         renderer = self.printer.renderer
@@ -201,6 +217,10 @@ class BatchWorker:
         os.replace(partial, target)
         _write_atomically(sidecar, json.dumps([asdict(line) for line in lines]).encode())
         return BatchResult(tuple(lines), created, len(documents))
+
+
+def _print_file(index: int) -> str:
+    return f"print-{index:05d}.pdf"
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
@@ -239,9 +259,31 @@ def _start_worker(settings: Mapping[str, Any], plan: CampaignPlan) -> None:
     _WORKER = BatchWorker(build_runtime(settings).issuing, plan)
 
 
-def _run_in_worker(index: int, keys: list[str]) -> BatchResult:
+#: What a worker needs to render a document without the database: its columns and record.
+IssuedRow = tuple[dict[str, Any], dict[str, Any]]
+_COLUMNS = (
+    "id",
+    "reference",
+    "form_id",
+    "form_version",
+    "record_key",
+    "campaign",
+    "snapshot",
+    "issued_at",
+    "expires_at",
+)
+
+
+def _row(document: Document, record: Record) -> IssuedRow:
+    return {c: getattr(document, c) for c in _COLUMNS}, dict(record)
+
+
+def _render_in_worker(index: int, rows: list[IssuedRow], created: int) -> BatchResult:
     assert _WORKER is not None  # noqa: S101 - set by the pool initializer
-    return _WORKER.run(index, keys)
+    documents: list[tuple[Document, Record]] = [
+        (Document(**columns), record) for columns, record in rows
+    ]
+    return _WORKER.render(index, documents, created)
 
 
 @dataclass(frozen=True)
@@ -303,28 +345,44 @@ def run_campaign(
             for index, batch in enumerate(batches(keys, size), start=1):
                 record(worker.run(index, batch))
         else:
-            _run_pool(settings, plan, batches(keys, size), record)
+            _run_pool(issuing, settings, plan, batches(keys, size), record)
     os.replace(partial, manifest)
     return CampaignSummary(documents, created, rendered, manifest)
 
 
+def _same(result: BatchResult) -> BatchResult:
+    return result
+
+
 def _run_pool(
+    issuing: IssuingService,
     settings: Mapping[str, Any],
     plan: CampaignPlan,
     work: Iterator[list[str]],
     record: Callable[[BatchResult], None],
 ) -> None:
-    # Workers are forked: what is loaded here once (fonts) they share instead of loading it.
-    register_fonts()
+    """Issue here, render in `plan.jobs` forked workers.
+
+    This process is the only one writing to the database: with SQLite, two writers queue
+    behind each other's locks (and sleep in the busy handler), which cancelled the gain of
+    a second process on a loaded machine.
+    """
+    issuer = BatchWorker(issuing, plan)  # also loads the fonts that the workers inherit
     # A bounded window of tasks: Pool.imap would read the whole key stream ahead.
     context = multiprocessing.get_context("fork")
-    pending: deque[AsyncResult[BatchResult]] = deque()
+    pending: deque[Callable[[], BatchResult]] = deque()
     with context.Pool(
         plan.jobs, initializer=_start_worker, initargs=(dict(settings), plan)
     ) as pool:
         for index, batch in enumerate(work, start=1):
-            pending.append(pool.apply_async(_run_in_worker, (index, batch)))
+            done = issuer.completed(index, batch)
+            if done is not None:
+                pending.append(functools.partial(_same, done))
+            else:
+                documents, created = issuer.issue(batch)
+                rows = [_row(document, source) for document, source in documents]
+                pending.append(pool.apply_async(_render_in_worker, (index, rows, created)).get)
             while len(pending) >= 2 * plan.jobs:
-                record(pending.popleft().get())
+                record(pending.popleft()())
         while pending:
-            record(pending.popleft().get())
+            record(pending.popleft()())

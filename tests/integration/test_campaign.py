@@ -156,3 +156,28 @@ def test_campaign_options_are_checked(app: Flask, tmp_path: Path) -> None:
     )
     assert bad_jobs.exit_code != 0
     assert "--jobs must be between 1 and 64" in str(bad_jobs.exception or bad_jobs.output)
+
+
+def test_merged_files_in_several_processes_resume_like_one(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    plan = CampaignPlan(
+        form_id="contact-update",
+        campaign="parallel-print",
+        selection=Selection(keys=tuple(KEYS)),
+        out_dir=tmp_path / "print",
+        merge=5,
+        jobs=2,
+    )
+    first = run_campaign(runtime.issuing, runtime.settings, plan, tmp_path / "m.csv")
+    assert (first.documents, first.created, first.rendered) == (12, 12, 12)
+    rows = _manifest(tmp_path / "m.csv")
+    assert [r["key"] for r in rows] == KEYS
+    assert [r["file"] for r in rows] == ["print-00001.pdf"] * 5 + ["print-00002.pdf"] * 5 + [
+        "print-00003.pdf"
+    ] * 2
+    (tmp_path / "print" / "print-00002.pdf").unlink()  # lost: only this one is made again
+    again = run_campaign(runtime.issuing, runtime.settings, plan, tmp_path / "m.csv")
+    assert (again.documents, again.created, again.rendered) == (12, 0, 5)
+    assert _documents(runtime, "parallel-print") == 12
+    assert _manifest(tmp_path / "m.csv") == rows
