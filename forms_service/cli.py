@@ -353,7 +353,12 @@ def demo() -> None:
 @with_appcontext
 def demo_init(customers: int) -> None:
     """Create the demo CRM, accounts and documents; print where to go."""
-    from forms_service.demo.service import create_demo_crm, demo_links, ensure_demo_accounts
+    from forms_service.demo.service import (
+        create_demo_crm,
+        demo_letters,
+        demo_links,
+        ensure_demo_accounts,
+    )
 
     runtime = _runtime()
     crm = runtime.settings["CONNECTORS"]["crm"]["url"]
@@ -372,7 +377,16 @@ def demo_init(customers: int) -> None:
         f"  supervisor user {credentials.supervisor_user}  "
         f"password {credentials.supervisor_password}"
     )
-    click.echo(f"API: {base}/api/openapi.json  token {credentials.api_token}\n")
+    click.echo(
+        f"  mailroom   user {credentials.mailroom_user}  password {credentials.mailroom_password}"
+    )
+    click.echo(f"  (the mailroom's scan upload: {base}/mailroom)")
+    letters = demo_letters(runtime, Path(runtime.settings["VAR_DIR"]) / "demo-letters")
+    click.echo("\nDemo letters (fill in a PDF reader and upload at the link + /upload, or print,")
+    click.echo("write in the boxes, scan and drop the scan in the mailroom):")
+    for letter in letters:
+        click.echo(f"  {letter}")
+    click.echo(f"\nAPI: {base}/api/docs  token {credentials.api_token}\n")
 
 
 def _challenge_hint(runtime: Runtime, form_id: str, key: str) -> str:

@@ -157,29 +157,36 @@ class DemoCredentials:
     supervisor_user: str
     supervisor_password: str
     api_token: str
+    mailroom_user: str = "mailroom"
+    mailroom_password: str = ""
 
 
 def ensure_demo_accounts(runtime: Runtime) -> DemoCredentials:
     """Create the demo clerk, supervisor and API token once; keep their secrets in var/."""
     path = Path(runtime.settings["VAR_DIR"]) / "demo-credentials.json"
-    if path.is_file():
-        return DemoCredentials(**json.loads(path.read_text()))
+    stored = json.loads(path.read_text()) if path.is_file() else {}
+    if stored.get("mailroom_password"):
+        return DemoCredentials(**stored)
     now = dt.datetime.now(dt.UTC)
     credentials = DemoCredentials(
         clerk_user="clerk",
-        clerk_password=secrets.token_urlsafe(12),
+        clerk_password=stored.get("clerk_password") or secrets.token_urlsafe(12),
         supervisor_user="supervisor",
-        supervisor_password=secrets.token_urlsafe(12),
-        api_token="",
+        supervisor_password=stored.get("supervisor_password") or secrets.token_urlsafe(12),
+        api_token=stored.get("api_token", ""),
+        mailroom_password=secrets.token_urlsafe(12),
     )
     with runtime.sessions() as session, session.begin():
         for user, password, roles in (
             (credentials.clerk_user, credentials.clerk_password, ["clerk"]),
             (credentials.supervisor_user, credentials.supervisor_password, ["clerk", "supervisor"]),
+            (credentials.mailroom_user, credentials.mailroom_password, ["mailroom"]),
         ):
             with contextlib.suppress(Conflict):
                 create_user(session, user, password, roles, now=now)
-        token = create_api_token(session, f"demo-{secrets.token_hex(3)}", ["integration"], now=now)
+        token = credentials.api_token or create_api_token(
+            session, f"demo-{secrets.token_hex(3)}", ["integration", "mailroom"], now=now
+        )
     credentials = DemoCredentials(**{**vars(credentials), "api_token": token})
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -198,3 +205,25 @@ def demo_links(runtime: Runtime, per_form: int = 3) -> list[tuple[str, str, str]
         for issued in runtime.issuing.issue(form_id, Selection(keys=keys), "demo", actor="demo"):
             links.append((form_id, issued.key, issued.link))
     return links
+
+
+def demo_letters(runtime: Runtime, directory: Path) -> list[Path]:
+    """Print the demo documents of C000001 as PDF letters (fillable, or to print and scan)."""
+    from sqlalchemy import select
+
+    from forms_service.issuing.printing import DocumentPrinter
+    from forms_service.storage.model import Document
+
+    directory.mkdir(parents=True, exist_ok=True)
+    printer = DocumentPrinter(runtime.issuing)
+    written = []
+    with runtime.sessions() as session:
+        documents = session.execute(
+            select(Document).where(Document.campaign == "demo", Document.record_key == "C000001")
+        ).scalars()
+        for document in documents:
+            path = directory / f"{document.form_id}-{document.record_key}.pdf"
+            if not path.exists():
+                path.write_bytes(printer.render(document))
+            written.append(path)
+    return sorted(written)
