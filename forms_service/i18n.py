@@ -158,6 +158,10 @@ _UI: Final[dict[str, dict[str, str]]] = {
         "fr": "Nos systèmes ne répondent pas pour le moment. Réessayez plus tard.",
         "en": "Our systems are not answering right now. Please try again later.",
     },
+    "form_upload_instead": {
+        "fr": "Vous avez déjà rempli le formulaire PDF reçu ? Envoyez-le ici.",
+        "en": "Already filled in the PDF form you received? Send it here.",
+    },
     # -- fillable-PDF returns (web/public/upload.py) --
     "upload_title": {"fr": "Renvoyer le formulaire PDF rempli", "en": "Send back the filled PDF"},
     "upload_intro": {

@@ -82,9 +82,16 @@ def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         )
     if str(backend).startswith("db+sqlite:///"):
         Path(str(backend).removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    prefix = settings.get("JOBS_REDIS_PREFIX")
-    if prefix and broker.startswith(("redis://", "rediss://")):
-        config["broker_transport_options"] = {"global_keyprefix": str(prefix)}
+    if broker.startswith(("redis://", "rediss://")):
+        # A page job not acknowledged (its worker was killed) comes back after this long;
+        # kombu's default is an hour. Jobs are safe to run twice, and a page takes seconds.
+        options: dict[str, Any] = {
+            "visibility_timeout": float(settings.get("JOBS_VISIBILITY_TIMEOUT_SECONDS", 600))
+        }
+        prefix = settings.get("JOBS_REDIS_PREFIX")
+        if prefix:
+            options["global_keyprefix"] = str(prefix)
+        config["broker_transport_options"] = options
     return config
 
 

@@ -69,10 +69,10 @@ def scans_create() -> Any:
 
 
 @blueprint.route("/scans", methods=["GET"])
+@require_token(Role.MAILROOM, Role.INTEGRATION)
 @blueprint.arguments(ScanBatchQuerySchema, location="query")
 @blueprint.response(200, ScanBatchPageSchema)
 @problems(blueprint, 403, 422)
-@require_token(Role.MAILROOM, Role.INTEGRATION)
 def scans_list(query: dict[str, Any]) -> dict[str, Any]:
     """The latest batches, newest first, with their page counts per status."""
     with runtime().sessions() as session:

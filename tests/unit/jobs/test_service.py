@@ -32,7 +32,10 @@ def test_production_broker_with_a_key_prefix(tmp_path: Path) -> None:
     )
     assert config["broker_url"] == "redis://broker:6379/3"
     assert config["result_backend"] == "redis://broker:6379/4"
-    assert config["broker_transport_options"] == {"global_keyprefix": "forms:"}
+    assert config["broker_transport_options"] == {
+        "global_keyprefix": "forms:",
+        "visibility_timeout": 600.0,  # a killed worker's page comes back in minutes
+    }
     assert not (tmp_path / "jobs").exists()
 
 
