@@ -114,13 +114,18 @@ def install(app: Flask) -> None:
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
         LATENCY.labels(endpoint).observe(elapsed)
+        duration_ms = round(elapsed * 1000, 1)
         log.info(
-            "request",
+            "%s %s %s %sms",
+            request.method,
+            endpoint,
+            response.status_code,
+            duration_ms,
             extra={
                 "endpoint": endpoint,
                 "method": request.method,
                 "status": response.status_code,
-                "duration_ms": round(elapsed * 1000, 1),
+                "duration_ms": duration_ms,
             },
         )
         return response
