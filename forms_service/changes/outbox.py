@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.changes.diff import canonical
 from forms_service.changes.model import Action, Outcome, decode_raw, encode_raw, error_kind
 from forms_service.changes.settlement import record_event, settle, transition
+from forms_service.clock import Clock, utc_now
 from forms_service.connectors.interfaces import Connector, FieldWrite, SourceUnavailable
 from forms_service.definitions.model import FormDefinition
 from forms_service.errors import Conflict, NotFound
@@ -35,12 +36,6 @@ from forms_service.storage.model import (
 )
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], dt.datetime]
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -86,7 +81,7 @@ class OutboxDeliverer:
         connectors: Mapping[str, Connector],
         definitions: Mapping[str, FormDefinition],
         *,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.sessions = sessions

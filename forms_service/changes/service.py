@@ -42,6 +42,7 @@ from forms_service.changes.settlement import (
     settle,
     transition,
 )
+from forms_service.clock import Clock, utc_now
 from forms_service.connectors.interfaces import Connector
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
@@ -60,15 +61,10 @@ from forms_service.storage.model import (
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], dt.datetime]
 #: Called after commit with the ids of the outbox messages a transaction wrote.
 QueuedHook = Callable[[Sequence[int]], None]
 
 __all__ = ["ChangeService", "QueueFilter", "QueuePage", "StaleChangeSet"]
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class ChangeService:
@@ -80,7 +76,7 @@ class ChangeService:
         definitions: Mapping[str, FormDefinition],
         connectors: Mapping[str, Connector],
         *,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
         policy: PolicySettings | None = None,
         on_queued: QueuedHook | None = None,
     ) -> None:

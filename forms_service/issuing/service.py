@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.audit import service as audit
+from forms_service.clock import Clock, utc_now
 from forms_service.connectors.interfaces import Connector, Selection
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
@@ -21,13 +22,6 @@ from forms_service.definitions.service import DefinitionSet
 from forms_service.errors import InvalidInput, NotFound
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
 from forms_service.storage.model import Document, DocumentStatus
-
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware."""
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

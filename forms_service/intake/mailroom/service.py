@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.audit import service as audit
+from forms_service.clock import Clock, utc_now
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.errors import InvalidInput, NotFound
 from forms_service.intake.mailroom.files import (
@@ -63,7 +64,6 @@ from ocr.interfaces import OcrEngine
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], dt.datetime]
 #: Called after commit with a new submission's id (the change-set proposal).
 ProposeHook = Callable[[str], object]
 
@@ -75,10 +75,6 @@ MISSING_PAGES = "missing_pages"
 #: Batch sources.
 SOURCES = ("upload", "api", "cli", "watch", "pdf_return")
 MAX_FILES = 200
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -111,7 +107,7 @@ class MailroomService(OperatorActions):
         engine: Callable[[], OcrEngine],
         *,
         propose: ProposeHook | None = None,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
         reading: ReadingSettings | None = None,
         geometry: GeometryOf = geometry_of,
         signer: LinkSigner | None = None,
