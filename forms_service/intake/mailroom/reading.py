@@ -224,15 +224,18 @@ def read_scanned_page(
     """
     settings = settings or ReadingSettings()
     identity = assigned
+    found: CodeFinding | None = None
     try:
         if identity is None:
-            identity = identify_payload(find_code(gray).payload)
+            found = find_code(gray)
+            identity = identify_payload(found.payload)
         definition = definitions[identity.form_id]
         page = geometry(definition).page(identity.page)
         context = context_for(definition, dpi=settings.dpi, threshold=settings.threshold)
         template = blank(definition, identity.page, settings.dpi) if blank else None
         try:
-            reading = read_page(gray, lambda _payload: page, engine, context, template)
+            # The code found above is handed over, so the page is not searched twice.
+            reading = read_page(gray, lambda _payload: page, engine, context, template, found)
         except CodeNotFound:
             if assigned is None:
                 raise
