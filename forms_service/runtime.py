@@ -21,6 +21,7 @@ from forms_service.intake.mailroom.assembly import build_mailroom
 from forms_service.intake.mailroom.service import MailroomService
 from forms_service.intake.pdf.service import PdfReturnIntake, build_pdf_returns
 from forms_service.intake.service import ChallengePolicy, OnlineIntake
+from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
 from forms_service.issuing.tokens import LinkSigner, SigningKey
 from forms_service.jobs.interfaces import JobQueue
@@ -45,6 +46,8 @@ class Runtime:
     changes: ChangeService
     outbox: OutboxDeliverer
     files: LocalFileStore
+    #: Renders stored documents (campaigns, downloads) in the current layout version.
+    printer: DocumentPrinter
     #: Set right after construction: both need the runtime itself.
     jobs: JobQueue = field(init=False)
     mailroom: MailroomService = field(init=False)
@@ -105,6 +108,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         changes=changes,
         outbox=outbox,
         files=LocalFileStore(Path(settings["FILE_STORE_DIR"])),
+        printer=DocumentPrinter(issuing),
     )
     runtime.jobs = build_job_queue(settings, lambda: runtime)
     runtime.mailroom = build_mailroom(runtime)

@@ -14,7 +14,6 @@ import numpy as np
 from PIL import Image
 
 from forms_service.connectors.interfaces import Selection
-from forms_service.issuing.layout import form_geometry
 from forms_service.issuing.pagecode import PageCodes
 from forms_service.runtime import Runtime
 from tests.ocr_pages import TYPED_FONT, Answers, GrayImage, render_page
@@ -37,11 +36,19 @@ def scanned_page(
     page: int = 1,
     payload: str | None = None,
     seed: int = 0,
+    layout: int | None = None,
 ) -> GrayImage:
-    """One form page of a document, filled with `answers`, as scanned at 200 dpi."""
+    """One form page of a document, filled with `answers`, as scanned at 200 dpi.
+
+    The page is drawn in layout version `layout` (the runtime's current one by default),
+    and its code names that version.
+    """
     definition = runtime.definitions[form_id]
-    geometry = form_geometry(definition).page(page)
-    code = payload or PageCodes(runtime.signer.keys).encode(document_id, page, definition.version)
+    layout = runtime.issuing.layouts.current if layout is None else layout
+    geometry = runtime.issuing.layouts.geometry(definition, layout).page(page)
+    code = payload or PageCodes(runtime.signer.keys).encode(
+        document_id, page, definition.version, layout=layout
+    )
     return render_page(geometry, code, DPI, answers, seed=seed)
 
 
@@ -134,17 +141,14 @@ def printed_and_filled(
     import pypdfium2 as pdfium
     from PIL import ImageDraw, ImageFont
 
-    from forms_service.issuing.printing import DocumentPrinter
-
-    printer = DocumentPrinter(runtime.issuing)
-    pdf = pdfium.PdfDocument(printer.pdf_for(document_id))
+    pdf = pdfium.PdfDocument(runtime.printer.pdf_for(document_id))
     with runtime.sessions() as session:
         from forms_service.storage.model import Document
 
         document = session.get(Document, document_id)
         assert document is not None
         definition = runtime.definitions[document.form_id]
-    geometry = form_geometry(definition)
+    geometry = runtime.issuing.layouts.geometry(definition)  # what the printer printed with
     scale = DPI / 72
     sheets = []
     for index in range(len(pdf)):

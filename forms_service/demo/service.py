@@ -211,11 +211,10 @@ def demo_letters(runtime: Runtime, directory: Path) -> list[Path]:
     """Print the demo documents of C000001 as PDF letters (fillable, or to print and scan)."""
     from sqlalchemy import select
 
-    from forms_service.issuing.printing import DocumentPrinter
     from forms_service.storage.model import Document
 
     directory.mkdir(parents=True, exist_ok=True)
-    printer = DocumentPrinter(runtime.issuing)
+    printer = runtime.printer
     written = []
     with runtime.sessions() as session:
         documents = session.execute(

@@ -1,271 +1,150 @@
-"""The paper form's layout, a pure function of the definition, handed to ocr/ as geometry.
+"""The paper form's layout versions: new pages print with the current one, old ones stay readable.
 
-Every position is in PDF points with the origin at the bottom-left of an A4 page and is
-rounded to 0.01 pt, so that the renderer, the fillable widgets and the scan reader share
-exactly the same rectangles. Form pages are numbered from 1 (the letter is not a form page).
+A layout is a pure function of (definition, layout version) handed to ocr/ as geometry. The
+layout version is printed in every page code (`F<layout version>.…`, see pagecode.py), so a
+page posted before a change of margins or box sizes is still read with the geometry it was
+printed with. Each version is a frozen module (layout_v1.py, …) registered here; changing
+what a registered version returns misreads every page printed with it, which
+tests/unit/issuing/test_layout_versions.py guards against with a committed fingerprint.
+
+To change the layout: copy the current version's module to layout_v<N+1>.py, change the
+copy, register it in LAYOUTS with current=N+1, and keep every older version registered.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 
-from forms_service.definitions.fieldtypes import WidgetKind
-from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
-from ocr.geometry import FormGeometry, PageGeometry, Rect, Zone, ZoneKind
+from forms_service.definitions.model import FormDefinition
+from forms_service.errors import FormsError
+from forms_service.issuing import layout_v1
+from forms_service.issuing.layout_model import (
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    Caption,
+    FieldBlock,
+    FormLayout,
+    LayoutError,
+    paper_fields,
+)
+from ocr.geometry import FormGeometry
+
+__all__ = [
+    "CONTENT_WIDTH",
+    "CURRENT_LAYOUT",
+    "LAYOUTS",
+    "MARGIN",
+    "MM",
+    "PAGE_HEIGHT",
+    "PAGE_WIDTH",
+    "Caption",
+    "FieldBlock",
+    "FormLayout",
+    "LayoutError",
+    "LayoutFunction",
+    "LayoutVersions",
+    "UnknownLayoutVersion",
+    "form_geometry",
+    "layout",
+    "paper_fields",
+]
 
 MM = 72 / 25.4
-PAGE_WIDTH = 595.28  # A4
-PAGE_HEIGHT = 841.89
-
+#: Page furniture the renderer draws outside every answer box (letter, header, footer):
+#: not part of any version's geometry, so the scan reader never depends on it.
 MARGIN = 20 * MM
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
-MARK_SIZE = 8 * MM
-#: Distance from a page edge to the outer edge of a registration square.
-MARK_OFFSET = 7 * MM
-QR_SIZE = 24 * MM
-#: The QR code sits left of the top-right square with this much clear space around it.
-QR_QUIET = 5 * MM
-HEADER_BOTTOM = PAGE_HEIGHT - 42 * MM
-INSTRUCTION_BASELINE = PAGE_HEIGHT - 40 * MM
-CONTENT_TOP = PAGE_HEIGHT - 47 * MM
-CONTENT_BOTTOM = 32 * MM
-FOOTER_BASELINE = 24 * MM
 
-BOX_HEIGHT = 8 * MM
-SQUARE = 6 * MM
-COMB_CELL_MAX = 7 * MM
-COMB_CELL_MIN = 5 * MM
-SIGNATURE_WIDTH = 85 * MM
-SIGNATURE_HEIGHT = 28 * MM
-LABEL_DROP = 4 * MM  # label baseline below the block top
-CURRENT_DROP = 8.5 * MM  # "Actuellement : …" baseline below the block top
-BOXES_DROP = 10.5 * MM  # top of the answer boxes below the block top
-CAPTION_GAP = 3.5 * MM  # room under comb cells for JJ MM AAAA
-BLOCK_GAP = 5 * MM
-OPTIONS_PER_ROW = 4
-OPTION_ROW = 9 * MM
-
-#: What a date's eight cells mean, in print order.
-DATE_CAPTIONS = (("JJ", 0, 2), ("MM", 2, 4), ("AAAA", 4, 8))
+LayoutFunction = Callable[[FormDefinition], FormLayout]
 
 
-class LayoutError(ValueError):
-    """A definition that cannot be laid out on A4 (a comb too long for one line, say)."""
+class UnknownLayoutVersion(FormsError):
+    """A page code names a layout version this service does not have (a newer deployment's)."""
+
+    status = 400
+    code = "unknown_layout_version"
 
 
-@dataclass(frozen=True)
-class Caption:
-    """A short text printed beside a box (an option's label, JJ/MM/AAAA)."""
+class LayoutVersions:
+    """The registry of layout versions; `current` is the one new documents print with.
 
-    text_key: str
-    x: float
-    y: float
-    size: float
-
-
-@dataclass(frozen=True)
-class FieldBlock:
-    """One field on a form page: where its label, its current value and its boxes go.
-
-    Attributes:
-        field: the definition's field name.
-        page: form page number (1-based).
-        top: y of the block's top edge.
-        label_at: baseline start of the label.
-        current_at: baseline start of the grey current value (None for a signature).
-        zones: the answer boxes.
-        captions: texts printed beside boxes; `text_key` is an option value, "true"/"false"
-            for the Oui/Non squares of a checkbox, or JJ/MM/AAAA under a date.
-        groups: for comb cells, the cell indexes after which a thicker separator is drawn.
+    Args:
+        versions: layout version -> its frozen layout function.
+        current: the version the renderer prints with.
     """
 
-    field: str
-    page: int
-    top: float
-    label_at: tuple[float, float]
-    current_at: tuple[float, float] | None
-    zones: tuple[Zone, ...]
-    captions: tuple[Caption, ...] = ()
-    groups: tuple[int, ...] = ()
+    def __init__(self, versions: Mapping[int, LayoutFunction], *, current: int) -> None:
+        if current not in versions:
+            raise ValueError(f"the current layout version {current} is not registered")
+        if any(not 1 <= v <= 999 for v in versions):
+            raise ValueError("layout versions are 1 to 999 (three digits in the page code)")
+        self._versions = dict(versions)
+        self.current = current
 
+    @property
+    def versions(self) -> tuple[int, ...]:
+        """The registered versions, oldest first."""
+        return tuple(sorted(self._versions))
 
-@dataclass(frozen=True)
-class FormLayout:
-    """Every form page of one definition version: blocks and the shared page furniture."""
+    def __contains__(self, version: object) -> bool:
+        return version in self._versions
 
-    form_id: str
-    version: int
-    page_count: int
-    blocks: tuple[FieldBlock, ...]
-    marks: tuple[tuple[float, float], ...]
-    qr: Rect
+    def layout(self, definition: FormDefinition, version: int | None = None) -> FormLayout:
+        """The layout of `definition` in `version` (the current one by default).
 
-    def blocks_on(self, page: int) -> tuple[FieldBlock, ...]:
-        """The blocks of one form page, top to bottom."""
-        return tuple(b for b in self.blocks if b.page == page)
+        Raises:
+            UnknownLayoutVersion: `version` is not registered.
+            LayoutError: the definition cannot be laid out.
+        """
+        number = self.current if version is None else version
+        function = self._versions.get(number)
+        if function is None:
+            raise UnknownLayoutVersion(
+                f"layout version {number} is unknown here (known: "
+                f"{', '.join(map(str, self.versions))})",
+                field="layout_version",
+            )
+        return function(definition)
 
-    def geometry(self) -> FormGeometry:
-        """The scan reader's view: per page, marks, QR area and answer zones."""
-        return FormGeometry(
-            form_id=self.form_id,
-            version=self.version,
-            pages=tuple(
-                PageGeometry(
-                    number=page,
-                    width=PAGE_WIDTH,
-                    height=PAGE_HEIGHT,
-                    marks=self.marks,
-                    mark_size=_r(MARK_SIZE),
-                    qr=self.qr,
-                    zones=tuple(z for b in self.blocks_on(page) for z in b.zones),
-                )
-                for page in range(1, self.page_count + 1)
-            ),
+    def geometry(self, definition: FormDefinition, version: int | None = None) -> FormGeometry:
+        """The scan reader's geometry of `definition` in `version` (see `layout`)."""
+        return self.layout(definition, version).geometry()
+
+    def with_version(
+        self, version: int, function: LayoutFunction, *, current: bool = True
+    ) -> LayoutVersions:
+        """A registry with one more version (the next layout, or a test's), others kept.
+
+        Raises:
+            ValueError: `version` is already registered (a version never changes).
+        """
+        if version in self._versions:
+            raise ValueError(f"layout version {version} is already registered")
+        return LayoutVersions(
+            {**self._versions, version: function},
+            current=version if current else self.current,
         )
 
 
-def _r(value: float) -> float:
-    return round(value, 2)
+#: Every layout version ever printed. Never remove or change one: posted pages use them.
+LAYOUTS = LayoutVersions({layout_v1.LAYOUT_VERSION: layout_v1.layout}, current=1)
+CURRENT_LAYOUT = LAYOUTS.current
 
 
-def _rect(x: float, y: float, width: float, height: float) -> Rect:
-    """A rectangle snapped to 0.01 pt (so that equal sizes stay equal wherever they are)."""
-    return Rect(_r(x), _r(y), _r(width), _r(height))
+def layout(definition: FormDefinition, version: int | None = None) -> FormLayout:
+    """Lay a definition out on A4 form pages, in `version` (the current one by default).
 
-
-def registration_marks() -> tuple[tuple[float, float], ...]:
-    """Centres of the four solid squares: top-left, top-right, bottom-left, bottom-right."""
-    near = MARK_OFFSET + MARK_SIZE / 2
-    return (
-        (_r(near), _r(PAGE_HEIGHT - near)),
-        (_r(PAGE_WIDTH - near), _r(PAGE_HEIGHT - near)),
-        (_r(near), _r(near)),
-        (_r(PAGE_WIDTH - near), _r(near)),
-    )
-
-
-def qr_area() -> Rect:
-    """Where a form page's QR code is drawn (its modules; the quiet zone lies around it)."""
-    right = PAGE_WIDTH - MARK_OFFSET - MARK_SIZE - QR_QUIET
-    top = PAGE_HEIGHT - MARK_OFFSET - 3 * MM
-    return _rect(right - QR_SIZE, top - QR_SIZE, QR_SIZE, QR_SIZE)
-
-
-def paper_fields(definition: FormDefinition) -> tuple[FieldDefinition, ...]:
-    """The fields a printed form carries: those answered on paper or in the fillable PDF."""
-    return tuple(
-        f for f in definition.fields if Channel.PAPER in f.channels or Channel.PDF in f.channels
-    )
-
-
-def layout(definition: FormDefinition) -> FormLayout:
-    """Lay a definition out on A4 form pages.
-
-    A pure function of the definition (hence of its id and version): the same definition
-    always gives an equal layout, so the scan reader can recompute it from a QR payload.
+    A pure function of the definition (hence of its id and version) and the layout version:
+    the same pair always gives an equal layout, so the scan reader can recompute it from a
+    page code.
 
     Raises:
         LayoutError: a field's boxes cannot fit on one page (too many options, say).
+        UnknownLayoutVersion: no such layout version.
     """
-    blocks: list[FieldBlock] = []
-    page = 1
-    top = CONTENT_TOP
-    for field in paper_fields(definition):
-        height = _block_height(field)
-        if height > CONTENT_TOP - CONTENT_BOTTOM:
-            raise LayoutError(f"field {field.name!r}: its boxes do not fit on one page")
-        if top - height < CONTENT_BOTTOM and top != CONTENT_TOP:
-            page += 1
-            top = CONTENT_TOP
-        blocks.append(_block(field, page, top))
-        top -= height + BLOCK_GAP
-    return FormLayout(
-        form_id=definition.id,
-        version=definition.version,
-        page_count=page,
-        blocks=tuple(blocks),
-        marks=registration_marks(),
-        qr=qr_area(),
-    )
+    return LAYOUTS.layout(definition, version)
 
 
-def form_geometry(definition: FormDefinition) -> FormGeometry:
+def form_geometry(definition: FormDefinition, version: int | None = None) -> FormGeometry:
     """The geometry of a definition's form pages (see `layout`)."""
-    return layout(definition).geometry()
-
-
-def _options(field: FieldDefinition) -> tuple[str, ...]:
-    if field.type.widget is WidgetKind.CHECKBOX:
-        return ("true", "false")
-    return tuple(c.value for c in field.choices)
-
-
-def _block_height(field: FieldDefinition) -> float:
-    widget = field.type.widget
-    if widget is WidgetKind.SIGNATURE:
-        return LABEL_DROP + 2 * MM + SIGNATURE_HEIGHT
-    if widget in (WidgetKind.CHECKBOX, WidgetKind.CHOICES):
-        rows = -(-len(_options(field)) // OPTIONS_PER_ROW)
-        return BOXES_DROP + SQUARE + (rows - 1) * OPTION_ROW
-    if widget is WidgetKind.COMB and field.type_name == "date":
-        return BOXES_DROP + BOX_HEIGHT + CAPTION_GAP
-    return BOXES_DROP + BOX_HEIGHT
-
-
-def _block(field: FieldDefinition, page: int, top: float) -> FieldBlock:
-    label_at = (_r(MARGIN), _r(top - LABEL_DROP))
-    current_at = (_r(MARGIN), _r(top - CURRENT_DROP))
-    widget = field.type.widget
-    charset = field.type.ocr_charset
-    if widget is WidgetKind.SIGNATURE:
-        bottom = top - LABEL_DROP - 2 * MM - SIGNATURE_HEIGHT
-        zone = Zone(
-            field.name,
-            ZoneKind.SIGNATURE,
-            _rect(MARGIN, bottom, SIGNATURE_WIDTH, SIGNATURE_HEIGHT),
-        )
-        return FieldBlock(field.name, page, _r(top), label_at, None, (zone,))
-    boxes_top = top - BOXES_DROP
-    if widget in (WidgetKind.CHECKBOX, WidgetKind.CHOICES):
-        zones = []
-        labels = []
-        slot = CONTENT_WIDTH / OPTIONS_PER_ROW
-        for index, value in enumerate(_options(field)):
-            row, column = divmod(index, OPTIONS_PER_ROW)
-            x = MARGIN + column * slot
-            y = boxes_top - SQUARE - row * OPTION_ROW
-            zones.append(
-                Zone(field.name, ZoneKind.CHECKBOX, _rect(x, y, SQUARE, SQUARE), choice=value)
-            )
-            labels.append(Caption(value, _r(x + SQUARE + 2 * MM), _r(y + 1.6 * MM), 10))
-        return FieldBlock(
-            field.name, page, _r(top), label_at, current_at, tuple(zones), tuple(labels)
-        )
-    if widget is WidgetKind.COMB:
-        cells = field.type.comb_cells(field.rules) or 1
-        cell = min(COMB_CELL_MAX, CONTENT_WIDTH / cells)
-        if cell < COMB_CELL_MIN - 0.01:
-            raise LayoutError(
-                f"field {field.name!r}: {cells} comb cells cannot be {COMB_CELL_MIN / MM:.0f} mm "
-                "wide on one line"
-            )
-        rect = _rect(MARGIN, boxes_top - BOX_HEIGHT, cell * cells, BOX_HEIGHT)
-        zone = Zone(field.name, ZoneKind.COMB, rect, cells=cells, charset=charset)
-        captions: tuple[Caption, ...] = ()
-        groups: tuple[int, ...] = ()
-        if field.type_name == "date":
-            groups = (2, 4)
-            captions = tuple(
-                Caption(text, _r(MARGIN + start * cell + 0.8 * MM), _r(rect.y - 3 * MM), 6.5)
-                for text, start, _end in DATE_CAPTIONS
-            )
-        elif field.type_name == "iban":
-            groups = tuple(range(4, cells, 4))
-        elif field.type_name == "phone":
-            groups = tuple(range(2, cells, 2))
-        return FieldBlock(
-            field.name, page, _r(top), label_at, current_at, (zone,), captions, groups
-        )
-    rect = _rect(MARGIN, boxes_top - BOX_HEIGHT, CONTENT_WIDTH, BOX_HEIGHT)
-    zone = Zone(field.name, ZoneKind.TEXT, rect, charset=charset)
-    return FieldBlock(field.name, page, _r(top), label_at, current_at, (zone,))
+    return LAYOUTS.geometry(definition, version)

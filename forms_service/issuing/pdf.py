@@ -27,14 +27,14 @@ from forms_service.issuing import widgets
 from forms_service.issuing.barcodes import draw_qr, qr_code
 from forms_service.issuing.layout import (
     CONTENT_WIDTH,
+    LAYOUTS,
     MARGIN,
-    MARK_SIZE,
     MM,
     PAGE_HEIGHT,
     PAGE_WIDTH,
     FieldBlock,
     FormLayout,
-    layout,
+    LayoutVersions,
 )
 from forms_service.issuing.letter import LetterTemplate, address_lines, fill, french_date
 from forms_service.issuing.pagecode import PageCodes
@@ -87,28 +87,43 @@ def register_fonts() -> None:
 
 
 class PdfRenderer:
-    """Draws documents; keeps each definition's layout so a campaign computes it once."""
+    """Draws documents; keeps each definition's layout so a campaign computes it once.
 
-    def __init__(self, page_codes: PageCodes, *, locale: str = "fr") -> None:
+    New documents print with the registry's current layout version; an older version is
+    drawn only on request (the blank pages the scan reader compares old pages with).
+    """
+
+    def __init__(
+        self, page_codes: PageCodes, *, locale: str = "fr", layouts: LayoutVersions = LAYOUTS
+    ) -> None:
         register_fonts()
         self.page_codes = page_codes
         self.locale = locale
-        self._layouts: dict[tuple[str, int, str], FormLayout] = {}
+        self.layouts = layouts
+        self._layouts: dict[tuple[str, int, str, int], FormLayout] = {}
 
-    def layout_of(self, definition: FormDefinition) -> FormLayout:
-        """The (cached) layout of a definition version."""
-        key = (definition.id, definition.version, definition.path)
+    def layout_of(
+        self, definition: FormDefinition, layout_version: int | None = None
+    ) -> FormLayout:
+        """The (cached) layout of a definition version, in the current layout by default."""
+        number = self.layouts.current if layout_version is None else layout_version
+        key = (definition.id, definition.version, definition.path, number)
         if key not in self._layouts:
-            self._layouts[key] = layout(definition)
+            self._layouts[key] = self.layouts.layout(definition, number)
         return self._layouts[key]
 
     def render(
-        self, definition: FormDefinition, letter: LetterTemplate, content: DocumentContent
+        self,
+        definition: FormDefinition,
+        letter: LetterTemplate,
+        content: DocumentContent,
+        *,
+        layout_version: int | None = None,
     ) -> bytes:
-        """One document's fillable PDF."""
+        """One document's fillable PDF (in the current layout unless told otherwise)."""
         buffer = io.BytesIO()
         canvas = self.new_canvas(buffer, title=definition.title_in(self.locale))
-        self.draw(canvas, definition, letter, content, fillable=True)
+        self.draw(canvas, definition, letter, content, fillable=True, layout_version=layout_version)
         canvas.save()
         return buffer.getvalue()
 
@@ -122,7 +137,7 @@ class PdfRenderer:
         return canvas
 
     def page_count(self, definition: FormDefinition) -> int:
-        """Pages of one document: the letter and the form pages."""
+        """Pages of one document printed now: the letter and the form pages."""
         return 1 + self.layout_of(definition).page_count
 
     def draw(
@@ -133,13 +148,14 @@ class PdfRenderer:
         content: DocumentContent,
         *,
         fillable: bool,
+        layout_version: int | None = None,
     ) -> int:
         """Draw one document's pages on `canvas`; return the number of pages drawn.
 
         A merged print file draws many documents on one canvas with `fillable=False`:
         widgets of several documents would share their names in one AcroForm.
         """
-        form_layout = self.layout_of(definition)
+        form_layout = self.layout_of(definition, layout_version)
         total = 1 + form_layout.page_count
         self._letter(canvas, definition, letter, content, total)
         canvas.showPage()
@@ -253,11 +269,13 @@ class PdfRenderer:
         total: int,
     ) -> None:
         canvas.setFillColor(black)
-        half = MARK_SIZE / 2
+        size = form_layout.mark_size
         for cx, cy in form_layout.marks:
-            canvas.rect(cx - half, cy - half, MARK_SIZE, MARK_SIZE, stroke=0, fill=1)
+            canvas.rect(cx - size / 2, cy - size / 2, size, size, stroke=0, fill=1)
         qr = form_layout.qr
-        payload = self.page_codes.encode(content.document_id, page, definition.version)
+        payload = self.page_codes.encode(
+            content.document_id, page, definition.version, layout=form_layout.layout_version
+        )
         draw_qr(canvas, qr_code(payload), qr.x, qr.y, qr.width)
         header_width = qr.x - 5 * MM - MARGIN
         canvas.setFont(FONT, 9)

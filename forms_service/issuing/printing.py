@@ -22,7 +22,7 @@ class DocumentPrinter:
     def __init__(self, issuing: IssuingService, *, locale: str = "fr") -> None:
         self.issuing = issuing
         self.page_codes = PageCodes(issuing.signer.keys)
-        self.renderer = PdfRenderer(self.page_codes, locale=locale)
+        self.renderer = PdfRenderer(self.page_codes, locale=locale, layouts=issuing.layouts)
         self._letters: dict[tuple[str, int], LetterTemplate] = {}
 
     def letter(self, definition: FormDefinition) -> LetterTemplate:

@@ -20,6 +20,7 @@ from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
 from forms_service.errors import InvalidInput, NotFound
+from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
 from forms_service.storage.model import Document, DocumentStatus
 
@@ -66,8 +67,11 @@ class IssuingService:
         signer: LinkSigner,
         base_url: str,
         clock: Clock = utc_now,
+        layouts: LayoutVersions = LAYOUTS,
     ) -> None:
         self.sessions = sessions
+        #: The layout versions documents print with (current) and are read back with.
+        self.layouts = layouts
         self.definitions = definitions
         self.connectors = connectors
         self.signer = signer
@@ -143,6 +147,9 @@ class IssuingService:
             reference=new_reference(),
             form_id=definition.id,
             form_version=definition.version,
+            # What the letter is printed with (a later download may use a newer layout:
+            # each page's code names its own; this is for a page whose code is unreadable).
+            layout_version=self.layouts.current,
             record_key=key,
             campaign=campaign,
             snapshot=snapshot_of(definition, record),

@@ -86,6 +86,9 @@ class Document(Base):
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     form_id: Mapped[str] = mapped_column(String(64), index=True)
     form_version: Mapped[int] = mapped_column(Integer)
+    #: The paper layout version current when issued; None: issued before layout versions
+    #: existed, hence printed with layout version 1.
+    layout_version: Mapped[int | None] = mapped_column(Integer)
     record_key: Mapped[str] = mapped_column(String(128))
     campaign: Mapped[str] = mapped_column(String(64))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)

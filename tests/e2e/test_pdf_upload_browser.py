@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from forms_service.connectors.interfaces import Selection
-from forms_service.issuing.printing import DocumentPrinter
 from forms_service.runtime import Runtime
 from tests.e2e.browsing import serious_violations
 from tests.pdf_forms import fill_with_pypdf
@@ -21,7 +20,7 @@ def test_upload_the_filled_letter(
 ) -> None:
     (issued,) = runtime.issuing.issue("consent-preferences", Selection(keys=("C000005",)), "b")
     link = server + issued.link.removeprefix(runtime.issuing.base_url)
-    letter = DocumentPrinter(runtime.issuing).pdf_for(issued.document_id)
+    letter = runtime.printer.pdf_for(issued.document_id)
     filled = tmp_path / "ma-reponse.pdf"
     filled.write_bytes(fill_with_pypdf(letter, {"preferred_channel": "/post"}))
     notes = tmp_path / "notes.txt"

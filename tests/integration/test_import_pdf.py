@@ -18,7 +18,6 @@ from forms_service.definitions.service import load_definition
 from forms_service.errors import ConfigurationError
 from forms_service.intake.pdf.acroform import read_pdf_form
 from forms_service.issuing.pdf_template import render_template_copy
-from forms_service.issuing.printing import DocumentPrinter
 from forms_service.runtime import Runtime
 from forms_service.storage.model import Document, PdfReturn, Submission
 from tests.conftest import DEFINITIONS
@@ -144,7 +143,7 @@ def test_issue_a_prefilled_copy_and_read_it_back(runtime: Runtime) -> None:
         document = session.get(Document, issued.document_id)
         assert document is not None
     token = runtime.issuing.token_for(document)
-    copy = DocumentPrinter(runtime.issuing).pdf_for(document.id)
+    copy = runtime.printer.pdf_for(document.id)
     direct = render_template_copy(definition, document.snapshot, token)
     assert read_pdf_form(copy).fields == read_pdf_form(direct).fields
     prefilled = read_pdf_form(copy)

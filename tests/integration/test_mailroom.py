@@ -24,6 +24,7 @@ from forms_service.cli import cli
 from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.model import BatchStatus, PageStatus, ScanPage
 from forms_service.intake.mailroom.service import Upload
+from forms_service.issuing.layout import CURRENT_LAYOUT
 from forms_service.issuing.pagecode import PageCodes
 from forms_service.issuing.tokens import new_document_id
 from forms_service.runtime import Runtime
@@ -217,7 +218,9 @@ def test_bad_pages_go_to_the_exception_queue_and_the_batch_goes_on(runtime: Runt
     revoked = issue(runtime, FORM, "C000002")
     runtime.issuing.revoke(revoked, actor="test")
     version = runtime.definitions[FORM].version
-    unknown_code = PageCodes(runtime.signer.keys).encode(new_document_id(), 1, version)
+    unknown_code = PageCodes(runtime.signer.keys).encode(
+        new_document_id(), 1, version, layout=CURRENT_LAYOUT
+    )
     good_page = scanned_page(runtime, good, FORM, Answers(texts={"city": "NANTES"}))
     uploads = [
         Upload("good.png", as_png(good_page)),
@@ -327,7 +330,9 @@ def test_page_of_another_batch_then_rejected_by_an_operator(runtime: Runtime) ->
 def test_operator_assigns_an_unidentified_page_to_a_document(runtime: Runtime) -> None:
     document = issue(runtime, FORM, "C000004")
     version = runtime.definitions[FORM].version
-    stray_code = PageCodes(runtime.signer.keys).encode(new_document_id(), 1, version)
+    stray_code = PageCodes(runtime.signer.keys).encode(
+        new_document_id(), 1, version, layout=CURRENT_LAYOUT
+    )
     page = scanned_page(
         runtime, document, FORM, Answers(texts={"city": "RENNES"}), payload=stray_code
     )
@@ -359,8 +364,8 @@ def _two_page_form(runtime: Runtime) -> None:
 
     from forms_service.issuing.layout import form_geometry
 
-    def two_pages(definition: Any) -> Any:
-        geometry = form_geometry(definition)
+    def two_pages(definition: Any, layout: int) -> Any:
+        geometry = form_geometry(definition, layout)
         return replace(geometry, pages=(geometry.pages[0], replace(geometry.pages[0], number=2)))
 
     runtime.mailroom.geometry = two_pages
@@ -368,7 +373,7 @@ def _two_page_form(runtime: Runtime) -> None:
 
 def _page_two(runtime: Runtime, document: str, answers: Answers) -> bytes:
     version = runtime.definitions[FORM].version
-    code = PageCodes(runtime.signer.keys).encode(document, 2, version)
+    code = PageCodes(runtime.signer.keys).encode(document, 2, version, layout=CURRENT_LAYOUT)
     return as_png(scanned_page(runtime, document, FORM, answers, payload=code))
 
 

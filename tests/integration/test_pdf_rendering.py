@@ -38,7 +38,7 @@ FORMS = ("contact-update", "bank-details", "consent-preferences")
 
 def _issue(runtime: Runtime, form_id: str, key: str = "C000002") -> tuple[str, bytes]:
     (issued,) = runtime.issuing.issue(form_id, Selection(keys=(key,)), "pdf-test")
-    return issued.document_id, DocumentPrinter(runtime.issuing).pdf_for(issued.document_id)
+    return issued.document_id, runtime.printer.pdf_for(issued.document_id)
 
 
 def _rounded(rect: Rect) -> tuple[float, ...]:
@@ -205,7 +205,7 @@ def _qr_payloads(pdf: bytes) -> list[list[str]]:
 
 
 def test_qr_code_on_each_page_decodes_to_a_verifiable_payload(runtime: Runtime) -> None:
-    printer = DocumentPrinter(runtime.issuing)
+    printer = runtime.printer
     for form_id in FORMS:
         document_id, pdf = _issue(runtime, form_id)
         payloads = _qr_payloads(pdf)
@@ -228,6 +228,7 @@ def test_qr_code_on_each_page_decodes_to_a_verifiable_payload(runtime: Runtime) 
 
 def test_rendering_the_same_document_twice_gives_the_same_pages(runtime: Runtime) -> None:
     document_id, first = _issue(runtime, "contact-update")
+    # A printer of its own: nothing cached by the first rendering may change the second.
     second = DocumentPrinter(runtime.issuing).pdf_for(document_id)
     assert _qr_payloads(first) == _qr_payloads(second)
     text_first = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(first)).pages]

@@ -17,7 +17,6 @@ from forms_service.app import create_app
 from forms_service.connectors.interfaces import Selection
 from forms_service.intake.mailroom.model import ScanBatch
 from forms_service.intake.pdf.service import TamperedPdfToken, UnidentifiedPdf
-from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.tokens import ExpiredLink
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (
@@ -58,7 +57,7 @@ def _issue(runtime: Runtime, form_id: str, key: str = "C000001") -> tuple[str, s
 
 
 def _pdf(runtime: Runtime, document_id: str) -> bytes:
-    return DocumentPrinter(runtime.issuing).pdf_for(document_id)
+    return runtime.printer.pdf_for(document_id)
 
 
 def _birth_date(runtime: Runtime, key: str = "C000001") -> str:

@@ -116,8 +116,10 @@ def test_rows_survive_an_upgrade_and_timestamps_come_back_in_utc(
     paris = dt.timezone(dt.timedelta(hours=1))
     issued = dt.datetime(2026, 11, 23, 14, 30, 15, 123456, tzinfo=paris)
     with sessions() as session, session.begin():
-        session.add(
-            Document(
+        # A Core insert of the columns 0001 has: the model may have more (added by later
+        # revisions, e.g. documents.layout_version), which this schema does not know yet.
+        session.execute(
+            Document.__table__.insert().values(
                 id="d" * 22,
                 reference="7Q4-K2M-98X",
                 form_id="contact-update",
@@ -144,6 +146,7 @@ def test_rows_survive_an_upgrade_and_timestamps_come_back_in_utc(
         assert document.issued_at.utcoffset() == dt.timedelta(0)
         assert document.issued_at.hour == 13
         assert document.opened_at is None
+        assert document.layout_version is None  # issued before layout versions: version 1
         with pytest.raises(StatementError, match="naive datetime"):
             session.add(SecurityEvent(at=dt.datetime(2026, 1, 1), kind="x", detail=""))
             session.flush()

@@ -55,7 +55,7 @@ def blank_pages(runtime: Runtime) -> BlankPages:
     from forms_service.issuing.letter import letter_of
     from forms_service.issuing.pdf import DocumentContent, PdfRenderer
 
-    renderer = PdfRenderer(PageCodes(runtime.signer.keys))
+    renderer = PdfRenderer(PageCodes(runtime.signer.keys), layouts=runtime.issuing.layouts)
     stand_in = DocumentContent(
         document_id="A" * 22,
         reference="XXX-XXX-XXX",
@@ -64,8 +64,9 @@ def blank_pages(runtime: Runtime) -> BlankPages:
         snapshot={},
     )
 
-    def render(definition: FormDefinition) -> bytes:
-        return renderer.render(definition, letter_of(definition), stand_in)
+    def render(definition: FormDefinition, layout: int) -> bytes:
+        # In the layout the page being read was printed with, which may be an old one.
+        return renderer.render(definition, letter_of(definition), stand_in, layout_version=layout)
 
     return BlankPages(render)
 
@@ -88,6 +89,7 @@ def build_mailroom(runtime: Runtime) -> MailroomService:
         propose=runtime.changes.propose_quietly,
         signer=runtime.signer,
         blank=blank_pages(runtime) if settings.get("SCAN_BLANK_TEMPLATE", True) else None,
+        layouts=runtime.issuing.layouts,
         reading=ReadingSettings(
             dpi=float(settings.get("SCAN_READ_DPI", 300)),
             threshold=float(settings.get("SCAN_REVIEW_THRESHOLD", DEFAULT_THRESHOLD)),

@@ -99,6 +99,8 @@ class ScanPage(Base):
     form_id: Mapped[str | None] = mapped_column(String(64))
     form_version: Mapped[int | None] = mapped_column(Integer)
     form_page: Mapped[int | None] = mapped_column(Integer)
+    #: The layout version the page was printed with (from its code, or its document's).
+    layout_version: Mapped[int | None] = mapped_column(Integer)
     #: Set by an operator's assignment: identification is skipped when the page is read again.
     assigned_by: Mapped[str | None] = mapped_column(String(128))
     #: Why the page waits for an operator (a stable code) and the reason shown to them.

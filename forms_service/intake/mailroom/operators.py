@@ -13,6 +13,7 @@ from forms_service.definitions.model import FormDefinition
 from forms_service.errors import Conflict, InvalidInput, NotFound
 from forms_service.intake.mailroom.model import BatchStatus, PageStatus, ScanBatch, ScanPage
 from forms_service.intake.mailroom.reading import GeometryOf
+from forms_service.issuing.layout import UnknownLayoutVersion
 from forms_service.issuing.tokens import normalise_reference
 from forms_service.storage.model import Document, DocumentStatus
 
@@ -66,7 +67,13 @@ class OperatorActions:
             definition = self.definitions.get(found.form_id)
             if definition is None:
                 raise NotFound("the document's form is no longer served", field="document")
-            numbers = [p.number for p in self.geometry(definition).pages]
+            # A page whose code was read keeps its layout; otherwise it is taken to be the
+            # letter as issued (documents issued before layout versions: version 1).
+            layout = page.layout_version or found.layout_version or 1
+            try:
+                numbers = [p.number for p in self.geometry(definition, layout).pages]
+            except UnknownLayoutVersion as exc:
+                raise Conflict(exc.reason, field="document") from exc
             number = form_page or page.form_page or 1
             if number not in numbers:
                 raise InvalidInput(
@@ -76,6 +83,7 @@ class OperatorActions:
             page.form_id = found.form_id
             page.form_version = definition.version
             page.form_page = number
+            page.layout_version = layout
             page.assigned_by = actor
             page.status = PageStatus.QUEUED
             page.resolved_by = actor

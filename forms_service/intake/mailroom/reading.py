@@ -20,7 +20,7 @@ import numpy as np
 from forms_service.changes.model import VALID
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FieldDefinition, FormDefinition
-from forms_service.issuing.layout import form_geometry
+from forms_service.issuing.layout import LAYOUTS, LayoutVersions, UnknownLayoutVersion
 from forms_service.issuing.pagecode import PageCodes, TamperedPageCode
 from forms_service.issuing.tokens import ExpiredLink, LinkSigner, TamperedLink
 from forms_service.storage.filestore import FileStore
@@ -62,6 +62,8 @@ SCAN_REASONS = {
     "unreadable_image": ("unreadable_image", "the image cannot be decoded"),
     "unknown_page": ("unknown_page", "the code names a page the form does not have"),
 }
+#: The exception of a well-signed page code naming a layout version this service lacks.
+UNKNOWN_LAYOUT = "unknown_layout"
 
 
 class PageException(Exception):
@@ -82,6 +84,8 @@ class Identity:
     form_id: str
     version: int
     page: int
+    #: The layout version the page was printed with: its zones are that version's.
+    layout: int
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,11 @@ class ReadResult:
     zones: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
 
-GeometryOf = Callable[[FormDefinition], FormGeometry]
-#: The printed, unfilled form page at a resolution (None when it cannot be rendered).
-BlankOf = Callable[[FormDefinition, int, float], "GrayImage | None"]
+#: The geometry of a definition in a layout version.
+GeometryOf = Callable[[FormDefinition, int], FormGeometry]
+#: The printed, unfilled form page (definition, layout version, page, resolution); None
+#: when it cannot be rendered.
+BlankOf = Callable[[FormDefinition, int, int, float], "GrayImage | None"]
 
 
 class BlankPages:
@@ -104,24 +110,29 @@ class BlankPages:
 
     Handed to ocr/ so that anything printed inside a box (separators, hints) is not taken
     for the customer's ink. The page code and reference differ per document but lie
-    outside every answer box, so one rendering serves every document of a form version.
+    outside every answer box, so one rendering serves every document of a form version
+    printed with one layout version.
     """
 
-    def __init__(self, render: Callable[[FormDefinition], bytes]) -> None:
+    def __init__(self, render: Callable[[FormDefinition, int], bytes]) -> None:
         self.render = render
-        self._pages: dict[tuple[str, int, str, int, float], GrayImage | None] = {}
+        self._pages: dict[tuple[str, int, str, int, int, float], GrayImage | None] = {}
 
-    def __call__(self, definition: FormDefinition, number: int, dpi: float) -> GrayImage | None:
-        key = (definition.id, definition.version, definition.path, number, dpi)
+    def __call__(
+        self, definition: FormDefinition, layout: int, number: int, dpi: float
+    ) -> GrayImage | None:
+        key = (definition.id, definition.version, definition.path, layout, number, dpi)
         if key not in self._pages:
-            self._pages[key] = self._rasterise(definition, number, dpi)
+            self._pages[key] = self._rasterise(definition, layout, number, dpi)
         return self._pages[key]
 
-    def _rasterise(self, definition: FormDefinition, number: int, dpi: float) -> GrayImage | None:
+    def _rasterise(
+        self, definition: FormDefinition, layout: int, number: int, dpi: float
+    ) -> GrayImage | None:
         import pypdfium2 as pdfium
 
         try:
-            document = pdfium.PdfDocument(self.render(definition))
+            document = pdfium.PdfDocument(self.render(definition, layout))
         except Exception:  # no blank page: the reader works without one
             log.exception("cannot render the blank pages of form %s", definition.id)
             return None
@@ -135,9 +146,9 @@ class BlankPages:
             document.close()
 
 
-def geometry_of(definition: FormDefinition) -> FormGeometry:
-    """The definition's form geometry (pure: recomputed, never stored)."""
-    return form_geometry(definition)
+def geometry_of(definition: FormDefinition, layout: int) -> FormGeometry:
+    """The definition's form geometry in a layout version (pure: recomputed, never stored)."""
+    return LAYOUTS.geometry(definition, layout)
 
 
 def identify(
@@ -147,6 +158,7 @@ def identify(
     find_document: Callable[[str], Document | None],
     definitions: Mapping[str, FormDefinition],
     letter_of: Callable[[str], str | None] | None = None,
+    layouts: LayoutVersions = LAYOUTS,
 ) -> Identity:
     """Check a page code and the document it names.
 
@@ -154,7 +166,9 @@ def identify(
     foreign page: it returns the document id of one of our links, None otherwise.
 
     Raises:
-        PageException: not our code, unknown or withdrawn document, retired form version.
+        PageException: not our code, unknown or withdrawn document, retired form version,
+            or a layout version this service does not have (`unknown_layout`: a page printed
+            by a newer deployment is never read with another layout's boxes).
     """
     try:
         claims = codes.decode(payload)
@@ -185,7 +199,15 @@ def identify(
             f"document {document.reference} was printed with a form version no longer served",
             document_id=document.id,
         )
-    return Identity(document.id, document.form_id, claims.version, claims.page)
+    if claims.layout not in layouts:
+        raise PageException(
+            UNKNOWN_LAYOUT,
+            f"document {document.reference} was printed with paper layout version "
+            f"{claims.layout}, which this service does not know (known: "
+            f"{', '.join(map(str, layouts.versions))}): its boxes cannot be located",
+            document_id=document.id,
+        )
+    return Identity(document.id, document.form_id, claims.version, claims.page, claims.layout)
 
 
 def letter_document(payload: str, signer: LinkSigner, now: dt.datetime) -> str | None:
@@ -230,9 +252,12 @@ def read_scanned_page(
             found = find_code(gray)
             identity = identify_payload(found.payload)
         definition = definitions[identity.form_id]
-        page = geometry(definition).page(identity.page)
+        # The zones of the layout the page was printed with, never the current one's.
+        page = geometry(definition, identity.layout).page(identity.page)
         context = context_for(definition, dpi=settings.dpi, threshold=settings.threshold)
-        template = blank(definition, identity.page, settings.dpi) if blank else None
+        template = (
+            blank(definition, identity.layout, identity.page, settings.dpi) if blank else None
+        )
         try:
             # The code found above is handed over, so the page is not searched twice.
             reading = read_page(gray, lambda _payload: page, engine, context, template, found)
@@ -245,6 +270,9 @@ def read_scanned_page(
         raise PageException(
             "unknown_page", "the code names a page the form does not have"
         ) from None
+    except UnknownLayoutVersion as exc:  # an assigned page of a newer deployment's document
+        document_id = identity.document_id if identity else None
+        raise PageException(UNKNOWN_LAYOUT, exc.reason, document_id=document_id) from exc
     except ScanError as exc:
         code, reason = SCAN_REASONS.get(exc.reason, (exc.reason, exc.message))
         document_id = identity.document_id if identity else None

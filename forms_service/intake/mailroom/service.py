@@ -44,12 +44,12 @@ from forms_service.intake.mailroom.reading import (
     PageException,
     ReadingSettings,
     answer_of,
-    geometry_of,
     identify,
     letter_document,
     page_png,
     read_scanned_page,
 )
+from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.pagecode import PageCodes
 from forms_service.issuing.tokens import LinkSigner, new_document_id
 from forms_service.jobs.interfaces import JobQueue
@@ -109,9 +109,10 @@ class MailroomService(OperatorActions):
         propose: ProposeHook | None = None,
         clock: Clock = utc_now,
         reading: ReadingSettings | None = None,
-        geometry: GeometryOf = geometry_of,
+        geometry: GeometryOf | None = None,
         signer: LinkSigner | None = None,
         blank: BlankOf | None = None,
+        layouts: LayoutVersions = LAYOUTS,
     ) -> None:
         self.sessions = sessions
         self.files = files
@@ -122,7 +123,9 @@ class MailroomService(OperatorActions):
         self.propose = propose
         self.clock = clock
         self.reading = reading or ReadingSettings()
-        self.geometry = geometry
+        #: Every layout version pages may have been printed with.
+        self.layouts = layouts
+        self.geometry = geometry or layouts.geometry
         self.signer = signer
         self.blank = blank
 
@@ -312,6 +315,7 @@ class MailroomService(OperatorActions):
                 find_document=lambda document_id: session.get(Document, document_id),
                 definitions=self.definitions,
                 letter_of=self._letter_of,
+                layouts=self.layouts,
             )
 
     def _letter_of(self, payload: str) -> str | None:
@@ -371,6 +375,7 @@ class MailroomService(OperatorActions):
             page.form_id = identity.form_id
             page.form_version = identity.version
             page.form_page = identity.page
+            page.layout_version = identity.layout
             page.readings = {"zones": list(zones), "rotation": rotation}
             page.updated_at = self.clock()
             page.exception = None
@@ -408,7 +413,8 @@ class MailroomService(OperatorActions):
             ).scalars()
         )
         definition = self.definitions[document.form_id]
-        expected = {p.number for p in self.geometry(definition).pages}
+        # The pages the layout of this page's print has (another layout may flow differently).
+        expected = {p.number for p in self.geometry(definition, page.layout_version or 1).pages}
         present = {p.form_page for p in pages}
         forced = any(p.assigned_by for p in pages)
         if not expected <= present and not forced:
@@ -474,7 +480,8 @@ class MailroomService(OperatorActions):
         ).scalars()
         for page in waiting:
             definition = self.definitions.get(page.form_id or "")
-            total = len(self.geometry(definition).pages) if definition else 0
+            layout = page.layout_version or 1
+            total = len(self.geometry(definition, layout).pages) if definition else 0
             page.status = PageStatus.EXCEPTION
             page.exception = MISSING_PAGES
             page.reason = (
@@ -499,7 +506,13 @@ class MailroomService(OperatorActions):
 def _assigned_identity(page: ScanPage) -> Identity | None:
     if not page.assigned_by or not page.document_id or not page.form_id:
         return None
-    return Identity(page.document_id, page.form_id, page.form_version or 0, page.form_page or 1)
+    return Identity(
+        page.document_id,
+        page.form_id,
+        page.form_version or 0,
+        page.form_page or 1,
+        page.layout_version or 1,
+    )
 
 
 def _duplicate(session: Session, page: ScanPage, document: Document) -> tuple[str, str] | None:

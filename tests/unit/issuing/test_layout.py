@@ -16,9 +16,6 @@ from forms_service.definitions.model import (
 )
 from forms_service.definitions.service import load_definitions
 from forms_service.issuing.layout import (
-    CONTENT_BOTTOM,
-    CONTENT_TOP,
-    MARK_SIZE,
     MM,
     PAGE_HEIGHT,
     PAGE_WIDTH,
@@ -26,6 +23,7 @@ from forms_service.issuing.layout import (
     form_geometry,
     layout,
 )
+from forms_service.issuing.layout_v1 import CONTENT_BOTTOM, CONTENT_TOP, MARK_SIZE
 from ocr.geometry import Rect, ZoneKind
 
 DEFINITIONS = Path(__file__).resolve().parents[3] / "form_definitions"

@@ -13,7 +13,7 @@ KEY2 = SigningKey.parse("k2:" + "b" * 40)
 
 def test_page_code_round_trip_and_key_rotation() -> None:
     old = PageCodes([KEY1])
-    payload = old.encode("AbCdEfGhIjKlMnOpQrStUv", 2, 7)
+    payload = old.encode("AbCdEfGhIjKlMnOpQrStUv", 2, 7, layout=1)
     assert len(payload) <= 50  # a version 4 QR code at error correction M
     claims = PageCodes([KEY2, KEY1]).decode(payload)  # rotated: the old key still verifies
     assert (claims.document_id, claims.page, claims.version, claims.key_id) == (
@@ -36,7 +36,7 @@ def test_page_code_round_trip_and_key_rotation() -> None:
 )
 def test_altered_page_codes_are_refused(mangle: object) -> None:
     codes = PageCodes([KEY1])
-    payload = codes.encode("AbCdEfGhIjKlMnOpQrStUv", 2, 7)
+    payload = codes.encode("AbCdEfGhIjKlMnOpQrStUv", 2, 7, layout=1)
     assert callable(mangle)
     with pytest.raises(TamperedPageCode):
         codes.decode(mangle(payload))

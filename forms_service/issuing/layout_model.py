@@ -1,0 +1,107 @@
+"""What a layout is, whatever its version: field blocks, page furniture, the reader's geometry.
+
+The values here are shared by every layout version (forms_service.issuing.layout_v1, …);
+the numbers that place boxes belong to each version's own module, so that changing one
+version can never move the boxes of another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
+from ocr.geometry import FormGeometry, PageGeometry, Rect, Zone
+
+PAGE_WIDTH = 595.28  # A4
+PAGE_HEIGHT = 841.89
+
+
+class LayoutError(ValueError):
+    """A definition that cannot be laid out on A4 (a comb too long for one line, say)."""
+
+
+@dataclass(frozen=True)
+class Caption:
+    """A short text printed beside a box (an option's label, JJ/MM/AAAA)."""
+
+    text_key: str
+    x: float
+    y: float
+    size: float
+
+
+@dataclass(frozen=True)
+class FieldBlock:
+    """One field on a form page: where its label, its current value and its boxes go.
+
+    Attributes:
+        field: the definition's field name.
+        page: form page number (1-based).
+        top: y of the block's top edge.
+        label_at: baseline start of the label.
+        current_at: baseline start of the grey current value (None for a signature).
+        zones: the answer boxes.
+        captions: texts printed beside boxes; `text_key` is an option value, "true"/"false"
+            for the Oui/Non squares of a checkbox, or JJ/MM/AAAA under a date.
+        groups: for comb cells, the cell indexes after which a thicker separator is drawn.
+    """
+
+    field: str
+    page: int
+    top: float
+    label_at: tuple[float, float]
+    current_at: tuple[float, float] | None
+    zones: tuple[Zone, ...]
+    captions: tuple[Caption, ...] = ()
+    groups: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormLayout:
+    """Every form page of one definition version in one layout version.
+
+    Attributes:
+        layout_version: the layout algorithm that placed the boxes (printed in the page
+            code, so that a page is always read with the geometry it was printed with).
+        marks: centres of the registration squares, `mark_size` wide.
+        qr: where the page code is drawn.
+    """
+
+    form_id: str
+    version: int
+    layout_version: int
+    page_count: int
+    blocks: tuple[FieldBlock, ...]
+    marks: tuple[tuple[float, float], ...]
+    mark_size: float
+    qr: Rect
+
+    def blocks_on(self, page: int) -> tuple[FieldBlock, ...]:
+        """The blocks of one form page, top to bottom."""
+        return tuple(b for b in self.blocks if b.page == page)
+
+    def geometry(self) -> FormGeometry:
+        """The scan reader's view: per page, marks, QR area and answer zones."""
+        return FormGeometry(
+            form_id=self.form_id,
+            version=self.version,
+            pages=tuple(
+                PageGeometry(
+                    number=page,
+                    width=PAGE_WIDTH,
+                    height=PAGE_HEIGHT,
+                    marks=self.marks,
+                    mark_size=self.mark_size,
+                    qr=self.qr,
+                    zones=tuple(z for b in self.blocks_on(page) for z in b.zones),
+                )
+                for page in range(1, self.page_count + 1)
+            ),
+        )
+
+
+def paper_fields(definition: FormDefinition) -> tuple[FieldDefinition, ...]:
+    """The fields a printed form carries: those answered on paper or in the fillable PDF."""
+    return tuple(
+        f for f in definition.fields if Channel.PAPER in f.channels or Channel.PDF in f.channels
+    )
