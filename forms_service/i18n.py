@@ -158,6 +158,14 @@ _UI: Final[dict[str, dict[str, str]]] = {
         "fr": "Nos systèmes ne répondent pas pour le moment. Réessayez plus tard.",
         "en": "Our systems are not answering right now. Please try again later.",
     },
+    "download_pdf": {
+        "fr": "Télécharger le formulaire PDF (à remplir à l'écran ou à imprimer)",
+        "en": "Download the PDF form (to fill in on screen or to print)",
+    },
+    "upload_download": {
+        "fr": "Vous n'avez plus le PDF reçu ? Téléchargez-le de nouveau.",
+        "en": "No longer have the PDF you received? Download it again.",
+    },
     "form_upload_instead": {
         "fr": "Vous avez déjà rempli le formulaire PDF reçu ? Envoyez-le ici.",
         "en": "Already filled in the PDF form you received? Send it here.",

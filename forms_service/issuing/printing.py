@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from forms_service.connectors.interfaces import SourceUnavailable
 from forms_service.definitions.model import FormDefinition
 from forms_service.errors import Conflict, NotFound
 from forms_service.issuing.letter import LetterTemplate, letter_of
@@ -14,6 +16,14 @@ from forms_service.issuing.pdf import DocumentContent, PdfRenderer
 from forms_service.issuing.pdf_template import render_template_copy
 from forms_service.issuing.service import IssuingService
 from forms_service.storage.model import Document
+
+
+@dataclass(frozen=True)
+class PdfCopy:
+    """A document's PDF as a customer downloads it: a file name without personal data."""
+
+    filename: str
+    content: bytes
 
 
 class DocumentPrinter:
@@ -77,6 +87,23 @@ class DocumentPrinter:
         return self.renderer.render(
             definition, self.letter(definition), self.content(document, record)
         )
+
+    def customer_copy(self, document: Document) -> PdfCopy:
+        """The PDF a campaign prints for `document`, rendered again for its customer.
+
+        Fillable, with the hidden token field, the current values of the snapshot, in the
+        current layout version; named after the reference only. When the source cannot be
+        read, the letter is printed without the record's data (name, address): the form
+        pages come from the snapshot, so the copy can still be filled in and sent back.
+
+        Raises:
+            Conflict: the definition has changed version since the document was issued.
+        """
+        try:
+            content = self.render(document)
+        except SourceUnavailable:
+            content = self.render(document, record={})
+        return PdfCopy(f"{document.reference}.pdf", content)
 
     def pdf_for(self, document_id: str) -> bytes:
         """The fillable PDF of the document with that id.

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.runtime import Runtime
+from tests.e2e.browsing import tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -49,15 +50,6 @@ def assert_fits_the_screen(page: Page) -> None:
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
-
-
-def tab_to(page: Page, selector: str, limit: int = 40) -> None:
-    """Press Tab until the element matching `selector` has the focus."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("(s) => document.activeElement?.matches(s) ?? false", selector):
-            return
-    raise AssertionError(f"{selector} cannot be reached with the keyboard")
 
 
 def test_phone_change_address_and_see_the_changes(

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     redirect,
@@ -128,6 +129,27 @@ def submit(token: str) -> ResponseReturnValue:
     )
     target = url_for("public.done", token=token)
     return redirect(target + ("?again=1" if receipt.repeated else ""), code=303)
+
+
+@blueprint.route("/f/<token>/pdf", methods=["GET"])
+@limiter.limit(_link_limit)
+def pdf(token: str) -> ResponseReturnValue:
+    """The letter's fillable PDF, to fill in on screen or print, once the identity is checked."""
+    built = runtime()
+    document = _resolve(token)
+    definition = built.intake.definition(document)
+    built.intake.ensure_open(document)
+    if not _challenge_passed(document, definition):
+        return redirect(url_for("public.form", token=token))  # the identity question first
+    copy = built.printer.customer_copy(document)
+    return Response(
+        copy.content,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{copy.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @blueprint.route("/f/<token>/challenge", methods=["POST"])
