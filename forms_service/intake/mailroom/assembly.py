@@ -53,9 +53,9 @@ def _make_engine(name: str) -> OcrEngine:
 def blank_pages(runtime: Runtime) -> BlankPages:
     """Blank form pages drawn by the real renderer for a stand-in document."""
     from forms_service.issuing.letter import letter_of
-    from forms_service.issuing.pdf import DocumentContent, PdfRenderer
+    from forms_service.issuing.pdf import DocumentContent
 
-    renderer = PdfRenderer(PageCodes(runtime.signer.keys), layouts=runtime.issuing.layouts)
+    renderer = runtime.printer.renderer  # the printer's own: same layouts, same cache
     stand_in = DocumentContent(
         document_id="A" * 22,
         reference="XXX-XXX-XXX",
