@@ -22,6 +22,7 @@ import pytest
 
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import load_definitions
+from forms_service.issuing.barcodes import qr_code
 from forms_service.issuing.layout import (
     CURRENT_LAYOUT,
     LAYOUTS,
@@ -134,7 +135,13 @@ def test_page_codes_carry_the_layout_version_under_the_mac(layout_version: int) 
     codes = PageCodes([KEY])
     payload = codes.encode(DOCUMENT, 3, 12, layout=layout_version)
     assert payload.startswith(f"F{layout_version}.")
-    assert len(payload) <= 50  # still a version 4 QR code at error correction M
+    assert len(payload) <= 50
+    # An 8-character key id, page 99 and definition version 9999 still fit (a 16-character
+    # key id with six-digit versions did not fit version 4 even before layout versions).
+    longest = PageCodes([SigningKey.parse("k" * 8 + ":" + "c" * 40)]).encode(
+        DOCUMENT, 99, 9999, layout=layout_version
+    )
+    assert qr_code(longest).version <= 4 and qr_code(longest).error == "M"
     assert codes.decode(payload).layout == layout_version
     other = 2 if layout_version != 2 else 3
     with pytest.raises(TamperedPageCode):  # the layout digit cannot be altered
