@@ -224,6 +224,10 @@ PUBLIC: dict[str, tuple[dict[str, PdfjsValue], dict[str, str | None]]] = {
             "Liste2": "Lst1,Lst3",
         },
     ),
+    "pdfjs/issue15557.pdf": (  # made by LibreOffice 7.4 (NeedAppearances, no /V)
+        {"Check Box 1": "/Yes"},
+        {"Check Box 1": "Yes"},
+    ),
     "pypdfform/sample_template_with_comb_text_field.pdf": (  # Acrobat comb field and radio
         {"FirstName": "Zoé", "LastName": "ABC1234", "Awesomeness": "/Yes", "Gender": "/Female"},
         {"FirstName": "Zoé", "LastName": "ABC1234", "Awesomeness": "Yes", "Gender": "Female"},
