@@ -23,6 +23,59 @@ from forms_service.issuing.printing import DocumentPrinter
 from forms_service.runtime import Runtime
 from forms_service.storage.model import ChangeSet, FieldChangeRow, Submission
 from tests.conftest import DEFINITIONS, hidden_fields
+from tests.readers.pdfjs_filler import PdfjsValue
+
+#: What a customer types and clicks in each shipped letter, and the change set it must give.
+LETTERS: dict[str, tuple[dict[str, PdfjsValue], dict[str, str]]] = {
+    "contact-update": (
+        {
+            "address_line": "3 place Bellecour",
+            # "ᵉ" is not in the field's font: pdf.js then saves NeedAppearances instead of an
+            # appearance stream for this field.
+            "address_extra": "Bâtiment Œ, 2ᵉ étage",
+            "postcode": "69002",  # comb fields
+            "phone": "0612345678",  # the comb has 10 cells: the viewer takes no more
+            "city": "Lyon",
+            "email": "marie.dupont@example.fr",
+        },
+        {
+            "address_line": "3 place Bellecour",
+            "address_extra": "Bâtiment Œ, 2ᵉ étage",
+            "postcode": "69002",
+            "phone": "+33612345678",
+            "city": "Lyon",
+            "email": "marie.dupont@example.fr",
+        },
+    ),
+    "consent-preferences": (
+        {
+            "consent_email": "/false",  # Oui/Non radio groups
+            "consent_sms": "/true",
+            "preferred_channel": "/post",  # a single choice
+            "interests:credit": "/Yes",  # a multiple choice: one checkbox per option
+            "interests:savings": "/Yes",
+        },
+        {
+            "consent_email": "false",
+            "consent_sms": "true",
+            "preferred_channel": "post",
+            "interests": "savings,credit",
+        },
+    ),
+    "bank-details": (
+        {
+            "account_holder": "Marie-Noëlle Dupont",
+            "iban": "FR7630006000011234567890189",  # a 34-cell comb field
+            "mandate": "/true",
+            "signature": "M.-N. Dupont",
+        },
+        {
+            "account_holder": "Marie-Noëlle Dupont",
+            "iban": "FR7630006000011234567890189",
+            "mandate": "true",
+        },
+    ),
+}
 
 
 def issue(runtime: Runtime, form_id: str, key: str = "C000001") -> tuple[str, str]:

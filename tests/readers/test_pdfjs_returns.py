@@ -19,6 +19,7 @@ from forms_service.storage.model import PdfReturnStatus
 from tests.pdf_forms import FIXTURES
 from tests.readers.pdfjs_filler import PdfjsValue, fill_many_with_pdfjs, fill_with_pdfjs
 from tests.readers.returning import (
+    LETTERS,
     challenge_answers,
     issue,
     letter,
@@ -28,58 +29,6 @@ from tests.readers.returning import (
     submission_of,
     upload,
 )
-
-#: What a customer types and clicks in each shipped letter, and the change set it must give.
-LETTERS: dict[str, tuple[dict[str, PdfjsValue], dict[str, str]]] = {
-    "contact-update": (
-        {
-            "address_line": "3 place Bellecour",
-            # "ᵉ" is not in the field's font: pdf.js then saves NeedAppearances instead of an
-            # appearance stream for this field.
-            "address_extra": "Bâtiment Œ, 2ᵉ étage",
-            "postcode": "69002",  # comb fields
-            "phone": "06 12 34 56 78",
-            "city": "Lyon",
-            "email": "marie.dupont@example.fr",
-        },
-        {
-            "address_line": "3 place Bellecour",
-            "address_extra": "Bâtiment Œ, 2ᵉ étage",
-            "postcode": "69002",
-            "phone": "+33612345678",
-            "city": "Lyon",
-            "email": "marie.dupont@example.fr",
-        },
-    ),
-    "consent-preferences": (
-        {
-            "consent_email": "/false",  # Oui/Non radio groups
-            "consent_sms": "/true",
-            "preferred_channel": "/post",  # a single choice
-            "interests:credit": "/Yes",  # a multiple choice: one checkbox per option
-            "interests:savings": "/Yes",
-        },
-        {
-            "consent_email": "false",
-            "consent_sms": "true",
-            "preferred_channel": "post",
-            "interests": "savings,credit",
-        },
-    ),
-    "bank-details": (
-        {
-            "account_holder": "Marie-Noëlle Dupont",
-            "iban": "FR7630006000011234567890189",  # a 34-cell comb field
-            "mandate": "/true",
-            "signature": "M.-N. Dupont",
-        },
-        {
-            "account_holder": "Marie-Noëlle Dupont",
-            "iban": "FR7630006000011234567890189",
-            "mandate": "true",
-        },
-    ),
-}
 
 
 def _base(runtime: Runtime, document_id: str) -> dict[str, str]:
