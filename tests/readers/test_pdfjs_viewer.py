@@ -80,7 +80,7 @@ def _fill_in_viewer(page: Page, viewer_url: str, pdf: bytes, values: dict[str, A
         state = value[1:] if value.startswith("/") else None
         (widget,) = [w for w in widgets if w["name"] == name and w["state"] == state]
         page.evaluate("n => window.showPage(n)", widget["page"])
-        control = page.locator(f'[data-annotation-id="{widget["id"]}"] input')
+        control = page.locator(f'[data-annotation-id="{widget["id"]}"] :is(input, textarea)')
         if state is None:
             control.click()
             control.press_sequentially(value)  # key by key, as the customer types
@@ -91,7 +91,7 @@ def _fill_in_viewer(page: Page, viewer_url: str, pdf: bytes, values: dict[str, A
     return saved
 
 
-@pytest.mark.parametrize("form_id", ["contact-update", "consent-preferences"])
+@pytest.mark.parametrize("form_id", sorted(LETTERS))
 def test_typed_and_clicked_in_the_viewer(
     browser: Browser, viewer_url: str, client: FlaskClient, runtime: Runtime, form_id: str
 ) -> None:
