@@ -102,6 +102,18 @@ def test_letter_saved_twice_in_firefox_reads_the_last_save(runtime: Runtime) -> 
     assert values["interests"] == "insurance"
 
 
+def test_text_emptied_in_a_second_save_means_unchanged(runtime: Runtime) -> None:
+    document_id, token = issue(runtime, "contact-update")
+    first = fill_with_pdfjs(letter(runtime, document_id), {"city": "Lyon", "postcode": "69002"})
+    second = fill_with_pdfjs(first, {"city": "", "postcode": "69003"})
+    receipt = runtime.pdf_returns.receive(second, link_token=token, via="upload", actor="customer")
+    assert receipt.submission is not None
+    values, base = receipt.submission.values, receipt.submission.base
+    assert values["postcode"] == "69003"
+    assert values["city"] == base["city"]  # the box is empty again: unchanged
+    assert receipt.submission.evidence["city"]["unchanged"] is True
+
+
 def test_nothing_typed_saves_the_letter_unchanged(runtime: Runtime) -> None:
     document_id, token = issue(runtime, "consent-preferences")
     original = letter(runtime, document_id)
