@@ -197,7 +197,7 @@ PUBLIC: dict[str, tuple[dict[str, PdfjsValue], dict[str, str | None]]] = {
         {"PDFBoxCombLeft": "12345", "CombMiddle": "xyz"},
         {"PDFBoxCombLeft": "12345", "CombMiddle": "xyz"},
     ),
-    "pdfjs/annotation-text-widget.pdf": (  # LiveCycle XFA hybrid: pdf.js also writes the XFA
+    "pdfjs/annotation-text-widget.pdf": (  # LiveCycle XFA hybrid (its XFA datasets untouched)
         {
             "formulier1[0].#subform[0].Tekstveld5[0]": "Hallo wereld",
             "formulier1[0].#subform[0].Tekstveld6[0]": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
