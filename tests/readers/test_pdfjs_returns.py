@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from forms_service.intake.pdf.acroform import read_pdf_form
 from forms_service.runtime import Runtime
 from forms_service.storage.model import PdfReturnStatus
-from tests.pdf_forms import FIXTURES
+from tests.pdf_forms import FIXTURES, run_tool
 from tests.readers.pdfjs_filler import PdfjsValue, fill_many_with_pdfjs, fill_with_pdfjs
 from tests.readers.returning import (
     LETTERS,
@@ -122,6 +122,45 @@ def test_nothing_typed_saves_the_letter_unchanged(runtime: Runtime) -> None:
     receipt = runtime.pdf_returns.receive(saved, link_token=token, via="upload", actor="customer")
     assert receipt.submission is not None
     assert receipt.submission.values == receipt.submission.base
+
+
+#: The letter as other tools may hand it on before the customer opens it in Firefox.
+REWRITES = {
+    "object-streams": ["qpdf", "--object-streams=generate", "in.pdf", "out.pdf"],
+    "linearized": ["qpdf", "--linearize", "in.pdf", "out.pdf"],
+    "aes-256-empty-password": ["qpdf", "--encrypt", "", "owner", "256", "--", "in.pdf", "out.pdf"],
+    "rc4-128-empty-password": [
+        "qpdf",
+        "--allow-weak-crypto",
+        "--encrypt",
+        "",
+        "owner",
+        "128",
+        "--use-aes=n",
+        "--",
+        "in.pdf",
+        "out.pdf",
+    ],
+}
+
+
+@pytest.mark.parametrize("rewrite", sorted(REWRITES))
+def test_rewritten_letter_saved_by_pdfjs(runtime: Runtime, tmp_path: Path, rewrite: str) -> None:
+    # pdf.js appends its update in the file's own way: a cross-reference stream after one,
+    # its new objects encrypted with the file's key.
+    document_id, token = issue(runtime, "consent-preferences")
+    (tmp_path / "in.pdf").write_bytes(letter(runtime, document_id))
+    run_tool(REWRITES[rewrite], tmp_path)
+    assert read_pdf_form((tmp_path / "out.pdf").read_bytes()).encrypted == ("password" in rewrite)
+    saved = fill_with_pdfjs(
+        (tmp_path / "out.pdf").read_bytes(),
+        {"consent_sms": "/true", "preferred_channel": "/sms", "interests:retirement": "/Yes"},
+    )
+    receipt = runtime.pdf_returns.receive(saved, link_token=token, via="upload", actor="customer")
+    assert receipt.submission is not None
+    values = receipt.submission.values
+    assert (values["consent_sms"], values["preferred_channel"]) == ("true", "sms")
+    assert values["interests"] == "retirement"
 
 
 #: Public forms (tests/fixtures/pdf-forms) filled in pdf.js: the values set, and what must be
