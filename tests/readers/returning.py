@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import secrets
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -112,9 +113,8 @@ def upload(client: FlaskClient, token: str, content: bytes, **fields: str) -> An
 def post_return(client: FlaskClient, runtime: Runtime, content: bytes) -> Any:
     """The mailroom's `POST /api/v1/returns` without a link: the PDF must say which letter."""
     with runtime.sessions() as session, session.begin():
-        token = create_api_token(
-            session, "mailroom-robot", ["mailroom"], now=dt.datetime.now(dt.UTC)
-        )
+        name = f"mailroom-robot-{secrets.token_hex(4)}"
+        token = create_api_token(session, name, ["mailroom"], now=dt.datetime.now(dt.UTC))
     # Encoded here: the test client spools a body over 500 KB to a temporary file it never
     # closes (a ResourceWarning); the service reads the same multipart request either way.
     boundary, body = encode_multipart(
