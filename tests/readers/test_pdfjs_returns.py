@@ -147,20 +147,18 @@ REWRITES = {
 @pytest.mark.parametrize("rewrite", sorted(REWRITES))
 def test_rewritten_letter_saved_by_pdfjs(runtime: Runtime, tmp_path: Path, rewrite: str) -> None:
     # pdf.js appends its update in the file's own way: a cross-reference stream after one,
-    # its new objects encrypted with the file's key.
-    document_id, token = issue(runtime, "consent-preferences")
+    # its new strings encrypted with the file's key.
+    document_id, token = issue(runtime, "contact-update")
     (tmp_path / "in.pdf").write_bytes(letter(runtime, document_id))
     run_tool(REWRITES[rewrite], tmp_path)
-    assert read_pdf_form((tmp_path / "out.pdf").read_bytes()).encrypted == ("password" in rewrite)
-    saved = fill_with_pdfjs(
-        (tmp_path / "out.pdf").read_bytes(),
-        {"consent_sms": "/true", "preferred_channel": "/sms", "interests:retirement": "/Yes"},
-    )
+    rewritten = (tmp_path / "out.pdf").read_bytes()
+    assert read_pdf_form(rewritten).encrypted == ("password" in rewrite)
+    saved = fill_with_pdfjs(rewritten, {"city": "Saint-Étienne", "postcode": "42000"})
+    assert (b"Saint" in saved[len(rewritten) :]) is ("password" not in rewrite)
     receipt = runtime.pdf_returns.receive(saved, link_token=token, via="upload", actor="customer")
     assert receipt.submission is not None
     values = receipt.submission.values
-    assert (values["consent_sms"], values["preferred_channel"]) == ("true", "sms")
-    assert values["interests"] == "retirement"
+    assert (values["city"], values["postcode"]) == ("Saint-Étienne", "42000")
 
 
 #: Public forms (tests/fixtures/pdf-forms) filled in pdf.js: the values set, and what must be
