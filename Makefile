@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pdf.js (the npm package pdfjs-dist, pinned in its package-lock.json) for the PDF-return tests.
+PDFJS := tests/readers/pdfjs
+PDFJS_STAMP := $(PDFJS)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FORMS_BASE_URL ?= http://$(HOST):$(PORT)
@@ -36,7 +39,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-install: system-packages $(STAMP)
+install: system-packages $(STAMP) $(PDFJS_STAMP)
 
 system-packages:
 	@bash scripts/install-system-packages.sh
@@ -48,5 +51,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+$(PDFJS_STAMP): $(PDFJS)/package.json $(PDFJS)/package-lock.json
+	cd $(PDFJS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(PDFJS)/node_modules

@@ -5,11 +5,23 @@ set -euo pipefail
 packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng chromium fonts-dejavu-core
           poppler-utils qpdf pdftk-java postgresql redis-server
           fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-liberation)
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
 missing=()
 for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$package")
+  installed "$package" || missing+=("$package")
 done
+# LibreOffice, which the PDF-return tests run for real (Draw's PDF import, Writer's forms):
+# the headless packages, unless the desktop ones (which conflict with them) are there.
+for part in writer draw; do
+  installed "libreoffice-$part" || installed "libreoffice-$part-nogui" \
+    || missing+=("libreoffice-$part-nogui")
+done
+# Node.js and npm, which run pdf.js (Firefox's PDF reader) in the same tests. Any Node on the
+# PATH will do: NodeSource's nodejs package carries its own npm and conflicts with Debian's.
+command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
