@@ -345,9 +345,11 @@ class Client:
 
 
 def scan_runtime(stack: Stack) -> Any:
-    """What tests.mailroom_scans needs of a runtime: the definitions and the stack's keys."""
+    """What tests.mailroom_scans needs of a runtime: the definitions, the stack's keys and
+    the layout versions the service prints with."""
     from forms_service.config import DEMO_CRM_RECORD_TYPES
     from forms_service.definitions.service import load_definitions
+    from forms_service.issuing.layout import LAYOUTS
     from forms_service.issuing.tokens import LinkSigner, SigningKey
 
     keys: list[str] = []
@@ -359,7 +361,9 @@ def scan_runtime(stack: Stack) -> Any:
         ROOT / "form_definitions", connectors={"crm": DEMO_CRM_RECORD_TYPES}
     )
     return SimpleNamespace(
-        definitions=definitions, signer=LinkSigner([SigningKey.parse(k) for k in keys])
+        definitions=definitions,
+        signer=LinkSigner([SigningKey.parse(k) for k in keys]),
+        issuing=SimpleNamespace(layouts=LAYOUTS),
     )
 
 
