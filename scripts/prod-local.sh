@@ -126,10 +126,11 @@ stop() {
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
-# Runs "$@" (logs in logs/$name.log, pid in $name.pid) and starts it again whenever it stops,
-# as compose's `restart: unless-stopped` does: a job worker killed mid-batch is replaced and
-# its unacknowledged jobs come back to the new one. One that stops before the stack is ready
-# is not restarted: that is a start-up failure, reported below. SIGTERM stops the process.
+# Runs "$@" (logs in logs/$name.log, pid in $name.pid, replaced by a rename so that a reader
+# never sees it empty) and starts it again whenever it stops, as compose's
+# `restart: unless-stopped` does: a job worker killed mid-batch is replaced and its
+# unacknowledged jobs come back to the new one. One that stops before the stack is ready is
+# not restarted: that is a start-up failure, reported below. SIGTERM stops the process.
 supervise() {
   local name="$1" child="" status
   shift
@@ -137,7 +138,7 @@ supervise() {
   while true; do
     "$@" >>"$state/logs/$name.log" 2>&1 &
     child=$!
-    echo "$child" >"$state/$name.pid"
+    echo "$child" >"$state/$name.pid.new" && mv -f "$state/$name.pid.new" "$state/$name.pid"
     status=0
     wait "$child" || status=$?
     [ -f "$state/ready" ] || exit "$status"
