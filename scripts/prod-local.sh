@@ -2,7 +2,8 @@
 # The processes of docker/compose.yaml, for real, without Docker: migrations, gunicorn with
 # several workers, the job worker and the outbox deliverer, in production mode, on the
 # PostgreSQL and Redis servers of 127.0.0.1. Runs in the foreground; Ctrl+C (or SIGTERM)
-# stops every process it started.
+# stops every process it started. The job worker and the outbox deliverer are started again
+# when they stop (compose: restart: unless-stopped); gunicorn replaces its own workers.
 #
 # The service is served over plain HTTP on 127.0.0.1:$PROD_LOCAL_PORT as it would be behind
 # a TLS-terminating proxy (nginx, Caddy, a load balancer): FORMS_BASE_URL is https, the
@@ -20,6 +21,9 @@
 #   PROD_LOCAL_PREFIX     key prefix in Redis, so that several stacks can share it   [forms-prod-local:]
 #   PROD_LOCAL_BASE_URL   the public https origin                                    [https://forms.localhost]
 #   PROD_LOCAL_CUSTOMERS  demo CRM size (0: no demo data, accounts or links)         [200]
+#   PROD_LOCAL_JOB_PROCESSES  pool processes of the job worker                       [1]
+# Other FORMS_* settings of the environment reach every process, e.g.
+# FORMS_OUTBOX_FIRST_DELAY_SECONDS [5 here] or FORMS_JOBS_VISIBILITY_TIMEOUT_SECONDS [600].
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -114,21 +118,43 @@ stop() {
     [ "$alive" -eq 0 ] && break
     sleep 0.1
   done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" $(cat "$state/worker.pid" "$state/outbox.pid" 2>/dev/null); do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
 }
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
+# Runs "$@" (logs in logs/$name.log, pid in $name.pid, replaced by a rename so that a reader
+# never sees it empty) and starts it again whenever it stops, as compose's
+# `restart: unless-stopped` does: a job worker killed mid-batch is replaced and its
+# unacknowledged jobs come back to the new one. One that stops before the stack is ready is
+# not restarted: that is a start-up failure, reported below. SIGTERM stops the process.
+supervise() {
+  local name="$1" child="" status
+  shift
+  trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; exit 0' TERM
+  while true; do
+    "$@" >>"$state/logs/$name.log" 2>&1 &
+    child=$!
+    echo "$child" >"$state/$name.pid.new" && mv -f "$state/$name.pid.new" "$state/$name.pid"
+    status=0
+    wait "$child" || status=$?
+    [ -f "$state/ready" ] || exit "$status"
+    say "$name stopped (status $status): starting it again"
+    sleep 1
+  done
+}
+
 "$bin/gunicorn" --bind "127.0.0.1:$port" --workers "$workers" --timeout 30 \
   --graceful-timeout 10 --no-control-socket --pid "$state/gunicorn.pid" forms_service.wsgi:app \
   >>"$state/logs/web.log" 2>&1 &
 pids+=($!)
-"$bin/forms-service" worker --concurrency "${PROD_LOCAL_JOB_PROCESSES:-1}" --loglevel WARNING \
-  >>"$state/logs/worker.log" 2>&1 &
+supervise worker "$bin/forms-service" worker --concurrency "${PROD_LOCAL_JOB_PROCESSES:-1}" \
+  --loglevel WARNING &
 pids+=($!)
-echo "$!" >"$state/worker.pid"
-"$bin/forms-service" outbox run --poll 2 >>"$state/logs/outbox.log" 2>&1 &
+supervise outbox "$bin/forms-service" outbox run --poll 2 &
 pids+=($!)
 
 for _ in $(seq 1 300); do
@@ -150,7 +176,7 @@ except OSError:
 done
 [ -f "$state/ready" ] || { say "not ready after 60 s: see $state/logs"; exit 1; }
 
-# Any process that stops ends the stack (a supervisor would restart it; we say so instead).
+# gunicorn replaces its own workers; if gunicorn itself stops, the stack ends.
 wait -n "${pids[@]}" || true
 say "a process stopped: see $state/logs"
 exit 1

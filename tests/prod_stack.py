@@ -94,8 +94,13 @@ class Stack:
         return [int(pid) for pid in children]
 
     def job_worker(self) -> int:
-        """The pid of the job worker's main process."""
+        """The pid of the job worker's main process (a new one after a restart)."""
         return int((self.state / "worker.pid").read_text())
+
+    def job_worker_children(self) -> list[int]:
+        """The pids of the job worker's pool processes now."""
+        main = self.job_worker()
+        return [int(pid) for pid in Path(f"/proc/{main}/task/{main}/children").read_text().split()]
 
 
 def _dsn(admin_url: str, database: str) -> str:
@@ -114,14 +119,20 @@ def prod_local(
     extra_env: Mapping[str, str] | None = None,
     ready_timeout: float = 150,
 ) -> Iterator[Stack]:
-    """Start scripts/prod-local.sh in its own state directory and databases; stop it after."""
+    """Start scripts/prod-local.sh in its own state directory and databases; stop it after.
+
+    `extra_env` adds PROD_LOCAL_* and FORMS_* settings (the FORMS_* of this process are not
+    passed on).
+    """
     token = secrets.token_hex(4)
     state = tmp / "prod-local"
     port = free_port()
     database = f"forms_pl_{token}"
     prefix = f"forms-pl-{token}:"
+    # The stack's settings are the script's and `extra_env`'s, not the caller's FORMS_*.
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("FORMS_")}
     env = {
-        **os.environ,
+        **inherited,
         "PROD_LOCAL_VAR": str(state),
         "PROD_LOCAL_PORT": str(port),
         "PROD_LOCAL_WORKERS": str(workers),
@@ -133,8 +144,6 @@ def prod_local(
         "PROD_LOCAL_CUSTOMERS": str(customers),
         **(extra_env or {}),
     }
-    for name in [n for n in env if n.startswith("FORMS_")]:
-        del env[name]  # the stack's settings are the script's, not the caller's
     log = tmp / "prod-local.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -336,9 +345,11 @@ class Client:
 
 
 def scan_runtime(stack: Stack) -> Any:
-    """What tests.mailroom_scans needs of a runtime: the definitions and the stack's keys."""
+    """What tests.mailroom_scans needs of a runtime: the definitions, the stack's keys and
+    the layout versions the service prints with."""
     from forms_service.config import DEMO_CRM_RECORD_TYPES
     from forms_service.definitions.service import load_definitions
+    from forms_service.issuing.layout import LAYOUTS
     from forms_service.issuing.tokens import LinkSigner, SigningKey
 
     keys: list[str] = []
@@ -350,7 +361,9 @@ def scan_runtime(stack: Stack) -> Any:
         ROOT / "form_definitions", connectors={"crm": DEMO_CRM_RECORD_TYPES}
     )
     return SimpleNamespace(
-        definitions=definitions, signer=LinkSigner([SigningKey.parse(k) for k in keys])
+        definitions=definitions,
+        signer=LinkSigner([SigningKey.parse(k) for k in keys]),
+        issuing=SimpleNamespace(layouts=LAYOUTS),
     )
 
 

@@ -85,8 +85,12 @@ def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     if broker.startswith(("redis://", "rediss://")):
         # A page job not acknowledged (its worker was killed) comes back after this long;
         # kombu's default is an hour. Jobs are safe to run twice, and a page takes seconds.
+        # Kombu looks for such jobs only every interval x throttle seconds (10 x 10 by
+        # default, so up to 100 s late): one cheap look every JOBS_RESTORE_INTERVAL_SECONDS.
         options: dict[str, Any] = {
-            "visibility_timeout": float(settings.get("JOBS_VISIBILITY_TIMEOUT_SECONDS", 600))
+            "visibility_timeout": float(settings.get("JOBS_VISIBILITY_TIMEOUT_SECONDS", 600)),
+            "unacked_restore_interval": float(settings.get("JOBS_RESTORE_INTERVAL_SECONDS", 10)),
+            "unacked_restore_throttle": 1,
         }
         prefix = settings.get("JOBS_REDIS_PREFIX")
         if prefix:

@@ -650,6 +650,36 @@ def test_pages_whose_job_was_lost_are_sent_again(runtime: Runtime) -> None:
     assert _submission(runtime, document).values == {"city": "BREST"}
 
 
+def test_a_page_settled_by_another_run_of_its_job_meanwhile_keeps_that_result(
+    runtime: Runtime,
+) -> None:
+    """Regression: a job handed out again while its first run was reading (two workers, a
+    visibility timeout shorter than the page) flagged the submitted page as already answered."""
+
+    class Held:
+        def enqueue(self, job: str, *ids: str) -> None:
+            pass
+
+    document = issue(runtime, FORM, "C000012")
+    scan = as_png(scanned_page(runtime, document, FORM, Answers(texts={"city": "NANTES"})))
+    working, runtime.mailroom.jobs = runtime.mailroom.jobs, Held()
+    received = runtime.mailroom.receive([Upload("scan.png", scan)], source="cli", actor="test")
+    runtime.mailroom.jobs = working
+    (page,) = _pages(runtime, received.id)
+    engine = runtime.mailroom.engine
+
+    def engine_while_the_other_run_goes_through() -> Any:
+        runtime.mailroom.engine = engine
+        assert runtime.mailroom.read_page(page.id) is PageStatus.SUBMITTED  # the other run
+        return engine()
+
+    runtime.mailroom.engine = engine_while_the_other_run_goes_through
+    assert runtime.mailroom.read_page(page.id) is PageStatus.SUBMITTED
+    (after,) = _pages(runtime, received.id)
+    assert (after.status, after.exception, after.attempts) == (PageStatus.SUBMITTED, None, 2)
+    assert _submission(runtime, document).values == {"city": "NANTES"}
+
+
 def test_the_real_printed_document_filled_and_scanned_with_its_letter(runtime: Runtime) -> None:
     document = issue(runtime, FORM, "C000011")
     sheets = printed_and_filled(runtime, document, {"city": "GRENOBLE", "postcode": "38000"})

@@ -259,9 +259,10 @@ class MailroomService(OperatorActions):
     def read_page(self, page_id: str) -> PageStatus:
         """Decode, identify and read one page; complete its document's answer when whole.
 
-        Idempotent: a page already read (a job delivered twice) is left as it is. Any
-        problem with the page puts it in the exception queue with its reason; the batch
-        goes on with its other pages.
+        Idempotent: a page already read (a job delivered twice) is left as it is, and so
+        is one another run of the job settled while this one was reading it. Any problem
+        with the page puts it in the exception queue with its reason; the batch goes on
+        with its other pages.
         """
         with self.sessions() as session, session.begin():
             page = session.get(ScanPage, page_id, with_for_update=True)
@@ -340,6 +341,8 @@ class MailroomService(OperatorActions):
             self._lock_batch_of(session, page_id)
             page = session.get(ScanPage, page_id, with_for_update=True)
             assert page is not None  # noqa: S101 - read at the start of the job
+            if page.status not in PENDING_PAGE_STATUSES:
+                return page.status  # settled by another run of the job meanwhile
             page.status = PageStatus.EXCEPTION
             page.exception = code
             page.reason = reason[:500]
@@ -370,6 +373,11 @@ class MailroomService(OperatorActions):
             document = session.get(Document, identity.document_id, with_for_update=True)
             page = session.get(ScanPage, page_id, with_for_update=True)
             assert page is not None and document is not None  # noqa: S101 - identified
+            if page.status not in PENDING_PAGE_STATUSES:
+                # Another run of this job settled the page while this one read it (a job
+                # handed out again to a second worker, e.g. after a visibility timeout):
+                # its result stands, or the page would be flagged as its own duplicate.
+                return page.status
             page.image_key = image_key
             page.document_id = identity.document_id
             page.form_id = identity.form_id

@@ -35,6 +35,8 @@ def test_production_broker_with_a_key_prefix(tmp_path: Path) -> None:
     assert config["broker_transport_options"] == {
         "global_keyprefix": "forms:",
         "visibility_timeout": 600.0,  # a killed worker's page comes back in minutes
+        "unacked_restore_interval": 10.0,  # looked for every 10 s (not every 100 s)
+        "unacked_restore_throttle": 1,
     }
     assert not (tmp_path / "jobs").exists()
 
