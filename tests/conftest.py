@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -23,6 +24,7 @@ from forms_service.runtime import Runtime
 from forms_service.storage import migrate
 from forms_service.storage.model import Base
 from forms_service.storage.service import make_engine
+from tests.e2e.browsing import CHROMIUM, LAUNCH_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "form_definitions"
@@ -159,3 +161,18 @@ def hidden_fields(html: str) -> dict[str, str]:
     for match in re.finditer(r'<input[^>]*value="([^"]*)"[^>]*name="(csrf_token|base)"', html):
         found[match.group(2)] = match.group(1)
     return found
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, launched once for every browser test of the session.
+
+    One Playwright per session: a second sync_playwright() started while this one runs fails
+    ("Sync API inside the asyncio loop"), so the e2e and the pdf.js viewer tests share it.
+    """
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
+        )
+        yield chromium
+        chromium.close()

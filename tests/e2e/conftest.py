@@ -1,4 +1,4 @@
-"""Browser-test fixtures: the app over real HTTP on SQLite, and one Chromium per session."""
+"""Browser-test fixtures: the app over real HTTP on SQLite (Chromium: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, sync_playwright
 from werkzeug.serving import make_server
-
-from tests.e2e.browsing import CHROMIUM, LAUNCH_ARGS
 
 
 @pytest.fixture
@@ -33,14 +30,3 @@ def server(app: Flask) -> Iterator[str]:
     http.shutdown()
     thread.join(timeout=10)
     http.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, launched once for every browser test."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
-        yield chromium
-        chromium.close()

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from forms_service.intake.pdf.acroform import read_pdf_form
 from forms_service.runtime import Runtime
-from tests.e2e.browsing import CHROMIUM, LAUNCH_ARGS, offline
+from tests.e2e.browsing import offline
 from tests.readers.pdfjs_filler import PDFJS_DIR, fill_with_pdfjs
 from tests.readers.returning import (
     LETTERS,
@@ -58,17 +58,6 @@ def viewer_url() -> Iterator[str]:
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def _fill_in_viewer(page: Page, viewer_url: str, pdf: bytes, values: dict[str, Any]) -> bytes:
