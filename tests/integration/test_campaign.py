@@ -8,13 +8,14 @@ from pathlib import Path
 import pypdf
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from forms_service.audit.service import verify
 from forms_service.cli import issue
 from forms_service.connectors.interfaces import Selection
 from forms_service.issuing.campaign import CampaignPlan, run_campaign
 from forms_service.runtime import Runtime
-from forms_service.storage.model import Document
+from forms_service.storage.model import AuditEvent, Document
 
 KEYS = [f"C{n:06d}" for n in range(1, 13)]
 
@@ -181,3 +182,28 @@ def test_merged_files_in_several_processes_resume_like_one(
     assert (again.documents, again.created, again.rendered) == (12, 0, 5)
     assert _documents(runtime, "parallel-print") == 12
     assert _manifest(tmp_path / "m.csv") == rows
+
+
+def test_each_batch_is_written_in_one_transaction(runtime: Runtime, tmp_path: Path) -> None:
+    plan = CampaignPlan(
+        form_id="contact-update",
+        campaign="batched",
+        selection=Selection(keys=tuple(KEYS)),
+        out_dir=tmp_path / "print",
+        merge=5,
+    )
+    commits: list[object] = []
+    count = commits.append  # one bound method: listen and remove need the same object
+    event.listen(runtime.engine, "commit", count)
+    try:
+        summary = run_campaign(runtime.issuing, runtime.settings, plan, tmp_path / "m.csv")
+    finally:
+        event.remove(runtime.engine, "commit", count)
+    assert (summary.documents, summary.created) == (12, 12)
+    assert len(commits) == 3  # three batches of at most 5: documents and audit events together
+    with runtime.sessions() as session:
+        events = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+        report = verify(session)
+    assert report.ok, report
+    by_document = {d["document_id"]: d["key"] for d in _manifest(tmp_path / "m.csv")}
+    assert [by_document[e.document_id] for e in events if e.document_id] == KEYS
