@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
 from forms_service.storage.model import Document, DocumentStatus
 
+#: Documents issued per transaction by `issue` (the API and `issue --manifest`).
+ISSUE_BATCH = 100
 #: Record keys per IN (...) query: far below every database's limit on bound parameters.
 KEYS_PER_QUERY = 500
 
@@ -113,8 +116,17 @@ class IssuingService:
         if not campaign or len(campaign) > 64:
             raise InvalidInput("campaign must be 1 to 64 characters", field="campaign")
         connector = self.connectors[definition.source.connector]
-        for key in connector.keys(definition.source.record_type, selection):
-            yield self.issue_one(definition, key, campaign, actor=actor)
+        keys = connector.keys(definition.source.record_type, selection)
+        while chunk := list(itertools.islice(keys, ISSUE_BATCH)):
+            records = connector.read_many(definition.source.record_type, chunk)
+            if len(records) < len(chunk):
+                # A record deleted since its key was read: one by one, so that the documents
+                # before it are issued and it is reported (NotFound) as it always was.
+                for key in chunk:
+                    yield self.issue_one(definition, key, campaign, actor=actor)
+                continue
+            for document, created in self.issue_batch(definition, records, campaign, actor=actor):
+                yield self._line(document, created=created)
 
     def issue_one(
         self, definition: FormDefinition, key: str, campaign: str, *, actor: str = "system"

@@ -534,6 +534,23 @@ def test_issuing_the_same_record_concurrently_gives_one_document(runtime: Runtim
 # -- batches (campaigns) ------------------------------------------------------------------
 
 
+def test_issue_all_writes_its_documents_a_batch_per_transaction(
+    app: Flask, runtime: Runtime, tmp_path: Path
+) -> None:
+    commits: list[object] = []
+    count = commits.append  # one bound method: listen and remove need the same object
+    event.listen(runtime.engine, "commit", count)
+    try:
+        result = run(app, "issue", "--form", "contact-update", "--all", "--campaign", "b")
+    finally:
+        event.remove(runtime.engine, "commit", count)
+    assert result.exit_code == 0, result.output
+    assert "40 documents issued" in result.output
+    assert len(commits) == 1  # 40 documents and their audit events, one batch
+    assert len(documents(runtime)) == 40
+    _audit_verifies(runtime)
+
+
 def _records(runtime: Runtime, keys: list[str]) -> dict[str, Any]:
     return dict(runtime.connectors["crm"].read_many("customer", keys))
 
