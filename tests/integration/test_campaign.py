@@ -143,6 +143,12 @@ def test_several_processes_issue_each_document_once(runtime: Runtime, tmp_path: 
     assert summary.documents == len(rows) == _documents(runtime, "parallel") == 40
     assert [r["key"] for r in rows] == sorted(r["key"] for r in rows)  # source order kept
     assert len(list((tmp_path / "pdf").glob("*.pdf"))) == 40
+    with runtime.sessions() as session:
+        issued = session.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "issued")
+        ).scalar_one()
+        report = verify(session)
+    assert issued == 40 and report.ok, report  # one event per document, the chain intact
     for row in rows[:3]:
         assert len(pypdf.PdfReader(tmp_path / "pdf" / row["file"]).pages) == int(row["pages"])
 
