@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,20 @@ def _digest(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append to the chain (`record_all` gives it its place and hash)."""
+
+    kind: str
+    actor: str
+    at: dt.datetime
+    document_id: str | None = None
+    field: str | None = None
+    before: str | None = None
+    after: str | None = None
+    detail: Mapping[str, Any] | None = None
+
+
 def record(
     session: Session,
     kind: str,
@@ -52,6 +66,18 @@ def record(
     detail: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction."""
+    new = NewEvent(kind, actor, at, document_id, field, before, after, detail)
+    return record_all(session, [new])[0]
+
+
+def record_all(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]:
+    """Append events to the chain in their order, inside the caller's transaction.
+
+    The chain head is locked, read and updated once however many events there are: a
+    campaign batch records all its documents' events with one head update.
+    """
+    if not events:
+        return []
     if session.get_bind().dialect.name == "postgresql":
         # One writer at a time extends the chain; released at commit.
         session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))
@@ -61,28 +87,33 @@ def record(
         last = session.execute(
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         ).scalar_one_or_none()
-        events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
-        head = AuditChainHead(id=HEAD_ID, events=events, last_hash=last or GENESIS)
+        count = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        head = AuditChainHead(id=HEAD_ID, events=count, last_hash=last or GENESIS)
         session.add(head)
-    last = head.last_hash if head.events else None
-    event = AuditEvent(
-        at=at,
-        kind=kind,
-        actor=actor,
-        document_id=document_id,
-        field=field,
-        before=before,
-        after=after,
-        detail=dict(detail or {}),
-        prev_hash=last or GENESIS,
-        hash="",
-    )
-    event.hash = _digest(event.prev_hash, event)
-    session.add(event)
-    head.events += 1
-    head.last_hash = event.hash
+    previous = head.last_hash if head.events else GENESIS
+    rows = []
+    for new in events:
+        event = AuditEvent(
+            at=new.at,
+            kind=new.kind,
+            actor=new.actor,
+            document_id=new.document_id,
+            field=new.field,
+            before=new.before,
+            after=new.after,
+            detail=dict(new.detail or {}),
+            prev_hash=previous,
+            hash="",
+        )
+        event.hash = previous = _digest(previous, event)
+        rows.append(event)
+    # The unit of work inserts rows of one class in the order they were added, and the
+    # database numbers them in that order: ids follow the chain, which verify walks by id.
+    session.add_all(rows)
+    head.events += len(rows)
+    head.last_hash = previous
     session.flush()
-    return event
+    return rows
 
 
 @dataclass(frozen=True)

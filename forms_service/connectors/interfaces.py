@@ -98,6 +98,12 @@ class Connector(Protocol):
     def read(self, record_type: str, key: str) -> Mapping[str, Any] | None:
         """The record with `key` (logical column -> source value), None when absent."""
 
+    def read_many(self, record_type: str, keys: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        """The records among `keys` that exist, by key (each as `read` gives it).
+
+        A campaign reads its records a batch at a time: one query instead of one per record.
+        """
+
     def keys(self, record_type: str, selection: Selection) -> Iterator[str]:
         """Keys of the selected records, streamed in key order."""
 

@@ -30,6 +30,11 @@ class InMemoryConnector:
         record = self.records[record_type].get(key)
         return dict(record) if record is not None else None
 
+    def read_many(self, record_type: str, keys: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        """Copies of the records among `keys` that exist."""
+        held = self.records[record_type]
+        return {key: dict(held[key]) for key in keys if key in held}
+
     def keys(self, record_type: str, selection: Selection) -> Iterator[str]:
         """Keys selected, in order (conditions: equality and prefix only)."""
         for key in sorted(self.records[record_type]):

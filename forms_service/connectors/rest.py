@@ -144,6 +144,18 @@ class RestConnector:
         fetched = self._fetch(record_type, key)
         return None if fetched is None else self._logical(record_type, fetched[0])
 
+    def read_many(self, record_type: str, keys: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        """The records among `keys` that exist, one GET each.
+
+        A REST API has no common batch read, and the collection GET would fetch every record.
+        """
+        found = {}
+        for key in keys:
+            record = self.read(record_type, key)
+            if record is not None:
+                found[key] = record
+        return found
+
     def _records(self, record_type: str) -> list[dict[str, Any]]:
         response = self._request("GET", self._url(record_type))
         if response.status_code != 200:

@@ -20,8 +20,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from forms_service.connectors.interfaces import Selection
 from forms_service.errors import InvalidInput
 from forms_service.issuing.printing import DocumentPrinter
@@ -138,37 +136,18 @@ class BatchWorker:
     def issue(self, keys: list[str]) -> tuple[list[tuple[Document, Record]], int]:
         """The batch's documents with their source records, issuing those not issued yet.
 
-        Each record is read once (for the snapshot and the letter); records deleted from
-        the source since the keys were read are skipped.
+        The records are read in one query and the new documents written with their audit
+        events in one transaction (each record is read once, for the snapshot and the
+        letter); records deleted from the source since the keys were read are skipped.
         """
-        plan = self.plan
         source = self.definition.source
         connector = self.issuing.connectors[source.connector]
-        with self.issuing.sessions() as session:
-            found = {
-                d.record_key: d
-                for d in session.scalars(
-                    select(Document).where(
-                        Document.form_id == plan.form_id,
-                        Document.campaign == plan.campaign,
-                        Document.record_key.in_(keys),
-                    )
-                )
-            }
-        documents = []
-        created = 0
-        for key in keys:
-            record = connector.read(source.record_type, key)
-            if record is None:
-                continue
-            document = found.get(key)
-            if document is None:
-                document, new = self.issuing.issue_document(
-                    self.definition, key, plan.campaign, actor=plan.actor, record=record
-                )
-                created += new
-            documents.append((document, record))
-        return documents, created
+        records = connector.read_many(source.record_type, keys)
+        issued = self.issuing.issue_batch(
+            self.definition, records, self.plan.campaign, actor=self.plan.actor
+        )
+        created = sum(new for _document, new in issued)
+        return [(document, records[document.record_key]) for document, _new in issued], created
 
     def _line(self, document: Document, file: str, offset: int) -> ManifestLine:
         return ManifestLine(

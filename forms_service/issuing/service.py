@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ from forms_service.errors import InvalidInput, NotFound
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
 from forms_service.storage.model import Document, DocumentStatus
+
+#: Documents issued per transaction by `issue` (the API and `issue --manifest`).
+ISSUE_BATCH = 100
+#: Record keys per IN (...) query: far below every database's limit on bound parameters.
+KEYS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,15 @@ def snapshot_of(definition: FormDefinition, record: Mapping[str, Any]) -> dict[s
 def challenge_digest(salt: str, value: str | None) -> str:
     """Salted digest of a challenge answer, so the answer itself need not be stored."""
     return hashlib.sha256(f"{salt}\x00{value or ''}".encode()).hexdigest()
+
+
+def _issued_event(document: Document, actor: str, at: dt.datetime) -> audit.NewEvent:
+    detail = {
+        "form": document.form_id,
+        "version": document.form_version,
+        "campaign": document.campaign,
+    }
+    return audit.NewEvent("issued", actor, at, document_id=document.id, detail=detail)
 
 
 class IssuingService:
@@ -101,8 +116,17 @@ class IssuingService:
         if not campaign or len(campaign) > 64:
             raise InvalidInput("campaign must be 1 to 64 characters", field="campaign")
         connector = self.connectors[definition.source.connector]
-        for key in connector.keys(definition.source.record_type, selection):
-            yield self.issue_one(definition, key, campaign, actor=actor)
+        keys = connector.keys(definition.source.record_type, selection)
+        while chunk := list(itertools.islice(keys, ISSUE_BATCH)):
+            records = connector.read_many(definition.source.record_type, chunk)
+            if len(records) < len(chunk):
+                # A record deleted since its key was read: one by one, so that the documents
+                # before it are issued and it is reported (NotFound) as it always was.
+                for key in chunk:
+                    yield self.issue_one(definition, key, campaign, actor=actor)
+                continue
+            for document, created in self.issue_batch(definition, records, campaign, actor=actor):
+                yield self._line(document, created=created)
 
     def issue_one(
         self, definition: FormDefinition, key: str, campaign: str, *, actor: str = "system"
@@ -134,6 +158,70 @@ class IssuingService:
         if record is None:
             raise NotFound(f"no record with key {key!r}", field="keys")
         now = self.clock()
+        document = self._new_document(definition, key, campaign, record, now)
+        try:
+            with self.sessions() as session, session.begin():
+                session.add(document)
+                session.flush()
+                audit.record_all(session, [_issued_event(document, actor, now)])
+        except IntegrityError:
+            # Issued concurrently by another process: the unique constraint chose a winner.
+            with self.sessions() as session:
+                winner = self._existing(session, definition.id, key, campaign)
+            if winner is None:
+                raise
+            return winner, False
+        return document, True
+
+    def issue_batch(
+        self,
+        definition: FormDefinition,
+        records: Mapping[str, Mapping[str, Any]],
+        campaign: str,
+        *,
+        actor: str = "system",
+    ) -> list[tuple[Document, bool]]:
+        """Issue a batch of records in one transaction; give each document and whether it is new.
+
+        `records` maps each key to its source record, as the caller has just read them. The
+        documents already issued in this campaign are kept; the others are inserted with their
+        audit events, the chain extended once for the whole batch. Documents come back in the
+        order of `records`.
+        """
+        keys = list(records)
+        if not keys:
+            return []
+        now = self.clock()
+        try:
+            with self.sessions() as session, session.begin():
+                found = self._existing_many(session, definition.id, keys, campaign)
+                # In key order: two batches racing on PostgreSQL then wait for each other's
+                # unique keys in the same order, and one fails instead of both deadlocking.
+                new = [
+                    self._new_document(definition, key, campaign, records[key], now)
+                    for key in sorted(records)
+                    if key not in found
+                ]
+                session.add_all(new)
+                session.flush()
+                audit.record_all(session, [_issued_event(d, actor, now) for d in new])
+        except IntegrityError:
+            # Another process issued one of these meanwhile: one by one, each race has a winner.
+            return [
+                self.issue_document(definition, key, campaign, actor=actor, record=records[key])
+                for key in keys
+            ]
+        created = {document.record_key: document for document in new}
+        return [(found[key], False) if key in found else (created[key], True) for key in keys]
+
+    def _new_document(
+        self,
+        definition: FormDefinition,
+        key: str,
+        campaign: str,
+        record: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> Document:
         salt = secrets.token_hex(16)
         digests: dict[str, Any] = {"salt": salt}
         for question in definition.challenge:
@@ -142,7 +230,7 @@ class IssuingService:
             except FieldValueError:
                 value = None
             digests[question.name] = challenge_digest(salt, value)
-        document = Document(
+        return Document(
             id=new_document_id(),
             reference=new_reference(),
             form_id=definition.id,
@@ -161,30 +249,20 @@ class IssuingService:
             ),
             challenge_failures=0,
         )
-        try:
-            with self.sessions() as session, session.begin():
-                session.add(document)
-                session.flush()
-                audit.record(
-                    session,
-                    "issued",
-                    actor=actor,
-                    at=now,
-                    document_id=document.id,
-                    detail={
-                        "form": definition.id,
-                        "version": definition.version,
-                        "campaign": campaign,
-                    },
-                )
-        except IntegrityError:
-            # Issued concurrently by another process: the unique constraint chose a winner.
-            with self.sessions() as session:
-                winner = self._existing(session, definition.id, key, campaign)
-            if winner is None:
-                raise
-            return winner, False
-        return document, True
+
+    @staticmethod
+    def _existing_many(
+        session: Session, form_id: str, keys: list[str], campaign: str
+    ) -> dict[str, Document]:
+        found: dict[str, Document] = {}
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            query = select(Document).where(
+                Document.form_id == form_id,
+                Document.campaign == campaign,
+                Document.record_key.in_(keys[start : start + KEYS_PER_QUERY]),
+            )
+            found.update((d.record_key, d) for d in session.scalars(query))
+        return found
 
     @staticmethod
     def _existing(session: Session, form_id: str, key: str, campaign: str) -> Document | None:

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+
 from flask import Flask
 from sqlalchemy import delete, func, select, update
 
-from forms_service.audit.service import REDACTED, events_of, redact
+from forms_service.audit.service import (
+    HEAD_ID,
+    REDACTED,
+    NewEvent,
+    events_of,
+    record,
+    record_all,
+    redact,
+)
 from forms_service.cli import cli
 from forms_service.runtime import Runtime
-from forms_service.storage.model import AuditEvent
+from forms_service.storage.model import AuditChainHead, AuditEvent
 from tests.integration.changes_support import issue, submit
 
 
@@ -75,3 +86,30 @@ def test_personal_values_only_for_allowed_roles(runtime: Runtime) -> None:
     for entry in redact(changed, ["supervisor"]):
         assert not entry.redacted and entry.after != REDACTED
     assert {e.after for e in redact(changed, ["admin"])} == {e.after for e in changed}
+
+
+def test_events_recorded_as_one_batch_extend_the_chain_in_order(
+    app: Flask, runtime: Runtime
+) -> None:
+    _history(runtime)
+    now = dt.datetime.now(dt.UTC)
+    batch = [
+        NewEvent("issued", "cli", now, document_id=f"d{n:021d}", detail={"n": n}) for n in range(30)
+    ]
+    with runtime.sessions() as session, session.begin():
+        recorded = record_all(session, batch)
+    with runtime.sessions() as session, session.begin():
+        record(session, "revoked", actor="clerk", at=now, document_id="d" + "0" * 21)
+    with runtime.sessions() as session:
+        events = list(session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars())
+        head = session.get(AuditChainHead, HEAD_ID)
+    assert [e.id for e in recorded] == sorted(e.id for e in recorded)  # ids follow the chain
+    mine = [e for e in events if e.id in {r.id for r in recorded}]
+    assert [e.detail["n"] for e in mine] == list(range(30))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    assert head is not None and (head.events, head.last_hash) == (len(events), events[-1].hash)
+    code, output = _verify(app)
+    assert code == 0, output
+    assert f"ok: {len(events)} audit events" in output
+    with runtime.sessions() as session:
+        assert record_all(session, []) == []  # nothing to record: the head is not even read

@@ -8,13 +8,14 @@ from pathlib import Path
 import pypdf
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from forms_service.audit.service import verify
 from forms_service.cli import issue
 from forms_service.connectors.interfaces import Selection
 from forms_service.issuing.campaign import CampaignPlan, run_campaign
 from forms_service.runtime import Runtime
-from forms_service.storage.model import Document
+from forms_service.storage.model import AuditEvent, Document
 
 KEYS = [f"C{n:06d}" for n in range(1, 13)]
 
@@ -142,6 +143,12 @@ def test_several_processes_issue_each_document_once(runtime: Runtime, tmp_path: 
     assert summary.documents == len(rows) == _documents(runtime, "parallel") == 40
     assert [r["key"] for r in rows] == sorted(r["key"] for r in rows)  # source order kept
     assert len(list((tmp_path / "pdf").glob("*.pdf"))) == 40
+    with runtime.sessions() as session:
+        issued = session.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "issued")
+        ).scalar_one()
+        report = verify(session)
+    assert issued == 40 and report.ok, report  # one event per document, the chain intact
     for row in rows[:3]:
         assert len(pypdf.PdfReader(tmp_path / "pdf" / row["file"]).pages) == int(row["pages"])
 
@@ -181,3 +188,28 @@ def test_merged_files_in_several_processes_resume_like_one(
     assert (again.documents, again.created, again.rendered) == (12, 0, 5)
     assert _documents(runtime, "parallel-print") == 12
     assert _manifest(tmp_path / "m.csv") == rows
+
+
+def test_each_batch_is_written_in_one_transaction(runtime: Runtime, tmp_path: Path) -> None:
+    plan = CampaignPlan(
+        form_id="contact-update",
+        campaign="batched",
+        selection=Selection(keys=tuple(KEYS)),
+        out_dir=tmp_path / "print",
+        merge=5,
+    )
+    commits: list[object] = []
+    count = commits.append  # one bound method: listen and remove need the same object
+    event.listen(runtime.engine, "commit", count)
+    try:
+        summary = run_campaign(runtime.issuing, runtime.settings, plan, tmp_path / "m.csv")
+    finally:
+        event.remove(runtime.engine, "commit", count)
+    assert (summary.documents, summary.created) == (12, 12)
+    assert len(commits) == 3  # three batches of at most 5: documents and audit events together
+    with runtime.sessions() as session:
+        events = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+        report = verify(session)
+    assert report.ok, report
+    by_document = {d["document_id"]: d["key"] for d in _manifest(tmp_path / "m.csv")}
+    assert [by_document[e.document_id] for e in events if e.document_id] == KEYS

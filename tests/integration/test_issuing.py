@@ -18,7 +18,7 @@ import pytest
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 
 from forms_service.cli import cli
 from forms_service.config import DEMO_CRM_RECORD_TYPES
@@ -529,3 +529,121 @@ def test_issuing_the_same_record_concurrently_gives_one_document(runtime: Runtim
     assert len({line.link for line in lines}) == 1
     assert sum(line.created for line in lines) == 1
     assert [d.record_key for d in documents(runtime)] == ["C000005"]
+
+
+# -- batches (campaigns) ------------------------------------------------------------------
+
+
+def test_issue_all_writes_its_documents_a_batch_per_transaction(
+    app: Flask, runtime: Runtime, tmp_path: Path
+) -> None:
+    commits: list[object] = []
+    count = commits.append  # one bound method: listen and remove need the same object
+    event.listen(runtime.engine, "commit", count)
+    try:
+        result = run(app, "issue", "--form", "contact-update", "--all", "--campaign", "b")
+    finally:
+        event.remove(runtime.engine, "commit", count)
+    assert result.exit_code == 0, result.output
+    assert "40 documents issued" in result.output
+    assert len(commits) == 1  # 40 documents and their audit events, one batch
+    assert len(documents(runtime)) == 40
+    _audit_verifies(runtime)
+
+
+def _records(runtime: Runtime, keys: list[str]) -> dict[str, Any]:
+    return dict(runtime.connectors["crm"].read_many("customer", keys))
+
+
+def _audit_verifies(runtime: Runtime) -> None:
+    from forms_service.audit.service import verify
+
+    with runtime.sessions() as session:
+        report = verify(session)
+    assert report.ok, report
+
+
+def test_a_batch_is_one_transaction_and_keeps_what_was_issued(runtime: Runtime) -> None:
+    definition = runtime.definitions["contact-update"]
+    keys = [f"C{n:06d}" for n in range(1, 11)]
+    runtime.issuing.issue_one(definition, keys[3], "batch")  # issued before, on its own
+    commits: list[object] = []
+    count = commits.append  # one bound method: listen and remove need the same object
+    event.listen(runtime.engine, "commit", count)
+    try:
+        issued = runtime.issuing.issue_batch(definition, _records(runtime, keys), "batch")
+    finally:
+        event.remove(runtime.engine, "commit", count)
+    assert len(commits) == 1  # ten documents and their audit events: one transaction
+    assert [d.record_key for d, _new in issued] == keys
+    assert [new for _d, new in issued] == [True] * 3 + [False] + [True] * 6
+    stored = {d.record_key: d for d in documents(runtime)}
+    assert len(stored) == 10 and all(stored[d.record_key].id == d.id for d, _ in issued)
+    crm = runtime.connectors["crm"]
+    for document, _new in issued:
+        record = crm.read("customer", document.record_key)
+        assert record is not None
+        assert document.snapshot == snapshot_of(definition, record)
+    with runtime.sessions() as session:
+        events = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+    assert [e.document_id for e in events] == [
+        stored[k].id for k in [keys[3], *keys[:3], *keys[4:]]
+    ]
+    assert {e.kind for e in events} == {"issued"}
+    assert events[-1].detail == {"form": "contact-update", "version": 1, "campaign": "batch"}
+    _audit_verifies(runtime)
+    again = runtime.issuing.issue_batch(definition, _records(runtime, keys), "batch")
+    assert [(d.id, new) for d, new in again] == [(d.id, False) for d, _ in issued]
+
+
+def test_a_batch_that_loses_a_race_issues_each_document_once(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definition = runtime.definitions["consent-preferences"]
+    keys = [f"C{n:06d}" for n in range(1, 6)]
+    winner = runtime.issuing.issue_one(definition, keys[2], "race")
+    # As if another process had issued keys[2] between this batch's lookup and its insert.
+    monkeypatch.setattr(runtime.issuing, "_existing_many", lambda *_args: {})
+    issued = runtime.issuing.issue_batch(definition, _records(runtime, keys), "race")
+    assert [d.record_key for d, _ in issued] == keys
+    assert [new for _, new in issued] == [True, True, False, True, True]
+    assert issued[2][0].id == winner.document_id
+    assert len(documents(runtime)) == 5
+    with runtime.sessions() as session:
+        count = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    assert count == 5  # the rolled-back batch left no event behind
+    _audit_verifies(runtime)
+
+
+def test_overlapping_batches_in_parallel_issue_each_document_once(runtime: Runtime) -> None:
+    definition = runtime.definitions["contact-update"]
+    everyone = [f"C{n:06d}" for n in range(1, 21)]
+    batches = [everyone[0:10], everyone[5:15], everyone[10:20], everyone[0:20]]
+    barrier = threading.Barrier(len(batches))
+    results: list[list[tuple[str, str, bool]]] = []
+    errors: list[BaseException] = []
+
+    def issue(keys: list[str]) -> None:
+        try:
+            records = _records(runtime, keys)
+            barrier.wait(timeout=30)
+            issued = runtime.issuing.issue_batch(definition, records, "parallel")
+            results.append([(d.record_key, d.id, new) for d, new in issued])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=issue, args=(keys,)) for keys in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    stored = {d.record_key: d.id for d in documents(runtime)}
+    assert sorted(stored) == everyone
+    seen = [line for result in results for line in result]
+    assert all(stored[key] == document_id for key, document_id, _new in seen)
+    assert sum(new for _key, _id, new in seen) == 20  # each document created exactly once
+    with runtime.sessions() as session:
+        count = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    assert count == 20
+    _audit_verifies(runtime)

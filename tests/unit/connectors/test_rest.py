@@ -65,6 +65,7 @@ def test_logical_columns_map_to_json_members(source: RestSource) -> None:
         "postcode": "69003",
         "birth": "1980-02-03",
     }
+    assert rest.read_many("person", ["K9", "K1"]) == {"K1": rest.read("person", "K1")}
     assert rest.apply("person", "K1", {"town": FieldWrite("Lyon", "Bron")}).applied
     assert source.records["K1"]["city"] == "Bron"
 

@@ -167,3 +167,25 @@ def test_records_are_read_by_logical_column(connector: Connector) -> None:
     record: dict[str, Any] | None = dict(connector.read("person", "C3") or {})
     assert record == {"no": "C3", "town": "Paris", "postcode": "75011", "name": "Durand"}
     assert connector.read("person", "C9") is None
+
+
+def test_records_are_read_a_batch_at_a_time_like_one_by_one(connector: Connector) -> None:
+    wanted = ["C3", "C9", "C1", "C5"]
+    found = connector.read_many("person", wanted)
+    assert list(found) == ["C3", "C1", "C5"]  # in the order asked, absent keys left out
+    assert found == {key: connector.read("person", key) for key in ("C3", "C1", "C5")}
+    assert connector.read_many("person", []) == {}
+
+
+def test_sql_batch_reads_cut_long_key_lists_into_several_queries(
+    sql_connector: SqlConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("forms_service.connectors.sql.READ_MANY_CHUNK", 2)
+    found = sql_connector.read_many("person", ["C5", "C4", "C3", "C2", "C1", "C0"])
+    assert list(found) == ["C5", "C4", "C3", "C2", "C1"]
+    assert found["C4"] == {
+        "no": "C4",
+        "town": "Saint-Étienne",
+        "postcode": "42000",
+        "name": "100% Bio",
+    }

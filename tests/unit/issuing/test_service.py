@@ -154,3 +154,23 @@ def test_revoke_marks_the_document_and_audits(issuing: IssuingService) -> None:
         assert document.revoked_at == NOW
         kinds = session.execute(select(AuditEvent.kind).order_by(AuditEvent.id)).scalars()
         assert list(kinds) == ["issued", "revoked"]
+
+
+def test_a_record_deleted_while_issuing_is_reported_after_the_ones_before_it(
+    issuing: IssuingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = issuing.connectors["crm"]
+    assert isinstance(source, InMemoryConnector)
+    streamed = source.keys
+
+    def keys_then_delete(record_type: str, selection: Selection) -> Iterator[str]:
+        yield from streamed(record_type, selection)
+        del source.records["customer"]["C2"]  # gone between its key and its record
+
+    monkeypatch.setattr(source, "keys", keys_then_delete)
+    issued = issuing.issue("contact-update", Selection(all=True), "spring")
+    assert next(issued).key == "C1"
+    with pytest.raises(NotFound, match="no record with key 'C2'"):
+        next(issued)
+    with issuing.sessions() as session:
+        assert [d.record_key for d in session.execute(select(Document)).scalars()] == ["C1"]
