@@ -250,6 +250,7 @@ _COLUMNS = (
     "snapshot",
     "issued_at",
     "expires_at",
+    "layout_version",
 )
 
 
