@@ -17,6 +17,8 @@ from forms_service.storage.model import AuditChainHead, AuditEvent
 GENESIS = "0" * 64
 #: The one row of the chain head.
 HEAD_ID = 1
+#: Session.info key: (transaction, head) of the head this session's transaction has locked.
+_HELD_HEAD = "forms_audit_head"
 
 
 def _digest(prev_hash: str, event: AuditEvent) -> str:
@@ -52,18 +54,7 @@ def record(
     detail: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        # One writer at a time extends the chain; released at commit.
-        session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))
-    head = session.get(AuditChainHead, HEAD_ID, with_for_update=True)
-    if head is None:
-        # A database emptied by hand (or older than the head): the head starts again here.
-        last = session.execute(
-            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-        ).scalar_one_or_none()
-        events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
-        head = AuditChainHead(id=HEAD_ID, events=events, last_hash=last or GENESIS)
-        session.add(head)
+    head = _locked_head(session)
     last = head.last_hash if head.events else None
     event = AuditEvent(
         at=at,
@@ -83,6 +74,38 @@ def record(
     head.last_hash = event.hash
     session.flush()
     return event
+
+
+def _locked_head(session: Session) -> AuditChainHead:
+    """The chain head, locked until the caller's transaction ends; locked once per transaction.
+
+    The head's row lock makes one writer at a time extend the chain. Only a database without
+    a head yet needs more: an advisory lock, so that two first writers do not both create it.
+    """
+    transaction = session.get_transaction()
+    held = session.info.get(_HELD_HEAD)
+    if (
+        transaction is not None
+        and held is not None
+        and held[0] is transaction
+        and held[1] in session
+    ):
+        head: AuditChainHead = held[1]
+        return head
+    found = session.get(AuditChainHead, HEAD_ID, with_for_update=True)
+    if found is None and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))  # released at commit
+        found = session.get(AuditChainHead, HEAD_ID, with_for_update=True, populate_existing=True)
+    if found is None:
+        # A database emptied by hand (or older than the head): the head starts again here.
+        last = session.execute(
+            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        found = AuditChainHead(id=HEAD_ID, events=events, last_hash=last or GENESIS)
+        session.add(found)
+    session.info[_HELD_HEAD] = (session.get_transaction(), found)
+    return found
 
 
 @dataclass(frozen=True)

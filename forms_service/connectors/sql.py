@@ -26,7 +26,7 @@ from forms_service.connectors.interfaces import (
     SourceUnavailable,
 )
 from forms_service.errors import ConfigurationError
-from forms_service.storage.service import make_engine
+from forms_service.storage.service import autocommit, make_engine
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ class SqlConnector:
             table.c[mapping.key] == key
         )
         try:
-            with self.engine.connect() as connection:
+            # One statement: no transaction around it (no BEGIN and ROLLBACK round trips).
+            with autocommit(self.engine).connect() as connection:
                 row = connection.execute(query).mappings().first()
         except OperationalError as exc:
             raise SourceUnavailable(f"source {self.name!r} cannot be reached") from exc

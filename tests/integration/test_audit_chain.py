@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from flask import Flask
 from sqlalchemy import delete, func, select, update
 
-from forms_service.audit.service import REDACTED, events_of, redact
+from forms_service.audit.service import REDACTED, events_of, record, redact
 from forms_service.cli import cli
+from forms_service.clock import utc_now
 from forms_service.runtime import Runtime
-from forms_service.storage.model import AuditEvent
+from forms_service.storage.model import AuditChainHead, AuditEvent
 from tests.integration.changes_support import issue, submit
 
 
@@ -75,3 +79,48 @@ def test_personal_values_only_for_allowed_roles(runtime: Runtime) -> None:
     for entry in redact(changed, ["supervisor"]):
         assert not entry.redacted and entry.after != REDACTED
     assert {e.after for e in redact(changed, ["admin"])} == {e.after for e in changed}
+
+
+def _record_in_threads(runtime: Runtime, writers: int, events: int) -> None:
+    """`writers` concurrent transactions, each recording `events` events."""
+    start = threading.Barrier(writers)
+
+    def write(n: int) -> None:
+        start.wait()
+        with runtime.sessions() as session, session.begin():
+            for k in range(events):
+                record(session, "test", actor=f"writer-{n}", at=utc_now(), detail={"k": k})
+
+    with ThreadPoolExecutor(writers) as pool:
+        list(pool.map(write, range(writers)))
+
+
+def test_concurrent_transactions_each_recording_several_events_form_one_chain(
+    app: Flask, runtime: Runtime
+) -> None:
+    before = len(_history(runtime))
+    _record_in_threads(runtime, writers=6, events=3)
+    code, output = _verify(app)
+    assert code == 0, output
+    assert f"ok: {before + 18} audit events" in output
+    with runtime.sessions() as session:
+        writers = session.execute(
+            select(AuditEvent.actor).where(AuditEvent.kind == "test").order_by(AuditEvent.id)
+        ).scalars()
+        # Each transaction holds the head from its first event to its commit: no interleaving.
+        runs = [actor for n, actor in enumerate(writers) if n % 3 == 0]
+    assert len(set(runs)) == 6
+
+
+def test_first_writers_of_a_database_without_a_chain_head_create_one_head(
+    app: Flask, runtime: Runtime
+) -> None:
+    before = len(_history(runtime))
+    with runtime.sessions() as session, session.begin():
+        session.execute(delete(AuditChainHead))  # as in a database emptied by hand
+    _record_in_threads(runtime, writers=4, events=2)
+    code, output = _verify(app)
+    assert code == 0, output
+    assert f"ok: {before + 8} audit events" in output
+    with runtime.sessions() as session:
+        assert session.execute(select(func.count()).select_from(AuditChainHead)).scalar_one() == 1
