@@ -5,8 +5,8 @@ gunicorn's own environment, and sends through Flask's test client, one at a time
 - the consent-preferences form page (no identity question);
 - the contact-update answer: challenge page, challenge answer, form page, submit, confirmation;
 counting the statements each request sends to the service database and to the CRM, and the CPU
-this process spends on it (the database servers' own CPU is not in it: the statement counts
-stand for that). With --profile KIND, pyinstrument prints where the time of that kind goes.
+this process spends on it (the database servers' own CPU is not in it: the round trips stand
+for that). With --profile KIND, cProfile prints where the CPU time of that kind goes.
 
     .venv/bin/python benchmarks/request_cost.py [--rounds 40] [--profile submit]
 """
@@ -14,7 +14,10 @@ stand for that). With --profile KIND, pyinstrument prints where the time of that
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -32,6 +35,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.prod_stack import PUBLIC_HOST, Stack, crm_record, hidden, prod_local  # noqa: E402
+
+
+class Collections:
+    """Time the garbage collector takes (it runs inside whatever request allocates)."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self.started = 0.0
+        gc.callbacks.append(self.observe)
+
+    def observe(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.process_time()
+        else:
+            self.spent += time.process_time() - self.started
+
+    def take(self) -> float:
+        spent, self.spent = self.spent, 0.0
+        return spent
 
 
 class Counts:
@@ -95,13 +117,14 @@ def _gunicorn_environment(stack: Stack) -> dict[str, str]:
 
 @contextmanager
 def same_app(stack: Stack) -> Iterator[Any]:
-    """The app gunicorn serves, built here with gunicorn's FORMS_* environment."""
+    """The app gunicorn serves (forms_service.wsgi), built here with gunicorn's FORMS_*
+    environment."""
     saved = dict(os.environ)
     os.environ.update(_gunicorn_environment(stack))
     try:
-        from forms_service.app import create_app
+        from forms_service.wsgi import app  # exactly what gunicorn loads
 
-        yield create_app()
+        yield app
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -133,8 +156,9 @@ def _path(link: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
-    parser.add_argument("--profile", help="request kind to profile with pyinstrument")
-    parser.add_argument("--all", action="store_true", help="show every frame of the profile")
+    parser.add_argument("--profile", help="request kind to profile (cProfile, CPU time)")
+    parser.add_argument("--sort", default="tottime", help="pstats order: tottime, cumulative")
+    parser.add_argument("--top", type=int, default=40, help="functions shown")
     parser.add_argument(
         "--statements", action="append", help="request kind whose round trips are listed"
     )
@@ -175,24 +199,25 @@ def main() -> None:
         )
         records = [crm_record(stack, d["key"]) for d in letters]
         cpu: dict[str, list[float]] = defaultdict(list)
+        collecting: dict[str, list[float]] = defaultdict(list)
+        collections = Collections()
         trips: dict[str, list[dict[str, int]]] = defaultdict(list)
         lines: dict[str, list[str]] = {}
-        profiler: Any = None
-        if options.profile:
-            from pyinstrument import Profiler
-
-            profiler = Profiler(interval=0.0005)
+        # CPU time, not wall time: on a shared machine a sampled wall-clock profile charges
+        # the neighbours' load to whatever line was running.
+        profiler = cProfile.Profile(time.process_time) if options.profile else None
 
         def measure(kind: str, expected: int, call: Callable[..., Any], *args: Any) -> Any:
             counts.take()
+            collections.take()
             profiling = profiler is not None and kind == options.profile
-            if profiling:
-                profiler.start()
             started = time.process_time()
-            response = call(*args)
+            if profiler is not None and profiling:
+                response = profiler.runcall(call, *args)
+            else:
+                response = call(*args)
             cpu[kind].append(time.process_time() - started)
-            if profiling:
-                profiler.stop()
+            collecting[kind].append(collections.take())
             taken, lines[kind] = counts.take()
             trips[kind].append(taken)
             if response.status_code != expected:
@@ -228,10 +253,13 @@ def main() -> None:
             done = measure("submit", 303, customer.post, link, link, answer)
             measure("confirmation", 200, customer.get, done.headers["Location"])
         skip = min(3, rounds - 1)  # the first requests warm caches up
-        print(f"\nper request, median of {rounds - skip} (after {skip} warm-up):")
         print(
-            f"  {'kind':<36} {'CPU ms':>7} {'service round trips':>20} {'checkouts':>10} "
-            f"{'CRM round trips':>16} {'checkouts':>10}"
+            f"\nper request, median and mean of {rounds - skip} (after {skip} warm-up); "
+            "round trips: medians"
+        )
+        print(
+            f"  {'kind':<36} {'CPU ms':>7} {'mean':>6} {'of it GC':>8} {'service trips':>14} "
+            f"{'checkouts':>10} {'CRM trips':>10} {'checkouts':>10}"
         )
         for kind, times in cpu.items():
             columns = [
@@ -240,14 +268,17 @@ def main() -> None:
             ]
             print(
                 f"  {kind:<36} {statistics.median(times[skip:]) * 1000:>7.2f} "
-                f"{columns[0]:>20.0f} {columns[1]:>10.0f} {columns[2]:>16.0f} {columns[3]:>10.0f}"
+                f"{statistics.mean(times[skip:]) * 1000:>6.2f} "
+                f"{statistics.mean(collecting[kind][skip:]) * 1000:>8.2f} "
+                f"{columns[0]:>14.0f} {columns[1]:>10.0f} {columns[2]:>10.0f} {columns[3]:>10.0f}"
             )
         for kind in options.statements or ():
             print(f"\nround trips of the last {kind!r}:")
             for line in lines[kind]:
                 print(f"  {line}")
         if profiler is not None:
-            print(profiler.output_text(unicode=True, color=False, show_all=options.all))
+            stats = pstats.Stats(profiler)
+            stats.sort_stats(options.sort).print_stats(options.top)
 
 
 if __name__ == "__main__":
