@@ -169,12 +169,12 @@ def hello_server(workers: int) -> Iterator[tuple[str, int]]:
     process = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-c",
+            "python:forms_service.gunicorn_conf",  # the stack's settings (scripts/prod-local.sh)
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            "--timeout",
-            "30",
             "--no-control-socket",
             "--chdir",
             str(ROOT / "benchmarks"),

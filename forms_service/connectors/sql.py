@@ -11,8 +11,10 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     MetaData,
+    Select,
     Table,
     and_,
+    bindparam,
     select,
     update,
 )
@@ -47,6 +49,7 @@ class SqlConnector:
         self._engine: Engine | None = None
         self._config = record_types
         self._tables: dict[str, tuple[Table, RecordMapping]] = {}
+        self._reads: dict[str, Select[Any]] = {}
 
     @property
     def engine(self) -> Engine:
@@ -101,14 +104,16 @@ class SqlConnector:
 
     def read(self, record_type: str, key: str) -> Mapping[str, Any] | None:
         """One record by key, None when absent."""
-        table, mapping = self._table(record_type)
-        query = select(*(table.c[p].label(name) for name, p in mapping.columns.items())).where(
-            table.c[mapping.key] == key
-        )
+        query = self._reads.get(record_type)
+        if query is None:  # built once: the statement is the same for every key
+            table, mapping = self._table(record_type)
+            query = self._reads[record_type] = select(
+                *(table.c[p].label(name) for name, p in mapping.columns.items())
+            ).where(table.c[mapping.key] == bindparam("key", type_=table.c[mapping.key].type))
         try:
             # One statement: no transaction around it (no BEGIN and ROLLBACK round trips).
             with autocommit(self.engine).connect() as connection:
-                row = connection.execute(query).mappings().first()
+                row = connection.execute(query, {"key": key}).mappings().first()
         except OperationalError as exc:
             raise SourceUnavailable(f"source {self.name!r} cannot be reached") from exc
         return dict(row) if row is not None else None
