@@ -3,14 +3,16 @@ bare Flask "hello" app served with the same gunicorn settings, loopback only, bo
 
 Phases, each for --seconds with --users concurrent threads (each user its own client address,
 as the rate limits are per client):
-- ceiling:  GET / of benchmarks/hello_app.py under gunicorn (same workers, same worker class);
+- ceiling:  GET / of benchmarks/hello_app.py under gunicorn (forms_service/gunicorn_conf.py and
+            the same number of workers as the stack);
 - form:     customers open a consent-preferences link (the prefilled form page);
 - submit:   customers answer a contact-update letter: identity question, form, submit;
 - approve:  signed-in clerks open each change set and approve it (the CRM is written);
 - mailroom: a batch of --pages scanned letters is uploaded when the customers start answering
   and read by the job worker meanwhile (pages per minute until the batch is done);
 then it checks that every acknowledged answer is stored and every approval applied, and prints
-requests/s, p50/p95/p99 and errors per kind, and the ratios to the ceiling.
+requests/s, p50/p95/p99 and errors per kind, the CPU per request of each group of processes (the
+servers', the job worker's, its own), and the ratios to the ceiling. docs/load.md has numbers.
 
     .venv/bin/python benchmarks/load.py [--users 50] [--seconds 15] [--workers 3]
 

@@ -82,7 +82,8 @@ def _locked_head(session: Session) -> AuditChainHead:
     The head's row lock makes one writer at a time extend the chain. Only a database without
     a head yet needs more: an advisory lock, so that two first writers do not both create it.
     """
-    transaction = session.get_transaction()
+    # The innermost transaction: a lock taken in a savepoint goes if the savepoint rolls back.
+    transaction = session.get_nested_transaction() or session.get_transaction()
     held = session.info.get(_HELD_HEAD)
     if (
         transaction is not None
@@ -104,7 +105,10 @@ def _locked_head(session: Session) -> AuditChainHead:
         events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
         found = AuditChainHead(id=HEAD_ID, events=events, last_hash=last or GENESIS)
         session.add(found)
-    session.info[_HELD_HEAD] = (session.get_transaction(), found)
+    session.info[_HELD_HEAD] = (
+        session.get_nested_transaction() or session.get_transaction(),
+        found,
+    )
     return found
 
 
