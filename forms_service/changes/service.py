@@ -133,13 +133,11 @@ class ChangeService:
         queued: list[int] = []
         try:
             with self.sessions() as session, session.begin():
-                locked = session.execute(
-                    select(Submission, ChangeSet.id)
-                    .outerjoin(ChangeSet, ChangeSet.submission_id == Submission.id)
-                    .where(Submission.id == submission_id)
-                    .with_for_update(of=Submission)
-                ).one_or_none()
-                if locked is None or locked[1] is not None:
+                # Lock, then look: a statement after the lock sees a change set that a
+                # concurrent proposal committed while this one waited (a join in the locking
+                # statement would still read from before the wait).
+                locked = session.get(Submission, submission_id, with_for_update=True)
+                if locked is None or self._change_set_id_of(session, submission_id):
                     return self._proposed_id(session, submission_id)
                 change_set = ChangeSet(
                     id=new_document_id(),
