@@ -3,14 +3,16 @@ bare Flask "hello" app served with the same gunicorn settings, loopback only, bo
 
 Phases, each for --seconds with --users concurrent threads (each user its own client address,
 as the rate limits are per client):
-- ceiling:  GET / of benchmarks/hello_app.py under gunicorn (same workers, same worker class);
+- ceiling:  GET / of benchmarks/hello_app.py under gunicorn (forms_service/gunicorn_conf.py and
+            the same number of workers as the stack);
 - form:     customers open a consent-preferences link (the prefilled form page);
 - submit:   customers answer a contact-update letter: identity question, form, submit;
 - approve:  signed-in clerks open each change set and approve it (the CRM is written);
 - mailroom: a batch of --pages scanned letters is uploaded when the customers start answering
   and read by the job worker meanwhile (pages per minute until the batch is done);
 then it checks that every acknowledged answer is stored and every approval applied, and prints
-requests/s, p50/p95/p99 and errors per kind, and the ratios to the ceiling.
+requests/s, p50/p95/p99 and errors per kind, the CPU per request of each group of processes (the
+servers', the job worker's, its own), and the ratios to the ceiling. docs/load.md has numbers.
 
     .venv/bin/python benchmarks/load.py [--users 50] [--seconds 15] [--workers 3]
 
@@ -44,6 +46,79 @@ sys.path.insert(0, str(ROOT))
 from tests.mailroom_scans import as_pdf, scanned_page  # noqa: E402
 from tests.ocr_pages import Answers  # noqa: E402
 from tests.prod_stack import Stack, crm_record, free_port, prod_local, scan_runtime  # noqa: E402
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class CpuMeter:
+    """CPU spent during a phase by the server's processes (per group) and by this client.
+
+    On a shared machine the rates move with the neighbours' load; CPU per request does not
+    (much), so it says what the service costs whatever the machine does meanwhile.
+    """
+
+    def __init__(self, groups: Callable[[], dict[str, list[int]]]) -> None:
+        self.groups = groups
+        self.start: dict[str, dict[int, float]] = {}
+        self.client_start = 0.0
+
+    def __enter__(self) -> CpuMeter:
+        self.start = {g: {p: _cpu_seconds(p) for p in pids} for g, pids in self.groups().items()}
+        self.client_start = time.process_time()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.spent: dict[str, float] = {}
+        for group, pids in self.groups().items():
+            before = self.start.get(group, {})
+            self.spent[group] = sum(max(0.0, _cpu_seconds(p) - before.get(p, 0.0)) for p in pids)
+        self.spent["load generator"] = time.process_time() - self.client_start
+
+    def report(self, requests: int) -> None:
+        if not requests:
+            return
+        parts = ", ".join(f"{g} {s / requests * 1000:.2f}" for g, s in self.spent.items())
+        print(f"  CPU ms per request: {parts}")
+
+
+def stack_processes(stack: Stack) -> Callable[[], dict[str, list[int]]]:
+    """The stack's gunicorn workers, the PostgreSQL backends serving its two databases, and
+    the job worker (its main process and its pool)."""
+
+    def groups() -> dict[str, list[int]]:
+        with stack.service_db() as db:
+            backends = [
+                row[0]
+                for row in db.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s) "
+                    "AND pid <> pg_backend_pid()",
+                    ([stack.database, f"{stack.database}_crm"],),
+                ).fetchall()
+            ]
+        worker = stack.job_worker()
+        return {
+            "gunicorn": stack.gunicorn_workers(),
+            "PostgreSQL": backends,
+            "job worker": [worker, *_children(worker)],
+        }
+
+    return groups
 
 
 @dataclass
@@ -90,18 +165,18 @@ def _run_users(users: int, seconds: float, user: Callable[[int, float], None]) -
 
 
 @contextmanager
-def hello_server(workers: int) -> Iterator[str]:
-    """benchmarks/hello_app.py under gunicorn with the stack's settings."""
+def hello_server(workers: int) -> Iterator[tuple[str, int]]:
+    """benchmarks/hello_app.py under gunicorn with the stack's settings; its URL and pid."""
     port = free_port()
     process = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-c",
+            "python:forms_service.gunicorn_conf",  # the stack's settings (scripts/prod-local.sh)
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            "--timeout",
-            "30",
             "--no-control-socket",
             "--chdir",
             str(ROOT / "benchmarks"),
@@ -118,7 +193,7 @@ def hello_server(workers: int) -> Iterator[str]:
                 break
             except requests.RequestException:
                 time.sleep(0.1)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(20)
@@ -324,7 +399,7 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
 
 
-def report(title: str, samples: Samples, elapsed: float) -> dict[str, float]:
+def report(title: str, samples: Samples, elapsed: float, cpu: CpuMeter) -> dict[str, float]:
     rates = {}
     print(f"\n{title} ({elapsed:.1f} s)")
     print(
@@ -341,6 +416,7 @@ def report(title: str, samples: Samples, elapsed: float) -> dict[str, float]:
             f"  {kind:<18} {len(values):>6} {rate:>8.1f} {median:>8.1f} "
             f"{_percentile(values, 0.95):>8.1f} {_percentile(values, 0.99):>8.1f}  {errors}"
         )
+    cpu.report(sum(len(v) for v in samples.latencies.values()))
     return rates
 
 
@@ -386,25 +462,29 @@ def main() -> None:
             ]
             batch = mailroom_batch(stack, token, paper_keys) if options.pages else b""
             results: dict[str, dict[str, float]] = {}
-            with hello_server(options.workers) as hello:
+            with hello_server(options.workers) as (hello, master):
                 samples = Samples()
-                elapsed = phase_ceiling(hello, options.users, options.seconds, samples)
-                results["ceiling"] = report("ceiling: bare Flask hello", samples, elapsed)
+                with CpuMeter(lambda: {"gunicorn": _children(master)}) as cpu:
+                    elapsed = phase_ceiling(hello, options.users, options.seconds, samples)
+                results["ceiling"] = report("ceiling: bare Flask hello", samples, elapsed, cpu)
             samples = Samples()
-            elapsed = phase_form(stack, consent, options.users, options.seconds, samples)
-            results["form"] = report("customers opening links", samples, elapsed)
+            with CpuMeter(stack_processes(stack)) as cpu:
+                elapsed = phase_form(stack, consent, options.users, options.seconds, samples)
+            results["form"] = report("customers opening links", samples, elapsed, cpu)
             samples, acknowledged = Samples(), []
             sent = send_batch(stack, token, batch) if batch else None
-            elapsed = phase_submit(
-                stack, letters, options.users, options.seconds, samples, acknowledged
-            )
-            results["submit"] = report("customers answering", samples, elapsed)
+            with CpuMeter(stack_processes(stack)) as cpu:
+                elapsed = phase_submit(
+                    stack, letters, options.users, options.seconds, samples, acknowledged
+                )
+            results["submit"] = report("customers answering", samples, elapsed, cpu)
             change_sets = _open_change_sets(stack)
             samples = Samples()
-            elapsed, approved = phase_approve(
-                stack, change_sets, min(options.users, 10), options.seconds, samples
-            )
-            results["approve"] = report("clerks approving", samples, elapsed)
+            with CpuMeter(stack_processes(stack)) as cpu:
+                elapsed, approved = phase_approve(
+                    stack, change_sets, min(options.users, 10), options.seconds, samples
+                )
+            results["approve"] = report("clerks approving", samples, elapsed, cpu)
             if sent is not None:
                 wait_batch(stack, token, *sent)
             reconcile(stack, acknowledged, change_sets, approved)

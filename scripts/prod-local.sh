@@ -147,8 +147,8 @@ supervise() {
   done
 }
 
-"$bin/gunicorn" --bind "127.0.0.1:$port" --workers "$workers" --timeout 30 \
-  --graceful-timeout 10 --no-control-socket --pid "$state/gunicorn.pid" forms_service.wsgi:app \
+"$bin/gunicorn" -c python:forms_service.gunicorn_conf --bind "127.0.0.1:$port" \
+  --workers "$workers" --no-control-socket --pid "$state/gunicorn.pid" forms_service.wsgi:app \
   >>"$state/logs/web.log" 2>&1 &
 pids+=($!)
 supervise worker "$bin/forms-service" worker --concurrency "${PROD_LOCAL_JOB_PROCESSES:-1}" \

@@ -17,6 +17,8 @@ from forms_service.storage.model import AuditChainHead, AuditEvent
 GENESIS = "0" * 64
 #: The one row of the chain head.
 HEAD_ID = 1
+#: Session.info key: (transaction, head) of the head this session's transaction has locked.
+_HELD_HEAD = "forms_audit_head"
 
 
 def _digest(prev_hash: str, event: AuditEvent) -> str:
@@ -73,23 +75,12 @@ def record(
 def record_all(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]:
     """Append events to the chain in their order, inside the caller's transaction.
 
-    The chain head is locked, read and updated once however many events there are: a
-    campaign batch records all its documents' events with one head update.
+    The chain head is locked once per transaction and updated once however many events
+    there are: a campaign batch records all its documents' events with one head update.
     """
     if not events:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        # One writer at a time extends the chain; released at commit.
-        session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))
-    head = session.get(AuditChainHead, HEAD_ID, with_for_update=True)
-    if head is None:
-        # A database emptied by hand (or older than the head): the head starts again here.
-        last = session.execute(
-            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-        ).scalar_one_or_none()
-        count = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
-        head = AuditChainHead(id=HEAD_ID, events=count, last_hash=last or GENESIS)
-        session.add(head)
+    head = _locked_head(session)
     previous = head.last_hash if head.events else GENESIS
     rows = []
     for new in events:
@@ -114,6 +105,42 @@ def record_all(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]
     head.last_hash = previous
     session.flush()
     return rows
+
+
+def _locked_head(session: Session) -> AuditChainHead:
+    """The chain head, locked until the caller's transaction ends; locked once per transaction.
+
+    The head's row lock makes one writer at a time extend the chain. Only a database without
+    a head yet needs more: an advisory lock, so that two first writers do not both create it.
+    """
+    # The innermost transaction: a lock taken in a savepoint goes if the savepoint rolls back.
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    held = session.info.get(_HELD_HEAD)
+    if (
+        transaction is not None
+        and held is not None
+        and held[0] is transaction
+        and held[1] in session
+    ):
+        head: AuditChainHead = held[1]
+        return head
+    found = session.get(AuditChainHead, HEAD_ID, with_for_update=True)
+    if found is None and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))  # released at commit
+        found = session.get(AuditChainHead, HEAD_ID, with_for_update=True, populate_existing=True)
+    if found is None:
+        # A database emptied by hand (or older than the head): the head starts again here.
+        last = session.execute(
+            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        found = AuditChainHead(id=HEAD_ID, events=events, last_hash=last or GENESIS)
+        session.add(found)
+    session.info[_HELD_HEAD] = (
+        session.get_nested_transaction() or session.get_transaction(),
+        found,
+    )
+    return found
 
 
 @dataclass(frozen=True)

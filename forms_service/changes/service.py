@@ -58,6 +58,7 @@ from forms_service.storage.model import (
     Submission,
     SubmissionStatus,
 )
+from forms_service.storage.service import reading
 
 log = logging.getLogger(__name__)
 
@@ -103,47 +104,55 @@ class ChangeService:
             NotFound: no such submission.
             SourceUnavailable: the source cannot be read now (nothing is stored; try again).
         """
-        with self.sessions() as session:
-            existing = self._change_set_id_of(session, submission_id)
-            if existing is not None:
-                return queries.change_set_view(session, existing, self.definitions, "fr")
-            submission = session.get(Submission, submission_id)
-            if submission is None:
-                raise NotFound("unknown submission", field="submission")
-            document = submission.document
-            definition = self._definition(document.form_id)
-            base = {**document.snapshot, **submission.base}
-            proposed = dict(submission.values)
-            evidence = dict(submission.evidence)
-            channel = submission.channel
-            document_id, record_key = document.id, document.record_key
+        return self.change_set(self._propose(submission_id, actor))
+
+    def _propose(self, submission_id: str, actor: str) -> str:
+        """`propose`, returning the change set's id only."""
+        with reading(self.sessions) as session:
+            found = session.execute(
+                select(Submission, Document, ChangeSet.id)
+                .join(Document, Document.id == Submission.document_id)
+                .outerjoin(ChangeSet, ChangeSet.submission_id == Submission.id)
+                .where(Submission.id == submission_id)
+            ).one_or_none()
+        if found is None:
+            raise NotFound("unknown submission", field="submission")
+        submission, document, existing = found
+        if existing is not None:
+            return str(existing)
+        definition = self._definition(document.form_id)
+        base = {**document.snapshot, **submission.base}
         connector = self.connectors[definition.source.connector]
-        record = connector.read(definition.source.record_type, record_key) or {}
+        record = connector.read(definition.source.record_type, document.record_key) or {}
         diffs = [
             d
-            for d in diff_submission(definition, base, record, proposed)
+            for d in diff_submission(definition, base, record, dict(submission.values))
             if d.outcome is not Outcome.UNCHANGED
         ]
         now = self.clock()
         queued: list[int] = []
         try:
             with self.sessions() as session, session.begin():
-                stored = session.get(Submission, submission_id, with_for_update=True)
-                if stored is None or self._change_set_id_of(session, submission_id):
-                    return self.change_set_after(session, submission_id)
+                # Lock, then look: a statement after the lock sees a change set that a
+                # concurrent proposal committed while this one waited (a join in the locking
+                # statement would still read from before the wait).
+                locked = session.get(Submission, submission_id, with_for_update=True)
+                if locked is None or self._change_set_id_of(session, submission_id):
+                    return self._proposed_id(session, submission_id)
                 change_set = ChangeSet(
                     id=new_document_id(),
                     submission_id=submission_id,
-                    document_id=document_id,
+                    document_id=document.id,
                     form_id=definition.id,
-                    channel=channel,
+                    channel=submission.channel,
                     status=ChangeSetStatus.OPEN,
                     has_conflict=False,
                     created_at=now,
                 )
                 session.add(change_set)
-                change_set.fields.extend(field_rows(definition, diffs, evidence, self.policy, now))
-                session.flush()
+                change_set.fields.extend(
+                    field_rows(definition, diffs, dict(submission.evidence), self.policy, now)
+                )
                 if not diffs:
                     record_event(session, "confirmed_no_change", change_set, actor=actor, now=now)
                 auto = [
@@ -152,7 +161,7 @@ class ChangeService:
                     if r.policy == Route.AUTO.value and r.status is FieldChangeStatus.PENDING
                 ]
                 message = queue_rows(
-                    session, change_set, auto, definition, record_key, now, Action.AUTO
+                    session, change_set, auto, definition, document.record_key, now, Action.AUTO
                 )
                 for row in auto:
                     record_event(
@@ -173,10 +182,10 @@ class ChangeService:
                 change_set_id = change_set.id
         except IntegrityError:
             # Proposed concurrently: the unique submission id chose the winner.
-            with self.sessions() as session:
-                return self.change_set_after(session, submission_id)
+            with reading(self.sessions) as session:
+                return self._proposed_id(session, submission_id)
         self._after_commit(queued)
-        return self.change_set(change_set_id)
+        return change_set_id
 
     def propose_quietly(self, submission_id: str) -> None:
         """Propose right after intake; a failure is logged and left to `propose_pending`.
@@ -184,7 +193,7 @@ class ChangeService:
         The customer's answer is stored already: it must not fail because the source is down.
         """
         try:
-            self.propose(submission_id)
+            self._propose(submission_id, "system")
         except Exception as exc:
             log.error(
                 "cannot propose submission %s now (%s); the outbox worker retries",
@@ -211,7 +220,7 @@ class ChangeService:
         created = []
         for submission_id in waiting:
             try:
-                created.append(self.propose(submission_id).id)
+                created.append(self._propose(submission_id, "system"))
             except Exception as exc:  # one broken submission must not block the others
                 log.error("cannot propose submission %s (%s)", submission_id, error_kind(exc))
         return created
@@ -445,6 +454,12 @@ class ChangeService:
         return session.execute(
             select(ChangeSet.id).where(ChangeSet.submission_id == submission_id)
         ).scalar_one_or_none()
+
+    def _proposed_id(self, session: Session, submission_id: str) -> str:
+        found = self._change_set_id_of(session, submission_id)
+        if found is None:
+            raise NotFound("unknown submission", field="submission")
+        return found
 
     def change_set_after(self, session: Session, submission_id: str) -> ChangeSetView:
         """The change set of a submission inside an open session (NotFound when none)."""

@@ -11,8 +11,10 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     MetaData,
+    Select,
     Table,
     and_,
+    bindparam,
     select,
     update,
 )
@@ -26,7 +28,7 @@ from forms_service.connectors.interfaces import (
     SourceUnavailable,
 )
 from forms_service.errors import ConfigurationError
-from forms_service.storage.service import make_engine
+from forms_service.storage.service import autocommit, make_engine
 
 #: Keys per query of read_many: far below every database's limit on bound parameters.
 READ_MANY_CHUNK = 500
@@ -50,6 +52,7 @@ class SqlConnector:
         self._engine: Engine | None = None
         self._config = record_types
         self._tables: dict[str, tuple[Table, RecordMapping]] = {}
+        self._reads: dict[str, Select[Any]] = {}
 
     @property
     def engine(self) -> Engine:
@@ -104,13 +107,16 @@ class SqlConnector:
 
     def read(self, record_type: str, key: str) -> Mapping[str, Any] | None:
         """One record by key, None when absent."""
-        table, mapping = self._table(record_type)
-        query = select(*(table.c[p].label(name) for name, p in mapping.columns.items())).where(
-            table.c[mapping.key] == key
-        )
+        query = self._reads.get(record_type)
+        if query is None:  # built once: the statement is the same for every key
+            table, mapping = self._table(record_type)
+            query = self._reads[record_type] = select(
+                *(table.c[p].label(name) for name, p in mapping.columns.items())
+            ).where(table.c[mapping.key] == bindparam("key", type_=table.c[mapping.key].type))
         try:
-            with self.engine.connect() as connection:
-                row = connection.execute(query).mappings().first()
+            # One statement: no transaction around it (no BEGIN and ROLLBACK round trips).
+            with autocommit(self.engine).connect() as connection:
+                row = connection.execute(query, {"key": key}).mappings().first()
         except OperationalError as exc:
             raise SourceUnavailable(f"source {self.name!r} cannot be reached") from exc
         return dict(row) if row is not None else None

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
@@ -30,6 +30,7 @@ from forms_service.storage.model import (
     Submission,
     SubmissionStatus,
 )
+from forms_service.storage.service import reading
 
 #: Submissions still open to a repeated submit returning them unchanged.
 _PENDING = (SubmissionStatus.RECEIVED, SubmissionStatus.IN_REVIEW)
@@ -76,6 +77,15 @@ class FieldChange:
     field: str
     before: str | None
     after: str | None
+
+
+@dataclass(frozen=True)
+class OpenedLink:
+    """A resolved link: its document and the answer already received for it, if any."""
+
+    document: Document
+    #: The pending answer, else the latest one (applied, or confirmed without change).
+    answer: Submission | None
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,13 @@ class OnlineIntake:
 
         A failure stores a security event and raises the matching FormsError.
         """
+        return self._open(token, client, with_answer=False).document
+
+    def open_link(self, token: str, *, client: str | None = None) -> OpenedLink:
+        """`resolve`, and the answer already received, in one read of the database."""
+        return self._open(token, client, with_answer=True)
+
+    def _open(self, token: str, client: str | None, *, with_answer: bool) -> OpenedLink:
         try:
             claims = self.issuing.signer.verify(token, self.clock())
         except TamperedLink:
@@ -140,8 +157,18 @@ class OnlineIntake:
         except ExpiredLink:
             self.security_event("link_expired", document_id=_document_part(token), client=client)
             raise
-        with self.sessions() as session:
-            document = session.get(Document, claims.document_id)
+        answers: list[Submission] = []
+        with reading(self.sessions) as session:
+            if with_answer:  # the document and its answers in one statement
+                rows = session.execute(
+                    select(Document, Submission)
+                    .outerjoin(Submission, Submission.document_id == Document.id)
+                    .where(Document.id == claims.document_id)
+                ).all()
+                document = rows[0][0] if rows else None
+                answers = [row[1] for row in rows if row[1] is not None]
+            else:
+                document = session.get(Document, claims.document_id)
         if document is None:
             self.security_event("link_unknown_document", client=client)
             raise UnknownDocument("This link does not lead to any form.")
@@ -151,29 +178,40 @@ class OnlineIntake:
         if document.expires_at <= self.clock():
             self.security_event("link_expired", document_id=document.id, client=client)
             raise ExpiredLink("This link has expired.")
-        return document
+        return OpenedLink(document, _answer_of(answers))
 
     def mark_opened(self, document: Document) -> None:
         """Record the first opening of a document."""
         if document.opened_at is not None:
             return
+        now = self.clock()
         with self.sessions() as session, session.begin():
-            stored = session.get(Document, document.id, with_for_update=True)
-            if stored is None or stored.opened_at is not None:
+            # One statement decides who opened first: concurrent first openings record one event.
+            opened = session.execute(
+                update(Document)
+                .where(Document.id == document.id, Document.opened_at.is_(None))
+                .values(
+                    opened_at=now,
+                    status=case(
+                        (Document.status == DocumentStatus.ISSUED, DocumentStatus.OPENED),
+                        else_=Document.status,
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if opened.rowcount != 1:  # type: ignore[attr-defined]
                 return
-            now = self.clock()
-            stored.opened_at = now
-            if stored.status is DocumentStatus.ISSUED:
-                stored.status = DocumentStatus.OPENED
             audit.record(
                 session,
                 "opened",
                 actor="customer",
                 at=now,
-                document_id=stored.id,
+                document_id=document.id,
                 detail={"channel": Channel.ONLINE.value},
             )
         document.opened_at = now
+        if document.status is DocumentStatus.ISSUED:
+            document.status = DocumentStatus.OPENED
 
     # -- challenge -----------------------------------------------------------------------
 
@@ -263,16 +301,8 @@ class OnlineIntake:
 
         The latest (applied at once, or confirmed without change) keeps its confirmation page.
         """
-        with self.sessions() as session:
-            return (
-                _pending(session, document.id)
-                or session.execute(
-                    select(Submission)
-                    .where(Submission.document_id == document.id)
-                    .order_by(Submission.received_at.desc())
-                    .limit(1)
-                ).scalar_one_or_none()
-            )
+        with reading(self.sessions) as session:
+            return _answer_of(_answers(session, document.id))
 
     def ensure_open(self, document: Document) -> None:
         """Refuse answers once the document's answer has been processed."""
@@ -362,6 +392,19 @@ def _pending(session: Session, document_id: str) -> Submission | None:
     ).scalar_one_or_none()
 
 
+def _answers(session: Session, document_id: str) -> list[Submission]:
+    # A document has a handful of submissions at most (each answer closes or replaces the last).
+    return list(session.scalars(select(Submission).where(Submission.document_id == document_id)))
+
+
+def _answer_of(answers: list[Submission]) -> Submission | None:
+    """The earliest pending answer, else the latest one."""
+    pending = [s for s in answers if s.status in _PENDING]
+    if pending:
+        return min(pending, key=lambda s: s.received_at)
+    return max(answers, key=lambda s: s.received_at, default=None)
+
+
 def _document_part(token: str) -> str | None:
     head = token.split(".", 1)[0]
     return head if len(head) == 22 else None
@@ -375,4 +418,12 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["ChallengeFailed", "ClosedLink", "FormsError", "OnlineIntake", "Receipt", "RevokedLink"]
+__all__ = [
+    "ChallengeFailed",
+    "ClosedLink",
+    "FormsError",
+    "OnlineIntake",
+    "OpenedLink",
+    "Receipt",
+    "RevokedLink",
+]

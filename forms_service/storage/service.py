@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from psycopg import pq
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+#: Session.info key of a session opened by `reading`.
+_READING = "forms_reading"
+#: Attribute of an engine holding its autocommit twin.
+_AUTOCOMMIT = "_forms_autocommit"
 
 
 def make_engine(url: str, *, immediate: bool = False, **options: Any) -> Engine:
@@ -41,8 +50,53 @@ def make_engine(url: str, *, immediate: bool = False, **options: Any) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    options.setdefault("pool_pre_ping", True)
-    return create_engine(url, **options)
+    if make_url(url).get_driver_name() != "psycopg" or "pool_pre_ping" in options:
+        options.setdefault("pool_pre_ping", True)
+        return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    # pool_pre_ping would cost a round trip (SELECT 1) per checkout, several per request; a
+    # server that restarted or dropped the connection has closed its end, which the socket
+    # shows without asking the server. A connection that breaks later still fails its
+    # statement cleanly (503) and is replaced.
+    event.listen(engine, "checkout", _refuse_closed_connection)
+    return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Make the pool replace a pooled psycopg connection whose server has hung up.
+
+    An idle connection between transactions has nothing to read: a readable socket carries the
+    server's goodbye (a FATAL "terminating connection" or the end of the stream). Anything
+    else unprompted (a notice) only costs a new connection.
+    """
+    pgconn = dbapi_connection.pgconn
+    try:
+        alive = pgconn.status == pq.ConnStatus.OK and not dbapi_connection.closed
+        poll = select.poll()
+        poll.register(pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+        alive = alive and not poll.poll(0)
+    except Exception as exc:  # a broken pgconn refuses even to name its socket
+        raise DisconnectionError("the database connection is broken") from exc
+    if not alive:
+        raise DisconnectionError("the database server closed this connection")
+
+
+def autocommit(engine: Engine) -> Engine:
+    """`engine` whose connections run each statement on its own (no BEGIN, no ROLLBACK).
+
+    For reads only: on PostgreSQL (READ COMMITTED) each statement of a transaction sees its
+    own snapshot anyway, so a read-only unit of work loses nothing and saves two round
+    trips. SQLite keeps its transactions (they cost no round trip there).
+    """
+    if engine.dialect.name == "sqlite":
+        return engine
+    # Kept on the engine itself (making one costs ~60 us): a cache beside it would keep every
+    # engine of the process alive.
+    found: Engine | None = getattr(engine, _AUTOCOMMIT, None)
+    if found is None:
+        found = engine.execution_options(isolation_level="AUTOCOMMIT")
+        setattr(engine, _AUTOCOMMIT, found)
+    return found
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -55,3 +109,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that only reads, on an autocommit connection (see `autocommit`).
+
+    Writing through it is refused (its flush raises), since nothing would hold the writes
+    together.
+    """
+    bind = factory.kw.get("bind")
+    options: dict[str, Any] = {"info": {_READING: True}}
+    if isinstance(bind, Engine):
+        options["bind"] = autocommit(bind)
+    with factory(**options) as session:
+        yield session
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_while_reading(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(_READING) and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("a reading session cannot write; open a transaction")

@@ -187,7 +187,7 @@ def test_postgresql_restart_under_load_fails_cleanly_and_recovers(
     assert set(seen) <= {"200", "503"}, seen  # never a 500 nor a dropped connection
     assert acknowledged == set(keys)  # the retries after the restart went through
     ready = stack.client().get("/readyz")
-    assert ready.status_code == 200  # recovered by itself (pool_pre_ping)
+    assert ready.status_code == 200  # recovered by itself (dead pooled connections replaced)
     _reconcile(stack, links, acknowledged)
     # The job worker and the outbox deliverer lived through the outage too.
     assert stack.process.poll() is None

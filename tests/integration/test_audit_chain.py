@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 from sqlalchemy import delete, func, select, update
@@ -18,6 +20,7 @@ from forms_service.audit.service import (
     redact,
 )
 from forms_service.cli import cli
+from forms_service.clock import utc_now
 from forms_service.runtime import Runtime
 from forms_service.storage.model import AuditChainHead, AuditEvent
 from tests.integration.changes_support import issue, submit
@@ -113,3 +116,48 @@ def test_events_recorded_as_one_batch_extend_the_chain_in_order(
     assert f"ok: {len(events)} audit events" in output
     with runtime.sessions() as session:
         assert record_all(session, []) == []  # nothing to record: the head is not even read
+
+
+def _record_in_threads(runtime: Runtime, writers: int, events: int) -> None:
+    """`writers` concurrent transactions, each recording `events` events."""
+    start = threading.Barrier(writers)
+
+    def write(n: int) -> None:
+        start.wait()
+        with runtime.sessions() as session, session.begin():
+            for k in range(events):
+                record(session, "test", actor=f"writer-{n}", at=utc_now(), detail={"k": k})
+
+    with ThreadPoolExecutor(writers) as pool:
+        list(pool.map(write, range(writers)))
+
+
+def test_concurrent_transactions_each_recording_several_events_form_one_chain(
+    app: Flask, runtime: Runtime
+) -> None:
+    before = len(_history(runtime))
+    _record_in_threads(runtime, writers=6, events=3)
+    code, output = _verify(app)
+    assert code == 0, output
+    assert f"ok: {before + 18} audit events" in output
+    with runtime.sessions() as session:
+        writers = session.execute(
+            select(AuditEvent.actor).where(AuditEvent.kind == "test").order_by(AuditEvent.id)
+        ).scalars()
+        # Each transaction holds the head from its first event to its commit: no interleaving.
+        runs = [actor for n, actor in enumerate(writers) if n % 3 == 0]
+    assert len(set(runs)) == 6
+
+
+def test_first_writers_of_a_database_without_a_chain_head_create_one_head(
+    app: Flask, runtime: Runtime
+) -> None:
+    before = len(_history(runtime))
+    with runtime.sessions() as session, session.begin():
+        session.execute(delete(AuditChainHead))  # as in a database emptied by hand
+    _record_in_threads(runtime, writers=4, events=2)
+    code, output = _verify(app)
+    assert code == 0, output
+    assert f"ok: {before + 8} audit events" in output
+    with runtime.sessions() as session:
+        assert session.execute(select(func.count()).select_from(AuditChainHead)).scalar_one() == 1

@@ -64,13 +64,14 @@ def form(token: str) -> ResponseReturnValue:
     """Show the challenge, the prefilled form, or the answer already received."""
     lang = locale()
     intake = runtime().intake
-    document = _resolve(token)
+    opened = intake.open_link(token, client=client_pseudonym())
+    document = opened.document
     definition = intake.definition(document)
     intake.ensure_open(document)
     if not _challenge_passed(document, definition):
         return _render_challenge(token, document, definition, lang)
     intake.mark_opened(document)
-    if intake.pending_submission(document) is not None:
+    if opened.answer is not None:
         return redirect(url_for("public.done", token=token))
     prefill = intake.prefill(document)
     form_class = online_form_class(definition, lang, FlaskForm)
@@ -188,11 +189,12 @@ def done(token: str) -> ResponseReturnValue:
     """The confirmation: exactly what the answer changes."""
     lang = locale()
     intake = runtime().intake
-    document = _resolve(token)
+    opened = intake.open_link(token, client=client_pseudonym())
+    document = opened.document
     definition = intake.definition(document)
     if not _challenge_passed(document, definition):
         return redirect(url_for("public.form", token=token))
-    submission = intake.pending_submission(document)
+    submission = opened.answer
     if submission is None:
         return redirect(url_for("public.form", token=token))
     return _render_done(document, definition, submission, lang)

@@ -1,0 +1,121 @@
+"""The round trips each public request makes to PostgreSQL stay few (what the load work cut).
+
+A round trip is a statement, a BEGIN that psycopg sends before the first statement of a
+transaction, or a COMMIT/ROLLBACK of a transaction that sent something. Counts before the work
+(docs/load.md): form page opened again 9, first opening 18, submit 37, confirmation 8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from psycopg import pq
+from sqlalchemy import Engine, event
+
+from forms_service.connectors.interfaces import Selection
+from forms_service.runtime import Runtime
+from tests.conftest import hidden_fields
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+]
+
+
+class Trips:
+    """Round trips to the service database, and checkouts from its pool."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.sent: list[str] = []
+        self.checkouts = 0
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._ending("COMMIT"))
+        event.listen(engine, "rollback", self._ending("ROLLBACK"))
+        event.listen(engine, "checkout", self._checkout)
+
+    def _statement(self, connection: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        dbapi = connection.connection.dbapi_connection
+        if not dbapi.autocommit and dbapi.info.transaction_status == pq.TransactionStatus.IDLE:
+            self.sent.append("BEGIN")
+        self.sent.append(sql.split(None, 1)[0])
+
+    def _ending(self, word: str) -> Any:
+        def end(connection: Any) -> None:
+            status = connection.connection.dbapi_connection.info.transaction_status
+            if status != pq.TransactionStatus.IDLE:
+                self.sent.append(word)
+
+        return end
+
+    def _checkout(self, *_args: Any) -> None:
+        self.checkouts += 1
+
+    def of(self, call: Any, *args: Any, **kwargs: Any) -> tuple[Any, list[str], int]:
+        """The response of `call`, the round trips it made and the connections it took."""
+        self.sent, self.checkouts = [], 0
+        response = call(*args, **kwargs)
+        return response, self.sent, self.checkouts
+
+
+@pytest.fixture
+def trips(runtime: Runtime) -> Iterator[Trips]:
+    """Counting on the runtime's own engine."""
+    yield Trips(runtime.engine)
+
+
+def _link(runtime: Runtime, form_id: str, key: str) -> str:
+    (issued,) = runtime.issuing.issue(form_id, Selection(keys=(key,)), "trips")
+    return issued.link.removeprefix("http://localhost")
+
+
+def test_a_form_page_opened_again_is_one_statement_on_one_connection(
+    client: FlaskClient, runtime: Runtime, trips: Trips
+) -> None:
+    path = _link(runtime, "consent-preferences", "C000003")
+    first, sent, taken = trips.of(client.get, path)
+    assert first.status_code == 200
+    # The link and its answers in one read; the first opening is one transaction.
+    assert sent[0] == "SELECT" and sent.count("BEGIN") == 1 and sent[-1] == "COMMIT", sent
+    assert len(sent) <= 7 and taken <= 2, sent
+    again, sent, taken = trips.of(client.get, path)
+    assert again.status_code == 200
+    assert sent == ["SELECT"] and taken == 1
+
+
+def test_an_answer_costs_a_bounded_number_of_round_trips(
+    client: FlaskClient, runtime: Runtime, trips: Trips
+) -> None:
+    path = _link(runtime, "contact-update", "C000004")
+    record = runtime.connectors["crm"].read("customer", "C000004")
+    assert record is not None
+    page, sent, _ = trips.of(client.get, path)
+    assert page.status_code == 200 and sent == ["SELECT"]
+    answer = {
+        "csrf_token": hidden_fields(page.text)["csrf_token"],
+        "birth_date": record["birth_date"].strftime("%d/%m/%Y"),
+    }
+    passed, sent, _ = trips.of(client.post, f"{path}/challenge", data=answer)
+    assert passed.status_code == 303 and len(sent) <= 4, sent
+    form = client.get(path)
+    fields = hidden_fields(form.text)
+    data = {
+        "csrf_token": fields["csrf_token"],
+        "base": fields["base"],
+        "address_line": "3 place du Marché",
+        "address_extra": record["address_extra"] or "",
+        "postcode": "44000",
+        "city": "Nantes",
+        "email": record["email"],
+        "phone": record["phone"],
+    }
+    done, sent, taken = trips.of(client.post, path, data=data)
+    assert done.status_code == 303
+    # The answer and its audit event in one transaction, its change set in a second one.
+    assert sent.count("BEGIN") == 2 and sent.count("COMMIT") == 2, sent
+    assert len(sent) <= 18 and taken <= 4, sent
+    confirmation, sent, _ = trips.of(client.get, done.headers["Location"])
+    assert confirmation.status_code == 200 and "Nantes" in confirmation.text
+    assert sent == ["SELECT"]
