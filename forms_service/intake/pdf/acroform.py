@@ -87,6 +87,11 @@ class _Widgets:
 
     page_of: dict[int, int] = field(default_factory=dict)
     on_pages: list[tuple[int, Any]] = field(default_factory=list)
+    stray: list[Any] = field(default_factory=list)
+
+    def all(self) -> list[Any]:
+        """The widgets on pages, then those listed in /Fields without their field."""
+        return [w for _, w in self.on_pages] + self.stray
 
 
 class _FormReader:
@@ -111,6 +116,12 @@ class _FormReader:
         self.resources = self.o.get(acroform, "DR")
         widgets = self._page_widgets()
         for kid in self.o.as_list(self.o.get(acroform, "Fields")):
+            entry = self.o.as_dict(kid)
+            if entry is not None and self._stray_widget(entry):
+                # A widget listed in /Fields itself while its field (/Parent) is not: it is
+                # read with its parent's name and value, as a widget missing from the list.
+                widgets.stray.append(entry)
+                continue
             self._walk(_Node(kid, "", {}, 0), widgets)
         self._orphans(widgets)
         producer = self.o.text(self.o.get(self.o.info(), "Producer"))
@@ -175,8 +186,16 @@ class _FormReader:
             terminal_widgets = [self.o.as_dict(k) for k in kid_widgets] or [node]
             self._terminal(name, node, inherited, [w for w in terminal_widgets if w], widgets)
 
+    def _stray_widget(self, entry: Mapping[str, Any]) -> bool:
+        parent = self.o.as_dict(self.o.get(entry, "Parent"))
+        return (
+            self.o.get(entry, "T") is None
+            and parent is not None
+            and self.o.get(parent, "T") is not None
+        )
+
     def _orphans(self, widgets: _Widgets) -> None:
-        for _number, widget in widgets.on_pages:
+        for widget in widgets.all():
             if id(widget) in self.seen_widgets:
                 continue
             chain = [widget]
@@ -204,9 +223,7 @@ class _FormReader:
                 [widget]
                 if terminal is widget
                 else [
-                    w
-                    for _, w in widgets.on_pages
-                    if self.o.as_dict(self.o.get(w, "Parent")) is terminal
+                    w for w in widgets.all() if self.o.as_dict(self.o.get(w, "Parent")) is terminal
                 ]
             )
             self._terminal(name, terminal, inherited, members, widgets, orphan=True)
