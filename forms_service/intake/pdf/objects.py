@@ -297,8 +297,9 @@ class PypdfObjects:
         return self._resolve(value)
 
     def info(self) -> Mapping[str, Any]:
+        # Kept a DictionaryObject: get() looks keys up with their slash, as everywhere else.
         found = self._resolve(self._reader.trailer.get("/Info"))
-        return {k.lstrip("/"): v for k, v in found.items()} if isinstance(found, dict) else {}
+        return found if isinstance(found, DictionaryObject) else {}
 
     def get(self, holder: Any, key: str) -> Any:
         found = self.as_dict(holder)
