@@ -12,6 +12,7 @@ unexpected exceptions, time-outs and out-of-memory kills; then the slowest files
 of our time to pypdf's. Exits 1 when any file crashed, hung or ran out of memory.
 
     .venv/bin/python benchmarks/pdf_corpus.py [DIR] [--timeout 20] [--memory-mb 1024] [--damaged N]
+        [--reader auto|pdfplumber|pypdf]
 """
 
 from __future__ import annotations
@@ -81,7 +82,11 @@ def damage(content: bytes, variant: int, name: str) -> bytes:
 
 
 def _child(
-    path: str, variant: int, memory_bytes: int, sender: multiprocessing.connection.Connection
+    path: str,
+    variant: int,
+    reader: str,
+    memory_bytes: int,
+    sender: multiprocessing.connection.Connection,
 ) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     logging.disable(logging.WARNING)  # pypdf's and pdfminer's complaints about damaged files
@@ -92,7 +97,7 @@ def _child(
     start = time.perf_counter()
     verdict, fields, detail = "read", 0, ""
     try:
-        fields = len(read_pdf_form(content).fields)
+        fields = len(read_pdf_form(content, reader=reader).fields)
     except PdfRejected as exc:
         verdict, detail = type(exc).__name__, str(exc)
     except MemoryError:
@@ -112,11 +117,13 @@ def _child(
     sender.close()
 
 
-def sweep_file(path: Path, timeout: float, memory_mb: int, variant: int = 0) -> Outcome:
+def sweep_file(
+    path: Path, timeout: float, memory_mb: int, variant: int = 0, reader: str = "auto"
+) -> Outcome:
     """Read one file (or a damaged variant) in a forked child; a hang or a kill is an outcome."""
     receiver, sender = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("fork").Process(
-        target=_child, args=(str(path), variant, memory_mb * 1024 * 1024, sender)
+        target=_child, args=(str(path), variant, reader, memory_mb * 1024 * 1024, sender)
     )
     start = time.perf_counter()
     child.start()
@@ -165,13 +172,16 @@ def main() -> int:
     parser.add_argument(
         "--damaged", type=int, default=0, help="also read N cut or overwritten copies of each"
     )
+    parser.add_argument("--reader", choices=("auto", "pdfplumber", "pypdf"), default="auto")
     args = parser.parse_args()
     directory = args.directory or (CORPUS if CORPUS.is_dir() else FIXTURES)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     started = time.perf_counter()
-    outcomes = [sweep_file(p, args.timeout, args.memory_mb) for p in _files(directory)]
+    outcomes = [
+        sweep_file(p, args.timeout, args.memory_mb, reader=args.reader) for p in _files(directory)
+    ]
     damaged = [
-        sweep_file(p, args.timeout, args.memory_mb, variant)
+        sweep_file(p, args.timeout, args.memory_mb, variant, args.reader)
         for p in _files(directory)
         for variant in range(1, args.damaged + 1)
     ]
