@@ -12,7 +12,7 @@ unexpected exceptions, time-outs and out-of-memory kills; then the slowest files
 of our time to pypdf's. Exits 1 when any file crashed, hung or ran out of memory.
 
     .venv/bin/python benchmarks/pdf_corpus.py [DIR] [--timeout 20] [--memory-mb 1024] [--damaged N]
-        [--reader auto|pdfplumber|pypdf]
+        [--reader auto|pdfplumber|pypdf] [--oracles]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import pypdf  # noqa: E402
 
 from forms_service.intake.pdf.acroform import read_pdf_form  # noqa: E402
 from forms_service.intake.pdf.guard import PdfRejected  # noqa: E402
+from forms_service.intake.pdf.model import PdfFieldKind  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf-forms"
 FIXTURES = ROOT / "tests" / "fixtures" / "pdf-forms"
@@ -141,6 +142,44 @@ def sweep_file(
     return Outcome(str(path), "?", verdict, seconds=time.perf_counter() - start)
 
 
+def oracle_differences(path: Path) -> list[str]:
+    """Fields whose value differs between our reader and pdftk or PDFium (a report, no verdict).
+
+    The known, explained kinds of difference are listed in tests/readers/test_reader_oracles.py;
+    on the whole corpus they add fields only pdftk lists (widgets missing from /Fields), fields
+    PDFium cannot see (no widget on any page) and forms with duplicate field names.
+    """
+    from tests.pdf_oracles import read_with_pdfium, read_with_pdftk
+
+    form = read_pdf_form(path.read_bytes())
+    ours = {
+        name: found
+        for name, found in form.fields.items()
+        if found.kind not in (PdfFieldKind.PUSHBUTTON, PdfFieldKind.SIGNATURE)
+    }
+    found: list[str] = []
+    for label, read in (("pdftk", read_with_pdftk), ("pdfium", read_with_pdfium)):
+        try:
+            theirs = read(path)
+        except Exception as exc:  # an oracle that cannot open the file says nothing
+            found.append(f"{label} could not read it: {type(exc).__name__}")
+            continue
+        values = {
+            name: (f.value if f.value and f.value.strip() else None)
+            for name, f in theirs.items()
+            if f.kind not in ("pushbutton", "signature", "node")
+        }
+        for name in sorted(set(ours) | set(values)):
+            mine = ours[name].value if name in ours else "<absent>"
+            if label == "pdfium" and name in ours and ours[name].kind is PdfFieldKind.LIST:
+                labels = dict(ours[name].options)
+                mine = ",".join(labels.get(v, v) for v in (mine or "").split(",")) or None
+            other = values.get(name, "<absent>") if name in values else "<absent>"
+            if mine != other:
+                found.append(f"{label}: {name!r} ours={mine!r} theirs={other!r}")
+    return found
+
+
 def _files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file() and p.name not in _BOOKKEEPING)
 
@@ -173,6 +212,9 @@ def main() -> int:
         "--damaged", type=int, default=0, help="also read N cut or overwritten copies of each"
     )
     parser.add_argument("--reader", choices=("auto", "pdfplumber", "pypdf"), default="auto")
+    parser.add_argument(
+        "--oracles", action="store_true", help="also compare values with pdftk and PDFium"
+    )
     args = parser.parse_args()
     directory = args.directory or (CORPUS if CORPUS.is_dir() else FIXTURES)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -221,6 +263,16 @@ def main() -> int:
             )
         for outcome in sorted(read, key=lambda o: -o.seconds)[:5]:
             print(f"  slowest: {outcome.seconds * 1000:7.0f} ms {outcome.path}")
+    if args.oracles:
+        agreeing = 0
+        for outcome in read:
+            differences = oracle_differences(Path(outcome.path))
+            agreeing += not differences
+            if differences:
+                print(f"DIFF {outcome.path}: {len(differences)}")
+                for line in differences[:5]:
+                    print(f"    {line[:160]}")
+        print(f"oracles: {agreeing} of {len(read)} files read agree with pdftk and PDFium")
     print(f"sweep took {time.perf_counter() - started:.1f} s")
     return 1 if bad else 0
 

@@ -210,3 +210,17 @@ def test_pdfdocencoding_syn_is_not_shifted() -> None:
     form = read_pdf_form((FIXTURES / "pdfbox/ControlCharacters.pdf").read_bytes())
     assert form.value("acrobat-dle") == "DLE\x16DLE"
     assert form.value("acrobat-linebreak") == "linebreak\u2028linebreak"
+
+
+def test_a_duplicated_name_reads_the_field_on_the_page() -> None:
+    """Regression (pypdfform/sample_template_sejda.pdf): four fields are called `future_date`.
+
+    A checkbox with /V /Yes but no widget on any page, and three text fields of which one has
+    a widget on page 1. We kept the checkbox's "Yes" (a value nobody could see); pdftk and
+    PDFium both read the empty field shown on the page, as we now do.
+    """
+    path = FIXTURES / "pypdfform" / "sample_template_sejda.pdf"
+    shown = read_pdf_form(path.read_bytes()).fields["future_date"]
+    assert (shown.kind, shown.value, shown.page) == (PdfFieldKind.TEXT, None, 1)
+    assert read_with_pdftk(path)["future_date"].value is None
+    assert read_with_pdfium(path)["future_date"].value is None

@@ -274,7 +274,7 @@ class _FormReader:
             orphan=orphan,
         )
         existing = self.fields.get(name)
-        if existing is None or (existing.value is None and found.value is not None):
+        if existing is None or _rank(found) > _rank(existing):
             self.fields[name] = found
 
     def _kind(self, field_type: str | None, flags: int, members: list[Any]) -> PdfFieldKind:
@@ -403,6 +403,15 @@ class _FormReader:
             return None
         x0, y0, x1, y1 = (float(n) for n in resolved)
         return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def _rank(found: PdfField) -> tuple[bool, bool]:
+    """Which of two fields with the same name to keep: one the reader shows, then one with a value.
+
+    Sejda leaves copies of a field without any widget on a page beside the one shown
+    (sample_template_sejda.pdf): the value the customer saw and could change is the shown one's.
+    """
+    return found.page is not None, found.value is not None
 
 
 def _hidden(annotation_flags: list[int], rect: tuple[float, float, float, float] | None) -> bool:
