@@ -87,6 +87,11 @@ class _Widgets:
 
     page_of: dict[int, int] = field(default_factory=dict)
     on_pages: list[tuple[int, Any]] = field(default_factory=list)
+    stray: list[Any] = field(default_factory=list)
+
+    def all(self) -> list[Any]:
+        """The widgets on pages, then those listed in /Fields without their field."""
+        return [w for _, w in self.on_pages] + self.stray
 
 
 class _FormReader:
@@ -111,6 +116,12 @@ class _FormReader:
         self.resources = self.o.get(acroform, "DR")
         widgets = self._page_widgets()
         for kid in self.o.as_list(self.o.get(acroform, "Fields")):
+            entry = self.o.as_dict(kid)
+            if entry is not None and self._stray_widget(entry):
+                # A widget listed in /Fields itself while its field (/Parent) is not: it is
+                # read with its parent's name and value, as a widget missing from the list.
+                widgets.stray.append(entry)
+                continue
             self._walk(_Node(kid, "", {}, 0), widgets)
         self._orphans(widgets)
         producer = self.o.text(self.o.get(self.o.info(), "Producer"))
@@ -175,8 +186,16 @@ class _FormReader:
             terminal_widgets = [self.o.as_dict(k) for k in kid_widgets] or [node]
             self._terminal(name, node, inherited, [w for w in terminal_widgets if w], widgets)
 
+    def _stray_widget(self, entry: Mapping[str, Any]) -> bool:
+        parent = self.o.as_dict(self.o.get(entry, "Parent"))
+        return (
+            self.o.get(entry, "T") is None
+            and parent is not None
+            and self.o.get(parent, "T") is not None
+        )
+
     def _orphans(self, widgets: _Widgets) -> None:
-        for _number, widget in widgets.on_pages:
+        for widget in widgets.all():
             if id(widget) in self.seen_widgets:
                 continue
             chain = [widget]
@@ -204,9 +223,7 @@ class _FormReader:
                 [widget]
                 if terminal is widget
                 else [
-                    w
-                    for _, w in widgets.on_pages
-                    if self.o.as_dict(self.o.get(w, "Parent")) is terminal
+                    w for w in widgets.all() if self.o.as_dict(self.o.get(w, "Parent")) is terminal
                 ]
             )
             self._terminal(name, terminal, inherited, members, widgets, orphan=True)
@@ -257,7 +274,7 @@ class _FormReader:
             orphan=orphan,
         )
         existing = self.fields.get(name)
-        if existing is None or (existing.value is None and found.value is not None):
+        if existing is None or _rank(found) > _rank(existing):
             self.fields[name] = found
 
     def _kind(self, field_type: str | None, flags: int, members: list[Any]) -> PdfFieldKind:
@@ -386,6 +403,15 @@ class _FormReader:
             return None
         x0, y0, x1, y1 = (float(n) for n in resolved)
         return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def _rank(found: PdfField) -> tuple[bool, bool]:
+    """Which of two fields with the same name to keep: one the reader shows, then one with a value.
+
+    Sejda leaves copies of a field without any widget on a page beside the one shown
+    (sample_template_sejda.pdf): the value the customer saw and could change is the shown one's.
+    """
+    return found.page is not None, found.value is not None
 
 
 def _hidden(annotation_flags: list[int], rect: tuple[float, float, float, float] | None) -> bool:

@@ -92,7 +92,9 @@ def decode_string(raw: bytes) -> str:
         return raw[2:].decode("utf-16-le", errors="replace")
     if raw.startswith(codecs.BOM_UTF8):
         return raw[3:].decode("utf-8", errors="replace")
-    return str(decode_text(raw))
+    # pdfminer's PDFDocEncoding table turns byte 0x16 (SYN) into U+0017, a slip copied from
+    # the spec's table; Acrobat, PDFium and pdftk all mean U+0016 (tests/readers/test_oracles).
+    return "\x16".join(str(decode_text(part)) for part in raw.split(b"\x16"))
 
 
 def _inflate_checked(raw: bytes, limit: int) -> None:
@@ -295,8 +297,9 @@ class PypdfObjects:
         return self._resolve(value)
 
     def info(self) -> Mapping[str, Any]:
+        # Kept a DictionaryObject: get() looks keys up with their slash, as everywhere else.
         found = self._resolve(self._reader.trailer.get("/Info"))
-        return {k.lstrip("/"): v for k, v in found.items()} if isinstance(found, dict) else {}
+        return found if isinstance(found, DictionaryObject) else {}
 
     def get(self, holder: Any, key: str) -> Any:
         found = self.as_dict(holder)
