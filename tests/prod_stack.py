@@ -51,6 +51,25 @@ def hidden(page: str) -> dict[str, str]:
     return {name: html.unescape(value) for name, value in _HIDDEN.findall(page)}
 
 
+def moving_to_nantes(fields: Mapping[str, str], record: Mapping[str, Any]) -> dict[str, str]:
+    """A contact-update answer that moves the customer to Nantes, keeping the rest as shown.
+
+    Args:
+        fields: the hidden fields of the rendered form (CSRF token, signed base).
+        record: the customer's CRM row.
+    """
+    return {
+        "csrf_token": fields["csrf_token"],
+        "base": fields["base"],
+        "address_line": "3 place du Marché",
+        "address_extra": record["address_extra"] or "",
+        "postcode": "44000",
+        "city": "Nantes",
+        "email": record["email"],
+        "phone": record["phone"],
+    }
+
+
 @dataclass
 class Stack:
     """A running prod-local stack."""

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, event
 from forms_service.connectors.interfaces import Selection
 from forms_service.runtime import Runtime
 from tests.conftest import hidden_fields
+from tests.prod_stack import moving_to_nantes
 
 pytestmark = [
     pytest.mark.postgres,
@@ -100,17 +101,7 @@ def test_an_answer_costs_a_bounded_number_of_round_trips(
     passed, sent, _ = trips.of(client.post, f"{path}/challenge", data=answer)
     assert passed.status_code == 303 and len(sent) <= 4, sent
     form = client.get(path)
-    fields = hidden_fields(form.text)
-    data = {
-        "csrf_token": fields["csrf_token"],
-        "base": fields["base"],
-        "address_line": "3 place du Marché",
-        "address_extra": record["address_extra"] or "",
-        "postcode": "44000",
-        "city": "Nantes",
-        "email": record["email"],
-        "phone": record["phone"],
-    }
+    data = moving_to_nantes(hidden_fields(form.text), record)
     done, sent, taken = trips.of(client.post, path, data=data)
     assert done.status_code == 303
     # The answer and its audit event in one transaction, its change set in a second one.
