@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socketserver
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, Route
 
@@ -16,6 +21,19 @@ LAUNCH_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+@contextmanager
+def serving(server: socketserver.TCPServer) -> Iterator[str]:
+    """Serve `server` (bound to a loopback port) in a thread; its base URL while it runs."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
 
 
 def offline(page: Page, server: str) -> list[str]:

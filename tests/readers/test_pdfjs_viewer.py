@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +21,7 @@ from playwright.sync_api import Browser, Page
 
 from forms_service.intake.pdf.acroform import read_pdf_form
 from forms_service.runtime import Runtime
-from tests.e2e.browsing import offline
+from tests.e2e.browsing import offline, serving
 from tests.readers.pdfjs_filler import PDFJS_DIR, fill_with_pdfjs
 from tests.readers.returning import (
     LETTERS,
@@ -51,13 +50,8 @@ class _Files(http.server.SimpleHTTPRequestHandler):
 def viewer_url() -> Iterator[str]:
     """tests/readers/pdfjs/ (the viewer page and the installed pdfjs-dist) over loopback HTTP."""
     handler = functools.partial(_Files, directory=str(PDFJS_DIR))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as url:
+        yield url
 
 
 def _fill_in_viewer(page: Page, viewer_url: str, pdf: bytes, values: dict[str, Any]) -> bytes:
