@@ -73,7 +73,7 @@ class CachedSubsetFont(TTFont):
     most recent few, its memory bounded whatever the campaign's size.
     """
 
-    CACHE_SIZE = 16
+    CACHE_SIZE = 64  # about 20 kB each: 1.3 MB per font at most
 
     def __init__(self, name: str, filename: str) -> None:
         super().__init__(name, filename)
