@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 FORM = "contact-update"
+BASELINE_FONT = "BaselineDejaVuSans"
 
 
 def _cpu_seconds() -> float:
@@ -139,18 +140,25 @@ def _baseline_lines(index: int) -> tuple[list[str], str]:
 
 
 def _baseline_documents(first: int, count: int, out: Path, pages: int) -> int:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen.canvas import Canvas
 
     from forms_service.issuing.barcodes import draw_qr, qr_code
-    from forms_service.issuing.pdf import FONT, register_fonts
+    from forms_service.issuing.fonts import FONT_DIR
 
-    register_fonts()
+    # reportlab's own TrueType font, as a bare program would embed it (the renderer's
+    # fonts reuse their subsets from one document to the next: that is not the baseline's).
+    if BASELINE_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(BASELINE_FONT, str(FONT_DIR / "DejaVuSans.ttf")))
+    # reportlab maps a name to the first font registered for the same face: not ours.
+    assert type(pdfmetrics.getFont(BASELINE_FONT)) is TTFont  # noqa: S101
     for index in range(first, first + count):
         lines, link = _baseline_lines(index)
         canvas = Canvas(str(out / f"{index}.pdf"), pagesize=(595.28, 841.89), pageCompression=1)
         for _page in range(pages):
             text = canvas.beginText(56, 780)
-            text.setFont(FONT, 10)
+            text.setFont(BASELINE_FONT, 10)
             for line in lines:
                 text.textLine(line)
             canvas.drawText(text)

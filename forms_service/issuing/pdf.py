@@ -12,19 +12,18 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
 from typing import Any
 
 from reportlab.lib.colors import Color, black
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from forms_service.definitions.fieldtypes import WidgetKind
 from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from forms_service.issuing import widgets
 from forms_service.issuing.barcodes import draw_qr, qr_code
+from forms_service.issuing.fonts import FONT, FONT_BOLD, register_fonts
 from forms_service.issuing.layout import (
     CONTENT_WIDTH,
     LAYOUTS,
@@ -39,9 +38,6 @@ from forms_service.issuing.layout import (
 from forms_service.issuing.letter import LetterTemplate, address_lines, fill, french_date
 from forms_service.issuing.pagecode import PageCodes
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
 GREY = Color(0.42, 0.42, 0.42)
 BOX = Color(0.15, 0.15, 0.15)
 INSTRUCTION = (
@@ -74,16 +70,6 @@ class DocumentContent:
     record: Mapping[str, Any] = field(default_factory=dict)
     issued_on: dt.date = field(default_factory=dt.date.today)
     expires_on: dt.date | None = None
-
-
-@cache
-def register_fonts() -> None:
-    """Make the DejaVu fonts known to reportlab (once per process); they embed as subsets."""
-    for name, file in (
-        (FONT, "DejaVuSans.ttf"),
-        (FONT_BOLD, "DejaVuSans-Bold.ttf"),
-    ):
-        pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / file)))
 
 
 class PdfRenderer:
