@@ -22,6 +22,7 @@ from forms_service.audit import service as audit
 from forms_service.clock import Clock, utc_now
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.errors import InvalidInput, NotFound
+from forms_service.intake.mailroom import returns
 from forms_service.intake.mailroom.files import (
     PageProblem,
     count_pages,
@@ -57,6 +58,7 @@ from forms_service.storage.filestore import FileStore
 from forms_service.storage.model import (
     Document,
     DocumentStatus,
+    PdfReturn,
     Submission,
     SubmissionStatus,
 )
@@ -131,12 +133,20 @@ class MailroomService(OperatorActions):
 
     # -- intake ----------------------------------------------------------------------------
 
-    def receive(self, uploads: Sequence[Upload], *, source: str, actor: str) -> ReceivedBatch:
+    def receive(
+        self,
+        uploads: Sequence[Upload],
+        *,
+        source: str,
+        actor: str,
+        pdf_return_id: str | None = None,
+    ) -> ReceivedBatch:
         """Store a batch and its files, then queue one job per page.
 
         Every file is checked for its format first: a batch with a file that is not a PDF,
         TIFF, PNG or JPEG is refused whole (nothing stored). A file that cannot be opened
         (protected PDF, corrupt TIFF) is kept as one page whose job reports the error.
+        `pdf_return_id` names the flattened PDF return the batch reads (see returns.py).
 
         Raises:
             InvalidInput: no file, too many files, an empty or unsupported file.
@@ -169,6 +179,7 @@ class MailroomService(OperatorActions):
                 status=BatchStatus.PROCESSING,
                 pages_total=sum(counts),
                 created_at=now,
+                pdf_return_id=pdf_return_id,
             )
             session.add(batch)
             sequence = 0
@@ -216,13 +227,16 @@ class MailroomService(OperatorActions):
         self._queue(page_ids)
         return ReceivedBatch(batch_id, len(page_ids), len(uploads))
 
-    def receive_return(self, pdf_return: object, content: bytes) -> ReceivedBatch:
-        """Take a flattened PDF return (no fields left) from the PDF channel as a scan batch."""
-        return_id = str(getattr(pdf_return, "id", "") or "return")
+    def receive_return(self, pdf_return: PdfReturn, content: bytes) -> ReceivedBatch:
+        """Take a flattened PDF return (no fields left) from the PDF channel as a scan batch.
+
+        The batch names the return, so that what its pages become is written back to it.
+        """
         return self.receive(
-            [Upload(f"pdf-return-{return_id}.pdf", content)],
+            [Upload(f"pdf-return-{pdf_return.id}.pdf", content)],
             source="pdf_return",
             actor="pdf_return",
+            pdf_return_id=pdf_return.id,
         )
 
     def _queue(self, page_ids: Iterable[str]) -> None:
@@ -388,7 +402,17 @@ class MailroomService(OperatorActions):
             page.updated_at = self.clock()
             page.exception = None
             page.reason = None
-            problem = None if page.assigned_by else _duplicate(session, page, document)
+            assigned = bool(page.assigned_by)
+            pdf_return = returns.return_of_batch(session, page.batch_id)
+            problem = (
+                returns.identified(
+                    session, pdf_return, document, assigned=assigned, now=page.updated_at
+                )
+                if pdf_return is not None
+                else None
+            )
+            if problem is None and not assigned:
+                problem = _duplicate(session, page, document)
             if problem is not None:
                 page.status = PageStatus.EXCEPTION
                 page.exception, page.reason = problem
@@ -444,6 +468,8 @@ class MailroomService(OperatorActions):
             received_at=now,
         )
         session.add(submission)
+        session.flush()
+        returns.submitted(session, {p.batch_id for p in pages}, submission)
         if document.status in (DocumentStatus.ISSUED, DocumentStatus.OPENED):
             document.status = DocumentStatus.ANSWERED
         for read in pages:
