@@ -321,6 +321,8 @@ class PdfReturnStatus(StrEnum):
     READ = "read"
     #: No fields were left (flattened, printed to PDF): the mailroom reads it like a scan.
     AWAITING_SCAN = "awaiting_scan"
+    #: The mailroom read its pages into a paper submission (`submission_id`).
+    SCANNED = "scanned"
 
 
 class PdfReturn(Base):

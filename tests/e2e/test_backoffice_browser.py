@@ -129,3 +129,33 @@ def test_back_office_pages_have_no_accessibility_violations(
     summary = {name: [v["id"] for v in violations] for name, violations in found.items()}
     assert summary == {"login": [], "queue": [], "change set": []}
     assert problems == []
+
+
+def test_keys_pressed_as_soon_as_the_rows_show_are_not_lost(
+    browser: Browser, server: str, runtime: Runtime
+) -> None:
+    """Regression: the keyboard file was deferred, so the rows showed before it had bound
+    its keys, and a clerk's `a` then Enter pressed meanwhile did nothing at all."""
+    change_set = answer(runtime, "contact-update", {"city": "Nantes"}, "C000002")
+    add_user(runtime, "clerk", ["clerk"])
+    page = browser.new_page()
+    problems = offline(page, server)
+    page.goto(f"{server}/backoffice/login")
+    page.get_by_label("Username").fill("clerk")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server}/backoffice/")
+    # A slow network: every request (the keyboard file's revalidation too) takes 400 ms.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 400, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    page.goto(f"{server}/backoffice/change-sets/{change_set}", wait_until="commit")
+    expect(page.locator("table.review tr.change").first).to_be_visible()
+    page.keyboard.press("a")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server}/backoffice/?done=decided", timeout=10_000)
+    assert _status(runtime, change_set, "city") is FieldChangeStatus.APPLIED
+    assert problems == []

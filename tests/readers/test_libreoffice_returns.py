@@ -219,16 +219,14 @@ def test_pdfs_opened_and_exported_by_libreoffice_go_to_the_mailroom(
     response = post_return(client, runtime, contact)
     assert response.status_code == 202, response.text
     assert response.get_json()["status"] == "awaiting_scan"
-    with runtime.sessions() as session:
-        stored = (
-            session.execute(
-                select(PdfReturn).where(PdfReturn.status == PdfReturnStatus.AWAITING_SCAN)
-            )
-            .scalars()
-            .all()
-        )
-        assert {r.document_id for r in stored} == {consent_id, None}
     read = submission_of(runtime, contact_id)
+    with runtime.sessions() as session:
+        stored = session.execute(select(PdfReturn)).scalars().all()
+        # Each return names the document its QR codes named, and the paper answer read.
+        assert {(r.status, r.document_id, r.submission_id) for r in stored} == {
+            (PdfReturnStatus.SCANNED, consent_id, answered.id),
+            (PdfReturnStatus.SCANNED, contact_id, read.id),
+        }
     assert read.values == {"address_line": "3 PLACE BELLECOUR", "postcode": "69002", "city": "LYON"}
     # Read by OCR from the drawn appearance, not from a field: a clerk looks first.
     assert all(read.evidence[f]["kind"] == "scan" for f in read.values)

@@ -53,6 +53,8 @@ class ScanBatch(Base):
     pages_total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     finished_at: Mapped[dt.datetime | None]
+    #: The flattened PDF return (`pdf_returns.id`) this batch reads, for source `pdf_return`.
+    pdf_return_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
     files: Mapped[list[ScanFile]] = relationship(
         back_populates="batch", order_by="ScanFile.position"

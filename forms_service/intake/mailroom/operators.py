@@ -47,7 +47,7 @@ class OperatorActions:
         """
         now = self.clock()
         with self.sessions() as session, session.begin():
-            # The batch first, as the page jobs lock it (see MailroomService._lock_batch_of).
+            # The batch first, as the page jobs lock it (see PageJob._lock_batch_of in pages.py).
             batch_id = session.execute(
                 select(ScanPage.batch_id).where(ScanPage.id == page_id)
             ).scalar_one_or_none()

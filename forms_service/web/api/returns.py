@@ -12,6 +12,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms_service.accounts.service import Role
 from forms_service.errors import InvalidInput
+from forms_service.intake.mailroom.model import PageStatus
+from forms_service.intake.pdf import queries
 from forms_service.intake.pdf.guard import PdfTooLarge
 from forms_service.storage.model import PdfReturnStatus
 from forms_service.web.api.auth import require_token
@@ -56,6 +58,54 @@ class PdfReturnSchema(Schema):
     submission_id = fields.String(allow_none=True)
     repeated = fields.Boolean()
     changed_fields = fields.List(fields.String())
+
+
+class ReturnPageSchema(Schema):
+    """One page of a flattened return, as the mailroom settled it."""
+
+    sequence = fields.Integer()
+    status = fields.String(metadata={"enum": [s.value for s in PageStatus]})
+    exception = fields.String(allow_none=True)
+
+
+class PdfReturnDetailSchema(Schema):
+    """A returned PDF: what it became; a flattened one's document once its pages are read."""
+
+    return_id = fields.String()
+    status = fields.String(metadata={"enum": [s.value for s in PdfReturnStatus]})
+    document_id = fields.String(allow_none=True)
+    submission_id = fields.String(allow_none=True)
+    via = fields.String()
+    received_at = fields.DateTime()
+    batch_id = fields.String(allow_none=True)
+    pages = fields.List(fields.Nested(ReturnPageSchema))
+
+
+@blueprint.route("/returns/<return_id>", methods=["GET"])
+@blueprint.response(200, PdfReturnDetailSchema)
+@problems(blueprint, 404)
+@require_token(Role.INTEGRATION, Role.MAILROOM)
+def get_return(return_id: str) -> dict[str, Any]:
+    """What became of a returned PDF.
+
+    A flattened return (`awaiting_scan`) names its document once the mailroom has identified
+    a page by its QR code, and its submission (status `scanned`) once its pages are read.
+    """
+    with runtime().sessions() as session:
+        view = queries.pdf_return(session, return_id)
+    return {
+        "return_id": view.id,
+        "status": view.status.value,
+        "document_id": view.document_id,
+        "submission_id": view.submission_id,
+        "via": view.via,
+        "received_at": view.received_at,
+        "batch_id": view.batch_id,
+        "pages": [
+            {"sequence": p.sequence, "status": p.status.value, "exception": p.exception}
+            for p in view.pages
+        ],
+    }
 
 
 @blueprint.route("/returns", methods=["POST"])

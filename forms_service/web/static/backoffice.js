@@ -1,11 +1,16 @@
 // Back-office keyboard review: j/k move, a accept, r reject, e edit, Enter confirm, n next.
 // Every action also works without this file: each row has its own forms and buttons.
+// Loaded in the head without `defer`, so that its keys are bound before any row is shown:
+// keys pressed while the rest of the page is still parsed wait and run once it is ready.
 "use strict";
 
 (function () {
   var rows = [];
   var current = -1;
   var decide = null;
+  var KEYS = ["j", "k", "a", "r", "e", "Enter", "n"];
+  var handler = null;
+  var early = [];
 
   function typing(target) {
     var tag = target && target.tagName;
@@ -126,18 +131,47 @@
     event.preventDefault();
   }
 
+  function onQueueKey(event) {
+    // The queue: `n` opens the first change set waiting.
+    if (event.key === "n" && !typing(event.target) && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      nextChangeSet();
+    }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (handler) {
+      handler(event);
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target) || KEYS.indexOf(event.key) < 0) {
+      return;
+    }
+    // Before the rows are known: kept, in order, for when the page is ready.
+    event.preventDefault();
+    early.push({
+      key: event.key,
+      target: event.target,
+      ctrlKey: false,
+      metaKey: false,
+      altKey: false,
+      preventDefault: function () {},
+    });
+  });
+
+  function ready(chosen) {
+    handler = chosen;
+    early.splice(0).forEach(function (event) {
+      handler(event);
+    });
+    document.documentElement.setAttribute("data-keys", "ready");
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     rows = Array.prototype.slice.call(document.querySelectorAll("table.review tr.change"));
     decide = document.getElementById("decide");
     if (!rows.length) {
-      // The queue: `n` opens the first change set waiting.
-      document.addEventListener("keydown", function (event) {
-        if (event.key === "n" && !typing(event.target) && !event.ctrlKey && !event.metaKey && !event.altKey) {
-          event.preventDefault();
-          nextChangeSet();
-        }
-      });
-      document.documentElement.setAttribute("data-keys", "ready");
+      ready(onQueueKey);
       return;
     }
     var live = document.createElement("p");
@@ -147,7 +181,6 @@
     document.querySelector("table.review").after(live);
     var first = nextWaiting(-1);
     select(first >= 0 ? first : 0);
-    document.addEventListener("keydown", onKey);
-    document.documentElement.setAttribute("data-keys", "ready");
+    ready(onKey);
   });
 })();

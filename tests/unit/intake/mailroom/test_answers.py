@@ -9,7 +9,7 @@ import pytest
 
 from forms_service.config import DEMO_CRM_RECORD_TYPES
 from forms_service.definitions.service import DefinitionSet, load_definitions
-from forms_service.intake.mailroom.reading import REVIEW_CAP, answer_of
+from forms_service.intake.mailroom.answers import REVIEW_CAP, answer_of
 
 ROOT = Path(__file__).resolve().parents[4]
 

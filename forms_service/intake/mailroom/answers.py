@@ -1,0 +1,144 @@
+"""A document's paper answer from the zone readings of its pages: values, confidence, evidence.
+
+An empty box means "unchanged" and is left out. Whatever a clerk must see (a flagged
+reading, a value its field type refuses, an ambiguous mark, handwriting nothing checks)
+gets a confidence under the auto-apply threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from forms_service.changes.model import VALID
+from forms_service.definitions.fieldtypes import FieldValueError
+from forms_service.definitions.model import FieldDefinition, FormDefinition
+
+#: Field types whose handwritten reading carries its own proof: an IBAN's checksum, a
+#: postcode confirmed by the city read beside it. Other handwriting (a phone number, an
+#: e-mail, a name) has no redundancy: a confident misreading (a 9 read as a 4) looks like
+#: any valid value, so it always goes to a clerk, whatever the engine's confidence.
+#: Ticks and signatures are measured by ink, not read, and are not concerned.
+SELF_CHECKING = frozenset({"iban", "postcode"})
+#: The warning of a reading no check can confirm.
+UNVERIFIABLE = "unverifiable"
+#: Confidence at most given to a reading the reader itself says needs a person.
+REVIEW_CAP = 0.5
+
+
+@dataclass(frozen=True)
+class PaperAnswer:
+    """A document's answer on paper, built from the readings of all its pages.
+
+    Attributes:
+        raw_values: field -> the text or marks read, before parsing.
+        values: field -> canonical value (or the raw text when the field type refuses it,
+            so that the clerk sees and corrects it); fields left empty are absent.
+        evidence: field -> {"kind": "scan", "crop", "confidence", "engine", "verdict", …}.
+    """
+
+    raw_values: dict[str, Any]
+    values: dict[str, str | None]
+    evidence: dict[str, dict[str, Any]]
+
+
+def answer_of(
+    definition: FormDefinition,
+    zones: Sequence[Mapping[str, Any]],
+    *,
+    self_checking: frozenset[str] = SELF_CHECKING,
+) -> PaperAnswer:
+    """Turn zone readings into an answer; an empty box means "unchanged" and is left out.
+
+    A reading the reader flagged, a value its field type refuses, an ambiguous mark, or
+    handwriting nothing can cross-check (see SELF_CHECKING) gets a confidence under the
+    auto-apply threshold: it is never applied without a clerk.
+    """
+    by_field: dict[str, list[Mapping[str, Any]]] = {}
+    for zone in zones:
+        by_field.setdefault(str(zone["field"]), []).append(zone)
+    raw: dict[str, Any] = {}
+    values: dict[str, str | None] = {}
+    evidence: dict[str, dict[str, Any]] = {}
+    for field_def in definition.fields:
+        readings = by_field.get(field_def.name)
+        if not readings:
+            continue
+        if any(r.get("choice") is not None for r in readings):
+            read = _marks(field_def, readings)
+        else:
+            read = _text(next((r for r in readings if r.get("value") is not None), readings[0]))
+        if read is None:
+            continue
+        text, confidence, warnings, crop = read
+        raw[field_def.name] = text
+        try:
+            value = field_def.parse(text)
+            verdict = VALID
+        except FieldValueError as exc:
+            value, verdict = text, exc.key
+        # Ticks and signatures are measured by ink, not read by OCR.
+        marks = any(r.get("choice") is not None or r.get("kind") == "signature" for r in readings)
+        if not marks and not _self_checked(field_def.type_name, by_field, self_checking):
+            warnings = sorted({*warnings, UNVERIFIABLE})
+        if warnings or verdict != VALID:
+            confidence = min(confidence, REVIEW_CAP)
+        values[field_def.name] = value
+        evidence[field_def.name] = {
+            "kind": "scan",
+            "crop": crop,
+            "confidence": round(confidence, 4),
+            "engine": readings[0].get("engine", ""),
+            "warnings": warnings,
+            "read": text,
+            **({"verdict": verdict} if verdict != VALID else {}),
+        }
+    return PaperAnswer(raw, values, evidence)
+
+
+Read = tuple[str, float, list[str], str | None]
+
+
+def _self_checked(
+    type_name: str,
+    by_field: Mapping[str, Sequence[Mapping[str, Any]]],
+    self_checking: frozenset[str],
+) -> bool:
+    """Whether a text reading of this type can stand without a clerk (its check is real)."""
+    if type_name not in self_checking:
+        return False
+    if type_name == "postcode":
+        # Only the city read on the same page confirms a postcode (ocr/ flags a mismatch);
+        # without it, any five digits pass.
+        city = by_field.get("city") or ()
+        return any(r.get("value") and not r.get("warnings") for r in city)
+    return True
+
+
+def _text(reading: Mapping[str, Any]) -> Read | None:
+    value = reading.get("value")
+    if value is None:
+        return None
+    return (
+        str(value),
+        float(reading.get("confidence", 0.0)),
+        list(reading.get("warnings") or []),
+        reading.get("crop"),
+    )
+
+
+def _marks(field_def: FieldDefinition, readings: Sequence[Mapping[str, Any]]) -> Read | None:
+    """Squares of a choice or yes/no field: the ticked options, or nothing when none is."""
+    ticked = [str(r["choice"]) for r in readings if r.get("value") == "true"]
+    warnings = sorted({w for r in readings for w in (r.get("warnings") or [])})
+    ambiguous = any(r.get("value") is None for r in readings)
+    if not ticked and not ambiguous:
+        return None
+    confidence = min(float(r.get("confidence", 0.0)) for r in readings)
+    crop = next((r.get("crop") for r in readings if r.get("value") == "true"), None)
+    crop = crop or readings[0].get("crop")
+    single = field_def.type_name != "multiple_choice"
+    if ambiguous or (single and len(ticked) > 1):
+        warnings = sorted({*warnings, "ambiguous_mark"})
+    return ",".join(ticked), confidence, warnings, crop

@@ -1,0 +1,106 @@
+"""A document's paper submission: stored once every page of it is read, from all their readings.
+
+The pages of one document may come in several batches (or several PDF returns); the pages a
+document needs are those of the layout version it was printed with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forms_service.audit import service as audit
+from forms_service.clock import Clock
+from forms_service.definitions.model import Channel, FormDefinition
+from forms_service.intake.mailroom import returns
+from forms_service.intake.mailroom.answers import answer_of
+from forms_service.intake.mailroom.model import PageStatus, ScanPage
+from forms_service.intake.mailroom.reading import GeometryOf
+from forms_service.issuing.tokens import new_document_id
+from forms_service.storage.model import Document, DocumentStatus, Submission, SubmissionStatus
+
+#: A page read, waiting for the document's other pages after its batch ended.
+MISSING_PAGES = "missing_pages"
+
+
+def complete(
+    session: Session,
+    document: Document,
+    page: ScanPage,
+    *,
+    definitions: Mapping[str, FormDefinition],
+    geometry: GeometryOf,
+    clock: Clock,
+) -> str | None:
+    """Store the document's paper answer once all its pages are read.
+
+    The pages may come in different batches: a page left waiting for its other pages
+    (exception `missing_pages`) joins them when they arrive, and leaves the queue. Called
+    under the lock of the document row, which serialises the pages of one document.
+
+    Returns:
+        The new submission's id, or None while pages are missing.
+    """
+    waiting = (ScanPage.status == PageStatus.EXCEPTION) & (ScanPage.exception == MISSING_PAGES)
+    pages = list(
+        session.execute(
+            select(ScanPage)
+            .where(
+                ScanPage.document_id == document.id,
+                (ScanPage.status == PageStatus.READ) | waiting,
+            )
+            .order_by(ScanPage.form_page)
+            .with_for_update()
+        ).scalars()
+    )
+    definition = definitions[document.form_id]
+    # The pages the layout of this page's print has (another layout may flow differently).
+    expected = {p.number for p in geometry(definition, page.layout_version or 1).pages}
+    present = {p.form_page for p in pages}
+    forced = any(p.assigned_by for p in pages)
+    if not expected <= present and not forced:
+        return None
+    zones = [zone for p in pages for zone in p.readings.get("zones", [])]
+    answer = answer_of(definition, zones)
+    now = clock()
+    submission = Submission(
+        id=new_document_id(),
+        document_id=document.id,
+        channel=Channel.PAPER.value,
+        status=SubmissionStatus.RECEIVED,
+        raw_values=answer.raw_values,
+        values=answer.values,
+        base={k: document.snapshot.get(k) for k in answer.values},
+        evidence=answer.evidence,
+        locale="fr",
+        opened_at=None,
+        received_at=now,
+    )
+    session.add(submission)
+    session.flush()
+    returns.submitted(session, {p.batch_id for p in pages}, submission)
+    if document.status in (DocumentStatus.ISSUED, DocumentStatus.OPENED):
+        document.status = DocumentStatus.ANSWERED
+    for read in pages:
+        read.status = PageStatus.SUBMITTED
+        read.exception = None
+        read.reason = None
+        read.submission_id = submission.id
+        read.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        "submitted",
+        actor="mailroom",
+        at=now,
+        document_id=document.id,
+        detail={
+            "channel": Channel.PAPER.value,
+            "submission": submission.id,
+            "batches": sorted({p.batch_id for p in pages}),
+            "pages": sorted(present),
+        },
+    )
+    return submission.id

@@ -1,0 +1,119 @@
+"""Identify a scanned page by its code: the code must be ours and name a document that takes answers.
+
+A page code is signed (issuing/pagecode.py) and names a document, its form version, the page
+and the layout version it was printed with. The covering letter's QR code is the document's
+signed link instead: it is told apart from a foreign page so that it can be set aside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from forms_service.definitions.model import FormDefinition
+from forms_service.issuing.layout import LAYOUTS, LayoutVersions
+from forms_service.issuing.pagecode import PageCodes, TamperedPageCode
+from forms_service.issuing.tokens import ExpiredLink, LinkSigner, TamperedLink
+from forms_service.storage.model import Document, DocumentStatus
+
+#: The signed link in the covering letter's QR code.
+_LINK = re.compile(r"/f/([A-Za-z0-9_.-]{40,120})")
+#: The exception of a well-signed page code naming a layout version this service lacks.
+UNKNOWN_LAYOUT = "unknown_layout"
+
+
+class PageException(Exception):
+    """A page an operator must look at; `code` is stable, `reason` is shown to them."""
+
+    def __init__(self, code: str, reason: str, *, document_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.document_id = document_id
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which document, form and page a scanned page is."""
+
+    document_id: str
+    form_id: str
+    version: int
+    page: int
+    #: The layout version the page was printed with: its zones are that version's.
+    layout: int
+
+
+def identify(
+    payload: str,
+    *,
+    codes: PageCodes,
+    find_document: Callable[[str], Document | None],
+    definitions: Mapping[str, FormDefinition],
+    letter_of: Callable[[str], str | None] | None = None,
+    layouts: LayoutVersions = LAYOUTS,
+) -> Identity:
+    """Check a page code and the document it names.
+
+    `letter_of` tells the covering letter (its QR code is the document's link) from a
+    foreign page: it returns the document id of one of our links, None otherwise.
+
+    Raises:
+        PageException: not our code, unknown or withdrawn document, retired form version,
+            or a layout version this service does not have (`unknown_layout`: a page printed
+            by a newer deployment is never read with another layout's boxes).
+    """
+    try:
+        claims = codes.decode(payload)
+    except TamperedPageCode:
+        letter = letter_of(payload) if letter_of else None
+        if letter is not None:
+            raise PageException(
+                "covering_letter",
+                "the covering letter (its code is the link): it carries no answers",
+                document_id=letter,
+            ) from None
+        raise PageException(
+            "foreign_code", "the QR code is not one of this service's page codes"
+        ) from None
+    document = find_document(claims.document_id)
+    if document is None:
+        raise PageException("unknown_document", "the code names a document that does not exist")
+    if document.status is DocumentStatus.REVOKED:
+        raise PageException(
+            "revoked_document",
+            f"document {document.reference} was withdrawn",
+            document_id=document.id,
+        )
+    definition = definitions.get(document.form_id)
+    if definition is None or definition.version != claims.version:
+        raise PageException(
+            "retired_version",
+            f"document {document.reference} was printed with a form version no longer served",
+            document_id=document.id,
+        )
+    if claims.layout not in layouts:
+        raise PageException(
+            UNKNOWN_LAYOUT,
+            f"document {document.reference} was printed with paper layout version "
+            f"{claims.layout}, which this service does not know (known: "
+            f"{', '.join(map(str, layouts.versions))}): its boxes cannot be located",
+            document_id=document.id,
+        )
+    return Identity(document.id, document.form_id, claims.version, claims.page, claims.layout)
+
+
+def letter_document(payload: str, signer: LinkSigner, now: dt.datetime) -> str | None:
+    """The document whose covering letter carries this QR code (its signed link), if ours."""
+    found = _LINK.search(payload)
+    if found is None:
+        return None
+    token = found.group(1)
+    try:
+        return signer.verify(token, now).document_id
+    except ExpiredLink:  # well signed, only late: still our letter
+        return token.split(".", 1)[0]
+    except TamperedLink:
+        return None
