@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument("--profile", help="request kind to profile (cProfile, CPU time)")
     parser.add_argument("--sort", default="tottime", help="pstats order: tottime, cumulative")
     parser.add_argument("--top", type=int, default=40, help="functions shown")
+    parser.add_argument("--dump", help="also write the profile to this file (pstats format)")
     parser.add_argument(
         "--statements", action="append", help="request kind whose round trips are listed"
     )
@@ -274,6 +275,8 @@ def main() -> None:
             for line in lines[kind]:
                 print(f"  {line}")
         if profiler is not None:
+            if options.dump:
+                profiler.dump_stats(options.dump)
             stats = pstats.Stats(profiler)
             stats.sort_stats(options.sort).print_stats(options.top)
 

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.fields.core import UnboundField
 
 from forms_service.definitions.fieldtypes import FieldValueError, WidgetKind
+from forms_service.definitions.input_widgets import CheckboxInput, TextInput
 from forms_service.definitions.model import (
     ChallengeQuestion,
     Channel,
@@ -49,6 +50,24 @@ def _validator(parse: Any, required: bool, locale: str) -> Any:
     return check
 
 
+def _answer_validator(definition: FieldDefinition, locale: str) -> Any:
+    name, required = definition.name, definition.required
+
+    def check(form: Form, field: Field) -> None:
+        raw = field.data
+        if raw is None or raw == "" or raw == []:
+            if required:
+                raise ValidationError(translate("required", locale))
+            return
+        shown: Mapping[str, str | None] = getattr(form.meta, "shown", None) or {}
+        try:
+            definition.parse_answer(raw, shown.get(name))
+        except FieldValueError as exc:
+            raise ValidationError(translate(exc.key, locale, **exc.params)) from exc
+
+    return check
+
+
 def _input_attributes(definition: FieldDefinition, locale: str) -> dict[str, Any]:
     attributes: dict[str, Any] = {**definition.type.html_attributes}
     if definition.autocomplete:
@@ -63,24 +82,19 @@ def _input_attributes(definition: FieldDefinition, locale: str) -> dict[str, Any
     return attributes
 
 
-def field_for(
-    definition: FieldDefinition, locale: str, shown: str | None = None
-) -> UnboundField[Any]:
+def field_for(definition: FieldDefinition, locale: str) -> UnboundField[Any]:
     """The WTForms field of a form field, with its type's parsing as the validator.
 
-    `shown` is the value the form was prefilled with: sent back untouched, it is accepted even
-    when the type refuses it (see FieldDefinition.parse_answer).
+    The value the form was prefilled with (`meta={"shown": {name: value}}` when the form is
+    built): sent back untouched, it is accepted even when the type refuses it (see
+    FieldDefinition.parse_answer).
     """
     label = definition.label_in(locale)
-
-    def parse(raw: object) -> str | None:
-        return definition.parse_answer(raw, shown)
-
-    check = _validator(parse, definition.required, locale)
+    check = _answer_validator(definition, locale)
     kind = definition.type.widget
     if definition.type_name == "checkbox":
         # An unticked box is an answer ("no"), so the value is always "true" or "false".
-        return BooleanField(label, validators=[check])
+        return BooleanField(label, validators=[check], widget=CheckboxInput())
     if kind is WidgetKind.CHOICES:
         choices = [
             SelectChoice(c.value, c.labels.get(locale) or c.value) for c in definition.choices
@@ -88,30 +102,62 @@ def field_for(
         if definition.type_name == "multiple_choice":
             return _Checkboxes(label, choices=choices, validators=[check], validate_choice=False)
         return RadioField(label, choices=choices, validators=[check], validate_choice=False)
-    return StringField(label, validators=[check], render_kw=_input_attributes(definition, locale))
+    return StringField(
+        label,
+        validators=[check],
+        render_kw=_input_attributes(definition, locale),
+        widget=TextInput(),
+    )
+
+
+#: Built form classes by (id of the definition or questions, locale, base class), with the
+#: object itself so that its id is not reused. Building a class (its fields, translated labels
+#: and choices, then WTForms' sorting of them on first use) cost more than a tenth of a form
+#: page; a class holds no per-request state (values, errors and `meta.shown` are per instance).
+_CLASSES: dict[tuple[int, str, type[Form]], tuple[object, type[Form]]] = {}
+_MOST_CLASSES = 512  # definitions are reloaded rarely; bound the cache all the same
+
+
+def _cached(owner: object, locale: str, base: type[Form], build: Any) -> type[Form]:
+    key = (id(owner), locale, base)
+    found = _CLASSES.get(key)
+    if found is not None and found[0] is owner:
+        return found[1]
+    built: type[Form] = build()
+    if len(_CLASSES) >= _MOST_CLASSES:
+        _CLASSES.clear()
+    _CLASSES[key] = (owner, built)
+    return built
 
 
 def online_form_class(
-    definition: FormDefinition,
-    locale: str,
-    base: type[Form] = Form,
-    shown: Mapping[str, str | None] | None = None,
+    definition: FormDefinition, locale: str, base: type[Form] = Form
 ) -> type[Form]:
-    """A form class with one field per online field of the definition.
+    """A form class with one field per online field of the definition, built once.
 
-    `shown` maps field names to the values the form was prefilled with.
+    One class per definition, locale and base class. Pass `meta={"shown": {name: value}}` to the constructor with the values the form was
+    prefilled with, so that an untouched prefilled value is accepted.
     """
-    attributes: dict[str, Any] = {
-        f.name: field_for(f, locale, (shown or {}).get(f.name))
-        for f in definition.fields_for(Channel.ONLINE)
-    }
-    return type(f"{definition.id}-{locale}", (base,), attributes)
+
+    def build() -> type[Form]:
+        attributes: dict[str, Any] = {
+            f.name: field_for(f, locale) for f in definition.fields_for(Channel.ONLINE)
+        }
+        return type(f"{definition.id}-{locale}", (base,), attributes)
+
+    return _cached(definition, locale, base, build)
 
 
 def challenge_form_class(
     questions: tuple[ChallengeQuestion, ...], locale: str, base: type[Form] = Form
 ) -> type[Form]:
-    """A form asking each challenge question."""
+    """A form asking each challenge question (built once per questions, locale and base)."""
+    return _cached(questions, locale, base, lambda: _challenge_class(questions, locale, base))
+
+
+def _challenge_class(
+    questions: tuple[ChallengeQuestion, ...], locale: str, base: type[Form]
+) -> type[Form]:
     attributes: dict[str, Any] = {}
     for question in questions:
         render: dict[str, Any] = {**question.type.html_attributes}

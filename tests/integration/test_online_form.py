@@ -803,3 +803,57 @@ def test_no_token_or_personal_data_reaches_the_logs(
     ]
     for value in secrets_and_personal:
         assert str(value) not in logged
+
+
+def test_reopening_a_form_does_not_rewrite_the_session_cookie(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """The session only changes when its content does: no cookie re-signed on every page."""
+    path = _issue(runtime, "consent-preferences")
+    first = client.get(path)
+    assert first.status_code == 200
+    assert any(c.startswith("session=") for c in first.headers.getlist("Set-Cookie"))
+    again = client.get(path)
+    assert again.status_code == 200
+    assert again.headers.getlist("Set-Cookie") == []
+    # The CSRF token of the reopened page is still accepted.
+    record = _record(runtime)
+    fields = hidden_fields(again.text)
+    data = {
+        "csrf_token": fields["csrf_token"],
+        "base": fields["base"],
+        "preferred_channel": record["preferred_channel"],
+        "interests": ["savings"],
+    }
+    response = client.post(path, data=data)
+    assert response.status_code == 303
+    data["csrf_token"] = "forged"
+    assert client.post(path, data=data).status_code == 400
+
+
+def test_sign_in_sessions_keep_flask_login_protection(client: FlaskClient) -> None:
+    """Only sessions without any Flask-Login key skip its check; a signed-in one without the
+    browser's identifier is still stripped ("strong" protection)."""
+    app = client.application
+    manager = app.login_manager  # type: ignore[attr-defined]
+    with app.test_request_context("/"):
+        from flask import session
+
+        session["csrf_token"] = "t"
+        session.modified = False
+        assert manager._session_protection_failed() is False
+        assert session.modified is False
+        assert dict(session) == {"csrf_token": "t"}
+    with app.test_request_context("/"):
+        from flask import session
+
+        session["_user_id"] = "1"
+        session["_id"] = "someone else's browser"
+        assert manager._session_protection_failed() is True
+        assert "_user_id" not in session
+    with app.test_request_context("/", headers={"Cookie": "remember_token=x"}):
+        from flask import session
+
+        session["csrf_token"] = "t"
+        assert manager._session_protection_failed() is True
+        assert session.get("_remember") == "clear"

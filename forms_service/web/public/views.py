@@ -110,8 +110,8 @@ def submit(token: str) -> ResponseReturnValue:
         abort(400)
     if base.get("d") != document.id:
         abort(400)
-    form_class = online_form_class(definition, lang, FlaskForm, shown=base["v"])
-    web_form = form_class()
+    form_class = online_form_class(definition, lang, FlaskForm)
+    web_form = form_class(meta={"shown": base["v"]})
     if not web_form.validate():
         live = bool(base.get("l", True))  # keep the snapshot note on the redisplayed form
         return (

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, RadioField, SelectMultipleField, StringField
+from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, widgets
+from wtforms.widgets import html_params
 
+from forms_service.definitions.input_widgets import attributes
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.online_form import (
     challenge_form_class,
@@ -142,10 +146,56 @@ def test_a_refused_prefilled_value_passes_only_untouched(
     assert phone.parse_answer("06 12 34 56 78", "0639062210") == "+33612345678"
     shown = {"phone": "0639062210"}
     data = {"address_line": "1 rue A", "postcode": "75011", "city": "Paris"}
-    kept = online_form_class(contact, "fr", shown=shown)(MultiDict({**data, "phone": "0639062210"}))
+    form_class = online_form_class(contact, "fr")
+    kept = form_class(MultiDict({**data, "phone": "0639062210"}), meta={"shown": shown})
     assert kept.validate(), kept.errors
-    changed = online_form_class(contact, "fr", shown=shown)(
-        MultiDict({**data, "phone": "0639062211"})
-    )
+    changed = form_class(MultiDict({**data, "phone": "0639062211"}), meta={"shown": shown})
     assert not changed.validate()
     assert set(changed.errors) == {"phone"}
+
+
+def test_form_classes_are_built_once_and_share_no_answers(
+    forms: dict[str, FormDefinition],
+) -> None:
+    contact = forms["contact-update"]
+    form_class = online_form_class(contact, "fr")
+    assert online_form_class(contact, "fr") is form_class
+    assert online_form_class(contact, "en") is not form_class
+    assert challenge_form_class(contact.challenge, "fr") is challenge_form_class(
+        contact.challenge, "fr"
+    )
+    data = {"address_line": "1 rue A", "postcode": "75011", "city": "Paris"}
+    shown = {"phone": "0639062210"}
+    kept = form_class(MultiDict({**data, "phone": "0639062210"}), meta={"shown": shown})
+    assert kept.validate(), kept.errors
+    # The prefilled value another customer was shown is not accepted for this one.
+    other = form_class(MultiDict({**data, "phone": "0639062210"}))
+    assert not other.validate()
+    assert set(other.errors) == {"phone"}
+    assert kept.errors == {}
+
+
+def test_inputs_are_written_as_wtforms_writes_them(forms: dict[str, FormDefinition]) -> None:
+    samples: list[dict[str, Any]] = [
+        {"id": "city", "name": "city", "value": "a\"b<c>&'", "required": True, "hidden": False},
+        {"aria_describedby": "x-help", "data_some_thing": 3, "class_": "wide"},
+        {"value": Markup('<b title="x">'), "maxlength": 40},
+        {},
+    ]
+    for sample in samples:
+        assert attributes(**sample) == str(html_params(**sample))
+    contact = forms["contact-update"]
+    form = online_form_class(contact, "fr")(data={"city": 'Saint-"Malo"', "postcode": "75011"})
+    for name in ("city", "postcode", "phone"):
+        field = getattr(form, name)
+        reference = widgets.TextInput()(field, **field.render_kw)
+        assert str(field()) == str(reference), name
+        invalid = {"aria-describedby": f"{name}-error", "aria-invalid": "true"}
+        assert str(field(**invalid)) == str(
+            widgets.TextInput()(field, **{**field.render_kw, **invalid})
+        )
+    consent = online_form_class(forms["consent-preferences"], "fr")(data={"consent_sms": True})
+    for name, ticked in (("consent_sms", True), ("consent_email", False)):
+        box = getattr(consent, name)
+        assert str(box()) == str(widgets.CheckboxInput()(box))
+        assert (" checked" in str(box())) is ticked
