@@ -12,7 +12,7 @@ PORT ?= 5000
 export FORMS_BASE_URL ?= http://$(HOST):$(PORT)
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: run test install system-packages lint typecheck unit clean prod-local
+.PHONY: run test install install-test system-packages test-system-packages lint typecheck unit clean prod-local
 
 run: install
 	$(BIN)/forms-service db upgrade
@@ -25,10 +25,10 @@ run: install
 
 # Production mode without Docker (the processes of docker/compose.yaml) on the local
 # PostgreSQL and Redis; settings in scripts/prod-local.sh. Ctrl+C stops everything.
-prod-local: install
+prod-local: install-test
 	bash scripts/prod-local.sh
 
-test: install lint typecheck
+test: install-test lint typecheck
 	bash scripts/ensure-test-services.sh > var/test-services.env
 	set -a && . var/test-services.env && set +a && $(BIN)/python -m pytest
 
@@ -39,11 +39,18 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-install: system-packages $(STAMP) $(PDFJS_STAMP)
+# What the service needs (make run); install-test adds what the tests, the benchmarks and
+# make prod-local need (Chromium, PostgreSQL, Redis, LibreOffice, Node and pdf.js, ...).
+install: system-packages $(STAMP)
+
+install-test: install test-system-packages $(PDFJS_STAMP)
 
 system-packages:
 	@bash scripts/install-system-packages.sh
 	@mkdir -p var
+
+test-system-packages:
+	@bash scripts/install-system-packages.sh --tests
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

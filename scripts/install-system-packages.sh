@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Install the Debian packages the service and its tests need, when they are missing.
+# Install the Debian packages the service needs, when they are missing; with --tests, also
+# what the tests, the benchmarks and make prod-local need.
+#   scripts/install-system-packages.sh            # make run: Tesseract with French, DejaVu
+#   scripts/install-system-packages.sh --tests    # make test: + Chromium, PostgreSQL, ...
 set -euo pipefail
 
-packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng chromium fonts-dejavu-core
-          poppler-utils qpdf pdftk-java postgresql redis-server
-          fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-liberation)
+packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng fonts-dejavu-core)
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(chromium poppler-utils qpdf pdftk-java postgresql redis-server
+             fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-liberation)
+fi
 installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
 }
@@ -12,16 +17,19 @@ missing=()
 for package in "${packages[@]}"; do
   installed "$package" || missing+=("$package")
 done
-# LibreOffice, which the PDF-return tests run for real (Draw's PDF import, Writer's forms):
-# the headless packages, unless the desktop ones (which conflict with them) are there.
-for part in writer draw; do
-  installed "libreoffice-$part" || installed "libreoffice-$part-nogui" \
-    || missing+=("libreoffice-$part-nogui")
-done
-# Node.js and npm, which run pdf.js (Firefox's PDF reader) in the same tests. Any Node on the
-# PATH will do: NodeSource's nodejs package carries its own npm and conflicts with Debian's.
-command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || missing+=(nodejs)
-command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${1:-}" = "--tests" ]; then
+  # LibreOffice, which the PDF-return tests run for real (Draw's PDF import, Writer's forms):
+  # the headless packages, unless the desktop ones (which conflict with them) are there.
+  for part in writer draw; do
+    installed "libreoffice-$part" || installed "libreoffice-$part-nogui" \
+      || missing+=("libreoffice-$part-nogui")
+  done
+  # Node.js and npm, which run pdf.js (Firefox's PDF reader) in the same tests. Any Node on
+  # the PATH will do: NodeSource's nodejs package carries its own npm and conflicts with
+  # Debian's.
+  command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -352,5 +352,5 @@ def degrade(image: GrayImage, how: Degradation, seed: int = 0) -> GrayImage:
 
 
 def font_exists(path: str) -> bool:
-    """Whether a font file is installed (scripts/install-system-packages.sh installs them)."""
+    """Whether a font file is installed (scripts/install-system-packages.sh --tests installs them)."""
     return Path(path).is_file()

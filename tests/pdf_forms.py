@@ -168,7 +168,9 @@ def encrypt(pdf: bytes, *, user_password: str, algorithm: str = "AES-256") -> by
 def run_tool(arguments: Sequence[str], tmp: Path) -> None:
     """Run a command-line PDF tool (qpdf, pdftk) that must be installed."""
     executable = shutil.which(arguments[0])
-    assert executable, f"{arguments[0]} is not installed (scripts/install-system-packages.sh)"
+    assert executable, (
+        f"{arguments[0]} is not installed (scripts/install-system-packages.sh --tests)"
+    )
     done = subprocess.run([executable, *arguments[1:]], cwd=tmp, capture_output=True, check=False)
     # qpdf exits with 3 when it succeeded with warnings (it repaired something).
     allowed = (0, 3) if arguments[0] == "qpdf" else (0,)

@@ -17,7 +17,7 @@ from pathlib import Path
 def soffice() -> str:
     """The soffice executable, which scripts/install-system-packages.sh installs."""
     found = shutil.which("soffice") or shutil.which("libreoffice")
-    assert found, "LibreOffice is not installed (make install runs install-system-packages.sh)"
+    assert found, "LibreOffice is not installed (make test runs install-system-packages.sh --tests)"
     return found
 
 

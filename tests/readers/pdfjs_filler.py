@@ -1,8 +1,9 @@
 """Fill PDF forms with pdf.js, the reader inside Firefox, and save them the way Firefox does.
 
-The Node script tests/readers/pdfjs/fill.mjs runs the pinned `pdfjs-dist` package (installed by
-`make install` with `npm ci`): it sets the values in pdf.js's annotationStorage as the viewer's
-annotation layer does when a customer types and clicks, then calls `saveDocument()`.
+The Node script tests/readers/pdfjs/fill.mjs runs the pinned `pdfjs-dist` package (installed
+with `npm ci` by `make install-test`, part of `make test`): it sets the values in pdf.js's
+annotationStorage as the viewer's annotation layer does when a customer types and clicks,
+then calls `saveDocument()`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ PdfjsValue = str | Sequence[str]
 
 def _node() -> str:
     node = shutil.which("node") or shutil.which("nodejs")
-    assert node, "Node.js is not installed (make install runs scripts/install-system-packages.sh)"
+    assert node, (
+        "Node.js is not installed (make test runs scripts/install-system-packages.sh --tests)"
+    )
     installed = PDFJS_DIR / "node_modules" / "pdfjs-dist" / "package.json"
     assert installed.exists(), (
-        f"pdfjs-dist is not installed: run make install (npm ci in {PDFJS_DIR})"
+        f"pdfjs-dist is not installed: run make install-test (npm ci in {PDFJS_DIR})"
     )
     return node
 
