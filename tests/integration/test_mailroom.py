@@ -33,7 +33,6 @@ from forms_service.storage.model import (
     Document,
     FieldChangeRow,
     FieldChangeStatus,
-    Submission,
 )
 from tests.integration.reviewing import add_token, add_user, csrf_of, sign_in
 from tests.mailroom_scans import (
@@ -47,6 +46,7 @@ from tests.mailroom_scans import (
     scanned_page,
 )
 from tests.ocr_pages import Answers
+from tests.readers.returning import submission_of
 
 FORM = "contact-update"
 
@@ -65,15 +65,6 @@ def _pages(runtime: Runtime, batch_id: str) -> list[queries.PageView]:
 def _batch(runtime: Runtime, batch_id: str) -> queries.BatchView:
     with runtime.sessions() as session:
         return queries.batch(session, batch_id)
-
-
-def _submission(runtime: Runtime, document_id: str) -> Submission:
-    with runtime.sessions() as session:
-        found = session.execute(
-            select(Submission).where(Submission.document_id == document_id)
-        ).scalar_one()
-        session.expunge(found)
-        return found
 
 
 def _rows(runtime: Runtime, submission_id: str) -> dict[str, FieldChangeRow]:
@@ -168,7 +159,7 @@ def test_every_format_is_stored_read_and_submitted(runtime: Runtime) -> None:
             )
             assert page.image_key and runtime.files.exists(page.image_key)
 
-    answered = _submission(runtime, docs[0])
+    answered = submission_of(runtime, docs[0])
     assert answered.channel == "paper"
     assert answered.values == {"city": "BORDEAUX", "signature": "signed"}
     evidence = answered.evidence["city"]
@@ -182,7 +173,7 @@ def test_every_format_is_stored_read_and_submitted(runtime: Runtime) -> None:
     assert rows["city"].status is FieldChangeStatus.PENDING
     assert rows["city"].evidence["crop"] == evidence["crop"]
 
-    untouched = _submission(runtime, docs[1])
+    untouched = submission_of(runtime, docs[1])
     assert untouched.values == {}
     assert _rows(runtime, untouched.id) == {}
 
@@ -194,7 +185,7 @@ def test_doubtful_or_invalid_readings_are_never_applied_automatically(runtime: R
     )
     runtime.mailroom.receive([Upload("scan.png", as_png(page))], source="cli", actor="test")
 
-    submission = _submission(runtime, document)
+    submission = submission_of(runtime, document)
     rows = _rows(runtime, submission.id)
     # e-mail and phone are auto-apply fields; values their types refuse wait for a clerk.
     assert {"email", "phone"} <= set(rows)
@@ -292,7 +283,7 @@ def test_flattened_pdf_return_goes_through_the_scan_path(runtime: Runtime) -> No
     with runtime.sessions() as session:
         (batch,) = queries.batches(session)
     assert (batch.source, batch.counts) == ("pdf_return", {"submitted": 1})
-    assert _submission(runtime, document).values == {"city": "CAEN"}
+    assert submission_of(runtime, document).values == {"city": "CAEN"}
 
 
 def test_unsupported_file_refuses_the_whole_batch_and_stores_nothing(runtime: Runtime) -> None:
@@ -355,7 +346,7 @@ def test_operator_assigns_an_unidentified_page_to_a_document(runtime: Runtime) -
     (assigned,) = _pages(runtime, received.id)
     assert assigned.status is PageStatus.SUBMITTED
     assert assigned.reference == reference
-    assert _submission(runtime, document).values == {"city": "RENNES"}
+    assert submission_of(runtime, document).values == {"city": "RENNES"}
     with pytest.raises(Conflict):
         runtime.mailroom.assign(stray.id, reference, actor="operator")
 
@@ -393,7 +384,7 @@ def test_missing_pages_wait_for_an_operator(runtime: Runtime) -> None:
     runtime.mailroom.assign(alone.id, _reference(runtime, document), form_page=1, actor="operator")
     (submitted,) = _pages(runtime, received.id)
     assert submitted.status is PageStatus.SUBMITTED
-    assert _submission(runtime, document).values == {"city": "PAU"}
+    assert submission_of(runtime, document).values == {"city": "PAU"}
 
 
 def test_a_page_arriving_in_a_later_batch_completes_its_document(runtime: Runtime) -> None:
@@ -411,7 +402,7 @@ def test_a_page_arriving_in_a_later_batch_completes_its_document(runtime: Runtim
         (PageStatus.SUBMITTED, None, 2),
     ]
     assert pages[0].submission_id == pages[1].submission_id
-    assert _submission(runtime, document).values == {"city": "PAU", "phone": "+33612345678"}
+    assert submission_of(runtime, document).values == {"city": "PAU", "phone": "+33612345678"}
     with runtime.sessions() as session:
         assert queries.exceptions(session)[1] == 0
 
@@ -452,7 +443,7 @@ def test_mailroom_screens_upload_progress_and_exception_queue(
     progress = client.get(sent.headers["Location"])
     assert progress.status_code == 200
     assert 'data-status="submitted"' in progress.text and "blank_page" in progress.text
-    crop = _submission(runtime, document).evidence["city"]["crop"]
+    crop = submission_of(runtime, document).evidence["city"]["crop"]
     shown = client.get(f"/mailroom/crops/{crop}")
     assert shown.status_code == 200 and shown.mimetype == "image/png"
     assert shown.data == runtime.files.get(crop)
@@ -591,7 +582,7 @@ def test_clerk_corrections_of_read_values_are_recorded_as_accuracy(
     ]
     runtime.mailroom.receive(uploads, source="cli", actor="test")
     change_sets = {
-        document: runtime.changes.change_set_of_submission(_submission(runtime, document).id)
+        document: runtime.changes.change_set_of_submission(submission_of(runtime, document).id)
         for document in (kept, fixed)
     }
     runtime.changes.accept(
@@ -649,7 +640,7 @@ def test_pages_whose_job_was_lost_are_sent_again(runtime: Runtime) -> None:
     assert runtime.mailroom.requeue(older_than=dt.timedelta(hours=1)) == 0
     assert runtime.mailroom.requeue(older_than=dt.timedelta(0)) == 1
     assert [p.status for p in _pages(runtime, received.id)] == [PageStatus.SUBMITTED]
-    assert _submission(runtime, document).values == {"city": "BREST"}
+    assert submission_of(runtime, document).values == {"city": "BREST"}
 
 
 def test_a_page_settled_by_another_run_of_its_job_meanwhile_keeps_that_result(
@@ -679,7 +670,7 @@ def test_a_page_settled_by_another_run_of_its_job_meanwhile_keeps_that_result(
     assert runtime.mailroom.read_page(page.id) is PageStatus.SUBMITTED
     (after,) = _pages(runtime, received.id)
     assert (after.status, after.exception, after.attempts) == (PageStatus.SUBMITTED, None, 2)
-    assert _submission(runtime, document).values == {"city": "NANTES"}
+    assert submission_of(runtime, document).values == {"city": "NANTES"}
 
 
 def test_the_real_printed_document_filled_and_scanned_with_its_letter(runtime: Runtime) -> None:
@@ -693,7 +684,7 @@ def test_the_real_printed_document_filled_and_scanned_with_its_letter(runtime: R
     assert (letter.status, letter.exception) == (PageStatus.REJECTED, "covering_letter")
     assert letter.reference == _reference(runtime, document)
     assert form_page.status is PageStatus.SUBMITTED
-    submission = _submission(runtime, document)
+    submission = submission_of(runtime, document)
     assert submission.values == {"city": "GRENOBLE", "postcode": "38000"}
     with runtime.sessions() as session:
         assert queries.exceptions(session)[1] == 0
@@ -712,7 +703,7 @@ def test_handwritten_values_without_a_check_always_wait_for_a_clerk(runtime: Run
         font=HANDWRITING_FONT,
     )
     runtime.mailroom.receive([Upload("form.pdf", as_pdf(sheets[1:]))], source="cli", actor="test")
-    submission = _submission(runtime, document)
+    submission = submission_of(runtime, document)
     rows = _rows(runtime, submission.id)
     assert set(rows) == {"phone", "email"}  # both are auto-apply fields in the definition
     for name, row in rows.items():
@@ -731,7 +722,7 @@ def test_ticked_squares_on_the_printed_form_are_answers(runtime: Runtime) -> Non
     new_sms = "false" if before.get("consent_sms") == "true" else "true"
     sheets = printed_and_filled(runtime, document, {}, ticks=frozenset({("consent_sms", new_sms)}))
     runtime.mailroom.receive([Upload("form.pdf", as_pdf(sheets))], source="cli", actor="test")
-    submission = _submission(runtime, document)
+    submission = submission_of(runtime, document)
     # Only the ticked field is an answer; untouched squares mean "unchanged".
     assert submission.values == {"consent_sms": new_sms}
     assert submission.evidence["consent_sms"]["warnings"] == []
@@ -761,7 +752,7 @@ def test_a_page_with_a_damaged_code_is_read_once_an_operator_assigns_it(runtime:
     runtime.mailroom.assign(torn.id, _reference(runtime, document), actor="operator")
     (read,) = _pages(runtime, received.id)
     assert read.status is PageStatus.SUBMITTED
-    submission = _submission(runtime, document)
+    submission = submission_of(runtime, document)
     assert submission.values == {"city": "VANNES"}
     assert "read_without_code" in submission.evidence["city"]["warnings"]
     assert _rows(runtime, submission.id)["city"].status is FieldChangeStatus.PENDING
