@@ -461,13 +461,6 @@ class ChangeService:
             raise NotFound("unknown submission", field="submission")
         return found
 
-    def change_set_after(self, session: Session, submission_id: str) -> ChangeSetView:
-        """The change set of a submission inside an open session (NotFound when none)."""
-        found = self._change_set_id_of(session, submission_id)
-        if found is None:
-            raise NotFound("unknown submission", field="submission")
-        return queries.change_set_view(session, found, self.definitions, "fr")
-
 
 def _row(change_set: ChangeSet, field: str) -> FieldChangeRow:
     for row in change_set.fields:

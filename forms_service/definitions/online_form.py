@@ -35,6 +35,8 @@ class _Checkboxes(SelectMultipleField):
 
 
 def _validator(parse: Any, required: bool, locale: str) -> Any:
+    """A WTForms validator: required-ness, then `parse(raw, form)` (FieldValueError: refused)."""
+
     def check(form: Form, field: Field) -> None:
         raw = field.data
         empty = raw is None or raw == "" or raw == []
@@ -43,29 +45,26 @@ def _validator(parse: Any, required: bool, locale: str) -> Any:
                 raise ValidationError(translate("required", locale))
             return
         try:
-            parse(raw)
+            parse(raw, form)
         except FieldValueError as exc:
             raise ValidationError(translate(exc.key, locale, **exc.params)) from exc
 
     return check
+
+
+def _ignoring_form(parse: Any) -> Any:
+    """`parse(raw)` as a `_validator` parse that does not look at the form."""
+    return lambda raw, _form: parse(raw)
 
 
 def _answer_validator(definition: FieldDefinition, locale: str) -> Any:
-    name, required = definition.name, definition.required
+    """The field's answer parsing; the value the form was prefilled with comes from its meta."""
 
-    def check(form: Form, field: Field) -> None:
-        raw = field.data
-        if raw is None or raw == "" or raw == []:
-            if required:
-                raise ValidationError(translate("required", locale))
-            return
+    def parse(raw: object, form: Form) -> str | None:
         shown: Mapping[str, str | None] = getattr(form.meta, "shown", None) or {}
-        try:
-            definition.parse_answer(raw, shown.get(name))
-        except FieldValueError as exc:
-            raise ValidationError(translate(exc.key, locale, **exc.params)) from exc
+        return definition.parse_answer(raw, shown.get(definition.name))
 
-    return check
+    return _validator(parse, definition.required, locale)
 
 
 def _input_attributes(definition: FieldDefinition, locale: str) -> dict[str, Any]:
@@ -135,8 +134,9 @@ def online_form_class(
 ) -> type[Form]:
     """A form class with one field per online field of the definition, built once.
 
-    One class per definition, locale and base class. Pass `meta={"shown": {name: value}}` to the constructor with the values the form was
-    prefilled with, so that an untouched prefilled value is accepted.
+    One class per definition, locale and base class. Pass `meta={"shown": {name: value}}` to
+    the constructor with the values the form was prefilled with, so that an untouched
+    prefilled value is accepted.
     """
 
     def build() -> type[Form]:
@@ -165,7 +165,7 @@ def _challenge_class(
         render["required"] = True
         attributes[question.name] = StringField(
             question.label.get(locale) or question.name,
-            validators=[_validator(question.parse, True, locale)],
+            validators=[_validator(_ignoring_form(question.parse), True, locale)],
             render_kw=render,
         )
     return type(f"challenge-{locale}", (base,), attributes)
