@@ -10,6 +10,7 @@ each document again: the same bytes reportlab writes, without building them agai
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
@@ -78,6 +79,8 @@ class CachedSubsetFont(TTFont):
     def __init__(self, name: str, filename: str) -> None:
         super().__init__(name, filename)
         self._cache: OrderedDict[tuple[int, bool, tuple[int, ...]], _SubsetObjects] = OrderedDict()
+        # The web workers' threads render customer copies concurrently with one font object.
+        self._lock = threading.Lock()
 
     def addObjects(self, doc: Any) -> None:
         """Add this font's subsets to `doc`, as `TTFont.addObjects` does."""
@@ -137,10 +140,11 @@ class CachedSubsetFont(TTFont):
         self, number: int, base_font_name: str, subset: list[int], compression: bool
     ) -> _SubsetObjects:
         key = (number, compression, tuple(subset))
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
         scratch = pdfdoc.PDFDocument()  # formatting these objects uses nothing of a document
         filters = [pdfdoc.PDFZCompress] if compression else None
         font_file = pdfdoc.PDFStream(content=self.face.makeSubset(subset), filters=filters)
@@ -154,7 +158,8 @@ class CachedSubsetFont(TTFont):
             to_unicode=to_unicode.format(scratch),
             widths=widths.format(scratch),
         )
-        self._cache[key] = cached
-        if len(self._cache) > self.CACHE_SIZE:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = cached
+            if len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
         return cached
