@@ -33,6 +33,14 @@ def _check(condition: bool, what: object) -> None:
         raise RuntimeError(f"unexpected: {what}")
 
 
+def _found(pattern: str, page: str, what: str) -> str:
+    """The first group of `pattern` in a page, which must be there."""
+    match = re.search(pattern, page)
+    if match is None:
+        raise RuntimeError(f"unexpected: no {what}")
+    return match.group(1)
+
+
 def _app(work: Path) -> Any:
     from forms_service.app import create_app
     from forms_service.config import DEMO_CRM_RECORD_TYPES
@@ -75,24 +83,22 @@ def _sign_in(client: Any) -> None:
     from tests.integration import reviewing
 
     page = client.get("/backoffice/login").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    _check(token is not None, "no CSRF token on the login page")
+    token = _found(r'name="csrf_token" type="hidden" value="([^"]+)"', page, "login CSRF token")
     response = client.post(
         "/backoffice/login",
-        data={"csrf_token": token.group(1), "username": "clerk", "password": reviewing.PASSWORD},
+        data={"csrf_token": token, "username": "clerk", "password": reviewing.PASSWORD},
     )
     _check(response.status_code == 303, response.status_code)
 
 
 def _review_over_http(client: Any, change_set_id: str) -> None:
     page = client.get(f"/backoffice/change-sets/{change_set_id}").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    version = re.search(r'name="version" value="(\d+)"', page)
-    _check(token is not None and version is not None, "no token or version")
+    token = _found(r'name="csrf_token" value="([^"]+)"', page, "CSRF token")
+    version = _found(r'name="version" value="(\d+)"', page, "version")
     fields = re.findall(r'data-field="([^"]+)" data-waiting="1"', page)
     response = client.post(
         f"/backoffice/change-sets/{change_set_id}/decide",
-        data={"csrf_token": token.group(1), "version": version.group(1), "accept": fields},
+        data={"csrf_token": token, "version": version, "accept": fields},
     )
     _check(response.status_code == 303, response.status_code)
     client.get(response.headers["Location"])

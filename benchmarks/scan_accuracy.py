@@ -180,7 +180,7 @@ def _make_samples(per_dpi: int, seed: int, synthetic: bool) -> list[Sample]:
         (code, city) for code, city in postcode_directory().localities.items() if len(city) <= 22
     ]
     kinds = ["typed", *HANDWRITING_FONTS]
-    samples = []
+    samples: list[Sample] = []
     for dpi in DPIS:
         for number in range(per_dpi):
             index = len(samples)
@@ -322,13 +322,13 @@ def _score(samples: list[Sample], results: dict[int, Any]) -> None:
         "(applied = no other flag and >= threshold):"
     )
     for threshold in (0.85, 0.9, 0.95, 0.97, 0.99):
-        applied = [
+        trusted = [
             right
             for confidence, flagged, right in calibration
             if not flagged and confidence >= threshold
         ]
         print(
-            f"  {threshold:.2f}: applied {len(applied)}/{len(calibration)}, wrong among them {applied.count(False)}"
+            f"  {threshold:.2f}: applied {len(trusted)}/{len(calibration)}, wrong among them {trusted.count(False)}"
         )
     print("Mean time per page step (one process): " + ", ".join(
         f"{step} {1000 * sum(v) / len(v):.0f} ms" for step, v in timings.items()))  # fmt: skip

@@ -99,16 +99,18 @@ def photo_of_a_screen(page: GrayImage, quality: int = 70) -> bytes:
     moire = 18 * np.sin(columns * 0.9 + rows * 0.35) * np.sin(rows * 0.8)
     lit = np.clip(lit * 0.6 + 60 + moire, 0, 255)
     full_h, full_w = int(lit.shape[0] * 1.35), int(lit.shape[1] * 1.5)
-    source = np.float32(
-        [[0, 0], [lit.shape[1], 0], [lit.shape[1], lit.shape[0]], [0, lit.shape[0]]]
+    source = np.array(
+        [[0, 0], [lit.shape[1], 0], [lit.shape[1], lit.shape[0]], [0, lit.shape[0]]],
+        dtype=np.float32,
     )
-    target = np.float32(
+    target = np.array(
         [
             [full_w * 0.18, full_h * 0.12],
             [full_w * 0.86, full_h * 0.05],
             [full_w * 0.80, full_h * 0.93],
             [full_w * 0.12, full_h * 0.86],
-        ]
+        ],
+        dtype=np.float32,
     )
     matrix = cv2.getPerspectiveTransform(source, target)
     warped = cv2.warpPerspective(lit, matrix, (full_w, full_h), borderValue=25)

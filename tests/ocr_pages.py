@@ -322,10 +322,11 @@ def degrade(image: GrayImage, how: Degradation, seed: int = 0) -> GrayImage:
         out = 255 - (255 - out) * how.contrast
     if how.perspective:
         shift = how.perspective * min(width, height)
-        src = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+        src = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
         dst = src + rng.uniform(-shift, shift, size=(4, 2)).astype(np.float32)
         matrix = cv2.getPerspectiveTransform(src, dst)
-        out = cv2.warpPerspective(out, matrix, (width, height), borderValue=(255,))
+        warped = cv2.warpPerspective(out, matrix, (width, height), borderValue=(255,))
+        out = np.asarray(warped, dtype=np.float32)
     if how.rotation or how.turn:
         angle = how.rotation + 90 * how.turn
         pil = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
@@ -334,7 +335,7 @@ def degrade(image: GrayImage, how: Degradation, seed: int = 0) -> GrayImage:
             dtype=np.float32,
         )
     if how.blur:
-        out = cv2.GaussianBlur(out, (0, 0), how.blur)
+        out = np.asarray(cv2.GaussianBlur(out, (0, 0), how.blur), dtype=np.float32)
     if how.noise:
         out += rng.normal(0, how.noise, size=out.shape).astype(np.float32)
     if how.speckle:

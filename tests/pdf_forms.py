@@ -101,6 +101,13 @@ def fill_with_pypdf(
     return out.getvalue()
 
 
+def _catalog_entry(writer: PdfWriter, key: str) -> DictionaryObject:
+    """A dictionary of the document catalog (pypdf types an entry as any PDF object)."""
+    entry = writer.root_object[key]
+    assert isinstance(entry, DictionaryObject), key
+    return entry
+
+
 def drop_values(pdf: bytes, names: Sequence[str]) -> bytes:
     """Remove /V from fields, leaving their values only in the appearance streams."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
@@ -111,7 +118,7 @@ def drop_values(pdf: bytes, names: Sequence[str]) -> bytes:
             if target.get("/T") in names:
                 target.pop(NameObject("/V"), None)
                 widget.pop(NameObject("/V"), None)
-    writer._root_object["/AcroForm"].pop(NameObject("/NeedAppearances"), None)
+    _catalog_entry(writer, "/AcroForm").pop(NameObject("/NeedAppearances"), None)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -120,8 +127,10 @@ def drop_values(pdf: bytes, names: Sequence[str]) -> bytes:
 def orphan_widgets(pdf: bytes, names: Sequence[str]) -> bytes:
     """Drop fields from /AcroForm /Fields while their widgets stay on the page."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    acroform = writer._root_object["/AcroForm"]
-    kept = [f for f in acroform["/Fields"] if f.get_object().get("/T") not in names]
+    acroform = _catalog_entry(writer, "/AcroForm")
+    fields = acroform["/Fields"]
+    assert isinstance(fields, ArrayObject)
+    kept = [f for f in fields if f.get_object().get("/T") not in names]
     acroform[NameObject("/Fields")] = ArrayObject(kept)
     out = io.BytesIO()
     writer.write(out)
@@ -150,7 +159,7 @@ def appearance_bomb(pdf: bytes, name: str, size: int = 30 * 1024 * 1024) -> byte
 def declared_pages(pdf: bytes, count: int) -> bytes:
     """Claim `count` pages in the page tree (the trick of a page-count bomb)."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    writer._root_object["/Pages"][NameObject("/Count")] = NumberObject(count)
+    _catalog_entry(writer, "/Pages")[NameObject("/Count")] = NumberObject(count)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

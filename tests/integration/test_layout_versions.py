@@ -74,7 +74,9 @@ def _codes_of(pdf: bytes) -> list[str]:
         found = []
         for index in range(1, len(document)):  # the form pages (page 0 is the letter)
             gray = np.asarray(document[index].render(scale=2).to_pil().convert("L"))
-            (code,) = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
+            (code,) = zxingcpp.read_barcodes(
+                gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+            )
             found.append(code.text)
         return found
     finally:

@@ -505,7 +505,7 @@ def test_scans_api_takes_a_batch_with_a_token(client: FlaskClient, runtime: Runt
     assert bad.status_code == 422
     assert bad.json["field"] == "a.gif" and bad.json["code"] == "unsupported_file"
     none = client.post("/api/v1/scans", headers={"Authorization": f"Bearer {mailroom}"})
-    assert none.status_code == 422 and none.json["field"] == "files"
+    assert none.status_code == 422 and none.get_json()["field"] == "files"
 
     limit = client.application.config["MAX_CONTENT_LENGTH"]
     client.application.config["MAX_CONTENT_LENGTH"] = len(scan) // 2
@@ -519,7 +519,7 @@ def test_scans_api_takes_a_batch_with_a_token(client: FlaskClient, runtime: Runt
     detail = client.get(
         f"/api/v1/scans/{body['id']}", headers={"Authorization": f"Bearer {mailroom}"}
     )
-    assert detail.status_code == 200 and detail.json["percent"] == 100
+    assert detail.status_code == 200 and detail.get_json()["percent"] == 100
     assert (
         client.get(
             "/api/v1/scans/nope", headers={"Authorization": f"Bearer {mailroom}"}
@@ -528,8 +528,8 @@ def test_scans_api_takes_a_batch_with_a_token(client: FlaskClient, runtime: Runt
     )
     listed = client.get("/api/v1/scans?limit=5", headers={"Authorization": f"Bearer {mailroom}"})
     assert listed.status_code == 200
-    assert [b["id"] for b in listed.json["items"]] == [body["id"]]
-    assert "pages" not in listed.json["items"][0]
+    assert [b["id"] for b in listed.get_json()["items"]] == [body["id"]]
+    assert "pages" not in listed.get_json()["items"][0]
     bad_page = client.get("/api/v1/scans?limit=0", headers={"Authorization": f"Bearer {mailroom}"})
     assert bad_page.status_code == 422
 

@@ -261,8 +261,7 @@ def test_bank_details_check_iban_and_mandate(client: FlaskClient, runtime: Runti
         client, path, {"birth_date": _birth_date(runtime), "postcode": record["postcode"]}
     )
     assert answer.status_code == 303
-    page = client.get(path).text
-    fields = hidden_fields(page)
+    fields = hidden_fields(client.get(path).text)
     base = {"csrf_token": fields["csrf_token"], "base": fields["base"]}
     wrong = client.post(
         path,

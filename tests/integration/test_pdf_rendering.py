@@ -157,8 +157,8 @@ def test_widgets_sit_exactly_on_the_printed_boxes_and_start_empty(
     for name, value in fields.items():
         assert value.get("/V") in (None, "", "/Off"), name  # empty on issue
     found = {}
-    for page_index, page in enumerate(reader.pages):
-        for annotation in page.get("/Annots", []):
+    for page_index, pdf_page in enumerate(reader.pages):
+        for annotation in pdf_page.get("/Annots", []):
             widget = annotation.get_object()
             parent = widget.get("/Parent")
             name = str(widget.get("/T") or parent.get_object()["/T"])
@@ -198,7 +198,9 @@ def _qr_payloads(pdf: bytes) -> list[list[str]]:
     for index in range(len(document)):
         image = document[index].render(scale=200 / 72, grayscale=True).to_pil()
         gray = np.asarray(image.convert("L"))
-        results = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
+        results = zxingcpp.read_barcodes(
+            gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        )
         found.append([r.text for r in results])
     document.close()
     return found

@@ -119,7 +119,7 @@ def test_customer_uploads_the_filled_letter(client: FlaskClient, runtime: Runtim
         # The same pipeline as the online channel: a change set was proposed.
         change_set = session.execute(select(ChangeSet)).scalar_one()
         assert change_set.submission_id == submission.id and change_set.channel == "pdf"
-        assert session.get(Document, document_id).status is not DocumentStatus.ISSUED
+        assert session.get_one(Document, document_id).status is not DocumentStatus.ISSUED
 
 
 def test_upload_asks_the_identity_question_first(client: FlaskClient, runtime: Runtime) -> None:

@@ -70,7 +70,7 @@ def test_a_submission_becomes_a_change_set_of_only_real_changes(runtime: Runtime
     assert city.evidence == {"kind": "typed"} and city.confidence == 1.0
     assert city.status is FieldChangeStatus.PENDING
     with runtime.sessions() as session:
-        assert session.get(Submission, submission_id).status is SubmissionStatus.IN_REVIEW  # type: ignore[union-attr]
+        assert session.get_one(Submission, submission_id).status is SubmissionStatus.IN_REVIEW
     assert _outbox(runtime) == []  # nothing written before a clerk decides
     assert crm_record(runtime) == before
     # Proposing again returns the same change set.
@@ -84,7 +84,7 @@ def test_no_change_is_closed_and_counted_as_an_answer(runtime: Runtime) -> None:
     assert view.rows == () and view.status is ChangeSetStatus.NO_CHANGE
     assert view.closed_at is not None
     with runtime.sessions() as session:
-        assert session.get(Submission, submission_id).status is SubmissionStatus.NO_CHANGE  # type: ignore[union-attr]
+        assert session.get_one(Submission, submission_id).status is SubmissionStatus.NO_CHANGE
     assert _kinds(runtime)[-1] == "confirmed_no_change"
     assert runtime.changes.queue().total == 0
 

@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Table, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
 
@@ -115,11 +115,13 @@ def test_rows_survive_an_upgrade_and_timestamps_come_back_in_utc(
     sessions = make_session_factory(engine)
     paris = dt.timezone(dt.timedelta(hours=1))
     issued = dt.datetime(2026, 11, 23, 14, 30, 15, 123456, tzinfo=paris)
+    documents = Document.__table__
+    assert isinstance(documents, Table)  # typed as any FromClause on a mapped class
     with sessions() as session, session.begin():
         # A Core insert of the columns 0001 has: the model may have more (added by later
         # revisions, e.g. documents.layout_version), which this schema does not know yet.
         session.execute(
-            Document.__table__.insert().values(
+            documents.insert().values(
                 id="d" * 22,
                 reference="7Q4-K2M-98X",
                 form_id="contact-update",

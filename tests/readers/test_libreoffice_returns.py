@@ -93,7 +93,7 @@ def app_settings(app_settings: dict[str, Any], writer_form_definitions: Path) ->
 
 def test_writer_form_becomes_a_definition_skeleton(writer_form: Path, tmp_path: Path) -> None:
     form = read_pdf_form(writer_form.read_bytes())
-    assert form.producer.startswith("LibreOffice")
+    assert form.producer is not None and form.producer.startswith("LibreOffice")
     result = CliRunner().invoke(
         cli, ["definitions", "import-pdf", str(writer_form), "-o", str(tmp_path / "o.yaml")]
     )
@@ -194,7 +194,7 @@ def test_pdfs_opened_and_exported_by_libreoffice_go_to_the_mailroom(
     )
     for exported in (consent, contact, own_exported):
         form = read_pdf_form(exported)
-        assert form.producer.startswith("LibreOffice")
+        assert form.producer is not None and form.producer.startswith("LibreOffice")
         # Draw's PDF import keeps no AcroForm. Should a newer LibreOffice keep the fields,
         # their values must be read instead: this test and docs/pdf-returns.md then change.
         assert not form.has_fields, "LibreOffice kept the form fields"

@@ -156,7 +156,7 @@ def test_values_agree_with_pdftk_and_pdfium(fixture: str, reader: str) -> None:
     assert ours.reader == ("pdfplumber" if reader == "auto" else "pypdf")
     # Regression: the pypdf fallback lost the /Producer (its /Info keys were stripped).
     assert (ours.producer or "") == FORMS[fixture]
-    differences = {}
+    differences: dict[tuple[str, str, str], tuple[str | None, str | None]] = {}
     for oracle in ("pdftk", "pdfium"):
         theirs = _oracle(fixture, oracle)
         assert theirs, f"{oracle} saw no field in {fixture}"

@@ -57,8 +57,8 @@ def filled(blank: bytes) -> bytes:
     return fill_with_pypdf(blank, ANSWERS)
 
 
-def _values(content: bytes, **options: str) -> dict[str, str | None]:
-    return {name: f.value for name, f in read_pdf_form(content, **options).fields.items()}
+def _values(content: bytes, reader: str = "auto") -> dict[str, str | None]:
+    return {name: f.value for name, f in read_pdf_form(content, reader=reader).fields.items()}
 
 
 def test_blank_form_describes_every_widget(blank: bytes) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+from collections.abc import Callable
 
 import pytest
 from reportlab import rl_config
@@ -82,9 +83,14 @@ def test_every_document_is_byte_identical_to_reportlabs_own_font(compression: in
 def test_a_subset_is_built_once_and_the_cache_stays_bounded() -> None:
     font = CachedSubsetFont("TestCountedDejaVu", str(FONT_DIR / "DejaVuSans.ttf"))
     name = _register(font)
-    built = []
-    make_subset = font.face.makeSubset
-    font.face.makeSubset = lambda subset: built.append(1) or make_subset(subset)
+    built: list[list[int]] = []
+    make_subset: Callable[[list[int]], bytes] = font.face.makeSubset
+
+    def counted_make_subset(subset: list[int]) -> bytes:
+        built.append(subset)
+        return make_subset(subset)
+
+    font.face.makeSubset = counted_make_subset
     for _ in range(5):
         _pdf(name, TEXTS[0])
     assert len(built) == 1
