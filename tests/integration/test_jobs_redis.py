@@ -26,6 +26,7 @@ from sqlalchemy import update
 from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.model import PageStatus, ScanPage
 from forms_service.intake.mailroom.service import Upload
+from forms_service.jobs.service import CeleryJobQueue
 from forms_service.runtime import Runtime
 from tests.conftest import REDIS_URL
 from tests.mailroom_scans import as_pdf, issue, scanned_page
@@ -96,6 +97,12 @@ def _running(command: list[str], settings: dict[str, Any], log: Path) -> Iterato
             process.wait()
 
 
+def _close_celery_app(runtime: Runtime) -> None:
+    """Close the test's own Celery app (its broker connections) once the worker has stopped."""
+    assert isinstance(runtime.jobs, CeleryJobQueue)
+    runtime.jobs.app.close()
+
+
 @pytest.fixture
 def worker(app_settings: dict[str, Any], runtime: Runtime, tmp_path: Path) -> Iterator[Path]:
     """A real worker process on the test's broker; its log file."""
@@ -108,7 +115,7 @@ def worker(app_settings: dict[str, Any], runtime: Runtime, tmp_path: Path) -> It
     ]  # fmt: skip
     with _running(command, app_settings, log):
         yield log
-    runtime.jobs.app.close()  # type: ignore[attr-defined]
+    _close_celery_app(runtime)
 
 
 def _settled(runtime: Runtime, batch_id: str) -> queries.BatchView:
@@ -173,7 +180,7 @@ def test_worker_command_sends_again_pages_left_waiting(
     ]  # fmt: skip
     with _running(command, app_settings, log):
         batch = _settled(runtime, received.id)
-    runtime.jobs.app.close()  # type: ignore[attr-defined]
+    _close_celery_app(runtime)
     assert batch.status == "done", log.read_text()[-3000:]
     assert [p.status for p in batch.pages] == [PageStatus.SUBMITTED]
     assert "page(s) left waiting were queued again" in log.read_text()
