@@ -180,7 +180,7 @@ class CeleryJobQueue:
         """Send `job` to the broker (or run it now when the app is eager)."""
         if job not in self.app.tasks:
             raise KeyError(f"unknown job {job!r}")
-        self.app.tasks[job].apply_async(args=list(ids))
+        self.app.tasks[job].apply_async(args=ids)
 
 
 def build_job_queue(settings: Mapping[str, Any], runtime: RuntimeProvider) -> CeleryJobQueue:

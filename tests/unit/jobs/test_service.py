@@ -58,6 +58,6 @@ def test_every_job_is_registered_and_runs_eagerly_with_the_given_runtime(tmp_pat
 
     app = make_celery({"VAR_DIR": str(tmp_path), "JOBS_EAGER": True}, lambda: FakeRuntime())  # type: ignore[arg-type,return-value]
     assert set(JOBS) <= set(app.tasks)
-    result = app.tasks["mailroom.read_page"].apply_async(args=["page-1"])
+    result = app.tasks["mailroom.read_page"].apply_async(args=("page-1",))
     assert result.get() == "submitted"
     assert seen == ["page-1"]
