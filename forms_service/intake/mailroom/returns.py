@@ -20,7 +20,8 @@ Every return ends in a final status with an audit event `pdf_return_<status>`:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -101,6 +102,35 @@ def submitted(
         _conclude(session, pdf_return, PdfReturnStatus.SCANNED, now=now)
 
 
+@dataclass(frozen=True)
+class SettledPage:
+    """What one page of a return's batch became: its status, and the answer it went into."""
+
+    status: PageStatus
+    document_id: str | None = None
+    submission_id: str | None = None
+
+
+def outcome_of(
+    pages: Sequence[SettledPage], document_id: str | None
+) -> tuple[PdfReturnStatus, str | None] | None:
+    """The final status of a return whose document is `document_id`, and its submission.
+
+    None while a page waits for its job or an operator. A page submitted into the return's
+    document makes it `scanned` (with that submission); pages submitted only into other
+    documents' answers make it `assigned_elsewhere`; no page submitted at all, `rejected`.
+    """
+    if not pages or any(p.status not in FINAL_PAGE_STATUSES for p in pages):
+        return None
+    submitted = [p for p in pages if p.status is PageStatus.SUBMITTED]
+    own = [p.submission_id for p in submitted if p.document_id == document_id]
+    if own:
+        return PdfReturnStatus.SCANNED, own[0]
+    if submitted:
+        return PdfReturnStatus.ASSIGNED_ELSEWHERE, None
+    return PdfReturnStatus.REJECTED, None
+
+
 def settle(session: Session, batch_ids: Iterable[str], *, now: dt.datetime) -> None:
     """Give its final status to a PDF return of these batches whose every page is settled.
 
@@ -111,26 +141,21 @@ def settle(session: Session, batch_ids: Iterable[str], *, now: dt.datetime) -> N
     second sees the first's pages once it holds the lock.
     """
     for pdf_return in _awaiting(session, batch_ids):
-        pages = session.execute(
-            select(ScanPage.status, ScanPage.document_id, ScanPage.submission_id)
-            .join(ScanBatch, ScanBatch.id == ScanPage.batch_id)
-            .where(ScanBatch.pdf_return_id == pdf_return.id)
-        ).all()
-        if not pages or any(status not in FINAL_PAGE_STATUSES for status, _, _ in pages):
-            continue
-        own = [
-            submission_id
-            for status, document_id, submission_id in pages
-            if status is PageStatus.SUBMITTED and document_id == pdf_return.document_id
+        pages = [
+            SettledPage(status, document_id, submission_id)
+            for status, document_id, submission_id in session.execute(
+                select(ScanPage.status, ScanPage.document_id, ScanPage.submission_id)
+                .join(ScanBatch, ScanBatch.id == ScanPage.batch_id)
+                .where(ScanBatch.pdf_return_id == pdf_return.id)
+            )
         ]
-        if own:  # named already by `submitted`, unless its document was named after it
-            pdf_return.submission_id = pdf_return.submission_id or own[0]
-            outcome = PdfReturnStatus.SCANNED
-        elif any(status is PageStatus.SUBMITTED for status, _, _ in pages):
-            outcome = PdfReturnStatus.ASSIGNED_ELSEWHERE
-        else:
-            outcome = PdfReturnStatus.REJECTED
-        _conclude(session, pdf_return, outcome, now=now, pages=pages)
+        outcome = outcome_of(pages, pdf_return.document_id)
+        if outcome is None:
+            continue
+        status, submission_id = outcome
+        # Named already by `submitted`, unless the return's document was named after it.
+        pdf_return.submission_id = pdf_return.submission_id or submission_id
+        _conclude(session, pdf_return, status, now=now, pages=pages)
 
 
 def _awaiting(session: Session, batch_ids: Iterable[str]) -> list[PdfReturn]:
@@ -159,27 +184,24 @@ def _conclude(
     status: PdfReturnStatus,
     *,
     now: dt.datetime,
-    pages: Iterable[tuple[PageStatus, str | None, str | None]] = (),
+    pages: Sequence[SettledPage] = (),
 ) -> None:
     pdf_return.status = status
-    settled = list(pages)
     detail: dict[str, object] = {"return": pdf_return.id, "status": status.value}
     if pdf_return.submission_id:
         detail["submission"] = pdf_return.submission_id
-    if settled:
+    if pages:
         detail["pages"] = {
-            "submitted": sum(s is PageStatus.SUBMITTED for s, _, _ in settled),
-            "rejected": sum(s is PageStatus.REJECTED for s, _, _ in settled),
+            "submitted": sum(p.status is PageStatus.SUBMITTED for p in pages),
+            "rejected": sum(p.status is PageStatus.REJECTED for p in pages),
         }
-        elsewhere = sorted(
-            {
-                d
-                for s, d, _ in settled
-                if s is PageStatus.SUBMITTED and d and d != pdf_return.document_id
-            }
-        )
+        elsewhere = {
+            p.document_id
+            for p in pages
+            if p.status is PageStatus.SUBMITTED and p.document_id != pdf_return.document_id
+        }
         if elsewhere:
-            detail["documents"] = elsewhere
+            detail["documents"] = sorted(d for d in elsewhere if d)
     audit.record(
         session,
         f"pdf_return_{status.value}",

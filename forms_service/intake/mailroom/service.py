@@ -257,8 +257,9 @@ class MailroomService(PageJob, OperatorActions):
         job itself is idempotent, so sending it twice is harmless. Flattened PDF returns left
         without their batch (`receive_stranded_returns`) are given one first.
         """
-        self.receive_stranded_returns(older_than=older_than)
         limit = self.clock() - older_than
+        # Their pages are queued as they are made, after `limit`: not sent twice below.
+        self.receive_stranded_returns(older_than=older_than)
         with self.sessions() as session:
             ids = list(
                 session.execute(
