@@ -27,6 +27,7 @@ from forms_service.intake.mailroom.pages import MAX_ATTEMPTS
 from forms_service.runtime import Runtime
 from forms_service.storage.model import AuditEvent, Document, PdfReturn, Submission
 from tests.conftest import hidden_fields
+from tests.integration.reviewing import add_user, csrf_of, sign_in
 from tests.mailroom_scans import as_pdf, issue, scanned_page
 from tests.ocr_pages import Answers, GrayImage
 
@@ -415,3 +416,48 @@ def test_a_return_stored_without_its_batch_gets_one_at_requeue(
             select(ScanBatch.id).where(ScanBatch.pdf_return_id == return_id)
         ).all()
     assert len(batches) == 1
+
+
+def test_the_mailroom_screens_show_the_return_a_batch_reads_and_where_it_stands(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    theirs = issue(runtime, FORM, "C000002")
+    return_id = _upload_on_link(client, runtime, "C000001", as_pdf([_page(runtime, theirs)]))
+    assert _run_worker(runtime) == ["exception"]
+    (page,) = _pages(runtime, return_id)
+    add_user(runtime, "mary", ["mailroom"])
+    add_user(runtime, "clara", ["clerk"])
+    record = runtime.connectors["crm"].read("customer", "C000001")
+    assert record is not None
+    assert sign_in(client, "mary") in (302, 303)
+
+    listing = client.get("/mailroom/").text
+    assert f'href="/mailroom/returns/{return_id}" data-origin="pdf_return"' in listing
+    assert "customer upload on their link" in listing and "awaiting_scan" in listing
+    batch = client.get(f"/mailroom/batches/{page.batch_id}").text
+    assert 'data-origin="pdf_return"' in batch and f"/mailroom/returns/{return_id}" in batch
+    assert 'data-return-status="awaiting_scan"' in batch
+    queue = client.get("/mailroom/exceptions").text
+    assert f"/mailroom/returns/{return_id}" in queue and "other_document" in queue
+    shown = client.get(f"/mailroom/returns/{return_id}")
+    assert shown.status_code == 200
+    assert 'data-return-status="awaiting_scan"' in shown.text
+    assert "reload the page to follow it" in shown.text  # it waits for its pages
+    assert f"/mailroom/batches/{page.batch_id}" in shown.text
+    assert str(record["last_name"]) not in shown.text  # no personal data on the screen
+
+    assigned = client.post(
+        f"/mailroom/pages/{page.id}/assign",
+        data={"csrf_token": csrf_of(queue), "document": _reference(runtime, theirs)},
+    )
+    assert assigned.status_code == 303, assigned.text
+    assert _run_worker(runtime) == ["submitted"]
+    after = client.get(f"/mailroom/returns/{return_id}").text
+    assert 'data-return-status="assigned_elsewhere"' in after
+    assert "(another document)" in after and _reference(runtime, theirs) in after
+    assert "reload the page to follow it" not in after  # final: nothing more will happen
+
+    assert client.get("/mailroom/returns/nosuchreturn").status_code == 404
+    client.post("/backoffice/logout", data={"csrf_token": csrf_of(after)})
+    assert sign_in(client, "clara") in (302, 303)
+    assert client.get(f"/mailroom/returns/{return_id}").status_code == 403
