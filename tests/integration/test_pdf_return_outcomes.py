@@ -157,6 +157,11 @@ def test_read_normally_the_return_is_scanned_with_its_answer(
     assert shown["pages"] == [
         {"sequence": 1, "status": "submitted", "exception": None, "document_id": mine}
     ]
+    batch = client.get(
+        f"/api/v1/scans/{shown['batch_id']}",
+        headers={"Authorization": f"Bearer {_token(runtime)}"},
+    )
+    assert (batch.status_code, batch.get_json()["pdf_return_id"]) == (200, return_id)
     assert _return_events(runtime, return_id) == [
         (
             "pdf_return_scanned",
