@@ -30,6 +30,7 @@ from tests.conftest import hidden_fields
 from tests.integration.reviewing import add_user, csrf_of, sign_in
 from tests.mailroom_scans import as_pdf, issue, scanned_page
 from tests.ocr_pages import Answers, GrayImage
+from tests.pdf_forms import fill_with_pypdf
 
 FORM = "contact-update"
 OPERATOR = "user:mary"
@@ -45,15 +46,17 @@ def _token(runtime: Runtime) -> str:
         return create_api_token(session, name, ["mailroom"], now=dt.datetime.now(dt.UTC))
 
 
-def _post_api(client: FlaskClient, runtime: Runtime, content: bytes) -> str:
+def _post_api(
+    client: FlaskClient, runtime: Runtime, content: bytes, *, expected: str = "awaiting_scan"
+) -> str:
     response = client.post(
         "/api/v1/returns",
         data={"file": (io.BytesIO(content), "return.pdf", "application/pdf")},
         headers={"Authorization": f"Bearer {_token(runtime)}"},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 202, response.text
-    assert response.get_json()["status"] == "awaiting_scan"
+    assert response.status_code == (202 if expected == "awaiting_scan" else 201), response.text
+    assert response.get_json()["status"] == expected
     return str(response.get_json()["return_id"])
 
 
@@ -463,6 +466,13 @@ def test_the_mailroom_screens_show_the_return_a_batch_reads_and_where_it_stands(
     assert "reload the page to follow it" not in after  # final: nothing more will happen
 
     assert client.get("/mailroom/returns/nosuchreturn").status_code == 404
+    # A fillable return read from its fields has no batch, and says so.
+    fresh = issue(runtime, FORM, "C000003")
+    filled = fill_with_pypdf(runtime.printer.pdf_for(fresh), {"city": "NIMES"})
+    read = _post_api(client, runtime, filled, expected="read")
+    shown_read = client.get(f"/mailroom/returns/{read}").text
+    assert 'data-return-status="read"' in shown_read
+    assert "its fillable fields were read, no scan was needed" in shown_read
     client.post("/backoffice/logout", data={"csrf_token": csrf_of(after)})
     assert sign_in(client, "clara") in (302, 303)
     assert client.get(f"/mailroom/returns/{return_id}").status_code == 403
