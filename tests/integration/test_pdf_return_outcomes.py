@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,9 @@ from forms_service.connectors.interfaces import Selection
 from forms_service.intake.mailroom import tasks
 from forms_service.intake.mailroom.model import PageStatus, ScanBatch, ScanPage
 from forms_service.intake.mailroom.pages import MAX_ATTEMPTS
+from forms_service.intake.mailroom.service import Upload
+from forms_service.issuing.layout import form_geometry
+from forms_service.issuing.pagecode import PageCodes
 from forms_service.runtime import Runtime
 from forms_service.storage.model import AuditEvent, Document, PdfReturn, Submission
 from tests.conftest import hidden_fields
@@ -476,3 +480,39 @@ def test_the_mailroom_screens_show_the_return_a_batch_reads_and_where_it_stands(
     client.post("/backoffice/logout", data={"csrf_token": csrf_of(after)})
     assert sign_in(client, "clara") in (302, 303)
     assert client.get(f"/mailroom/returns/{return_id}").status_code == 403
+
+
+def _two_page_form(runtime: Runtime) -> None:
+    """Pretend the form has two identical pages (every shipped form fits on one)."""
+
+    def two_pages(definition: Any, layout: int) -> Any:
+        geometry = form_geometry(definition, layout)
+        return replace(geometry, pages=(geometry.pages[0], replace(geometry.pages[0], number=2)))
+
+    runtime.mailroom.geometry = two_pages
+
+
+def test_a_return_missing_a_page_is_scanned_when_the_page_comes_on_paper_later(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    _two_page_form(runtime)
+    mine = issue(runtime, FORM, "C000001")
+    return_id = _post_api(client, runtime, as_pdf([_page(runtime, mine, "PAU")]))
+    assert _run_worker(runtime) == ["read"]  # then flagged: its batch ended without page 2
+    (first,) = _pages(runtime, return_id)
+    assert first.exception == "missing_pages"
+    assert _shown(client, runtime, return_id)["status"] == "awaiting_scan"
+
+    # Page 2 comes in the post, in a mailroom batch of its own.
+    version = runtime.definitions[FORM].version
+    layout = runtime.issuing.layouts.current
+    code = PageCodes(runtime.signer.keys).encode(mine, 2, version, layout=layout)
+    second = scanned_page(runtime, mine, FORM, Answers(texts={"phone": "0612345678"}), payload=code)
+    runtime.mailroom.receive([Upload("p2.pdf", as_pdf([second]))], source="cli", actor="test")
+    assert _run_worker(runtime) == ["submitted"]
+
+    submission = _submission_ids(runtime)[mine]
+    shown = _shown(client, runtime, return_id)
+    assert (shown["status"], shown["submission_id"]) == ("scanned", submission)
+    assert [p["status"] for p in shown["pages"]] == ["submitted"]
+    assert [kind for kind, _, _ in _return_events(runtime, return_id)] == ["pdf_return_scanned"]
