@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -516,3 +518,28 @@ def test_a_return_missing_a_page_is_scanned_when_the_page_comes_on_paper_later(
     assert (shown["status"], shown["submission_id"]) == ("scanned", submission)
     assert [p["status"] for p in shown["pages"]] == ["submitted"]
     assert [kind for kind, _, _ in _return_events(runtime, return_id)] == ["pdf_return_scanned"]
+
+
+def test_the_last_two_pages_rejected_at_once_give_the_return_one_final_status(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    theirs = issue(runtime, FORM, "C000002")
+    third = issue(runtime, FORM, "C000003")
+    content = as_pdf([_page(runtime, theirs), _page(runtime, third, "LYON")])
+    return_id = _upload_on_link(client, runtime, "C000001", content)
+    assert _run_worker(runtime) == ["exception", "exception"]
+    pages = _pages(runtime, return_id)
+
+    # Two operators reject the return's two pages in two transactions at once: each must see
+    # the other's page settled, or neither would end the return.
+    start = threading.Barrier(len(pages))
+
+    def reject(page_id: str) -> None:
+        start.wait()
+        runtime.mailroom.reject(page_id, "unknown letter", actor=OPERATOR)
+
+    with ThreadPoolExecutor(len(pages)) as pool:
+        list(pool.map(reject, [p.id for p in pages]))
+
+    assert _shown(client, runtime, return_id)["status"] == "rejected"
+    assert [kind for kind, _, _ in _return_events(runtime, return_id)] == ["pdf_return_rejected"]
