@@ -321,8 +321,25 @@ class PdfReturnStatus(StrEnum):
     READ = "read"
     #: No fields were left (flattened, printed to PDF): the mailroom reads it like a scan.
     AWAITING_SCAN = "awaiting_scan"
-    #: The mailroom read its pages into a paper submission (`submission_id`).
+    #: The mailroom read its pages into its document's paper submission (`submission_id`).
     SCANNED = "scanned"
+    #: Every page is settled and none answers the return's document: an operator assigned
+    #: its pages to other documents' answers (its other pages, if any, were set aside).
+    ASSIGNED_ELSEWHERE = "assigned_elsewhere"
+    #: Every page was set aside (unreadable, not a form page, rejected by an operator):
+    #: no answer was read from it.
+    REJECTED = "rejected"
+
+
+#: Statuses after which nothing more happens to a return.
+FINAL_PDF_RETURN_STATUSES = frozenset(
+    {
+        PdfReturnStatus.READ,
+        PdfReturnStatus.SCANNED,
+        PdfReturnStatus.ASSIGNED_ELSEWHERE,
+        PdfReturnStatus.REJECTED,
+    }
+)
 
 
 class PdfReturn(Base):

@@ -29,9 +29,12 @@ import pytest
 from tests.faults.conftest import VISIBILITY_TIMEOUT_SECONDS
 from tests.faults.scan_batches import send_batch, submissions_per_document
 from tests.faults.write_back import approve_as_clerk, open_change_sets, reconcile_write_back
-from tests.prod_stack import Stack
+from tests.mailroom_scans import as_pdf, scanned_page
+from tests.ocr_pages import Answers
+from tests.prod_stack import Stack, scan_runtime
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.faults]
+FORM = "contact-update"
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -117,3 +120,79 @@ def test_kill_9_of_the_job_worker_main_process_mid_batch_resumes_on_a_new_worker
     approve_as_clerk(stack, change_sets, "192.0.2.101")
     assert reconcile_write_back(stack, change_sets) == {"applied": len(keys)}
     assert stack.process.poll() is None  # the stack lived on
+
+
+def test_kill_9_of_the_job_worker_mid_pdf_return_the_returns_still_end_scanned(
+    stack: Stack,
+) -> None:
+    """Printed-and-scanned PDF returns (no field left) read by the mailroom when it is killed.
+
+    Each return is its own scan batch; the killed page's return must not stay
+    `awaiting_scan`: it ends `scanned` with one answer per document, like a paper batch.
+    """
+    client = stack.client("192.0.2.106")
+    token = stack.credentials()["api_token"]
+    keys = [f"C{n:06d}" for n in range(106, 110)]
+    documents = [d["document_id"] for d in client.issue(token, FORM, keys, "kill-pdf-return")]
+    runtime = scan_runtime(stack)
+    returns: dict[str, str] = {}
+    for document_id in documents:
+        page = scanned_page(runtime, document_id, FORM, Answers(texts={"city": "ALBI"}))
+        sent = client.post(
+            "/api/v1/returns",
+            headers={"Authorization": f"Bearer {token}"},
+            files=[("file", ("return.pdf", as_pdf([page]), "application/pdf"))],
+        )
+        assert sent.status_code == 202, sent.text
+        assert sent.json()["status"] == "awaiting_scan"
+        returns[sent.json()["return_id"]] = document_id
+
+    def shown(return_id: str) -> dict[str, Any]:
+        found = client.get(
+            f"/api/v1/returns/{return_id}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert found.status_code == 200, found.text[:300]
+        body: dict[str, Any] = found.json()
+        return body
+
+    batches = {shown(r)["batch_id"]: r for r in returns}
+    assert None not in batches
+
+    main = stack.job_worker()
+    deadline = time.monotonic() + 60
+    with stack.service_db() as db:
+        while True:
+            started = [(b, p) for b in batches if (p := _page_just_started(db, b)) is not None]
+            if started:
+                break
+            assert time.monotonic() < deadline, "no page of a return was ever being read"
+            time.sleep(0.01)
+        os.kill(main, signal.SIGKILL)
+        ((killed_batch, killed_page), *_) = started
+        _wait_for(lambda: _gone(main), 10, "the worker outlived kill -9")
+        assert _pages(db, killed_batch)[killed_page]["status"] == "processing"
+    assert shown(batches[killed_batch])["status"] == "awaiting_scan"
+
+    # A new worker takes the batches up again; every return ends, none stays waiting.
+    def ended() -> bool:
+        return all(shown(r)["status"] != "awaiting_scan" for r in returns)
+
+    _wait_for(ended, 120, "a PDF return stayed awaiting_scan")
+    per_document = submissions_per_document(stack, documents)
+    assert per_document == dict.fromkeys(documents, 1)  # one answer per document
+    for return_id, document_id in returns.items():
+        body = shown(return_id)
+        assert (body["status"], body["document_id"]) == ("scanned", document_id), body
+        assert [p["status"] for p in body["pages"]] == ["submitted"]
+    with stack.service_db() as db:
+        (attempts,) = db.execute(
+            "SELECT attempts FROM scan_pages WHERE id = %s", (killed_page,)
+        ).fetchone() or (None,)
+        events = db.execute(
+            "SELECT count(*) FROM audit_events WHERE kind = 'pdf_return_scanned'"
+            " AND detail->>'return' = ANY(%s)",
+            (list(returns),),
+        ).fetchone()
+    assert attempts == 2  # the killed page, read once more
+    assert events == (len(returns),)
+    assert stack.process.poll() is None

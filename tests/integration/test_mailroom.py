@@ -520,6 +520,7 @@ def test_scans_api_takes_a_batch_with_a_token(client: FlaskClient, runtime: Runt
         f"/api/v1/scans/{body['id']}", headers={"Authorization": f"Bearer {mailroom}"}
     )
     assert detail.status_code == 200 and detail.get_json()["percent"] == 100
+    assert detail.get_json()["pdf_return_id"] is None  # a mailroom upload, not a PDF return
     assert (
         client.get(
             "/api/v1/scans/nope", headers={"Authorization": f"Bearer {mailroom}"}

@@ -80,7 +80,8 @@ def complete(
     )
     session.add(submission)
     session.flush()
-    returns.submitted(session, {p.batch_id for p in pages}, submission)
+    batch_ids = {p.batch_id for p in pages}
+    returns.submitted(session, batch_ids, submission, now=now)
     if document.status in (DocumentStatus.ISSUED, DocumentStatus.OPENED):
         document.status = DocumentStatus.ANSWERED
     for read in pages:
@@ -90,6 +91,8 @@ def complete(
         read.submission_id = submission.id
         read.updated_at = now
     session.flush()
+    # Pages assigned here to another document may settle the returns they came in.
+    returns.settle(session, batch_ids, now=now)
     audit.record(
         session,
         "submitted",
@@ -99,7 +102,7 @@ def complete(
         detail={
             "channel": Channel.PAPER.value,
             "submission": submission.id,
-            "batches": sorted({p.batch_id for p in pages}),
+            "batches": sorted(batch_ids),
             "pages": sorted(present),
         },
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.audit import service as audit
 from forms_service.definitions.model import FormDefinition
 from forms_service.errors import Conflict, InvalidInput, NotFound
+from forms_service.intake.mailroom import returns
 from forms_service.intake.mailroom.model import BatchStatus, PageStatus, ScanBatch, ScanPage
 from forms_service.intake.mailroom.reading import GeometryOf
 from forms_service.issuing.layout import UnknownLayoutVersion
@@ -48,12 +49,7 @@ class OperatorActions:
         now = self.clock()
         with self.sessions() as session, session.begin():
             # The batch first, as the page jobs lock it (see PageJob._lock_batch_of in pages.py).
-            batch_id = session.execute(
-                select(ScanPage.batch_id).where(ScanPage.id == page_id)
-            ).scalar_one_or_none()
-            if batch_id is None:
-                raise NotFound("unknown scan page", field="page")
-            batch = session.get(ScanBatch, batch_id, with_for_update=True)
+            batch = self._lock_batch(session, page_id)
             page = session.get(ScanPage, page_id, with_for_update=True)
             if page is None:
                 raise NotFound("unknown scan page", field="page")
@@ -86,12 +82,12 @@ class OperatorActions:
             page.layout_version = layout
             page.assigned_by = actor
             page.status = PageStatus.QUEUED
+            page.attempts = 0  # counted again from the operator's decision (pages.MAX_ATTEMPTS)
             page.resolved_by = actor
             page.resolved_at = now
             page.updated_at = now
             previous = page.exception
-            if batch is not None:
-                batch.status = BatchStatus.PROCESSING
+            batch.status = BatchStatus.PROCESSING
             audit.record(
                 session,
                 "scan_page_assigned",
@@ -115,6 +111,8 @@ class OperatorActions:
             raise InvalidInput(f"at most {MAX_REASON} characters", field="reason")
         now = self.clock()
         with self.sessions() as session, session.begin():
+            # The batch first, then the page and its PDF return, as the page jobs lock them.
+            self._lock_batch(session, page_id)
             page = session.get(ScanPage, page_id, with_for_update=True)
             if page is None:
                 raise NotFound("unknown scan page", field="page")
@@ -125,6 +123,9 @@ class OperatorActions:
             page.resolved_by = actor
             page.resolved_at = now
             page.updated_at = now
+            session.flush()
+            # The last page of a PDF return to be settled gives the return its final status.
+            returns.settle(session, [page.batch_id], now=now)
             audit.record(
                 session,
                 "scan_page_rejected",
@@ -133,6 +134,21 @@ class OperatorActions:
                 document_id=page.document_id,
                 detail={"page": page_id, "exception": page.exception, "reason": reason},
             )
+
+    @staticmethod
+    def _lock_batch(session: Session, page_id: str) -> ScanBatch:
+        """Lock the page's batch, the first lock of every transaction that settles a page.
+
+        Raises:
+            NotFound: no such page.
+        """
+        batch_id = session.execute(
+            select(ScanPage.batch_id).where(ScanPage.id == page_id)
+        ).scalar_one_or_none()
+        batch = session.get(ScanBatch, batch_id, with_for_update=True) if batch_id else None
+        if batch is None:
+            raise NotFound("unknown scan page", field="page")
+        return batch
 
 
 def find_document(session: Session, text: str) -> Document | None:

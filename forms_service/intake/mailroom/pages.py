@@ -54,6 +54,13 @@ log = logging.getLogger(__name__)
 ProposeHook = Callable[[str], object]
 #: Page problems that need no operator: the page is kept, set aside as rejected.
 SET_ASIDE = frozenset({"covering_letter"})
+#: Runs of a page's job that may start without settling it (a worker killed or lost while
+#: reading it) before the page goes to an operator instead: a page that kills its worker
+#: every time would otherwise be sent again by every `requeue`, and its batch (and the PDF
+#: return it may read) would never end.
+MAX_ATTEMPTS = 3
+#: The exception of a page whose job started MAX_ATTEMPTS times without settling it.
+WORKER_LOST = "worker_lost"
 
 
 class PageJob:
@@ -86,15 +93,26 @@ class PageJob:
                 raise NotFound("unknown scan page", field="page")
             if page.status not in PENDING_PAGE_STATUSES:
                 return page.status
-            page.status = PageStatus.PROCESSING
-            page.attempts += 1
-            page.updated_at = self.clock()
+            lost = page.attempts >= MAX_ATTEMPTS
+            if not lost:
+                page.status = PageStatus.PROCESSING
+                page.attempts += 1
+                page.updated_at = self.clock()
             file_key, media_type, index = (
                 page.file.content_key,
                 page.file.media_type,
                 page.file_page,
             )
             assigned = _assigned_identity(page)
+        if lost:
+            return self._settle_exception(
+                page_id,
+                WORKER_LOST,
+                f"reading this page was started {MAX_ATTEMPTS} times and never finished (its "
+                "worker stopped each time): assign it to try again, or reject it",
+                None,
+                None,
+            )
         image_key: str | None = None
         try:
             gray = load_page(self.files.get(file_key), media_type, index)
@@ -170,6 +188,7 @@ class PageJob:
                 page.status = PageStatus.REJECTED
                 page.resolved_by = "mailroom"
                 page.resolved_at = page.updated_at
+                returns.settle(session, [page.batch_id], now=page.updated_at)
             status = page.status
             self._finish_batch(session, page.batch_id)
         return status

@@ -19,11 +19,37 @@ from forms_service.intake.mailroom.model import (
     ScanPage,
 )
 from forms_service.issuing.tokens import normalise_reference
-from forms_service.storage.model import Document
+from forms_service.storage.model import (
+    FINAL_PDF_RETURN_STATUSES,
+    Document,
+    PdfReturn,
+    PdfReturnStatus,
+)
 
 #: Columns a person's name may be searched in, in the source records.
 NAME_COLUMNS = ("last_name", "name", "company_name")
 MAX_HITS = 20
+
+
+@dataclass(frozen=True)
+class ReturnSummary:
+    """The PDF return a batch reads, as an operator sees it: which, how and when it came.
+
+    No personal data: the return's id, the channel it came by (a customer's upload on their
+    link, or the API), when, its status, its document's reference once known.
+    """
+
+    id: str
+    status: PdfReturnStatus
+    via: str
+    received_at: dt.datetime
+    reference: str | None
+    submission_id: str | None
+
+    @property
+    def final(self) -> bool:
+        """Whether nothing more will happen to the return."""
+        return self.status in FINAL_PDF_RETURN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,8 @@ class PageView:
     attempts: int
     updated_at: dt.datetime
     resolved_by: str | None
+    #: The PDF return the page came in, when its batch reads one.
+    pdf_return: ReturnSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +91,8 @@ class BatchView:
     counts: Mapping[str, int]
     files: tuple[str, ...] = ()
     pages: tuple[PageView, ...] = ()
+    #: The flattened PDF return the batch reads (source `pdf_return`), None for scans.
+    pdf_return: ReturnSummary | None = None
 
     @property
     def done(self) -> int:
@@ -88,7 +118,11 @@ class DocumentHit:
     name: str
 
 
-def _page_view(page: ScanPage, references: Mapping[str, str]) -> PageView:
+def _page_view(
+    page: ScanPage,
+    references: Mapping[str, str],
+    returns: Mapping[str, ReturnSummary] | None = None,
+) -> PageView:
     return PageView(
         id=page.id,
         batch_id=page.batch_id,
@@ -107,6 +141,7 @@ def _page_view(page: ScanPage, references: Mapping[str, str]) -> PageView:
         attempts=page.attempts,
         updated_at=page.updated_at,
         resolved_by=page.resolved_by,
+        pdf_return=(returns or {}).get(page.batch_id),
     )
 
 
@@ -116,6 +151,58 @@ def _references(session: Session, pages: Sequence[ScanPage]) -> dict[str, str]:
         return {}
     rows = session.execute(select(Document.id, Document.reference).where(Document.id.in_(ids)))
     return {row.id: row.reference for row in rows}
+
+
+def _returns(session: Session, batch_ids: Sequence[str]) -> dict[str, ReturnSummary]:
+    """The PDF returns these batches read, by batch id (batches of scans have none)."""
+    if not batch_ids:
+        return {}
+    rows = session.execute(
+        select(ScanBatch.id, PdfReturn, Document.reference)
+        .join(PdfReturn, PdfReturn.id == ScanBatch.pdf_return_id)
+        .outerjoin(Document, Document.id == PdfReturn.document_id)
+        .where(ScanBatch.id.in_(list(set(batch_ids))))
+    ).all()
+    return {
+        batch_id: ReturnSummary(
+            id=found.id,
+            status=found.status,
+            via=found.via,
+            received_at=found.received_at,
+            reference=reference,
+            submission_id=found.submission_id,
+        )
+        for batch_id, found, reference in rows
+    }
+
+
+def pdf_return(session: Session, return_id: str) -> tuple[ReturnSummary, BatchView | None]:
+    """A PDF return for the mailroom's screen, and the batch that reads it (if it has one).
+
+    Raises:
+        NotFound: no such return.
+    """
+    batch_id = session.execute(
+        select(ScanBatch.id).where(ScanBatch.pdf_return_id == return_id).limit(1)
+    ).scalar_one_or_none()
+    if batch_id is not None:
+        view = batch(session, batch_id)
+        assert view.pdf_return is not None  # noqa: S101 - the batch names it
+        return view.pdf_return, view
+    found = session.get(PdfReturn, return_id)
+    if found is None:
+        raise NotFound("unknown PDF return", field="return_id")
+    reference = (
+        session.execute(
+            select(Document.reference).where(Document.id == found.document_id)
+        ).scalar_one_or_none()
+        if found.document_id
+        else None
+    )
+    summary = ReturnSummary(
+        found.id, found.status, found.via, found.received_at, reference, found.submission_id
+    )
+    return summary, None
 
 
 def _counts(session: Session, batch_ids: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -132,7 +219,9 @@ def _counts(session: Session, batch_ids: Sequence[str]) -> dict[str, dict[str, i
     return counts
 
 
-def _batch_view(batch: ScanBatch, counts: Mapping[str, int]) -> BatchView:
+def _batch_view(
+    batch: ScanBatch, counts: Mapping[str, int], returns: Mapping[str, ReturnSummary]
+) -> BatchView:
     return BatchView(
         id=batch.id,
         source=batch.source,
@@ -142,6 +231,7 @@ def _batch_view(batch: ScanBatch, counts: Mapping[str, int]) -> BatchView:
         finished_at=batch.finished_at,
         pages_total=batch.pages_total,
         counts=dict(counts),
+        pdf_return=returns.get(batch.id),
     )
 
 
@@ -152,8 +242,10 @@ def batches(session: Session, *, limit: int = 50, offset: int = 0) -> list[Batch
             select(ScanBatch).order_by(ScanBatch.created_at.desc()).limit(limit).offset(offset)
         ).scalars()
     )
-    counts = _counts(session, [b.id for b in found])
-    return [_batch_view(b, counts[b.id]) for b in found]
+    ids = [b.id for b in found]
+    counts = _counts(session, ids)
+    returns = _returns(session, [b.id for b in found if b.pdf_return_id])
+    return [_batch_view(b, counts[b.id], returns) for b in found]
 
 
 def batch(session: Session, batch_id: str) -> BatchView:
@@ -167,11 +259,12 @@ def batch(session: Session, batch_id: str) -> BatchView:
         raise NotFound("unknown batch", field="batch")
     pages = list(found.pages)
     references = _references(session, pages)
-    view = _batch_view(found, _counts(session, [batch_id])[batch_id])
+    returns = _returns(session, [batch_id] if found.pdf_return_id else [])
+    view = _batch_view(found, _counts(session, [batch_id])[batch_id], returns)
     return replace(
         view,
         files=tuple(f.filename for f in found.files),
-        pages=tuple(_page_view(p, references) for p in pages),
+        pages=tuple(_page_view(p, references, returns) for p in pages),
     )
 
 
@@ -193,7 +286,8 @@ def exceptions(session: Session, *, limit: int = 50, offset: int = 0) -> tuple[l
         ).scalars()
     )
     references = _references(session, pages)
-    return [_page_view(p, references) for p in pages], int(total)
+    returns = _returns(session, [p.batch_id for p in pages])
+    return [_page_view(p, references, returns) for p in pages], int(total)
 
 
 def image_key(session: Session, page_id: str) -> str:

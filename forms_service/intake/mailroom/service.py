@@ -39,7 +39,7 @@ from forms_service.issuing.pagecode import PageCodes
 from forms_service.issuing.tokens import LinkSigner, new_document_id
 from forms_service.jobs.interfaces import JobQueue
 from forms_service.storage.filestore import FileStore
-from forms_service.storage.model import PdfReturn
+from forms_service.storage.model import PdfReturn, PdfReturnStatus
 from ocr.interfaces import OcrEngine
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,10 @@ class MailroomService(PageJob, OperatorActions):
         batch_id = new_document_id()
         page_ids: list[str] = []
         with self.sessions() as session, session.begin():
+            if pdf_return_id is not None:
+                existing = _batch_of_return(session, pdf_return_id)
+                if existing is not None:  # taken already (a resumed hand-over): one batch
+                    return existing
             batch = ScanBatch(
                 id=batch_id,
                 source=source,
@@ -210,6 +214,35 @@ class MailroomService(PageJob, OperatorActions):
             pdf_return_id=pdf_return.id,
         )
 
+    def receive_stranded_returns(self, *, older_than: dt.timedelta) -> int:
+        """Give their batch to flattened PDF returns stored without one, older than `older_than`.
+
+        A return is stored first and handed to the mailroom after its commit; a crash or a
+        database failure in between leaves it `awaiting_scan` with no batch, which nothing
+        would ever read. Its file is in the file store: it becomes its batch now.
+        """
+        limit = self.clock() - older_than
+        with self.sessions() as session:
+            stranded = list(
+                session.execute(
+                    select(PdfReturn)
+                    .outerjoin(ScanBatch, ScanBatch.pdf_return_id == PdfReturn.id)
+                    .where(
+                        PdfReturn.status == PdfReturnStatus.AWAITING_SCAN,
+                        PdfReturn.received_at <= limit,
+                        ScanBatch.id.is_(None),
+                    )
+                    .order_by(PdfReturn.received_at)
+                ).scalars()
+            )
+            session.expunge_all()
+        for pdf_return in stranded:
+            try:
+                self.receive_return(pdf_return, self.files.get(pdf_return.file_key))
+            except Exception:  # the next run tries again; the others go on
+                log.exception("cannot hand PDF return %s to the mailroom", pdf_return.id)
+        return len(stranded)
+
     def _queue(self, page_ids: Iterable[str]) -> None:
         for page_id in page_ids:
             try:
@@ -221,9 +254,12 @@ class MailroomService(PageJob, OperatorActions):
         """Send again the jobs of pages still queued or processing after `older_than`.
 
         A broker that lost a message or a worker that died mid-page leaves such pages; the
-        job itself is idempotent, so sending it twice is harmless.
+        job itself is idempotent, so sending it twice is harmless. Flattened PDF returns left
+        without their batch (`receive_stranded_returns`) are given one first.
         """
         limit = self.clock() - older_than
+        # Their pages are queued as they are made, after `limit`: not sent twice below.
+        self.receive_stranded_returns(older_than=older_than)
         with self.sessions() as session:
             ids = list(
                 session.execute(
@@ -238,6 +274,18 @@ class MailroomService(PageJob, OperatorActions):
                 page.updated_at = self.clock()
         self._queue(ids)
         return len(ids)
+
+
+def _batch_of_return(session: Session, pdf_return_id: str) -> ReceivedBatch | None:
+    """The batch that already reads a PDF return, the return's row locked meanwhile."""
+    if session.get(PdfReturn, pdf_return_id, with_for_update=True) is None:
+        raise InvalidInput("unknown PDF return", field="pdf_return_id")
+    found = session.execute(
+        select(ScanBatch).where(ScanBatch.pdf_return_id == pdf_return_id).limit(1)
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    return ReceivedBatch(found.id, found.pages_total, len(found.files))
 
 
 def _suffix(media_type: str) -> str:

@@ -20,6 +20,8 @@ class ReturnPage:
     sequence: int
     status: PageStatus
     exception: str | None
+    #: The document the page was identified as or assigned to (another one's, possibly).
+    document_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def pdf_return(session: Session, return_id: str) -> ReturnView:
     ).scalar_one_or_none()
     pages = (
         session.execute(
-            select(ScanPage.sequence, ScanPage.status, ScanPage.exception)
+            select(ScanPage.sequence, ScanPage.status, ScanPage.exception, ScanPage.document_id)
             .where(ScanPage.batch_id == batch_id)
             .order_by(ScanPage.sequence)
         ).all()
@@ -65,5 +67,5 @@ def pdf_return(session: Session, return_id: str) -> ReturnView:
         via=row.via,
         received_at=row.received_at,
         batch_id=batch_id,
-        pages=tuple(ReturnPage(s, st, e) for s, st, e in pages),
+        pages=tuple(ReturnPage(s, st, e, d) for s, st, e, d in pages),
     )

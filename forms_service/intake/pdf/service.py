@@ -10,6 +10,7 @@ Any refusal stores nothing but a security event.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,8 @@ from forms_service.storage.model import (
     Submission,
     SubmissionStatus,
 )
+
+log = logging.getLogger(__name__)
 
 #: Called after commit with the id of a new PDF submission (the change-set pipeline).
 SubmittedHook = Callable[[str], object]
@@ -253,7 +256,10 @@ class PdfReturnIntake:
                 detail={"channel": Channel.PDF.value, "return": row.id},
             )
         if self.on_awaiting_scan is not None:
-            self.on_awaiting_scan(row, content)
+            try:
+                self.on_awaiting_scan(row, content)
+            except Exception:  # stored: the mailroom's requeue gives it its batch later
+                log.exception("PDF return %s stored, not yet handed to the mailroom", row.id)
         return PdfReturnReceipt(PdfReturnStatus.AWAITING_SCAN, row.id, document, None)
 
     def _submit(

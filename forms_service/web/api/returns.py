@@ -66,6 +66,10 @@ class ReturnPageSchema(Schema):
     sequence = fields.Integer()
     status = fields.String(metadata={"enum": [s.value for s in PageStatus]})
     exception = fields.String(allow_none=True)
+    document_id = fields.String(
+        allow_none=True,
+        metadata={"description": "The document the page was identified as or assigned to."},
+    )
 
 
 class PdfReturnDetailSchema(Schema):
@@ -90,6 +94,8 @@ def get_return(return_id: str) -> dict[str, Any]:
 
     A flattened return (`awaiting_scan`) names its document once the mailroom has identified
     a page by its QR code, and its submission (status `scanned`) once its pages are read.
+    Otherwise it ends when no page waits any more: `assigned_elsewhere` (an operator assigned
+    its pages to other documents, named per page), or `rejected` (every page set aside).
     """
     with runtime().sessions() as session:
         view = queries.pdf_return(session, return_id)
@@ -102,7 +108,12 @@ def get_return(return_id: str) -> dict[str, Any]:
         "received_at": view.received_at,
         "batch_id": view.batch_id,
         "pages": [
-            {"sequence": p.sequence, "status": p.status.value, "exception": p.exception}
+            {
+                "sequence": p.sequence,
+                "status": p.status.value,
+                "exception": p.exception,
+                "document_id": p.document_id,
+            }
             for p in view.pages
         ],
     }

@@ -34,6 +34,15 @@ class ScanBatchSummarySchema(Schema):
     done = fields.Integer(metadata={"description": "pages whose job has run"})
     percent = fields.Integer()
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    pdf_return_id = fields.Function(
+        lambda batch: batch.pdf_return.id if batch.pdf_return else None,
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "description": "the PDF return the batch reads (source pdf_return): "
+            "GET /api/v1/returns/{return_id} for its status",
+        },
+    )
 
 
 class ScanBatchSchema(ScanBatchSummarySchema):

@@ -76,6 +76,15 @@ def batch(batch_id: str) -> ResponseReturnValue:
     return render_template("mailroom/batch.html", batch=view, lang="en")
 
 
+@blueprint.get("/returns/<return_id>")
+@role_required(Role.MAILROOM)
+def pdf_return(return_id: str) -> ResponseReturnValue:
+    """A flattened PDF return the mailroom reads: its status, and what its pages became."""
+    with runtime().sessions() as session:
+        summary, view = queries.pdf_return(session, return_id)
+    return render_template("mailroom/return.html", pdf_return=summary, batch=view, lang="en")
+
+
 @blueprint.get("/exceptions")
 @role_required(Role.MAILROOM)
 def exceptions() -> ResponseReturnValue:
