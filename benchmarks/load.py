@@ -49,8 +49,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
-from load_meters import CpuMeter, Phase, Samples, children, report  # benchmarks/load_meters.py
+from load_meters import (
+    CpuMeter,
+    LockWaits,
+    Phase,
+    Samples,
+    children,
+    report,
+)  # benchmarks/load_meters.py
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -102,6 +110,18 @@ def stack_processes(stack: Stack) -> Callable[[], dict[str, list[int]]]:
         }
 
     return groups
+
+
+@contextmanager
+def metered(stack: Stack) -> Iterator[tuple[CpuMeter, LockWaits]]:
+    """The CPU of the stack's processes and what its database backends wait for."""
+    databases = [stack.database, f"{stack.database}_crm"]
+    # The sampler connects to the admin database: its backend is in no group it meters.
+    with (
+        LockWaits(lambda: psycopg.connect(stack.admin_url, autocommit=True), databases) as waits,
+        CpuMeter(stack_processes(stack)) as cpu,
+    ):
+        yield cpu, waits
 
 
 @dataclass(frozen=True)
@@ -561,17 +581,19 @@ def main() -> None:
                     elapsed = phase_ceiling(hello, options.users, options.seconds, samples)
                 results["ceiling"] = report("ceiling: bare Flask hello", samples, elapsed, cpu)
             samples = Samples()
-            with CpuMeter(stack_processes(stack)) as cpu:
+            with metered(stack) as (cpu, waits):
                 elapsed = phase_form(stack, consent, options.users, options.seconds, samples)
-            results["form"] = report("form: customers opening links", samples, elapsed, cpu)
+            results["form"] = report(
+                "form: customers opening links", samples, elapsed, cpu, waits=waits
+            )
 
             samples = Samples()
-            with CpuMeter(stack_processes(stack)) as cpu:
+            with metered(stack) as (cpu, waits):
                 prepared, elapsed = prepare_submits(
                     stack, submit_letters, options.users, options.prepare_seconds, samples
                 )
             results["preparation"] = report(
-                "preparation of the submit phase (not timed)", samples, elapsed, cpu
+                "preparation of the submit phase (not timed)", samples, elapsed, cpu, waits=waits
             )
             print(
                 f"  {len(submit_letters)} letters issued in {issuing:.1f} s (API, batch "
@@ -581,7 +603,7 @@ def main() -> None:
             sent = send_batch(stack, token, batch) if batch else None
             acknowledged: dict[str, list[str]] = {"submit": [], "answering journey": []}
             samples = Samples()
-            with CpuMeter(stack_processes(stack)) as cpu:
+            with metered(stack) as (cpu, waits):
                 elapsed, dry = phase_submit(
                     prepared, options.users, options.seconds, samples, acknowledged["submit"]
                 )
@@ -592,10 +614,10 @@ def main() -> None:
                     f"of {options.seconds:.0f} (rates over the {elapsed:.1f} s used; "
                     "--submit-letters prepares more)"
                 )
-            results["submit"] = report(title, samples, elapsed, cpu)
+            results["submit"] = report(title, samples, elapsed, cpu, waits=waits)
 
             samples = Samples()
-            with CpuMeter(stack_processes(stack)) as cpu:
+            with metered(stack) as (cpu, waits):
                 elapsed = phase_journey(
                     stack,
                     journey_letters,
@@ -609,15 +631,18 @@ def main() -> None:
                 samples,
                 elapsed,
                 cpu,
+                waits=waits,
                 answers="submit",
             )
             change_sets = _open_change_sets(stack)
             samples = Samples()
-            with CpuMeter(stack_processes(stack)) as cpu:
+            with metered(stack) as (cpu, waits):
                 elapsed, approved = phase_approve(
                     stack, change_sets, min(options.users, 10), options.seconds, samples
                 )
-            results["approve"] = report("approve: clerks approving", samples, elapsed, cpu)
+            results["approve"] = report(
+                "approve: clerks approving", samples, elapsed, cpu, waits=waits
+            )
             if sent is not None:
                 wait_batch(stack, token, *sent)
             reconcile(stack, acknowledged, change_sets, approved)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -65,6 +66,61 @@ class CpuMeter:
             return
         parts = ", ".join(f"{g} {s / count * 1000:.2f}" for g, s in self.spent.items())
         print(f"  CPU ms per {unit}: {parts}")
+
+
+class LockWaits:
+    """What the stack's PostgreSQL backends wait for during a phase, sampled every 0.25 s:
+    how many wait for a lock (and on which statement), how many sit idle in a transaction
+    (the application holds it, and any row lock it took, while it runs Python)."""
+
+    def __init__(
+        self, connect: Callable[[], psycopg.Connection[Any]], databases: list[str]
+    ) -> None:
+        self.connect = connect
+        self.databases = databases
+        self.samples = 0
+        self.idle_in_transaction = 0
+        self.waiting: Counter[str] = Counter()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> LockWaits:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def _sample(self) -> None:
+        with self.connect() as db:
+            while not self.stopping.wait(0.25):
+                rows = db.execute(
+                    "SELECT state, wait_event_type, left(query, 45) FROM pg_stat_activity "
+                    "WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
+                    (self.databases,),
+                ).fetchall()
+                self.samples += 1
+                for state, wait, query in rows:
+                    if wait == "Lock":
+                        self.waiting[" ".join(str(query).split())] += 1
+                    elif str(state).startswith("idle in transaction"):
+                        self.idle_in_transaction += 1
+
+    def report(self) -> None:
+        """Print the mean number of backends waiting for a lock and idle in a transaction."""
+        if not self.samples:
+            return
+        total = sum(self.waiting.values()) / self.samples
+        top = ", ".join(
+            f"{count / self.samples:.1f} at {query!r}"
+            for query, count in self.waiting.most_common(2)
+        )
+        print(
+            f"  PostgreSQL backends, mean of {self.samples} samples: {total:.1f} waiting for a "
+            f"lock{f' ({top})' if top else ''}, "
+            f"{self.idle_in_transaction / self.samples:.1f} idle in a transaction"
+        )
 
 
 @dataclass
@@ -120,9 +176,16 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def report(
-    title: str, samples: Samples, elapsed: float, cpu: CpuMeter, *, answers: str | None = None
+    title: str,
+    samples: Samples,
+    elapsed: float,
+    cpu: CpuMeter,
+    *,
+    waits: LockWaits | None = None,
+    answers: str | None = None,
 ) -> Phase:
-    """Print a phase's table and CPU per request (and per answer: the count of `answers`)."""
+    """Print a phase's table, CPU per request (and per answer: the count of `answers`) and
+    what the database's backends waited for."""
     rates, p99 = {}, {}
     print(f"\n{title} ({elapsed:.1f} s)")
     print(
@@ -145,5 +208,7 @@ def report(
     cpu.report(ok)
     if answers is not None:
         cpu.report(len(samples.latencies.get(answers, [])), "answer")
+    if waits is not None:
+        waits.report()
     errors = sum(sum(c.values()) for c in samples.errors.values())
     return Phase(elapsed, rates, p99, errors, ok)
