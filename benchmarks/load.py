@@ -15,18 +15,20 @@ address, as the rate limits are per client):
             that runs out of letters says so; its rate is over the time it used;
 - answering journey: customers answer --letters other letters from the link on: challenge
             page, challenge answer, form page, submit (four requests per answer);
-- approve:  signed-in clerks open each change set of both answering phases (and of the paper
-            batch) and approve it (the CRM is written);
+- approve:  signed-in clerks (at most 10) open each change set of both answering phases (and
+            of the paper batch) and approve it (the CRM is written);
 - mailroom: a batch of --pages scanned letters is uploaded when the submit phase starts and
             read by the job worker during the answering phases (pages per minute until done);
 then it checks, for each answering phase, that every acknowledged answer is stored, and that
 every approval is applied, and prints requests/s, p50/p95/p99 and errors per request kind, the
 CPU per request of each group of processes (gunicorn, the PostgreSQL backends, the job worker,
-its own), and the ratios to the ceiling with the target each one is compared with (issue 6:
+its own), what the database's backends wait for (locks, and on which statement; transactions
+left idle), and the ratios to the ceiling with the target each one is compared with (issue 6:
 form page >= 30 %, submit >= 15 %, p99 < 300 ms at 50 users, no errors). docs/load.md has
 numbers.
 
     .venv/bin/python benchmarks/load.py [--users 50] [--seconds 15] [--workers 3]
+        [--submit-letters 250 x seconds] [--prepare-seconds 600] [--letters 70 x seconds]
 
 The client threads run on the same machine as the servers: on a small machine they take CPU
 from both the ceiling and the service (the ratio stays fair, the absolute numbers do not).
@@ -78,7 +80,7 @@ from tests.prod_stack import (  # noqa: E402
 
 #: Letters prepared for the submit phase per second of --seconds: above the submit target at
 #: the best ceiling measured here (15 % of 1,250 hellos/s is 190/s), and above what 2 cores can
-#: serve at all (a submit takes 9 ms of gunicorn CPU alone, request_cost.py: 2 / 9 ms = 220/s).
+#: serve at all (a submit takes 9 ms of the app's CPU alone, request_cost.py: 2 / 9 ms = 220/s).
 SUBMITS_PER_SECOND = 250
 #: Journey letters per second of --seconds (the best run answered 53 letters/s).
 ANSWERS_PER_SECOND = 70
