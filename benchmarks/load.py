@@ -53,14 +53,9 @@ from typing import Any
 
 import psycopg
 import requests
-from load_meters import (
-    CpuMeter,
-    LockWaits,
-    Phase,
-    Samples,
-    children,
-    report,
-)  # benchmarks/load_meters.py
+
+# benchmarks/load_meters.py, next to this script (whose directory is sys.path[0])
+from load_meters import CpuMeter, LockWaits, Phase, Samples, children, report
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
