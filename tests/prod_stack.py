@@ -51,6 +51,29 @@ def hidden(page: str) -> dict[str, str]:
     return {name: html.unescape(value) for name, value in _HIDDEN.findall(page)}
 
 
+def contact_answer(
+    fields: Mapping[str, str], record: Mapping[str, Any], **changes: str
+) -> dict[str, str]:
+    """What a browser posts for the contact-update form: the values shown, with `changes`.
+
+    Args:
+        fields: the hidden fields of the rendered form (CSRF token, signed base).
+        record: the customer's CRM row (what the form shows).
+        changes: the fields the customer changed, by name.
+    """
+    return {
+        "csrf_token": fields["csrf_token"],
+        "base": fields["base"],
+        "address_line": record["address_line"],
+        "address_extra": record["address_extra"] or "",
+        "postcode": record["postcode"],
+        "city": record["city"],
+        "email": record["email"],
+        "phone": record["phone"],
+        **changes,
+    }
+
+
 def moving_to_nantes(fields: Mapping[str, str], record: Mapping[str, Any]) -> dict[str, str]:
     """A contact-update answer that moves the customer to Nantes, keeping the rest as shown.
 
@@ -58,16 +81,9 @@ def moving_to_nantes(fields: Mapping[str, str], record: Mapping[str, Any]) -> di
         fields: the hidden fields of the rendered form (CSRF token, signed base).
         record: the customer's CRM row.
     """
-    return {
-        "csrf_token": fields["csrf_token"],
-        "base": fields["base"],
-        "address_line": "3 place du Marché",
-        "address_extra": record["address_extra"] or "",
-        "postcode": "44000",
-        "city": "Nantes",
-        "email": record["email"],
-        "phone": record["phone"],
-    }
+    return contact_answer(
+        fields, record, address_line="3 place du Marché", postcode="44000", city="Nantes"
+    )
 
 
 @dataclass
@@ -302,19 +318,11 @@ class Client:
         self, link: str, page: str, record: Mapping[str, Any], **changes: str
     ) -> requests.Response:
         """Submit the contact-update form shown on `page` with `changes`."""
-        fields = hidden(page)
-        data = {
-            "csrf_token": fields["csrf_token"],
-            "base": fields["base"],
-            "address_line": record["address_line"],
-            "address_extra": record["address_extra"] or "",
-            "postcode": record["postcode"],
-            "city": record["city"],
-            "email": record["email"],
-            "phone": record["phone"],
-            **changes,
-        }
-        return self.post(link, referer=link, data=data)
+        return self.submit_answer(link, contact_answer(hidden(page), record, **changes))
+
+    def submit_answer(self, link: str, answer: Mapping[str, str]) -> requests.Response:
+        """POST an answer prepared from the form page (`contact_answer`, `moving_to_nantes`)."""
+        return self.post(link, referer=link, data=answer)
 
     def submit_consents(self, link: str) -> requests.Response:
         """Open a consent-preferences form (no identity question) and submit a fixed answer."""
@@ -384,6 +392,19 @@ def scan_runtime(stack: Stack) -> Any:
         signer=LinkSigner([SigningKey.parse(k) for k in keys]),
         issuing=SimpleNamespace(layouts=LAYOUTS),
     )
+
+
+def crm_records(stack: Stack, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Customers of the demo CRM by key, read straight from its database in one statement."""
+    with stack.crm() as connection, connection.cursor(row_factory=dict_row) as cursor:
+        rows = cursor.execute(
+            "SELECT * FROM customers WHERE customer_no = ANY(%s)", (keys,)
+        ).fetchall()
+    found = {str(row["customer_no"]): dict(row) for row in rows}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise KeyError(missing[0])
+    return found
 
 
 def crm_record(stack: Stack, key: str) -> dict[str, Any]:
