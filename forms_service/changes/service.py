@@ -141,7 +141,7 @@ class ChangeService:
                 locked = session.get(Submission, submission_id, with_for_update=True)
                 if locked is None or self._change_set_id_of(session, submission_id):
                     return self._proposed_id(session, submission_id)
-                queued = self.store(session, proposal)
+                queued = store(session, proposal)
                 locked.status = proposal.state.submission_status
                 if proposal.state.closes_document:
                     stored = session.get(Document, document.id)
@@ -186,11 +186,6 @@ class ChangeService:
     ) -> Proposal:
         """The change set of an answer against the source record (see `proposal.plan`)."""
         return plan(definition, answer, record, self.policy, self.clock(), actor=actor)
-
-    @staticmethod
-    def store(session: Session, proposal: Proposal) -> list[int]:
-        """Insert a planned change set in the caller's transaction; the outbox ids it wrote."""
-        return store(session, proposal)
 
     def propose_quietly(self, submission_id: str) -> None:
         """Propose right after intake; a failure is logged and left to `propose_pending`.
