@@ -102,14 +102,15 @@ def record_all(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]
         rows.append(event)
     # One statement for all rows, numbered in the order given: ids follow the chain, which
     # verify walks by id.
-    ids = session.execute(
+    connection = session.connection()  # Core only: no autoflush, no ORM execution layer
+    ids = connection.execute(
         _INSERT_EVENTS, [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in rows]
     ).scalars()
     for event, event_id in zip(rows, ids, strict=True):
         event.id = event_id
     head.events += len(rows)
     head.last_hash = previous
-    session.execute(
+    connection.execute(
         _UPDATE_HEAD, {"head_id": HEAD_ID, "events": head.events, "last_hash": head.last_hash}
     )
     return rows
@@ -151,20 +152,21 @@ def _locked_head(session: Session) -> _HeldHead:
     if transaction is not None and held is not None and held[0] is transaction:
         head: _HeldHead = held[1]
         return head
-    found = session.execute(_LOCK_HEAD, {"head_id": HEAD_ID}).one_or_none()
+    connection = session.connection()
+    found = connection.execute(_LOCK_HEAD, {"head_id": HEAD_ID}).one_or_none()
     if found is None and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))  # released at commit
-        found = session.execute(_LOCK_HEAD, {"head_id": HEAD_ID}).one_or_none()
+        connection.execute(text("SELECT pg_advisory_xact_lock(7240001)"))  # released at commit
+        found = connection.execute(_LOCK_HEAD, {"head_id": HEAD_ID}).one_or_none()
     if found is not None:
         held_head = _HeldHead(found.events, found.last_hash if found.events else GENESIS)
     else:
         # A database emptied by hand (or older than the head): the head starts again here.
-        last = session.execute(
+        last = connection.execute(
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         ).scalar_one_or_none()
-        events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        events = connection.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
         held_head = _HeldHead(events, last or GENESIS)
-        session.execute(
+        connection.execute(
             insert(_HEADS).values(id=HEAD_ID, events=events, last_hash=held_head.last_hash)
         )
     session.info[_HELD_HEAD] = (transaction, held_head)

@@ -42,6 +42,9 @@ from forms_service.storage.model import (
 _CHANGE_SETS = cast(Table, ChangeSet.__table__)
 _FIELD_CHANGES = cast(Table, FieldChangeRow.__table__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
+_INSERT_CHANGE_SET = insert(_CHANGE_SETS)
+_INSERT_FIELD_CHANGES = insert(_FIELD_CHANGES)
+_INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
 #: The columns of a new field row (one multi-row INSERT needs the same keys in every row).
 _FIELD_COLUMNS = tuple(c.key for c in _FIELD_CHANGES.columns if c.key != "id")
 
@@ -163,12 +166,11 @@ def store(session: Session, proposal: Proposal) -> list[int]:
     The submission's and document's statuses and the audit events are the caller's to store
     (`proposal.state`, `proposal.events`): it knows which rows it holds already.
     """
-    session.execute(insert(_CHANGE_SETS), dict(proposal.change_set))
+    connection = session.connection()  # Core only: no autoflush, no ORM execution layer
+    connection.execute(_INSERT_CHANGE_SET, dict(proposal.change_set))
     if proposal.fields:
-        session.execute(insert(_FIELD_CHANGES), [dict(row) for row in proposal.fields])
+        connection.execute(_INSERT_FIELD_CHANGES, [dict(row) for row in proposal.fields])
     if proposal.outbox is None:
         return []
-    message_id = session.execute(
-        insert(_OUTBOX).returning(_OUTBOX.c.id), dict(proposal.outbox)
-    ).scalar_one()
+    message_id = connection.execute(_INSERT_OUTBOX, dict(proposal.outbox)).scalar_one()
     return [int(message_id)]

@@ -65,6 +65,7 @@ _ANSWER_STATES = select(
     _SUBMISSIONS.c["values"].label("answer"),
     _SUBMISSIONS.c.base,
 ).where(_SUBMISSIONS.c.document_id == bindparam("document_id"))
+_INSERT_SUBMISSION = insert(_SUBMISSIONS)
 _SET_DOCUMENT_STATUS = (
     update(_DOCUMENTS)
     .where(_DOCUMENTS.c.id == bindparam("document_id"))
@@ -432,23 +433,26 @@ class OnlineIntake:
         with self.sessions() as session, session.begin():
             # Lock the document, then look for an answer: a statement after the lock sees an
             # answer a concurrent submit committed while this one waited.
-            status = session.execute(
+            connection = session.connection()  # Core statements, no ORM execution layer
+            status = connection.execute(
                 _LOCK_DOCUMENT, {"document_id": submission.document_id}
             ).scalar_one()
             if status is DocumentStatus.CLOSED:
                 raise ClosedLink("Your answer has already been processed.")
             if status is DocumentStatus.REVOKED:
                 raise RevokedLink("This form was withdrawn.")
-            states = session.execute(_ANSWER_STATES, {"document_id": submission.document_id}).all()
+            states = connection.execute(
+                _ANSWER_STATES, {"document_id": submission.document_id}
+            ).all()
             repeated = _repeated_by(states, submission)
             if repeated is not None:
                 existing = session.get(Submission, repeated)
                 assert existing is not None  # noqa: S101 - read just before, under the lock
                 return Receipt(existing, changes_of(definition, existing), repeated=True), []
             # Written with Core statements: nothing is read back in this transaction.
-            session.execute(insert(_SUBMISSIONS), _row_of(submission))
+            connection.execute(_INSERT_SUBMISSION, _row_of(submission))
             closes = proposal is not None and proposal.state.closes_document
-            session.execute(
+            connection.execute(
                 _SET_DOCUMENT_STATUS,
                 {
                     "document_id": submission.document_id,
