@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, case, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
@@ -38,6 +39,9 @@ from forms_service.storage.model import (
 from forms_service.storage.service import reading
 
 log = logging.getLogger(__name__)
+
+#: Errors of a database that cannot be reached (or a pool that has no connection to give).
+_UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 #: Submissions still open to a repeated submit returning them unchanged.
 _PENDING = (SubmissionStatus.RECEIVED, SubmissionStatus.IN_REVIEW)
@@ -406,8 +410,8 @@ class OnlineIntake:
         try:
             receipt, queued = self._store(definition, submission, proposal)
         except SQLAlchemyError as exc:
-            if proposal is None:
-                raise
+            if proposal is None or isinstance(exc, _UNREACHABLE):
+                raise  # a database that cannot be reached would refuse the answer alone too
             # Whatever in the change set the database refused, the answer is stored alone
             # (`propose_pending` proposes it later, or logs why it cannot).
             log.error(
