@@ -91,7 +91,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
             max_failures=int(settings["CHALLENGE_MAX_FAILURES"]),
             lock_minutes=int(settings["CHALLENGE_LOCK_MINUTES"]),
         ),
-        after_submit=changes.propose_quietly,
+        proposer=changes,
     )
     runtime = Runtime(
         settings=settings,

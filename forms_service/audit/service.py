@@ -7,9 +7,9 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from forms_service.storage.model import AuditChainHead, AuditEvent
@@ -75,13 +75,15 @@ def record(
 def record_all(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]:
     """Append events to the chain in their order, inside the caller's transaction.
 
-    The chain head is locked once per transaction and updated once however many events
-    there are: a campaign batch records all its documents' events with one head update.
+    The chain head is locked once per transaction and updated once per call however many
+    events there are: a campaign batch records all its documents' events with one head update.
+    Written with Core statements (the events are never read back in the transaction); the
+    returned events carry their ids and hashes but are not in the session.
     """
     if not events:
         return []
     head = _locked_head(session)
-    previous = head.last_hash if head.events else GENESIS
+    previous = head.last_hash
     rows = []
     for new in events:
         event = AuditEvent(
@@ -98,16 +100,47 @@ def record_all(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]
         )
         event.hash = previous = _digest(previous, event)
         rows.append(event)
-    # The unit of work inserts rows of one class in the order they were added, and the
-    # database numbers them in that order: ids follow the chain, which verify walks by id.
-    session.add_all(rows)
+    # One statement for all rows, numbered in the order given: ids follow the chain, which
+    # verify walks by id.
+    connection = session.connection()  # Core only: no autoflush, no ORM execution layer
+    ids = connection.execute(
+        _INSERT_EVENTS, [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in rows]
+    ).scalars()
+    for event, event_id in zip(rows, ids, strict=True):
+        event.id = event_id
     head.events += len(rows)
     head.last_hash = previous
-    session.flush()
+    connection.execute(
+        _UPDATE_HEAD, {"head_id": HEAD_ID, "events": head.events, "last_hash": head.last_hash}
+    )
     return rows
 
 
-def _locked_head(session: Session) -> AuditChainHead:
+@dataclass
+class _HeldHead:
+    """The chain head as the locking transaction last wrote it."""
+
+    events: int
+    last_hash: str
+
+
+_EVENTS = cast(Table, AuditEvent.__table__)
+_HEADS = cast(Table, AuditChainHead.__table__)
+_EVENT_COLUMNS = tuple(c.key for c in _EVENTS.columns if c.key != "id")
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+_LOCK_HEAD = (
+    select(_HEADS.c.events, _HEADS.c.last_hash)
+    .where(_HEADS.c.id == bindparam("head_id"))
+    .with_for_update()
+)
+_UPDATE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.id == bindparam("head_id"))
+    .values(events=bindparam("events"), last_hash=bindparam("last_hash"))
+)
+
+
+def _locked_head(session: Session) -> _HeldHead:
     """The chain head, locked until the caller's transaction ends; locked once per transaction.
 
     The head's row lock makes one writer at a time extend the chain. Only a database without
@@ -116,31 +149,28 @@ def _locked_head(session: Session) -> AuditChainHead:
     # The innermost transaction: a lock taken in a savepoint goes if the savepoint rolls back.
     transaction = session.get_nested_transaction() or session.get_transaction()
     held = session.info.get(_HELD_HEAD)
-    if (
-        transaction is not None
-        and held is not None
-        and held[0] is transaction
-        and held[1] in session
-    ):
-        head: AuditChainHead = held[1]
+    if transaction is not None and held is not None and held[0] is transaction:
+        head: _HeldHead = held[1]
         return head
-    found = session.get(AuditChainHead, HEAD_ID, with_for_update=True)
+    connection = session.connection()
+    found = connection.execute(_LOCK_HEAD, {"head_id": HEAD_ID}).one_or_none()
     if found is None and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))  # released at commit
-        found = session.get(AuditChainHead, HEAD_ID, with_for_update=True, populate_existing=True)
-    if found is None:
+        connection.execute(text("SELECT pg_advisory_xact_lock(7240001)"))  # released at commit
+        found = connection.execute(_LOCK_HEAD, {"head_id": HEAD_ID}).one_or_none()
+    if found is not None:
+        held_head = _HeldHead(found.events, found.last_hash if found.events else GENESIS)
+    else:
         # A database emptied by hand (or older than the head): the head starts again here.
-        last = session.execute(
+        last = connection.execute(
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         ).scalar_one_or_none()
-        events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
-        found = AuditChainHead(id=HEAD_ID, events=events, last_hash=last or GENESIS)
-        session.add(found)
-    session.info[_HELD_HEAD] = (
-        session.get_nested_transaction() or session.get_transaction(),
-        found,
-    )
-    return found
+        events = connection.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        held_head = _HeldHead(events, last or GENESIS)
+        connection.execute(
+            insert(_HEADS).values(id=HEAD_ID, events=events, last_hash=held_head.last_hash)
+        )
+    session.info[_HELD_HEAD] = (transaction, held_head)
+    return held_head
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,15 @@ def diff_field(
 ) -> FieldDiff:
     """Compare one field three ways; `base` and `proposed` may be raw, they are normalised."""
     base_value = canonical(field, base)
-    proposed_value = canonical(field, proposed)
-    current_value = canonical(field, current_raw)
+    # Most fields are answered and held unchanged: the same raw value is canonicalised once
+    # (a phone number's parse shows in a submit's profile).
+    proposed_value = base_value if _same_raw(proposed, base) else canonical(field, proposed)
+    if _same_raw(current_raw, proposed):
+        current_value = proposed_value
+    elif _same_raw(current_raw, base):
+        current_value = base_value
+    else:
+        current_value = canonical(field, current_raw)
     return FieldDiff(
         field=field.name,
         base=base_value,
@@ -62,6 +69,11 @@ def diff_field(
         outcome=outcome_of(field, base_value, current_value, proposed_value),
         current_raw=current_raw,
     )
+
+
+def _same_raw(a: object, b: object) -> bool:
+    """Whether two raw values are one input (same type too: True == 1 in Python)."""
+    return type(a) is type(b) and a == b
 
 
 def diff_submission(

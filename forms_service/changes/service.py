@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from forms_service.audit import service as audit
 from forms_service.changes import queries
-from forms_service.changes.diff import diff_submission, outcome_of
+from forms_service.changes.diff import outcome_of
 from forms_service.changes.model import (
     VALID,
     WAITING,
@@ -28,14 +29,13 @@ from forms_service.changes.model import (
     Outcome,
     QueueFilter,
     QueuePage,
-    Route,
     StaleChangeSet,
     error_kind,
 )
 from forms_service.changes.policy import PolicySettings
+from forms_service.changes.proposal import Answer, Proposal, plan, store
 from forms_service.changes.settlement import (
     accept_row,
-    field_rows,
     queue_rows,
     record_event,
     reject_row,
@@ -48,11 +48,10 @@ from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
 from forms_service.errors import InvalidInput, NotFound
 from forms_service.i18n import translate
-from forms_service.issuing.tokens import new_document_id
 from forms_service.storage.model import (
     ChangeSet,
-    ChangeSetStatus,
     Document,
+    DocumentStatus,
     FieldChangeRow,
     FieldChangeStatus,
     Submission,
@@ -121,16 +120,19 @@ class ChangeService:
         if existing is not None:
             return str(existing)
         definition = self._definition(document.form_id)
-        base = {**document.snapshot, **submission.base}
-        connector = self.connectors[definition.source.connector]
-        record = connector.read(definition.source.record_type, document.record_key) or {}
-        diffs = [
-            d
-            for d in diff_submission(definition, base, record, dict(submission.values))
-            if d.outcome is not Outcome.UNCHANGED
-        ]
-        now = self.clock()
-        queued: list[int] = []
+        record = self._source_of(definition).read(
+            definition.source.record_type, document.record_key
+        )
+        answer = Answer(
+            submission_id=submission.id,
+            document_id=document.id,
+            record_key=document.record_key,
+            channel=submission.channel,
+            base={**document.snapshot, **submission.base},
+            values=dict(submission.values),
+            evidence=dict(submission.evidence),
+        )
+        proposal = self.plan(definition, answer, record or {}, actor=actor)
         try:
             with self.sessions() as session, session.begin():
                 # Lock, then look: a statement after the lock sees a change set that a
@@ -139,53 +141,51 @@ class ChangeService:
                 locked = session.get(Submission, submission_id, with_for_update=True)
                 if locked is None or self._change_set_id_of(session, submission_id):
                     return self._proposed_id(session, submission_id)
-                change_set = ChangeSet(
-                    id=new_document_id(),
-                    submission_id=submission_id,
-                    document_id=document.id,
-                    form_id=definition.id,
-                    channel=submission.channel,
-                    status=ChangeSetStatus.OPEN,
-                    has_conflict=False,
-                    created_at=now,
-                )
-                session.add(change_set)
-                change_set.fields.extend(
-                    field_rows(definition, diffs, dict(submission.evidence), self.policy, now)
-                )
-                if not diffs:
-                    record_event(session, "confirmed_no_change", change_set, actor=actor, now=now)
-                auto = [
-                    r
-                    for r in change_set.fields
-                    if r.policy == Route.AUTO.value and r.status is FieldChangeStatus.PENDING
-                ]
-                message = queue_rows(
-                    session, change_set, auto, definition, document.record_key, now, Action.AUTO
-                )
-                for row in auto:
-                    record_event(
-                        session,
-                        "auto_applied",
-                        change_set,
-                        actor="policy",
-                        now=now,
-                        row=row,
-                        before=row.current,
-                        after=row.proposed,
-                        confidence=row.confidence,
-                    )
-                settle(session, change_set, now)
+                queued = store(session, proposal)
+                locked.status = proposal.state.submission_status
+                if proposal.state.closes_document:
+                    stored = session.get(Document, document.id)
+                    if stored is not None and stored.status is not DocumentStatus.REVOKED:
+                        stored.status = DocumentStatus.CLOSED
+                # The chain head last: it serialises every audited write.
+                audit.record_all(session, proposal.events)
                 session.flush()
-                if message is not None:
-                    queued.append(message.id)
-                change_set_id = change_set.id
         except IntegrityError:
             # Proposed concurrently: the unique submission id chose the winner.
             with reading(self.sessions) as session:
                 return self._proposed_id(session, submission_id)
-        self._after_commit(queued)
-        return change_set_id
+        self.after_commit(queued)
+        return proposal.change_set_id
+
+    def read_source(
+        self, definition: FormDefinition, record_key: str
+    ) -> Mapping[str, object] | None:
+        """The source record to propose against, read before a write transaction.
+
+        An empty mapping when the source has no such record; None when it cannot be read now
+        (logged: the answer is stored alone and `propose_pending` proposes it later).
+        """
+        try:
+            record = self._source_of(definition).read(definition.source.record_type, record_key)
+        except Exception as exc:
+            log.error(
+                "cannot read the source of form %s now (%s); the outbox worker proposes later",
+                definition.id,
+                error_kind(exc),
+            )
+            return None
+        return record or {}
+
+    def plan(
+        self,
+        definition: FormDefinition,
+        answer: Answer,
+        record: Mapping[str, object],
+        *,
+        actor: str = "system",
+    ) -> Proposal:
+        """The change set of an answer against the source record (see `proposal.plan`)."""
+        return plan(definition, answer, record, self.policy, self.clock(), actor=actor)
 
     def propose_quietly(self, submission_id: str) -> None:
         """Propose right after intake; a failure is logged and left to `propose_pending`.
@@ -428,10 +428,11 @@ class ChangeService:
             raise StaleChangeSet(
                 "this change set was changed by someone else: reload it", field="version"
             ) from None
-        self._after_commit(queued)
+        self.after_commit(queued)
         return self.change_set(change_set_id)
 
-    def _after_commit(self, message_ids: Sequence[int]) -> None:
+    def after_commit(self, message_ids: Sequence[int]) -> None:
+        """Deliver the outbox messages a committed transaction wrote (`on_queued`), quietly."""
         if not message_ids or self.on_queued is None:
             return
         try:
@@ -442,6 +443,9 @@ class ChangeService:
                 list(message_ids),
                 error_kind(exc),
             )
+
+    def _source_of(self, definition: FormDefinition) -> Connector:
+        return self.connectors[definition.source.connector]
 
     def _definition(self, form_id: str) -> FormDefinition:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -89,6 +90,57 @@ def field_rows(
     return rows
 
 
+@dataclass(frozen=True)
+class SettledState:
+    """What a change set's field statuses make of it, its submission and its document."""
+
+    status: ChangeSetStatus
+    has_conflict: bool
+    #: Closed for good (`closed_at` set): applied, partially applied, rejected or no change.
+    final: bool
+    submission_status: SubmissionStatus
+    #: The document's link accepts no more answers.
+    closes_document: bool
+
+
+def settled(rows: Iterable[FieldChangeRow]) -> SettledState:
+    """The state a change set with these rows is in (no database: `settle` stores it)."""
+    chosen = list(rows)
+    status = change_set_status(row.status for row in chosen)
+    return SettledState(
+        status=status,
+        has_conflict=any(
+            row.status is FieldChangeStatus.CONFLICT
+            or (row.outcome == Outcome.CONFLICT and row.status is FieldChangeStatus.PENDING)
+            for row in chosen
+        ),
+        final=status in _CLOSING or status is ChangeSetStatus.NO_CHANGE,
+        submission_status=_SUBMISSION_STATUS.get(status, SubmissionStatus.IN_REVIEW),
+        closes_document=status in _CLOSING,
+    )
+
+
+def outbox_writes(
+    rows: Iterable[FieldChangeRow], definition: FormDefinition, now: dt.datetime, action: Action
+) -> dict[str, Any]:
+    """The writes of one outbox message for `rows` (source column -> write), marked queued.
+
+    Each write carries the raw value read from the source with the diff: the connector only
+    writes where the source still holds it.
+    """
+    writes = {}
+    for row in rows:
+        field = definition.field(row.field)
+        assert field.maps_to is not None  # noqa: S101 - only mapped fields enter a change set
+        transition(row, action, now)
+        writes[field.maps_to] = {
+            "field": row.field,
+            "expected": dict(row.current_raw),
+            "new": encode_raw(field.type.to_source(row.proposed)),
+        }
+    return writes
+
+
 def transition(row: FieldChangeRow, action: Action, now: dt.datetime) -> None:
     """Move one field's change along the review table (InvalidTransition otherwise)."""
     row.status = next_status(row.status, action, field=row.field)
@@ -101,20 +153,16 @@ def settle(session: Session, change_set: ChangeSet, now: dt.datetime) -> None:
     Also bumps the change set's version (optimistic lock), even when its status is unchanged,
     so that a screen loaded before this change is refused.
     """
-    status = change_set_status(row.status for row in change_set.fields)
+    state = settled(change_set.fields)
+    status = state.status
     change_set.status = status
-    change_set.has_conflict = any(
-        row.status is FieldChangeStatus.CONFLICT
-        or (row.outcome == Outcome.CONFLICT and row.status is FieldChangeStatus.PENDING)
-        for row in change_set.fields
-    )
-    final = status in _CLOSING or status is ChangeSetStatus.NO_CHANGE
-    change_set.closed_at = (change_set.closed_at or now) if final else None
+    change_set.has_conflict = state.has_conflict
+    change_set.closed_at = (change_set.closed_at or now) if state.final else None
     flag_modified(change_set, "status")
     submission = session.get(Submission, change_set.submission_id)
     if submission is not None:
-        submission.status = _SUBMISSION_STATUS.get(status, SubmissionStatus.IN_REVIEW)
-    if status in _CLOSING:
+        submission.status = state.submission_status
+    if state.closes_document:
         document = session.get(Document, change_set.document_id)
         if document is not None and document.status is not DocumentStatus.REVOKED:
             document.status = DocumentStatus.CLOSED
@@ -129,24 +177,10 @@ def queue_rows(
     now: dt.datetime,
     action: Action,
 ) -> OutboxMessage | None:
-    """Write one outbox message for `rows` (in the caller's transaction) and mark them queued.
-
-    Each write carries the raw value read from the source with the diff: the connector only
-    writes where the source still holds it.
-    """
-    chosen = list(rows)
-    if not chosen:
+    """Write one outbox message for `rows` (in the caller's transaction) and mark them queued."""
+    writes = outbox_writes(rows, definition, now, action)
+    if not writes:
         return None
-    writes = {}
-    for row in chosen:
-        field = definition.field(row.field)
-        assert field.maps_to is not None  # noqa: S101 - only mapped fields enter a change set
-        transition(row, action, now)
-        writes[field.maps_to] = {
-            "field": row.field,
-            "expected": dict(row.current_raw),
-            "new": encode_raw(field.type.to_source(row.proposed)),
-        }
     message = OutboxMessage(
         change_set_id=change_set.id,
         connector=definition.source.connector,
@@ -162,6 +196,31 @@ def queue_rows(
     return message
 
 
+def change_set_event(
+    kind: str,
+    change_set_id: str,
+    document_id: str,
+    *,
+    actor: str,
+    now: dt.datetime,
+    row: FieldChangeRow | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    **detail: object,
+) -> audit.NewEvent:
+    """One audit event about a change set (and one of its fields), not recorded yet."""
+    return audit.NewEvent(
+        kind,
+        actor,
+        now,
+        document_id=document_id,
+        field=row.field if row is not None else None,
+        before=before,
+        after=after,
+        detail={"change_set": change_set_id, **detail},
+    )
+
+
 def record_event(
     session: Session,
     kind: str,
@@ -175,16 +234,21 @@ def record_event(
     **detail: object,
 ) -> None:
     """One audit event about a change set (and one of its fields)."""
-    audit.record(
+    audit.record_all(
         session,
-        kind,
-        actor=actor,
-        at=now,
-        document_id=change_set.document_id,
-        field=row.field if row is not None else None,
-        before=before,
-        after=after,
-        detail={"change_set": change_set.id, **detail},
+        [
+            change_set_event(
+                kind,
+                change_set.id,
+                change_set.document_id,
+                actor=actor,
+                now=now,
+                row=row,
+                before=before,
+                after=after,
+                **detail,
+            )
+        ],
     )
 
 

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import Row, Table, bindparam, case, insert, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
+from forms_service.changes.model import error_kind
+from forms_service.changes.proposal import Answer, Proposal, store
 from forms_service.connectors.interfaces import SourceUnavailable
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.errors import FormsError, Gone, InvalidInput, TooManyAttempts
+from forms_service.intake.interfaces import ChangeProposer
 from forms_service.issuing.service import IssuingService, challenge_digest, snapshot_of
 from forms_service.issuing.tokens import (
     ExpiredLink,
@@ -32,6 +38,11 @@ from forms_service.storage.model import (
 )
 from forms_service.storage.service import reading
 
+log = logging.getLogger(__name__)
+
+#: Errors of a database that cannot be reached (or a pool that has no connection to give).
+_UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
+
 #: Submissions still open to a repeated submit returning them unchanged.
 _PENDING = (SubmissionStatus.RECEIVED, SubmissionStatus.IN_REVIEW)
 
@@ -41,6 +52,28 @@ _DOCUMENT_AND_ANSWERS = (
     select(Document, Submission)
     .outerjoin(Submission, Submission.document_id == Document.id)
     .where(Document.id == bindparam("document_id"))
+)
+
+
+# The submit's statements, on the tables (Core): nothing it writes is read back.
+_SUBMISSIONS = cast(Table, Submission.__table__)
+_DOCUMENTS = cast(Table, Document.__table__)
+_LOCK_DOCUMENT = (
+    select(_DOCUMENTS.c.status).where(_DOCUMENTS.c.id == bindparam("document_id")).with_for_update()
+)
+#: What a repeated submit is recognised by, for every answer of the document (a handful).
+_ANSWER_STATES = select(
+    _SUBMISSIONS.c.id,
+    _SUBMISSIONS.c.status,
+    _SUBMISSIONS.c.received_at,
+    _SUBMISSIONS.c["values"].label("answer"),
+    _SUBMISSIONS.c.base,
+).where(_SUBMISSIONS.c.document_id == bindparam("document_id"))
+_INSERT_SUBMISSION = insert(_SUBMISSIONS)
+_SET_DOCUMENT_STATUS = (
+    update(_DOCUMENTS)
+    .where(_DOCUMENTS.c.id == bindparam("document_id"))
+    .values(status=bindparam("status"))
 )
 
 
@@ -114,14 +147,15 @@ class OnlineIntake:
         issuing: IssuingService,
         challenge: ChallengePolicy | None = None,
         *,
-        after_submit: Callable[[str], None] | None = None,
+        proposer: ChangeProposer | None = None,
     ) -> None:
         self.issuing = issuing
         self.sessions = issuing.sessions
         self.clock = issuing.clock
         self.challenge = challenge or ChallengePolicy()
-        #: Called with the id of each new submission once it is stored (proposes its change set).
-        self.after_submit = after_submit
+        #: Proposes each new answer's change set in the answer's own transaction (None: the
+        #: answer is stored alone and `ChangeService.propose_pending` proposes it later).
+        self.proposer = proposer
 
     # -- links ---------------------------------------------------------------------------
 
@@ -338,42 +372,109 @@ class OnlineIntake:
                 )
             except FieldValueError as exc:
                 raise InvalidInput(exc.key, field=field_def.name) from exc
+        proposer = self.proposer
+        # The source is read before the transaction: no lock waits on the network. A source
+        # that cannot answer leaves the proposal to `propose_pending`; the answer is stored.
+        record = proposer.read_source(definition, document.record_key) if proposer else None
         now = self.clock()
-        with self.sessions() as session, session.begin():
-            stored = session.get(Document, document.id, with_for_update=True)
-            assert stored is not None  # noqa: S101 - resolved just before
-            if stored.status is DocumentStatus.CLOSED:
-                raise ClosedLink("Your answer has already been processed.")
-            existing = _pending(session, stored.id)
-            if existing is not None:
-                return Receipt(existing, changes_of(definition, existing), repeated=True)
-            submission = Submission(
-                id=new_document_id(),
-                document_id=stored.id,
-                channel=Channel.ONLINE.value,
-                status=SubmissionStatus.RECEIVED,
-                raw_values={k: _jsonable(v) for k, v in raw_values.items()},
+        submission = Submission(
+            id=new_document_id(),
+            document_id=document.id,
+            channel=Channel.ONLINE.value,
+            status=SubmissionStatus.RECEIVED,
+            raw_values={k: _jsonable(v) for k, v in raw_values.items()},
+            values=values,
+            base={k: base.get(k) for k in values},
+            evidence={k: {"kind": "typed"} for k in values},
+            locale=locale,
+            opened_at=opened_at,
+            received_at=now,
+        )
+        proposal = None
+        if proposer is not None and record is not None:
+            answer = Answer(
+                submission_id=submission.id,
+                document_id=document.id,
+                record_key=document.record_key,
+                channel=submission.channel,
+                base={**document.snapshot, **submission.base},
                 values=values,
-                base={k: base.get(k) for k in values},
-                evidence={k: {"kind": "typed"} for k in values},
-                locale=locale,
-                opened_at=opened_at,
-                received_at=now,
+                evidence=submission.evidence,
             )
-            session.add(submission)
-            stored.status = DocumentStatus.ANSWERED
-            session.flush()
-            audit.record(
-                session,
+            try:
+                proposal = proposer.plan(definition, answer, record)
+            except Exception as exc:  # the answer must not fail with its proposal
+                log.error(
+                    "cannot propose an answer now (%s); the outbox worker retries", error_kind(exc)
+                )
+        try:
+            receipt, queued = self._store(definition, submission, proposal)
+        except SQLAlchemyError as exc:
+            if proposal is None or isinstance(exc, _UNREACHABLE):
+                raise  # a database that cannot be reached would refuse the answer alone too
+            # Whatever in the change set the database refused, the answer is stored alone
+            # (`propose_pending` proposes it later, or logs why it cannot).
+            log.error(
+                "cannot store an answer's change set (%s); storing the answer alone",
+                error_kind(exc),
+            )
+            receipt, queued = self._store(definition, submission, None)
+        if proposer is not None:
+            proposer.after_commit(queued)
+        return receipt
+
+    def _store(
+        self, definition: FormDefinition, submission: Submission, proposal: Proposal | None
+    ) -> tuple[Receipt, list[int]]:
+        """Store a new answer, and its change set when given, in one transaction.
+
+        Returns the receipt and the ids of the outbox messages written.
+        """
+        submission.status = (
+            proposal.state.submission_status if proposal else SubmissionStatus.RECEIVED
+        )
+        queued: list[int] = []
+        with self.sessions() as session, session.begin():
+            # Lock the document, then look for an answer: a statement after the lock sees an
+            # answer a concurrent submit committed while this one waited.
+            connection = session.connection()  # Core statements, no ORM execution layer
+            status = connection.execute(
+                _LOCK_DOCUMENT, {"document_id": submission.document_id}
+            ).scalar_one()
+            if status is DocumentStatus.CLOSED:
+                raise ClosedLink("Your answer has already been processed.")
+            if status is DocumentStatus.REVOKED:
+                raise RevokedLink("This form was withdrawn.")
+            states = connection.execute(
+                _ANSWER_STATES, {"document_id": submission.document_id}
+            ).all()
+            repeated = _repeated_by(states, submission)
+            if repeated is not None:
+                existing = session.get(Submission, repeated)
+                assert existing is not None  # noqa: S101 - read just before, under the lock
+                return Receipt(existing, changes_of(definition, existing), repeated=True), []
+            # Written with Core statements: nothing is read back in this transaction.
+            connection.execute(_INSERT_SUBMISSION, _row_of(submission))
+            closes = proposal is not None and proposal.state.closes_document
+            connection.execute(
+                _SET_DOCUMENT_STATUS,
+                {
+                    "document_id": submission.document_id,
+                    "status": DocumentStatus.CLOSED if closes else DocumentStatus.ANSWERED,
+                },
+            )
+            if proposal is not None:
+                queued = store(session, proposal)
+            # The chain head last: it serialises every audited write.
+            submitted = audit.NewEvent(
                 "submitted",
-                actor="customer",
-                at=now,
-                document_id=stored.id,
+                "customer",
+                submission.received_at,
+                document_id=submission.document_id,
                 detail={"channel": Channel.ONLINE.value, "submission": submission.id},
             )
-        if self.after_submit is not None:
-            self.after_submit(submission.id)
-        return Receipt(submission, changes_of(definition, submission))
+            audit.record_all(session, [submitted, *(proposal.events if proposal else ())])
+        return Receipt(submission, changes_of(definition, submission)), queued
 
 
 def changes_of(definition: FormDefinition, submission: Submission) -> tuple[FieldChange, ...]:
@@ -396,6 +497,31 @@ def _pending(session: Session, document_id: str) -> Submission | None:
         .order_by(Submission.received_at)
         .limit(1)
     ).scalar_one_or_none()
+
+
+def _repeated_by(answers: Sequence[Row[Any, Any, Any, Any, Any]], new: Submission) -> str | None:
+    """The id of the stored answer a new one repeats, if any.
+
+    The earliest pending answer, else the latest one when it was confirmed without change
+    with the same values and base: an answer that changes nothing is closed in the submit's
+    own transaction, so without this second rule a double click on it would store it twice.
+    """
+    pending = [a for a in answers if a.status in _PENDING]
+    if pending:
+        return str(min(pending, key=lambda a: a.received_at).id)
+    latest = max(answers, key=lambda a: a.received_at, default=None)
+    if (
+        latest is not None
+        and latest.status is SubmissionStatus.NO_CHANGE
+        and latest.answer == new.values
+        and latest.base == new.base
+    ):
+        return str(latest.id)
+    return None
+
+
+def _row_of(submission: Submission) -> dict[str, Any]:
+    return {column.key: getattr(submission, column.key) for column in _SUBMISSIONS.columns}
 
 
 def _answers(session: Session, document_id: str) -> list[Submission]:

@@ -68,7 +68,7 @@ def deliverer(runtime: Runtime, source: RestSource, clock: ManualClock) -> Outbo
 @pytest.fixture
 def changes(runtime: Runtime, deliverer: OutboxDeliverer, clock: ManualClock) -> ChangeService:
     # Answers are proposed by this service (over REST), not by the runtime's (over SQL).
-    runtime.intake.after_submit = None
+    runtime.intake.proposer = None
     return ChangeService(
         runtime.sessions,
         runtime.definitions,
@@ -227,7 +227,7 @@ def test_forgotten_submissions_are_proposed_by_the_worker(
 
 
 def test_cli_outbox_run_once(app: Flask, runtime: Runtime) -> None:
-    runtime.intake.after_submit = None  # as if the process died right after storing the answer
+    runtime.intake.proposer = None  # as if the process died right after storing the answer
     wanted = not crm_record(runtime, KEY)["consent_sms"]
     submit(runtime, issue(runtime, "consent-preferences", KEY), {"consent_sms": str(wanted)})
     result = app.test_cli_runner().invoke(cli, ["outbox", "run", "--once"])
@@ -239,7 +239,7 @@ def test_cli_outbox_run_once(app: Flask, runtime: Runtime) -> None:
 
 
 def test_jobs_propose_and_deliver_through_the_job_queue(runtime: Runtime) -> None:
-    runtime.intake.after_submit = None
+    runtime.intake.proposer = None
     queue = CeleryJobQueue(make_celery({**runtime.settings, "JOBS_EAGER": True}, lambda: runtime))
     submission_id = submit(runtime, issue(runtime, "contact-update", KEY), {"city": "Bron"})
     queue.enqueue("changes.propose", submission_id)
@@ -277,7 +277,7 @@ def test_two_workers_deliver_one_message_once(runtime: Runtime) -> None:
     gated = GatedConnector(runtime.connectors["crm"])
     connectors: dict[str, Connector] = {"crm": gated}
     quiet = ChangeService(runtime.sessions, runtime.definitions, connectors)
-    runtime.intake.after_submit = None
+    runtime.intake.proposer = None
     view = quiet.propose(submit(runtime, issue(runtime, "contact-update", KEY), {"city": "Bron"}))
     quiet.approve_all(view.id, actor="alice", version=view.version)
     workers = [OutboxDeliverer(runtime.sessions, connectors, runtime.definitions) for _ in "ab"]

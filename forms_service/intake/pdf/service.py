@@ -118,7 +118,9 @@ class PdfReturnIntake:
         self.files = files
         self.limits = limits or PdfLimits()
         # The same hook as the online channel: the change-set pipeline follows.
-        self.on_submitted = on_submitted if on_submitted is not None else online.after_submit
+        if on_submitted is None and online.proposer is not None:
+            on_submitted = online.proposer.propose_quietly
+        self.on_submitted = on_submitted
         self.on_awaiting_scan = on_awaiting_scan
         self.sessions = online.sessions
         self.clock = online.clock
