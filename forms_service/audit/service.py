@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from forms_service.storage.model import AuditChainHead, AuditEvent
@@ -21,10 +21,15 @@ HEAD_ID = 1
 _HELD_HEAD = "forms_audit_head"
 
 
-def _digest(prev_hash: str, event: AuditEvent) -> str:
-    payload = json.dumps(
+def chain_body(event: AuditEvent) -> str:
+    """The event's canonical JSON after the previous hash: what its hash covers, but that hash.
+
+    `_digest` hashes `["<previous hash>", ` followed by this text, which is
+    `json.dumps([previous, at, kind, ...])` exactly; PostgreSQL's chain trigger
+    (storage/audit_chain.py) hashes the same text when the event commits.
+    """
+    return json.dumps(
         [
-            prev_hash,
             event.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
             event.kind,
             event.actor,
@@ -37,8 +42,11 @@ def _digest(prev_hash: str, event: AuditEvent) -> str:
         sort_keys=True,
         ensure_ascii=False,
         default=str,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    )[1:]
+
+
+def _digest(prev_hash: str, event: AuditEvent) -> str:
+    return hashlib.sha256(f'["{prev_hash}", {chain_body(event)}'.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -75,18 +83,17 @@ def record(
 def record_all(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]:
     """Append events to the chain in their order, inside the caller's transaction.
 
-    The chain head is locked once per transaction and updated once per call however many
-    events there are: a campaign batch records all its documents' events with one head update.
+    On SQLite the chain head is locked once per transaction and updated once per call however
+    many events there are: a campaign batch records all its documents' events with one head update.
     Written with Core statements (the events are never read back in the transaction); the
-    returned events carry their ids and hashes but are not in the session.
+    returned events carry their ids but are not in the session. On PostgreSQL they get their
+    place and hash when the transaction commits (storage/audit_chain.py), so that the chain
+    head is locked for the commit only; on SQLite (one process) here.
     """
     if not events:
         return []
-    head = _locked_head(session)
-    previous = head.last_hash
-    rows = []
-    for new in events:
-        event = AuditEvent(
+    rows = [
+        AuditEvent(
             at=new.at,
             kind=new.kind,
             actor=new.actor,
@@ -95,24 +102,32 @@ def record_all(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]
             before=new.before,
             after=new.after,
             detail=dict(new.detail or {}),
-            prev_hash=previous,
-            hash="",
         )
-        event.hash = previous = _digest(previous, event)
-        rows.append(event)
-    # One statement for all rows, numbered in the order given: ids follow the chain, which
-    # verify walks by id.
+        for new in events
+    ]
     connection = session.connection()  # Core only: no autoflush, no ORM execution layer
+    if connection.dialect.name == "postgresql":
+        # Chained when the transaction commits (storage/audit_chain.py), in insertion order:
+        # nothing of the chain is locked until then.
+        for event in rows:
+            event.pending_body = chain_body(event)
+    else:
+        head = _locked_head(session)
+        previous = head.last_hash
+        for place, event in enumerate(rows, head.events + 1):
+            event.seq = place
+            event.prev_hash = previous
+            event.hash = previous = _digest(previous, event)
+        head.events += len(rows)
+        head.last_hash = previous
+        connection.execute(
+            _UPDATE_HEAD, {"head_id": HEAD_ID, "events": head.events, "last_hash": previous}
+        )
     ids = connection.execute(
         _INSERT_EVENTS, [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in rows]
     ).scalars()
     for event, event_id in zip(rows, ids, strict=True):
         event.id = event_id
-    head.events += len(rows)
-    head.last_hash = previous
-    connection.execute(
-        _UPDATE_HEAD, {"head_id": HEAD_ID, "events": head.events, "last_hash": head.last_hash}
-    )
     return rows
 
 
@@ -143,8 +158,8 @@ _UPDATE_HEAD = (
 def _locked_head(session: Session) -> _HeldHead:
     """The chain head, locked until the caller's transaction ends; locked once per transaction.
 
-    The head's row lock makes one writer at a time extend the chain. Only a database without
-    a head yet needs more: an advisory lock, so that two first writers do not both create it.
+    SQLite only (PostgreSQL chains at commit, storage/audit_chain.py): its writers take the
+    whole database in turn, and the head's row lock keeps the chain one line anyway.
     """
     # The innermost transaction: a lock taken in a savepoint goes if the savepoint rolls back.
     transaction = session.get_nested_transaction() or session.get_transaction()
@@ -154,17 +169,16 @@ def _locked_head(session: Session) -> _HeldHead:
         return head
     connection = session.connection()
     found = connection.execute(_LOCK_HEAD, {"head_id": HEAD_ID}).one_or_none()
-    if found is None and session.get_bind().dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(7240001)"))  # released at commit
-        found = connection.execute(_LOCK_HEAD, {"head_id": HEAD_ID}).one_or_none()
     if found is not None:
         held_head = _HeldHead(found.events, found.last_hash if found.events else GENESIS)
     else:
         # A database emptied by hand (or older than the head): the head starts again here.
         last = connection.execute(
-            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+            select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
         ).scalar_one_or_none()
-        events = connection.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        events = connection.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_not(None))
+        ).scalar_one()
         held_head = _HeldHead(events, last or GENESIS)
         connection.execute(
             insert(_HEADS).values(id=HEAD_ID, events=events, last_hash=held_head.last_hash)
@@ -191,13 +205,18 @@ def verify(session: Session) -> ChainReport:
     """Walk the chain in order; report the first edited, inserted or deleted row.
 
     The chain alone cannot show that its last rows were deleted: the chain head (count and
-    last hash, updated in every recording transaction) does.
+    last hash, updated in every recording transaction) does. The chain's order is `seq` (on
+    PostgreSQL the commit order, not the ids'); a committed row without a place was never
+    chained (the chain trigger dropped, or the row written around the service).
     """
     previous = GENESIS
     count = 0
     last_id = 0
-    for event in session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
+    events = select(AuditEvent).order_by(AuditEvent.seq.is_(None), AuditEvent.seq, AuditEvent.id)
+    for event in session.execute(events).scalars():
         count += 1
+        if event.seq is None or event.hash is None:
+            return ChainReport(count, event.id, "this row was never chained")
         if event.prev_hash != previous:
             return ChainReport(count, event.id, "a row before this one was deleted or inserted")
         if _digest(previous, event) != event.hash:

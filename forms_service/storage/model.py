@@ -163,8 +163,12 @@ class AuditEvent(Base):
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The place in the chain and the hashes; on PostgreSQL they are set when the event's
+    # transaction commits (storage/audit_chain.py), from `pending_body`, NULL afterwards.
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pending_body: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):

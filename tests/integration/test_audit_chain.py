@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from forms_service.audit.service import (
     HEAD_ID,
@@ -104,9 +104,10 @@ def test_events_recorded_as_one_batch_extend_the_chain_in_order(
     with runtime.sessions() as session, session.begin():
         record(session, "revoked", actor="clerk", at=now, document_id="d" + "0" * 21)
     with runtime.sessions() as session:
-        events = list(session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars())
+        events = list(session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars())
         head = session.get(AuditChainHead, HEAD_ID)
-    assert [e.id for e in recorded] == sorted(e.id for e in recorded)  # ids follow the chain
+    assert [e.id for e in recorded] == sorted(e.id for e in recorded)  # numbered in order
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
     mine = [e for e in events if e.id in {r.id for r in recorded}]
     assert [e.detail["n"] for e in mine] == list(range(30))
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
@@ -142,9 +143,9 @@ def test_concurrent_transactions_each_recording_several_events_form_one_chain(
     assert f"ok: {before + 18} audit events" in output
     with runtime.sessions() as session:
         writers = session.execute(
-            select(AuditEvent.actor).where(AuditEvent.kind == "test").order_by(AuditEvent.id)
+            select(AuditEvent.actor).where(AuditEvent.kind == "test").order_by(AuditEvent.seq)
         ).scalars()
-        # Each transaction holds the head from its first event to its commit: no interleaving.
+        # Each transaction's events take consecutive places in the chain: no interleaving.
         runs = [actor for n, actor in enumerate(writers) if n % 3 == 0]
     assert len(set(runs)) == 6
 
@@ -161,3 +162,63 @@ def test_first_writers_of_a_database_without_a_chain_head_create_one_head(
     assert f"ok: {before + 8} audit events" in output
     with runtime.sessions() as session:
         assert session.execute(select(func.count()).select_from(AuditChainHead)).scalar_one() == 1
+
+
+def test_a_transaction_that_recorded_events_does_not_hold_the_chain_until_it_commits(
+    app: Flask, runtime: Runtime
+) -> None:
+    """On PostgreSQL events are chained at commit: an open transaction blocks no other writer.
+
+    The first transaction records before the second and commits after it: the chain follows
+    the commits (`seq`), not the ids. On SQLite the chain is extended in place and one
+    writer at a time holds the database anyway, so the test is PostgreSQL's.
+    """
+    if runtime.engine.dialect.name != "postgresql":
+        return
+    before = len(_history(runtime))
+    now = utc_now()
+    with runtime.sessions() as first, first.begin():
+        early = record(first, "test", actor="open-first", at=now)
+        with runtime.sessions() as second, second.begin():
+            # Waiting for a lock that `first` held would fail here instead of hanging.
+            second.execute(text("SET LOCAL lock_timeout = '2s'"))
+            late = record(second, "test", actor="committed-first", at=now)
+    with runtime.sessions() as session:
+        rows = {
+            e.actor: e
+            for e in session.execute(select(AuditEvent).where(AuditEvent.kind == "test")).scalars()
+        }
+    assert early.id < late.id
+    assert rows["committed-first"].seq == before + 1 and rows["open-first"].seq == before + 2
+    assert rows["open-first"].prev_hash == rows["committed-first"].hash
+    assert all(e.pending_body is None for e in rows.values())
+    code, output = _verify(app)
+    assert code == 0, output
+    assert f"ok: {before + 2} audit events" in output
+
+
+def test_events_of_a_rolled_back_transaction_leave_no_hole(app: Flask, runtime: Runtime) -> None:
+    before = len(_history(runtime))
+    with runtime.sessions() as session, session.begin():
+        record(session, "test", actor="kept", at=utc_now())
+    with runtime.sessions() as session:
+        session.begin()
+        record(session, "test", actor="rolled back", at=utc_now())
+        session.rollback()
+    with runtime.sessions() as session, session.begin():
+        record(session, "test", actor="kept too", at=utc_now())
+    code, output = _verify(app)
+    assert code == 0, output
+    assert f"ok: {before + 2} audit events" in output
+
+
+def test_a_row_written_around_the_chain_is_found(app: Flask, runtime: Runtime) -> None:
+    """A row inserted without its place and hash (not through `record`) breaks the chain."""
+    _history(runtime)
+    with runtime.sessions() as session, session.begin():
+        session.execute(
+            insert(AuditEvent).values(at=utc_now(), kind="forged", actor="nobody", detail={})
+        )
+    code, output = _verify(app)
+    assert code != 0
+    assert "never chained" in output

@@ -18,8 +18,16 @@ from sqlalchemy import Table, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
 
+from forms_service.audit.service import GENESIS, _digest, record, verify
+from forms_service.clock import utc_now
 from forms_service.storage import migrate
-from forms_service.storage.model import Base, Document, DocumentStatus, SecurityEvent
+from forms_service.storage.model import (
+    AuditEvent,
+    Base,
+    Document,
+    DocumentStatus,
+    SecurityEvent,
+)
 from forms_service.storage.service import make_engine, make_session_factory
 from tests.conftest import POSTGRES_URL, _admin_connection
 
@@ -153,6 +161,65 @@ def test_rows_survive_an_upgrade_and_timestamps_come_back_in_utc(
             session.add(SecurityEvent(at=dt.datetime(2026, 1, 1), kind="x", detail=""))
             session.flush()
     engine.dispose()
+
+
+def test_a_chain_recorded_before_chaining_at_commit_still_verifies_and_goes_on(
+    empty_database_url: str,
+) -> None:
+    """0012 gives the existing events their places in id order (ids with holes included)."""
+    migrate.upgrade(empty_database_url, "0002")
+    engine = make_engine(empty_database_url, immediate=True)
+    previous = GENESIS
+    rows = []
+    for event_id in (1, 2, 5):  # 3 and 4 were rolled back
+        event = AuditEvent(
+            id=event_id,
+            at=dt.datetime(2026, 11, 23, 14, event_id, tzinfo=dt.UTC),
+            kind="issued",
+            actor="cli",
+            document_id=f"d{event_id:021d}",
+            detail={"n": event_id},
+        )
+        event.prev_hash = previous
+        event.hash = previous = _digest(previous, event)
+        rows.append(event)
+    columns = ("id", "at", "kind", "actor", "document_id", "field", "before", "after")
+    with engine.begin() as connection:
+        connection.execute(
+            AuditEvent.__table__.insert(),
+            [
+                {
+                    **{c: getattr(e, c) for c in columns},
+                    "detail": e.detail,
+                    "prev_hash": e.prev_hash,
+                    "hash": e.hash,
+                }
+                for e in rows
+            ],
+        )
+        connection.execute(
+            text("UPDATE audit_chain_head SET events = 3, last_hash = :last"), {"last": previous}
+        )
+        if connection.dialect.name == "postgresql":  # ids given by hand: move the sequence
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), 5)")
+            )
+    engine.dispose()
+    migrate.upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    sessions = make_session_factory(engine)
+    with sessions() as session, session.begin():
+        record(session, "revoked", actor="clerk", at=utc_now(), document_id="d" + "0" * 21)
+    with sessions() as session:
+        places = session.execute(
+            select(AuditEvent.id, AuditEvent.seq).order_by(AuditEvent.seq)
+        ).all()
+        report = verify(session)
+    engine.dispose()
+    assert [tuple(p) for p in places[:3]] == [(1, 1), (2, 2), (5, 3)]
+    assert places[3].seq == 4
+    assert report.ok, report
+    assert report.events == 4
 
 
 @pytest.mark.slow
