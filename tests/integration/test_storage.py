@@ -184,9 +184,11 @@ def test_a_chain_recorded_before_chaining_at_commit_still_verifies_and_goes_on(
         event.hash = previous = _digest(previous, event)
         rows.append(event)
     columns = ("id", "at", "kind", "actor", "document_id", "field", "before", "after")
+    events_table = AuditEvent.__table__
+    assert isinstance(events_table, Table)
     with engine.begin() as connection:
         connection.execute(
-            AuditEvent.__table__.insert(),
+            events_table.insert(),
             [
                 {
                     **{c: getattr(e, c) for c in columns},
