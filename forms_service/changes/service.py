@@ -147,7 +147,7 @@ class ChangeService:
                     stored = session.get(Document, document.id)
                     if stored is not None and stored.status is not DocumentStatus.REVOKED:
                         stored.status = DocumentStatus.CLOSED
-                # The chain head last: it serialises every audited write.
+                # Events last (on SQLite the chain head is locked there; PostgreSQL chains at commit).
                 audit.record_all(session, proposal.events)
                 session.flush()
         except IntegrityError:

@@ -465,7 +465,7 @@ class OnlineIntake:
             )
             if proposal is not None:
                 queued = store(session, proposal)
-            # The chain head last: it serialises every audited write.
+            # Events last (on SQLite the chain head is locked there; PostgreSQL chains at commit).
             submitted = audit.NewEvent(
                 "submitted",
                 "customer",
