@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_login.config import COOKIE_NAME, SESSION_KEYS
 from flask_wtf.csrf import CSRFProtect
 from limits.errors import ConfigurationError
@@ -20,7 +20,18 @@ class SignInManager(LoginManager):
     page. A session holding none of Flask-Login's keys, from a browser without a remember
     cookie, has nothing to protect or strip: it is left alone. Every other session gets
     Flask-Login's own check, unchanged.
+
+    Templates get `current_user` as Flask-Login's proxy instead of the user its context
+    processor loads before every render: the back office and mailroom layouts load it as soon
+    as they read it (with the same session protection), the public pages, which never read it,
+    no longer pay for loading nobody.
     """
+
+    def init_app(self, app: Flask, add_context_processor: bool = True) -> None:
+        """Attach to `app`; `current_user` in templates is the lazy proxy (see the class)."""
+        super().init_app(app, add_context_processor=False)
+        if add_context_processor:
+            app.context_processor(lambda: {"current_user": current_user})
 
     def _session_protection_failed(self) -> bool:
         remember = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
