@@ -120,6 +120,54 @@ def test_https_form_posts_pass_with_the_referer_the_page_policy_lets_through(
     assert "Secure" in signed.headers["Set-Cookie"]
 
 
+_SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "X-Frame-Options",
+    "Strict-Transport-Security",
+)
+
+
+def test_every_kind_of_response_carries_each_security_header_once(behind_proxy: Flask) -> None:
+    """Pages, redirects, errors, files, JSON: each header once, and a view's own value kept."""
+
+    def own_headers() -> tuple[str, int, dict[str, str]]:
+        return "framed", 200, {"x-frame-options": "SAMEORIGIN", "Referrer-Policy": "no-referrer"}
+
+    behind_proxy.add_url_rule("/test-own-headers", view_func=own_headers)
+    runtime: Runtime = behind_proxy.extensions["forms_service"]
+    link = _link(runtime)
+    client = behind_proxy.test_client()
+    statuses = set()
+    for method, path in (
+        ("GET", link),
+        ("GET", f"{link}/done"),  # no answer yet: a redirect to the form
+        ("GET", f"{link}/pdf"),  # a file with its own Cache-Control
+        ("POST", link),  # no CSRF token: the error page
+        ("GET", "/f/not-a-token"),
+        ("GET", "/no-such-page"),
+        ("GET", "/static/site.css"),
+        ("GET", "/healthz"),
+        ("GET", "/api/openapi.json"),
+        ("GET", "/backoffice/login"),
+        ("GET", "/test-own-headers"),
+    ):
+        response = client.open(path, method=method, headers=_PROXIED)
+        response.close()  # the static file is streamed
+        statuses.add(response.status_code)
+        for name in _SECURITY_HEADERS:
+            assert len(response.headers.getlist(name)) == 1, (path, name, response.headers)
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+        if path.startswith("/f/"):
+            assert response.headers.getlist("Cache-Control") == ["no-store"], path
+    assert {200, 302, 400, 404} <= statuses
+    own = client.get("/test-own-headers", headers=_PROXIED)
+    assert own.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert own.headers["Referrer-Policy"] == "no-referrer"
+    assert "script-src 'self'" in own.headers["Content-Security-Policy"]
+
+
 def test_limits_are_checked_on_their_views_only_and_global_limits_refused(
     app_settings: dict[str, Any],
 ) -> None:
