@@ -167,6 +167,7 @@ def _challenge_class(
             question.label.get(locale) or question.name,
             validators=[_validator(_ignoring_form(question.parse), True, locale)],
             render_kw=render,
+            widget=TextInput(),
         )
     return type(f"challenge-{locale}", (base,), attributes)
 

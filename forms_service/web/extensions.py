@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import Flask, current_app, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_login.config import COOKIE_NAME, SESSION_KEYS
 from flask_wtf.csrf import CSRFProtect
+from limits.errors import ConfigurationError
 
 
 class SignInManager(LoginManager):
@@ -19,7 +20,18 @@ class SignInManager(LoginManager):
     page. A session holding none of Flask-Login's keys, from a browser without a remember
     cookie, has nothing to protect or strip: it is left alone. Every other session gets
     Flask-Login's own check, unchanged.
+
+    Templates get `current_user` as Flask-Login's proxy instead of the user its context
+    processor loads before every render: the back office and mailroom layouts load it as soon
+    as they read it (with the same session protection), the public pages, which never read it,
+    no longer pay for loading nobody.
     """
+
+    def init_app(self, app: Flask, add_context_processor: bool = True) -> None:
+        """Attach to `app`; `current_user` in templates is the lazy proxy (see the class)."""
+        super().init_app(app, add_context_processor=False)
+        if add_context_processor:
+            app.context_processor(lambda: {"current_user": current_user})
 
     def _session_protection_failed(self) -> bool:
         remember = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
@@ -28,6 +40,40 @@ class SignInManager(LoginManager):
         return bool(super()._session_protection_failed())
 
 
+class ViewLimiter(Limiter):
+    """Flask-Limiter for limits declared on views, without its pass before every request.
+
+    Flask-Limiter checks every request in a `before_request` hook for default, application
+    and meta limits, then each limited view again in its decorator. This service declares
+    every limit on its view (link opening, identity answers, uploads, sign-in), so that pass
+    never had anything to count, yet walked Flask-Limiter's bookkeeping on every request. It
+    is removed, and an app configured with limits that only that pass applies (default,
+    application, meta, blueprint or in-memory fallback limits) is refused: they would go
+    unchecked. The in-memory fallback itself (Redis unreachable) is the decorators' own.
+    """
+
+    def init_app(self, app: Flask) -> None:
+        """Attach to `app`, then drop the per-request pass (see the class)."""
+        super().init_app(app)
+        if not self.enabled:
+            return
+        manager = self.limit_manager
+        global_limits = (
+            manager._default_limits,
+            manager._application_limits,
+            manager._blueprint_limits,
+            self._meta_limits,
+            self._in_memory_fallback,
+        )
+        if any(global_limits):
+            raise ConfigurationError(
+                "only limits on views are checked: default, application, meta, blueprint and "
+                "fallback limits (RATELIMIT_DEFAULT, RATELIMIT_APPLICATION, RATELIMIT_META, "
+                "RATELIMIT_IN_MEMORY_FALLBACK) are not supported"
+            )
+        app.before_request_funcs[None].remove(self._check_request_limit)
+
+
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = ViewLimiter(key_func=get_remote_address, default_limits=[])
 login_manager = SignInManager()

@@ -100,9 +100,12 @@ def install(app: Flask) -> None:
     app.register_blueprint(blueprint)
     app.extensions["forms_metrics"] = _registry_for(app.extensions["forms_service"])
 
-    @app.before_request
     def _start_timer() -> None:
         g.request_started = time.perf_counter()
+
+    # First of the hooks: a request refused by an earlier one (CSRF, a NUL character) is
+    # still timed, counted and logged.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
 
     @app.after_request
     def _observe(response: Any) -> Any:

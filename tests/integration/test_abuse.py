@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
+from limits.errors import ConfigurationError
 
 from forms_service.app import create_app
 from forms_service.connectors.interfaces import Selection
@@ -117,6 +118,85 @@ def test_https_form_posts_pass_with_the_referer_the_page_policy_lets_through(
     )
     assert signed.status_code == 303
     assert "Secure" in signed.headers["Set-Cookie"]
+
+
+_SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "X-Frame-Options",
+    "Strict-Transport-Security",
+)
+
+
+def test_every_kind_of_response_carries_each_security_header_once(behind_proxy: Flask) -> None:
+    """Pages, redirects, errors, files, JSON: each header once, and a view's own value kept."""
+
+    def own_headers() -> tuple[str, int, dict[str, str]]:
+        return "framed", 200, {"x-frame-options": "SAMEORIGIN", "Referrer-Policy": "no-referrer"}
+
+    behind_proxy.add_url_rule("/test-own-headers", view_func=own_headers)
+    runtime: Runtime = behind_proxy.extensions["forms_service"]
+    link = _link(runtime)
+    client = behind_proxy.test_client()
+    statuses = set()
+    for method, path in (
+        ("GET", link),
+        ("GET", f"{link}/done"),  # no answer yet: a redirect to the form
+        ("GET", f"{link}/pdf"),  # a file with its own Cache-Control
+        ("POST", link),  # no CSRF token: the error page
+        ("GET", "/f/not-a-token"),
+        ("GET", "/no-such-page"),
+        ("GET", "/static/site.css"),
+        ("GET", "/healthz"),
+        ("GET", "/api/openapi.json"),
+        ("GET", "/backoffice/login"),
+        ("GET", "/test-own-headers"),
+    ):
+        response = client.open(path, method=method, headers=_PROXIED)
+        response.close()  # the static file is streamed
+        statuses.add(response.status_code)
+        for name in _SECURITY_HEADERS:
+            assert len(response.headers.getlist(name)) == 1, (path, name, response.headers)
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+        if path.startswith("/f/"):
+            assert response.headers.getlist("Cache-Control") == ["no-store"], path
+    assert {200, 302, 400, 404} <= statuses
+    own = client.get("/test-own-headers", headers=_PROXIED)
+    assert own.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert own.headers["Referrer-Policy"] == "no-referrer"
+    assert "script-src 'self'" in own.headers["Content-Security-Policy"]
+
+
+def test_limits_are_checked_on_their_views_only_and_global_limits_refused(
+    app_settings: dict[str, Any],
+) -> None:
+    settings = {**app_settings, "RATELIMIT_ENABLED": True, "RATELIMIT_LINK": "2 per minute"}
+    app = create_app(settings)
+    runtime: Runtime = app.extensions["forms_service"]
+    try:
+        with app.app_context():
+            limiter.reset()
+        # Flask-Limiter's pass before every request is gone; the views' own checks stay.
+        assert limiter._check_request_limit not in app.before_request_funcs[None]
+        link = _link(runtime)
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = "10.77.0.1"
+        statuses = [client.get(link).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        refused = client.get(link)
+        assert refused.status_code == 429 and refused.headers["X-Frame-Options"] == "DENY"
+        assert client.get("/healthz").status_code == 200  # nothing limits what has no limit
+        for name in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION"):
+            with pytest.raises(ConfigurationError, match="only limits on views"):
+                create_app({**settings, name: "1 per minute"})
+            # A refused app leaves its limits on the process-wide limiter: take them back.
+            limiter.limit_manager.set_default_limits([])
+            limiter.limit_manager.set_application_limits([])
+    finally:
+        with app.app_context():
+            limiter.reset()
+        runtime.engine.dispose()
 
 
 def test_a_post_without_csrf_token_gets_a_clear_page(app: Flask, runtime: Runtime) -> None:

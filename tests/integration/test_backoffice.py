@@ -603,3 +603,24 @@ def test_an_idle_session_ends_on_the_server(short_idle_app: Flask) -> None:
     assert "Expires=" in response.headers["Set-Cookie"]
     time.sleep(2.5)  # the signed cookie is now older than the 1-second idle limit
     assert client.get("/backoffice/").status_code == 302
+
+
+def test_templates_load_the_signed_in_user_only_when_they_show_it(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """`current_user` in templates is Flask-Login's lazy proxy: the public pages, which never
+    show it, load nobody; the back office loads the clerk (with Flask-Login's checks)."""
+    from flask import g
+
+    from forms_service.connectors.interfaces import Selection
+
+    add_user(runtime, "clerk", ["clerk"])
+    (issued,) = runtime.issuing.issue("consent-preferences", Selection(keys=("C000002",)), "u")
+    with client:
+        assert client.get(issued.link.removeprefix("http://localhost")).status_code == 200
+        assert "_login_user" not in g
+    assert sign_in(client, "clerk") == 303
+    with client:
+        page = client.get("/backoffice/")
+        assert page.status_code == 200 and '<span class="who">clerk</span>' in page.text
+        assert g._login_user.username == "clerk"

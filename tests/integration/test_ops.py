@@ -58,3 +58,23 @@ def test_request_log_has_no_token(
     records = [r for r in caplog.records if r.name == "forms_service.requests"]
     assert records and all(token not in r.getMessage() for r in records)
     assert any(getattr(r, "endpoint", None) == "/f/<token>" for r in records)
+
+
+def test_requests_refused_before_the_view_are_counted_and_logged(
+    client: FlaskClient, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Regression: the timer ran after Flask-WTF's CSRF check, so a refused POST (or a NUL
+    # character) had no request log line and no metric.
+    (issued,) = runtime.issuing.issue("consent-preferences", Selection(keys=("C000004",)), "l")
+    path = issued.link.removeprefix("http://localhost")
+    with caplog.at_level(logging.INFO, logger="forms_service.requests"):
+        assert client.post(path, data={"consent_email": "y"}).status_code == 400
+        assert client.get(path + "?lang=%00").status_code == 422
+    records = [r for r in caplog.records if r.name == "forms_service.requests"]
+    assert [(r.method, r.endpoint, r.status) for r in records] == [  # type: ignore[attr-defined]
+        ("POST", "/f/<token>", 400),
+        ("GET", "/f/<token>", 422),
+    ]
+    assert all(isinstance(r.duration_ms, float) for r in records)  # type: ignore[attr-defined]
+    body = client.get("/metrics").text
+    assert 'forms_http_requests_total{endpoint="/f/<token>",method="POST",status="400"}' in body

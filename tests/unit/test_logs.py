@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from forms_service.logs import JsonFormatter, RedactingFilter, redact
 
@@ -31,3 +32,23 @@ def test_json_formatter_keeps_extra_fields() -> None:
     record.endpoint = "/f/<token>"
     entry = json.loads(JsonFormatter().format(record))
     assert entry["endpoint"] == "/f/<token>" and entry["message"] == "request"
+
+
+def test_redaction_is_case_insensitive_and_leaves_other_text_alone() -> None:
+    assert redact("authorization: BEARER abc.def") == "authorization: BEARER [redacted]"
+    assert redact("x bEaReR\tfst_1 y") == "x bEaReR\t[redacted] y"
+    assert redact("GET /f/<token> 200 3.2ms") == "GET /f/<token> 200 3.2ms"
+    assert redact("no token here") == "no token here"
+
+
+def test_json_time_is_the_records_own_second() -> None:
+    formatter = JsonFormatter()
+    times = []
+    for created in (1_700_000_000.2, 1_700_000_000.9, 1_700_000_001.1):
+        record = logging.makeLogRecord({"msg": "m", "created": created})
+        times.append(json.loads(formatter.format(record))["time"])
+        expected = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(int(created)))
+        assert times[-1] == expected
+    assert times[0] == times[1] != times[2]
+    record = logging.makeLogRecord({"msg": "m", "created": 1_700_000_001.5})
+    assert formatter.formatTime(record, "%H") == time.strftime("%H", time.localtime(1_700_000_001))

@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, session
 from flask.typing import ResponseReturnValue
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -30,6 +29,7 @@ from forms_service.intake.service import ChallengeFailed
 from forms_service.storage.model import Document, PdfReturnStatus
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
+from forms_service.web.public.forms import PublicForm
 from forms_service.web.public.views import _PASSED, _translator, render_error
 
 blueprint = Blueprint("public_upload", __name__)
@@ -52,7 +52,7 @@ def _max_megabytes() -> int:
 
 
 def _upload_form(definition: FormDefinition, lang: str, *, challenge: bool) -> Any:
-    base = challenge_form_class(definition.challenge, lang, FlaskForm) if challenge else FlaskForm
+    base = challenge_form_class(definition.challenge, lang, PublicForm) if challenge else PublicForm
     file_field = FileField(
         translate("upload_file", lang),
         validators=[FileRequired(message=translate("required", lang))],

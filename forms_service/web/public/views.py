@@ -17,7 +17,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from forms_service.definitions.model import Channel, FormDefinition
@@ -32,6 +31,7 @@ from forms_service.intake.service import ChallengeFailed, changes_of
 from forms_service.storage.model import Document, Submission
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
+from forms_service.web.public.forms import PublicForm
 
 blueprint = Blueprint("public", __name__)
 
@@ -74,7 +74,7 @@ def form(token: str) -> ResponseReturnValue:
     if opened.answer is not None:
         return redirect(url_for("public.done", token=token))
     prefill = intake.prefill(document)
-    form_class = online_form_class(definition, lang, FlaskForm)
+    form_class = online_form_class(definition, lang, PublicForm)
     data = {
         f.name: form_value(f, prefill.values.get(f.name))
         for f in definition.fields_for(Channel.ONLINE)
@@ -110,7 +110,7 @@ def submit(token: str) -> ResponseReturnValue:
         abort(400)
     if base.get("d") != document.id:
         abort(400)
-    form_class = online_form_class(definition, lang, FlaskForm)
+    form_class = online_form_class(definition, lang, PublicForm)
     web_form = form_class(meta={"shown": base["v"]})
     if not web_form.validate():
         live = bool(base.get("l", True))  # keep the snapshot note on the redisplayed form
@@ -161,7 +161,7 @@ def challenge(token: str) -> ResponseReturnValue:
     intake = runtime().intake
     document = _resolve(token)
     definition = intake.definition(document)
-    form_class = challenge_form_class(definition.challenge, lang, FlaskForm)
+    form_class = challenge_form_class(definition.challenge, lang, PublicForm)
     web_form = form_class()
     if not web_form.validate():
         return _render_challenge(token, document, definition, lang, web_form), 422
@@ -260,7 +260,7 @@ def _render_challenge(
     *,
     failed: bool = False,
 ) -> str:
-    form_class = challenge_form_class(definition.challenge, lang, FlaskForm)
+    form_class = challenge_form_class(definition.challenge, lang, PublicForm)
     web_form = web_form or form_class()
     return render_template(
         "public/challenge.html",

@@ -194,6 +194,16 @@ def test_inputs_are_written_as_wtforms_writes_them(forms: dict[str, FormDefiniti
         assert str(field(**invalid)) == str(
             widgets.TextInput()(field, **{**field.render_kw, **invalid})
         )
+    bank = challenge_form_class(forms["bank-details"].challenge, "en")(
+        MultiDict({"birth_date": '1<"2', "postcode": ""})
+    )
+    for question in bank:
+        reference = widgets.TextInput()(question, **question.render_kw)
+        assert str(question()) == str(reference), question.name
+        invalid = {"aria-describedby": f"{question.name}-help", "aria-invalid": "true"}
+        assert str(question(**invalid)) == str(
+            widgets.TextInput()(question, **{**question.render_kw, **invalid})
+        )
     consent = online_form_class(forms["consent-preferences"], "fr")(data={"consent_sms": True})
     for name, ticked in (("consent_sms", True), ("consent_email", False)):
         box = getattr(consent, name)
