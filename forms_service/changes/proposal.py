@@ -33,10 +33,12 @@ from forms_service.issuing.tokens import new_document_id
 from forms_service.storage.model import (
     ChangeSet,
     ChangeSetStatus,
+    Document,
     FieldChangeRow,
     FieldChangeStatus,
     OutboxMessage,
     OutboxStatus,
+    Submission,
 )
 
 _CHANGE_SETS = cast(Table, ChangeSet.__table__)
@@ -62,6 +64,19 @@ class Answer:
     #: Field name -> the answer; fields absent were not asked.
     values: Mapping[str, Any]
     evidence: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, submission: Submission, document: Document) -> Answer:
+        """The answer a submission of `document` gives (its base under the issue snapshot)."""
+        return cls(
+            submission_id=submission.id,
+            document_id=document.id,
+            record_key=document.record_key,
+            channel=submission.channel,
+            base={**document.snapshot, **submission.base},
+            values=dict(submission.values),
+            evidence=dict(submission.evidence),
+        )
 
 
 @dataclass(frozen=True)

@@ -123,16 +123,7 @@ class ChangeService:
         record = self._source_of(definition).read(
             definition.source.record_type, document.record_key
         )
-        answer = Answer(
-            submission_id=submission.id,
-            document_id=document.id,
-            record_key=document.record_key,
-            channel=submission.channel,
-            base={**document.snapshot, **submission.base},
-            values=dict(submission.values),
-            evidence=dict(submission.evidence),
-        )
-        proposal = self.plan(definition, answer, record or {}, actor=actor)
+        proposal = self.plan(definition, Answer.of(submission, document), record or {}, actor=actor)
         try:
             with self.sessions() as session, session.begin():
                 # Lock, then look: a statement after the lock sees a change set that a

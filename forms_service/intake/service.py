@@ -392,17 +392,8 @@ class OnlineIntake:
         )
         proposal = None
         if proposer is not None and record is not None:
-            answer = Answer(
-                submission_id=submission.id,
-                document_id=document.id,
-                record_key=document.record_key,
-                channel=submission.channel,
-                base={**document.snapshot, **submission.base},
-                values=values,
-                evidence=submission.evidence,
-            )
             try:
-                proposal = proposer.plan(definition, answer, record)
+                proposal = proposer.plan(definition, Answer.of(submission, document), record)
             except Exception as exc:  # the answer must not fail with its proposal
                 log.error(
                     "cannot propose an answer now (%s); the outbox worker retries", error_kind(exc)
