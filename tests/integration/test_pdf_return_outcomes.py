@@ -293,14 +293,21 @@ def test_mixed_its_own_page_read_and_another_assigned_elsewhere_is_scanned(
     assert [kind for kind, _, _ in _return_events(runtime, return_id)] == ["pdf_return_scanned"]
 
 
-def test_mixed_one_page_assigned_elsewhere_one_rejected_is_assigned_elsewhere(
-    client: FlaskClient, runtime: Runtime
-) -> None:
+def _two_other_customers_pages(client: FlaskClient, runtime: Runtime) -> tuple[str, str, str]:
+    """A return sent on C000001's link holding the letters of C000002 and C000003, read: both
+    pages wait for an operator. Returns the return's id and the two other documents."""
     theirs = issue(runtime, FORM, "C000002")
     third = issue(runtime, FORM, "C000003")
     content = as_pdf([_page(runtime, theirs), _page(runtime, third, "LYON")])
     return_id = _upload_on_link(client, runtime, "C000001", content)
     assert _run_worker(runtime) == ["exception", "exception"]
+    return return_id, theirs, third
+
+
+def test_mixed_one_page_assigned_elsewhere_one_rejected_is_assigned_elsewhere(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    return_id, theirs, third = _two_other_customers_pages(client, runtime)
     first, second = _pages(runtime, return_id)
 
     runtime.mailroom.assign(first.id, _reference(runtime, theirs), actor=OPERATOR)
@@ -523,11 +530,7 @@ def test_a_return_missing_a_page_is_scanned_when_the_page_comes_on_paper_later(
 def test_the_last_two_pages_rejected_at_once_give_the_return_one_final_status(
     client: FlaskClient, runtime: Runtime
 ) -> None:
-    theirs = issue(runtime, FORM, "C000002")
-    third = issue(runtime, FORM, "C000003")
-    content = as_pdf([_page(runtime, theirs), _page(runtime, third, "LYON")])
-    return_id = _upload_on_link(client, runtime, "C000001", content)
-    assert _run_worker(runtime) == ["exception", "exception"]
+    return_id, _, _ = _two_other_customers_pages(client, runtime)
     pages = _pages(runtime, return_id)
 
     # Two operators reject the return's two pages in two transactions at once: each must see
