@@ -256,13 +256,13 @@ class ChangeService:
     def next_in_queue(
         self, after: str | None = None, filters: QueueFilter | None = None
     ) -> str | None:
-        """The id of the next change set waiting for a clerk (for the `n` key), None at the end."""
-        page = self.queue(filters or QueueFilter(limit=500))
-        ids = [entry.id for entry in page.entries]
-        if after in ids:
-            rest = ids[ids.index(after) + 1 :]
-            return rest[0] if rest else None
-        return ids[0] if ids else None
+        """The id of the next change set waiting for a clerk (for the `n` key), None at the end.
+
+        The one after `after` in the queue's order, or the first one when `after` is not in
+        the queue (decided, or filtered out); the whole queue counts, not one page of it.
+        """
+        with reading(self.sessions) as session:
+            return queries.next_waiting(session, after, filters or QueueFilter(), self.clock())
 
     # -- review --------------------------------------------------------------------------
 
