@@ -263,7 +263,9 @@ def main() -> None:
     parser.add_argument("--statements", action="append", default=[], help="kind to list")
     parser.add_argument("--explain", action="append", default=[], help="kind to EXPLAIN")
     parser.add_argument("--profile", help="request kind to profile (cProfile, CPU time)")
+    parser.add_argument("--sort", default="tottime", help="pstats order: tottime, cumulative")
     parser.add_argument("--top", type=int, default=30, help="functions shown")
+    parser.add_argument("--dump", help="also write the profile to this file (pstats format)")
     options = parser.parse_args()
     admin = os.environ.get(
         "FORMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -369,8 +371,10 @@ def main() -> None:
                     else "      (several rows)"
                 )
         if profiler is not None:
+            if options.dump:
+                profiler.dump_stats(options.dump)
             stats = pstats.Stats(profiler)
-            stats.sort_stats("tottime").print_stats(options.top)
+            stats.sort_stats(options.sort).print_stats(options.top)
 
 
 if __name__ == "__main__":

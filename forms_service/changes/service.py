@@ -367,8 +367,10 @@ class ChangeService:
             ]
             if not chosen:
                 raise InvalidTransition("nothing here waits for your approval")
+            events: list[audit.NewEvent] = []
             for row in chosen:
-                accept_row(session, cs, row, actor, now)
+                accept_row(session, cs, row, actor, now, events=events)
+            audit.record_all(session, events)
 
         return self._decide(change_set_id, version, actor, act)
 
@@ -414,10 +416,11 @@ class ChangeService:
                 act(session, cs, definition, now)
                 if not any(r.status in WAITING for r in cs.fields):
                     accepted = [r for r in cs.fields if r.status is FieldChangeStatus.ACCEPTED]
-                    document = session.get(Document, cs.document_id)
-                    assert document is not None  # noqa: S101 - foreign key
+                    record_key = session.execute(
+                        select(Document.record_key).where(Document.id == cs.document_id)
+                    ).scalar_one()
                     message = queue_rows(
-                        session, cs, accepted, definition, document.record_key, now, Action.QUEUE
+                        session, cs, accepted, definition, record_key, now, Action.QUEUE
                     )
                     if message is not None:
                         session.flush()
