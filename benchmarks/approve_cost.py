@@ -90,6 +90,7 @@ class Statements:
         self.lines: list[tuple[str, str, float, Any]] = []
         self.backends: set[int] = set()
         self.counts: dict[str, int] = defaultdict(int)
+        self.connections = 0
 
     def listen(self, engine: Any, name: str) -> None:
         def checkout(dbapi: Any, _record: Any, _proxy: Any) -> None:
@@ -103,7 +104,11 @@ class Statements:
             self.counts[name] += 1
             self.lines.append((name, sql, spent, params))
 
+        def connect(_dbapi: Any, _record: Any) -> None:
+            self.connections += 1
+
         event.listen(engine, "checkout", checkout)
+        event.listen(engine, "connect", connect)
         event.listen(engine, "before_cursor_execute", before)
         event.listen(engine, "after_cursor_execute", after)
 
@@ -343,6 +348,10 @@ def main() -> None:
         measure("queue page", 200, client.get, "/backoffice/")
         runtime.engine.dispose()
         skip = min(3, rounds - 1)
+        print(
+            f"\n{len(statements.backends)} PostgreSQL backends served the requests; "
+            f"{statements.connections} connections opened meanwhile"
+        )
         print(f"\nper request, {rounds} rounds (medians after {skip} warm-up; backend CPU: mean)")
         print(
             f"  {'kind':<18} {'CPU ms':>7} {'PostgreSQL ms':>14} {'service stmts':>14} {'CRM stmts':>10}"

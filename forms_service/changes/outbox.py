@@ -214,8 +214,9 @@ class OutboxDeliverer:
         except Exception as exc:  # never lose the message: retry, then dead-letter
             log.error("outbox message %s: connector error (%s)", message.id, error_kind(exc))
             return self._failed(session, message, now, type(exc).__name__)
-        change_set = self._change_set(session, message)
-        rows = {row.field: row for row in self._rows(change_set, message)}
+        with session.no_autoflush:  # the message's attempt is flushed once, with its result
+            change_set = self._change_set(session, message)
+            rows = {row.field: row for row in self._rows(change_set, message)}
         if missing:
             message.attempts = max(message.attempts, self.retry.max_attempts)
             return self._failed(session, message, now, "the record no longer exists in the source")

@@ -167,11 +167,15 @@ def change_set_view(
     locale: str,
 ) -> ChangeSetView:
     """One change set with its rows and outbox messages; NotFound when absent."""
-    cs = session.get(ChangeSet, change_set_id, populate_existing=True)
-    if cs is None:
+    found = session.execute(
+        select(ChangeSet, Document.reference, Document.record_key)
+        .join(Document, Document.id == ChangeSet.document_id)
+        .where(ChangeSet.id == change_set_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if found is None:
         raise NotFound("unknown change set", field="change_set")
-    document = session.get(Document, cs.document_id)
-    assert document is not None  # noqa: S101 - foreign key
+    cs, reference, record_key = found
     definition = definitions.get(cs.form_id)
     rows = []
     for row in cs.fields:
@@ -210,8 +214,8 @@ def change_set_view(
         status=cs.status,
         has_conflict=cs.has_conflict,
         document_id=cs.document_id,
-        reference=document.reference,
-        record_key=document.record_key,
+        reference=reference,
+        record_key=record_key,
         form_id=cs.form_id,
         form_title=_title(definitions, cs.form_id, locale),
         channel=cs.channel,

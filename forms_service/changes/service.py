@@ -416,9 +416,10 @@ class ChangeService:
                 act(session, cs, definition, now)
                 if not any(r.status in WAITING for r in cs.fields):
                     accepted = [r for r in cs.fields if r.status is FieldChangeStatus.ACCEPTED]
-                    record_key = session.execute(
-                        select(Document.record_key).where(Document.id == cs.document_id)
-                    ).scalar_one()
+                    with session.no_autoflush:  # one flush of the rows below, not two
+                        record_key = session.execute(
+                            select(Document.record_key).where(Document.id == cs.document_id)
+                        ).scalar_one()
                     message = queue_rows(
                         session, cs, accepted, definition, record_key, now, Action.QUEUE
                     )
