@@ -229,7 +229,7 @@ class ChangeService:
 
     def queue(self, filters: QueueFilter | None = None, *, locale: str = "fr") -> QueuePage:
         """The review queue: conflicts first, then oldest first, with counts per status."""
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             return queries.queue_page(
                 session, filters or QueueFilter(), self.definitions, self.clock(), locale
             )
@@ -242,12 +242,14 @@ class ChangeService:
         Raises:
             NotFound: no such change set.
         """
-        with self.sessions() as session:
+        # No transaction (PostgreSQL, READ COMMITTED): each statement has its own snapshot
+        # anyway, and the version read first makes a decision on a newer state stale.
+        with reading(self.sessions) as session:
             return queries.change_set_view(session, change_set_id, self.definitions, locale)
 
     def change_set_of_submission(self, submission_id: str, *, locale: str = "fr") -> ChangeSetView:
         """The change set proposed for a submission (NotFound when not proposed yet)."""
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             found = self._change_set_id_of(session, submission_id)
             if found is None:
                 raise NotFound("this submission has no change set yet", field="submission")
