@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from forms_service.audit import service as audit
 from forms_service.changes.diff import canonical
 from forms_service.changes.model import Action, Outcome, decode_raw, encode_raw, error_kind
-from forms_service.changes.settlement import record_event, settle, transition
+from forms_service.changes.settlement import change_set_event, record_event, settle, transition
 from forms_service.clock import Clock, utc_now
 from forms_service.connectors.interfaces import Connector, FieldWrite, SourceUnavailable
 from forms_service.definitions.model import FormDefinition
@@ -213,8 +214,9 @@ class OutboxDeliverer:
         except Exception as exc:  # never lose the message: retry, then dead-letter
             log.error("outbox message %s: connector error (%s)", message.id, error_kind(exc))
             return self._failed(session, message, now, type(exc).__name__)
-        change_set = self._change_set(session, message)
-        rows = {row.field: row for row in self._rows(change_set, message)}
+        with session.no_autoflush:  # the message's attempt is flushed once, with its result
+            change_set = self._change_set(session, message)
+            rows = {row.field: row for row in self._rows(change_set, message)}
         if missing:
             message.attempts = max(message.attempts, self.retry.max_attempts)
             return self._failed(session, message, now, "the record no longer exists in the source")
@@ -253,21 +255,25 @@ class OutboxDeliverer:
         message.status = OutboxStatus.DELIVERED
         message.delivered_at = now
         message.last_error = None
+        events = []
         for write in message.writes.values():
             row = rows[write["field"]]
             transition(row, Action.DELIVER, now)
-            record_event(
-                session,
-                "applied",
-                change_set,
-                actor="outbox",
-                now=now,
-                row=row,
-                before=row.current,
-                after=row.proposed,
-                message=message.id,
-                already=write["field"] not in applied,
+            events.append(
+                change_set_event(
+                    "applied",
+                    change_set.id,
+                    change_set.document_id,
+                    actor="outbox",
+                    now=now,
+                    row=row,
+                    before=row.current,
+                    after=row.proposed,
+                    message=message.id,
+                    already=write["field"] not in applied,
+                )
             )
+        audit.record_all(session, events)  # one statement for the message's fields
         settle(session, change_set, now)
         return Delivery.DELIVERED
 

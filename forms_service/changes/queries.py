@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, func, select, true
+from sqlalchemy import Select, func, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from forms_service.changes.model import (
@@ -111,6 +111,43 @@ def queue_page(
     return QueuePage(entries=entries, total=int(total), counts=counts, conflicts=int(conflicts))
 
 
+def next_waiting(
+    session: Session, after: str | None, filters: QueueFilter, now: dt.datetime
+) -> str | None:
+    """The id of the change set after `after` in the queue, None at the end.
+
+    The queue's order: conflicts first, then oldest first; the first one when `after` is not
+    in the queue (decided, or filtered out). The whole queue `filters` select counts (their
+    page, limit and offset, do not), read with a few one-row statements: the review flow
+    asks this after every decision, with thousands of change sets waiting.
+    """
+    chosen = _filtered(select(ChangeSet.id), filters, now)
+    if filters.statuses:
+        chosen = chosen.where(ChangeSet.status.in_(filters.statuses))
+    if after is not None:
+        found = session.execute(
+            chosen.with_only_columns(ChangeSet.has_conflict, ChangeSet.created_at).where(
+                ChangeSet.id == after
+            )
+        ).one_or_none()
+        if found is not None:
+            conflict, created_at = found
+            later = session.execute(
+                chosen.where(
+                    ChangeSet.has_conflict == conflict,
+                    tuple_(ChangeSet.created_at, ChangeSet.id) > tuple_(created_at, after),
+                )
+                .order_by(ChangeSet.created_at, ChangeSet.id)
+                .limit(1)
+            ).scalar_one_or_none()
+            if later is not None or not conflict:
+                return later
+            chosen = chosen.where(ChangeSet.has_conflict == False)  # noqa: E712 - SQL
+    return session.execute(
+        chosen.order_by(ChangeSet.has_conflict.desc(), ChangeSet.created_at, ChangeSet.id).limit(1)
+    ).scalar_one_or_none()
+
+
 def _display(definition: FormDefinition | None, field: str, value: str | None, locale: str) -> str:
     if value is None:
         return ""
@@ -130,11 +167,15 @@ def change_set_view(
     locale: str,
 ) -> ChangeSetView:
     """One change set with its rows and outbox messages; NotFound when absent."""
-    cs = session.get(ChangeSet, change_set_id, populate_existing=True)
-    if cs is None:
+    found = session.execute(
+        select(ChangeSet, Document.reference, Document.record_key)
+        .join(Document, Document.id == ChangeSet.document_id)
+        .where(ChangeSet.id == change_set_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if found is None:
         raise NotFound("unknown change set", field="change_set")
-    document = session.get(Document, cs.document_id)
-    assert document is not None  # noqa: S101 - foreign key
+    cs, reference, record_key = found
     definition = definitions.get(cs.form_id)
     rows = []
     for row in cs.fields:
@@ -173,8 +214,8 @@ def change_set_view(
         status=cs.status,
         has_conflict=cs.has_conflict,
         document_id=cs.document_id,
-        reference=document.reference,
-        record_key=document.record_key,
+        reference=reference,
+        record_key=record_key,
         form_id=cs.form_id,
         form_title=_title(definitions, cs.form_id, locale),
         channel=cs.channel,

@@ -220,7 +220,7 @@ class ChangeService:
 
     def queue(self, filters: QueueFilter | None = None, *, locale: str = "fr") -> QueuePage:
         """The review queue: conflicts first, then oldest first, with counts per status."""
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             return queries.queue_page(
                 session, filters or QueueFilter(), self.definitions, self.clock(), locale
             )
@@ -233,12 +233,14 @@ class ChangeService:
         Raises:
             NotFound: no such change set.
         """
-        with self.sessions() as session:
+        # No transaction (PostgreSQL, READ COMMITTED): each statement has its own snapshot
+        # anyway, and the version read first makes a decision on a newer state stale.
+        with reading(self.sessions) as session:
             return queries.change_set_view(session, change_set_id, self.definitions, locale)
 
     def change_set_of_submission(self, submission_id: str, *, locale: str = "fr") -> ChangeSetView:
         """The change set proposed for a submission (NotFound when not proposed yet)."""
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             found = self._change_set_id_of(session, submission_id)
             if found is None:
                 raise NotFound("this submission has no change set yet", field="submission")
@@ -247,13 +249,13 @@ class ChangeService:
     def next_in_queue(
         self, after: str | None = None, filters: QueueFilter | None = None
     ) -> str | None:
-        """The id of the next change set waiting for a clerk (for the `n` key), None at the end."""
-        page = self.queue(filters or QueueFilter(limit=500))
-        ids = [entry.id for entry in page.entries]
-        if after in ids:
-            rest = ids[ids.index(after) + 1 :]
-            return rest[0] if rest else None
-        return ids[0] if ids else None
+        """The id of the next change set waiting for a clerk (for the `n` key), None at the end.
+
+        The one after `after` in the queue's order, or the first one when `after` is not in
+        the queue (decided, or filtered out); the whole queue counts, not one page of it.
+        """
+        with reading(self.sessions) as session:
+            return queries.next_waiting(session, after, filters or QueueFilter(), self.clock())
 
     # -- review --------------------------------------------------------------------------
 
@@ -358,8 +360,10 @@ class ChangeService:
             ]
             if not chosen:
                 raise InvalidTransition("nothing here waits for your approval")
+            events: list[audit.NewEvent] = []
             for row in chosen:
-                accept_row(session, cs, row, actor, now)
+                accept_row(session, cs, row, actor, now, events=events)
+            audit.record_all(session, events)
 
         return self._decide(change_set_id, version, actor, act)
 
@@ -405,10 +409,12 @@ class ChangeService:
                 act(session, cs, definition, now)
                 if not any(r.status in WAITING for r in cs.fields):
                     accepted = [r for r in cs.fields if r.status is FieldChangeStatus.ACCEPTED]
-                    document = session.get(Document, cs.document_id)
-                    assert document is not None  # noqa: S101 - foreign key
+                    with session.no_autoflush:  # one flush of the rows below, not two
+                        record_key = session.execute(
+                            select(Document.record_key).where(Document.id == cs.document_id)
+                        ).scalar_one()
                     message = queue_rows(
-                        session, cs, accepted, definition, document.record_key, now, Action.QUEUE
+                        session, cs, accepted, definition, record_key, now, Action.QUEUE
                     )
                     if message is not None:
                         session.flush()

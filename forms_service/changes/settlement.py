@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -159,13 +160,25 @@ def settle(session: Session, change_set: ChangeSet, now: dt.datetime) -> None:
     change_set.has_conflict = state.has_conflict
     change_set.closed_at = (change_set.closed_at or now) if state.final else None
     flag_modified(change_set, "status")
-    submission = session.get(Submission, change_set.submission_id)
-    if submission is not None:
-        submission.status = state.submission_status
+    # Statements rather than loading the rows (and their JSON) to set one column; objects of
+    # this session, if any, are updated too (synchronize_session "auto").
+    session.execute(
+        update(Submission)
+        .where(
+            Submission.id == change_set.submission_id,
+            Submission.status != state.submission_status,
+        )
+        .values(status=state.submission_status)
+    )
     if state.closes_document:
-        document = session.get(Document, change_set.document_id)
-        if document is not None and document.status is not DocumentStatus.REVOKED:
-            document.status = DocumentStatus.CLOSED
+        session.execute(
+            update(Document)
+            .where(
+                Document.id == change_set.document_id,
+                Document.status.not_in((DocumentStatus.REVOKED, DocumentStatus.CLOSED)),
+            )
+            .values(status=DocumentStatus.CLOSED)
+        )
 
 
 def queue_rows(
@@ -253,9 +266,18 @@ def record_event(
 
 
 def accept_row(
-    session: Session, cs: ChangeSet, row: FieldChangeRow, actor: str, now: dt.datetime
+    session: Session,
+    cs: ChangeSet,
+    row: FieldChangeRow,
+    actor: str,
+    now: dt.datetime,
+    *,
+    events: list[audit.NewEvent] | None = None,
 ) -> None:
     """Accept one field's change (first or second approval of a four-eyes field).
+
+    Its audit event is recorded, or appended to `events` for the caller to record with the
+    others of the same decision (one statement for all).
 
     Raises:
         InvalidInput: the proposed value is not valid (edit it first).
@@ -280,10 +302,10 @@ def accept_row(
         transition(row, Action.ACCEPT_FIRST if four_eyes else Action.ACCEPT, now)
         row.first_reviewer = actor
         step = "first" if four_eyes else "only"
-    record_event(
-        session,
+    approved = change_set_event(
         "approved",
-        cs,
+        cs.id,
+        cs.document_id,
         actor=actor,
         now=now,
         row=row,
@@ -292,6 +314,10 @@ def accept_row(
         step=step,
         over_conflict=row.outcome == Outcome.CONFLICT,
     )
+    if events is None:
+        audit.record_all(session, [approved])
+    else:
+        events.append(approved)
 
 
 def reject_row(

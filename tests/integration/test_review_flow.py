@@ -280,6 +280,39 @@ def test_queue_filters_and_counts(runtime: Runtime) -> None:
         assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 0
 
 
+def test_next_in_queue_walks_the_whole_queue_in_its_order(runtime: Runtime) -> None:
+    changes = runtime.changes
+    waiting = [
+        changes.change_set_of_submission(
+            submit(runtime, issue(runtime, "contact-update", key), {"city": city})
+        ).id
+        for key, city in (("C000001", "Bron"), ("C000002", "Caluire"), ("C000003", "Vénissieux"))
+    ]
+    document = issue(runtime, "contact-update", "C000004")
+    before = crm_record(runtime, "C000004")
+    crm = runtime.connectors["crm"]
+    assert crm.apply("customer", "C000004", {"city": FieldWrite(before["city"], "Oullins")}).applied
+    conflicted = changes.change_set_of_submission(submit(runtime, document, {"city": "Lyon"})).id
+    order = [conflicted, *waiting]  # conflicts first, then oldest first
+    assert [entry.id for entry in changes.queue().entries] == order
+    walked: list[str] = []
+    following = changes.next_in_queue()
+    while following is not None and len(walked) < 10:
+        walked.append(following)
+        following = changes.next_in_queue(following)
+    assert walked == order
+    # The whole queue counts, not a page of it (it used to look at the first page only).
+    assert changes.next_in_queue(order[0], QueueFilter(limit=1)) == order[1]
+    assert changes.next_in_queue(order[2], QueueFilter(limit=1, offset=3)) == order[3]
+    # A decided change set has left the queue: the next one is the first waiting.
+    view = changes.change_set(order[1])
+    changes.approve_all(order[1], actor="alice", version=view.version)
+    assert changes.next_in_queue(order[1]) == order[0]
+    assert changes.next_in_queue(order[0]) == order[2]
+    assert changes.next_in_queue(None, QueueFilter(form_id="bank-details")) is None
+    assert changes.next_in_queue(order[3], QueueFilter(channel="paper")) is None
+
+
 def _paper_submission(
     runtime: Runtime, document: Document, values: dict[str, str], evidence: dict[str, object]
 ) -> str:

@@ -19,6 +19,7 @@ from forms_service.definitions.model import Channel
 from forms_service.errors import FormsError, InvalidInput
 from forms_service.i18n import translate
 from forms_service.storage.model import ChangeSetStatus, FieldChangeStatus
+from forms_service.storage.service import reading
 from forms_service.web.backoffice.auth import REVIEWERS, role_required, signed_in
 from forms_service.web.backoffice.forms import DecisionForm, EditForm, QueueFilterForm
 from forms_service.web.backoffice.views import blueprint
@@ -91,7 +92,7 @@ def _render_change_set(
 
 def _history(view: ChangeSetView) -> list[AuditEntry]:
     """The document's audit events, newest first, personal values as the user may see them."""
-    with runtime().sessions() as session:
+    with reading(runtime().sessions) as session:
         events = events_of(session, document_id=view.document_id, limit=100)
         return redact(events, {role.value for role in signed_in().roles})
 
