@@ -627,7 +627,7 @@ def summary(results: dict[str, Phase], users: int, dry: float | None, think: flo
         for kind in kinds:
             p99 = paced.p99.get(kind, math.nan)
             print(
-                f"  {kind + ' p99':<18} {p99:5.0f} ms with {users} customers answering at "
+                f"  {kind + ' p99':<20} {p99:5.0f} ms with {users} customers answering at "
                 f"{think:g} s per page (target < {P99_TARGET_MS:.0f} ms): "
                 f"{_verdict(p99 < P99_TARGET_MS)}"
             )
@@ -635,7 +635,7 @@ def summary(results: dict[str, Phase], users: int, dry: float | None, think: flo
         if hello is not None:
             p99 = hello.p99.get("hello", math.nan)
             print(
-                f"  {'hello p99':<18} {p99:5.0f} ms with {users} users at {think:g} s per "
+                f"  {'hello p99':<20} {p99:5.0f} ms with {users} users at {think:g} s per "
                 "request (the ceiling app paced the same way; reference, no target)"
             )
     errors = {name: phase.errors for name, phase in results.items() if name != "preparation"}
