@@ -15,8 +15,15 @@ address, as the rate limits are per client):
             that runs out of letters says so; its rate is over the time it used;
 - answering journey: customers answer --letters other letters from the link on: challenge
             page, challenge answer, form page, submit (four requests per answer);
-- approve:  signed-in clerks (at most 10) open each change set of both answering phases (and
-            of the paper batch) and approve it (the CRM is written);
+- paced:    --users customers each answer their own letters (--paced-letters) like a (very
+            fast) person for --paced-seconds: a think time before each request (uniform 0.5-1.5
+            x --think, seeded by --seed), then challenge page, challenge answer, form page,
+            submit; a fresh address per letter. Not a saturation test: its p99s are what a
+            customer waits with 50 customers online (a closed loop's are users / rate, the
+            queue). The ceiling's hello is paced the same way right after the ceiling, as its
+            reference. --paced-seconds 0 skips both;
+- approve:  signed-in clerks (at most 10) open each change set of the three answering phases
+            (and of the paper batch) and approve it (the CRM is written);
 - mailroom: a batch of --pages scanned letters is uploaded when the submit phase starts and
             read by the job worker during the answering phases (pages per minute until done);
 then it checks, for each answering phase, that every acknowledged answer is stored, and that
@@ -24,11 +31,12 @@ every approval is applied, and prints requests/s, p50/p95/p99 and errors per req
 CPU per request of each group of processes (gunicorn, the PostgreSQL backends, the job worker,
 its own), what the database's backends wait for (locks, and on which statement; transactions
 left idle), and the ratios to the ceiling with the target each one is compared with (issue 6:
-form page >= 30 %, submit >= 15 %, p99 < 300 ms at 50 users, no errors). docs/load.md has
-numbers.
+form page >= 30 %, submit >= 15 %, p99 < 300 ms at 50 users, no errors), the saturation p99s
+and, apart, the paced phase's p99s. docs/load.md has numbers.
 
     .venv/bin/python benchmarks/load.py [--users 50] [--seconds 15] [--workers 3]
         [--submit-letters 250 x seconds] [--prepare-seconds 600] [--letters 70 x seconds]
+        [--paced-seconds 20] [--think 1.0] [--seed 6] [--paced-letters N]
 
 The client threads run on the same machine as the servers: on a small machine they take CPU
 from both the ceiling and the service (the ratio stays fair, the absolute numbers do not).
@@ -40,6 +48,7 @@ import argparse
 import itertools
 import math
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -81,6 +90,10 @@ SUBMITS_PER_SECOND = 250
 ANSWERS_PER_SECOND = 70
 #: Keys per issuing API call (the API issues them with IssuingService.issue_batch, 100 a batch).
 ISSUE_CHUNK = 1000
+#: A paced customer's think time before each request, as a share of --think (uniform, seeded).
+THINK_SPREAD = (0.5, 1.5)
+#: Requests per letter of the paced phase (challenge page, challenge answer, form page, submit).
+PACED_STEPS = 4
 TARGETS = {"form page": 0.30, "submit": 0.15}
 P99_TARGET_MS = 300.0
 
@@ -342,6 +355,89 @@ def phase_journey(
     return _run_users(users, seconds, user)
 
 
+def _thinker(seed: int, user: int, think: float) -> Callable[[float], bool]:
+    """A customer's pause before its next request: uniform in THINK_SPREAD x `think` seconds,
+    from its own seeded generator; False (no pause) when it would end after the deadline."""
+    draw = random.Random(seed * 1000 + user)
+
+    def pause(deadline: float) -> bool:
+        wait = draw.uniform(*THINK_SPREAD) * think
+        if time.monotonic() + wait >= deadline:
+            return False
+        time.sleep(wait)
+        return True
+
+    return pause
+
+
+def paced_hello(
+    url: str, users: int, seconds: float, think: float, seed: int, samples: Samples
+) -> float:
+    """The reference of the paced phase: `users` clients each thinking before every hello."""
+
+    def user(n: int, deadline: float) -> None:
+        pause = _thinker(seed, n, think)
+        http = requests.Session()
+        while pause(deadline):
+            samples.timed("hello", (200,), http.get, url + "/", timeout=30)
+
+    return _run_users(users, seconds, user)
+
+
+def phase_paced(
+    stack: Stack,
+    letters: list[Letter],
+    users: int,
+    seconds: float,
+    think: float,
+    seed: int,
+    samples: Samples,
+    acknowledged: list[str],
+) -> tuple[float, int]:
+    """`users` customers each answering its own letters like a (fast) person: a think time
+    before each of the four requests of an answer (the first one spreads the arrivals). Each
+    letter from a fresh address of the customer's own range (the identity question is limited
+    to 10 a minute per client). The phase's duration, and how many customers ran out of
+    letters before its end (--paced-letters issues more)."""
+    queues = [iter(letters[n::users]) for n in range(users)]
+    lock = threading.Lock()
+    dry = [0]
+
+    def user(n: int, deadline: float) -> None:
+        pause = _thinker(seed, n + 10_000, think)
+        addresses = _address(n + 150)
+        for letter in queues[n]:
+            client = stack.client(next(addresses))
+            if not pause(deadline):
+                return
+            page = samples.timed("challenge page", (200,), client.get, letter.link)
+            if page is None or page.status_code != 200 or not pause(deadline):
+                continue
+            passed = samples.timed(
+                "challenge answer",
+                (303,),
+                client.pass_challenge_from,
+                letter.link,
+                page.text,
+                letter.record["birth_date"],
+            )
+            if passed is None or passed.status_code != 303 or not pause(deadline):
+                continue
+            form = samples.timed("form page", (200,), client.get, letter.link)
+            if form is None or form.status_code != 200 or not pause(deadline):
+                continue
+            answer = moving_to_nantes(hidden(form.text), letter.record)
+            done = samples.timed("submit", (303,), client.submit_answer, letter.link, answer)
+            if done is not None and done.status_code == 303:
+                with lock:
+                    acknowledged.append(letter.key)
+        if time.monotonic() < deadline:
+            with lock:
+                dry[0] += 1
+
+    return _run_users(users, seconds, user), dry[0]
+
+
 def phase_approve(
     stack: Stack, change_sets: list[str], users: int, seconds: float, samples: Samples
 ) -> tuple[float, list[str]]:
@@ -460,7 +556,7 @@ def reconcile(
     applied = outcomes.get("applied", 0) == len(approved)
     matched = matched and applied
     print(
-        f"  {len(change_sets)} change sets waited for a clerk (both answering phases and paper), "
+        f"  {len(change_sets)} change sets waited for a clerk (the answering phases and paper), "
         f"{len(approved)} approved -> {outcomes} ({'ok' if applied else 'MISMATCH'})"
     )
     return matched
@@ -474,12 +570,20 @@ def _open_change_sets(stack: Stack) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+def _offered(samples: Samples, elapsed: float) -> None:
+    """The load a paced phase offered: every request sent, answered or not, per second."""
+    sent = sum(len(v) for v in samples.latencies.values())
+    sent += sum(sum(c.values()) for c in samples.errors.values())
+    print(f"  offered load: {sent / elapsed:.1f} requests/s ({sent} sent)")
+
+
 def _verdict(met: bool) -> str:
     return "met" if met else "NOT met"
 
 
-def summary(results: dict[str, Phase], users: int, dry: float | None) -> None:
-    """The ratios to the ceiling, each with the target it is compared with."""
+def summary(results: dict[str, Phase], users: int, dry: float | None, think: float) -> None:
+    """The ratios to the ceiling, each with the target it is compared with; the p99s at
+    saturation (closed loops) and with paced customers."""
     ceiling = results["ceiling"].rates.get("hello", 0.0) or math.nan
     journey = results["answering journey"]
     rows = [
@@ -502,6 +606,10 @@ def summary(results: dict[str, Phase], users: int, dry: float | None) -> None:
     if dry is not None:
         print(f"  the submit phase ran out of prepared letters after {dry:.1f} s")
     at = "at 50 users" if users == 50 else f"at 50 users (this run: {users})"
+    print(
+        f"  p99 at saturation ({users} users, no think time, each sending its next request as "
+        "the last returns: the queue's length, users / rate):"
+    )
     for name, phase, kind, _what in rows:
         p99 = results[phase].p99.get(kind, math.nan)
         where = f"p99 of the {phase} phase"
@@ -509,6 +617,27 @@ def summary(results: dict[str, Phase], users: int, dry: float | None) -> None:
             f"  {name + ' p99':<18} {p99:5.0f} ms {where:<34} "
             f"target < {P99_TARGET_MS:.0f} ms {at}: {_verdict(p99 < P99_TARGET_MS)}"
         )
+    paced = results.get("paced")
+    if paced is not None:
+        print(
+            f"  p99 with paced customers ({users} customers answering letters, {think:g} s "
+            "think time before each request; the paced phase):"
+        )
+        kinds = ["challenge page", "challenge answer", "form page", "submit"]
+        for kind in kinds:
+            p99 = paced.p99.get(kind, math.nan)
+            print(
+                f"  {kind + ' p99':<20} {p99:5.0f} ms with {users} customers answering at "
+                f"{think:g} s per page (target < {P99_TARGET_MS:.0f} ms): "
+                f"{_verdict(p99 < P99_TARGET_MS)}"
+            )
+        hello = results.get("paced hello")
+        if hello is not None:
+            p99 = hello.p99.get("hello", math.nan)
+            print(
+                f"  {'hello p99':<20} {p99:5.0f} ms with {users} users at {think:g} s per "
+                "request (the ceiling app paced the same way; reference, no target)"
+            )
     errors = {name: phase.errors for name, phase in results.items() if name != "preparation"}
     failed = ", ".join(f"{name} {count}" for name, count in errors.items() if count) or "none"
     print(
@@ -539,17 +668,45 @@ def main() -> None:
         help="at most this long to prepare the submit phase's letters [600]",
     )
     parser.add_argument("--pages", type=int, default=20, help="scanned pages in the batch")
+    parser.add_argument(
+        "--paced-seconds",
+        type=float,
+        default=20,
+        help="the paced phase (customers thinking between pages) and its hello reference; "
+        "0: neither [20]",
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="a paced customer's mean think time before each request, seconds (uniform "
+        f"{THINK_SPREAD[0]}-{THINK_SPREAD[1]} x) [1.0]",
+    )
+    parser.add_argument("--seed", type=int, default=6, help="of the think times [6]")
+    parser.add_argument(
+        "--paced-letters",
+        type=int,
+        help="letters of the paced phase [what --users customers answer at the shortest "
+        "think times, plus one each]",
+    )
     options = parser.parse_args()
     letters = options.letters or round(ANSWERS_PER_SECOND * options.seconds)
     submits = options.submit_letters or round(SUBMITS_PER_SECOND * options.seconds)
+    shortest = PACED_STEPS * THINK_SPREAD[0] * options.think  # a letter at the shortest thinks
+    paced = 0
+    if options.paced_seconds > 0:
+        paced = options.paced_letters or options.users * (
+            math.ceil(options.paced_seconds / shortest) + 1
+        )
     admin = os.environ.get(
         "FORMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
     redis_url = os.environ.get("FORMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    keys = [f"C{n:06d}" for n in range(1, 101 + letters + submits + options.pages)]
+    keys = [f"C{n:06d}" for n in range(1, 101 + letters + submits + paced + options.pages)]
     consent_keys, journey_keys = keys[:100], keys[100 : 100 + letters]
     submit_keys = keys[100 + letters : 100 + letters + submits]
-    paper_keys = keys[100 + letters + submits :]
+    paced_keys = keys[100 + letters + submits : 100 + letters + submits + paced]
+    paper_keys = keys[100 + letters + submits + paced :]
     customers = len(keys) + 100
     with tempfile.TemporaryDirectory(prefix="forms-load-") as work:
         print(f"starting prod-local ({options.workers} gunicorn workers, {customers} customers)…")
@@ -567,6 +724,7 @@ def main() -> None:
                 d["link"] for d in setup.issue(token, "consent-preferences", consent_keys, "load")
             ]
             journey_letters = issue_letters(stack, token, journey_keys, "load")
+            paced_letters = issue_letters(stack, token, paced_keys, "load-paced")
             started = time.monotonic()
             submit_letters = issue_letters(stack, token, submit_keys, "load-submit")
             issuing = time.monotonic() - started
@@ -577,6 +735,25 @@ def main() -> None:
                 with CpuMeter(lambda: {"gunicorn": children(master)}) as cpu:
                     elapsed = phase_ceiling(hello, options.users, options.seconds, samples)
                 results["ceiling"] = report("ceiling: bare Flask hello", samples, elapsed, cpu)
+                if options.paced_seconds > 0:
+                    samples = Samples()
+                    with CpuMeter(lambda: {"gunicorn": children(master)}) as cpu:
+                        elapsed = paced_hello(
+                            hello,
+                            options.users,
+                            options.paced_seconds,
+                            options.think,
+                            options.seed,
+                            samples,
+                        )
+                    results["paced hello"] = report(
+                        f"paced hello (the paced phase's reference): {options.users} users, "
+                        f"{options.think:g} s think time before each hello",
+                        samples,
+                        elapsed,
+                        cpu,
+                    )
+                    _offered(samples, elapsed)
             samples = Samples()
             with metered(stack) as (cpu, waits):
                 elapsed = phase_form(stack, consent, options.users, options.seconds, samples)
@@ -599,6 +776,8 @@ def main() -> None:
             )
             sent = send_batch(stack, token, batch) if batch else None
             acknowledged: dict[str, list[str]] = {"submit": [], "answering journey": []}
+            if paced:
+                acknowledged["paced"] = []
             samples = Samples()
             with metered(stack) as (cpu, waits):
                 elapsed, dry = phase_submit(
@@ -631,6 +810,30 @@ def main() -> None:
                 waits=waits,
                 answers="submit",
             )
+            if paced:
+                samples = Samples()
+                with metered(stack) as (cpu, waits):
+                    elapsed, ran_out = phase_paced(
+                        stack,
+                        paced_letters,
+                        options.users,
+                        options.paced_seconds,
+                        options.think,
+                        options.seed,
+                        samples,
+                        acknowledged["paced"],
+                    )
+                title = (
+                    f"paced: {options.users} customers answering letters, {options.think:g} s "
+                    "think time before each request (challenge page, challenge answer, form "
+                    "page, submit)"
+                )
+                if ran_out:
+                    title += f"; {ran_out} customers RAN OUT of letters (--paced-letters)"
+                results["paced"] = report(
+                    title, samples, elapsed, cpu, waits=waits, answers="submit"
+                )
+                _offered(samples, elapsed)
             change_sets = _open_change_sets(stack)
             samples = Samples()
             with metered(stack) as (cpu, waits):
@@ -643,7 +846,7 @@ def main() -> None:
             if sent is not None:
                 wait_batch(stack, token, *sent)
             reconcile(stack, acknowledged, change_sets, approved)
-    summary(results, options.users, dry)
+    summary(results, options.users, dry, options.think)
 
 
 if __name__ == "__main__":
