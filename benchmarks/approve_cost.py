@@ -41,16 +41,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
+# benchmarks/load_meters.py, next to this script (whose directory is sys.path[0])
+from load_meters import cpu_seconds  # noqa: E402
 
 
 @contextmanager
@@ -113,7 +105,7 @@ class Statements:
         event.listen(engine, "after_cursor_execute", after)
 
     def backend_cpu(self) -> float:
-        return sum(_cpu_seconds(pid) for pid in self.backends)
+        return sum(cpu_seconds(pid) for pid in self.backends)
 
     def take(self) -> tuple[dict[str, int], list[tuple[str, str, float, Any]]]:
         taken = dict(self.counts), self.lines

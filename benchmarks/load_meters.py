@@ -20,7 +20,7 @@ import requests
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU of one process so far (0 when it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -49,7 +49,7 @@ class CpuMeter:
         self.client_start = 0.0
 
     def __enter__(self) -> CpuMeter:
-        self.start = {g: {p: _cpu_seconds(p) for p in pids} for g, pids in self.groups().items()}
+        self.start = {g: {p: cpu_seconds(p) for p in pids} for g, pids in self.groups().items()}
         self.client_start = time.process_time()
         return self
 
@@ -57,7 +57,7 @@ class CpuMeter:
         self.spent: dict[str, float] = {}
         for group, pids in self.groups().items():
             before = self.start.get(group, {})
-            self.spent[group] = sum(max(0.0, _cpu_seconds(p) - before.get(p, 0.0)) for p in pids)
+            self.spent[group] = sum(max(0.0, cpu_seconds(p) - before.get(p, 0.0)) for p in pids)
         self.spent["load generator"] = time.process_time() - self.client_start
 
     def report(self, count: int, unit: str = "request") -> None:
