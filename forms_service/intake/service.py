@@ -36,7 +36,7 @@ from forms_service.storage.model import (
     Submission,
     SubmissionStatus,
 )
-from forms_service.storage.service import reading
+from forms_service.storage.service import columns_of, detached, reading, reading_connection
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +46,70 @@ _UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 #: Submissions still open to a repeated submit returning them unchanged.
 _PENDING = (SubmissionStatus.RECEIVED, SubmissionStatus.IN_REVIEW)
 
-#: Built once: constructing the statement and coercing its clauses for every link opened showed
-#: in the form page's profile (SQLAlchemy caches the compiled SQL either way).
-_DOCUMENT_AND_ANSWERS = (
-    select(Document, Submission)
-    .outerjoin(Submission, Submission.document_id == Document.id)
-    .where(Document.id == bindparam("document_id"))
-)
-
-
 # The submit's statements, on the tables (Core): nothing it writes is read back.
 _SUBMISSIONS = cast(Table, Submission.__table__)
 _DOCUMENTS = cast(Table, Document.__table__)
-_LOCK_DOCUMENT = (
-    select(_DOCUMENTS.c.status).where(_DOCUMENTS.c.id == bindparam("document_id")).with_for_update()
+
+# The link read, with Core statements built once: a link's document, and for `open_link` its
+# answers in the same statement, made into detached ORM objects (storage.service.detached).
+# The ORM's own loading of the same rows (session, identity map, load context) was about a
+# quarter of the CPU of a form or challenge page.
+_DOCUMENT_KEYS = tuple(column.key for column in columns_of(Document))
+_ANSWER_PREFIX = "answer_"
+_ANSWER_KEYS = tuple(
+    (column.key, column.key.removeprefix(_ANSWER_PREFIX))
+    for column in columns_of(Submission, prefix=_ANSWER_PREFIX)
 )
+_READ_DOCUMENT = select(*columns_of(Document)).where(_DOCUMENTS.c.id == bindparam("document_id"))
+_READ_DOCUMENT_AND_ANSWERS = (
+    select(*columns_of(Document), *columns_of(Submission, prefix=_ANSWER_PREFIX))
+    .select_from(_DOCUMENTS.outerjoin(_SUBMISSIONS, _SUBMISSIONS.c.document_id == _DOCUMENTS.c.id))
+    .where(_DOCUMENTS.c.id == bindparam("document_id"))
+)
+#: The identity check's statements: the document's challenge state, locked (failures are
+#: counted one answer at a time), and its update when it changes.
+_LOCK_CHALLENGE = (
+    select(
+        _DOCUMENTS.c.challenge_digests,
+        _DOCUMENTS.c.challenge_failures,
+        _DOCUMENTS.c.challenge_locked_until,
+    )
+    .where(_DOCUMENTS.c.id == bindparam("document_id"))
+    .with_for_update()
+)
+_SET_CHALLENGE = (
+    update(_DOCUMENTS)
+    .where(_DOCUMENTS.c.id == bindparam("document_id"))
+    .values(
+        challenge_failures=bindparam("failures"),
+        challenge_locked_until=bindparam("locked_until"),
+    )
+)
+#: The first opening: one statement decides who opened first (concurrent first openings
+#: record one event).
+_MARK_OPENED = (
+    update(_DOCUMENTS)
+    .where(_DOCUMENTS.c.id == bindparam("document_id"), _DOCUMENTS.c.opened_at.is_(None))
+    .values(
+        opened_at=bindparam("opened_at"),
+        status=case(
+            (_DOCUMENTS.c.status == DocumentStatus.ISSUED, DocumentStatus.OPENED),
+            else_=_DOCUMENTS.c.status,
+        ),
+    )
+)
+#: Locks the document and sets its new status in one statement, unless its link is closed or
+#: revoked (then no row: `_DOCUMENT_STATUS` tells which). A repeated submit rolls it back.
+_CLAIM_DOCUMENT = (
+    update(_DOCUMENTS)
+    .where(
+        _DOCUMENTS.c.id == bindparam("document_id"),
+        _DOCUMENTS.c.status.not_in([DocumentStatus.CLOSED, DocumentStatus.REVOKED]),
+    )
+    .values(status=bindparam("status"))
+    .returning(_DOCUMENTS.c.id)
+)
+_DOCUMENT_STATUS = select(_DOCUMENTS.c.status).where(_DOCUMENTS.c.id == bindparam("document_id"))
 #: What a repeated submit is recognised by, for every answer of the document (a handful).
 _ANSWER_STATES = select(
     _SUBMISSIONS.c.id,
@@ -70,11 +119,14 @@ _ANSWER_STATES = select(
     _SUBMISSIONS.c.base,
 ).where(_SUBMISSIONS.c.document_id == bindparam("document_id"))
 _INSERT_SUBMISSION = insert(_SUBMISSIONS)
-_SET_DOCUMENT_STATUS = (
-    update(_DOCUMENTS)
-    .where(_DOCUMENTS.c.id == bindparam("document_id"))
-    .values(status=bindparam("status"))
-)
+
+
+class _Repeated(Exception):
+    """Leaves the submit's transaction, rolled back, with the answer a submit repeats."""
+
+    def __init__(self, submission: Submission) -> None:
+        super().__init__(submission.id)
+        self.submission = submission
 
 
 class RevokedLink(Gone):
@@ -199,16 +251,11 @@ class OnlineIntake:
         except ExpiredLink:
             self.security_event("link_expired", document_id=_document_part(token), client=client)
             raise
-        answers: list[Submission] = []
-        with reading(self.sessions) as session:
-            if with_answer:  # the document and its answers in one statement
-                rows = session.execute(
-                    _DOCUMENT_AND_ANSWERS, {"document_id": claims.document_id}
-                ).all()
-                document = rows[0][0] if rows else None
-                answers = [row[1] for row in rows if row[1] is not None]
-            else:
-                document = session.get(Document, claims.document_id)
+        with reading_connection(self.sessions) as connection:
+            statement = _READ_DOCUMENT_AND_ANSWERS if with_answer else _READ_DOCUMENT
+            rows = connection.execute(statement, {"document_id": claims.document_id}).all()
+        document = _document_of(rows[0]) if rows else None
+        answers = [_answer_of_row(row) for row in rows if with_answer and row.answer_id]
         if document is None:
             self.security_event("link_unknown_document", client=client)
             raise UnknownDocument("This link does not lead to any form.")
@@ -226,20 +273,10 @@ class OnlineIntake:
             return
         now = self.clock()
         with self.sessions() as session, session.begin():
-            # One statement decides who opened first: concurrent first openings record one event.
-            opened = session.execute(
-                update(Document)
-                .where(Document.id == document.id, Document.opened_at.is_(None))
-                .values(
-                    opened_at=now,
-                    status=case(
-                        (Document.status == DocumentStatus.ISSUED, DocumentStatus.OPENED),
-                        else_=Document.status,
-                    ),
-                )
-                .execution_options(synchronize_session=False)
+            opened = session.connection().execute(
+                _MARK_OPENED, {"document_id": document.id, "opened_at": now}
             )
-            if opened.rowcount != 1:  # type: ignore[attr-defined]
+            if opened.rowcount != 1:
                 return
             audit.record(
                 session,
@@ -267,49 +304,61 @@ class OnlineIntake:
         definition = self.definition(document)
         now = self.clock()
         with self.sessions() as session, session.begin():
-            stored = session.get(Document, document.id, with_for_update=True)
-            assert stored is not None  # noqa: S101 - resolved just before
-            locked = bool(stored.challenge_locked_until and stored.challenge_locked_until > now)
+            connection = session.connection()  # Core statements, no ORM loading
+            state = connection.execute(_LOCK_CHALLENGE, {"document_id": document.id}).one()
+            failures = state.challenge_failures
+            locked_until = state.challenge_locked_until
+            locked = bool(locked_until and locked_until > now)
             if locked:
                 session.add(
                     SecurityEvent(
                         at=now,
                         kind="challenge_locked",
-                        document_id=stored.id,
+                        document_id=document.id,
                         client=client,
                         detail="",
                     )
                 )
             else:
-                salt = stored.challenge_digests.get("salt", "")
+                digests = state.challenge_digests
+                salt = digests.get("salt", "")
                 right = True
                 for question in definition.challenge:
                     try:
                         value = question.parse(answers.get(question.name))
                     except FieldValueError:
                         value = None
-                    expected = stored.challenge_digests.get(question.name, "")
+                    expected = digests.get(question.name, "")
                     right &= value is not None and hmac.compare_digest(
                         challenge_digest(salt, value), expected
                     )
                 if right:
-                    stored.challenge_failures = 0
-                    stored.challenge_locked_until = None
+                    if failures or locked_until is not None:
+                        connection.execute(
+                            _SET_CHALLENGE,
+                            {"document_id": document.id, "failures": 0, "locked_until": None},
+                        )
                     return
-                stored.challenge_failures += 1
-                if stored.challenge_failures >= self.challenge.max_failures:
-                    stored.challenge_locked_until = now + dt.timedelta(
-                        minutes=self.challenge.lock_minutes
-                    )
-                    stored.challenge_failures = 0
+                failures += 1
+                if failures >= self.challenge.max_failures:
+                    locked_until = now + dt.timedelta(minutes=self.challenge.lock_minutes)
+                    failures = 0
+                connection.execute(
+                    _SET_CHALLENGE,
+                    {
+                        "document_id": document.id,
+                        "failures": failures,
+                        "locked_until": locked_until,
+                    },
+                )
                 audit.record(
-                    session, "challenge_failed", actor="customer", at=now, document_id=stored.id
+                    session, "challenge_failed", actor="customer", at=now, document_id=document.id
                 )
                 session.add(
                     SecurityEvent(
                         at=now,
                         kind="challenge_failed",
-                        document_id=stored.id,
+                        document_id=document.id,
                         client=client,
                         detail="",
                     )
@@ -425,46 +474,53 @@ class OnlineIntake:
             proposal.state.submission_status if proposal else SubmissionStatus.RECEIVED
         )
         queued: list[int] = []
-        with self.sessions() as session, session.begin():
-            # Lock the document, then look for an answer: a statement after the lock sees an
-            # answer a concurrent submit committed while this one waited.
-            connection = session.connection()  # Core statements, no ORM execution layer
-            status = connection.execute(
-                _LOCK_DOCUMENT, {"document_id": submission.document_id}
-            ).scalar_one()
-            if status is DocumentStatus.CLOSED:
-                raise ClosedLink("Your answer has already been processed.")
-            if status is DocumentStatus.REVOKED:
-                raise RevokedLink("This form was withdrawn.")
-            states = connection.execute(
-                _ANSWER_STATES, {"document_id": submission.document_id}
-            ).all()
-            repeated = _repeated_by(states, submission)
-            if repeated is not None:
-                existing = session.get(Submission, repeated)
-                assert existing is not None  # noqa: S101 - read just before, under the lock
-                return Receipt(existing, changes_of(definition, existing), repeated=True), []
-            # Written with Core statements: nothing is read back in this transaction.
-            connection.execute(_INSERT_SUBMISSION, _row_of(submission))
-            closes = proposal is not None and proposal.state.closes_document
-            connection.execute(
-                _SET_DOCUMENT_STATUS,
-                {
-                    "document_id": submission.document_id,
-                    "status": DocumentStatus.CLOSED if closes else DocumentStatus.ANSWERED,
-                },
-            )
-            if proposal is not None:
-                queued = store(session, proposal)
-            # Events last (on SQLite the chain head is locked there; PostgreSQL chains at commit).
-            submitted = audit.NewEvent(
-                "submitted",
-                "customer",
-                submission.received_at,
-                document_id=submission.document_id,
-                detail={"channel": Channel.ONLINE.value, "submission": submission.id},
-            )
-            audit.record_all(session, [submitted, *(proposal.events if proposal else ())])
+        closes = proposal is not None and proposal.state.closes_document
+        try:
+            with self.sessions() as session, session.begin():
+                # Lock the document (setting its new status), then look for an answer: a
+                # statement after the lock sees an answer a concurrent submit committed while
+                # this one waited.
+                connection = session.connection()  # Core statements, no ORM execution layer
+                claimed = connection.execute(
+                    _CLAIM_DOCUMENT,
+                    {
+                        "document_id": submission.document_id,
+                        "status": DocumentStatus.CLOSED if closes else DocumentStatus.ANSWERED,
+                    },
+                ).first()
+                if claimed is None:
+                    status = connection.execute(
+                        _DOCUMENT_STATUS, {"document_id": submission.document_id}
+                    ).scalar_one()
+                    if status is DocumentStatus.REVOKED:
+                        raise RevokedLink("This form was withdrawn.")
+                    raise ClosedLink("Your answer has already been processed.")
+                states = connection.execute(
+                    _ANSWER_STATES, {"document_id": submission.document_id}
+                ).all()
+                repeated = _repeated_by(states, submission)
+                if repeated is not None:
+                    existing = session.get(Submission, repeated)
+                    assert existing is not None  # noqa: S101 - read just before, under the lock
+                    session.expunge(existing)  # kept loaded through the rollback
+                    raise _Repeated(existing)  # rolls the document's new status back
+                # Written with Core statements: nothing is read back in this transaction.
+                connection.execute(_INSERT_SUBMISSION, _row_of(submission))
+                if proposal is not None:
+                    queued = store(session, proposal)
+                # Events last (on SQLite the chain head is locked there; PostgreSQL chains at
+                # commit).
+                submitted = audit.NewEvent(
+                    "submitted",
+                    "customer",
+                    submission.received_at,
+                    document_id=submission.document_id,
+                    detail={"channel": Channel.ONLINE.value, "submission": submission.id},
+                )
+                audit.record_all(session, [submitted, *(proposal.events if proposal else ())])
+        except _Repeated as repeat:
+            existing = repeat.submission
+            return Receipt(existing, changes_of(definition, existing), repeated=True), []
         return Receipt(submission, changes_of(definition, submission)), queued
 
 
@@ -518,6 +574,16 @@ def _row_of(submission: Submission) -> dict[str, Any]:
 def _answers(session: Session, document_id: str) -> list[Submission]:
     # A document has a handful of submissions at most (each answer closes or replaces the last).
     return list(session.scalars(select(Submission).where(Submission.document_id == document_id)))
+
+
+def _document_of(row: Row[Any]) -> Document:
+    mapping = row._mapping
+    return detached(Document, {key: mapping[key] for key in _DOCUMENT_KEYS})
+
+
+def _answer_of_row(row: Row[Any]) -> Submission:
+    mapping = row._mapping
+    return detached(Submission, {key: mapping[label] for label, key in _ANSWER_KEYS})
 
 
 def _answer_of(answers: list[Submission]) -> Submission | None:

@@ -9,10 +9,17 @@ from collections.abc import Iterator
 
 import pytest
 from psycopg import pq
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import Engine, event, func, inspect, select, text
 
 from forms_service.storage.model import SecurityEvent
-from forms_service.storage.service import make_engine, make_session_factory, reading
+from forms_service.storage.service import (
+    columns_of,
+    detached,
+    make_engine,
+    make_session_factory,
+    reading,
+    reading_connection,
+)
 from tests.conftest import _admin_connection
 
 
@@ -65,3 +72,32 @@ def test_a_reading_session_reads_and_refuses_to_write(engine: Engine) -> None:
     with sessions() as session:
         after = session.execute(select(func.count()).select_from(SecurityEvent)).scalar_one()
     assert after == before
+
+
+def test_a_detached_row_object_is_as_a_closed_session_leaves_it(engine: Engine) -> None:
+    """`detached` objects (the link read's) carry their identity and no pending write: adding
+    one back to a session updates nothing and inserts nothing."""
+    sessions = make_session_factory(engine)
+    at = dt.datetime(2026, 12, 2, 6, 0, tzinfo=dt.UTC)
+    with sessions() as session, session.begin():
+        session.add(SecurityEvent(at=at, kind="link_tampered", client="c1", detail="d"))
+    with reading_connection(sessions) as connection:
+        row = connection.execute(
+            select(*columns_of(SecurityEvent)).where(SecurityEvent.kind == "link_tampered")
+        ).one()
+    loaded = detached(SecurityEvent, row._mapping)
+    assert inspect(loaded).detached and inspect(loaded).identity == (loaded.id,)
+    assert (loaded.kind, loaded.client, loaded.detail, loaded.at) == (
+        "link_tampered",
+        "c1",
+        "d",
+        at,
+    )
+    sent = _sent(engine)
+    with sessions() as session, session.begin():
+        session.add(loaded)  # as a detached object: persistent again, nothing to flush
+        assert not session.dirty and not session.new
+    assert not [s for s in sent if s.split(None, 1)[0] in ("INSERT", "UPDATE")], sent
+    with sessions() as session:
+        count = session.execute(select(func.count()).select_from(SecurityEvent)).scalar_one()
+    assert count == 1
