@@ -85,7 +85,7 @@ def test_a_detached_row_object_is_as_a_closed_session_leaves_it(engine: Engine) 
         row = connection.execute(
             select(*columns_of(SecurityEvent)).where(SecurityEvent.kind == "link_tampered")
         ).one()
-    loaded = detached(SecurityEvent, row._mapping)
+    loaded = detached(SecurityEvent, dict(row._mapping))
     assert inspect(loaded).detached and inspect(loaded).identity == (loaded.id,)
     assert (loaded.kind, loaded.client, loaded.detail, loaded.at) == (
         "link_tampered",
