@@ -207,3 +207,42 @@ def test_an_answer_whose_proposal_fails_is_stored_alone(
         stored = session.get(Submission, submission_id)
         assert stored is not None and stored.status is SubmissionStatus.RECEIVED
         assert _count(session, ChangeSet) == 0
+
+
+def test_a_repeated_submit_leaves_the_document_as_it_was(runtime: Runtime) -> None:
+    """The submit locks the document with the UPDATE of its status; a repeat rolls it back."""
+    document = issue(runtime, "contact-update")
+    first = submit(runtime, document, {"city": "Lyon"})  # a change to review: stays pending
+    with runtime.sessions() as session:
+        before = session.get(Document, document.id)
+        assert before is not None and before.status is DocumentStatus.ANSWERED
+        events = _count(session, AuditEvent)
+    definition = runtime.intake.definition(document)
+    shown = {f.name: document.snapshot.get(f.name) for f in definition.fields_for(Channel.ONLINE)}
+    receipt = runtime.intake.submit(
+        document, shown | {"city": "Lyon"}, shown, locale="fr", opened_at=None
+    )
+    assert receipt.repeated and receipt.submission.id == first
+    assert [c.field for c in receipt.changes] == ["city"]  # read before the rollback
+    with runtime.sessions() as session:
+        after = session.get(Document, document.id)
+        assert after is not None and after.status is DocumentStatus.ANSWERED
+        assert _count(session, Submission) == 1 and _count(session, AuditEvent) == events
+
+
+def test_a_link_revoked_or_closed_after_it_was_read_stores_nothing(runtime: Runtime) -> None:
+    revoked = issue(runtime, "contact-update")
+    closed = issue(runtime, "contact-update", "C000002")
+    runtime.issuing.revoke(revoked.id, actor="test")
+    with runtime.sessions() as session, session.begin():
+        stored = session.get(Document, closed.id)
+        assert stored is not None
+        stored.status = DocumentStatus.CLOSED
+    with pytest.raises(intake_service.RevokedLink):
+        submit(runtime, revoked, {"city": "Lyon"})
+    with pytest.raises(intake_service.ClosedLink):
+        submit(runtime, closed, {"city": "Lyon"})
+    with runtime.sessions() as session:
+        assert _count(session, Submission) == 0
+        statuses = {d.id: d.status for d in session.scalars(select(Document))}
+    assert statuses == {revoked.id: DocumentStatus.REVOKED, closed.id: DocumentStatus.CLOSED}
