@@ -348,7 +348,28 @@ def test_wrong_answers_are_counted_then_locked(client: FlaskClient, runtime: Run
     runtime.issuing.clock = lambda: later
     opened = _answer_challenge(client, path, {"birth_date": _birth_date(runtime)})
     assert opened.status_code == 303
+    with runtime.sessions() as session:  # the expired lock is cleared
+        document = session.get(Document, document_id)
+        assert document is not None and document.challenge_locked_until is None
     assert client.get(path).status_code == 200
+
+
+def test_the_right_answer_resets_the_failures_counted(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    path = _issue(runtime, "contact-update")
+    for _ in range(2):
+        assert _answer_challenge(client, path, {"birth_date": "01/01/1900"}).status_code == 422
+    with runtime.sessions() as session:
+        document = session.get(Document, _document_id(path))
+        assert document is not None and document.challenge_failures == 2
+    assert _answer_challenge(client, path, {"birth_date": _birth_date(runtime)}).status_code == 303
+    with runtime.sessions() as session:
+        document = session.get(Document, _document_id(path))
+        assert document is not None
+        assert document.challenge_failures == 0 and document.challenge_locked_until is None
+        kinds = session.execute(select(SecurityEvent.kind)).scalars().all()
+        assert kinds.count("challenge_failed") == 2
 
 
 def test_a_malformed_answer_is_a_field_message_not_a_failure(
