@@ -22,7 +22,8 @@ address, as the rate limits are per client):
             customer waits with 50 customers online (a closed loop's are users / rate, the
             queue). The ceiling's hello is paced the same way right after the ceiling, as its
             reference. --paced-seconds 0 skips both;
-- approve:  signed-in clerks (at most 10) open each change set of the three answering phases
+- approve:  signed-in clerks (at most 10, each with an account of its own, created before the
+            phases with the account service) open each change set of the three answering phases
             (and of the paper batch) and approve it (the CRM is written);
 - mailroom: a batch of --pages scanned letters is uploaded when the submit phase starts and
             read by the job worker during the answering phases (pages per minute until done);
@@ -37,6 +38,12 @@ and, apart, the paced phase's p99s. docs/load.md has numbers.
     .venv/bin/python benchmarks/load.py [--users 50] [--seconds 15] [--workers 3]
         [--submit-letters 250 x seconds] [--prepare-seconds 600] [--letters 70 x seconds]
         [--paced-seconds 20] [--think 1.0] [--seed 6] [--paced-letters N]
+        [--sweep 2.0,1.0,0.5,0.25]
+
+--sweep (off by default) adds, after the phases above, the capacity curve: the paced phase
+once per think time given (each on letters of its own), then per think time the offered load
+(requests sent per second), answers/s and p50/p95/p99 per kind, and up to which offered load
+every kind's p99 stays under 300 ms (issue 6's latency target at 50 users) without errors.
 
 The client threads run on the same machine as the servers: on a small machine they take CPU
 from both the ceiling and the service (the ratio stays fair, the absolute numbers do not).
@@ -49,6 +56,7 @@ import itertools
 import math
 import os
 import random
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -94,6 +102,8 @@ ISSUE_CHUNK = 1000
 THINK_SPREAD = (0.5, 1.5)
 #: Requests per letter of the paced phase (challenge page, challenge answer, form page, submit).
 PACED_STEPS = 4
+#: Clerks of the approve phase (at most --users), each signed in with an account of its own.
+CLERKS = 10
 TARGETS = {"form page": 0.30, "submit": 0.15}
 P99_TARGET_MS = 300.0
 
@@ -199,9 +209,9 @@ def hello_server(workers: int) -> Iterator[tuple[str, int]]:
         process.wait(20)
 
 
-def _address(user: int) -> Iterator[str]:
+def _address(user: int, network: int = 10) -> Iterator[str]:
     for n in itertools.count():
-        yield f"10.{user % 250}.{(n // 250) % 250}.{n % 250 + 1}"
+        yield f"{network}.{user % 250}.{(n // 250) % 250}.{n % 250 + 1}"
 
 
 def _letter_address(number: int) -> str:
@@ -393,19 +403,20 @@ def phase_paced(
     seed: int,
     samples: Samples,
     acknowledged: list[str],
+    network: int = 10,
 ) -> tuple[float, int]:
     """`users` customers each answering its own letters like a (fast) person: a think time
     before each of the four requests of an answer (the first one spreads the arrivals). Each
-    letter from a fresh address of the customer's own range (the identity question is limited
-    to 10 a minute per client). The phase's duration, and how many customers ran out of
-    letters before its end (--paced-letters issues more)."""
+    letter from a fresh address of the customer's own range in `network`.0.0.0/8 (the identity
+    question is limited to 10 a minute per client). The phase's duration, and how many
+    customers ran out of letters before its end (--paced-letters issues more)."""
     queues = [iter(letters[n::users]) for n in range(users)]
     lock = threading.Lock()
     dry = [0]
 
     def user(n: int, deadline: float) -> None:
         pause = _thinker(seed, n + 10_000, think)
-        addresses = _address(n + 150)
+        addresses = _address(n + 150, network)
         for letter in queues[n]:
             client = stack.client(next(addresses))
             if not pause(deadline):
@@ -438,23 +449,48 @@ def phase_paced(
     return _run_users(users, seconds, user), dry[0]
 
 
+def create_clerks(stack: Stack, count: int) -> list[tuple[str, str]]:
+    """`count` clerk accounts of their own (name, password), made with the account service
+    (forms_service.accounts, what `forms-service users create` calls) in the stack's database.
+
+    One shared account would make the clerks' sign-ins queue on its row: a sign-in locks the
+    user's row (failed-login count) while it verifies the password hash.
+    """
+    import datetime as dt
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.orm import Session
+
+    from forms_service.accounts.service import create_user
+    from forms_service.storage.service import make_engine
+
+    url = make_url(stack.admin_url).set(drivername="postgresql+psycopg", database=stack.database)
+    engine = make_engine(url.render_as_string(hide_password=False))
+    clerks = [(f"load-clerk-{n:02d}", secrets.token_urlsafe(18)) for n in range(1, count + 1)]
+    try:
+        with Session(engine) as session, session.begin():
+            for name, password in clerks:
+                create_user(session, name, password, ["clerk"], now=dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+    return clerks
+
+
 def phase_approve(
-    stack: Stack, change_sets: list[str], users: int, seconds: float, samples: Samples
+    stack: Stack,
+    change_sets: list[str],
+    clerks: list[tuple[str, str]],
+    seconds: float,
+    samples: Samples,
 ) -> tuple[float, list[str]]:
-    credentials = stack.credentials()
+    """Each clerk signs in with its own account, then approves change sets until none is left."""
     queue = iter(change_sets)
     lock = threading.Lock()
     approved: list[str] = []
 
     def user(n: int, deadline: float) -> None:
         clerk = stack.client(f"192.0.2.{n + 1}")
-        signed = samples.timed(
-            "sign in",
-            (303,),
-            clerk.sign_in,
-            credentials["clerk_user"],
-            credentials["clerk_password"],
-        )
+        signed = samples.timed("sign in", (303,), clerk.sign_in, *clerks[n])
         if signed is None:
             return
         while time.monotonic() < deadline:
@@ -471,7 +507,7 @@ def phase_approve(
                 with lock:
                     approved.append(change_set)
 
-    return _run_users(users, seconds, user), approved
+    return _run_users(len(clerks), seconds, user), approved
 
 
 def mailroom_batch(stack: Stack, token: str, keys: list[str]) -> bytes:
@@ -570,11 +606,136 @@ def _open_change_sets(stack: Stack) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+def _sent(samples: Samples) -> int:
+    """Every request sent, answered or not."""
+    sent = sum(len(v) for v in samples.latencies.values())
+    return sent + sum(sum(c.values()) for c in samples.errors.values())
+
+
 def _offered(samples: Samples, elapsed: float) -> None:
     """The load a paced phase offered: every request sent, answered or not, per second."""
-    sent = sum(len(v) for v in samples.latencies.values())
-    sent += sum(sum(c.values()) for c in samples.errors.values())
+    sent = _sent(samples)
     print(f"  offered load: {sent / elapsed:.1f} requests/s ({sent} sent)")
+
+
+def paced_letter_count(users: int, seconds: float, think: float) -> int:
+    """Letters `users` paced customers can answer in `seconds` at the shortest think times
+    (THINK_SPREAD[0] x `think` before each of the PACED_STEPS requests), plus one each."""
+    shortest = PACED_STEPS * THINK_SPREAD[0] * think
+    return users * (math.ceil(seconds / shortest) + 1)
+
+
+def think_times(text: str) -> list[float]:
+    """--sweep's value: comma-separated think times in seconds, each above 0."""
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of seconds: {text!r}") from None
+    if not values or any(not value > 0 for value in values):
+        raise argparse.ArgumentTypeError("give think times above 0 s, e.g. 2.0,1.0,0.5,0.25")
+    return values
+
+
+@dataclass(frozen=True)
+class CapacityPoint:
+    """One think time of the capacity curve: the load it offered and what was answered."""
+
+    think: float
+    phase: Phase
+    #: Requests sent per second, answered or not (the offered load).
+    offered: float
+    #: Answers (submits acknowledged) per second.
+    answers: float
+    #: Customers who ran out of letters before the end of the step.
+    ran_out: int
+
+    def within(self, kinds: list[str]) -> bool:
+        """Whether every kind's p99 stayed under P99_TARGET_MS, without an error."""
+        return not self.phase.errors and all(
+            self.phase.p99.get(kind, math.nan) < P99_TARGET_MS for kind in kinds
+        )
+
+
+def capacity_curve(
+    stack: Stack,
+    letters: list[tuple[float, list[Letter]]],
+    users: int,
+    seconds: float,
+    seed: int,
+) -> list[CapacityPoint]:
+    """The paced phase once per think time (in the order given), each on its own letters and
+    client addresses; a table per think time, as the paced phase prints."""
+    points: list[CapacityPoint] = []
+    for step, (think, own) in enumerate(letters):
+        samples = Samples()
+        acknowledged: list[str] = []
+        with metered(stack) as (cpu, waits):
+            elapsed, ran_out = phase_paced(
+                stack, own, users, seconds, think, seed, samples, acknowledged, 20 + step
+            )
+        title = f"capacity curve: {users} paced customers, {think:g} s think time"
+        if ran_out:
+            title += f"; {ran_out} customers RAN OUT of letters"
+        phase = report(title, samples, elapsed, cpu, waits=waits, answers="submit")
+        _offered(samples, elapsed)
+        points.append(
+            CapacityPoint(
+                think, phase, _sent(samples) / elapsed, len(acknowledged) / elapsed, ran_out
+            )
+        )
+    return points
+
+
+def capacity_summary(points: list[CapacityPoint], users: int, seconds: float) -> None:
+    """Per think time: the load aimed at and the load offered, answers/s, p50/p95/p99 per
+    kind; then up to which offered load every kind's p99 stays under P99_TARGET_MS (issue 6's
+    latency target)."""
+    kinds = ["challenge page", "challenge answer", "form page", "submit"]
+    print(
+        f"\ncapacity curve ({users} paced customers, {seconds:g} s per think time; latencies "
+        "p50/p95/p99 in ms):"
+    )
+    header = "".join(f"  {kind:>20}" for kind in kinds)
+    print(
+        f"  {'think s':>7} {'aimed req/s':>11} {'offered req/s':>13} {'answers/s':>9}{header}  errors"
+    )
+    for point in points:
+        # What the customers would send if every answer came at once (mean think time each);
+        # an offered load well below it: the answers were slow, the service saturated.
+        aimed = users / (point.think * sum(THINK_SPREAD) / 2)
+        cells = "".join(
+            "  "
+            + f"{point.phase.p50.get(k, math.nan):.0f}/{point.phase.p95.get(k, math.nan):.0f}"
+            f"/{point.phase.p99.get(k, math.nan):.0f}".rjust(20)
+            for k in kinds
+        )
+        print(
+            f"  {point.think:>7g} {aimed:>11.1f} {point.offered:>13.1f} {point.answers:>9.1f}{cells}  "
+            f"{point.phase.errors}{' (ran out of letters)' if point.ran_out else ''}"
+        )
+    ordered = sorted(points, key=lambda p: p.offered)
+    held = list(itertools.takewhile(lambda p: p.within(kinds), ordered))
+    first_miss = ordered[len(held)] if len(held) < len(ordered) else None
+    target = f"p99 < {P99_TARGET_MS:.0f} ms for every kind, no errors"
+    if not held:
+        print(
+            f"  {target}: NOT met even at the lightest load measured ({ordered[0].offered:.1f} requests/s)"
+        )
+    else:
+        best = held[-1]
+        print(
+            f"  {target}: met up to {best.offered:.1f} offered requests/s "
+            f"({best.answers:.1f} answers/s, think {best.think:g} s)"
+        )
+    if first_miss is not None:
+        worst = max(kinds, key=lambda k: first_miss.phase.p99.get(k, math.inf))
+        print(
+            f"  not met at {first_miss.offered:.1f} requests/s (think {first_miss.think:g} s): "
+            f"{worst} p99 {first_miss.phase.p99.get(worst, math.nan):.0f} ms, "
+            f"{first_miss.phase.errors} errors"
+        )
+    elif held:
+        print("  (met at every load measured: the curve's knee is beyond the shortest think time)")
 
 
 def _verdict(met: bool) -> str:
@@ -689,24 +850,37 @@ def main() -> None:
         help="letters of the paced phase [what --users customers answer at the shortest "
         "think times, plus one each]",
     )
+    parser.add_argument(
+        "--sweep",
+        type=think_times,
+        help="also run the paced phase (--paced-seconds long, --users customers) at each of "
+        "these think times, e.g. 2.0,1.0,0.5,0.25, and print the capacity curve: offered "
+        "load, answers/s, p50/p95/p99 per kind, and up to which load every p99 < 300 ms "
+        "[off]",
+    )
     options = parser.parse_args()
     letters = options.letters or round(ANSWERS_PER_SECOND * options.seconds)
     submits = options.submit_letters or round(SUBMITS_PER_SECOND * options.seconds)
-    shortest = PACED_STEPS * THINK_SPREAD[0] * options.think  # a letter at the shortest thinks
     paced = 0
     if options.paced_seconds > 0:
-        paced = options.paced_letters or options.users * (
-            math.ceil(options.paced_seconds / shortest) + 1
+        paced = options.paced_letters or paced_letter_count(
+            options.users, options.paced_seconds, options.think
         )
+    sweep_seconds = options.paced_seconds if options.paced_seconds > 0 else 20
+    sweep_counts = [
+        paced_letter_count(options.users, sweep_seconds, think) for think in options.sweep or []
+    ]
     admin = os.environ.get(
         "FORMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
     redis_url = os.environ.get("FORMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    keys = [f"C{n:06d}" for n in range(1, 101 + letters + submits + paced + options.pages)]
+    swept = sum(sweep_counts)
+    keys = [f"C{n:06d}" for n in range(1, 101 + letters + submits + paced + options.pages + swept)]
     consent_keys, journey_keys = keys[:100], keys[100 : 100 + letters]
     submit_keys = keys[100 + letters : 100 + letters + submits]
     paced_keys = keys[100 + letters + submits : 100 + letters + submits + paced]
-    paper_keys = keys[100 + letters + submits + paced :]
+    paper_keys = keys[100 + letters + submits + paced : len(keys) - swept]
+    sweep_keys = keys[len(keys) - swept :]
     customers = len(keys) + 100
     with tempfile.TemporaryDirectory(prefix="forms-load-") as work:
         print(f"starting prod-local ({options.workers} gunicorn workers, {customers} customers)…")
@@ -719,6 +893,7 @@ def main() -> None:
             ready_timeout=600,
         ) as stack:
             token = stack.credentials()["api_token"]
+            clerks = create_clerks(stack, min(options.users, CLERKS))
             setup = stack.client("192.0.2.200")
             consent = [
                 d["link"] for d in setup.issue(token, "consent-preferences", consent_keys, "load")
@@ -838,7 +1013,7 @@ def main() -> None:
             samples = Samples()
             with metered(stack) as (cpu, waits):
                 elapsed, approved = phase_approve(
-                    stack, change_sets, min(options.users, 10), options.seconds, samples
+                    stack, change_sets, clerks, options.seconds, samples
                 )
             results["approve"] = report(
                 "approve: clerks approving", samples, elapsed, cpu, waits=waits
@@ -846,7 +1021,22 @@ def main() -> None:
             if sent is not None:
                 wait_batch(stack, token, *sent)
             reconcile(stack, acknowledged, change_sets, approved)
+            points: list[CapacityPoint] = []
+            if options.sweep:
+                sweep_letters: list[tuple[float, list[Letter]]] = []
+                start = 0
+                for think, count in zip(options.sweep, sweep_counts, strict=True):
+                    own = sweep_keys[start : start + count]
+                    start += count
+                    sweep_letters.append(
+                        (think, issue_letters(stack, token, own, f"load-sweep-{think:g}"))
+                    )
+                points = capacity_curve(
+                    stack, sweep_letters, options.users, sweep_seconds, options.seed
+                )
     summary(results, options.users, dry, options.think)
+    if points:
+        capacity_summary(points, options.users, sweep_seconds)
 
 
 if __name__ == "__main__":

@@ -159,13 +159,17 @@ class Samples:
 
 @dataclass(frozen=True)
 class Phase:
-    """What one phase measured: rates and p99 (ms) per request kind, errors, requests."""
+    """What one phase measured: rates and p99 (ms) per request kind, errors, requests; and
+    the p50 and p95 (ms) per kind, and the errors per kind."""
 
     elapsed: float
     rates: dict[str, float]
     p99: dict[str, float]
     errors: int
     ok: int
+    p50: dict[str, float] = field(default_factory=dict)
+    p95: dict[str, float] = field(default_factory=dict)
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -186,7 +190,7 @@ def report(
 ) -> Phase:
     """Print a phase's table, CPU per request (and per answer: the count of `answers`) and
     what the database's backends waited for."""
-    rates, p99 = {}, {}
+    rates, p99, p50, p95 = {}, {}, {}, {}
     print(f"\n{title} ({elapsed:.1f} s)")
     print(
         f"  {'kind':<18} {'ok':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  errors"
@@ -198,9 +202,10 @@ def report(
         p99[kind] = _percentile(values, 0.99)
         failed = ", ".join(f"{k}: {v}" for k, v in samples.errors.get(kind, {}).items()) or "none"
         median = statistics.median(values) * 1000 if values else math.nan
+        p50[kind], p95[kind] = median, _percentile(values, 0.95)
         print(
             f"  {kind:<18} {len(values):>6} {rates[kind]:>8.1f} {median:>8.1f} "
-            f"{_percentile(values, 0.95):>8.1f} {p99[kind]:>8.1f}  {failed}"
+            f"{p95[kind]:>8.1f} {p99[kind]:>8.1f}  {failed}"
         )
     ok = sum(len(v) for v in samples.latencies.values())
     if len(kinds) > 1:
@@ -210,5 +215,5 @@ def report(
         cpu.report(len(samples.latencies.get(answers, [])), "answer")
     if waits is not None:
         waits.report()
-    errors = sum(sum(c.values()) for c in samples.errors.values())
-    return Phase(elapsed, rates, p99, errors, ok)
+    by_kind = {kind: sum(c.values()) for kind, c in samples.errors.items()}
+    return Phase(elapsed, rates, p99, sum(by_kind.values()), ok, p50, p95, by_kind)

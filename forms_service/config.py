@@ -77,6 +77,10 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "OUTBOX_DELIVER_IMMEDIATELY": True,
         "OUTBOX_MAX_ATTEMPTS": 8,
         "OUTBOX_FIRST_DELAY_SECONDS": 30,
+        # Every worker's recovery sweep (jobs/sweeps.py): every minute, it sends again scan
+        # pages and PDF returns left waiting 10 minutes (a lost job message); 0: off.
+        "SWEEP_INTERVAL_SECONDS": 60,
+        "SWEEP_AFTER_SECONDS": 600,
         "RATELIMIT_STORAGE_URI": "memory://",
         # Redis down: count in each process's memory meanwhile, rather than fail every page.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

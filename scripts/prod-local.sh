@@ -23,7 +23,9 @@
 #   PROD_LOCAL_CUSTOMERS  demo CRM size (0: no demo data, accounts or links)         [200]
 #   PROD_LOCAL_JOB_PROCESSES  pool processes of the job worker                       [1]
 # Other FORMS_* settings of the environment reach every process, e.g.
-# FORMS_OUTBOX_FIRST_DELAY_SECONDS [5 here] or FORMS_JOBS_VISIBILITY_TIMEOUT_SECONDS [600].
+# FORMS_OUTBOX_FIRST_DELAY_SECONDS [5 here], FORMS_JOBS_VISIBILITY_TIMEOUT_SECONDS [600] or
+# FORMS_SWEEP_INTERVAL_SECONDS / FORMS_SWEEP_AFTER_SECONDS [60 / 600: the job worker's sweep of
+# pages whose job message was lost].
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

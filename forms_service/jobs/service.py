@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from sqlalchemy.exc import OperationalError
 
 if TYPE_CHECKING:
@@ -120,7 +120,29 @@ def make_celery(settings: Mapping[str, Any], runtime: RuntimeProvider | None = N
         _register(app, name, target, provider)
     if runtime is None:
         _warm_up_worker_processes(provider)
+        _sweep_while_working(app, settings)
     return app
+
+
+def _sweep_while_working(app: Celery, settings: Mapping[str, Any]) -> None:
+    """Run the recovery sweep (jobs/sweeps.py) in the main process of `app`'s worker.
+
+    Its own runtime, not the pool's: the main process forks the pool processes.
+    """
+    from forms_service.jobs.sweeps import SweepSettings, SweepTimer
+
+    timer = SweepTimer(_lazy_runtime(settings), SweepSettings.from_settings(settings))
+
+    def start(sender: Any = None, **_kwargs: Any) -> None:
+        if getattr(sender, "app", None) is app:
+            timer.start()
+
+    def stop(sender: Any = None, **_kwargs: Any) -> None:
+        if getattr(sender, "app", None) is app:
+            timer.stop()
+
+    worker_ready.connect(start, weak=False)
+    worker_shutdown.connect(stop, weak=False)
 
 
 def _warm_up_worker_processes(provider: RuntimeProvider) -> None:

@@ -45,12 +45,17 @@ LATENCY = Histogram(
 
 
 class StorageCollector(Collector):
-    """Gauges read from the database at scrape time: queue depth, outbox lag, dead letters."""
+    """Gauges read from the database at scrape time: queue depth, outbox lag, dead letters.
+
+    And the scan pages whose job has not run yet, with the age of the oldest: a page whose job
+    message was lost shows here until the workers' recovery sweep sends it again.
+    """
 
     def __init__(self, built: Runtime) -> None:
         self.runtime = built
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        from forms_service.intake.mailroom.model import PENDING_PAGE_STATUSES, ScanPage
         from forms_service.storage.model import (
             ChangeSet,
             ChangeSetStatus,
@@ -75,6 +80,11 @@ class StorageCollector(Collector):
                         OutboxMessage.status == OutboxStatus.PENDING
                     )
                 ).scalar_one()
+                waiting, oldest_page = session.execute(
+                    select(func.count(), func.min(ScanPage.updated_at)).where(
+                        ScanPage.status.in_(PENDING_PAGE_STATUSES)
+                    )
+                ).one()
         except SQLAlchemyError:
             return
         yield GaugeMetricFamily(
@@ -93,6 +103,25 @@ class StorageCollector(Collector):
             "Outbox messages given up on",
             value=counts.get(OutboxStatus.DEAD, 0),
         )
+        yield GaugeMetricFamily(
+            "forms_mailroom_pages_waiting",
+            "Scan pages queued or being read",
+            value=waiting,
+        )
+        yield GaugeMetricFamily(
+            "forms_mailroom_oldest_waiting_seconds",
+            "Time since the oldest waiting scan page was queued (or sent again)",
+            value=0.0 if oldest_page is None else max(0.0, time.time() - _aware(oldest_page)),
+        )
+
+
+def _aware(moment: Any) -> float:
+    """POSIX time of a stored moment (SQLite gives naive UTC datetimes back)."""
+    import datetime as dt
+
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return float(moment.timestamp())
 
 
 def install(app: Flask) -> None:

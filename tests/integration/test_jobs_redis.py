@@ -72,6 +72,7 @@ def _env(settings: dict[str, Any]) -> dict[str, str]:
     for name in (
         "VAR_DIR", "DATABASE_URL", "FILE_STORE_DIR", "DEFINITIONS_DIR", "BASE_URL",
         "JOBS_BROKER_URL", "JOBS_REDIS_PREFIX", "JOBS_QUEUE",
+        "SWEEP_INTERVAL_SECONDS", "SWEEP_AFTER_SECONDS",
     ):  # fmt: skip
         if name in settings:
             env[f"FORMS_{name}"] = str(settings[name])
@@ -103,16 +104,20 @@ def _close_celery_app(runtime: Runtime) -> None:
     runtime.jobs.app.close()
 
 
+def _worker_command(settings: dict[str, Any], *options: str) -> list[str]:
+    queue = str(settings.get("JOBS_QUEUE", "forms_service"))
+    return [
+        sys.executable, "-m", "celery", "-A", "forms_service.jobs.celery_app", "worker",
+        "--loglevel=INFO", "-Q", queue,
+        "--without-gossip", "--without-mingle", "--without-heartbeat", *options,
+    ]  # fmt: skip
+
+
 @pytest.fixture
 def worker(app_settings: dict[str, Any], runtime: Runtime, tmp_path: Path) -> Iterator[Path]:
     """A real worker process on the test's broker; its log file."""
     log = tmp_path / "worker.log"
-    queue = str(app_settings.get("JOBS_QUEUE", "forms_service"))
-    command = [
-        sys.executable, "-m", "celery", "-A", "forms_service.jobs.celery_app", "worker",
-        "--pool=prefork", "--concurrency=2", "--loglevel=INFO", "-Q", queue,
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-    ]  # fmt: skip
+    command = _worker_command(app_settings, "--pool=prefork", "--concurrency=2")
     with _running(command, app_settings, log):
         yield log
     _close_celery_app(runtime)
@@ -184,3 +189,46 @@ def test_worker_command_sends_again_pages_left_waiting(
     assert batch.status == "done", log.read_text()[-3000:]
     assert [p.status for p in batch.pages] == [PageStatus.SUBMITTED]
     assert "page(s) left waiting were queued again" in log.read_text()
+
+
+def test_running_workers_send_again_pages_whose_message_was_lost_once(
+    app_settings: dict[str, Any], runtime: Runtime, tmp_path: Path
+) -> None:
+    """Two workers keep running while a batch's messages are lost (a flushed Redis, a broker
+    restarted without persistence): their sweeps send each page again once, nobody restarts."""
+
+    class Lost:
+        def enqueue(self, job: str, *ids: str) -> None:
+            pass  # accepted, then gone
+
+    # Sweeps every half second for what waited a minute: a page being read is never re-sent.
+    settings = {**app_settings, "SWEEP_INTERVAL_SECONDS": 0.5, "SWEEP_AFTER_SECONDS": 60}
+    logs = [tmp_path / f"worker-{n}.log" for n in (1, 2)]
+    documents = [issue(runtime, FORM, f"C00000{n}") for n in (4, 5)]
+    pages = [
+        scanned_page(runtime, documents[0], FORM, Answers(texts={"city": "DIJON"})),
+        scanned_page(runtime, documents[1], FORM),
+    ]
+    with contextlib.ExitStack() as running:
+        for n, log in enumerate(logs, start=1):
+            command = _worker_command(settings, "--pool=solo", f"--hostname=sweeper{n}@%h")
+            running.enter_context(_running(command, settings, log))
+        working, runtime.mailroom.jobs = runtime.mailroom.jobs, Lost()
+        received = runtime.mailroom.receive(
+            [Upload("lost.pdf", as_pdf(pages))], source="api", actor="test"
+        )
+        runtime.mailroom.jobs = working
+        with runtime.sessions() as session, session.begin():
+            session.execute(
+                update(ScanPage)
+                .where(ScanPage.batch_id == received.id)
+                .values(updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+            )
+        batch = _settled(runtime, received.id)
+    _close_celery_app(runtime)
+    output = "\n".join(log.read_text() for log in logs)
+    assert batch.status == "done", output[-3000:]
+    assert [p.status for p in batch.pages] == [PageStatus.SUBMITTED, PageStatus.SUBMITTED]
+    assert all(p.attempts == 1 for p in batch.pages)  # each page read once
+    sent = [line for line in output.splitlines() if "page(s) sent again" in line]
+    assert len(sent) == 1 and "2 page(s) sent again" in sent[0], output[-3000:]

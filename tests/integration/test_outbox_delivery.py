@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from forms_service.changes.model import encode_raw
 from forms_service.changes.outbox import Delivery, OutboxDeliverer, RetryPolicy
@@ -297,3 +298,50 @@ def test_two_workers_deliver_one_message_once(runtime: Runtime) -> None:
     assert results == {0: {"delivered": 1}, 1: {}}
     assert gated.applies == 1
     assert crm_record(runtime, KEY)["city"] == "Bron"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_deliverer_killed_mid_delivery_leaves_nothing_stranded(runtime: Runtime) -> None:
+    """No "sending" state: a deliverer whose connection dies while it holds a message (its
+    process killed, its backend terminated) leaves the message pending and due; the next
+    round of another deliverer applies it once, with no sweep and no operator."""
+    gated = GatedConnector(runtime.connectors["crm"])
+    connectors: dict[str, Connector] = {"crm": gated}
+    quiet = ChangeService(runtime.sessions, runtime.definitions, connectors)
+    runtime.intake.proposer = None
+    view = quiet.propose(submit(runtime, issue(runtime, "contact-update", KEY), {"city": "Bron"}))
+    quiet.approve_all(view.id, actor="alice", version=view.version)
+    doomed = OutboxDeliverer(runtime.sessions, connectors, runtime.definitions)
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            doomed.run_once()
+        except BaseException as exc:  # its connection is killed under it: asserted below
+            failures.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    assert gated.entered.wait(timeout=30)  # it holds the message, in the middle of the write
+    with runtime.engine.connect() as admin:
+        (holder,) = admin.execute(
+            text(
+                "SELECT DISTINCT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                " WHERE c.relname = 'outbox' AND l.mode = 'RowShareLock'"
+                " AND l.pid <> pg_backend_pid()"
+            )
+        ).scalars()
+        assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holder}).scalar()
+        admin.commit()
+    gated.release.set()
+    thread.join(timeout=60)
+    assert len(failures) == 1 and isinstance(failures[0], OperationalError), failures
+    stored = _message(runtime)
+    assert (stored.status, stored.attempts) == (OutboxStatus.PENDING, 0)  # rolled back: due
+    survivor = OutboxDeliverer(runtime.sessions, connectors, runtime.definitions)
+    assert survivor.run_once() == {"delivered": 1}
+    assert survivor.run_once() == {}
+    assert crm_record(runtime, KEY)["city"] == "Bron"
+    assert (_message(runtime).status, _message(runtime).attempts) == (OutboxStatus.DELIVERED, 1)
+    assert runtime.changes.change_set(view.id).status is ChangeSetStatus.APPLIED

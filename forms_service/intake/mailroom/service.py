@@ -67,6 +67,14 @@ class ReceivedBatch:
     files: int
 
 
+@dataclass(frozen=True)
+class Recovered:
+    """What one recovery run did: PDF returns given their batch, pages whose job was sent again."""
+
+    returns: int
+    pages: int
+
+
 class MailroomService(PageJob, OperatorActions):
     """Receives scan batches, reads their pages, and lets operators settle exceptions."""
 
@@ -255,25 +263,49 @@ class MailroomService(PageJob, OperatorActions):
 
         A broker that lost a message or a worker that died mid-page leaves such pages; the
         job itself is idempotent, so sending it twice is harmless. Flattened PDF returns left
-        without their batch (`receive_stranded_returns`) are given one first.
+        without their batch (`receive_stranded_returns`) are given one first. Returns the
+        number of pages sent again (`recover` also counts the returns).
+        """
+        return self.recover(older_than=older_than).pages
+
+    def recover(self, *, older_than: dt.timedelta = dt.timedelta(minutes=10)) -> Recovered:
+        """`requeue`, with what it did: the stranded returns given a batch, the pages sent again.
+
+        Safe to run from several processes at once (the workers' sweeps, the CLI): the pages
+        are claimed in one transaction with their rows locked (SKIP LOCKED on PostgreSQL,
+        BEGIN IMMEDIATE on SQLite) and stamped, so a page is sent again by one run only, and
+        not again before `older_than` has passed once more.
         """
         limit = self.clock() - older_than
         # Their pages are queued as they are made, after `limit`: not sent twice below.
-        self.receive_stranded_returns(older_than=older_than)
-        with self.sessions() as session:
-            ids = list(
+        returns = self.receive_stranded_returns(older_than=older_than)
+        with self.sessions() as session, session.begin():
+            pages = list(
                 session.execute(
-                    select(ScanPage.id).where(
-                        ScanPage.status.in_(PENDING_PAGE_STATUSES), ScanPage.updated_at <= limit
-                    )
+                    select(ScanPage)
+                    .where(ScanPage.status.in_(PENDING_PAGE_STATUSES), ScanPage.updated_at <= limit)
+                    .order_by(ScanPage.updated_at, ScanPage.id)
+                    .with_for_update(skip_locked=True)
                 ).scalars()
             )
-        with self.sessions() as session, session.begin():
-            for page in session.execute(select(ScanPage).where(ScanPage.id.in_(ids))).scalars():
+            now = self.clock()
+            for page in pages:
                 page.status = PageStatus.QUEUED
-                page.updated_at = self.clock()
+                page.updated_at = now
+            ids = [page.id for page in pages]
+            if ids:
+                audit.record(
+                    session,
+                    "scan_pages_requeued",
+                    actor="requeue",
+                    at=now,
+                    detail={
+                        "pages": len(ids),
+                        "batches": len({page.batch_id for page in pages}),
+                    },
+                )
         self._queue(ids)
-        return len(ids)
+        return Recovered(returns=returns, pages=len(ids))
 
 
 def _batch_of_return(session: Session, pdf_return_id: str) -> ReceivedBatch | None:
