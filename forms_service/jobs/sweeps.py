@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -117,9 +118,11 @@ def sweep_once(
 class SweepTimer:
     """Runs `sweep_once` every `settings.interval` seconds on a daemon thread until stopped.
 
-    The runtime is built on the thread's first round and its connections are closed after
-    every round: the worker's main process forks pool processes, which must not inherit an
-    open database connection.
+    The runtime is built for each round and its connections are closed after it: the worker's
+    main process forks pool processes, which must not inherit an open database connection. A
+    fork in the middle of a round gives the child the round's pool: the child forgets it
+    without closing it (SQLAlchemy's `dispose(close=False)`), so that the parent's connection
+    is not ended by the child.
     """
 
     def __init__(self, runtime: Callable[[], Runtime], settings: SweepSettings) -> None:
@@ -127,6 +130,13 @@ class SweepTimer:
         self.settings = settings
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self._engine: Engine | None = None
+        os.register_at_fork(after_in_child=self._forget_in_child)
+
+    def _forget_in_child(self) -> None:
+        engine = self._engine
+        if engine is not None:
+            engine.dispose(close=False)
 
     def start(self) -> None:
         """Start the thread: a first round now, then one every interval."""
@@ -153,6 +163,7 @@ class SweepTimer:
         except Exception:
             log.exception("recovery sweep: cannot build the runtime")
             return None
+        self._engine = built.engine
         try:
             return sweep_once(
                 built.engine,
@@ -163,6 +174,7 @@ class SweepTimer:
             log.exception("recovery sweep failed; the next round tries again")
             return None
         finally:
+            self._engine = None
             built.engine.dispose()
 
     def _loop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -125,3 +126,31 @@ def test_an_interval_of_zero_turns_the_sweep_off(engine: Engine) -> None:
     timer.start()
     timer.stop()
     assert timer._thread is None and mailroom.calls == 0
+
+
+class _ForkingMailroom:
+    """Forks in the middle of a round, as a worker's pool replacing a process would."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.child_status: int | None = None
+
+    def recover(self, *, older_than: dt.timedelta) -> Recovered:
+        with self.engine.connect() as connection:  # the round's pool now holds a connection
+            connection.exec_driver_sql("SELECT 1")
+        parent_pool = self.engine.pool
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child: 0 when it was given a pool of its own
+            os._exit(0 if self.engine.pool is not parent_pool else 1)
+        _, status = os.waitpid(child, 0)
+        self.child_status = os.waitstatus_to_exitcode(status)
+        assert self.engine.pool is parent_pool
+        return Recovered(returns=0, pages=0)
+
+
+def test_a_process_forked_during_a_round_does_not_share_its_connections(engine: Engine) -> None:
+    mailroom = _ForkingMailroom(engine)
+    built: Any = _Runtime(engine, mailroom)  # type: ignore[arg-type]
+    timer = SweepTimer(lambda: built, SweepSettings(interval=60))
+    assert timer.run_round() == SweepRound(swept=True)
+    assert mailroom.child_status == 0
