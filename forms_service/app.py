@@ -28,7 +28,7 @@ from forms_service.web.api.submissions import blueprint as api_submissions
 from forms_service.web.api.views import blueprint as api_documents
 from forms_service.web.backoffice import register as register_backoffice
 from forms_service.web.extensions import csrf, limiter
-from forms_service.web.guards import refuse_nul_characters
+from forms_service.web.guards import refuse_unstorable_characters
 from forms_service.web.mailroom import register as register_mailroom
 from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
@@ -86,7 +86,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_upload)
 
     _register_error_handlers(app)
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_unstorable_characters)
     app.after_request(_security_headers)
 
     ops.install(app)

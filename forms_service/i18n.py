@@ -19,6 +19,10 @@ _MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "At least {min} characters.",
     },
     "pattern": {"fr": "Format incorrect.", "en": "Wrong format."},
+    "invisible_characters": {
+        "fr": "Caractères invisibles ou de contrôle refusés : retapez la valeur.",
+        "en": "Invisible or control characters are not accepted: type the value again.",
+    },
     "email": {
         "fr": "Adresse e-mail incorrecte (exemple : nom@domaine.fr).",
         "en": "Invalid e-mail address (example: name@example.com).",

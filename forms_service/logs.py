@@ -14,6 +14,9 @@ _TOKEN_IN_PATH = re.compile(r"/f/[A-Za-z0-9_.-]{20,}")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_.-]+")
 _BEARER_WORD = re.compile(r"(?i)bearer")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+#: PostgreSQL names the offending values in its errors ("Key (email)=(jeanne@…) already
+#: exists", "Failing row contains (…)"); SQLAlchemy's hide_parameters does not reach them.
+_ROW_VALUES = re.compile(r"(\)=\(|Failing row contains \()[^\n]*")
 
 
 def _redacted_bearer(found: re.Match[str]) -> str:
@@ -28,7 +31,16 @@ def redact(text: str) -> str:
         text = _TOKEN_IN_PATH.sub("/f/[token]", text)
     if _BEARER_WORD.search(text):
         text = _BEARER.sub(_redacted_bearer, text)
+    if ")=(" in text or "Failing row" in text:
+        text = _ROW_VALUES.sub(r"\1[redacted])", text)
     return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """The plain text format, with tracebacks redacted like messages."""
+
+    def formatException(self, ei: Any) -> str:
+        return redact(super().formatException(ei))
 
 
 class RedactingFilter(logging.Filter):
@@ -76,7 +88,8 @@ class JsonFormatter(logging.Formatter):
             if key not in self._STANDARD and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            # A traceback quotes exception messages: a link, a token or a row's values.
+            entry["error"] = redact(self.formatException(record.exc_info))
         return self._ENCODER.encode(entry)
 
 
@@ -87,7 +100,7 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_forms_service", False):

@@ -84,6 +84,21 @@ def _collapse(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
+#: Unicode categories no answer needs: controls (ESC, DEL…), format characters (bidi
+#: overrides that make "gnp.exe" read "exe.png" to a clerk, zero-width spaces that make two
+#: values look alike), private use and lone surrogates (which no database can store).
+_INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs"})
+
+
+def _has_invisible(text: str) -> bool:
+    return any(unicodedata.category(character) in _INVISIBLE for character in text)
+
+
+def _ascii_forms(text: str) -> str:
+    """Compatibility forms folded (NFKC): full-width "６９００３" from a phone keyboard is 69003."""
+    return unicodedata.normalize("NFKC", text)
+
+
 class FieldType:
     """Base of all field types. Subclasses override what differs.
 
@@ -107,6 +122,8 @@ class FieldType:
         text = _collapse(str(raw))
         if not text:
             return None
+        if _has_invisible(text):
+            raise FieldValueError("invisible_characters")
         value = self.normalise(text, rules, choices)
         self.check(value, rules, choices)
         return value
@@ -224,10 +241,11 @@ class PostcodeType(FieldType):
     _GENERIC = re.compile(r"[A-Z0-9][A-Z0-9 -]{1,9}")
 
     def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:
-        value = text.upper()
+        value = _ascii_forms(text).upper()
         if (rules.country or "FR") == "FR":
             value = value.replace(" ", "")
-            if not re.fullmatch(r"\d{5}", value) or not _french_department_exists(value):
+            # ASCII digits only: \d also matches "٦٩٠٠٣", which no source system expects.
+            if not re.fullmatch(r"[0-9]{5}", value) or not _french_department_exists(value):
                 raise FieldValueError("postcode_fr")
             return value
         if not self._GENERIC.fullmatch(value):
@@ -270,6 +288,9 @@ class DateType(FieldType):
         return super().parse(raw, rules, choices)
 
     def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:
+        text = _ascii_forms(text)
+        if not text.isascii():
+            raise FieldValueError("date")
         for fmt in self._FORMATS:
             try:
                 return dt.datetime.strptime(text, fmt).date().isoformat()
@@ -334,7 +355,7 @@ class IbanType(FieldType):
     html_attributes = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
 
     def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:
-        compact = re.sub(r"[\s.-]", "", text).upper()
+        compact = re.sub(r"[\s.-]", "", _ascii_forms(text)).upper()
         try:
             iban = IBAN(compact)
         except SchwiftyException as exc:

@@ -30,6 +30,9 @@ def make_engine(url: str, *, immediate: bool = False, **options: Any) -> Engine:
     (SQLite's answer to SELECT … FOR UPDATE). Use it for the service's own database only:
     one thread must then never open a second transaction while holding one.
     """
+    # A failed statement's message would carry its parameters (names, e-mails, IBANs) into
+    # every log line and traceback that shows it.
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":

@@ -2,30 +2,83 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from flask import request
 
 from forms_service.errors import InvalidInput
 
 _NUL = "\x00"
+#: Nesting no request body of the API comes near; deeper is refused, not walked.
+_MAX_DEPTH = 32
 
 
-def refuse_nul_characters() -> None:
-    """Refuse NUL characters in the path, the query, form fields and JSON bodies.
+def refuse_unstorable_characters() -> None:
+    r"""Refuse NUL characters and lone surrogates in the path, query, form fields and JSON.
 
-    No text the service stores or looks up may contain one (PostgreSQL refuses them), so
-    they are refused here with a clear 422 instead of failing deep inside a query.
+    No text the service stores or looks up may contain either: PostgreSQL refuses NUL, and
+    a lone surrogate ("\ud800" in JSON) cannot be encoded to UTF-8 for any database, the
+    audit chain or a log line. Both are refused here with a clear 422 instead of failing
+    deep inside a query with a 500. (Form and query bytes that are not UTF-8 are already
+    decoded by werkzeug with replacement characters.)
 
     Raises:
-        InvalidInput: the request carries a NUL character (the field is named when known).
+        InvalidInput: the request carries such a character (the field is named when known).
     """
-    if _NUL in request.path:
-        raise InvalidInput("the address contains a NUL character", field="path")
+    if _NUL in request.path or not _encodable(request.path):
+        raise InvalidInput("the address contains a character that is not text", field="path")
     for source in (request.args, request.form):
         for name, values in source.lists():
             texts = [name, *(value for value in values if isinstance(value, str))]
-            if any(_NUL in text for text in texts if isinstance(text, str)):
-                raise InvalidInput("text must not contain NUL characters", field=str(name)[:64])
+            if any(_NUL in text or not _encodable(text) for text in texts):
+                raise InvalidInput("text must not contain NUL characters", field=_shown(name))
     if request.is_json:
         raw = request.get_data(cache=True)
         if b"\\u0000" in raw or b"\x00" in raw:
             raise InvalidInput("text must not contain NUL characters", field="body")
+        try:
+            body = json.loads(raw)
+        except RecursionError:
+            # '[' * 100000 made the API's own parser fail with a 500.
+            raise InvalidInput("the JSON body nests too deep", field="body") from None
+        except ValueError:
+            return  # malformed JSON: the view's parser says what is wrong with it
+        field = _unencodable_field(body)
+        if field is not None:
+            raise InvalidInput(
+                "text must not contain lone surrogates (\\ud800-\\udfff)", field=field
+            )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(name: str) -> str:
+    return name.encode("utf-8", "replace").decode("utf-8")[:64]
+
+
+def _unencodable_field(value: Any, name: str = "body", depth: int = 0) -> str | None:
+    """The name of the first JSON member holding unencodable text, else None."""
+    if depth > _MAX_DEPTH:
+        raise InvalidInput("the JSON body nests too deep", field="body")
+    if isinstance(value, str):
+        return None if _encodable(value) else name
+    if isinstance(value, dict):
+        for key, member in value.items():
+            if not _encodable(key):
+                return _shown(key)
+            found = _unencodable_field(member, key[:64], depth + 1)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for member in value:
+            found = _unencodable_field(member, name, depth + 1)
+            if found is not None:
+                return found
+    return None

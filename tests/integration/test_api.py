@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from forms_service.runtime import Runtime
-from forms_service.storage.model import FieldChangeStatus
+from forms_service.storage.model import Document, FieldChangeStatus
 from tests.integration.reviewing import add_token, answer
 
 
@@ -265,6 +266,73 @@ def test_audit_redacts_personal_values_for_roles_not_allowed(
         headers=_auth(supervisor),
     )
     assert older.json is not None and older.json["items"][0]["id"] == ids[1]
+
+
+def test_lone_surrogates_are_refused_before_any_query(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """Regression: "\\ud800" in a JSON body failed with 500 (UnicodeEncodeError) on both backends."""
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon"})
+    clerk = add_token(runtime, "review-bot", ["clerk"])
+    integrator = add_token(runtime, "issuer", ["integration"])
+    version = runtime.changes.change_set(change_set_id).version
+    calls: list[tuple[str, str, str, str, str]] = [
+        (
+            "patch",
+            f"/api/v1/change-sets/{change_set_id}/fields/city",
+            clerk,
+            "value",
+            "Ly\\ud800on",
+        ),
+        ("post", "/api/v1/documents", integrator, "form", "\\udfff"),
+        ("post", "/api/v1/documents", integrator, "where", "city = '\\ud83d'"),
+    ]
+    for method, path, token, field, escaped in calls:
+        fields = {"version": version, "keys": ["C000001"], "form": "contact-update"}
+        # json.dumps would escape the backslash: the escape goes in after it.
+        body = json.dumps({**fields, field: "SURROGATE"}).replace("SURROGATE", escaped)
+        response = getattr(client, method)(
+            path, data=body, headers={**_auth(token), "Content-Type": "application/json"}
+        )
+        assert response.status_code == 422, (path, response.status_code)
+        _problem(response.json, 422)
+        assert response.json is not None and response.json["field"] == field
+    nested = client.post(
+        "/api/v1/documents",
+        data='{"form": "contact-update", "keys": ["C00\\udc00"]}',
+        headers={**_auth(integrator), "Content-Type": "application/json"},
+    )
+    assert nested.status_code == 422 and nested.json is not None
+    assert nested.json["field"] == "keys"
+    # A real pair is text like any other: an emoji in a city is for the field type to judge.
+    paired = client.patch(
+        f"/api/v1/change-sets/{change_set_id}/fields/city",
+        data=json.dumps({"version": version, "value": "X"}).replace("X", "Lyon \\ud83d\\ude00"),
+        headers={**_auth(clerk), "Content-Type": "application/json"},
+    )
+    assert paired.status_code in (200, 422) and paired.json is not None
+    assert paired.json.get("code") != "internal_server_error"
+    assert runtime.changes.change_set(change_set_id).row("city").proposed in (
+        "Lyon",
+        "Lyon \U0001f600",
+    )
+    with runtime.sessions() as session:
+        assert session.query(Document).count() == 1  # nothing issued by the refused calls
+
+
+def test_a_json_body_nested_too_deep_is_refused_not_a_crash(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """Regression: '[' * 100000 as the body of POST /api/v1/documents failed with 500."""
+    integrator = add_token(runtime, "issuer", ["integration"])
+    headers = {**_auth(integrator), "Content-Type": "application/json"}
+    for body in ("[" * 100_000, "[" * 500 + "]" * 500, '{"form": ' + "[" * 40 + "]" * 40 + "}"):
+        response = client.post("/api/v1/documents", data=body, headers=headers)
+        assert response.status_code == 422, body[:20]
+        _problem(response.json, 422)
+        assert response.json is not None and response.json["field"] == "body"
+    malformed = client.post("/api/v1/documents", data="{nope", headers=headers)
+    assert malformed.status_code == 400  # the API's own parser names what is wrong
 
 
 def test_nul_characters_are_refused_before_any_query(client: FlaskClient, runtime: Runtime) -> None:

@@ -204,6 +204,31 @@ def test_next_never_leaves_the_back_office(client: FlaskClient, runtime: Runtime
     assert response.headers["Location"] == "/backoffice/"
 
 
+def test_a_next_with_a_line_break_lands_on_the_queue_not_on_an_error(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    # Regression: a CR LF in `next` reached the Location header, which werkzeug refuses: 500.
+    add_user(runtime, "clerk", ["clerk"])
+    for target in ("/backoffice/\r\nSet-Cookie: taken=1", "/backoffice/\tx", "/mailroom/ x"):
+        page = client.get("/backoffice/login", query_string={"next": target})
+        assert page.status_code == 200
+        response = client.post(
+            "/backoffice/login",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "username": "clerk",
+                "password": PASSWORD,
+                "next": target,
+            },
+        )
+        assert response.status_code == 303, target
+        assert response.headers["Location"] == "/backoffice/"
+        assert "taken" not in response.headers.get("Set-Cookie", "")
+        client.post(
+            "/backoffice/logout", data={"csrf_token": csrf_of(client.get("/backoffice/").text)}
+        )
+
+
 @pytest.fixture
 def https_app(app_settings: dict[str, Any]) -> Iterator[Flask]:
     application = create_app({**app_settings, "BASE_URL": "https://forms.example"})

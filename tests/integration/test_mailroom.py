@@ -21,7 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from forms_service.cli import cli
+from forms_service.errors import InvalidInput
 from forms_service.intake.mailroom import queries
+from forms_service.intake.mailroom.files import MAX_PAGES
 from forms_service.intake.mailroom.model import BatchStatus, PageStatus, ScanPage
 from forms_service.intake.mailroom.service import Upload
 from forms_service.issuing.layout import CURRENT_LAYOUT
@@ -298,6 +300,40 @@ def test_unsupported_file_refuses_the_whole_batch_and_stores_nothing(runtime: Ru
     assert refused.value.field == "notes.txt"
     with runtime.sessions() as session:
         assert queries.batches(session) == []
+
+
+def test_a_batch_over_the_page_limit_is_refused_whole_and_stores_nothing(
+    runtime: Runtime, app_settings: dict[str, Any]
+) -> None:
+    # Regression: a 60 KB PDF naming one page 10,000 times became 10,000 page rows and jobs.
+    kids = b" ".join([b"3 0 R"] * 10_000)
+    objects = (
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count 10000 >>" % kids,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    )
+    content = b"%PDF-1.7\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(content))
+        content += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(content)
+    content += b"xref\n0 4\n0000000000 65535 f \n" + b"".join(
+        b"%010d 00000 n \n" % offset for offset in offsets
+    )
+    content += b"trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    stored_before = sorted(Path(app_settings["FILE_STORE_DIR"]).rglob("*"))
+    with pytest.raises(InvalidInput) as refused:
+        runtime.mailroom.receive(
+            [Upload("page.png", as_png(_blank_sheet())), Upload("../many.pdf", content)],
+            source="cli",
+            actor="test",
+        )
+    assert refused.value.status == 422 and refused.value.field == "many.pdf"
+    assert f"at most {MAX_PAGES} pages" in refused.value.reason
+    with runtime.sessions() as session:
+        assert queries.batches(session) == []
+    assert sorted(Path(app_settings["FILE_STORE_DIR"]).rglob("*")) == stored_before
 
 
 def test_page_of_another_batch_then_rejected_by_an_operator(runtime: Runtime) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import secrets
 import subprocess
@@ -20,6 +21,7 @@ from sqlalchemy.exc import StatementError
 
 from forms_service.audit.service import GENESIS, _digest, record, verify
 from forms_service.clock import utc_now
+from forms_service.logs import JsonFormatter, RedactingFormatter
 from forms_service.storage import migrate
 from forms_service.storage.model import (
     AuditEvent,
@@ -250,3 +252,29 @@ def test_sqlite_engine_settings(tmp_path: Path) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
     engine.dispose()
     assert (tmp_path / "nested" / "x.sqlite").exists()
+
+
+def test_a_failed_statement_does_not_show_its_values(empty_database_url: str) -> None:
+    # Regression: an IntegrityError's message listed its parameters, so a connector or
+    # service error logged with log.exception wrote customers' e-mails into the logs.
+    engine = make_engine(empty_database_url)
+    personal = "jeanne.martin@example.fr"
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE leak_probe (email VARCHAR(64) UNIQUE)"))
+            insert = text("INSERT INTO leak_probe (email) VALUES (:email)")
+            connection.execute(insert, {"email": personal})
+            with pytest.raises(StatementError) as failed:
+                connection.execute(insert, {"email": personal})
+        assert "hidden due to hide_parameters" in str(failed.value)
+        # PostgreSQL names the value itself ("Key (email)=(…) already exists"): the log
+        # formats redact that part of a traceback.
+        record = logging.makeLogRecord(
+            {"msg": "write failed", "exc_info": (StatementError, failed.value, None)}
+        )
+        for formatter in (JsonFormatter(), RedactingFormatter("%(message)s")):
+            assert personal not in formatter.format(record)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS leak_probe"))
+        engine.dispose()

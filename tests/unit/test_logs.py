@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 
-from forms_service.logs import JsonFormatter, RedactingFilter, redact
+from forms_service.logs import JsonFormatter, RedactingFilter, RedactingFormatter, redact
 
 
 def test_redact_link_and_bearer_tokens() -> None:
@@ -52,3 +53,23 @@ def test_json_time_is_the_records_own_second() -> None:
     assert times[0] == times[1] != times[2]
     record = logging.makeLogRecord({"msg": "m", "created": 1_700_000_001.5})
     assert formatter.formatTime(record, "%H") == time.strftime("%H", time.localtime(1_700_000_001))
+
+
+def test_tracebacks_are_redacted_in_both_formats() -> None:
+    # Regression: only messages were redacted; a traceback quoting an error's text wrote
+    # link tokens and the row values PostgreSQL names in its errors to the log.
+    token = "/f/AAAAAAAAAAAAAAAAAAAAAA.x.k1.BBBBBBBBBBBBBBBBBBBBBB"
+    try:
+        raise RuntimeError(
+            f"cannot open {token}\nDETAIL:  Key (email)=(jeanne.martin@example.fr) already "
+            "exists.\nFailing row contains (7, Jeanne, Martin)."
+        )
+    except RuntimeError:
+        record = logging.makeLogRecord(
+            {"msg": "cannot propose submission %s", "args": ("s1",), "exc_info": sys.exc_info()}
+        )
+    for formatter in (JsonFormatter(), RedactingFormatter("%(message)s")):
+        line = formatter.format(record)
+        for secret in ("BBBB", "jeanne.martin", "Jeanne"):
+            assert secret not in line, (type(formatter).__name__, secret)
+        assert "Key (email)=([redacted])" in line and "RuntimeError" in line

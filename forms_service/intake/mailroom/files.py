@@ -12,10 +12,15 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageOps
 
 from forms_service.errors import InvalidInput
+from forms_service.intake.mailroom.bounded import OverLimits, run_bounded
 
 #: Largest page decoded, in pixels: an A4 page at 600 dpi is 35 million; a 100-megapixel
 #: image is refused before its pixels are decoded.
 MAX_PIXELS = 60_000_000
+#: Most pages one file may hold: more is refused at upload, before anything is stored. A
+#: 1 MB PDF can declare 200,000 pages (one page object named again and again) and a 1 MB TIFF
+#: 8,000 frames; each would become a page row and a job.
+MAX_PAGES = 1000
 #: Resolution PDF pages are rendered at for reading.
 RENDER_DPI = 200
 #: Share of dark pixels under which a page counts as blank.
@@ -48,6 +53,10 @@ class PageProblem(Exception):
         self.code = code
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[PageProblem], tuple[str, str]]:
+        # Raised in the child of run_bounded, pickled to the parent: keep both arguments.
+        return (PageProblem, (self.code, self.reason))
+
 
 def media_type_of(content: bytes, filename: str = "") -> str:
     """The media type of a scanned file, by its leading bytes (the name is not trusted).
@@ -67,24 +76,36 @@ def media_type_of(content: bytes, filename: str = "") -> str:
     raise UnsupportedFile("accepted files are PDF, TIFF, PNG and JPEG", field=filename or "file")
 
 
-def count_pages(content: bytes, media_type: str) -> int:
-    """How many pages a file holds; 1 for a file that cannot be opened at all.
+def count_pages(content: bytes, media_type: str, *, limit: int = MAX_PAGES) -> int:
+    """How many pages a file holds, counted up to `limit` + 1; 1 for a file that cannot be opened.
 
     A file that cannot be opened still counts as one page, so that its error is shown and
-    kept like any other page's (nothing is dropped).
+    kept like any other page's (nothing is dropped). Counting stops past `limit`: a TIFF's
+    frames are found one by one, so a file of 100,000 tiny frames is not walked to its end.
     """
     try:
         if media_type == MEDIA_TYPES["pdf"]:
-            document = pdfium.PdfDocument(content)
-            try:
-                return max(len(document), 1)
-            finally:
-                document.close()
+            return min(run_bounded(lambda: _count_pdf_pages(content)), limit + 1)
         with _open_image(content) as image, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            return max(int(getattr(image, "n_frames", 1)), 1)
+            frames = 1
+            while frames <= limit:
+                try:
+                    image.seek(frames)
+                except EOFError:
+                    break
+                frames += 1
+            return frames
     except Exception:  # a damaged file may fail anywhere in its decoder: still one page
         return 1
+
+
+def _count_pdf_pages(content: bytes) -> int:
+    document = pdfium.PdfDocument(content)
+    try:
+        return max(len(document), 1)
+    finally:
+        document.close()
 
 
 def load_page(content: bytes, media_type: str, index: int, *, dpi: int = RENDER_DPI) -> GrayImage:
@@ -110,6 +131,18 @@ def is_blank(gray: GrayImage) -> bool:
 
 
 def _render_pdf_page(content: bytes, index: int, dpi: int) -> GrayImage:
+    # In a child with its own memory and time: a page description may be built to exhaust
+    # PDFium (see bounded.py), and PDFium cannot be stopped from the outside otherwise.
+    try:
+        return run_bounded(lambda: _render_pdf_page_here(content, index, dpi))
+    except OverLimits as exc:
+        raise PageProblem(
+            "pdf_too_complex",
+            "the PDF page needs more memory or time to render than a scanned page ever does",
+        ) from exc
+
+
+def _render_pdf_page_here(content: bytes, index: int, dpi: int) -> GrayImage:
     try:
         document = pdfium.PdfDocument(content)
     except pdfium.PdfiumError as exc:

@@ -22,7 +22,7 @@ from forms_service.audit import service as audit
 from forms_service.clock import Clock, utc_now
 from forms_service.definitions.model import FormDefinition
 from forms_service.errors import InvalidInput
-from forms_service.intake.mailroom.files import count_pages, media_type_of
+from forms_service.intake.mailroom.files import MAX_PAGES, count_pages, media_type_of
 from forms_service.intake.mailroom.model import (
     PENDING_PAGE_STATUSES,
     BatchStatus,
@@ -128,7 +128,7 @@ class MailroomService(PageJob, OperatorActions):
         `pdf_return_id` names the flattened PDF return the batch reads (see returns.py).
 
         Raises:
-            InvalidInput: no file, too many files, an empty or unsupported file.
+            InvalidInput: no file, too many files or pages, an empty or unsupported file.
         """
         if source not in SOURCES:
             raise InvalidInput(f"unknown batch source {source!r}", field="source")
@@ -141,12 +141,12 @@ class MailroomService(PageJob, OperatorActions):
             if not upload.content:
                 raise InvalidInput("the file is empty", field=_safe_name(upload.filename))
             media.append(media_type_of(upload.content, _safe_name(upload.filename)))
+        counts = _page_counts(uploads, media)
         # Files first: a database row never points to a file that is not stored.
         keys = [
             self.files.put(u.content, suffix=_suffix(m))
             for u, m in zip(uploads, media, strict=True)
         ]
-        counts = [count_pages(u.content, m) for u, m in zip(uploads, media, strict=True)]
         now = self.clock()
         batch_id = new_document_id()
         page_ids: list[str] = []
@@ -334,3 +334,20 @@ def _safe_name(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if c.isprintable()).strip()
     return (name or "scan")[:255]
+
+
+def _page_counts(uploads: Sequence[Upload], media: Sequence[str]) -> list[int]:
+    """The pages of each file; refused when the batch would hold more than MAX_PAGES.
+
+    Raises:
+        InvalidInput: naming the file with which the batch goes over the limit.
+    """
+    counts: list[int] = []
+    for upload, media_type in zip(uploads, media, strict=True):
+        counts.append(count_pages(upload.content, media_type, limit=MAX_PAGES - sum(counts)))
+        if sum(counts) > MAX_PAGES:
+            raise InvalidInput(
+                f"a batch holds at most {MAX_PAGES} pages: split this file or the batch",
+                field=_safe_name(upload.filename),
+            )
+    return counts

@@ -48,6 +48,9 @@ def _safe_next(target: str | None) -> str:
         return default
     if "\\" in target or target.startswith("//"):
         return default
+    # A control character would end up in the Location header: refused there with a 500.
+    if not target.isprintable() or " " in target:
+        return default
     return target
 
 

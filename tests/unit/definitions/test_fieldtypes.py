@@ -61,6 +61,7 @@ def test_every_refusal_has_a_message_in_every_language() -> None:
         "too_long",
         "too_short",
         "pattern",
+        "invisible_characters",
         "email",
         "phone",
         "postcode_fr",
@@ -382,3 +383,54 @@ def test_a_refused_stored_value_is_recognised_when_sent_back_untouched() -> None
     assert not phone.is_shown("0639062210", None, ())
     assert not phone.is_shown(None, "0639062210", ())
     assert iban.is_shown("FR76 123", "FR76123", ())  # as displayed, by groups of four
+
+
+# -- hostile input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("type_name", "raw", "expected"),
+    [
+        ("postcode", "６９００３", "69003"),  # regression: stored and sent to the source as is
+        ("date", "０１/０２/１９９０", "1990-02-01"),
+        ("phone", "０６ １２ ３４ ５６ ７８", "+33612345678"),
+        (
+            "iban",
+            "ＦＲ７６ ３０００ ６０００ ０１１２ ３４５６ ７８９０ １８９",
+            "FR7630006000011234567890189",
+        ),
+    ],
+)
+def test_full_width_digits_and_letters_are_read_as_ascii(
+    type_name: str, raw: str, expected: str
+) -> None:
+    assert parse(type_name, raw) == expected
+
+
+def test_digits_of_other_scripts_are_refused_not_stored() -> None:
+    # Regression: "\\d" matched Arabic-Indic digits, so "٦٩٠٠٣" was a valid French postcode.
+    assert refused("postcode", "٦٩٠٠٣").key == "postcode_fr"
+    assert refused("date", "٠١/٠٢/١٩٩٠").key == "date"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Lyon\u202e",  # right-to-left override: "gnp.exe" shown as "exe.png"
+        "Ly\u200bon",  # zero-width space: two values that look the same
+        "Ly\x1b[31mon",  # a terminal escape for whoever reads a log or an export
+        "Ly\x7fon",
+        "Ly\ue000on",  # private use
+        "Ly\ud800on",  # lone surrogate: no database can store it
+    ],
+)
+@pytest.mark.parametrize("type_name", sorted(FIELD_TYPES))
+def test_invisible_and_control_characters_are_refused_by_every_type(
+    type_name: str, raw: str
+) -> None:
+    assert refused(type_name, raw).key == "invisible_characters"
+
+
+def test_line_breaks_and_tabs_in_text_are_spaces_not_new_lines() -> None:
+    assert parse("text", "12 rue\r\nBcc: x@evil.example\t ") == "12 rue Bcc: x@evil.example"
+    assert refused("email", "a@b.fr\r\nBcc: x@evil.example").key == "email"

@@ -11,7 +11,9 @@ import pypdf
 import pytest
 from PIL import Image
 
+from forms_service.intake.mailroom import bounded
 from forms_service.intake.mailroom.files import (
+    MAX_PAGES,
     MEDIA_TYPES,
     PageProblem,
     UnsupportedFile,
@@ -120,3 +122,89 @@ def test_speckle_is_not_ink_but_a_printed_mark_is() -> None:
     assert is_blank(sheet)
     sheet[100:140, 100:140] = 0
     assert not is_blank(sheet)
+
+
+def _raw_pdf(*objects: bytes) -> bytes:
+    """A PDF written by hand: object 1 is the catalogue; a correct cross-reference table."""
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return out
+
+
+def _pdf_naming_one_page(times: int) -> bytes:
+    kids = b" ".join([b"3 0 R"] * times)
+    return _raw_pdf(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, times),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    )
+
+
+def _tiff_of_tiny_frames(frames: int) -> bytes:
+    """A TIFF of `frames` 1x1 frames sharing one pixel: about 110 bytes a frame."""
+    tags: tuple[tuple[int, int, int], ...] = (
+        *((256, 3, 1), (257, 3, 1), (258, 3, 8), (259, 3, 1), (262, 3, 1)),
+        *((273, 4, 8), (277, 3, 1), (278, 3, 1), (279, 4, 1)),
+    )
+    out = bytearray(b"II*\x00" + struct.pack("<I", 9) + b"\x80")
+    for frame in range(frames):
+        start = len(out)
+        out += struct.pack("<H", len(tags))
+        for tag, kind, value in tags:
+            out += struct.pack("<HHII", tag, kind, 1, value)
+        following = start + 2 + 12 * len(tags) + 4 if frame < frames - 1 else 0
+        out += struct.pack("<I", following)
+    return bytes(out)
+
+
+def test_a_small_pdf_naming_one_page_200000_times_is_counted_only_past_the_limit() -> None:
+    # Regression: 1.2 MB declared 200,000 pages, and became 200,000 page rows and jobs.
+    content = _pdf_naming_one_page(200_000)
+    assert len(content) < 1_300_000
+    assert count_pages(content, MEDIA_TYPES["pdf"]) == MAX_PAGES + 1
+    assert count_pages(content, MEDIA_TYPES["pdf"], limit=10) == 11
+    assert count_pages(_pdf_naming_one_page(3), MEDIA_TYPES["pdf"]) == 3
+
+
+def test_a_tiff_of_thousands_of_frames_is_walked_only_past_the_limit() -> None:
+    # Regression: Pillow's n_frames walked every frame (about 30 s for a 20 MB file).
+    assert count_pages(_tiff_of_tiny_frames(5000), MEDIA_TYPES["tiff"]) == MAX_PAGES + 1
+    assert count_pages(_tiff_of_tiny_frames(7), MEDIA_TYPES["tiff"]) == 7
+    assert count_pages(_tiff_of_tiny_frames(7), MEDIA_TYPES["tiff"], limit=3) == 4
+
+
+def _pdf_drawing(operations: bytes, repeat: int) -> bytes:
+    drawing = zlib.compress(operations * repeat, 9)
+    return _raw_pdf(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(drawing), drawing),
+    )
+
+
+def test_a_page_description_built_to_exhaust_the_renderer_is_a_clear_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Regression: 600 KB whose page inflates to 300 MB of lines took 150 s and 6 GB to render
+    # in the worker. Here 40 MB of lines against a child allowed 128 MB: the same refusal,
+    # sooner; the defaults (1 GB, 30 s) refuse the 300 MB page in about 4 s.
+    monkeypatch.setattr(bounded, "CHILD_MEMORY_BYTES", 128 * 1024 * 1024)
+    bomb = _pdf_drawing(b"0 0 m 1 1 l S\n", 3_000_000)
+    assert len(bomb) < 200_000
+    problem = _problem(bomb, MEDIA_TYPES["pdf"])
+    assert problem.code == "pdf_too_complex"
+    assert "more memory or time" in problem.reason
+    # An ordinary page description renders in the same child.
+    page = load_page(_pdf_drawing(b"0 0 m 595 842 l 20 w S\n", 1), MEDIA_TYPES["pdf"], 0, dpi=72)
+    assert page.shape == (842, 595) and page.min() == 0
