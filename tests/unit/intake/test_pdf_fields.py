@@ -17,6 +17,7 @@ from forms_service.intake.pdf.guard import (
     PdfLimits,
     PdfRejected,
     PdfTooLarge,
+    has_reference_loop,
     inflated_size,
     nesting_depth,
 )
@@ -410,3 +411,35 @@ def test_references_that_loop_are_refused_not_followed_forever(field: bytes, rea
     )
     with pytest.raises(CorruptPdf):
         read_pdf_form(content, reader=reader)
+
+
+@pytest.mark.parametrize(
+    ("catalog", "pages"),
+    [
+        (b"6 0 R", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),  # the catalogue itself
+        (b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [6 0 R] /Count 1 >>"),
+    ],
+)
+def test_reference_loops_pdfminer_follows_itself_are_refused_before_parsing(
+    catalog: bytes, pages: bytes
+) -> None:
+    # Regression: the same loop as the catalogue or a page of the page tree hung inside
+    # pdfminer itself (opening the file, listing its pages), out of our resolver's reach.
+    content = _pdf_of_objects(
+        catalog,
+        pages,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length 3 >>\nstream\nq Q\nendstream",
+        b"<< /FT /Tx /T (city) /V (Lyon) >>",
+        b"7 0 R",
+        b"6 0 R",
+    )
+    with pytest.raises(CorruptPdf, match="loop"):
+        read_pdf_form(content)
+
+
+def test_a_chain_of_references_that_ends_is_no_loop() -> None:
+    chain = b"6 0 obj\n7 0 R\nendobj\n7 0 obj 8 0 R endobj\n8 0 obj\n(Lyon)\nendobj\n"
+    assert not has_reference_loop(b"%PDF-1.7\n" + chain)
+    assert has_reference_loop(b"%PDF-1.7\n" + chain.replace(b"(Lyon)", b"6 0 R"))
+    assert has_reference_loop(b"%PDF-1.7\n9 0 obj\r\n9 0 R\r\nendobj\r\n")
