@@ -82,6 +82,8 @@ _HEADER = re.compile(rb"%PDF-\d\.\d")
 #: Brackets that open or close a nesting level, and the keyword after which raw bytes follow.
 _TOKENS = re.compile(rb"<<|>>|\[|\]|(?<![A-Za-z])stream(?:\r\n|\n|\r)")
 _ENDSTREAM = b"endstream"
+#: An object whose whole body is a reference to another ("6 0 obj 7 0 R endobj").
+_BARE_REFERENCE = re.compile(rb"(?<!\d)(\d+)\s+\d+\s+obj\s+(\d+)\s+\d+\s+R\s*endobj")
 _CHUNK = 1024 * 1024
 
 
@@ -91,7 +93,7 @@ def preflight(content: bytes, limits: PdfLimits) -> None:
     Cheap checks on the bytes only, run before any parser sees the file.
 
     Raises:
-        PdfTooLarge, NotAPdf, CorruptPdf, PdfBomb.
+        PdfTooLarge, NotAPdf, CorruptPdf (also for a loop of references), PdfBomb.
     """
     if len(content) > limits.max_bytes:
         raise PdfTooLarge(f"The file is larger than {limits.max_bytes // (1024 * 1024)} MB.")
@@ -101,6 +103,8 @@ def preflight(content: bytes, limits: PdfLimits) -> None:
         raise NotAPdf("The file is not a PDF document.")
     if b"%%EOF" not in content[-2048:]:
         raise CorruptPdf("The file is incomplete (it was cut off while being saved or sent).")
+    if has_reference_loop(content):
+        raise CorruptPdf("The file's objects refer to each other in a loop: it cannot be read.")
     depth, streams = _layout(content)
     if depth > limits.max_depth:
         raise PdfBomb(
@@ -111,6 +115,27 @@ def preflight(content: bytes, limits: PdfLimits) -> None:
             f"The file's compressed data expands to more than "
             f"{limits.max_inflated_bytes // (1024 * 1024)} MB."
         )
+
+
+def has_reference_loop(content: bytes) -> bool:
+    """Whether objects that are nothing but a reference to another lead back to themselves.
+
+    pdfminer follows such references without end (resolve1), also inside its own code where
+    no resolver of ours is asked: opening the catalogue, walking the page tree. Objects
+    packed in object streams are not seen here; those the field walk resolves are bounded.
+    """
+    target = {int(m.group(1)): int(m.group(2)) for m in _BARE_REFERENCE.finditer(content)}
+    finished: set[int] = set()
+    for start in target:
+        seen: set[int] = set()
+        current: int | None = start
+        while current in target and current not in finished:
+            if current in seen:
+                return True
+            seen.add(current)
+            current = target[current]
+        finished |= seen
+    return False
 
 
 def nesting_depth(content: bytes) -> int:

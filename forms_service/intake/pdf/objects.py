@@ -16,7 +16,7 @@ from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdffont import PDFFont, PDFUnicodeNotDefined
 from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
-from pdfminer.pdftypes import PDFStream, resolve1
+from pdfminer.pdftypes import PDFObjRef, PDFStream
 from pdfminer.psparser import PSLiteral
 from pdfminer.utils import decode_text
 from pypdf.generic import (
@@ -36,6 +36,9 @@ _ENCRYPT_ENTRY = re.compile(rb"/Encrypt\s*\d+\s+\d+\s+R")
 _ENCRYPTED = (
     "The file is protected by a password. Save a copy without a password and send it again."
 )
+#: References followed from one value before they count as a loop: writers chain one or
+#: two; "6 0 R" naming "7 0 R" naming "6 0 R" never ends.
+_MAX_REFERENCE_HOPS = 32
 
 
 class PdfObjects(Protocol):
@@ -145,6 +148,19 @@ class _TextCollector(PDFTextDevice):
         return float(font.char_width(cid) * fontsize * scaling)
 
 
+def _resolved(value: Any) -> Any:
+    """What a pdfminer value is once its references are followed (pdfminer's resolve1, bounded).
+
+    Raises:
+        CorruptPdf: the references loop (resolve1 would follow them without end).
+    """
+    for _ in range(_MAX_REFERENCE_HOPS):
+        if not isinstance(value, PDFObjRef):
+            return value
+        value = value.resolve()
+    raise CorruptPdf("The file's objects refer to each other in a loop: it cannot be read.")
+
+
 class PdfminerObjects:
     """The pdfplumber (pdfminer.six) view: lenient, handles incremental updates and encryption."""
 
@@ -175,35 +191,35 @@ class PdfminerObjects:
         return self._doc.info[0] if self._doc.info else {}
 
     def resolve(self, value: Any) -> Any:
-        return resolve1(value)
+        return _resolved(value)
 
     def get(self, holder: Any, key: str) -> Any:
         found = self.as_dict(holder)
-        return None if found is None else resolve1(found.get(key))
+        return None if found is None else _resolved(found.get(key))
 
     def as_dict(self, value: Any) -> Mapping[str, Any] | None:
-        value = resolve1(value)
+        value = _resolved(value)
         if isinstance(value, PDFStream):
             return value.attrs
         return value if isinstance(value, dict) else None
 
     def as_list(self, value: Any) -> list[Any]:
-        value = resolve1(value)
+        value = _resolved(value)
         return list(value) if isinstance(value, list) else []
 
     def name(self, value: Any) -> str | None:
-        value = resolve1(value)
+        value = _resolved(value)
         if not isinstance(value, PSLiteral):
             return None
         name = value.name
         return name.decode("latin-1") if isinstance(name, bytes) else str(name)
 
     def text(self, value: Any) -> str | None:
-        value = resolve1(value)
+        value = _resolved(value)
         return decode_string(value) if isinstance(value, bytes) else None
 
     def is_stream(self, value: Any) -> bool:
-        return isinstance(resolve1(value), PDFStream)
+        return isinstance(_resolved(value), PDFStream)
 
     def pages(self) -> Iterator[Mapping[str, Any]]:
         for page in PDFPage.create_pages(self._doc):
@@ -221,7 +237,7 @@ class PdfminerObjects:
         return data
 
     def drawn_text(self, stream: Any, resources: Any) -> str:
-        stream = resolve1(stream)
+        stream = _resolved(stream)
         if not isinstance(stream, PDFStream):
             return ""
         if _SHOWS_TEXT.search(self._data(stream)) is None:
@@ -242,7 +258,7 @@ class PdfminerObjects:
         return _join_lines(device.chunks)
 
     def stream_text(self, stream: Any) -> str:
-        stream = resolve1(stream)
+        stream = _resolved(stream)
         if not isinstance(stream, PDFStream):
             return ""
         return decode_string(self._data(stream))

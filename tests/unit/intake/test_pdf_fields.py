@@ -17,6 +17,7 @@ from forms_service.intake.pdf.guard import (
     PdfLimits,
     PdfRejected,
     PdfTooLarge,
+    has_reference_loop,
     inflated_size,
     nesting_depth,
 )
@@ -368,3 +369,77 @@ def _streams(content: bytes) -> list[tuple[int, int]]:
         if content[m.start() - 3 : m.start()] != b"end"
     ]
     return [(start, content.find(b"endstream", start)) for start in starts]
+
+
+def _pdf_of_objects(*objects: bytes) -> bytes:
+    """A PDF written by hand, object 1 the catalogue, with a correct cross-reference table."""
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    start = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        start,
+    )
+    return out
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        b"<< /FT /Tx /T (city) /V 6 0 R >>",  # the value
+        b"<< /FT /Tx /T (city) /V (Lyon) /Kids [6 0 R] >>",  # a kid
+        b"<< /FT 6 0 R /T (city) /V (Lyon) >>",  # the field type
+    ],
+)
+@pytest.mark.parametrize("reader", ["auto", "pdfplumber", "pypdf"])
+def test_references_that_loop_are_refused_not_followed_forever(field: bytes, reader: str) -> None:
+    # Regression: a 600-byte upload whose "6 0 R" names "7 0 R" naming "6 0 R" hung the
+    # request in pdfminer's resolve1, which follows references without end.
+    content = _pdf_of_objects(
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length 3 >>\nstream\nq Q\nendstream",
+        field,
+        b"7 0 R",
+        b"6 0 R",
+    )
+    with pytest.raises(CorruptPdf):
+        read_pdf_form(content, reader=reader)
+
+
+@pytest.mark.parametrize(
+    ("catalog", "pages"),
+    [
+        (b"6 0 R", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),  # the catalogue itself
+        (b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [6 0 R] /Count 1 >>"),
+    ],
+)
+def test_reference_loops_pdfminer_follows_itself_are_refused_before_parsing(
+    catalog: bytes, pages: bytes
+) -> None:
+    # Regression: the same loop as the catalogue or a page of the page tree hung inside
+    # pdfminer itself (opening the file, listing its pages), out of our resolver's reach.
+    content = _pdf_of_objects(
+        catalog,
+        pages,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length 3 >>\nstream\nq Q\nendstream",
+        b"<< /FT /Tx /T (city) /V (Lyon) >>",
+        b"7 0 R",
+        b"6 0 R",
+    )
+    with pytest.raises(CorruptPdf, match="loop"):
+        read_pdf_form(content)
+
+
+def test_a_chain_of_references_that_ends_is_no_loop() -> None:
+    chain = b"6 0 obj\n7 0 R\nendobj\n7 0 obj 8 0 R endobj\n8 0 obj\n(Lyon)\nendobj\n"
+    assert not has_reference_loop(b"%PDF-1.7\n" + chain)
+    assert has_reference_loop(b"%PDF-1.7\n" + chain.replace(b"(Lyon)", b"6 0 R"))
+    assert has_reference_loop(b"%PDF-1.7\n9 0 obj\r\n9 0 R\r\nendobj\r\n")
