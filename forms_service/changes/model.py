@@ -96,7 +96,7 @@ class QueueFilter:
 
     Attributes:
         form_id: only this form.
-        channel: only this channel (online, pdf, paper).
+        channel: only this channel (an `AnswerChannel` value: online, pdf, pdf_scan, paper).
         statuses: only these statuses (default: those that wait for a clerk or a delivery).
         older_than: only change sets created at least this long ago.
         newer_than: only change sets created at most this long ago.

@@ -115,6 +115,27 @@ class SubmissionStatus(StrEnum):
     CLOSED = "closed"
 
 
+class AnswerChannel(StrEnum):
+    """Where an answer came from, as submissions, change sets, the back office and the API say.
+
+    A returned PDF whose fields were gone (flattened, printed and scanned) is read by the
+    mailroom like a paper letter, but it is still a PDF return: it has its own value.
+    """
+
+    #: Typed in the online form.
+    ONLINE = "online"
+    #: A returned fillable PDF, its fields read.
+    PDF = "pdf"
+    #: A returned PDF with no fields left, read by the mailroom's scan pipeline.
+    PDF_SCAN = "pdf_scan"
+    #: A paper letter posted back and scanned by the mailroom.
+    PAPER = "paper"
+
+
+#: Channels whose values were read from a page image (OCR, ink): the scan pipeline's.
+SCANNED_CHANNELS = frozenset({AnswerChannel.PDF_SCAN, AnswerChannel.PAPER})
+
+
 class Submission(Base):
     """One answer on one channel, stored raw before it is acknowledged."""
 
@@ -353,7 +374,7 @@ class PdfReturn(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), index=True)
-    submission_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"))
+    submission_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"), index=True)
     status: Mapped[PdfReturnStatus] = mapped_column(_enum(PdfReturnStatus), index=True)
     file_key: Mapped[str] = mapped_column(String(80))
     size: Mapped[int] = mapped_column(Integer)

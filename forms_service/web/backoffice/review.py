@@ -8,17 +8,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
+from forms_service.accounts.service import Role
 from forms_service.audit.service import AuditEntry, events_of, redact
 from forms_service.changes.model import ChangeSetView, FieldRowView, QueueFilter
 from forms_service.changes.service import ChangeService
-from forms_service.definitions.model import Channel
 from forms_service.errors import FormsError, InvalidInput
 from forms_service.i18n import translate
-from forms_service.storage.model import ChangeSetStatus, FieldChangeStatus
+from forms_service.intake.queries import AnswerOrigin, origin_of
+from forms_service.storage.model import AnswerChannel, ChangeSetStatus, FieldChangeStatus
 from forms_service.storage.service import reading
 from forms_service.web.backoffice.auth import REVIEWERS, role_required, signed_in
 from forms_service.web.backoffice.forms import DecisionForm, EditForm, QueueFilterForm
@@ -28,6 +29,14 @@ from forms_service.web.context import runtime
 #: The back office speaks English; field labels follow.
 LOCALE = "en"
 _PAGE = 50
+
+#: What a clerk reads for each channel a change set can come from.
+CHANNEL_LABELS = {
+    AnswerChannel.ONLINE.value: "Online form",
+    AnswerChannel.PDF.value: "PDF return (fields read)",
+    AnswerChannel.PDF_SCAN.value: "PDF return read by scan",
+    AnswerChannel.PAPER.value: "Paper scan",
+}
 
 
 def _changes() -> ChangeService:
@@ -69,6 +78,7 @@ def _render_change_set(
     username = signed_in().username
     actions = {row.field: _row_actions(row, username) for row in view.rows}
     rows = tuple(_with_verdict(row) for row in view.rows)
+    origin = _origin(view)
     shown = replace(view, rows=rows)
     if not message and request.args.get("done"):
         message, code = _DONE_MESSAGES.get(request.args["done"], ("", ""))
@@ -84,10 +94,23 @@ def _render_change_set(
             errors=dict(errors or {}),
             history=_history(view),
             labels={row.field: row.label for row in view.rows},
+            origin=origin,
+            channel_labels=CHANNEL_LABELS,
+            mailroom_links=_may_open_mailroom(),
             lang=LOCALE,
         ),
         status,
     )
+
+
+def _origin(view: ChangeSetView) -> AnswerOrigin:
+    with reading(runtime().sessions) as session:
+        return origin_of(session, view.submission_id)
+
+
+def _may_open_mailroom() -> bool:
+    """Whether the mailroom's pages (a PDF return, a batch) open for the signed-in user."""
+    return "mailroom" in current_app.blueprints and signed_in().has_any(Role.MAILROOM)
 
 
 def _history(view: ChangeSetView) -> list[AuditEntry]:
@@ -172,7 +195,8 @@ def queue() -> ResponseReturnValue:
         page=page,
         filters=filters,
         forms=[(form_id, definitions[form_id].title_in(LOCALE)) for form_id in definitions],
-        channels=[c.value for c in Channel],
+        channels=[c.value for c in AnswerChannel],
+        channel_labels=CHANNEL_LABELS,
         statuses=[s.value for s in ChangeSetStatus],
         prev_url=prev_url,
         next_url=next_url,
@@ -325,3 +349,24 @@ def evidence(change_set_id: str, field: str) -> ResponseReturnValue:
     if not kind.startswith("image/"):
         abort(404)
     return files.get(key), 200, {"Content-Type": kind, "Cache-Control": "private, no-store"}
+
+
+@blueprint.get("/change-sets/<change_set_id>/returned-pdf")
+@role_required(*REVIEWERS)
+def returned_pdf(change_set_id: str) -> ResponseReturnValue:
+    """The PDF the customer returned, when the change set came from one (a download)."""
+    view = _changes().change_set(change_set_id, locale=LOCALE)
+    key = _origin(view).pdf_file_key
+    files = runtime().files
+    if key is None or not files.exists(key):
+        abort(404)
+    return (
+        files.get(key),
+        200,
+        {
+            "Content-Type": "application/pdf",
+            # Downloaded, never rendered inside the back office's origin.
+            "Content-Disposition": f'attachment; filename="return-{view.reference}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
