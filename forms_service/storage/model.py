@@ -251,6 +251,8 @@ class ChangeSet(Base):
     """The field changes one submission proposes."""
 
     __tablename__ = "change_sets"
+    #: What waits, oldest first, is read from this index (the dashboard; revision 0015).
+    __table_args__ = (Index("ix_change_sets_waiting", "status", "has_conflict", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), unique=True)
@@ -260,7 +262,8 @@ class ChangeSet(Base):
     status: Mapped[ChangeSetStatus] = mapped_column(_enum(ChangeSetStatus), index=True)
     has_conflict: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
-    closed_at: Mapped[dt.datetime | None]
+    #: Indexed: the dashboard counts what closed today and this week.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     #: Optimistic lock: every review action bumps it, a stale screen is refused.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -23,6 +23,7 @@ from forms_service.storage.model import AnswerChannel, ChangeSetStatus, FieldCha
 from forms_service.storage.service import reading
 from forms_service.web.backoffice.auth import REVIEWERS, role_required, signed_in
 from forms_service.web.backoffice.forms import DecisionForm, EditForm, QueueFilterForm
+from forms_service.web.backoffice.locale import office_zone
 from forms_service.web.backoffice.views import blueprint
 from forms_service.web.context import runtime
 
@@ -177,7 +178,8 @@ def queue() -> ResponseReturnValue:
     offset = request.args.get("offset", "0")
     start = int(offset) if offset.isdigit() and int(offset) < 1_000_000 else 0
     wanted = _queue_filter(filters if valid else QueueFilterForm(MultiDict()), start)
-    page = _changes().queue(wanted, locale=LOCALE)
+    page = _changes().queue(wanted, locale=LOCALE, with_counts=False)
+    board = _changes().dashboard(office_zone())
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k in filters.data and v}
     prev_url = (
         url_for("backoffice.queue", **{**args, "offset": max(0, start - _PAGE)})
@@ -193,6 +195,8 @@ def queue() -> ResponseReturnValue:
     return render_template(
         "backoffice/queue.html",
         page=page,
+        board=board,
+        waiting_for=_age(board.oldest_waiting_at),
         filters=filters,
         forms=[(form_id, definitions[form_id].title_in(LOCALE)) for form_id in definitions],
         channels=[c.value for c in AnswerChannel],
@@ -203,6 +207,13 @@ def queue() -> ResponseReturnValue:
         message=_DONE_MESSAGES.get(request.args.get("done", ""), ("", ""))[0],
         lang=LOCALE,
     )
+
+
+def _age(since: dt.datetime | None) -> dt.timedelta | None:
+    """How long the oldest change set has waited (None: nothing waits)."""
+    if since is None:
+        return None
+    return max(dt.timedelta(0), runtime().changes.clock() - since)
 
 
 def _queue_filter(form: QueueFilterForm, offset: int) -> QueueFilter:
