@@ -316,8 +316,11 @@ class ChangeService:
         actor: str,
         version: int,
         accept: bool = False,
+        locale: str = "en",
     ) -> ChangeSetView:
         """Replace the proposed value (re-validated by the field type); optionally accept it.
+
+        A refused value's reason is in `locale` (the clerk's language).
 
         An edit after a first four-eyes approval needs both approvals again.
 
@@ -334,9 +337,9 @@ class ChangeService:
             try:
                 parsed = field_def.parse(value)
             except FieldValueError as exc:
-                raise InvalidInput(translate(exc.key, "en", **exc.params), field=field) from exc
+                raise InvalidInput(translate(exc.key, locale, **exc.params), field=field) from exc
             if parsed is None and field_def.required:
-                raise InvalidInput(translate("required", "en"), field=field)
+                raise InvalidInput(translate("required", locale), field=field)
             transition(row, Action.EDIT, now)
             before = row.proposed
             if row.edited_from is None:

@@ -205,6 +205,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
+    #: The language of the user's screens (`fr`, `en`); None: the browser's, else French.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
 
 class ApiToken(Base):

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Table, event, insert, text, update
 from sqlalchemy.engine import Connection
@@ -28,13 +29,19 @@ from forms_service.storage.model import (
 )
 from forms_service.storage.service import make_engine, make_session_factory
 from tests.conftest import _truncate
-from tests.integration.reviewing import add_user, answer, sign_in
+from tests.integration.reviewing import add_user, answer, english_client, sign_in
 
 FORM = "contact-update"
 PARIS = ZoneInfo("Europe/Paris")
 #: 11:00 in Paris: today there began at 2026-12-01 23:00 UTC.
 NOW = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)
 PARIS_MIDNIGHT = dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """These tests read the English screens (the French ones: test_backoffice_languages.py)."""
+    return english_client(app)
 
 
 def _move(runtime: Runtime, change_set_id: str, **values: Any) -> None:

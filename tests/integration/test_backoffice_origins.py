@@ -11,13 +11,14 @@ import re
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from forms_service.intake.mailroom.service import Upload
 from forms_service.runtime import Runtime
 from forms_service.storage.model import ChangeSet, Document, PdfReturn, Submission
-from tests.integration.reviewing import add_token, add_user, answer, sign_in
+from tests.integration.reviewing import add_token, add_user, answer, english_client, sign_in
 from tests.mailroom_scans import as_pdf, as_png, issue, scanned_page
 from tests.ocr_pages import Answers
 from tests.pdf_forms import fill_with_pypdf
@@ -29,6 +30,12 @@ CHANNEL_LABELS = {
     "pdf_scan": "PDF return read by scan",
     "paper": "Paper scan",
 }
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """These tests read the English screens (the French ones: test_backoffice_languages.py)."""
+    return english_client(app)
 
 
 @pytest.fixture

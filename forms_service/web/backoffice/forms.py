@@ -20,6 +20,7 @@ from wtforms.validators import (
     Optional,
 )
 
+from forms_service.i18n import LOCALES
 from forms_service.storage.model import AnswerChannel
 
 
@@ -56,3 +57,10 @@ class QueueFilterForm(FlaskForm):
     channel = StringField(validators=[Optional(), AnyOf([c.value for c in AnswerChannel])])
     status = StringField(validators=[Optional(), Length(max=32)])
     older_than_days = IntegerField(validators=[Optional(), NumberRange(min=0, max=3650)])
+
+
+class LanguageForm(FlaskForm):
+    """The language switch of every back-office and mailroom page (with its CSRF token)."""
+
+    lang = StringField(validators=[DataRequired(), AnyOf(list(LOCALES))])
+    next = HiddenField(validators=[Optional(), Length(max=512)])

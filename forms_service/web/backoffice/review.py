@@ -23,21 +23,11 @@ from forms_service.storage.model import AnswerChannel, ChangeSetStatus, FieldCha
 from forms_service.storage.service import reading
 from forms_service.web.backoffice.auth import REVIEWERS, role_required, signed_in
 from forms_service.web.backoffice.forms import DecisionForm, EditForm, QueueFilterForm
-from forms_service.web.backoffice.locale import office_zone
-from forms_service.web.backoffice.views import blueprint
+from forms_service.web.backoffice.locale import office_locale, office_zone, t
+from forms_service.web.backoffice.views import blueprint, reason_of
 from forms_service.web.context import runtime
 
-#: The back office speaks English; field labels follow.
-LOCALE = "en"
 _PAGE = 50
-
-#: What a clerk reads for each channel a change set can come from.
-CHANNEL_LABELS = {
-    AnswerChannel.ONLINE.value: "Online form",
-    AnswerChannel.PDF.value: "PDF return (fields read)",
-    AnswerChannel.PDF_SCAN.value: "PDF return read by scan",
-    AnswerChannel.PAPER.value: "Paper scan",
-}
 
 
 def _changes() -> ChangeService:
@@ -57,14 +47,14 @@ def _row_actions(row: FieldRowView, username: str) -> RowActions:
     if not row.waiting:
         return RowActions(False, False)
     if row.status is FieldChangeStatus.AWAITING_SECOND and row.first_reviewer == username:
-        return RowActions(False, True, "waiting for a second, different reviewer")
+        return RowActions(False, True, t("note_second"))
     return RowActions(True, True)
 
 
 def _verdict(row: FieldRowView) -> str | None:
     if row.verdict in (None, "valid"):
         return row.verdict
-    return translate(str(row.verdict), LOCALE)
+    return translate(str(row.verdict), office_locale())
 
 
 def _render_change_set(
@@ -82,7 +72,7 @@ def _render_change_set(
     origin = _origin(view)
     shown = replace(view, rows=rows)
     if not message and request.args.get("done"):
-        message, code = _DONE_MESSAGES.get(request.args["done"], ("", ""))
+        message, code = _done(request.args["done"])
     return (
         render_template(
             "backoffice/change_set.html",
@@ -96,9 +86,7 @@ def _render_change_set(
             history=_history(view),
             labels={row.field: row.label for row in view.rows},
             origin=origin,
-            channel_labels=CHANNEL_LABELS,
             mailroom_links=_may_open_mailroom(),
-            lang=LOCALE,
         ),
         status,
     )
@@ -125,14 +113,12 @@ def _with_verdict(row: FieldRowView) -> FieldRowView:
     return replace(row, verdict=_verdict(row))
 
 
-_DONE_MESSAGES = {
-    "accepted": ("Accepted.", "accepted"),
-    "rejected": ("Rejected.", "rejected"),
-    "edited": ("Saved: the new value was checked and waits for a decision.", "edited"),
-    "approved": ("Approved.", "approved"),
-    "decided": ("Decisions recorded.", "decided"),
-    "end": ("No other change set is waiting.", "end"),
-}
+_DONE = frozenset({"accepted", "rejected", "edited", "approved", "decided", "end"})
+
+
+def _done(done: str) -> tuple[str, str]:
+    """The message after an action (`?done=`), in the screen's language, and its code."""
+    return (t(f"done.{done}"), done) if done in _DONE else ("", "")
 
 
 def _after_action(view: ChangeSetView, done: str) -> ResponseReturnValue:
@@ -152,7 +138,7 @@ def _act(
     """Run one review action at the version the clerk saw; show any refusal on the page."""
     form = DecisionForm()
     if not form.validate():
-        return _refused(change_set_id, InvalidInput("the form is incomplete", field="version"))
+        return _refused(change_set_id, InvalidInput(t("form_incomplete"), field="version"))
     try:
         view = action(_changes(), int(form.version.data or 0))
     except FormsError as error:
@@ -163,9 +149,14 @@ def _act(
 def _refused(
     change_set_id: str, error: FormsError, errors: Mapping[str, str] | None = None
 ) -> ResponseReturnValue:
-    view = _changes().change_set(change_set_id, locale=LOCALE)
+    view = _changes().change_set(change_set_id, locale=office_locale())
     return _render_change_set(
-        view, status=error.status, message=error.reason, code=error.code, error=True, errors=errors
+        view,
+        status=error.status,
+        message=reason_of(error),
+        code=error.code,
+        error=True,
+        errors=errors,
     )
 
 
@@ -178,7 +169,7 @@ def queue() -> ResponseReturnValue:
     offset = request.args.get("offset", "0")
     start = int(offset) if offset.isdigit() and int(offset) < 1_000_000 else 0
     wanted = _queue_filter(filters if valid else QueueFilterForm(MultiDict()), start)
-    page = _changes().queue(wanted, locale=LOCALE, with_counts=False)
+    page = _changes().queue(wanted, locale=office_locale(), with_counts=False)
     board = _changes().dashboard(office_zone())
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k in filters.data and v}
     prev_url = (
@@ -198,14 +189,12 @@ def queue() -> ResponseReturnValue:
         board=board,
         waiting_for=_age(board.oldest_waiting_at),
         filters=filters,
-        forms=[(form_id, definitions[form_id].title_in(LOCALE)) for form_id in definitions],
+        forms=[(f, definitions[f].title_in(office_locale())) for f in definitions],
         channels=[c.value for c in AnswerChannel],
-        channel_labels=CHANNEL_LABELS,
         statuses=[s.value for s in ChangeSetStatus],
         prev_url=prev_url,
         next_url=next_url,
-        message=_DONE_MESSAGES.get(request.args.get("done", ""), ("", ""))[0],
-        lang=LOCALE,
+        message=_done(request.args.get("done", ""))[0],
     )
 
 
@@ -251,7 +240,7 @@ def next_change_set() -> ResponseReturnValue:
 @role_required(*REVIEWERS)
 def change_set(change_set_id: str) -> ResponseReturnValue:
     """One change set: a row per changed field with its evidence and verdict."""
-    return _render_change_set(_changes().change_set(change_set_id, locale=LOCALE))
+    return _render_change_set(_changes().change_set(change_set_id, locale=office_locale()))
 
 
 @blueprint.post("/change-sets/<change_set_id>/fields/<field>/accept")
@@ -284,7 +273,7 @@ def edit(change_set_id: str, field: str) -> ResponseReturnValue:
     """Replace the proposed value; the field type checks it again before it is saved."""
     form = EditForm()
     if not form.validate():
-        reason = "; ".join(e for errors in form.errors.values() for e in errors)
+        reason = t("field_too_long") if form.value.errors else t("form_incomplete")
         return _refused(change_set_id, InvalidInput(reason, field=field), {field: reason})
     try:
         view = _changes().edit(
@@ -294,6 +283,7 @@ def edit(change_set_id: str, field: str) -> ResponseReturnValue:
             actor=signed_in().username,
             version=int(form.version.data or 0),
             accept=bool(form.and_accept.data),
+            locale=office_locale(),
         )
     except InvalidInput as error:
         return _refused(change_set_id, error, {error.field or field: error.reason})
@@ -323,9 +313,9 @@ def decide(change_set_id: str) -> ResponseReturnValue:
     accepted = request.form.getlist("accept")
     rejected = request.form.getlist("reject")
     if not accepted and not rejected:
-        return _refused(change_set_id, InvalidInput("no decision was sent", field="accept"))
+        return _refused(change_set_id, InvalidInput(t("no_decision"), field="accept"))
     if set(accepted) & set(rejected):
-        return _refused(change_set_id, InvalidInput("a field cannot be both accepted and rejected"))
+        return _refused(change_set_id, InvalidInput(t("accepted_and_rejected")))
     actor = signed_in().username
 
     def run(service: ChangeService, version: int) -> ChangeSetView:
@@ -347,7 +337,7 @@ def decide(change_set_id: str) -> ResponseReturnValue:
 @role_required(*REVIEWERS)
 def evidence(change_set_id: str, field: str) -> ResponseReturnValue:
     """The scanned crop of one answer, when the channel stored one."""
-    view = _changes().change_set(change_set_id, locale=LOCALE)
+    view = _changes().change_set(change_set_id, locale=office_locale())
     try:
         row = view.row(field)
     except KeyError:
@@ -366,7 +356,7 @@ def evidence(change_set_id: str, field: str) -> ResponseReturnValue:
 @role_required(*REVIEWERS)
 def returned_pdf(change_set_id: str) -> ResponseReturnValue:
     """The PDF the customer returned, when the change set came from one (a download)."""
-    view = _changes().change_set(change_set_id, locale=LOCALE)
+    view = _changes().change_set(change_set_id, locale=office_locale())
     key = _origin(view).pdf_file_key
     files = runtime().files
     if key is None or not files.exists(key):

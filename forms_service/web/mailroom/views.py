@@ -13,10 +13,13 @@ from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.corrections import accuracy_summary, record_corrections
 from forms_service.intake.mailroom.service import Upload
 from forms_service.web.backoffice.auth import role_required, signed_in
+from forms_service.web.backoffice.locale import template_context
 from forms_service.web.context import runtime
 from forms_service.web.mailroom.forms import AssignForm, RejectForm, SearchForm, UploadForm
 
 blueprint = Blueprint("mailroom", __name__, url_prefix="/mailroom")
+# Every template of these screens speaks the user's language (t, named, lang).
+blueprint.context_processor(template_context)
 
 PAGE_SIZE = 50
 
