@@ -69,12 +69,14 @@ def foreign_messages(html: str, shown: str) -> list[str]:
     """Messages of the catalogue in the other language than `shown` found on the page."""
     other = "en" if shown == "fr" else "fr"
     text = visible_text(html)
+    # A word both languages write ("File" of "File de revue" and of a file) tells nothing.
+    own = "\n".join(entry[shown] for entry in OFFICE.values())
     found = []
     for key, entry in OFFICE.items():
         if entry[other] == entry[shown]:
             continue
         for fragment in _fragments(entry[other]):
-            if fragment in _fragments(entry[shown]) or fragment == entry[shown]:
+            if re.search(rf"(?<![\w']){re.escape(fragment)}(?![\w'])", own):
                 continue
             if re.search(rf"(?<![\w']){re.escape(fragment)}(?![\w'])", text):
                 found.append(f"{key}: {fragment!r}")
