@@ -69,6 +69,8 @@ def defaults(var_dir: Path) -> dict[str, Any]:
             }
         },
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # The back office's "today" (dashboard) starts at midnight here; times are shown here.
+        "BACKOFFICE_TIMEZONE": "Europe/Paris",
         "CHALLENGE_MAX_FAILURES": 5,
         "CHALLENGE_LOCK_MINUTES": 30,
         # Change sets: an evidence at least this confident may skip the clerk (auto fields).

@@ -248,3 +248,16 @@ def translate(key: str, locale: str, /, **params: object) -> str:
 def pick(texts: Mapping[str, str], locale: str) -> str:
     """Return the text of a {locale: text} mapping, falling back to French then anything."""
     return texts.get(locale) or texts.get(DEFAULT_LOCALE) or next(iter(texts.values()), "")
+
+
+def office_text(key: str, locale: str, /, **params: object) -> str:
+    """Message `key` of the back office and the mailroom in `locale` (French when unknown).
+
+    Raises:
+        KeyError: no such message (a template or view names one the catalogue lacks).
+    """
+    from forms_service.office_messages import OFFICE
+
+    entry = OFFICE[key]
+    text = entry.get(locale) or entry[DEFAULT_LOCALE]
+    return text.format(**params) if params else text

@@ -16,7 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms_service.errors import Conflict, InvalidInput, TooManyAttempts
+from forms_service.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
+from forms_service.i18n import LOCALES
 from forms_service.storage.model import ApiToken, User
 
 
@@ -152,3 +153,17 @@ def find_api_token(session: Session, token: str) -> ApiToken | None:
     if found is None or found.revoked_at is not None:
         return None
     return found
+
+
+def set_locale(session: Session, user_id: int, locale: str | None) -> None:
+    """Store the language of a user's screens (None: follow the browser).
+
+    Raises:
+        InvalidInput: not a language the screens speak.
+    """
+    if locale is not None and locale not in LOCALES:
+        raise InvalidInput("unknown language", field="lang")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("unknown user", field="user")
+    user.locale = locale

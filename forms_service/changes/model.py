@@ -96,7 +96,7 @@ class QueueFilter:
 
     Attributes:
         form_id: only this form.
-        channel: only this channel (online, pdf, paper).
+        channel: only this channel (an `AnswerChannel` value: online, pdf, pdf_scan, paper).
         statuses: only these statuses (default: those that wait for a clerk or a delivery).
         older_than: only change sets created at least this long ago.
         newer_than: only change sets created at most this long ago.
@@ -155,6 +155,41 @@ class QueuePage:
     total: int
     counts: Mapping[str, int]
     conflicts: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """What the back office needs to know now, each number read from an index.
+
+    Attributes:
+        waiting: change sets waiting for a clerk (open, or in conflict after a write-back).
+        conflicts: those of them with a conflict against the source (found by the diff or
+            by the write-back).
+        oldest_waiting_at: when the oldest of those (open or conflict) was received.
+        writing_back: approved change sets whose write-back is under way.
+        failed: change sets whose delivery dead-lettered with nothing applied.
+        dead_letters: outbox messages dead-lettered (a supervisor must act).
+        closed_today: change sets closed since `today`, per status.
+        closed_week: change sets closed in the last 7 days (since `week`), per status.
+        today: the start of today in the back office's time zone.
+        week: the start of the day 6 days before today.
+    """
+
+    waiting: int
+    conflicts: int
+    oldest_waiting_at: dt.datetime | None
+    writing_back: int
+    failed: int
+    dead_letters: int
+    closed_today: Mapping[str, int]
+    closed_week: Mapping[str, int]
+    today: dt.datetime
+    week: dt.datetime
+
+    @property
+    def needs_attention(self) -> int:
+        """Conflicts and failures nobody may leave waiting."""
+        return self.conflicts + self.failed + self.dead_letters
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from forms_service.changes.model import (
     WAITING,
     Action,
     ChangeSetView,
+    Dashboard,
     InvalidTransition,
     Outcome,
     QueueFilter,
@@ -218,12 +219,29 @@ class ChangeService:
 
     # -- queries -------------------------------------------------------------------------
 
-    def queue(self, filters: QueueFilter | None = None, *, locale: str = "fr") -> QueuePage:
+    def queue(
+        self, filters: QueueFilter | None = None, *, locale: str = "fr", with_counts: bool = True
+    ) -> QueuePage:
         """The review queue: conflicts first, then oldest first, with counts per status."""
         with reading(self.sessions) as session:
             return queries.queue_page(
-                session, filters or QueueFilter(), self.definitions, self.clock(), locale
+                session,
+                filters or QueueFilter(),
+                self.definitions,
+                self.clock(),
+                locale,
+                with_counts=with_counts,
             )
+
+    def dashboard(self, zone: dt.tzinfo) -> Dashboard:
+        """What waits now, what needs attention, and what closed today and this week.
+
+        "Today" starts at midnight in `zone` (the back office's time zone), read now.
+        """
+        local = self.clock().astimezone(zone)
+        midnight = dt.datetime.combine(local.date(), dt.time(), tzinfo=zone)
+        with reading(self.sessions) as session:
+            return queries.dashboard(session, midnight.astimezone(dt.UTC))
 
     def change_set(self, change_set_id: str, *, locale: str = "fr") -> ChangeSetView:
         """One change set, its rows and its outbox messages.
@@ -298,8 +316,11 @@ class ChangeService:
         actor: str,
         version: int,
         accept: bool = False,
+        locale: str = "en",
     ) -> ChangeSetView:
         """Replace the proposed value (re-validated by the field type); optionally accept it.
+
+        A refused value's reason is in `locale` (the clerk's language).
 
         An edit after a first four-eyes approval needs both approvals again.
 
@@ -316,9 +337,9 @@ class ChangeService:
             try:
                 parsed = field_def.parse(value)
             except FieldValueError as exc:
-                raise InvalidInput(translate(exc.key, "en", **exc.params), field=field) from exc
+                raise InvalidInput(translate(exc.key, locale, **exc.params), field=field) from exc
             if parsed is None and field_def.required:
-                raise InvalidInput(translate("required", "en"), field=field)
+                raise InvalidInput(translate("required", locale), field=field)
             transition(row, Action.EDIT, now)
             before = row.proposed
             if row.edited_from is None:

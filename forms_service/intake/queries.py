@@ -1,4 +1,4 @@
-"""Read submissions for the API and the back office: filtered pages and single answers."""
+"""Read submissions for the API and the back office: filtered pages, single answers, origins."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forms_service.errors import NotFound
-from forms_service.storage.model import ChangeSet, Document, Submission, SubmissionStatus
+from forms_service.intake.mailroom.model import ScanPage
+from forms_service.storage.model import (
+    AnswerChannel,
+    ChangeSet,
+    Document,
+    PdfReturn,
+    Submission,
+    SubmissionStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -125,3 +133,70 @@ def get_submission(session: Session, submission_id: str) -> SubmissionView:
         raise NotFound("no such submission", field="submission_id")
     submission, document, change_set_id = row
     return _view(submission, document, change_set_id)
+
+
+@dataclass(frozen=True)
+class ScannedPage:
+    """A scanned page an answer was read from: its batch and place in it."""
+
+    id: str
+    batch_id: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class AnswerOrigin:
+    """Where one submission came from, and the records that prove it.
+
+    Attributes:
+        channel: the answer's channel (an `AnswerChannel` value).
+        pdf_return_id: the PDF return the answer was read from (channels pdf, pdf_scan).
+        pages: the scanned pages it was read from (channels pdf_scan, paper), in batch order.
+    """
+
+    channel: str
+    pdf_return_id: str | None = None
+    pages: tuple[ScannedPage, ...] = ()
+    #: The returned PDF in the file store (never shown: the back office serves it by change set).
+    pdf_file_key: str | None = None
+
+    @property
+    def batch_ids(self) -> tuple[str, ...]:
+        """The scan batches of its pages, each once, in order."""
+        return tuple(dict.fromkeys(p.batch_id for p in self.pages))
+
+    @property
+    def scanned(self) -> bool:
+        """Whether its values were read from page images."""
+        return self.channel in (AnswerChannel.PDF_SCAN, AnswerChannel.PAPER)
+
+
+def origin_of(session: Session, submission_id: str) -> AnswerOrigin:
+    """The origin of submission `submission_id` (indexed look-ups by its id).
+
+    Raises:
+        NotFound: no submission has this id.
+    """
+    channel = session.execute(
+        select(Submission.channel).where(Submission.id == submission_id)
+    ).scalar_one_or_none()
+    if channel is None:
+        raise NotFound("no such submission", field="submission_id")
+    found = session.execute(
+        select(PdfReturn.id, PdfReturn.file_key)
+        .where(PdfReturn.submission_id == submission_id)
+        .order_by(PdfReturn.received_at, PdfReturn.id)
+        .limit(1)
+    ).one_or_none()
+    return_id, file_key = found if found is not None else (None, None)
+    pages = tuple(
+        ScannedPage(page_id, batch_id, sequence)
+        for page_id, batch_id, sequence in session.execute(
+            select(ScanPage.id, ScanPage.batch_id, ScanPage.sequence)
+            .where(ScanPage.submission_id == submission_id)
+            .order_by(ScanPage.batch_id, ScanPage.sequence)
+        )
+    )
+    return AnswerOrigin(
+        channel=channel, pdf_return_id=return_id, pages=pages, pdf_file_key=file_key
+    )

@@ -115,6 +115,27 @@ class SubmissionStatus(StrEnum):
     CLOSED = "closed"
 
 
+class AnswerChannel(StrEnum):
+    """Where an answer came from, as submissions, change sets, the back office and the API say.
+
+    A returned PDF whose fields were gone (flattened, printed and scanned) is read by the
+    mailroom like a paper letter, but it is still a PDF return: it has its own value.
+    """
+
+    #: Typed in the online form.
+    ONLINE = "online"
+    #: A returned fillable PDF, its fields read.
+    PDF = "pdf"
+    #: A returned PDF with no fields left, read by the mailroom's scan pipeline.
+    PDF_SCAN = "pdf_scan"
+    #: A paper letter posted back and scanned by the mailroom.
+    PAPER = "paper"
+
+
+#: Channels whose values were read from a page image (OCR, ink): the scan pipeline's.
+SCANNED_CHANNELS = frozenset({AnswerChannel.PDF_SCAN, AnswerChannel.PAPER})
+
+
 class Submission(Base):
     """One answer on one channel, stored raw before it is acknowledged."""
 
@@ -184,6 +205,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
+    #: The language of the user's screens (`fr`, `en`); None: the browser's, else French.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
 
 class ApiToken(Base):
@@ -230,6 +253,8 @@ class ChangeSet(Base):
     """The field changes one submission proposes."""
 
     __tablename__ = "change_sets"
+    #: What waits, oldest first, is read from this index (the dashboard; revision 0015).
+    __table_args__ = (Index("ix_change_sets_waiting", "status", "has_conflict", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), unique=True)
@@ -239,7 +264,8 @@ class ChangeSet(Base):
     status: Mapped[ChangeSetStatus] = mapped_column(_enum(ChangeSetStatus), index=True)
     has_conflict: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
-    closed_at: Mapped[dt.datetime | None]
+    #: Indexed: the dashboard counts what closed today and this week.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     #: Optimistic lock: every review action bumps it, a stale screen is refused.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -353,7 +379,7 @@ class PdfReturn(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), index=True)
-    submission_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"))
+    submission_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"), index=True)
     status: Mapped[PdfReturnStatus] = mapped_column(_enum(PdfReturnStatus), index=True)
     file_key: Mapped[str] = mapped_column(String(80))
     size: Mapped[int] = mapped_column(Integer)

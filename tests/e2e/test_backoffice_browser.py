@@ -6,10 +6,12 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
+from forms_service.connectors.interfaces import Selection
 from forms_service.runtime import Runtime
-from forms_service.storage.model import FieldChangeStatus
-from tests.e2e.browsing import offline
+from forms_service.storage.model import Document, FieldChangeStatus
+from tests.e2e.browsing import offline, serious_violations
 from tests.integration.reviewing import PASSWORD, add_user, answer
+from tests.pdf_forms import fill_with_pypdf
 
 pytestmark = pytest.mark.browser
 
@@ -158,4 +160,62 @@ def test_keys_pressed_as_soon_as_the_rows_show_are_not_lost(
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{server}/backoffice/?done=decided", timeout=10_000)
     assert _status(runtime, change_set, "city") is FieldChangeStatus.APPLIED
+    assert problems == []
+
+
+def test_a_french_clerk_sees_the_pdf_return_follows_its_link_and_switches_to_english(
+    browser: Browser, server: str, runtime: Runtime
+) -> None:
+    online = answer(runtime, "contact-update", {"city": "Lyon"}, "C000001")
+    (issued,) = runtime.issuing.issue("contact-update", Selection(keys=("C000002",)), "test")
+    with runtime.sessions() as session:
+        token = runtime.issuing.token_for(session.get_one(Document, issued.document_id))
+    filled = fill_with_pypdf(runtime.printer.pdf_for(issued.document_id), {"city": "Nantes"})
+    receipt = runtime.pdf_returns.receive(filled, link_token=token, via="upload", actor="customer")
+    assert receipt.submission is not None
+    returned = runtime.changes.change_set_of_submission(receipt.submission.id).id
+    add_user(runtime, "claire", ["clerk", "mailroom"])
+    page = browser.new_page(locale="fr-FR")  # the browser asks for French
+    problems = offline(page, server)
+
+    page.goto(f"{server}/backoffice/login")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Connexion")
+    page.get_by_label("Identifiant").fill("claire")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("File de revue")
+    assert serious_violations(page) == []
+    rows = page.locator("tr[data-change-set]")
+    expect(page.locator(f'tr[data-change-set="{returned}"] td[data-channel="pdf"]')).to_have_text(
+        "Retour PDF (champs lus)"
+    )
+    expect(page.locator(f'tr[data-change-set="{online}"] td[data-channel]')).to_have_text(
+        "Formulaire en ligne"
+    )
+    # Filtered by channel: only the PDF return is left.
+    page.get_by_label("Canal").select_option("pdf")
+    page.get_by_role("button", name="Filtrer").click()
+    expect(rows).to_have_count(1)
+    rows.first.get_by_role("link").click()
+    expect(page.locator("[data-origin]")).to_have_text("Retour PDF (champs lus)")
+    assert serious_violations(page) == []
+    # The evidence: the return's mailroom page (this clerk has the mailroom role too).
+    page.locator('[data-evidence="pdf-return"]').click()
+    expect(page).to_have_url(f"{server}/mailroom/returns/{receipt.return_id}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Retour PDF")
+    expect(page.locator("[data-return-status]")).to_have_text("lu")
+    page.go_back()
+    # The switch: the same page in English, and the choice stays with the account.
+    page.get_by_role("button", name="Afficher en anglais").click()
+    expect(page).to_have_url(f"{server}/backoffice/change-sets/{returned}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Change set")
+    expect(page.locator("[data-origin]")).to_have_text("PDF return (fields read)")
+    elsewhere = browser.new_page(locale="fr-FR")
+    offline(elsewhere, server)
+    elsewhere.goto(f"{server}/backoffice/login")
+    elsewhere.get_by_label("Identifiant").fill("claire")
+    elsewhere.get_by_label("Mot de passe").fill(PASSWORD)
+    elsewhere.keyboard.press("Enter")
+    expect(elsewhere.get_by_role("heading", level=1)).to_have_text("Review queue")
+    elsewhere.close()
     assert problems == []

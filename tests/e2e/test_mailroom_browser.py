@@ -71,3 +71,31 @@ def test_upload_follow_and_settle_a_batch(
     expect(page.locator("[data-count='total']")).to_have_text("0")
     assert serious_violations(page) == []
     assert problems == []
+
+
+def test_a_french_operator_uploads_in_french_and_switches_to_english(
+    browser: Browser, server: str, runtime: Runtime, tmp_path: Path
+) -> None:
+    add_user(runtime, "marie", ["mailroom"])
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(as_png(np.full((2339, 1654), 255, dtype=np.uint8)))
+    page = browser.new_page(locale="fr-FR")
+    problems = offline(page, server)
+    page.goto(f"{server}/mailroom/")
+    page.get_by_label("Identifiant").fill("marie")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lots de scan")
+    page.get_by_label("Fichiers scannés (PDF, TIFF, PNG, JPEG)").set_input_files(str(blank))
+    page.get_by_role("button", name="Déposer le lot").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Lot reçu le")
+    expect(page.locator('tr[data-status="exception"]')).to_contain_text("page vierge")
+    assert serious_violations(page) == []
+    batch_url = page.url
+    page.get_by_role("button", name="Afficher en anglais").click()
+    expect(page).to_have_url(batch_url)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Batch received")
+    expect(page.locator('tr[data-status="exception"]')).to_contain_text("blank page")
+    page.get_by_role("link", name="Exception queue").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exception queue")
+    assert problems == []

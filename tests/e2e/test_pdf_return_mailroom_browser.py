@@ -59,7 +59,7 @@ def test_the_operator_sees_a_pdf_return_and_settles_its_stray_page(
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Scan batches")
     row = page.locator("tr[data-batch]").first
-    expect(row).to_contain_text("PDF return (customer upload on their link) · awaiting_scan")
+    expect(row).to_contain_text("PDF return (customer upload on their link) · awaiting scan")
     assert serious_violations(page) == []
 
     # The batch says it reads that return, not a mailroom upload.
@@ -68,14 +68,14 @@ def test_the_operator_sees_a_pdf_return_and_settles_its_stray_page(
     expect(origin).to_contain_text(f"From PDF return {return_id}")
     expect(origin).to_contain_text("customer upload on their link")
     expect(origin).to_contain_text("not a mailroom upload")
-    expect(origin.locator("[data-return-status]")).to_have_text("awaiting_scan")
+    expect(origin.locator("[data-return-status]")).to_have_text("awaiting scan")
     expect(page.locator('tr[data-status="exception"]')).to_contain_text("other_document")
     assert serious_violations(page) == []
 
     # The return's own screen, from the batch.
     origin.get_by_role("link", name=f"PDF return {return_id}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"PDF return {return_id}")
-    expect(page.locator("[data-return-status]")).to_have_text("awaiting_scan")
+    expect(page.locator("[data-return-status]")).to_have_text("awaiting scan")
     expect(page.locator("[data-return-via]")).to_have_text("customer upload on their link")
     expect(page.locator("dl.facts")).to_contain_text(_reference(runtime, mine.document_id))
     assert serious_violations(page) == []
@@ -93,9 +93,9 @@ def test_the_operator_sees_a_pdf_return_and_settles_its_stray_page(
     expect(page.locator("[data-count='total']")).to_have_text("0")
 
     page.get_by_role("link", name="Batches").first.click()
-    expect(page.locator("tr[data-batch]").first).to_contain_text("assigned_elsewhere")
+    expect(page.locator("tr[data-batch]").first).to_contain_text("assigned elsewhere")
     page.locator("tr[data-batch] [data-origin='pdf_return']").first.click()
-    expect(page.locator("[data-return-status]")).to_have_text("assigned_elsewhere")
+    expect(page.locator("[data-return-status]")).to_have_text("assigned elsewhere")
     expect(page.locator('tr[data-status="submitted"]')).to_contain_text("(another document)")
     assert serious_violations(page) == []
     assert problems == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
@@ -90,3 +91,10 @@ def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> int
 def csrf_of(html: str) -> str:
     """The CSRF token of a rendered back-office page."""
     return hidden_fields(html)["csrf_token"]
+
+
+def english_client(app: Flask) -> FlaskClient:
+    """A test client whose browser asks for English (the back office's default is French)."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client

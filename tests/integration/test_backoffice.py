@@ -25,9 +25,15 @@ from forms_service.storage.model import (
     FieldChangeStatus,
     User,
 )
-from tests.integration.reviewing import PASSWORD, add_user, answer, csrf_of, sign_in
+from tests.integration.reviewing import PASSWORD, add_user, answer, csrf_of, english_client, sign_in
 
 SCRIPT = '<script>alert("pwned")</script>'
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """These tests read the English screens (the French ones: test_backoffice_languages.py)."""
+    return english_client(app)
 
 
 def _field(runtime: Runtime, change_set_id: str, field: str) -> FieldChangeRow:
@@ -373,7 +379,7 @@ def test_keyboard_decisions_are_confirmed_in_one_post(
     assert _field(runtime, first, "postcode").status is FieldChangeStatus.REJECTED
     status, _, body = _post(client, second, "decide")
     assert status == 422
-    assert "no decision" in body
+    assert "No decision was sent" in body
 
 
 def test_four_eyes_needs_a_second_different_user(client: FlaskClient, runtime: Runtime) -> None:
@@ -463,7 +469,7 @@ def test_a_scanned_crop_is_shown_beside_the_value(client: FlaskClient, runtime: 
     page, token, _ = _page(client, change_set_id)
     address = f"/backoffice/change-sets/{change_set_id}/fields/city/evidence"
     assert f'<img src="{address}" alt="Scanned answer for City">' in page
-    assert "confidence 62 %" in page
+    assert "confidence 62%" in page  # English writes no space before %
     image = client.get(address)
     assert image.status_code == 200
     assert image.headers["Content-Type"] == "image/png"

@@ -36,7 +36,7 @@ from forms_service.storage.model import (
     FieldChangeRow,
     FieldChangeStatus,
 )
-from tests.integration.reviewing import add_token, add_user, csrf_of, sign_in
+from tests.integration.reviewing import add_token, add_user, csrf_of, english_client, sign_in
 from tests.mailroom_scans import (
     as_jpeg,
     as_pdf,
@@ -57,6 +57,12 @@ FORM = "contact-update"
 def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
     """Jobs run in the caller: each page is read before `receive` returns."""
     return {**app_settings, "JOBS_EAGER": True}
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """These tests read the English screens (the French ones: test_backoffice_languages.py)."""
+    return english_client(app)
 
 
 def _pages(runtime: Runtime, batch_id: str) -> list[queries.PageView]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -33,13 +34,19 @@ from forms_service.issuing.pagecode import PageCodes
 from forms_service.runtime import Runtime
 from forms_service.storage.model import AuditEvent, Document, PdfReturn, Submission
 from tests.conftest import hidden_fields
-from tests.integration.reviewing import add_user, csrf_of, sign_in
+from tests.integration.reviewing import add_user, csrf_of, english_client, sign_in
 from tests.mailroom_scans import as_pdf, issue, scanned_page
 from tests.ocr_pages import Answers, GrayImage
 from tests.pdf_forms import fill_with_pypdf
 
 FORM = "contact-update"
 OPERATOR = "user:mary"
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """The mailroom screens read here are the English ones (French: test_mailroom_languages)."""
+    return english_client(app)
 
 
 def _page(runtime: Runtime, document_id: str, city: str = "ALBI") -> GrayImage:

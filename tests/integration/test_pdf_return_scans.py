@@ -121,7 +121,7 @@ def test_the_return_names_the_document_the_mailroom_identified(
     assert _run_worker(runtime) == ["rejected", "submitted"]
 
     (submission,) = _submissions(runtime).values()
-    assert submission.document_id == document_id and submission.channel == "paper"
+    assert submission.document_id == document_id and submission.channel == "pdf_scan"
     assert {f: submission.values[f] for f in TYPED} == TYPED
     after = _get(client, token, return_id)
     assert after["status"] == "scanned"

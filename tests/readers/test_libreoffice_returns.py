@@ -208,7 +208,7 @@ def test_pdfs_opened_and_exported_by_libreoffice_go_to_the_mailroom(
     assert (form_page.status, form_page.document_id) == (PageStatus.SUBMITTED, consent_id)
     assert (form_page.form_id, form_page.form_page) == ("consent-preferences", 1)
     answered = submission_of(runtime, consent_id)
-    assert answered.channel == "paper"
+    assert answered.channel == "pdf_scan"  # a PDF return, read by scan
     assert answered.values == {
         "consent_sms": "true",
         "preferred_channel": "post",

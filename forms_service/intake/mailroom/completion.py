@@ -13,13 +13,19 @@ from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
 from forms_service.clock import Clock
-from forms_service.definitions.model import Channel, FormDefinition
+from forms_service.definitions.model import FormDefinition
 from forms_service.intake.mailroom import returns
 from forms_service.intake.mailroom.answers import answer_of
 from forms_service.intake.mailroom.model import PageStatus, ScanPage
 from forms_service.intake.mailroom.reading import GeometryOf
 from forms_service.issuing.tokens import new_document_id
-from forms_service.storage.model import Document, DocumentStatus, Submission, SubmissionStatus
+from forms_service.storage.model import (
+    AnswerChannel,
+    Document,
+    DocumentStatus,
+    Submission,
+    SubmissionStatus,
+)
 
 #: A page read, waiting for the document's other pages after its batch ended.
 MISSING_PAGES = "missing_pages"
@@ -68,7 +74,7 @@ def complete(
     submission = Submission(
         id=new_document_id(),
         document_id=document.id,
-        channel=Channel.PAPER.value,
+        channel=AnswerChannel.PAPER.value,
         status=SubmissionStatus.RECEIVED,
         raw_values=answer.raw_values,
         values=answer.values,
@@ -81,7 +87,9 @@ def complete(
     session.add(submission)
     session.flush()
     batch_ids = {p.batch_id for p in pages}
-    returns.submitted(session, batch_ids, submission, now=now)
+    if returns.submitted(session, batch_ids, submission, now=now):
+        # Pages of a returned PDF: the answer is a PDF return read by scan, not a letter.
+        submission.channel = AnswerChannel.PDF_SCAN.value
     if document.status in (DocumentStatus.ISSUED, DocumentStatus.OPENED):
         document.status = DocumentStatus.ANSWERED
     for read in pages:
@@ -100,7 +108,7 @@ def complete(
         at=now,
         document_id=document.id,
         detail={
-            "channel": Channel.PAPER.value,
+            "channel": submission.channel,
             "submission": submission.id,
             "batches": sorted(batch_ids),
             "pages": sorted(present),

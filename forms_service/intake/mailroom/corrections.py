@@ -14,9 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms_service.definitions.model import Channel, FormDefinition
+from forms_service.definitions.model import FormDefinition
 from forms_service.intake.mailroom.model import OcrCorrection
-from forms_service.storage.model import ChangeSet, FieldChangeRow, FieldChangeStatus
+from forms_service.storage.model import (
+    SCANNED_CHANNELS,
+    ChangeSet,
+    FieldChangeRow,
+    FieldChangeStatus,
+)
 
 #: Field states in which a clerk has said what the value is.
 DECIDED = (FieldChangeStatus.ACCEPTED, FieldChangeStatus.QUEUED, FieldChangeStatus.APPLIED)
@@ -34,7 +39,7 @@ def record_corrections(
         select(FieldChangeRow, ChangeSet)
         .join(ChangeSet, FieldChangeRow.change_set_id == ChangeSet.id)
         .where(
-            ChangeSet.channel == Channel.PAPER.value,
+            ChangeSet.channel.in_([c.value for c in SCANNED_CHANNELS]),
             FieldChangeRow.status.in_(DECIDED),
             FieldChangeRow.first_reviewer.is_not(None),
         )

@@ -110,7 +110,7 @@ class ScanPage(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     #: field -> {"value", "kind", "confidence", "crop", "warnings", "engine"}.
     readings: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    submission_id: Mapped[str | None] = mapped_column(String(32))
+    submission_id: Mapped[str | None] = mapped_column(String(32), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[dt.datetime]
     resolved_by: Mapped[str | None] = mapped_column(String(128))

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
@@ -34,6 +34,8 @@ from forms_service.intake.mailroom.model import (
     ScanPage,
 )
 from forms_service.storage.model import (
+    AnswerChannel,
+    ChangeSet,
     Document,
     PdfReturn,
     PdfReturnStatus,
@@ -93,13 +95,20 @@ def identified(
 
 def submitted(
     session: Session, batch_ids: Iterable[str], submission: Submission, *, now: dt.datetime
-) -> None:
-    """Name a paper submission on the PDF returns whose pages it was read from."""
+) -> bool:
+    """Name a scanned submission on the PDF returns whose pages it was read from.
+
+    Returns:
+        Whether a return was named: the submission is then a PDF return read by scan.
+    """
+    named = False
     for pdf_return in _awaiting(session, batch_ids):
         if pdf_return.document_id != submission.document_id:
             continue
         pdf_return.submission_id = submission.id
+        named = True
         _conclude(session, pdf_return, PdfReturnStatus.SCANNED, now=now)
+    return named
 
 
 @dataclass(frozen=True)
@@ -154,8 +163,26 @@ def settle(session: Session, batch_ids: Iterable[str], *, now: dt.datetime) -> N
             continue
         status, submission_id = outcome
         # Named already by `submitted`, unless the return's document was named after it.
-        pdf_return.submission_id = pdf_return.submission_id or submission_id
+        if pdf_return.submission_id is None and submission_id is not None:
+            pdf_return.submission_id = submission_id
+            _scanned_from_return(session, submission_id)
         _conclude(session, pdf_return, status, now=now, pages=pages)
+
+
+def _scanned_from_return(session: Session, submission_id: str) -> None:
+    """A paper answer found to come from a PDF return afterwards says so, as its change set."""
+    paper, scan = AnswerChannel.PAPER.value, AnswerChannel.PDF_SCAN.value
+    session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id, Submission.channel == paper)
+        .values(channel=scan)
+    )
+    session.execute(
+        update(ChangeSet)
+        .where(ChangeSet.submission_id == submission_id, ChangeSet.channel == paper)
+        .values(channel=scan)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def _awaiting(session: Session, batch_ids: Iterable[str]) -> list[PdfReturn]:

@@ -12,7 +12,9 @@ from flask_smorest import Blueprint
 from forms_service.accounts.service import Role
 from forms_service.changes.model import ChangeSetView, QueueFilter
 from forms_service.changes.service import ChangeService
+from forms_service.intake.queries import origin_of
 from forms_service.storage.model import ChangeSetStatus
+from forms_service.storage.service import reading
 from forms_service.web.api.auth import require_token
 from forms_service.web.api.change_sets_schema import (
     ChangeSetQuerySchema,
@@ -56,6 +58,13 @@ def _shown(view: ChangeSetView) -> dict[str, Any]:
         rows.append(shown)
     body = dataclasses.asdict(view)
     body["rows"] = rows
+    with reading(runtime().sessions) as session:
+        origin = origin_of(session, view.submission_id)
+    body["origin"] = {
+        "pdf_return_id": origin.pdf_return_id,
+        "batch_ids": list(origin.batch_ids),
+        "page_ids": [page.id for page in origin.pages],
+    }
     if not allowed:
         body["record_key"] = None
     return body

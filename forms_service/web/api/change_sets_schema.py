@@ -5,15 +5,14 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from forms_service.storage.model import ChangeSetStatus
-
-_CHANNELS = ["online", "pdf", "paper"]
+from forms_service.web.api.channel_schema import channel_field
 
 
 class ChangeSetQuerySchema(Schema):
     """Filters and paging of the queue (default: change sets waiting for a clerk)."""
 
     form = fields.String(validate=validate.Length(1, 64))
-    channel = fields.String(validate=validate.OneOf(_CHANNELS))
+    channel = channel_field()
     status = fields.String(validate=validate.OneOf([s.value for s in ChangeSetStatus]))
     older_than_days = fields.Integer(validate=validate.Range(0, 3650))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
@@ -29,7 +28,7 @@ class QueueEntrySchema(Schema):
     reference = fields.String(required=True)
     form_id = fields.String(required=True)
     form_title = fields.String(required=True)
-    channel = fields.String(required=True)
+    channel = channel_field(required=True)
     status = fields.String(required=True)
     has_conflict = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
@@ -85,6 +84,22 @@ class OutboxSchema(Schema):
     delivered_at = fields.DateTime(allow_none=True)
 
 
+class OriginSchema(Schema):
+    """The records a change set's answer was read from (ids only, no personal data)."""
+
+    pdf_return_id = fields.String(
+        allow_none=True, metadata={"description": "The PDF return (`pdf`, `pdf_scan`)."}
+    )
+    batch_ids = fields.List(
+        fields.String(), required=True, metadata={"description": "Scan batches of its pages."}
+    )
+    page_ids = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "The scanned pages it was read from."},
+    )
+
+
 class ChangeSetSchema(Schema):
     """A change set with one row per changed field."""
 
@@ -97,10 +112,11 @@ class ChangeSetSchema(Schema):
     record_key = fields.String(allow_none=True)
     form_id = fields.String(required=True)
     form_title = fields.String(required=True)
-    channel = fields.String(required=True)
+    channel = channel_field(required=True)
     submission_id = fields.String(required=True)
     created_at = fields.DateTime(required=True)
     closed_at = fields.DateTime(allow_none=True)
+    origin = fields.Nested(OriginSchema, required=True)
     rows = fields.List(fields.Nested(FieldRowSchema), required=True)
     outbox = fields.List(fields.Nested(OutboxSchema), required=True)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from forms_service.storage.model import SubmissionStatus
+from forms_service.web.api.channel_schema import channel_field
 
 
 class SubmissionQuerySchema(Schema):
     """Filters and paging of the submission list."""
 
     form = fields.String(validate=validate.Length(1, 64))
-    channel = fields.String(validate=validate.OneOf(["online", "pdf", "paper"]))
+    channel = channel_field()
     status = fields.String(validate=validate.OneOf([s.value for s in SubmissionStatus]))
     received_after = fields.AwareDateTime(default_timezone=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
@@ -25,7 +26,7 @@ class SubmissionSchema(Schema):
     document_id = fields.String(required=True)
     reference = fields.String(required=True)
     form_id = fields.String(required=True)
-    channel = fields.String(required=True)
+    channel = channel_field(required=True)
     status = fields.String(required=True)
     locale = fields.String(required=True)
     received_at = fields.DateTime(required=True)

@@ -35,6 +35,8 @@ class BackofficeUser(UserMixin):
     roles: frozenset[Role]
     fingerprint: str
     active: bool = True
+    #: The language the user chose for their screens (None: the browser's).
+    locale: str | None = None
 
     @property
     def is_active(self) -> bool:
@@ -62,6 +64,7 @@ def backoffice_user(user: User) -> BackofficeUser:
         roles=roles_of(user),
         fingerprint=_fingerprint(user.password_hash),
         active=user.active,
+        locale=user.locale,
     )
 
 

@@ -11,7 +11,17 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
+
+from forms_service.i18n import LOCALES
+from forms_service.storage.model import AnswerChannel
 
 
 class LoginForm(FlaskForm):
@@ -44,6 +54,13 @@ class QueueFilterForm(FlaskForm):
         csrf = False
 
     form = StringField(validators=[Optional(), Length(max=64)])
-    channel = StringField(validators=[Optional(), Length(max=16)])
+    channel = StringField(validators=[Optional(), AnyOf([c.value for c in AnswerChannel])])
     status = StringField(validators=[Optional(), Length(max=32)])
     older_than_days = IntegerField(validators=[Optional(), NumberRange(min=0, max=3650)])
+
+
+class LanguageForm(FlaskForm):
+    """The language switch of every back-office and mailroom page (with its CSRF token)."""
+
+    lang = StringField(validators=[DataRequired(), AnyOf(list(LOCALES))])
+    next = HiddenField(validators=[Optional(), Length(max=512)])

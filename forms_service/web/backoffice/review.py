@@ -8,25 +8,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
+from forms_service.accounts.service import Role
 from forms_service.audit.service import AuditEntry, events_of, redact
 from forms_service.changes.model import ChangeSetView, FieldRowView, QueueFilter
 from forms_service.changes.service import ChangeService
-from forms_service.definitions.model import Channel
 from forms_service.errors import FormsError, InvalidInput
 from forms_service.i18n import translate
-from forms_service.storage.model import ChangeSetStatus, FieldChangeStatus
+from forms_service.intake.queries import AnswerOrigin, origin_of
+from forms_service.storage.model import AnswerChannel, ChangeSetStatus, FieldChangeStatus
 from forms_service.storage.service import reading
 from forms_service.web.backoffice.auth import REVIEWERS, role_required, signed_in
 from forms_service.web.backoffice.forms import DecisionForm, EditForm, QueueFilterForm
-from forms_service.web.backoffice.views import blueprint
+from forms_service.web.backoffice.locale import office_locale, office_zone, t
+from forms_service.web.backoffice.views import blueprint, reason_of
 from forms_service.web.context import runtime
 
-#: The back office speaks English; field labels follow.
-LOCALE = "en"
 _PAGE = 50
 
 
@@ -47,14 +47,14 @@ def _row_actions(row: FieldRowView, username: str) -> RowActions:
     if not row.waiting:
         return RowActions(False, False)
     if row.status is FieldChangeStatus.AWAITING_SECOND and row.first_reviewer == username:
-        return RowActions(False, True, "waiting for a second, different reviewer")
+        return RowActions(False, True, t("note_second"))
     return RowActions(True, True)
 
 
 def _verdict(row: FieldRowView) -> str | None:
     if row.verdict in (None, "valid"):
         return row.verdict
-    return translate(str(row.verdict), LOCALE)
+    return translate(str(row.verdict), office_locale())
 
 
 def _render_change_set(
@@ -69,9 +69,10 @@ def _render_change_set(
     username = signed_in().username
     actions = {row.field: _row_actions(row, username) for row in view.rows}
     rows = tuple(_with_verdict(row) for row in view.rows)
+    origin = _origin(view)
     shown = replace(view, rows=rows)
     if not message and request.args.get("done"):
-        message, code = _DONE_MESSAGES.get(request.args["done"], ("", ""))
+        message, code = _done(request.args["done"])
     return (
         render_template(
             "backoffice/change_set.html",
@@ -84,10 +85,21 @@ def _render_change_set(
             errors=dict(errors or {}),
             history=_history(view),
             labels={row.field: row.label for row in view.rows},
-            lang=LOCALE,
+            origin=origin,
+            mailroom_links=_may_open_mailroom(),
         ),
         status,
     )
+
+
+def _origin(view: ChangeSetView) -> AnswerOrigin:
+    with reading(runtime().sessions) as session:
+        return origin_of(session, view.submission_id)
+
+
+def _may_open_mailroom() -> bool:
+    """Whether the mailroom's pages (a PDF return, a batch) open for the signed-in user."""
+    return "mailroom" in current_app.blueprints and signed_in().has_any(Role.MAILROOM)
 
 
 def _history(view: ChangeSetView) -> list[AuditEntry]:
@@ -101,14 +113,12 @@ def _with_verdict(row: FieldRowView) -> FieldRowView:
     return replace(row, verdict=_verdict(row))
 
 
-_DONE_MESSAGES = {
-    "accepted": ("Accepted.", "accepted"),
-    "rejected": ("Rejected.", "rejected"),
-    "edited": ("Saved: the new value was checked and waits for a decision.", "edited"),
-    "approved": ("Approved.", "approved"),
-    "decided": ("Decisions recorded.", "decided"),
-    "end": ("No other change set is waiting.", "end"),
-}
+_DONE = frozenset({"accepted", "rejected", "edited", "approved", "decided", "end"})
+
+
+def _done(done: str) -> tuple[str, str]:
+    """The message after an action (`?done=`), in the screen's language, and its code."""
+    return (t(f"done.{done}"), done) if done in _DONE else ("", "")
 
 
 def _after_action(view: ChangeSetView, done: str) -> ResponseReturnValue:
@@ -128,7 +138,7 @@ def _act(
     """Run one review action at the version the clerk saw; show any refusal on the page."""
     form = DecisionForm()
     if not form.validate():
-        return _refused(change_set_id, InvalidInput("the form is incomplete", field="version"))
+        return _refused(change_set_id, InvalidInput(t("form_incomplete"), field="version"))
     try:
         view = action(_changes(), int(form.version.data or 0))
     except FormsError as error:
@@ -139,9 +149,14 @@ def _act(
 def _refused(
     change_set_id: str, error: FormsError, errors: Mapping[str, str] | None = None
 ) -> ResponseReturnValue:
-    view = _changes().change_set(change_set_id, locale=LOCALE)
+    view = _changes().change_set(change_set_id, locale=office_locale())
     return _render_change_set(
-        view, status=error.status, message=error.reason, code=error.code, error=True, errors=errors
+        view,
+        status=error.status,
+        message=reason_of(error),
+        code=error.code,
+        error=True,
+        errors=errors,
     )
 
 
@@ -154,7 +169,8 @@ def queue() -> ResponseReturnValue:
     offset = request.args.get("offset", "0")
     start = int(offset) if offset.isdigit() and int(offset) < 1_000_000 else 0
     wanted = _queue_filter(filters if valid else QueueFilterForm(MultiDict()), start)
-    page = _changes().queue(wanted, locale=LOCALE)
+    page = _changes().queue(wanted, locale=office_locale(), with_counts=False)
+    board = _changes().dashboard(office_zone())
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k in filters.data and v}
     prev_url = (
         url_for("backoffice.queue", **{**args, "offset": max(0, start - _PAGE)})
@@ -170,15 +186,23 @@ def queue() -> ResponseReturnValue:
     return render_template(
         "backoffice/queue.html",
         page=page,
+        board=board,
+        waiting_for=_age(board.oldest_waiting_at),
         filters=filters,
-        forms=[(form_id, definitions[form_id].title_in(LOCALE)) for form_id in definitions],
-        channels=[c.value for c in Channel],
+        forms=[(f, definitions[f].title_in(office_locale())) for f in definitions],
+        channels=[c.value for c in AnswerChannel],
         statuses=[s.value for s in ChangeSetStatus],
         prev_url=prev_url,
         next_url=next_url,
-        message=_DONE_MESSAGES.get(request.args.get("done", ""), ("", ""))[0],
-        lang=LOCALE,
+        message=_done(request.args.get("done", ""))[0],
     )
+
+
+def _age(since: dt.datetime | None) -> dt.timedelta | None:
+    """How long the oldest change set has waited (None: nothing waits)."""
+    if since is None:
+        return None
+    return max(dt.timedelta(0), runtime().changes.clock() - since)
 
 
 def _queue_filter(form: QueueFilterForm, offset: int) -> QueueFilter:
@@ -216,7 +240,7 @@ def next_change_set() -> ResponseReturnValue:
 @role_required(*REVIEWERS)
 def change_set(change_set_id: str) -> ResponseReturnValue:
     """One change set: a row per changed field with its evidence and verdict."""
-    return _render_change_set(_changes().change_set(change_set_id, locale=LOCALE))
+    return _render_change_set(_changes().change_set(change_set_id, locale=office_locale()))
 
 
 @blueprint.post("/change-sets/<change_set_id>/fields/<field>/accept")
@@ -249,7 +273,7 @@ def edit(change_set_id: str, field: str) -> ResponseReturnValue:
     """Replace the proposed value; the field type checks it again before it is saved."""
     form = EditForm()
     if not form.validate():
-        reason = "; ".join(e for errors in form.errors.values() for e in errors)
+        reason = t("field_too_long") if form.value.errors else t("form_incomplete")
         return _refused(change_set_id, InvalidInput(reason, field=field), {field: reason})
     try:
         view = _changes().edit(
@@ -259,6 +283,7 @@ def edit(change_set_id: str, field: str) -> ResponseReturnValue:
             actor=signed_in().username,
             version=int(form.version.data or 0),
             accept=bool(form.and_accept.data),
+            locale=office_locale(),
         )
     except InvalidInput as error:
         return _refused(change_set_id, error, {error.field or field: error.reason})
@@ -288,9 +313,9 @@ def decide(change_set_id: str) -> ResponseReturnValue:
     accepted = request.form.getlist("accept")
     rejected = request.form.getlist("reject")
     if not accepted and not rejected:
-        return _refused(change_set_id, InvalidInput("no decision was sent", field="accept"))
+        return _refused(change_set_id, InvalidInput(t("no_decision"), field="accept"))
     if set(accepted) & set(rejected):
-        return _refused(change_set_id, InvalidInput("a field cannot be both accepted and rejected"))
+        return _refused(change_set_id, InvalidInput(t("accepted_and_rejected")))
     actor = signed_in().username
 
     def run(service: ChangeService, version: int) -> ChangeSetView:
@@ -312,7 +337,7 @@ def decide(change_set_id: str) -> ResponseReturnValue:
 @role_required(*REVIEWERS)
 def evidence(change_set_id: str, field: str) -> ResponseReturnValue:
     """The scanned crop of one answer, when the channel stored one."""
-    view = _changes().change_set(change_set_id, locale=LOCALE)
+    view = _changes().change_set(change_set_id, locale=office_locale())
     try:
         row = view.row(field)
     except KeyError:
@@ -325,3 +350,24 @@ def evidence(change_set_id: str, field: str) -> ResponseReturnValue:
     if not kind.startswith("image/"):
         abort(404)
     return files.get(key), 200, {"Content-Type": kind, "Cache-Control": "private, no-store"}
+
+
+@blueprint.get("/change-sets/<change_set_id>/returned-pdf")
+@role_required(*REVIEWERS)
+def returned_pdf(change_set_id: str) -> ResponseReturnValue:
+    """The PDF the customer returned, when the change set came from one (a download)."""
+    view = _changes().change_set(change_set_id, locale=office_locale())
+    key = _origin(view).pdf_file_key
+    files = runtime().files
+    if key is None or not files.exists(key):
+        abort(404)
+    return (
+        files.get(key),
+        200,
+        {
+            "Content-Type": "application/pdf",
+            # Downloaded, never rendered inside the back office's origin.
+            "Content-Disposition": f'attachment; filename="return-{view.reference}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -5,24 +5,37 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 
-from forms_service.accounts.service import LockoutPolicy, Role, authenticate
+from forms_service.accounts.service import LockoutPolicy, Role, authenticate, set_locale
 from forms_service.errors import FormsError, TooManyAttempts
+from forms_service.office_messages import OFFICE
 from forms_service.web.backoffice.auth import (
     REVIEWERS,
     BackofficeUser,
     backoffice_user,
     signed_in,
 )
-from forms_service.web.backoffice.forms import LoginForm
+from forms_service.web.backoffice.forms import LanguageForm, LoginForm
+from forms_service.web.backoffice.locale import SESSION_KEY, t, template_context
 from forms_service.web.context import runtime
 from forms_service.web.extensions import limiter
 
 blueprint = Blueprint("backoffice", __name__, url_prefix="/backoffice")
+# Every template of these screens speaks the user's language (t, named, lang).
+blueprint.context_processor(template_context)
 
 
 def _login_limit() -> str:
@@ -58,7 +71,7 @@ def _render_login(
     form: LoginForm, *, message: str = "", code: str = "", status: int = 200
 ) -> ResponseReturnValue:
     return (
-        render_template("backoffice/login.html", form=form, message=message, code=code, lang="en"),
+        render_template("backoffice/login.html", form=form, message=message, code=code),
         status,
     )
 
@@ -88,14 +101,12 @@ def login() -> ResponseReturnValue:
     except TooManyAttempts:
         return _render_login(
             form,
-            message="This account is locked for a while after repeated failures.",
+            message=t("login_locked"),
             code="locked",
             status=429,
         )
     if signed is None:
-        return _render_login(
-            form, message="Unknown user or wrong password.", code="wrong", status=401
-        )
+        return _render_login(form, message=t("login_wrong"), code="wrong", status=401)
     # A new identity: nothing from the anonymous session survives (session fixation).
     session.clear()
     login_user(signed)
@@ -121,38 +132,58 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("backoffice.login"), code=303)
 
 
-_TITLES = {403: "Not allowed", 404: "Not found", 409: "Changed meanwhile", 422: "Not accepted"}
+_TITLES = {403: "error_403", 404: "error_404", 409: "error_409", 422: "error_422"}
 
 
 def _render_error(status: int, code: str, reason: str) -> ResponseReturnValue:
     return (
         render_template(
             "backoffice/error.html",
-            title=_TITLES.get(status, "Something went wrong"),
+            title=t(_TITLES.get(status, "error_other")),
             code=code,
             reason=reason,
-            lang="en",
         ),
         status,
     )
 
 
+def reason_of(error: FormsError) -> str:
+    """A refusal of the domain in the screen's language (by its code; else as it was said)."""
+    key = f"err.{error.code}"
+    return t(key) if key in OFFICE else error.reason
+
+
 @blueprint.errorhandler(FormsError)
 def forms_error(error: FormsError) -> ResponseReturnValue:
     """A refusal of the domain, shown in the back office's own words and layout."""
-    return _render_error(error.status, error.code, error.reason)
+    return _render_error(error.status, error.code, reason_of(error))
 
 
 @blueprint.errorhandler(HTTPException)
 def http_error(error: HTTPException) -> ResponseReturnValue:
     """403, 404, 405… in the back office's layout (a 403 names no role it lacks)."""
     status = error.code or 500
-    reasons = {
-        403: "Your account does not have the role this page needs.",
-        404: "There is nothing at this address.",
-    }
+    reasons = {403: "reason_403", 404: "reason_404"}
     return _render_error(
         status,
         (error.name or "error").lower().replace(" ", "_"),
-        reasons.get(status, error.description or ""),
+        t(reasons.get(status, "reason_other")),
     )
+
+
+@blueprint.post("/language")
+def language() -> ResponseReturnValue:
+    """Switch the screens' language: stored on the signed-in user, else kept in the session.
+
+    A POST with the CSRF token (CSRFProtect checks it), open to everyone: the sign-in page
+    has the switch too. Goes back to the page it was asked from (this site's only).
+    """
+    form = LanguageForm()
+    if not form.validate():
+        abort(400)
+    chosen = form.lang.data
+    session[SESSION_KEY] = chosen
+    if current_user.is_authenticated:
+        with runtime().sessions() as db, db.begin():
+            set_locale(db, signed_in().user_id, chosen)
+    return redirect(_safe_next(form.next.data), code=303)

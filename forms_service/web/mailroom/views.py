@@ -13,10 +13,14 @@ from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.corrections import accuracy_summary, record_corrections
 from forms_service.intake.mailroom.service import Upload
 from forms_service.web.backoffice.auth import role_required, signed_in
+from forms_service.web.backoffice.locale import t, template_context
+from forms_service.web.backoffice.views import reason_of
 from forms_service.web.context import runtime
 from forms_service.web.mailroom.forms import AssignForm, RejectForm, SearchForm, UploadForm
 
 blueprint = Blueprint("mailroom", __name__, url_prefix="/mailroom")
+# Every template of these screens speaks the user's language (t, named, lang).
+blueprint.context_processor(template_context)
 
 PAGE_SIZE = 50
 
@@ -33,7 +37,7 @@ def batches() -> ResponseReturnValue:
         found = queries.batches(session, limit=PAGE_SIZE)
         _, waiting = queries.exceptions(session, limit=1)
     return render_template(
-        "mailroom/batches.html", batches=found, waiting=waiting, form=UploadForm(), lang="en"
+        "mailroom/batches.html", batches=found, waiting=waiting, form=UploadForm()
     )
 
 
@@ -61,8 +65,7 @@ def upload() -> ResponseReturnValue:
             batches=found,
             waiting=waiting,
             form=form,
-            error=f"{exc.reason}{where}",
-            lang="en",
+            error=f"{reason_of(exc)}{where}",
         ), exc.status
     return redirect(url_for("mailroom.batch", batch_id=received.id), code=303)
 
@@ -73,7 +76,7 @@ def batch(batch_id: str) -> ResponseReturnValue:
     """One batch, page by page; the page refreshes itself while jobs run."""
     with runtime().sessions() as session:
         view = queries.batch(session, batch_id)
-    return render_template("mailroom/batch.html", batch=view, lang="en")
+    return render_template("mailroom/batch.html", batch=view)
 
 
 @blueprint.get("/returns/<return_id>")
@@ -82,7 +85,7 @@ def pdf_return(return_id: str) -> ResponseReturnValue:
     """A flattened PDF return the mailroom reads: its status, and what its pages became."""
     with runtime().sessions() as session:
         summary, view = queries.pdf_return(session, return_id)
-    return render_template("mailroom/return.html", pdf_return=summary, batch=view, lang="en")
+    return render_template("mailroom/return.html", pdf_return=summary, batch=view)
 
 
 @blueprint.get("/exceptions")
@@ -110,7 +113,6 @@ def _render_exceptions(
         search=search or SearchForm(formdata=None),
         hits=hits,
         error=error,
-        lang="en",
     ), status
 
 
@@ -120,9 +122,7 @@ def search() -> ResponseReturnValue:
     """Find documents to assign pages to (by POST, so that no name lands in a URL or log)."""
     form = SearchForm()
     if not form.validate_on_submit():
-        return _render_exceptions(
-            search=form, error="Type a reference, number or name.", status=422
-        )
+        return _render_exceptions(search=form, error=t("mr_search_needed"), status=422)
     rt = runtime()
     with rt.sessions() as session:
         hits = queries.search_documents(
@@ -137,15 +137,15 @@ def assign(page_id: str) -> ResponseReturnValue:
     """Assign a page to a document (and form page); it is read again with that identity."""
     form = AssignForm()
     if not form.validate_on_submit():
-        return _render_exceptions(error="Give the document's reference.", status=422)
+        return _render_exceptions(error=t("mr_reference_needed"), status=422)
     try:
         runtime().mailroom.assign(
             page_id, form.document.data or "", form_page=form.form_page.data, actor=_actor()
         )
     except FormsError as exc:
         where = f" ({exc.field})" if exc.field else ""
-        return _render_exceptions(error=f"{exc.reason}{where}", status=exc.status)
-    flash("Page assigned: it is read again with that document.")
+        return _render_exceptions(error=f"{reason_of(exc)}{where}", status=exc.status)
+    flash(t("mr_assigned"))
     return redirect(url_for("mailroom.exceptions"), code=303)
 
 
@@ -155,13 +155,13 @@ def reject(page_id: str) -> ResponseReturnValue:
     """Set a page aside for good, saying why (it is kept)."""
     form = RejectForm()
     if not form.validate_on_submit():
-        return _render_exceptions(error="Say why the page is rejected.", status=422)
+        return _render_exceptions(error=t("mr_reason_needed"), status=422)
     try:
         runtime().mailroom.reject(page_id, form.reason.data or "", actor=_actor())
     except FormsError as exc:
         where = f" ({exc.field})" if exc.field else ""
-        return _render_exceptions(error=f"{exc.reason}{where}", status=exc.status)
-    flash("Page rejected.")
+        return _render_exceptions(error=f"{reason_of(exc)}{where}", status=exc.status)
+    flash(t("mr_rejected"))
     return redirect(url_for("mailroom.exceptions"), code=303)
 
 
@@ -174,7 +174,7 @@ def accuracy() -> ResponseReturnValue:
         record_corrections(session, rt.definitions, now=dt.datetime.now(dt.UTC))
     with rt.sessions() as session:
         lines = accuracy_summary(session)
-    return render_template("mailroom/accuracy.html", lines=lines, lang="en")
+    return render_template("mailroom/accuracy.html", lines=lines)
 
 
 @blueprint.get("/pages/<page_id>/image")

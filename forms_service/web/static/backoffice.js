@@ -60,7 +60,10 @@
     row.setAttribute("data-staged", decision);
     var status = document.getElementById("staged-status");
     if (status) {
-      status.textContent = field + ": " + decision + ". Enter confirms.";
+      // The page's own language: the sentence is on the table, with {field} to fill in.
+      var table = document.querySelector("table.review");
+      var sentence = table && table.getAttribute("data-staged-" + decision);
+      status.textContent = sentence ? sentence.replace("{field}", field) : field + ": " + decision;
     }
     var following = nextWaiting(current);
     if (following >= 0) {
