@@ -21,7 +21,7 @@ from tests.integration.reviewing import add_user, csrf_of, sign_in
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-_PUBLIC_SCREENS = ("/backoffice/login", "/backoffice/logout")
+_PUBLIC_SCREENS = ("/backoffice/login", "/backoffice/logout", "/backoffice/language")
 #: Roles allowed on each back-office and mailroom endpoint (admin holds them all).
 _ROLES = {
     "backoffice.queue": {"clerk", "supervisor"},
@@ -33,6 +33,7 @@ _ROLES = {
     "backoffice.approve_all": {"clerk", "supervisor"},
     "backoffice.decide": {"clerk", "supervisor"},
     "backoffice.evidence": {"clerk", "supervisor"},
+    "backoffice.returned_pdf": {"clerk", "supervisor"},
     "mailroom.batches": {"mailroom"},
     "mailroom.upload": {"mailroom"},
     "mailroom.batch": {"mailroom"},
