@@ -13,7 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forms_service.config import ensure_secrets, load_settings
+from forms_service.config import check_time_zone, ensure_secrets, load_settings
 from forms_service.errors import FormsError
 from forms_service.logs import configure_logging
 from forms_service.runtime import build_runtime
@@ -49,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, runtime (definitions are checked here), blueprints."""
     settings = load_settings(overrides=test_config)
     ensure_secrets(settings)
+    check_time_zone(settings)
     configure_logging(
         json_lines=settings.get("ENV") == "production" or bool(settings.get("LOG_JSON")),
         level=str(settings.get("LOG_LEVEL", "INFO")),

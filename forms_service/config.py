@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import tomllib
+import zoneinfo
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,17 @@ def _parse_env(value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def check_time_zone(settings: Mapping[str, Any]) -> None:
+    """Refuse a BACKOFFICE_TIMEZONE the time-zone database does not know (at start, not on a page)."""
+    name = str(settings.get("BACKOFFICE_TIMEZONE", "Europe/Paris"))
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"BACKOFFICE_TIMEZONE={name!r} is not a time zone (example: Europe/Paris)"
+        ) from None
 
 
 def ensure_secrets(settings: MutableMapping[str, Any]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from forms_service.config import ensure_secrets, load_settings
+from forms_service.config import check_time_zone, ensure_secrets, load_settings
 from forms_service.errors import ConfigurationError
 
 STRONG = "s" * 48
@@ -203,3 +203,14 @@ def test_production_still_checks_strength(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigurationError, match="at least 32"):
         ensure_secrets(settings)
+
+
+@pytest.mark.parametrize("name", ["Europe/Paris", "America/Martinique", "UTC"])
+def test_a_known_back_office_time_zone_is_accepted(name: str) -> None:
+    check_time_zone({"BACKOFFICE_TIMEZONE": name})
+
+
+@pytest.mark.parametrize("name", ["Europe/Atlantis", "../etc/passwd", ""])
+def test_an_unknown_back_office_time_zone_refuses_the_start_by_name(name: str) -> None:
+    with pytest.raises(ConfigurationError, match="BACKOFFICE_TIMEZONE"):
+        check_time_zone({"BACKOFFICE_TIMEZONE": name})
