@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Table, select
-from sqlalchemy.engine import make_url
 
 from forms_service.storage import migrate
 from forms_service.storage.model import ChangeSet, Document, PdfReturn, Submission
 from forms_service.storage.service import make_engine
-from tests.conftest import POSTGRES_URL, _admin_connection
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own, empty (the revisions under test run here)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
-        return
-    name = f"forms_origins_{os.getpid()}_{secrets.token_hex(3)}"
-    with _admin_connection() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with _admin_connection() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _table(model: type) -> Table:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Table, inspect, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
 
 from forms_service.audit.service import GENESIS, _digest, record, verify
@@ -31,21 +28,6 @@ from forms_service.storage.model import (
     SecurityEvent,
 )
 from forms_service.storage.service import make_engine, make_session_factory
-from tests.conftest import POSTGRES_URL, _admin_connection
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own with nothing in it (migrations run here, down to nothing)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
-        return
-    name = f"forms_migrations_{os.getpid()}_{secrets.token_hex(3)}"
-    with _admin_connection() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with _admin_connection() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _tables(url: str) -> set[str]:
