@@ -257,3 +257,24 @@ def fill_with_pdfium(pdf: bytes, values: Mapping[str, str], *, incremental: bool
     document.save(out, flags=pdfium_raw.FPDF_INCREMENTAL if incremental else 0)
     document.close()
     return out.getvalue()
+
+
+def hand_written_pdf(*objects: bytes) -> bytes:
+    """A PDF written by hand: object 1 is the catalogue; a correct cross-reference table.
+
+    For the readers' hostile inputs (loops of references, pages named many times), which no
+    PDF library writes.
+    """
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return out

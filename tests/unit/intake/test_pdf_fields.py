@@ -34,6 +34,7 @@ from tests.pdf_forms import (
     fill_with_pdfium,
     fill_with_pdftk,
     fill_with_pypdf,
+    hand_written_pdf,
     orphan_widgets,
     run_tool,
 )
@@ -371,23 +372,6 @@ def _streams(content: bytes) -> list[tuple[int, int]]:
     return [(start, content.find(b"endstream", start)) for start in starts]
 
 
-def _pdf_of_objects(*objects: bytes) -> bytes:
-    """A PDF written by hand, object 1 the catalogue, with a correct cross-reference table."""
-    out = b"%PDF-1.7\n"
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    start = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        start,
-    )
-    return out
-
-
 @pytest.mark.parametrize(
     "field",
     [
@@ -400,7 +384,7 @@ def _pdf_of_objects(*objects: bytes) -> bytes:
 def test_references_that_loop_are_refused_not_followed_forever(field: bytes, reader: str) -> None:
     # Regression: a 600-byte upload whose "6 0 R" names "7 0 R" naming "6 0 R" hung the
     # request in pdfminer's resolve1, which follows references without end.
-    content = _pdf_of_objects(
+    content = hand_written_pdf(
         b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] >> >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
@@ -425,7 +409,7 @@ def test_reference_loops_pdfminer_follows_itself_are_refused_before_parsing(
 ) -> None:
     # Regression: the same loop as the catalogue or a page of the page tree hung inside
     # pdfminer itself (opening the file, listing its pages), out of our resolver's reach.
-    content = _pdf_of_objects(
+    content = hand_written_pdf(
         catalog,
         pages,
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",

@@ -22,6 +22,7 @@ from forms_service.intake.mailroom.files import (
     load_page,
     media_type_of,
 )
+from tests.pdf_forms import hand_written_pdf
 
 
 def _page(mark: int = 0) -> Image.Image:
@@ -124,26 +125,9 @@ def test_speckle_is_not_ink_but_a_printed_mark_is() -> None:
     assert not is_blank(sheet)
 
 
-def _raw_pdf(*objects: bytes) -> bytes:
-    """A PDF written by hand: object 1 is the catalogue; a correct cross-reference table."""
-    out = b"%PDF-1.7\n"
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return out
-
-
 def _pdf_naming_one_page(times: int) -> bytes:
     kids = b" ".join([b"3 0 R"] * times)
-    return _raw_pdf(
+    return hand_written_pdf(
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, times),
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
@@ -185,7 +169,7 @@ def test_a_tiff_of_thousands_of_frames_is_walked_only_past_the_limit() -> None:
 
 def _pdf_drawing(operations: bytes, repeat: int) -> bytes:
     drawing = zlib.compress(operations * repeat, 9)
-    return _raw_pdf(
+    return hand_written_pdf(
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
