@@ -8,7 +8,7 @@ paper scan; jobs run eagerly. The back office and the API are driven over HTTP.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask
@@ -22,6 +22,8 @@ from tests.integration.reviewing import add_token, add_user, answer, english_cli
 from tests.mailroom_scans import as_pdf, as_png, issue, scanned_page
 from tests.ocr_pages import Answers
 from tests.pdf_forms import fill_with_pypdf
+
+Row = TypeVar("Row", ChangeSet, PdfReturn)
 
 FORM = "contact-update"
 CHANNEL_LABELS = {
@@ -51,22 +53,20 @@ def _token_of(runtime: Runtime, document_id: str) -> str:
         return runtime.issuing.token_for(document)
 
 
-def _change_set_of(runtime: Runtime, document_id: str) -> ChangeSet:
+def _of_document(runtime: Runtime, model: type[Row], document_id: str) -> Row:
+    """The one `model` row (a change set, a PDF return) of the document, detached."""
     with runtime.sessions() as session:
-        found = session.execute(
-            select(ChangeSet).where(ChangeSet.document_id == document_id)
-        ).scalar_one()
+        found = session.execute(select(model).where(model.document_id == document_id)).scalar_one()
         session.expunge(found)
         return found
+
+
+def _change_set_of(runtime: Runtime, document_id: str) -> ChangeSet:
+    return _of_document(runtime, ChangeSet, document_id)
 
 
 def _return_of(runtime: Runtime, document_id: str) -> PdfReturn:
-    with runtime.sessions() as session:
-        found = session.execute(
-            select(PdfReturn).where(PdfReturn.document_id == document_id)
-        ).scalar_one()
-        session.expunge(found)
-        return found
+    return _of_document(runtime, PdfReturn, document_id)
 
 
 def _channel_of_submission(runtime: Runtime, submission_id: str) -> str:
