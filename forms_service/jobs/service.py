@@ -54,6 +54,11 @@ def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # A job that runs longer than this (a decoder or Tesseract stuck on a hostile page) has
+        # its pool process killed and replaced: the slot serves the next job. The page stays
+        # "processing"; the recovery sweep sends it again, and after pages.MAX_ATTEMPTS runs
+        # it goes to an operator as "worker_lost". A page takes seconds.
+        "task_time_limit": float(settings.get("JOBS_TIME_LIMIT_SECONDS", 300)),
         "task_default_queue": str(settings.get("JOBS_QUEUE", "forms_service")),
         "task_always_eager": bool(settings.get("JOBS_EAGER", False)),
         "task_eager_propagates": True,

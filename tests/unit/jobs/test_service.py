@@ -19,6 +19,10 @@ def test_embedded_default_needs_no_server(tmp_path: Path) -> None:
     # A job is acknowledged only once done: a dead worker's page is delivered again.
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
     assert config["task_always_eager"] is False
+    # A stuck job frees its slot after five minutes, or JOBS_TIME_LIMIT_SECONDS.
+    assert config["task_time_limit"] == 300
+    limited = broker_settings({"VAR_DIR": str(tmp_path), "JOBS_TIME_LIMIT_SECONDS": "45"})
+    assert limited["task_time_limit"] == 45
 
 
 def test_production_broker_with_a_key_prefix(tmp_path: Path) -> None:
