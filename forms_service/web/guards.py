@@ -30,9 +30,10 @@ def refuse_unstorable_characters() -> None:
         raise InvalidInput("the address contains a character that is not text", field="path")
     for source in (request.args, request.form):
         for name, values in source.lists():
-            texts = [name, *(value for value in values if isinstance(value, str))]
+            # werkzeug gives a multipart part whose name it cannot read the name None
+            texts = [name or "", *(value for value in values if isinstance(value, str))]
             if any(_NUL in text or not _encodable(text) for text in texts):
-                raise InvalidInput("text must not contain NUL characters", field=_shown(name))
+                raise InvalidInput("text must not contain NUL characters", field=_shown(name or ""))
     if request.is_json:
         raw = request.get_data(cache=True)
         if b"\\u0000" in raw or b"\x00" in raw:
