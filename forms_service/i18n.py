@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from forms_service.office_messages import OFFICE
+
 LOCALES: Final = ("fr", "en")
 DEFAULT_LOCALE: Final = "fr"
 
@@ -241,8 +243,12 @@ def translate(key: str, locale: str, /, **params: object) -> str:
     entry = _MESSAGES.get(key) or _UI.get(key)
     if entry is None:
         return key
+    return _in(entry, locale, params)
+
+
+def _in(entry: Mapping[str, str], locale: str, params: Mapping[str, object]) -> str:
     text = entry.get(locale) or entry[DEFAULT_LOCALE]
-    return text.format(**params)
+    return text.format(**params) if params else text
 
 
 def pick(texts: Mapping[str, str], locale: str) -> str:
@@ -256,8 +262,4 @@ def office_text(key: str, locale: str, /, **params: object) -> str:
     Raises:
         KeyError: no such message (a template or view names one the catalogue lacks).
     """
-    from forms_service.office_messages import OFFICE
-
-    entry = OFFICE[key]
-    text = entry.get(locale) or entry[DEFAULT_LOCALE]
-    return text.format(**params) if params else text
+    return _in(OFFICE[key], locale, params)

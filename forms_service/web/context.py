@@ -25,8 +25,13 @@ def locale() -> str:
     remembered = session.get("lang")
     if remembered in LOCALES:
         return str(remembered)
+    return browser_locale()
+
+
+def browser_locale() -> str:
+    """The browser's Accept-Language among LOCALES, else the configured default (French)."""
     best = request.accept_languages.best_match(LOCALES)
-    return best or current_app.config.get("DEFAULT_LOCALE", DEFAULT_LOCALE)
+    return best or str(current_app.config.get("DEFAULT_LOCALE", DEFAULT_LOCALE))
 
 
 def client_pseudonym() -> str:

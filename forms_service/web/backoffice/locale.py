@@ -11,14 +11,15 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request, session
 from flask_login import current_user
 
-from forms_service.i18n import DEFAULT_LOCALE, LOCALES, office_text
+from forms_service.i18n import LOCALES, office_text
 from forms_service.office_messages import OFFICE
+from forms_service.web.context import browser_locale
 from forms_service.web.formatting import (
     format_date,
     format_datetime,
@@ -46,8 +47,7 @@ def _choose() -> str:
     remembered = session.get(SESSION_KEY)
     if remembered in LOCALES:
         return str(remembered)
-    best = request.accept_languages.best_match(LOCALES)
-    return best or str(current_app.config.get("DEFAULT_LOCALE", DEFAULT_LOCALE))
+    return browser_locale()
 
 
 def t(key: str, /, **params: object) -> str:
@@ -74,15 +74,24 @@ def _here() -> str:
     kept = [
         (name, value)
         for name, value in request.args.items(multi=True)
-        if name != "next" or _own_path(value)
+        if name != "next" or own_path(value)
     ]
     return f"{request.path}?{urlencode(kept)}" if kept else request.path
 
 
-def _own_path(target: str) -> bool:
-    return target.startswith(("/backoffice/", "/mailroom/")) and not (
-        target.startswith("//") or "\\" in target or ":" in target.split("?")[0]
-    )
+def own_path(target: str) -> bool:
+    """Whether `target` is a path of the back-office or mailroom screens of this site.
+
+    Never another site (no scheme, host, `//` or backslash) and nothing a Location header
+    could not carry (control characters, spaces): the sign-in's `next` and the language
+    switch's way back are only ever such a path.
+    """
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith(("/backoffice/", "/mailroom/")):
+        return False
+    if "\\" in target or target.startswith("//"):
+        return False
+    return target.isprintable() and " " not in target
 
 
 def template_context() -> dict[str, Any]:
