@@ -19,8 +19,8 @@ from forms_service.connectors.service import build_connectors
 from forms_service.definitions.service import DefinitionSet, load_definitions
 from forms_service.intake.mailroom.assembly import build_mailroom
 from forms_service.intake.mailroom.service import MailroomService
+from forms_service.intake.online.service import ChallengePolicy, OnlineIntake
 from forms_service.intake.pdf.service import PdfReturnIntake, build_pdf_returns
-from forms_service.intake.service import ChallengePolicy, OnlineIntake
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
 from forms_service.issuing.tokens import LinkSigner, SigningKey

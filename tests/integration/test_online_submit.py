@@ -16,8 +16,8 @@ from forms_service.changes.service import ChangeService
 from forms_service.connectors.interfaces import SourceUnavailable
 from forms_service.definitions.model import Channel
 from forms_service.errors import NotFound
-from forms_service.intake import service as intake_service
-from forms_service.intake.service import Receipt
+from forms_service.intake.online import service as intake_service
+from forms_service.intake.online.service import Receipt
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (
     AuditEvent,

@@ -19,6 +19,13 @@ from forms_service.audit import service as audit
 from forms_service.definitions.model import Channel
 from forms_service.errors import Forbidden, FormsError, InvalidInput
 from forms_service.i18n import translate
+from forms_service.intake.online.service import (
+    ClosedLink,
+    FieldChange,
+    OnlineIntake,
+    _pending,
+    changes_of,
+)
 from forms_service.intake.pdf.acroform import read_pdf_form
 from forms_service.intake.pdf.answers import (
     AnswerProblem,
@@ -29,13 +36,6 @@ from forms_service.intake.pdf.answers import (
 )
 from forms_service.intake.pdf.guard import PdfLimits, PdfRejected
 from forms_service.intake.pdf.model import PdfForm
-from forms_service.intake.service import (
-    ClosedLink,
-    FieldChange,
-    OnlineIntake,
-    _pending,
-    changes_of,
-)
 from forms_service.issuing.tokens import ExpiredLink, TamperedLink, new_document_id
 from forms_service.storage.filestore import FileStore
 from forms_service.storage.model import (

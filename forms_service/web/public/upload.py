@@ -17,6 +17,7 @@ from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.online_form import challenge_form_class
 from forms_service.errors import FormsError
 from forms_service.i18n import translate
+from forms_service.intake.online.service import ChallengeFailed
 from forms_service.intake.pdf.guard import PdfRejected, PdfTooLarge
 from forms_service.intake.pdf.service import (
     AnswersRefused,
@@ -25,7 +26,6 @@ from forms_service.intake.pdf.service import (
     PdfReturnReceipt,
     UnidentifiedPdf,
 )
-from forms_service.intake.service import ChallengeFailed
 from forms_service.storage.model import Document, PdfReturnStatus
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter

@@ -27,7 +27,7 @@ from forms_service.definitions.online_form import (
 )
 from forms_service.errors import FormsError
 from forms_service.i18n import translate
-from forms_service.intake.service import ChallengeFailed, changes_of
+from forms_service.intake.online.service import ChallengeFailed, changes_of
 from forms_service.storage.model import Document, Submission
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter

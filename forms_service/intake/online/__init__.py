@@ -1,0 +1,1 @@
+"""The online channel: a signed link opened, the identity question, prefill, submit."""
