@@ -18,7 +18,7 @@ from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
 from forms_service.definitions.service import DefinitionSet, load_definitions
 from forms_service.intake.mailroom.assembly import build_mailroom
-from forms_service.intake.mailroom.service import MailroomService
+from forms_service.intake.mailroom.service import MailroomIntake
 from forms_service.intake.online.service import ChallengePolicy, OnlineIntake
 from forms_service.intake.pdf.service import PdfReturnIntake, build_pdf_returns
 from forms_service.issuing.printing import DocumentPrinter
@@ -50,7 +50,7 @@ class Runtime:
     printer: DocumentPrinter
     #: Set right after construction: both need the runtime itself.
     jobs: JobQueue = field(init=False)
-    mailroom: MailroomService = field(init=False)
+    mailroom: MailroomIntake = field(init=False)
 
 
 def build_runtime(settings: Mapping[str, Any]) -> Runtime:

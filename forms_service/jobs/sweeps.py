@@ -3,7 +3,7 @@
 A page whose job message was lost while the workers keep running (a broker restarted without
 persistence, a flushed Redis, a dropped message) or a flattened PDF return left without its
 batch would otherwise wait for a worker restart or `forms-service mailroom requeue`. The
-worker's main process runs `MailroomService.recover` every SWEEP_INTERVAL_SECONDS for what
+worker's main process runs `MailroomIntake.recover` every SWEEP_INTERVAL_SECONDS for what
 has waited SWEEP_AFTER_SECONDS. On PostgreSQL the round runs under an advisory lock: with N
 workers one sweep works and the others skip that round; `recover` itself claims its pages
 with row locks, so a CLI requeue at the same moment cannot send a page twice either.

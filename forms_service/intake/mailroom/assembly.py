@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from forms_service.definitions.model import FormDefinition
 from forms_service.intake.mailroom.reading import BlankPages, ReadingSettings
-from forms_service.intake.mailroom.service import MailroomService
+from forms_service.intake.mailroom.service import MailroomIntake
 from forms_service.issuing.pagecode import PageCodes
 from ocr.confidence import DEFAULT_THRESHOLD
 from ocr.interfaces import OcrEngine
@@ -71,7 +71,7 @@ def blank_pages(runtime: Runtime) -> BlankPages:
     return BlankPages(render)
 
 
-def build_mailroom(runtime: Runtime) -> MailroomService:
+def build_mailroom(runtime: Runtime) -> MailroomIntake:
     """The mailroom service on the runtime's database, files, definitions, keys and jobs.
 
     Settings: OCR_ENGINE (tesserocr), SCAN_READ_DPI (300), SCAN_REVIEW_THRESHOLD (the
@@ -79,7 +79,7 @@ def build_mailroom(runtime: Runtime) -> MailroomService:
     than AUTO_APPLY_MIN_CONFIDENCE), SCAN_BLANK_TEMPLATE (true: compare with the blank).
     """
     settings = runtime.settings
-    return MailroomService(
+    return MailroomIntake(
         runtime.sessions,
         runtime.files,
         runtime.definitions,

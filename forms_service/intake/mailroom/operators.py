@@ -22,7 +22,7 @@ MAX_REASON = 200
 
 
 class OperatorActions:
-    """The exception queue's actions; mixed into MailroomService, which provides the rest."""
+    """The exception queue's actions; mixed into MailroomIntake, which provides the rest."""
 
     sessions: sessionmaker[Session]
     definitions: Mapping[str, FormDefinition]

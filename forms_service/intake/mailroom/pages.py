@@ -64,7 +64,7 @@ WORKER_LOST = "worker_lost"
 
 
 class PageJob:
-    """The job `mailroom.read_page`; mixed into MailroomService, which provides the rest."""
+    """The job `mailroom.read_page`; mixed into MailroomIntake, which provides the rest."""
 
     sessions: sessionmaker[Session]
     files: FileStore

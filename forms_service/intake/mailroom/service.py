@@ -75,7 +75,7 @@ class Recovered:
     pages: int
 
 
-class MailroomService(PageJob, OperatorActions):
+class MailroomIntake(PageJob, OperatorActions):
     """Receives scan batches, reads their pages, and lets operators settle exceptions."""
 
     def __init__(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forms_service.errors import FormsError
-from forms_service.intake.mailroom.service import MailroomService, ReceivedBatch, Upload
+from forms_service.intake.mailroom.service import MailroomIntake, ReceivedBatch, Upload
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def waiting_files(
         yield entry
 
 
-def import_file(mailroom: MailroomService, path: Path, *, actor: str) -> FolderImport:
+def import_file(mailroom: MailroomIntake, path: Path, *, actor: str) -> FolderImport:
     """Take one file as a batch and move it to done/ (or failed/ with a .reason.txt beside it)."""
     folder = path.parent
     try:
@@ -62,7 +62,7 @@ def import_file(mailroom: MailroomService, path: Path, *, actor: str) -> FolderI
 
 
 def import_folder(
-    mailroom: MailroomService, folder: Path, *, actor: str, settle: float = SETTLE_SECONDS
+    mailroom: MailroomIntake, folder: Path, *, actor: str, settle: float = SETTLE_SECONDS
 ) -> list[FolderImport]:
     """Import every settled file of `folder` once."""
     (folder / DONE).mkdir(parents=True, exist_ok=True)
@@ -71,7 +71,7 @@ def import_folder(
 
 
 def watch(
-    mailroom: MailroomService,
+    mailroom: MailroomIntake,
     folder: Path,
     *,
     actor: str,
