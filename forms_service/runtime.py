@@ -19,7 +19,9 @@ from forms_service.connectors.service import build_connectors
 from forms_service.definitions.service import DefinitionSet, load_definitions
 from forms_service.intake.mailroom.assembly import build_mailroom
 from forms_service.intake.mailroom.service import MailroomIntake
-from forms_service.intake.online.service import ChallengePolicy, OnlineIntake
+from forms_service.intake.online.model import ChallengePolicy
+from forms_service.intake.online.service import OnlineIntake
+from forms_service.intake.online.shown import ShownValuesSeal
 from forms_service.intake.pdf.service import PdfReturnIntake, build_pdf_returns
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
@@ -92,6 +94,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
             lock_minutes=int(settings["CHALLENGE_LOCK_MINUTES"]),
         ),
         proposer=changes,
+        seal=ShownValuesSeal(str(settings["SECRET_KEY"])),
     )
     runtime = Runtime(
         settings=settings,

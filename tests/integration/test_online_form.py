@@ -18,7 +18,7 @@ from forms_service.app import create_app
 from forms_service.connectors.interfaces import Selection
 from forms_service.connectors.sql import SqlConnector
 from forms_service.definitions.service import DefinitionError
-from forms_service.intake.online.service import Receipt
+from forms_service.intake.online.model import Receipt
 from forms_service.issuing.tokens import new_document_id
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (

@@ -17,7 +17,7 @@ from forms_service.connectors.interfaces import SourceUnavailable
 from forms_service.definitions.model import Channel
 from forms_service.errors import NotFound
 from forms_service.intake.online import service as intake_service
-from forms_service.intake.online.service import Receipt
+from forms_service.intake.online.model import ClosedLink, Receipt, RevokedLink
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (
     AuditEvent,
@@ -238,9 +238,9 @@ def test_a_link_revoked_or_closed_after_it_was_read_stores_nothing(runtime: Runt
         stored = session.get(Document, closed.id)
         assert stored is not None
         stored.status = DocumentStatus.CLOSED
-    with pytest.raises(intake_service.RevokedLink):
+    with pytest.raises(RevokedLink):
         submit(runtime, revoked, {"city": "Lyon"})
-    with pytest.raises(intake_service.ClosedLink):
+    with pytest.raises(ClosedLink):
         submit(runtime, closed, {"city": "Lyon"})
     with runtime.sessions() as session:
         assert _count(session, Submission) == 0

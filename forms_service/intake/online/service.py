@@ -1,18 +1,16 @@
-"""The online channel: open a signed link, pass the challenge, prefill, submit."""
+"""The online channel's use cases: open a form from its signed link, identify, submit."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, case, insert, select, update
+from sqlalchemy import Row, bindparam, case, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
 from forms_service.changes.model import error_kind
@@ -20,8 +18,34 @@ from forms_service.changes.proposal import Answer, Proposal, store
 from forms_service.connectors.interfaces import SourceUnavailable
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import ChallengeQuestion, Channel, FormDefinition
-from forms_service.errors import FormsError, Gone, InvalidInput, TooManyAttempts
+from forms_service.errors import InvalidInput, TooManyAttempts
 from forms_service.intake.interfaces import ChangeProposer
+from forms_service.intake.online.model import (
+    OPENINGS,
+    ChallengeFailed,
+    ChallengePolicy,
+    ClosedLink,
+    OpenedForm,
+    OpenedLink,
+    Prefill,
+    Purpose,
+    Receipt,
+    RevokedLink,
+    ShownValues,
+    changes_of,
+)
+from forms_service.intake.online.queries import (
+    DOCUMENTS,
+    PENDING,
+    READ_DOCUMENT,
+    READ_DOCUMENT_AND_ANSWERS,
+    SUBMISSIONS,
+    answers_in,
+    answers_of,
+    document_of,
+    shown_answer,
+)
+from forms_service.intake.online.shown import ShownValuesSeal
 from forms_service.issuing.service import IssuingService, challenge_digest, snapshot_of
 from forms_service.issuing.tokens import (
     ExpiredLink,
@@ -36,46 +60,23 @@ from forms_service.storage.model import (
     Submission,
     SubmissionStatus,
 )
-from forms_service.storage.service import columns_of, detached, reading, reading_connection
+from forms_service.storage.service import reading, reading_connection
 
 log = logging.getLogger(__name__)
 
 #: Errors of a database that cannot be reached (or a pool that has no connection to give).
 _UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 
-#: Submissions still open to a repeated submit returning them unchanged.
-_PENDING = (SubmissionStatus.RECEIVED, SubmissionStatus.IN_REVIEW)
-
-# The submit's statements, on the tables (Core): nothing it writes is read back.
-_SUBMISSIONS = cast(Table, Submission.__table__)
-_DOCUMENTS = cast(Table, Document.__table__)
-
-# The link read, with Core statements built once: a link's document, and for `open_link` its
-# answers in the same statement, made into detached ORM objects (storage.service.detached).
-# The ORM's own loading of the same rows (session, identity map, load context) was about a
-# quarter of the CPU of a form or challenge page.
-_DOCUMENT_KEYS = tuple(column.key for column in columns_of(Document))
-_ANSWER_PREFIX = "answer_"
-_ANSWER_KEYS = tuple(
-    (column.key, column.key.removeprefix(_ANSWER_PREFIX))
-    for column in columns_of(Submission, prefix=_ANSWER_PREFIX)
-)
-_READ_DOCUMENT = select(*columns_of(Document)).where(_DOCUMENTS.c.id == bindparam("document_id"))
-_READ_DOCUMENT_AND_ANSWERS = (
-    select(*columns_of(Document), *columns_of(Submission, prefix=_ANSWER_PREFIX))
-    .select_from(_DOCUMENTS.outerjoin(_SUBMISSIONS, _SUBMISSIONS.c.document_id == _DOCUMENTS.c.id))
-    .where(_DOCUMENTS.c.id == bindparam("document_id"))
-)
 #: The identity check's statements: the document's challenge state, locked (failures are
 #: counted one answer at a time), and its update when it changes.
 _LOCK_CHALLENGE = (
-    select(_DOCUMENTS.c.challenge_failures, _DOCUMENTS.c.challenge_locked_until)
-    .where(_DOCUMENTS.c.id == bindparam("document_id"))
+    select(DOCUMENTS.c.challenge_failures, DOCUMENTS.c.challenge_locked_until)
+    .where(DOCUMENTS.c.id == bindparam("document_id"))
     .with_for_update()
 )
 _SET_CHALLENGE = (
-    update(_DOCUMENTS)
-    .where(_DOCUMENTS.c.id == bindparam("document_id"))
+    update(DOCUMENTS)
+    .where(DOCUMENTS.c.id == bindparam("document_id"))
     .values(
         challenge_failures=bindparam("failures"),
         challenge_locked_until=bindparam("locked_until"),
@@ -84,37 +85,37 @@ _SET_CHALLENGE = (
 #: The first opening: one statement decides who opened first (concurrent first openings
 #: record one event).
 _MARK_OPENED = (
-    update(_DOCUMENTS)
-    .where(_DOCUMENTS.c.id == bindparam("document_id"), _DOCUMENTS.c.opened_at.is_(None))
+    update(DOCUMENTS)
+    .where(DOCUMENTS.c.id == bindparam("document_id"), DOCUMENTS.c.opened_at.is_(None))
     .values(
         opened_at=bindparam("opened_at"),
         status=case(
-            (_DOCUMENTS.c.status == DocumentStatus.ISSUED, DocumentStatus.OPENED),
-            else_=_DOCUMENTS.c.status,
+            (DOCUMENTS.c.status == DocumentStatus.ISSUED, DocumentStatus.OPENED),
+            else_=DOCUMENTS.c.status,
         ),
     )
 )
 #: Locks the document and sets its new status in one statement, unless its link is closed or
 #: revoked (then no row: `_DOCUMENT_STATUS` tells which). A repeated submit rolls it back.
 _CLAIM_DOCUMENT = (
-    update(_DOCUMENTS)
+    update(DOCUMENTS)
     .where(
-        _DOCUMENTS.c.id == bindparam("document_id"),
-        _DOCUMENTS.c.status.not_in([DocumentStatus.CLOSED, DocumentStatus.REVOKED]),
+        DOCUMENTS.c.id == bindparam("document_id"),
+        DOCUMENTS.c.status.not_in([DocumentStatus.CLOSED, DocumentStatus.REVOKED]),
     )
     .values(status=bindparam("status"))
-    .returning(_DOCUMENTS.c.id)
+    .returning(DOCUMENTS.c.id)
 )
-_DOCUMENT_STATUS = select(_DOCUMENTS.c.status).where(_DOCUMENTS.c.id == bindparam("document_id"))
+_DOCUMENT_STATUS = select(DOCUMENTS.c.status).where(DOCUMENTS.c.id == bindparam("document_id"))
 #: What a repeated submit is recognised by, for every answer of the document (a handful).
 _ANSWER_STATES = select(
-    _SUBMISSIONS.c.id,
-    _SUBMISSIONS.c.status,
-    _SUBMISSIONS.c.received_at,
-    _SUBMISSIONS.c["values"].label("answer"),
-    _SUBMISSIONS.c.base,
-).where(_SUBMISSIONS.c.document_id == bindparam("document_id"))
-_INSERT_SUBMISSION = insert(_SUBMISSIONS)
+    SUBMISSIONS.c.id,
+    SUBMISSIONS.c.status,
+    SUBMISSIONS.c.received_at,
+    SUBMISSIONS.c["values"].label("answer"),
+    SUBMISSIONS.c.base,
+).where(SUBMISSIONS.c.document_id == bindparam("document_id"))
+_INSERT_SUBMISSION = insert(SUBMISSIONS)
 
 
 class _Repeated(Exception):
@@ -123,68 +124,6 @@ class _Repeated(Exception):
     def __init__(self, submission: Submission) -> None:
         super().__init__(submission.id)
         self.submission = submission
-
-
-class RevokedLink(Gone):
-    """The document was withdrawn."""
-
-    code = "revoked_link"
-
-
-class ClosedLink(Gone):
-    """The answer was already processed; the link accepts no more answers."""
-
-    code = "closed_link"
-
-
-class ChallengeFailed(InvalidInput):
-    """A wrong answer to the identity question."""
-
-    code = "challenge_failed"
-
-
-@dataclass(frozen=True)
-class ChallengePolicy:
-    """How many wrong answers lock a document, and for how long."""
-
-    max_failures: int = 5
-    lock_minutes: int = 30
-
-
-@dataclass(frozen=True)
-class Prefill:
-    """The values to show in the form, and whether they are live or the issue snapshot."""
-
-    values: Mapping[str, str | None]
-    live: bool
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One field a submission changes, as the customer sees it."""
-
-    field: str
-    before: str | None
-    after: str | None
-
-
-@dataclass(frozen=True)
-class OpenedLink:
-    """A resolved link: its document and the answer already received for it, if any."""
-
-    document: Document
-    #: The pending answer, else the latest one (applied, or confirmed without change).
-    answer: Submission | None
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What the customer is told after submitting."""
-
-    submission: Submission
-    changes: tuple[FieldChange, ...]
-    repeated: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 class OnlineIntake:
@@ -196,6 +135,7 @@ class OnlineIntake:
         challenge: ChallengePolicy | None = None,
         *,
         proposer: ChangeProposer | None = None,
+        seal: ShownValuesSeal,
     ) -> None:
         self.issuing = issuing
         self.sessions = issuing.sessions
@@ -204,6 +144,69 @@ class OnlineIntake:
         #: Proposes each new answer's change set in the answer's own transaction (None: the
         #: answer is stored alone and `ChangeService.propose_pending` proposes it later).
         self.proposer = proposer
+        #: Signs the values a form page shows, checks them when its answer comes back.
+        self.seal = seal
+
+    # -- the form opened -----------------------------------------------------------------
+
+    def open_form(
+        self,
+        token: str,
+        purpose: Purpose,
+        *,
+        client: str | None = None,
+        identified: Callable[[str], bool] = lambda _document_id: False,
+    ) -> OpenedForm:
+        """Open a link for one page of the online form, running the steps `purpose` needs.
+
+        In order (see `OPENINGS`): resolve the link (signature, expiry, revocation: a failure
+        stores a security event); load the form's definition; refuse a link whose answer was
+        processed already; stop when the identity question is not answered yet
+        (`needs_identity`: nothing personal is read); then, for the form page, record the
+        first opening and, unless an answer was received, prefill from the live source and
+        sign the shown values (the base of the three-way diff).
+
+        Args:
+            token: the link's token.
+            purpose: the page the link is opened for.
+            client: the pseudonymous client, for the security events.
+            identified: whether this client answered the identity question of a document
+                (asked only of forms that have one).
+
+        Raises:
+            FormsError: the link is tampered, expired, unknown, revoked, or closed.
+        """
+        opening = OPENINGS[purpose]
+        link = self._open(token, client, with_answer=opening.reads_answer)
+        document = link.document
+        definition = self.definition(document)
+        if opening.must_be_open:
+            self.ensure_open(document)
+        if opening.asks_identity and definition.challenge and not identified(document.id):
+            return OpenedForm(document, definition, link.answer, needs_identity=True)
+        if not opening.shows_values:
+            return OpenedForm(document, definition, link.answer)
+        self.mark_opened(document)
+        if link.answer is not None:
+            return OpenedForm(document, definition, link.answer)
+        prefill = self.prefill(document)
+        shown = ShownValues(
+            document_id=document.id,
+            values={
+                f.name: prefill.values.get(f.name) for f in definition.fields_for(Channel.ONLINE)
+            },
+            opened_at=self.clock(),
+            live=prefill.live,
+        )
+        return OpenedForm(document, definition, prefill=prefill, shown=self.seal.sign(shown))
+
+    def shown_values(self, document: Document, signed: str) -> ShownValues:
+        """The values a form page showed, as it posts them back signed.
+
+        Raises:
+            TamperedShownValues: not signed by this service, or for another document.
+        """
+        return self.seal.open(signed, document.id)
 
     # -- links ---------------------------------------------------------------------------
 
@@ -248,10 +251,10 @@ class OnlineIntake:
             self.security_event("link_expired", document_id=_document_part(token), client=client)
             raise
         with reading_connection(self.sessions) as connection:
-            statement = _READ_DOCUMENT_AND_ANSWERS if with_answer else _READ_DOCUMENT
+            statement = READ_DOCUMENT_AND_ANSWERS if with_answer else READ_DOCUMENT
             rows = connection.execute(statement, {"document_id": claims.document_id}).all()
-        document = _document_of(rows[0]) if rows else None
-        answers = [_answer_of_row(row) for row in rows if with_answer and row.answer_id]
+        document = document_of(rows[0]) if rows else None
+        answers = answers_in(rows) if with_answer else []
         if document is None:
             self.security_event("link_unknown_document", client=client)
             raise UnknownDocument("This link does not lead to any form.")
@@ -261,7 +264,7 @@ class OnlineIntake:
         if document.expires_at <= self.clock():
             self.security_event("link_expired", document_id=document.id, client=client)
             raise ExpiredLink("This link has expired.")
-        return OpenedLink(document, _answer_of(answers))
+        return OpenedLink(document, shown_answer(answers))
 
     def mark_opened(self, document: Document) -> None:
         """Record the first opening of a document."""
@@ -383,7 +386,7 @@ class OnlineIntake:
         The latest (applied at once, or confirmed without change) keeps its confirmation page.
         """
         with reading(self.sessions) as session:
-            return _answer_of(_answers(session, document.id))
+            return shown_answer(answers_of(session, document.id))
 
     def ensure_open(self, document: Document) -> None:
         """Refuse answers once the document's answer has been processed."""
@@ -516,28 +519,6 @@ class OnlineIntake:
         return Receipt(submission, changes_of(definition, submission)), queued
 
 
-def changes_of(definition: FormDefinition, submission: Submission) -> tuple[FieldChange, ...]:
-    """The fields whose answer differs from what the customer was shown."""
-    changes = []
-    for field_def in definition.fields:
-        if field_def.name not in submission.values:
-            continue
-        before = submission.base.get(field_def.name)
-        after = submission.values[field_def.name]
-        if not field_def.same(before, after):
-            changes.append(FieldChange(field_def.name, before, after))
-    return tuple(changes)
-
-
-def _pending(session: Session, document_id: str) -> Submission | None:
-    return session.execute(
-        select(Submission)
-        .where(Submission.document_id == document_id, Submission.status.in_(_PENDING))
-        .order_by(Submission.received_at)
-        .limit(1)
-    ).scalar_one_or_none()
-
-
 def _repeated_by(answers: Sequence[Row[Any, Any, Any, Any, Any]], new: Submission) -> str | None:
     """The id of the stored answer a new one repeats, if any.
 
@@ -545,7 +526,7 @@ def _repeated_by(answers: Sequence[Row[Any, Any, Any, Any, Any]], new: Submissio
     with the same values and base: an answer that changes nothing is closed in the submit's
     own transaction, so without this second rule a double click on it would store it twice.
     """
-    pending = [a for a in answers if a.status in _PENDING]
+    pending = [a for a in answers if a.status in PENDING]
     if pending:
         return str(min(pending, key=lambda a: a.received_at).id)
     latest = max(answers, key=lambda a: a.received_at, default=None)
@@ -560,30 +541,7 @@ def _repeated_by(answers: Sequence[Row[Any, Any, Any, Any, Any]], new: Submissio
 
 
 def _row_of(submission: Submission) -> dict[str, Any]:
-    return {column.key: getattr(submission, column.key) for column in _SUBMISSIONS.columns}
-
-
-def _answers(session: Session, document_id: str) -> list[Submission]:
-    # A document has a handful of submissions at most (each answer closes or replaces the last).
-    return list(session.scalars(select(Submission).where(Submission.document_id == document_id)))
-
-
-def _document_of(row: Row[Any]) -> Document:
-    mapping = row._mapping
-    return detached(Document, {key: mapping[key] for key in _DOCUMENT_KEYS})
-
-
-def _answer_of_row(row: Row[Any]) -> Submission:
-    mapping = row._mapping
-    return detached(Submission, {key: mapping[label] for label, key in _ANSWER_KEYS})
-
-
-def _answer_of(answers: list[Submission]) -> Submission | None:
-    """The earliest pending answer, else the latest one."""
-    pending = [s for s in answers if s.status in _PENDING]
-    if pending:
-        return min(pending, key=lambda s: s.received_at)
-    return max(answers, key=lambda s: s.received_at, default=None)
+    return {column.key: getattr(submission, column.key) for column in SUBMISSIONS.columns}
 
 
 def _answers_right(
@@ -613,14 +571,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return str(value)
-
-
-__all__ = [
-    "ChallengeFailed",
-    "ClosedLink",
-    "FormsError",
-    "OnlineIntake",
-    "OpenedLink",
-    "Receipt",
-    "RevokedLink",
-]

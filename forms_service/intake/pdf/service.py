@@ -19,13 +19,9 @@ from forms_service.audit import service as audit
 from forms_service.definitions.model import Channel
 from forms_service.errors import Forbidden, FormsError, InvalidInput
 from forms_service.i18n import translate
-from forms_service.intake.online.service import (
-    ClosedLink,
-    FieldChange,
-    OnlineIntake,
-    _pending,
-    changes_of,
-)
+from forms_service.intake.online.model import ClosedLink, FieldChange, changes_of
+from forms_service.intake.online.queries import pending_answer
+from forms_service.intake.online.service import OnlineIntake
 from forms_service.intake.pdf.acroform import read_pdf_form
 from forms_service.intake.pdf.answers import (
     AnswerProblem,
@@ -292,7 +288,7 @@ class PdfReturnIntake:
             assert stored is not None  # noqa: S101 - identified just before
             if stored.status is DocumentStatus.CLOSED:
                 raise ClosedLink("Your answer has already been processed.")
-            existing = _pending(session, stored.id)
+            existing = pending_answer(session, stored.id)
             if existing is not None:
                 return PdfReturnReceipt(
                     PdfReturnStatus.READ,

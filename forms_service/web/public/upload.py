@@ -17,7 +17,7 @@ from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.online_form import challenge_form_class
 from forms_service.errors import FormsError
 from forms_service.i18n import translate
-from forms_service.intake.online.service import ChallengeFailed
+from forms_service.intake.online.model import ChallengeFailed, Purpose
 from forms_service.intake.pdf.guard import PdfRejected, PdfTooLarge
 from forms_service.intake.pdf.service import (
     AnswersRefused,
@@ -30,7 +30,7 @@ from forms_service.storage.model import Document, PdfReturnStatus
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
 from forms_service.web.public.forms import PublicForm
-from forms_service.web.public.views import _PASSED, _translator, render_error
+from forms_service.web.public.views import _PASSED, _translator, identified, render_error
 
 blueprint = Blueprint("public_upload", __name__)
 
@@ -66,13 +66,10 @@ def _upload_form(definition: FormDefinition, lang: str, *, challenge: bool) -> A
 def upload(token: str) -> ResponseReturnValue:
     """Show the upload form; take a filled PDF and say what it changes."""
     lang = locale()
-    built = runtime()
-    intake = built.intake
     client = client_pseudonym()
-    document = intake.resolve(token, client=client)
-    definition = intake.definition(document)
-    intake.ensure_open(document)
-    challenge = bool(definition.challenge) and document.id not in session.get(_PASSED, [])
+    opened = runtime().intake.open_form(token, Purpose.ANSWER, client=client, identified=identified)
+    document, definition = opened.document, opened.definition
+    challenge = opened.needs_identity
     web_form = _upload_form(definition, lang, challenge=challenge)()
     if request.method == "GET":
         return _page(token, document, definition, web_form, lang, challenge=challenge)
@@ -81,14 +78,14 @@ def upload(token: str) -> ResponseReturnValue:
     if challenge:
         answers = {q.name: web_form[q.name].data for q in definition.challenge}
         try:
-            intake.check_challenge(document, answers, client=client)
+            runtime().intake.check_challenge(document, answers, client=client)
         except ChallengeFailed:
             page = _page(token, document, definition, web_form, lang, challenge=True, failed=True)
             return page, 422
         session[_PASSED] = [*session.get(_PASSED, [])[-19:], document.id]
     content = web_form.file.data.read()
     try:
-        receipt = built.pdf_returns.receive(
+        receipt = runtime().pdf_returns.receive(
             content, link_token=token, via="upload", actor="customer", client=client, locale=lang
         )
     except _FILE_REFUSALS as refusal:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import (
@@ -17,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.definitions.online_form import (
@@ -27,7 +25,13 @@ from forms_service.definitions.online_form import (
 )
 from forms_service.errors import FormsError
 from forms_service.i18n import translate
-from forms_service.intake.online.service import ChallengeFailed, changes_of
+from forms_service.intake.online.model import (
+    ChallengeFailed,
+    OpenedForm,
+    Purpose,
+    TamperedShownValues,
+    changes_of,
+)
 from forms_service.storage.model import Document, Submission
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
@@ -46,16 +50,15 @@ def _challenge_limit() -> str:
     return str(current_app.config["RATELIMIT_CHALLENGE"])
 
 
-def _base_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="online-form-base")
+def identified(document_id: str) -> bool:
+    """Whether this browser's session answered the identity question of a document."""
+    return document_id in session.get(_PASSED, [])
 
 
-def _resolve(token: str) -> Document:
-    return runtime().intake.resolve(token, client=client_pseudonym())
-
-
-def _challenge_passed(document: Document, definition: FormDefinition) -> bool:
-    return not definition.challenge or document.id in session.get(_PASSED, [])
+def _open(token: str, purpose: Purpose) -> OpenedForm:
+    return runtime().intake.open_form(
+        token, purpose, client=client_pseudonym(), identified=identified
+    )
 
 
 @blueprint.route("/f/<token>", methods=["GET"])
@@ -63,34 +66,22 @@ def _challenge_passed(document: Document, definition: FormDefinition) -> bool:
 def form(token: str) -> ResponseReturnValue:
     """Show the challenge, the prefilled form, or the answer already received."""
     lang = locale()
-    intake = runtime().intake
-    opened = intake.open_link(token, client=client_pseudonym())
-    document = opened.document
-    definition = intake.definition(document)
-    intake.ensure_open(document)
-    if not _challenge_passed(document, definition):
+    opened = _open(token, Purpose.SHOW)
+    document, definition = opened.document, opened.definition
+    if opened.needs_identity:
         return _render_challenge(token, document, definition, lang)
-    intake.mark_opened(document)
     if opened.answer is not None:
         return redirect(url_for("public.done", token=token))
-    prefill = intake.prefill(document)
+    assert opened.prefill is not None and opened.shown is not None  # noqa: S101 - SHOW, no answer
+    values = opened.prefill.values
     form_class = online_form_class(definition, lang, PublicForm)
     data = {
-        f.name: form_value(f, prefill.values.get(f.name))
-        for f in definition.fields_for(Channel.ONLINE)
+        f.name: form_value(f, values.get(f.name)) for f in definition.fields_for(Channel.ONLINE)
     }
     web_form = form_class(data=data)
-    base = _base_serializer().dumps(
-        {
-            "d": document.id,
-            "v": {
-                f.name: prefill.values.get(f.name) for f in definition.fields_for(Channel.ONLINE)
-            },
-            "o": dt.datetime.now(dt.UTC).isoformat(),
-            "l": prefill.live,
-        }
+    return _render_form(
+        token, document, definition, web_form, opened.shown, lang, live=opened.prefill.live
     )
-    return _render_form(token, document, definition, web_form, base, lang, live=prefill.live)
 
 
 @blueprint.route("/f/<token>", methods=["POST"])
@@ -98,35 +89,25 @@ def form(token: str) -> ResponseReturnValue:
 def submit(token: str) -> ResponseReturnValue:
     """Validate and store an answer, then show what changes."""
     lang = locale()
-    intake = runtime().intake
-    document = _resolve(token)
-    definition = intake.definition(document)
-    intake.ensure_open(document)
-    if not _challenge_passed(document, definition):
+    opened = _open(token, Purpose.ANSWER)
+    document, definition = opened.document, opened.definition
+    if opened.needs_identity:
         return redirect(url_for("public.form", token=token))
     try:
-        base = _base_serializer().loads(request.form.get("base", ""))
-    except BadSignature:
-        abort(400)
-    if base.get("d") != document.id:
+        shown = runtime().intake.shown_values(document, request.form.get("base", ""))
+    except TamperedShownValues:
         abort(400)
     form_class = online_form_class(definition, lang, PublicForm)
-    web_form = form_class(meta={"shown": base["v"]})
+    web_form = form_class(meta={"shown": shown.values})
     if not web_form.validate():
-        live = bool(base.get("l", True))  # keep the snapshot note on the redisplayed form
-        return (
-            _render_form(
-                token, document, definition, web_form, request.form["base"], lang, live=live
-            ),
-            422,
+        # Keep the snapshot note on the redisplayed form.
+        page = _render_form(
+            token, document, definition, web_form, request.form["base"], lang, live=shown.live
         )
+        return page, 422
     values = {f.name: getattr(web_form, f.name).data for f in definition.fields_for(Channel.ONLINE)}
-    receipt = intake.submit(
-        document,
-        values,
-        base["v"],
-        locale=lang,
-        opened_at=dt.datetime.fromisoformat(base["o"]),
+    receipt = runtime().intake.submit(
+        document, values, shown.values, locale=lang, opened_at=shown.opened_at
     )
     target = url_for("public.done", token=token)
     return redirect(target + ("?again=1" if receipt.repeated else ""), code=303)
@@ -136,13 +117,10 @@ def submit(token: str) -> ResponseReturnValue:
 @limiter.limit(_link_limit)
 def pdf(token: str) -> ResponseReturnValue:
     """The letter's fillable PDF, to fill in on screen or print, once the identity is checked."""
-    built = runtime()
-    document = _resolve(token)
-    definition = built.intake.definition(document)
-    built.intake.ensure_open(document)
-    if not _challenge_passed(document, definition):
+    opened = _open(token, Purpose.ANSWER)
+    if opened.needs_identity:
         return redirect(url_for("public.form", token=token))  # the identity question first
-    copy = built.printer.customer_copy(document)
+    copy = runtime().printer.customer_copy(opened.document)
     return Response(
         copy.content,
         mimetype="application/pdf",
@@ -158,15 +136,14 @@ def pdf(token: str) -> ResponseReturnValue:
 def challenge(token: str) -> ResponseReturnValue:
     """Check the identity answers before any personal data is shown."""
     lang = locale()
-    intake = runtime().intake
-    document = _resolve(token)
-    definition = intake.definition(document)
+    opened = _open(token, Purpose.IDENTIFY)
+    document, definition = opened.document, opened.definition
     form_class = challenge_form_class(definition.challenge, lang, PublicForm)
     web_form = form_class()
     if not web_form.validate():
         return _render_challenge(token, document, definition, lang, web_form), 422
     try:
-        intake.check_challenge(
+        runtime().intake.check_challenge(
             document,
             {q.name: getattr(web_form, q.name).data for q in definition.challenge},
             client=client_pseudonym(),
@@ -188,16 +165,10 @@ def challenge(token: str) -> ResponseReturnValue:
 def done(token: str) -> ResponseReturnValue:
     """The confirmation: exactly what the answer changes."""
     lang = locale()
-    intake = runtime().intake
-    opened = intake.open_link(token, client=client_pseudonym())
-    document = opened.document
-    definition = intake.definition(document)
-    if not _challenge_passed(document, definition):
+    opened = _open(token, Purpose.CONFIRM)
+    if opened.needs_identity or opened.answer is None:
         return redirect(url_for("public.form", token=token))
-    submission = opened.answer
-    if submission is None:
-        return redirect(url_for("public.form", token=token))
-    return _render_done(document, definition, submission, lang)
+    return _render_done(opened.document, opened.definition, opened.answer, lang)
 
 
 def _render_done(
