@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from enum import StrEnum
 
 from forms_service.changes.model import Action, InvalidTransition
 from forms_service.storage.model import ChangeSetStatus, FieldChangeStatus
 
 S = FieldChangeStatus
 A = Action
+
+
+class Decision(StrEnum):
+    """A clerk's decision on one line of a change set, among several taken at once."""
+
+    ACCEPT = "accept"
+    REJECT = "reject"
+
 
 #: (state, action) -> next state. Anything not listed is refused.
 TRANSITIONS: Mapping[tuple[FieldChangeStatus, Action], FieldChangeStatus] = {

@@ -35,6 +35,7 @@ from forms_service.changes.model import (
 )
 from forms_service.changes.policy import PolicySettings
 from forms_service.changes.proposal import Answer, Proposal, plan, store
+from forms_service.changes.review import Decision
 from forms_service.changes.settlement import (
     accept_row,
     queue_rows,
@@ -399,6 +400,41 @@ class ChangeService:
                 raise InvalidTransition("nothing here waits for a decision")
             for row in chosen:
                 reject_row(session, cs, row, actor, now, reason)
+
+        return self._decide(change_set_id, version, actor, act)
+
+    def decide(
+        self,
+        change_set_id: str,
+        decisions: Mapping[str, Decision],
+        *,
+        actor: str,
+        version: int,
+        reason: str = "",
+    ) -> ChangeSetView:
+        """Several lines decided at once (the keyboard flow), in one transaction.
+
+        Each line as `accept` or `reject` would decide it, the accepted ones first; all or
+        nothing: a refusal of any line leaves every line as it was, and the change set's
+        version moves once.
+
+        Raises:
+            InvalidTransition: no decision given, or a line not waiting for one.
+            NotFound: a field the change set does not change.
+            StaleChangeSet, SecondReviewerRequired, InvalidInput: as for `accept`.
+        """
+        if not decisions:
+            raise InvalidTransition("no decision was given")
+
+        def act(session: Session, cs: ChangeSet, _d: FormDefinition, now: dt.datetime) -> None:
+            events: list[audit.NewEvent] = []
+            for field, decision in decisions.items():
+                if decision is Decision.ACCEPT:
+                    accept_row(session, cs, _row(cs, field), actor, now, events=events)
+            audit.record_all(session, events)
+            for field, decision in decisions.items():
+                if decision is Decision.REJECT:
+                    reject_row(session, cs, _row(cs, field), actor, now, reason)
 
         return self._decide(change_set_id, version, actor, act)
 

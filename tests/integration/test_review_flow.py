@@ -15,8 +15,9 @@ from forms_service.changes.model import (
     SecondReviewerRequired,
     StaleChangeSet,
 )
+from forms_service.changes.review import Decision
 from forms_service.connectors.interfaces import FieldWrite
-from forms_service.errors import InvalidInput
+from forms_service.errors import InvalidInput, NotFound
 from forms_service.issuing.tokens import new_document_id
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (
@@ -155,6 +156,51 @@ def test_reject_and_edit_are_revalidated(runtime: Runtime) -> None:
     record = crm_record(runtime)
     assert (record["postcode"], record["city"]) == ("69008", before["city"])
     assert "edited" in _kinds(runtime) and "rejected" in _kinds(runtime)
+
+
+def test_decisions_on_several_lines_are_one_transaction(runtime: Runtime) -> None:
+    document = issue(runtime, "contact-update")
+    before = crm_record(runtime)
+    submission_id = submit(
+        runtime, document, {"address_line": "12 rue des Lilas", "city": "Lyon", "postcode": "69003"}
+    )
+    view = runtime.changes.change_set_of_submission(submission_id)
+    kinds = _kinds(runtime)
+    # One line the change set does not change: nothing is decided, not even the others.
+    with pytest.raises(NotFound):
+        runtime.changes.decide(
+            view.id,
+            {"city": Decision.ACCEPT, "email": Decision.REJECT},
+            actor="alice",
+            version=view.version,
+        )
+    assert runtime.changes.change_set(view.id).version == view.version
+    assert runtime.changes.change_set(view.id).row("city").status is FieldChangeStatus.PENDING
+    assert _kinds(runtime) == kinds
+    decided = runtime.changes.decide(
+        view.id,
+        {"postcode": Decision.REJECT, "city": Decision.ACCEPT, "address_line": Decision.ACCEPT},
+        actor="alice",
+        version=view.version,
+        reason="typo",
+    )
+    assert decided.status is ChangeSetStatus.PARTIALLY_APPLIED
+    record = crm_record(runtime)
+    assert (record["address_line"], record["city"], record["postcode"]) == (
+        "12 rue des Lilas",
+        "Lyon",
+        before["postcode"],
+    )
+    # The events of the lines decided one by one: the accepted first, then the rejected.
+    assert _kinds(runtime)[len(kinds) :] == [
+        "approved",
+        "approved",
+        "rejected",
+        "applied",
+        "applied",
+    ]
+    with pytest.raises(InvalidTransition):
+        runtime.changes.decide(view.id, {}, actor="alice", version=decided.version)
 
 
 def test_four_eyes_needs_a_second_different_person(runtime: Runtime) -> None:

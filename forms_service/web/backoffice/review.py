@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from forms_service.accounts.service import Role
 from forms_service.audit.service import AuditEntry, events_of, redact
 from forms_service.changes.model import ChangeSetView, FieldRowView, QueueFilter
+from forms_service.changes.review import Decision
 from forms_service.changes.service import ChangeService
 from forms_service.errors import FormsError, InvalidInput
 from forms_service.i18n import translate
@@ -317,18 +318,12 @@ def decide(change_set_id: str) -> ResponseReturnValue:
     if set(accepted) & set(rejected):
         return _refused(change_set_id, InvalidInput(t("accepted_and_rejected")))
     actor = signed_in().username
+    decisions = {field: Decision.ACCEPT for field in accepted} | {
+        field: Decision.REJECT for field in rejected
+    }
 
     def run(service: ChangeService, version: int) -> ChangeSetView:
-        view: ChangeSetView | None = None
-        # Each decision is its own transaction at the version the previous one left.
-        for field in accepted:
-            view = service.accept(change_set_id, field, actor=actor, version=version)
-            version = view.version
-        for field in rejected:
-            view = service.reject(change_set_id, field, actor=actor, version=version)
-            version = view.version
-        assert view is not None  # noqa: S101 - at least one decision, checked above
-        return view
+        return service.decide(change_set_id, decisions, actor=actor, version=version)
 
     return _act(change_set_id, "decided", run)
 
