@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Mapping
-from typing import TypeVarTuple
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, select, true, tuple_
 from sqlalchemy.orm import Session
@@ -33,6 +33,33 @@ from forms_service.storage.model import (
 )
 
 _Ts = TypeVarTuple("_Ts")
+_STATUSES = frozenset(status.value for status in ChangeSetStatus)
+
+
+def queue_filter(
+    *,
+    form_id: str | None = None,
+    channel: str | None = None,
+    status: str | None = None,
+    older_than_days: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> QueueFilter:
+    """The queue's filter from the parameters a screen or the API was given.
+
+    Empty values filter nothing; no status, or one that is not a change set's, keeps the
+    default (what waits for a clerk); 0 days is no age limit.
+    """
+    wanted: dict[str, Any] = {
+        "form_id": form_id or None,
+        "channel": channel or None,
+        "older_than": dt.timedelta(days=older_than_days) if older_than_days else None,
+        "limit": limit,
+        "offset": offset,
+    }
+    if status in _STATUSES:
+        wanted["statuses"] = (ChangeSetStatus(status),)
+    return QueueFilter(**wanted)
 
 
 def _filtered(query: Select[*_Ts], filters: QueueFilter, now: dt.datetime) -> Select[*_Ts]:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any
 
 from flask import g
 from flask_smorest import Blueprint
 
 from forms_service.accounts.service import Role
-from forms_service.changes.model import ChangeSetView, QueueFilter
+from forms_service.changes.model import ChangeSetView
+from forms_service.changes.queries import queue_filter
 from forms_service.changes.service import ChangeService
 from forms_service.intake.queries import origin_of
-from forms_service.storage.model import ChangeSetStatus
 from forms_service.storage.service import reading
 from forms_service.web.api.auth import require_token
 from forms_service.web.api.change_sets_schema import (
@@ -77,17 +76,15 @@ def _shown(view: ChangeSetView) -> dict[str, Any]:
 @problems(blueprint, 403, 422)
 def change_set_list(query: dict[str, Any]) -> dict[str, Any]:
     """The review queue: conflicts first, then oldest first, with counts per status."""
-    wanted: dict[str, Any] = {
-        "form_id": query.get("form"),
-        "channel": query.get("channel"),
-        "limit": query["limit"],
-        "offset": query["offset"],
-    }
-    if query.get("status"):
-        wanted["statuses"] = (ChangeSetStatus(query["status"]),)
-    if query.get("older_than_days"):
-        wanted["older_than"] = dt.timedelta(days=query["older_than_days"])
-    page = _changes().queue(QueueFilter(**wanted), locale=LOCALE)
+    wanted = queue_filter(
+        form_id=query.get("form"),
+        channel=query.get("channel"),
+        status=query.get("status"),
+        older_than_days=query.get("older_than_days"),
+        limit=query["limit"],
+        offset=query["offset"],
+    )
+    page = _changes().queue(wanted, locale=LOCALE)
     return {
         "items": [dataclasses.asdict(entry) for entry in page.entries],
         "total": page.total,

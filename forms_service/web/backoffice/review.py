@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from forms_service.accounts.service import Role
 from forms_service.audit.service import AuditEntry, events_of, redact
 from forms_service.changes.model import ChangeSetView, FieldRowView, QueueFilter
+from forms_service.changes.queries import queue_filter
 from forms_service.changes.review import Decision
 from forms_service.changes.service import ChangeService
 from forms_service.errors import FormsError, InvalidInput
@@ -207,23 +208,14 @@ def _age(since: dt.datetime | None) -> dt.timedelta | None:
 
 
 def _queue_filter(form: QueueFilterForm, offset: int) -> QueueFilter:
-    statuses: tuple[ChangeSetStatus, ...] | None = None
-    if form.status.data:
-        try:
-            statuses = (ChangeSetStatus(form.status.data),)
-        except ValueError:
-            statuses = None
-    days = form.older_than_days.data
-    wanted: dict[str, Any] = {
-        "form_id": form.form.data or None,
-        "channel": form.channel.data or None,
-        "older_than": dt.timedelta(days=days) if days else None,
-        "limit": _PAGE,
-        "offset": offset,
-    }
-    if statuses:
-        wanted["statuses"] = statuses
-    return QueueFilter(**wanted)
+    return queue_filter(
+        form_id=form.form.data,
+        channel=form.channel.data,
+        status=form.status.data,
+        older_than_days=form.older_than_days.data,
+        limit=_PAGE,
+        offset=offset,
+    )
 
 
 @blueprint.get("/next")
