@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.changes.outbox import OutboxDeliverer, RetryPolicy
 from forms_service.changes.policy import PolicySettings
 from forms_service.changes.service import ChangeService
+from forms_service.clock import Clock, utc_now
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
 from forms_service.definitions.service import DefinitionSet, load_definitions
@@ -50,6 +51,8 @@ class Runtime:
     files: LocalFileStore
     #: Renders stored documents (campaigns, downloads) in the current layout version.
     printer: DocumentPrinter
+    #: The time every service built here reads (the web layer too: never datetime.now()).
+    clock: Clock
     #: Set right after construction: both need the runtime itself.
     jobs: JobQueue = field(init=False)
     mailroom: MailroomIntake = field(init=False)
@@ -64,14 +67,18 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
             name: settings["CONNECTORS"][name].get("record_types", {}) for name in connectors
         },
     )
+    clock: Clock = utc_now
     engine = make_engine(settings["DATABASE_URL"], immediate=True)
     sessions = make_session_factory(engine)
     signer = LinkSigner([SigningKey.parse(k) for k in settings["LINK_SIGNING_KEYS"]])
-    issuing = IssuingService(sessions, definitions, connectors, signer, settings["BASE_URL"])
+    issuing = IssuingService(
+        sessions, definitions, connectors, signer, settings["BASE_URL"], clock=clock
+    )
     outbox = OutboxDeliverer(
         sessions,
         connectors,
         definitions,
+        clock=clock,
         retry=RetryPolicy(
             max_attempts=int(settings.get("OUTBOX_MAX_ATTEMPTS", 8)),
             first_delay=dt.timedelta(seconds=float(settings.get("OUTBOX_FIRST_DELAY_SECONDS", 30))),
@@ -81,6 +88,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         sessions,
         definitions,
         connectors,
+        clock=clock,
         policy=PolicySettings(float(settings.get("AUTO_APPLY_MIN_CONFIDENCE", 0.9))),
         # Embedded default: deliver right after approval; a worker (`outbox run`) retries.
         on_queued=outbox.deliver_quietly
@@ -112,6 +120,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         outbox=outbox,
         files=LocalFileStore(Path(settings["FILE_STORE_DIR"])),
         printer=DocumentPrinter(issuing),
+        clock=clock,
     )
     runtime.jobs = build_job_queue(settings, lambda: runtime)
     runtime.mailroom = build_mailroom(runtime)

@@ -94,7 +94,8 @@ class StorageCollector(Collector):
         for status in OutboxStatus:
             outbox.add_metric([status.value], counts.get(status, 0))
         yield outbox
-        lag = 0.0 if oldest is None else max(0.0, time.time() - oldest.timestamp())
+        now = self.runtime.clock().timestamp()
+        lag = 0.0 if oldest is None else max(0.0, now - oldest.timestamp())
         yield GaugeMetricFamily(
             "forms_outbox_lag_seconds", "Age of the oldest undelivered outbox message", value=lag
         )
@@ -111,7 +112,7 @@ class StorageCollector(Collector):
         yield GaugeMetricFamily(
             "forms_mailroom_oldest_waiting_seconds",
             "Time since the oldest waiting scan page was queued (or sent again)",
-            value=0.0 if oldest_page is None else max(0.0, time.time() - _aware(oldest_page)),
+            value=0.0 if oldest_page is None else max(0.0, now - _aware(oldest_page)),
         )
 
 

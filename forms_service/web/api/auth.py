@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -49,7 +48,7 @@ def require_token(*roles: Role) -> Callable[[F], F]:
                 raise ApiForbidden("this token lacks the role for this operation")
             g.api_actor = f"api:{found.name}"
             g.api_roles = held
-            g.api_checked_at = dt.datetime.now(dt.UTC)
+            g.api_checked_at = runtime().clock()
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

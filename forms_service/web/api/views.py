@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import g
@@ -34,6 +33,8 @@ def issue_documents(body: dict[str, Any]) -> dict[str, Any]:
         selection = Selection.parse_where(body["where"])
     else:
         selection = Selection(all=True)
-    campaign = body.get("campaign") or dt.date.today().isoformat()
-    issued = list(runtime().issuing.issue(body["form"], selection, campaign, actor=g.api_actor))
+    issuing = runtime().issuing
+    # By default, the campaign of the day, in the server's time zone.
+    campaign = body.get("campaign") or issuing.clock().astimezone().date().isoformat()
+    issued = list(issuing.issue(body["form"], selection, campaign, actor=g.api_actor))
     return {"campaign": campaign, "documents": [vars(i) for i in issued]}

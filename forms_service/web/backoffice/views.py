@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import (
     Blueprint,
     abort,
@@ -81,7 +79,7 @@ def login() -> ResponseReturnValue:
                 db,
                 form.username.data or "",
                 form.password.data or "",
-                now=dt.datetime.now(dt.UTC),
+                now=runtime().clock(),
                 policy=_lockout_policy(),
             )
             signed: BackofficeUser | None = backoffice_user(user) if user else None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -171,7 +169,7 @@ def accuracy() -> ResponseReturnValue:
     """OCR accuracy measured by clerks' corrections, per field type and engine."""
     rt = runtime()
     with rt.sessions() as session, session.begin():
-        record_corrections(session, rt.definitions, now=dt.datetime.now(dt.UTC))
+        record_corrections(session, rt.definitions, now=rt.mailroom.clock())
     with rt.sessions() as session:
         lines = accuracy_summary(session)
     return render_template("mailroom/accuracy.html", lines=lines)
