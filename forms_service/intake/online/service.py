@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -17,12 +16,12 @@ from forms_service.changes.model import error_kind
 from forms_service.changes.proposal import Answer, Proposal, store
 from forms_service.connectors.interfaces import SourceUnavailable
 from forms_service.definitions.fieldtypes import FieldValueError
-from forms_service.definitions.model import ChallengeQuestion, Channel, FormDefinition
-from forms_service.errors import InvalidInput, TooManyAttempts
+from forms_service.definitions.model import Channel, FormDefinition
+from forms_service.errors import InvalidInput
 from forms_service.intake.interfaces import ChangeProposer
+from forms_service.intake.online.challenge import check_identity
 from forms_service.intake.online.model import (
     OPENINGS,
-    ChallengeFailed,
     ChallengePolicy,
     ClosedLink,
     OpenedForm,
@@ -46,7 +45,7 @@ from forms_service.intake.online.queries import (
     shown_answer,
 )
 from forms_service.intake.online.shown import ShownValuesSeal
-from forms_service.issuing.service import IssuingService, challenge_digest, snapshot_of
+from forms_service.issuing.service import IssuingService, snapshot_of
 from forms_service.issuing.tokens import (
     ExpiredLink,
     TamperedLink,
@@ -67,21 +66,6 @@ log = logging.getLogger(__name__)
 #: Errors of a database that cannot be reached (or a pool that has no connection to give).
 _UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 
-#: The identity check's statements: the document's challenge state, locked (failures are
-#: counted one answer at a time), and its update when it changes.
-_LOCK_CHALLENGE = (
-    select(DOCUMENTS.c.challenge_failures, DOCUMENTS.c.challenge_locked_until)
-    .where(DOCUMENTS.c.id == bindparam("document_id"))
-    .with_for_update()
-)
-_SET_CHALLENGE = (
-    update(DOCUMENTS)
-    .where(DOCUMENTS.c.id == bindparam("document_id"))
-    .values(
-        challenge_failures=bindparam("failures"),
-        challenge_locked_until=bindparam("locked_until"),
-    )
-)
 #: The first opening: one statement decides who opened first (concurrent first openings
 #: record one event).
 _MARK_OPENED = (
@@ -300,67 +284,15 @@ class OnlineIntake:
             TooManyAttempts: the document is locked after too many wrong answers.
             ChallengeFailed: an answer is wrong (the message does not say which).
         """
-        definition = self.definition(document)
-        now = self.clock()
-        # The digests are written once, when the document is issued: compared on this read.
-        right = _answers_right(definition.challenge, document.challenge_digests, answers)
-        if right and not document.challenge_failures and document.challenge_locked_until is None:
-            # Right answers to a document read in this request with nothing to reset (no
-            # failure counted, no lock, even an expired one): nothing to write, so no
-            # transaction and no row lock (3 round trips fewer). A wrong answer committed since
-            # that read counts as one after this answer.
-            return
-        with self.sessions() as session, session.begin():
-            connection = session.connection()  # Core statements, no ORM loading
-            state = connection.execute(_LOCK_CHALLENGE, {"document_id": document.id}).one()
-            failures = state.challenge_failures
-            locked_until = state.challenge_locked_until
-            locked = bool(locked_until and locked_until > now)
-            if locked:
-                session.add(
-                    SecurityEvent(
-                        at=now,
-                        kind="challenge_locked",
-                        document_id=document.id,
-                        client=client,
-                        detail="",
-                    )
-                )
-            else:
-                if right:
-                    if failures or locked_until is not None:
-                        connection.execute(
-                            _SET_CHALLENGE,
-                            {"document_id": document.id, "failures": 0, "locked_until": None},
-                        )
-                    return
-                failures += 1
-                if failures >= self.challenge.max_failures:
-                    locked_until = now + dt.timedelta(minutes=self.challenge.lock_minutes)
-                    failures = 0
-                connection.execute(
-                    _SET_CHALLENGE,
-                    {
-                        "document_id": document.id,
-                        "failures": failures,
-                        "locked_until": locked_until,
-                    },
-                )
-                audit.record(
-                    session, "challenge_failed", actor="customer", at=now, document_id=document.id
-                )
-                session.add(
-                    SecurityEvent(
-                        at=now,
-                        kind="challenge_failed",
-                        document_id=document.id,
-                        client=client,
-                        detail="",
-                    )
-                )
-        if locked:
-            raise TooManyAttempts("Too many wrong answers. Try again later.")
-        raise ChallengeFailed("The answers do not match our records.")
+        check_identity(
+            self.sessions,
+            self.definition(document),
+            document,
+            answers,
+            self.challenge,
+            self.clock(),
+            client=client,
+        )
 
     # -- prefill and submit --------------------------------------------------------------
 
@@ -542,22 +474,6 @@ def _repeated_by(answers: Sequence[Row[Any, Any, Any, Any, Any]], new: Submissio
 
 def _row_of(submission: Submission) -> dict[str, Any]:
     return {column.key: getattr(submission, column.key) for column in SUBMISSIONS.columns}
-
-
-def _answers_right(
-    questions: Sequence[ChallengeQuestion], digests: Mapping[str, Any], answers: Mapping[str, str]
-) -> bool:
-    """Whether every identity answer matches its salted digest (all compared, always)."""
-    salt = digests.get("salt", "")
-    right = True
-    for question in questions:
-        try:
-            value = question.parse(answers.get(question.name))
-        except FieldValueError:
-            value = None
-        expected = digests.get(question.name, "")
-        right &= value is not None and hmac.compare_digest(challenge_digest(salt, value), expected)
-    return right
 
 
 def _document_part(token: str) -> str | None:
