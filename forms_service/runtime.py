@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,3 +114,13 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
     runtime.mailroom = build_mailroom(runtime)
     runtime.pdf_returns.on_awaiting_scan = runtime.mailroom.receive_return
     return runtime
+
+
+def worker_issuing(settings: Mapping[str, Any]) -> Callable[[], IssuingService]:
+    """A factory of issuing services for worker processes: each call builds its own runtime.
+
+    Campaigns (`issue --pdf --jobs N`) render in forked processes, which must not share the
+    parent's database connections.
+    """
+    own = dict(settings)
+    return lambda: build_runtime(own).issuing
