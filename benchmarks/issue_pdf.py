@@ -79,7 +79,7 @@ def run_ours(count: int, jobs: int, work: Path) -> dict[str, Any]:
     from forms_service.config import DEMO_CRM_RECORD_TYPES, ensure_secrets, load_settings
     from forms_service.connectors.interfaces import Selection
     from forms_service.issuing.campaign import CampaignPlan, run_campaign
-    from forms_service.runtime import build_runtime
+    from forms_service.runtime import build_runtime, worker_issuing
     from forms_service.storage import migrate
 
     run_dir = work / f"ours-{count}-{jobs}"
@@ -108,7 +108,9 @@ def run_ours(count: int, jobs: int, work: Path) -> dict[str, Any]:
     runtime = build_runtime(settings)
     plan = CampaignPlan(FORM, "bench", Selection(all=True), run_dir / "pdf", jobs=jobs)
     started, cpu = time.perf_counter(), _cpu_seconds()
-    summary = run_campaign(runtime.issuing, settings, plan, run_dir / "manifest.csv")
+    summary = run_campaign(
+        runtime.issuing, worker_issuing(settings), plan, run_dir / "manifest.csv"
+    )
     seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     assert summary.documents == summary.rendered == count, summary  # noqa: S101
     return _result(count, seconds, cpu)

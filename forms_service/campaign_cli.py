@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.issuing.campaign import CampaignPlan, count_keys, run_campaign
-from forms_service.runtime import Runtime
+from forms_service.runtime import Runtime, worker_issuing
 
 
 def issue_pdfs(
@@ -36,7 +36,11 @@ def issue_pdfs(
     total = count_keys(runtime.issuing, plan)
     with tqdm(total=total, unit="doc", desc=f"{form_id} {campaign}", smoothing=0.1) as bar:
         summary = run_campaign(
-            runtime.issuing, runtime.settings, plan, manifest, progress=bar.update
+            runtime.issuing,
+            worker_issuing(runtime.settings),
+            plan,
+            manifest,
+            progress=bar.update,
         )
     click.echo(
         f"{summary.created} documents issued, {summary.documents - summary.created} already "

@@ -138,8 +138,7 @@ def worker(concurrency: int | None, pool: str, loglevel: str, requeue_after_minu
     """
     import datetime as dt
 
-    from forms_service.jobs.service import make_celery
-    from forms_service.runtime import build_runtime
+    from forms_service.runtime import build_runtime, worker_celery
 
     settings = load_settings()
     ensure_secrets(settings)
@@ -149,7 +148,7 @@ def worker(concurrency: int | None, pool: str, loglevel: str, requeue_after_minu
         runtime.engine.dispose()
         if count:
             click.echo(f"{count} page(s) left waiting were queued again")
-    app = make_celery(settings)
+    app = worker_celery(settings)
     argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}"]
     if pool != "solo":
         argv.append(f"--concurrency={concurrency or os.cpu_count() or 1}")

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from celery import Celery
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from forms_service.changes import tasks as change_tasks
 from forms_service.changes.outbox import OutboxDeliverer, RetryPolicy
 from forms_service.changes.policy import PolicySettings
 from forms_service.changes.service import ChangeService
 from forms_service.clock import Clock, utc_now
+from forms_service.config import ensure_secrets
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
 from forms_service.definitions.service import DefinitionSet, load_definitions
+from forms_service.intake.mailroom import tasks as mailroom_tasks
 from forms_service.intake.mailroom.assembly import build_mailroom
 from forms_service.intake.mailroom.service import MailroomIntake
 from forms_service.intake.online.model import ChallengePolicy
@@ -28,9 +32,23 @@ from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
 from forms_service.issuing.tokens import LinkSigner, SigningKey
 from forms_service.jobs.interfaces import JobQueue
-from forms_service.jobs.service import build_job_queue
+from forms_service.jobs.service import (
+    Job,
+    build_job_queue,
+    make_celery,
+    sweep_while_working,
+    warm_up_worker_processes,
+)
+from forms_service.jobs.sweeps import SweepSettings, SweepTimer
 from forms_service.storage.filestore import LocalFileStore
 from forms_service.storage.service import make_engine, make_session_factory
+
+#: Job name -> the function a worker runs with (the process's runtime, *ids).
+JOBS: Mapping[str, Job] = {
+    "mailroom.read_page": mailroom_tasks.read_page,
+    "changes.propose": change_tasks.propose_change_set,
+    "changes.deliver": change_tasks.deliver_outbox_message,
+}
 
 
 @dataclass
@@ -122,7 +140,46 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         printer=DocumentPrinter(issuing),
         clock=clock,
     )
-    runtime.jobs = build_job_queue(settings, lambda: runtime)
+    runtime.jobs = build_job_queue(settings, lambda: runtime, JOBS)
     runtime.mailroom = build_mailroom(runtime)
     runtime.pdf_returns.on_awaiting_scan = runtime.mailroom.receive_return
     return runtime
+
+
+def worker_issuing(settings: Mapping[str, Any]) -> Callable[[], IssuingService]:
+    """A factory of issuing services for worker processes: each call builds its own runtime.
+
+    Campaigns (`issue --pdf --jobs N`) render in forked processes, which must not share the
+    parent's database connections.
+    """
+    own = dict(settings)
+    return lambda: build_runtime(own).issuing
+
+
+def lazy_runtime(settings: Mapping[str, Any]) -> Callable[[], Runtime]:
+    """A factory of this process's runtime, built on the first call from `settings`."""
+    built: list[Runtime] = []
+
+    def provide() -> Runtime:
+        if not built:
+            own = dict(settings)
+            ensure_secrets(own)
+            built.append(build_runtime(own))
+        return built[0]
+
+    return provide
+
+
+def worker_celery(settings: Mapping[str, Any]) -> Celery:
+    """The Celery app of a job worker: every job, each pool process's own runtime, the sweep.
+
+    The runtime of a pool process is built when the process starts; the recovery sweep runs in
+    the worker's main process with a runtime of its own (jobs/sweeps.py).
+    """
+    provider = lazy_runtime(settings)
+    app = make_celery(settings, provider, JOBS)
+    warm_up_worker_processes(provider)
+    sweep_while_working(
+        app, SweepTimer(lazy_runtime(settings), SweepSettings.from_settings(settings))
+    )
+    return app

@@ -1,27 +1,34 @@
-"""Background jobs of change sets: plain functions taking the runtime and ids (jobs.JOBS)."""
+"""Background jobs of change sets: plain functions taking the runtime and ids (runtime.JOBS)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from forms_service.changes.outbox import OutboxDeliverer
 from forms_service.changes.service import ChangeService
 
-if TYPE_CHECKING:
-    from forms_service.runtime import Runtime
+
+class ChangesRuntime(Protocol):
+    """What a change-set job needs of the process's runtime: its change service and outbox."""
+
+    @property
+    def changes(self) -> ChangeService: ...
+
+    @property
+    def outbox(self) -> OutboxDeliverer: ...
 
 
-def propose_change_set(runtime: Runtime, submission_id: str) -> str:
+def propose_change_set(runtime: ChangesRuntime, submission_id: str) -> str:
     """Propose the change set of a stored submission; returns the change set id."""
     return runtime.changes.propose(submission_id).id
 
 
-def deliver_outbox_message(runtime: Runtime, message_id: str) -> str:
+def deliver_outbox_message(runtime: ChangesRuntime, message_id: str) -> str:
     """Deliver one outbox message if it is due; returns what happened."""
     return runtime.outbox.deliver(int(message_id)).value
 
 
-def deliver_due_messages(runtime: Runtime) -> dict[str, int]:
+def deliver_due_messages(runtime: ChangesRuntime) -> dict[str, int]:
     """One round of the outbox worker with the runtime's services."""
     return outbox_round(runtime.outbox, runtime.changes)
 

@@ -24,7 +24,6 @@ from forms_service.connectors.interfaces import Selection
 from forms_service.errors import InvalidInput
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
-from forms_service.runtime import build_runtime
 from forms_service.storage.model import Document
 
 #: A source record, as a connector reads it.
@@ -231,11 +230,13 @@ def batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
 # -- worker processes ---------------------------------------------------------------------
 
 _WORKER: BatchWorker | None = None
+#: Builds the issuing service of a worker process (the CLI passes one on the settings).
+IssuingFactory = Callable[[], IssuingService]
 
 
-def _start_worker(settings: Mapping[str, Any], plan: CampaignPlan) -> None:
+def _start_worker(worker_issuing: IssuingFactory, plan: CampaignPlan) -> None:
     global _WORKER  # one worker object per process, by design: it owns the process's runtime
-    _WORKER = BatchWorker(build_runtime(settings).issuing, plan)
+    _WORKER = BatchWorker(worker_issuing(), plan)
 
 
 #: What a worker needs to render a document without the database: its columns and record.
@@ -285,7 +286,7 @@ def count_keys(issuing: IssuingService, plan: CampaignPlan) -> int:
 
 def run_campaign(
     issuing: IssuingService,
-    settings: Mapping[str, Any],
+    worker_issuing: IssuingFactory,
     plan: CampaignPlan,
     manifest: Path,
     *,
@@ -295,7 +296,8 @@ def run_campaign(
 
     Args:
         issuing: this process's issuing service (streams the keys; renders when jobs=1).
-        settings: the settings worker processes build their own runtime from.
+        worker_issuing: builds, in each worker process (jobs > 1), the issuing service that
+            process renders with: its own runtime, database connections included.
         plan: what to issue and where.
         manifest: the CSV manifest to write (key, document, pages, file, offset…).
         progress: called with the number of documents each finished batch held.
@@ -325,7 +327,7 @@ def run_campaign(
             for index, batch in enumerate(batches(keys, size), start=1):
                 record(worker.run(index, batch))
         else:
-            _run_pool(issuing, settings, plan, batches(keys, size), record)
+            _run_pool(issuing, worker_issuing, plan, batches(keys, size), record)
     os.replace(partial, manifest)
     return CampaignSummary(documents, created, rendered, manifest)
 
@@ -336,7 +338,7 @@ def _same(result: BatchResult) -> BatchResult:
 
 def _run_pool(
     issuing: IssuingService,
-    settings: Mapping[str, Any],
+    worker_issuing: IssuingFactory,
     plan: CampaignPlan,
     work: Iterator[list[str]],
     record: Callable[[BatchResult], None],
@@ -351,8 +353,9 @@ def _run_pool(
     # A bounded window of tasks: Pool.imap would read the whole key stream ahead.
     context = multiprocessing.get_context("fork")
     pending: deque[Callable[[], BatchResult]] = deque()
+    # Forked: the factory (a closure) reaches the workers without being pickled.
     with context.Pool(
-        plan.jobs, initializer=_start_worker, initargs=(dict(settings), plan)
+        plan.jobs, initializer=_start_worker, initargs=(worker_issuing, plan)
     ) as pool:
         for index, batch in enumerate(work, start=1):
             done = issuer.completed(index, batch)

@@ -7,7 +7,7 @@ the service itself never imports this module (it builds its own app with make_ce
 from __future__ import annotations
 
 from forms_service.config import load_settings
-from forms_service.jobs.service import make_celery
+from forms_service.runtime import worker_celery
 
-app = make_celery(load_settings())
+app = worker_celery(load_settings())
 celery_app = app

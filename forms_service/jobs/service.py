@@ -4,34 +4,29 @@ Workers start with `forms-service worker` or `celery -A forms_service.jobs.celer
 The embedded default needs no server: messages are files under var/jobs/ (kombu's filesystem
 transport) and results go to a SQLite file there. Production sets JOBS_BROKER_URL to a
 redis:// or amqp:// URL. A job is a plain function of its area's tasks.py taking ids; the
-wrappers here only give it the process's runtime.
+composition root (forms_service.runtime) gives this module the table of jobs and the process's
+runtime to run them with: jobs know no area and no runtime.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from sqlalchemy.exc import OperationalError
 
-if TYPE_CHECKING:
-    from forms_service.runtime import Runtime
+from forms_service.jobs.sweeps import SweepTimer
 
 log = logging.getLogger(__name__)
 
-RuntimeProvider = Callable[[], "Runtime"]
-
-#: Job name -> "module:function"; the function takes (runtime, *ids).
-JOBS: Mapping[str, str] = {
-    "mailroom.read_page": "forms_service.intake.mailroom.tasks:read_page",
-    "changes.propose": "forms_service.changes.tasks:propose_change_set",
-    "changes.deliver": "forms_service.changes.tasks:deliver_outbox_message",
-}
+#: Gives the process's runtime (built once, on first use in a worker).
+RuntimeProvider = Callable[[], Any]
+#: A job: a plain function taking the process's runtime and string ids.
+Job = Callable[..., Any]
 
 
 def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,39 +99,29 @@ def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
-def _resolve(target: str) -> Callable[..., Any]:
-    module_name, _, function = target.partition(":")
-    found: Callable[..., Any] = getattr(importlib.import_module(module_name), function)
-    return found
-
-
-def make_celery(settings: Mapping[str, Any], runtime: RuntimeProvider | None = None) -> Celery:
-    """A Celery app for `settings` with every job of JOBS registered.
+def make_celery(
+    settings: Mapping[str, Any], runtime: RuntimeProvider, jobs: Mapping[str, Job]
+) -> Celery:
+    """A Celery app for `settings` with every job of `jobs` registered.
 
     Args:
         settings: the service settings.
-        runtime: gives the runtime the jobs run with; by default one is built from the
-            settings on the first job of the process (a worker).
+        runtime: gives the runtime the jobs run with (the caller's own, or one built in the
+            worker process on its first job).
+        jobs: job name -> the function a worker runs with (runtime, *ids).
     """
     app = Celery("forms_service", set_as_current=False)
     app.conf.update(broker_settings(settings))
-    provider = runtime or _lazy_runtime(settings)
-    for name, target in JOBS.items():
-        _register(app, name, target, provider)
-    if runtime is None:
-        _warm_up_worker_processes(provider)
-        _sweep_while_working(app, settings)
+    for name, job in jobs.items():
+        _register(app, name, job, runtime)
     return app
 
 
-def _sweep_while_working(app: Celery, settings: Mapping[str, Any]) -> None:
+def sweep_while_working(app: Celery, timer: SweepTimer) -> None:
     """Run the recovery sweep (jobs/sweeps.py) in the main process of `app`'s worker.
 
     Its own runtime, not the pool's: the main process forks the pool processes.
     """
-    from forms_service.jobs.sweeps import SweepSettings, SweepTimer
-
-    timer = SweepTimer(_lazy_runtime(settings), SweepSettings.from_settings(settings))
 
     def start(sender: Any = None, **_kwargs: Any) -> None:
         if getattr(sender, "app", None) is app:
@@ -150,7 +135,7 @@ def _sweep_while_working(app: Celery, settings: Mapping[str, Any]) -> None:
     worker_shutdown.connect(stop, weak=False)
 
 
-def _warm_up_worker_processes(provider: RuntimeProvider) -> None:
+def warm_up_worker_processes(provider: RuntimeProvider) -> None:
     """Build each worker process's runtime when it starts, not on its first page."""
 
     def warm_up(**_kwargs: Any) -> None:
@@ -162,12 +147,12 @@ def _warm_up_worker_processes(provider: RuntimeProvider) -> None:
     worker_process_init.connect(warm_up, weak=False)
 
 
-def _register(app: Celery, name: str, target: str, provider: RuntimeProvider) -> None:
+def _register(app: Celery, name: str, job: Job, provider: RuntimeProvider) -> None:
     def run(*ids: str) -> Any:
-        return _resolve(target)(provider(), *ids)
+        return job(provider(), *ids)
 
     run.__name__ = name.replace(".", "_")
-    run.__doc__ = f"Job {name}: {target}."
+    run.__doc__ = f"Job {name}: {job.__module__}:{job.__qualname__}."
     # Not shared: every app built (one per runtime) keeps only its own jobs. A database
     # that refuses a transaction for a moment (deadlock victim, connection lost) is retried:
     # jobs are idempotent.
@@ -179,22 +164,6 @@ def _register(app: Celery, name: str, target: str, provider: RuntimeProvider) ->
         retry_backoff_max=60,
         max_retries=8,
     )(run)
-
-
-def _lazy_runtime(settings: Mapping[str, Any]) -> RuntimeProvider:
-    built: list[Runtime] = []
-
-    def provide() -> Runtime:
-        if not built:
-            from forms_service.config import ensure_secrets
-            from forms_service.runtime import build_runtime
-
-            own = dict(settings)
-            ensure_secrets(own)
-            built.append(build_runtime(own))
-        return built[0]
-
-    return provide
 
 
 class CeleryJobQueue:
@@ -210,6 +179,8 @@ class CeleryJobQueue:
         self.app.tasks[job].apply_async(args=ids)
 
 
-def build_job_queue(settings: Mapping[str, Any], runtime: RuntimeProvider) -> CeleryJobQueue:
+def build_job_queue(
+    settings: Mapping[str, Any], runtime: RuntimeProvider, jobs: Mapping[str, Job]
+) -> CeleryJobQueue:
     """The runtime's job queue; in eager mode (JOBS_EAGER) jobs run in the caller with `runtime`."""
-    return CeleryJobQueue(make_celery(settings, runtime))
+    return CeleryJobQueue(make_celery(settings, runtime, jobs))

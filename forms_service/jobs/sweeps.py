@@ -18,13 +18,9 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
-
-if TYPE_CHECKING:
-    from forms_service.intake.mailroom.service import Recovered
-    from forms_service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +28,32 @@ log = logging.getLogger(__name__)
 SWEEP_LOCK_KEY = 0x666F726D73_5357  # "forms" "SW"
 DEFAULT_INTERVAL_SECONDS = 60.0
 DEFAULT_AFTER_SECONDS = 600.0
+
+
+class Recovered(Protocol):
+    """What one recovery sent again (the mailroom's `recover` returns one)."""
+
+    @property
+    def returns(self) -> int: ...
+
+    @property
+    def pages(self) -> int: ...
+
+
+class Recovering(Protocol):
+    """The mailroom, as the sweep sees it: what has waited `older_than` is sent again."""
+
+    def recover(self, *, older_than: dt.timedelta) -> Recovered: ...
+
+
+class SweptRuntime(Protocol):
+    """What a round needs of a process's runtime: its database engine and its mailroom."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def mailroom(self) -> Recovering: ...
 
 
 @dataclass(frozen=True)
@@ -125,7 +147,7 @@ class SweepTimer:
     is not ended by the child.
     """
 
-    def __init__(self, runtime: Callable[[], Runtime], settings: SweepSettings) -> None:
+    def __init__(self, runtime: Callable[[], SweptRuntime], settings: SweepSettings) -> None:
         self.runtime = runtime
         self.settings = settings
         self._stopped = threading.Event()

@@ -14,7 +14,7 @@ from forms_service.audit.service import verify
 from forms_service.cli import issue
 from forms_service.connectors.interfaces import Selection
 from forms_service.issuing.campaign import CampaignPlan, run_campaign
-from forms_service.runtime import Runtime
+from forms_service.runtime import Runtime, worker_issuing
 from forms_service.storage.model import AuditEvent, Document
 
 KEYS = [f"C{n:06d}" for n in range(1, 13)]
@@ -65,7 +65,9 @@ def test_merged_print_files_list_each_document_offset(runtime: Runtime, tmp_path
         out_dir=tmp_path / "print",
         merge=3,
     )
-    summary = run_campaign(runtime.issuing, runtime.settings, plan, tmp_path / "m.csv")
+    summary = run_campaign(
+        runtime.issuing, worker_issuing(runtime.settings), plan, tmp_path / "m.csv"
+    )
     assert (summary.documents, summary.created, summary.rendered) == (7, 7, 7)
     rows = _manifest(tmp_path / "m.csv")
     assert [r["file"] for r in rows] == ["print-00001.pdf"] * 3 + ["print-00002.pdf"] * 3 + [
@@ -105,7 +107,7 @@ def test_an_interrupted_campaign_resumes_without_duplicates(
     with pytest.raises(KeyboardInterrupt):
         run_campaign(
             runtime.issuing,
-            runtime.settings,
+            worker_issuing(runtime.settings),
             plan,
             tmp_path / "m.csv",
             progress=interrupt_after_two_batches,
@@ -120,7 +122,9 @@ def test_an_interrupted_campaign_resumes_without_duplicates(
     assert not (tmp_path / "m.csv").exists()  # the manifest appears complete or not at all
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
 
-    summary = run_campaign(runtime.issuing, runtime.settings, plan, tmp_path / "m.csv")
+    summary = run_campaign(
+        runtime.issuing, worker_issuing(runtime.settings), plan, tmp_path / "m.csv"
+    )
     assert (summary.documents, summary.created, summary.rendered) == (12, 4, 4)
     assert _documents(runtime, "resume") == 12
     after = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
@@ -138,7 +142,9 @@ def test_several_processes_issue_each_document_once(runtime: Runtime, tmp_path: 
         out_dir=tmp_path / "pdf",
         jobs=2,
     )
-    summary = run_campaign(runtime.issuing, runtime.settings, plan, tmp_path / "m.csv")
+    summary = run_campaign(
+        runtime.issuing, worker_issuing(runtime.settings), plan, tmp_path / "m.csv"
+    )
     rows = _manifest(tmp_path / "m.csv")
     assert summary.documents == len(rows) == _documents(runtime, "parallel") == 40
     assert [r["key"] for r in rows] == sorted(r["key"] for r in rows)  # source order kept
@@ -176,7 +182,9 @@ def test_merged_files_in_several_processes_resume_like_one(
         merge=5,
         jobs=2,
     )
-    first = run_campaign(runtime.issuing, runtime.settings, plan, tmp_path / "m.csv")
+    first = run_campaign(
+        runtime.issuing, worker_issuing(runtime.settings), plan, tmp_path / "m.csv"
+    )
     assert (first.documents, first.created, first.rendered) == (12, 12, 12)
     rows = _manifest(tmp_path / "m.csv")
     assert [r["key"] for r in rows] == KEYS
@@ -184,7 +192,9 @@ def test_merged_files_in_several_processes_resume_like_one(
         "print-00003.pdf"
     ] * 2
     (tmp_path / "print" / "print-00002.pdf").unlink()  # lost: only this one is made again
-    again = run_campaign(runtime.issuing, runtime.settings, plan, tmp_path / "m.csv")
+    again = run_campaign(
+        runtime.issuing, worker_issuing(runtime.settings), plan, tmp_path / "m.csv"
+    )
     assert (again.documents, again.created, again.rendered) == (12, 0, 5)
     assert _documents(runtime, "parallel-print") == 12
     assert _manifest(tmp_path / "m.csv") == rows
@@ -202,7 +212,9 @@ def test_each_batch_is_written_in_one_transaction(runtime: Runtime, tmp_path: Pa
     count = commits.append  # one bound method: listen and remove need the same object
     event.listen(runtime.engine, "commit", count)
     try:
-        summary = run_campaign(runtime.issuing, runtime.settings, plan, tmp_path / "m.csv")
+        summary = run_campaign(
+            runtime.issuing, worker_issuing(runtime.settings), plan, tmp_path / "m.csv"
+        )
     finally:
         event.remove(runtime.engine, "commit", count)
     assert (summary.documents, summary.created) == (12, 12)

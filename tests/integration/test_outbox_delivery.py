@@ -20,7 +20,7 @@ from forms_service.cli import cli
 from forms_service.connectors.interfaces import ApplyResult, Connector, FieldWrite
 from forms_service.connectors.rest import RestConnector
 from forms_service.jobs.service import CeleryJobQueue, make_celery
-from forms_service.runtime import Runtime
+from forms_service.runtime import JOBS, Runtime
 from forms_service.storage.model import (
     AuditEvent,
     ChangeSetStatus,
@@ -241,7 +241,9 @@ def test_cli_outbox_run_once(app: Flask, runtime: Runtime) -> None:
 
 def test_jobs_propose_and_deliver_through_the_job_queue(runtime: Runtime) -> None:
     runtime.intake.proposer = None
-    queue = CeleryJobQueue(make_celery({**runtime.settings, "JOBS_EAGER": True}, lambda: runtime))
+    queue = CeleryJobQueue(
+        make_celery({**runtime.settings, "JOBS_EAGER": True}, lambda: runtime, JOBS)
+    )
     submission_id = submit(runtime, issue(runtime, "contact-update", KEY), {"city": "Bron"})
     queue.enqueue("changes.propose", submission_id)
     view = runtime.changes.change_set_of_submission(submission_id)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from forms_service.runtime import Runtime
+from forms_service.intake.mailroom.service import MailroomService
 
 
-def read_page(runtime: Runtime, page_id: str) -> str:
+class MailroomRuntime(Protocol):
+    """What a mailroom job needs of the process's runtime: its mailroom service."""
+
+    @property
+    def mailroom(self) -> MailroomService: ...
+
+
+def read_page(runtime: MailroomRuntime, page_id: str) -> str:
     """Decode, identify and read one scanned page (job `mailroom.read_page`)."""
     return runtime.mailroom.read_page(page_id).value

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forms_service.jobs.service import JOBS, broker_settings, make_celery
+from forms_service.jobs.service import broker_settings, make_celery
+from forms_service.runtime import JOBS
 
 
 def test_embedded_default_needs_no_server(tmp_path: Path) -> None:
@@ -60,7 +61,7 @@ def test_every_job_is_registered_and_runs_eagerly_with_the_given_runtime(tmp_pat
     class FakeRuntime:
         mailroom = FakeMailroom()
 
-    app = make_celery({"VAR_DIR": str(tmp_path), "JOBS_EAGER": True}, lambda: FakeRuntime())  # type: ignore[arg-type,return-value]
+    app = make_celery({"VAR_DIR": str(tmp_path), "JOBS_EAGER": True}, lambda: FakeRuntime(), JOBS)
     assert set(JOBS) <= set(app.tasks)
     result = app.tasks["mailroom.read_page"].apply_async(args=("page-1",))
     assert result.get() == "submitted"
