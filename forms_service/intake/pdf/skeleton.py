@@ -19,18 +19,12 @@ from typing import Any
 
 import yaml
 
+from forms_service.definitions.fieldtypes import type_named_by
 from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm
 from forms_service.issuing.widgets import TOKEN_FIELD
 
 _INDEX = re.compile(r"\[\d+\]")
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
-#: Words in a field's name or tooltip that suggest a stricter type than text.
-_TYPE_HINTS = (
-    (re.compile(r"e-?mail|courriel", re.I), "email"),
-    (re.compile(r"iban", re.I), "iban"),
-    (re.compile(r"phone|t[ée]l[ée]phone|\btel\b|mobile", re.I), "phone"),
-    (re.compile(r"postcode|postal|zip|\bcp\b|code_postal", re.I), "postcode"),
-)
 
 
 @dataclass
@@ -136,8 +130,10 @@ def _field(pdf_field: PdfField, name: str) -> dict[str, Any]:
     item["label"] = {"fr": label, "en": label}
     rules: dict[str, Any] = {}
     if pdf_field.kind is PdfFieldKind.TEXT:
-        item["type"] = _text_type(pdf_field, label)
-        if pdf_field.max_length and item["type"] == "text":
+        # Words in the field's name or tooltip may name a stricter type (see name_hint).
+        hinted = type_named_by(f"{pdf_field.name} {label}")
+        item["type"] = hinted or "text"
+        if pdf_field.max_length and hinted is None:
             rules["max_length"] = pdf_field.max_length
     elif pdf_field.kind is PdfFieldKind.CHECKBOX:
         item["type"] = "checkbox"
@@ -159,14 +155,6 @@ def _field(pdf_field: PdfField, name: str) -> dict[str, Any]:
     item["channels"] = ["online", "pdf"]
     item["policy"] = "review"
     return item
-
-
-def _text_type(pdf_field: PdfField, label: str) -> str:
-    words = f"{pdf_field.name} {label}"
-    for pattern, type_name in _TYPE_HINTS:
-        if pattern.search(words):
-            return type_name
-    return "text"
 
 
 def _choices(options: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
