@@ -51,6 +51,7 @@ __all__ = [
     "WidgetKind",
     "check_date_spec",
     "register_field_type",
+    "type_for_acroform",
     "type_named_by",
     "unregister_field_type",
 ]
@@ -86,6 +87,21 @@ def type_named_by(words: str) -> str | None:
         if field_type.name_hint is not None and field_type.name_hint.search(words):
             return field_type.name
     return None
+
+
+def type_for_acroform(kind: str, *, multiple: bool = False) -> str:
+    """The type an imported AcroForm field of `kind` (a `PdfFieldKind` value) becomes.
+
+    Among the types that take that kind, the one whose `multiple` matches (a list that
+    allows several selections), else the first.
+
+    Raises:
+        KeyError: no type takes that kind.
+    """
+    takers = [t for t in FIELD_TYPES.values() if kind in t.acroform_kinds]
+    if not takers:
+        raise KeyError(kind)
+    return next((t for t in takers if t.multiple == multiple), takers[0]).name
 
 
 # The order is the one in which an imported PDF field's name hints are tried.

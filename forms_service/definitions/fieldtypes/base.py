@@ -154,6 +154,9 @@ class FieldType:
     checksum: ClassVar[bool] = False
     #: Whether another field read beside it can confirm it (`confirms` in a definition).
     confirmable: ClassVar[bool] = False
+    #: The AcroForm field kinds (`PdfFieldKind` values: text, checkbox, radio, choice, list,
+    #: signature) that an imported organisation's PDF field of that kind becomes.
+    acroform_kinds: ClassVar[frozenset[str]] = frozenset()
     #: Words in an imported PDF field's name or tooltip that suggest this type.
     name_hint: ClassVar[re.Pattern[str] | None] = None
 

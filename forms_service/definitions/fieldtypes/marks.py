@@ -21,6 +21,7 @@ class SingleChoiceType(FieldType):
     widget = WidgetKind.CHOICES
     control = OnlineControl.ONE_OF
     takes_choices = True
+    acroform_kinds = frozenset({"radio", "choice", "list"})
     challengeable = False
 
     def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:
@@ -44,6 +45,7 @@ class MultipleChoiceType(FieldType):
     control = OnlineControl.ANY_OF
     takes_choices = True
     multiple = True
+    acroform_kinds = frozenset({"choice", "list"})
     challengeable = False
 
     def parse(self, raw: object, rules: Rules, choices: Sequence[Choice]) -> str | None:
@@ -76,6 +78,7 @@ class CheckboxType(FieldType):
     name = "checkbox"
     widget = WidgetKind.CHECKBOX
     control = OnlineControl.TICKBOX
+    acroform_kinds = frozenset({"checkbox"})
     challengeable = False
 
     def parse(self, raw: object, rules: Rules, choices: Sequence[Choice]) -> str | None:
@@ -115,6 +118,7 @@ class SignatureType(FieldType):
     widget = WidgetKind.SIGNATURE
     writable = False
     challengeable = False
+    acroform_kinds = frozenset({"signature"})
 
     def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:
         if text.casefold() in _TRUE or text == "signed":

@@ -21,6 +21,7 @@ class TextType(FieldType):
     #: Paper forms ask for capitals: a narrow set spares stray ':' and '|' from box edges.
     ocr_charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸ0123456789 -'/,."
     html_attributes = {"autocomplete": "on"}
+    acroform_kinds = frozenset({"text"})
 
     def comparison_key(self, value: str | None) -> str | None:
         return None if value is None else value.casefold()

@@ -13,6 +13,7 @@ from forms_service.definitions.fieldtypes import (
     FieldType,
     OnlineControl,
     register_field_type,
+    type_for_acroform,
     type_named_by,
     unregister_field_type,
 )
@@ -59,6 +60,19 @@ def test_name_hints_of_imported_pdf_fields() -> None:
     assert type_named_by("tel portable") == "phone"
     assert type_named_by("code_postal") == "postcode"
     assert type_named_by("nom") is None
+
+
+def test_an_imported_acroform_field_becomes_the_type_that_takes_its_kind() -> None:
+    assert type_for_acroform("text") == "text"
+    assert type_for_acroform("checkbox") == "checkbox"
+    assert type_for_acroform("radio") == "choice"
+    assert type_for_acroform("radio", multiple=True) == "choice"  # radios pick one
+    assert type_for_acroform("list") == "choice"
+    assert type_for_acroform("list", multiple=True) == "multiple_choice"
+    assert type_for_acroform("choice", multiple=True) == "multiple_choice"
+    assert type_for_acroform("signature") == "signature"
+    with pytest.raises(KeyError):
+        type_for_acroform("pushbutton")
 
 
 def _confirming(city: str | None = "city") -> dict[str, object]:

@@ -29,6 +29,7 @@ def _patterns() -> list[re.Pattern[str]]:
         re.compile(rf"\bin\s*[\(\[\{{][^\)\]\}}]*{quoted}"),  # x in ("phone", "iban")
         re.compile(r"type_name\s*(==|!=)"),  # any comparison of a type name
         re.compile(r"type_name\s+(not\s+)?in\s*[\(\[\{]"),  # ... or membership in a literal
+        re.compile(rf"FIELD_TYPES\[\s*{quoted}\s*\]"),  # one type picked by its name
     ]
 
 
@@ -81,10 +82,11 @@ def test_the_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
         "    pass\n"
         "{% if d.type_name == 'checkbox' %}\n"
         'if "choice" != name:\n'
-        '    columns = {"email": "email"}\n',
+        '    columns = {"email": "email"}\n'
+        'iban = FIELD_TYPES["iban"]\n',
         encoding="utf-8",
     )
-    assert len(comparisons([sample])) == 4
+    assert len(comparisons([sample])) == 5
 
 
 def test_the_frozen_table_is_where_it_is_said_to_be() -> None:
