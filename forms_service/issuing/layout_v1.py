@@ -65,9 +65,9 @@ DATE_CAPTIONS = (("JJ", 0, 2), ("MM", 2, 4), ("AAAA", 4, 8))
 #: FROZEN: the comb groups and captions this version printed for the types it knew, by type
 #: name, whatever the field-type registry says today (pages printed with them are still read
 #: with them). A type registered later is laid out with the registry's own groups and captions.
-#: groups: cell count -> indexes after which a thicker separator is drawn.
-_FROZEN_COMBS: dict[str, tuple[Callable[[int], tuple[int, ...]], tuple[tuple[str, int, int], ...]]]
-_FROZEN_COMBS = {
+_CombStyle = tuple[Callable[[int], tuple[int, ...]], tuple[tuple[str, int, int], ...]]
+"""(cell count -> cells after which a thicker separator is drawn, (caption, start, end)...)."""
+_FROZEN_COMBS: dict[str, _CombStyle] = {
     "date": (lambda cells: (2, 4), DATE_CAPTIONS),
     "iban": (lambda cells: tuple(range(4, cells, 4)), ()),
     "phone": (lambda cells: tuple(range(2, cells, 2)), ()),
@@ -153,9 +153,7 @@ def _block_height(field: FieldDefinition) -> float:
     return BOXES_DROP + BOX_HEIGHT
 
 
-def _comb_style(
-    field: FieldDefinition,
-) -> tuple[Callable[[int], tuple[int, ...]], tuple[tuple[str, int, int], ...]]:
+def _comb_style(field: FieldDefinition) -> _CombStyle:
     """The comb's groups and captions: frozen for the types this version knew."""
     frozen = _FROZEN_COMBS.get(field.type_name)
     if frozen is not None:

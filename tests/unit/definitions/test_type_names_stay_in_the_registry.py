@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SCANNED = (ROOT / "forms_service", ROOT / "ocr")
 REGISTRY = ROOT / "forms_service" / "definitions" / "fieldtypes"
 #: The frozen layout keeps its historical per-type choices in this table (and only there).
-FROZEN_TABLE = (ROOT / "forms_service" / "issuing" / "layout_v1.py", "_FROZEN_COMBS = {")
+FROZEN_TABLE = (ROOT / "forms_service" / "issuing" / "layout_v1.py", "_FROZEN_COMBS: ")
 
 
 def _patterns() -> list[re.Pattern[str]]:
