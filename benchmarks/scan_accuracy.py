@@ -35,7 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ocr.checks import postcode_directory  # noqa: E402
+from forms_service.definitions.fieldtypes import FIELD_TYPES, PairCheck  # noqa: E402
+from forms_service.definitions.fieldtypes.postcode import postcode_directory  # noqa: E402
 from ocr.engines.pytesseract_engine import read_full_page  # noqa: E402
 from ocr.engines.tesserocr_engine import TesserocrEngine  # noqa: E402
 from ocr.geometry import PageGeometry, Zone, ZoneKind  # noqa: E402
@@ -52,6 +53,7 @@ from tests.ocr_pages import (  # noqa: E402
     degrade,
     fill_page,
     render_page,
+    sample_checks,
     sample_geometry,
 )
 
@@ -217,11 +219,13 @@ def _read(sample: Sample) -> tuple[int, Any]:
         return sample.page
 
     types = sample.field_types
-    postcode = next((f for f, t in types.items() if t == "postcode"), None)
-    context = PageContext(
-        field_types=types,
-        postcode_city=(postcode, "city") if postcode and "city" in types else None,
+    # The project's forms confirm a postcode by the field named city (`confirms: city`).
+    pairs = tuple(
+        PairCheck(FIELD_TYPES[t], f, "city")
+        for f, t in types.items()
+        if FIELD_TYPES[t].confirmable and "city" in types
     )
+    context = PageContext(checks=sample_checks(types), pairs=pairs)
     try:
         result = read_page(sample.image, resolve, _ENGINE, context)
     except ScanError as exc:

@@ -7,10 +7,9 @@ everything else carries the reasons a clerk must look at it.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ocr.checks import Check
 from ocr.interfaces import EngineReading
 from ocr.model import ReviewReason
 
@@ -18,6 +17,9 @@ from ocr.model import ReviewReason
 #: benchmarks/scan_accuracy.py (90 pages, 319 values read): Tesseract misreads of
 #: handwriting-like fonts reach 0.98 with both readings agreeing; at 0.99 none was applied.
 DEFAULT_THRESHOLD = 0.99
+
+Check = Callable[[str], bool]
+"""Whether a value read is acceptable (a `ValueCheck` of ocr/interfaces.py, say)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def judge(
     Args:
         readings: the box's readings, the first being the primary one (the whole line);
             the second, when present, an independent reading (cell by cell, or rescaled).
-        check: the field's check (IBAN checksum, postcode list, …), if it has one.
+        check: the field's check (the caller's rules for the field), if it has one.
         threshold: confidence under which the value goes to a clerk.
         checksum: whether `check` is a checksum.
     """

@@ -1,8 +1,9 @@
-"""The protocol every OCR engine implements, and the values engines return."""
+"""The protocols ocr/ is given: the OCR engine, and the checks of the values it reads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 import numpy as np
@@ -39,4 +40,49 @@ class OcrEngine(Protocol):
 
     def read_character(self, image: GrayImage, charset: str | None) -> EngineReading:
         """Read a single character (one comb cell), restricted to `charset` when given."""
+        ...
+
+
+class ValueCheck(Protocol):
+    """Whether a value read in a box is one its field accepts (the caller's own rules).
+
+    ocr/ knows no field type: the caller hands one check per field, built from its own
+    definitions, and the reader trusts a reading more when it passes, less when it fails.
+    """
+
+    @property
+    def checksum(self) -> bool:
+        """Whether the check is a checksum that no single misread character passes."""
+        ...
+
+    def __call__(self, text: str) -> bool:
+        """Whether `text` is acceptable."""
+        ...
+
+
+class PairVerdict(StrEnum):
+    """How a value and the other value read beside it agree."""
+
+    CONFIRMED = "confirmed"
+    #: They may both be right, but nothing confirms them: a person looks.
+    UNCONFIRMED = "unconfirmed"
+    #: The value itself is not one the pair check knows (a postcode no list has).
+    UNKNOWN = "unknown"
+
+
+class PairCheck(Protocol):
+    """A field whose reading another field read on the same page confirms (postcode, city)."""
+
+    @property
+    def field(self) -> str:
+        """The confirmed field."""
+        ...
+
+    @property
+    def other(self) -> str:
+        """The field that confirms it."""
+        ...
+
+    def __call__(self, value: str, other: str) -> PairVerdict:
+        """The verdict on the two readings."""
         ...

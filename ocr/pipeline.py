@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import cv2
 
 from ocr.align import AlignedPage, align_page, set_upright
-from ocr.checks import CHECKS, CHECKSUMS, PostcodeVerdict, postcode_directory
 from ocr.confidence import DEFAULT_THRESHOLD, judge
 from ocr.geometry import PageGeometry, Zone, ZoneKind
 from ocr.identify import CodeFinding, find_code
 from ocr.ink import classify_mark, is_filled, measure_ink
-from ocr.interfaces import EngineReading, GrayImage, OcrEngine
+from ocr.interfaces import (
+    EngineReading,
+    GrayImage,
+    OcrEngine,
+    PairCheck,
+    PairVerdict,
+    ValueCheck,
+)
 from ocr.model import Mark, PageReading, Reading, ReviewReason, ScanError, UnknownPage
 from ocr.raster import load_pages
 from ocr.text import read_text
@@ -30,16 +36,17 @@ class PageContext:
     Attributes:
         dpi: resolution of the aligned page the zones are read on.
         threshold: confidence under which a value goes to a clerk.
-        field_types: field name -> forms_service type name, to pick the field's check.
-        postcode_city: (postcode field, city field) to check against the postcode list.
+        checks: field name -> the field's check of a value read (the caller builds them
+            from its own rules; ocr/ knows no field type).
+        pairs: fields confirmed by another read on the same page (a postcode by its city).
         second_reading: read every inked box a second, independent way and compare.
         verified_only: flag written values no check confirms (see flag_unverifiable).
     """
 
     dpi: float = 300
     threshold: float = DEFAULT_THRESHOLD
-    field_types: Mapping[str, str] = field(default_factory=dict)
-    postcode_city: tuple[str, str] | None = None
+    checks: Mapping[str, ValueCheck] = field(default_factory=dict)
+    pairs: tuple[PairCheck, ...] = ()
     second_reading: bool = True
     verified_only: bool = True
 
@@ -72,8 +79,7 @@ def read_zone(
         return Reading(zone.field, zone.kind, value, 0.99, crop, (), zone.choice, ink.share)
     if not is_filled(ink):
         return Reading(zone.field, zone.kind, None, 0.99, crop, (), zone.choice, ink.share)
-    field_type = context.field_types.get(zone.field, "")
-    check = CHECKS.get(field_type)
+    check = context.checks.get(zone.field)
 
     def worth_second(line: EngineReading) -> bool:
         # Only a value that could be applied without a clerk needs confirming: anything
@@ -82,7 +88,8 @@ def read_zone(
 
     texts = read_text(aligned, zone, ink, engine, worth_second)
     readings = [texts.line] if texts.second is None else [texts.line, texts.second]
-    verdict = judge(readings, check, context.threshold, checksum=field_type in CHECKSUMS)
+    checksum = check is not None and check.checksum
+    verdict = judge(readings, check, context.threshold, checksum=checksum)
     reasons = (*verdict.reasons, ReviewReason.FAINT_INK) if ink.faint else verdict.reasons
     return Reading(
         zone.field, zone.kind, verdict.value or None, verdict.confidence, crop,
@@ -90,27 +97,42 @@ def read_zone(
     )  # fmt: skip
 
 
-def check_postcode_city(readings: list[Reading], context: PageContext) -> list[Reading]:
-    """Flag a postcode and city read on the page that the postcode list does not confirm."""
-    if context.postcode_city is None:
-        return readings
-    postcode_field, city_field = context.postcode_city
+def _pair_verdicts(
+    readings: Sequence[Reading], context: PageContext
+) -> list[tuple[PairCheck, PairVerdict]]:
+    """Each pair whose two fields were both read, with its verdict."""
     by_field = {r.field: r for r in readings}
-    postcode, city = by_field.get(postcode_field), by_field.get(city_field)
-    if postcode is None or city is None or not postcode.value or not city.value:
-        return readings
-    verdict = postcode_directory().verdict(postcode.value, city.value)
-    if verdict is PostcodeVerdict.CONFIRMED:
-        return readings
-    reason = (
-        ReviewReason.FAILED_CHECK
-        if verdict is PostcodeVerdict.UNKNOWN_POSTCODE
-        else ReviewReason.UNCONFIRMED
-    )
+    verdicts = []
+    for pair in context.pairs:
+        value, other = by_field.get(pair.field), by_field.get(pair.other)
+        if value is None or other is None or not value.value or not other.value:
+            continue
+        verdicts.append((pair, pair(value.value, other.value)))
+    return verdicts
+
+
+def check_pairs(readings: list[Reading], context: PageContext) -> list[Reading]:
+    """Flag both fields of a pair read on the page that its check does not confirm.
+
+    An unknown value (a postcode no list has) is a failed check; two values that may both be
+    right but that nothing confirms (another commune of the postcode) are unconfirmed.
+    """
+    reasons: dict[str, str] = {}
+    for pair, verdict in _pair_verdicts(readings, context):
+        if verdict is PairVerdict.CONFIRMED:
+            continue
+        reason = (
+            ReviewReason.FAILED_CHECK
+            if verdict is PairVerdict.UNKNOWN
+            else ReviewReason.UNCONFIRMED
+        )
+        for name in (pair.field, pair.other):
+            reasons.setdefault(name, reason)
     flagged = []
     for reading in readings:
-        if reading.field in (postcode_field, city_field) and reason not in reading.warnings:
-            reading = replace(reading, warnings=(*reading.warnings, reason))
+        flag = reasons.get(reading.field)
+        if flag is not None and flag not in reading.warnings:
+            reading = replace(reading, warnings=(*reading.warnings, flag))
         flagged.append(reading)
     return flagged
 
@@ -120,23 +142,21 @@ def flag_unverifiable(readings: list[Reading], context: PageContext) -> list[Rea
 
     Tesseract reads handwriting-like digits wrong with confidences up to 0.99 and both
     readings agreeing (benchmarks/scan_accuracy.py), so only a value a check can confirm is
-    applied without a clerk: an IBAN passing its checksum, a postcode and city that the
-    postcode list confirms together.
+    applied without a clerk: a value passing a checksum (an IBAN's), a pair of values that
+    their check confirms together (a postcode and its city).
     """
     if not context.verified_only:
         return readings
-    confirmed: set[str] = set()
-    if context.postcode_city is not None:
-        postcode_field, city_field = context.postcode_city
-        by_field = {r.field: r for r in readings}
-        postcode, city = by_field.get(postcode_field), by_field.get(city_field)
-        if postcode and city and postcode.value and city.value:
-            verdict = postcode_directory().verdict(postcode.value, city.value)
-            if verdict is PostcodeVerdict.CONFIRMED:
-                confirmed = {postcode_field, city_field}
+    confirmed = {
+        name
+        for pair, verdict in _pair_verdicts(readings, context)
+        if verdict is PairVerdict.CONFIRMED
+        for name in (pair.field, pair.other)
+    }
     flagged = []
     for reading in readings:
-        checked = context.field_types.get(reading.field) in CHECKSUMS
+        check = context.checks.get(reading.field)
+        checked = check is not None and check.checksum
         if (
             reading.kind in (ZoneKind.TEXT, ZoneKind.COMB)
             and reading.value is not None
@@ -195,7 +215,7 @@ def read_page(
     if callable(blank):
         blank = blank(page)
     readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
-    readings = check_postcode_city(readings, context)
+    readings = check_pairs(readings, context)
     readings = flag_unverifiable(readings, context)
     lap("read")
     return PageReading(

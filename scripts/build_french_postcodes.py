@@ -1,11 +1,11 @@
-"""Build ocr/data/fr_postcodes.csv from the countrystatecity-postal-codes wheel (offline).
+"""Build forms_service/definitions/fieldtypes/fr_postcodes.csv from the countrystatecity-postal-codes wheel (offline).
 
 Provenance: the PyPI package countrystatecity-postal-codes 2.0.1 ships
 countrystatecity_postal_codes/data/by-country/FR/postcodes.json (ODbL 1.0, from the
 countries-states-cities-database project). Run once by hand, with the wheel unpacked:
 
     pip download --no-deps countrystatecity-postal-codes==2.0.1 && unzip the wheel
-    python scripts/build_french_postcodes.py path/to/FR/postcodes.json ocr/data/fr_postcodes.csv
+    python scripts/build_french_postcodes.py path/to/FR/postcodes.json forms_service/definitions/fieldtypes/fr_postcodes.csv
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from forms_service.issuing.pagecode import PageCodes
 from forms_service.issuing.pdf import DocumentContent, PdfRenderer
 from forms_service.issuing.tokens import SigningKey
 from ocr.geometry import FormGeometry, PageGeometry
+from ocr.pipeline import PageContext
 from ocr.raster import rasterise_pdf
 from tests.ocr_pages import GrayImage
 
@@ -35,6 +36,13 @@ class PrintedPage:
     page: PageGeometry
     field_types: dict[str, str]
     image: GrayImage
+
+
+def paper_context(definition: FormDefinition) -> PageContext:
+    """The reading context the mailroom builds: each field's check, the confirming pairs."""
+    checks = {f.name: c for f in definition.fields if (c := f.paper_check()) is not None}
+    pairs = tuple(p for f in definition.fields if (p := f.pair_check()) is not None)
+    return PageContext(checks=checks, pairs=pairs)
 
 
 class IssuedForms:

@@ -21,7 +21,9 @@ import numpy.typing as npt
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
+from forms_service.definitions.fieldtypes import FIELD_TYPES, PairCheck, Rules
 from ocr.geometry import FormGeometry, PageGeometry, Rect, Zone, ZoneKind
+from ocr.interfaces import ValueCheck
 
 MM = 72 / 25.4
 A4 = (595.28, 841.89)
@@ -92,6 +94,20 @@ SAMPLE_FIELD_TYPES = {
     "iban": "iban",
     "email": "email",
 }
+
+
+def sample_checks(types: Mapping[str, str] = SAMPLE_FIELD_TYPES) -> dict[str, ValueCheck]:
+    """The registry's paper checks of the fields `types` names (field -> type name)."""
+    checks: dict[str, ValueCheck] = {}
+    for name, type_name in types.items():
+        check = FIELD_TYPES[type_name].paper_check(Rules(), ())
+        if check is not None:
+            checks[name] = check
+    return checks
+
+
+#: The sample form's postcode, confirmed by its city (a definition's `confirms: city`).
+SAMPLE_PAIRS = (PairCheck(FIELD_TYPES["postcode"], "postcode", "city"),)
 
 #: Labels and current values printed near the boxes (clutter a reader must ignore).
 _LABELS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -284,19 +284,21 @@ def encode_raw(value: Any) -> dict[str, Any]:
     return {"value": str(value)}
 
 
+#: How each Python value type `encode_raw` tags comes back (tags of values, not field types).
+_DECODERS: Mapping[str, Callable[[str], Any]] = {
+    "datetime": dt.datetime.fromisoformat,
+    "date": dt.date.fromisoformat,
+    "decimal": decimal.Decimal,
+}
+
+
 def decode_raw(encoded: Mapping[str, Any]) -> Any:
     """The source value `encode_raw` encoded."""
     value = encoded.get("value")
-    kind = encoded.get("type")
-    if value is None or kind is None:
+    decode = _DECODERS.get(encoded.get("type") or "")
+    if value is None or decode is None:
         return value
-    if kind == "datetime":
-        return dt.datetime.fromisoformat(value)
-    if kind == "date":
-        return dt.date.fromisoformat(value)
-    if kind == "decimal":
-        return decimal.Decimal(value)
-    return value
+    return decode(value)
 
 
 def error_kind(exc: BaseException) -> str:

@@ -11,6 +11,8 @@ from forms_service.definitions.fieldtypes import (
     Choice,
     FieldType,
     FieldValueError,
+    PairCheck,
+    PaperCheck,
     Rules,
 )
 from forms_service.i18n import pick
@@ -53,6 +55,8 @@ class FieldDefinition:
     pdf_field: str | None = None
     #: The HTML autocomplete token (address-line1, family-name…) that lets browsers fill it.
     autocomplete: str | None = None
+    #: The field whose value, read beside this one, confirms it (a postcode's city).
+    confirms: str | None = None
 
     @property
     def type(self) -> FieldType:
@@ -80,6 +84,16 @@ class FieldDefinition:
     def display(self, value: str | None, locale: str) -> str:
         """A canonical value as a person reads it."""
         return self.type.display(value, locale, self.choices)
+
+    def paper_check(self) -> PaperCheck | None:
+        """The check of this field's values read on paper (its type's, with its rules)."""
+        return self.type.paper_check(self.rules, self.choices)
+
+    def pair_check(self) -> PairCheck | None:
+        """The check of this field against the one it `confirms`, when it names one."""
+        if self.confirms is None:
+            return None
+        return PairCheck(self.type, self.name, self.confirms)
 
     def label_in(self, locale: str) -> str:
         """The label in `locale`."""

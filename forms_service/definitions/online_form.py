@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.fields.core import UnboundField
 
-from forms_service.definitions.fieldtypes import FieldValueError, WidgetKind
+from forms_service.definitions.fieldtypes import FieldValueError, OnlineControl
 from forms_service.definitions.input_widgets import CheckboxInput, TextInput
 from forms_service.definitions.model import (
     ChallengeQuestion,
@@ -90,15 +90,15 @@ def field_for(definition: FieldDefinition, locale: str) -> UnboundField[Any]:
     """
     label = definition.label_in(locale)
     check = _answer_validator(definition, locale)
-    kind = definition.type.widget
-    if definition.type_name == "checkbox":
+    control = definition.type.control
+    if control is OnlineControl.TICKBOX:
         # An unticked box is an answer ("no"), so the value is always "true" or "false".
         return BooleanField(label, validators=[check], widget=CheckboxInput())
-    if kind is WidgetKind.CHOICES:
+    if control.lists_options:
         choices = [
             SelectChoice(c.value, c.labels.get(locale) or c.value) for c in definition.choices
         ]
-        if definition.type_name == "multiple_choice":
+        if control is OnlineControl.ANY_OF:
             return _Checkboxes(label, choices=choices, validators=[check], validate_choice=False)
         return RadioField(label, choices=choices, validators=[check], validate_choice=False)
     return StringField(
@@ -173,11 +173,5 @@ def _challenge_class(
 
 
 def form_value(definition: FieldDefinition, canonical: str | None) -> Any:
-    """The value to put in a WTForms field for a canonical value."""
-    if definition.type_name == "checkbox":
-        return canonical == "true"
-    if definition.type_name == "multiple_choice":
-        return [v for v in (canonical or "").split(",") if v]
-    if definition.type_name in ("phone", "iban"):
-        return definition.display(canonical, "fr") if canonical else ""
-    return canonical or ""
+    """The value to put in a WTForms field for a canonical value (the type's online value)."""
+    return definition.type.online_value(canonical, definition.choices)

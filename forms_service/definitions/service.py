@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 
 from forms_service.definitions.fieldtypes import (
-    CHOICE_TYPES,
     FIELD_TYPES,
     Choice,
+    FieldType,
     Rules,
     check_date_spec,
 )
@@ -59,11 +59,10 @@ _FIELD_KEYS = frozenset(
         "channels",
         "pdf_field",
         "autocomplete",
+        "confirms",
     }
 )
 _CHALLENGE_KEYS = frozenset({"name", "type", "label", "maps_to", "rules"})
-#: Types a customer can type from memory as an identity answer.
-_CHALLENGE_TYPES = frozenset(FIELD_TYPES) - CHOICE_TYPES - {"checkbox", "signature"}
 #: HTML autofill tokens a customer-facing field may use (WCAG 1.3.5, identify input purpose).
 _AUTOCOMPLETE = frozenset(
     {
@@ -246,6 +245,9 @@ def _build(
                 out.add("is defined twice", built.name)
             names.add(built.name)
             fields.append(built)
+        for built in fields:
+            if built.confirms is not None and built.confirms not in names:
+                out.add(f"'confirms' names {built.confirms!r}, which is not a field", built.name)
     challenge = _challenge(raw.get("challenge", []), out)
     pdf_template = _pdf_template(raw.get("pdf_template"), out, path)
     if out.problems or source is None:
@@ -323,7 +325,7 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
     label = _texts(item.get("label"), out, "label", name, required=True)
     help_texts = _texts(item.get("help"), out, "help", name, required=False)
     rules = _rules(item.get("rules", {}), out, name)
-    choices = _choices(item.get("choices"), type_name, out, name)
+    choices = _choices(item.get("choices"), FIELD_TYPES[type_name], out, name)
     policy_raw = item.get("policy", "review")
     try:
         policy = Policy(policy_raw)
@@ -361,6 +363,13 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
     if not isinstance(required, bool):
         out.add("'required' must be true or false", name)
         required = False
+    confirms = item.get("confirms")
+    if confirms is not None and (not isinstance(confirms, str) or confirms == name):
+        out.add("'confirms' must name another field of the form (the city, say)", name)
+        confirms = None
+    if confirms is not None and not field_type.confirmable:
+        out.add(f"a {type_name} field cannot be confirmed by another ('confirms' must go)", name)
+        confirms = None
     return FieldDefinition(
         name=name,
         type_name=type_name,
@@ -374,6 +383,7 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
         channels=channels,
         pdf_field=pdf_field,
         autocomplete=autocomplete,
+        confirms=confirms,
     )
 
 
@@ -413,10 +423,10 @@ def _rules(raw: object, out: _Collector, name: str) -> Rules:
     return rules
 
 
-def _choices(raw: object, type_name: str, out: _Collector, name: str) -> tuple[Choice, ...]:
-    if type_name not in CHOICE_TYPES:
+def _choices(raw: object, field_type: FieldType, out: _Collector, name: str) -> tuple[Choice, ...]:
+    if not field_type.takes_choices:
         if raw is not None:
-            out.add(f"a {type_name} field takes no 'choices'", name)
+            out.add(f"a {field_type.name} field takes no 'choices'", name)
         return ()
     if not isinstance(raw, list) or not raw:
         out.add("'choices' must list the options (value and label)", name)
@@ -449,7 +459,8 @@ def _challenge(raw: object, out: _Collector) -> tuple[ChallengeQuestion, ...]:
         for key in sorted(set(item) - _CHALLENGE_KEYS):
             out.add(f"unknown key {key!r}", name)
         type_name = item.get("type")
-        if not isinstance(type_name, str) or type_name not in _CHALLENGE_TYPES:
+        challengeable = isinstance(type_name, str) and type_name in FIELD_TYPES
+        if not challengeable or not FIELD_TYPES[str(type_name)].challengeable:
             out.add(
                 f"challenge type {type_name!r} must be a typed value (date, postcode, text…)", name
             )
@@ -460,7 +471,7 @@ def _challenge(raw: object, out: _Collector) -> tuple[ChallengeQuestion, ...]:
         questions.append(
             ChallengeQuestion(
                 name=item["name"],
-                type_name=type_name,
+                type_name=str(type_name),
                 label=_texts(item.get("label"), out, "label", name, required=True),
                 maps_to=item["maps_to"],
                 rules=_rules(item.get("rules", {}), out, name),

@@ -12,6 +12,8 @@ exactly the same rectangles. Form pages are numbered from 1 (the letter is not a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from forms_service.definitions.fieldtypes import WidgetKind
 from forms_service.definitions.model import FieldDefinition, FormDefinition
 from forms_service.issuing.layout_model import (
@@ -59,6 +61,18 @@ OPTION_ROW = 9 * MM
 
 #: What a date's eight cells mean, in print order.
 DATE_CAPTIONS = (("JJ", 0, 2), ("MM", 2, 4), ("AAAA", 4, 8))
+
+#: FROZEN: the comb groups and captions this version printed for the types it knew, by type
+#: name, whatever the field-type registry says today (pages printed with them are still read
+#: with them). A type registered later is laid out with the registry's own groups and captions.
+_CombStyle = tuple[Callable[[int], tuple[int, ...]], tuple[tuple[str, int, int], ...]]
+"""(cell count -> cells after which a thicker separator is drawn, (caption, start, end)...)."""
+_FROZEN_COMBS: dict[str, _CombStyle] = {
+    "date": (lambda cells: (2, 4), DATE_CAPTIONS),
+    "iban": (lambda cells: tuple(range(4, cells, 4)), ()),
+    "phone": (lambda cells: tuple(range(2, cells, 2)), ()),
+    "postcode": (lambda cells: (), ()),
+}
 
 
 def _r(value: float) -> float:
@@ -134,9 +148,17 @@ def _block_height(field: FieldDefinition) -> float:
     if widget in (WidgetKind.CHECKBOX, WidgetKind.CHOICES):
         rows = -(-len(_options(field)) // OPTIONS_PER_ROW)
         return BOXES_DROP + SQUARE + (rows - 1) * OPTION_ROW
-    if widget is WidgetKind.COMB and field.type_name == "date":
+    if widget is WidgetKind.COMB and _comb_style(field)[1]:
         return BOXES_DROP + BOX_HEIGHT + CAPTION_GAP
     return BOXES_DROP + BOX_HEIGHT
+
+
+def _comb_style(field: FieldDefinition) -> _CombStyle:
+    """The comb's groups and captions: frozen for the types this version knew."""
+    frozen = _FROZEN_COMBS.get(field.type_name)
+    if frozen is not None:
+        return frozen
+    return field.type.comb_groups, field.type.comb_captions()
 
 
 def _block(field: FieldDefinition, page: int, top: float) -> FieldBlock:
@@ -178,18 +200,12 @@ def _block(field: FieldDefinition, page: int, top: float) -> FieldBlock:
             )
         rect = _rect(MARGIN, boxes_top - BOX_HEIGHT, cell * cells, BOX_HEIGHT)
         zone = Zone(field.name, ZoneKind.COMB, rect, cells=cells, charset=charset)
-        captions: tuple[Caption, ...] = ()
-        groups: tuple[int, ...] = ()
-        if field.type_name == "date":
-            groups = (2, 4)
-            captions = tuple(
-                Caption(text, _r(MARGIN + start * cell + 0.8 * MM), _r(rect.y - 3 * MM), 6.5)
-                for text, start, _end in DATE_CAPTIONS
-            )
-        elif field.type_name == "iban":
-            groups = tuple(range(4, cells, 4))
-        elif field.type_name == "phone":
-            groups = tuple(range(2, cells, 2))
+        grouping, texts = _comb_style(field)
+        groups = grouping(cells)
+        captions = tuple(
+            Caption(text, _r(MARGIN + start * cell + 0.8 * MM), _r(rect.y - 3 * MM), 6.5)
+            for text, start, _end in texts
+        )
         return FieldBlock(
             field.name, page, _r(top), label_at, current_at, (zone,), captions, groups
         )

@@ -350,7 +350,7 @@ class PdfRenderer:
                     "tooltip": field_def.label_in(self.locale),
                 }
                 if widget is WidgetKind.CHECKBOX or (
-                    widget is WidgetKind.CHOICES and field_def.type_name == "choice"
+                    widget is WidgetKind.CHOICES and not field_def.type.multiple
                 ):
                     form.radio(
                         name=field_def.name,

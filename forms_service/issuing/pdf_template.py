@@ -74,10 +74,9 @@ def render_template_copy(
 
 
 def _pdf_value(field_def: FieldDefinition, found: PdfField, value: str | None) -> Any:
-    if field_def.type_name == "date" and value:
-        # As a French form prints it: 17/05/1980, or 17051980 in an 8-cell comb.
-        shown = field_def.display(value, "fr")
-        return shown.replace("/", "") if found.max_length == 8 else shown
+    typed = field_def.type.template_text(value, found.max_length) if value else None
+    if typed is not None:  # the type's own text (a date as the form prints it, say)
+        return typed
     if found.kind is PdfFieldKind.CHECKBOX:
         on = found.states[0] if found.states else "Yes"
         return f"/{on}" if value == "true" else "/Off"

@@ -12,15 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from forms_service.changes.model import VALID
-from forms_service.definitions.fieldtypes import FieldValueError
+from forms_service.definitions.fieldtypes import FieldValueError, WidgetKind
 from forms_service.definitions.model import FieldDefinition, FormDefinition
 
-#: Field types whose handwritten reading carries its own proof: an IBAN's checksum, a
-#: postcode confirmed by the city read beside it. Other handwriting (a phone number, an
-#: e-mail, a name) has no redundancy: a confident misreading (a 9 read as a 4) looks like
-#: any valid value, so it always goes to a clerk, whatever the engine's confidence.
-#: Ticks and signatures are measured by ink, not read, and are not concerned.
-SELF_CHECKING = frozenset({"iban", "postcode"})
 #: The warning of a reading no check can confirm.
 UNVERIFIABLE = "unverifiable"
 #: Confidence at most given to a reading the reader itself says needs a person.
@@ -43,16 +37,11 @@ class PaperAnswer:
     evidence: dict[str, dict[str, Any]]
 
 
-def answer_of(
-    definition: FormDefinition,
-    zones: Sequence[Mapping[str, Any]],
-    *,
-    self_checking: frozenset[str] = SELF_CHECKING,
-) -> PaperAnswer:
+def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) -> PaperAnswer:
     """Turn zone readings into an answer; an empty box means "unchanged" and is left out.
 
     A reading the reader flagged, a value its field type refuses, an ambiguous mark, or
-    handwriting nothing can cross-check (see SELF_CHECKING) gets a confidence under the
+    handwriting nothing can cross-check (see `_self_checked`) gets a confidence under the
     auto-apply threshold: it is never applied without a clerk.
     """
     by_field: dict[str, list[Mapping[str, Any]]] = {}
@@ -79,8 +68,10 @@ def answer_of(
         except FieldValueError as exc:
             value, verdict = text, exc.key
         # Ticks and signatures are measured by ink, not read by OCR.
-        marks = any(r.get("choice") is not None or r.get("kind") == "signature" for r in readings)
-        if not marks and not _self_checked(field_def.type_name, by_field, self_checking):
+        marks = field_def.type.widget is WidgetKind.SIGNATURE or any(
+            r.get("choice") is not None for r in readings
+        )
+        if not marks and not _self_checked(field_def, by_field):
             warnings = sorted({*warnings, UNVERIFIABLE})
         if warnings or verdict != VALID:
             confidence = min(confidence, REVIEW_CAP)
@@ -101,19 +92,22 @@ Read = tuple[str, float, list[str], str | None]
 
 
 def _self_checked(
-    type_name: str,
-    by_field: Mapping[str, Sequence[Mapping[str, Any]]],
-    self_checking: frozenset[str],
+    field_def: FieldDefinition, by_field: Mapping[str, Sequence[Mapping[str, Any]]]
 ) -> bool:
-    """Whether a text reading of this type can stand without a clerk (its check is real)."""
-    if type_name not in self_checking:
+    """Whether a text reading of this field can stand without a clerk (its check is real).
+
+    A reading carries its own proof when its type's check is a checksum (an IBAN's), or
+    when the field `confirms` another read beside it without warnings (a postcode and its
+    city: ocr/ flags both when they do not agree). Other handwriting (a phone number, an
+    e-mail, a name) has no redundancy: a confident misreading (a 9 read as a 4) looks like
+    any valid value, so it always goes to a clerk, whatever the engine's confidence.
+    """
+    if field_def.type.checksum:
+        return True
+    if field_def.confirms is None:
         return False
-    if type_name == "postcode":
-        # Only the city read on the same page confirms a postcode (ocr/ flags a mismatch);
-        # without it, any five digits pass.
-        city = by_field.get("city") or ()
-        return any(r.get("value") and not r.get("warnings") for r in city)
-    return True
+    other = by_field.get(field_def.confirms) or ()
+    return any(r.get("value") and not r.get("warnings") for r in other)
 
 
 def _text(reading: Mapping[str, Any]) -> Read | None:
@@ -138,7 +132,7 @@ def _marks(field_def: FieldDefinition, readings: Sequence[Mapping[str, Any]]) ->
     confidence = min(float(r.get("confidence", 0.0)) for r in readings)
     crop = next((r.get("crop") for r in readings if r.get("value") == "true"), None)
     crop = crop or readings[0].get("crop")
-    single = field_def.type_name != "multiple_choice"
+    single = not field_def.type.multiple
     if ambiguous or (single and len(ticked) > 1):
         warnings = sorted({*warnings, "ambiguous_mark"})
     return ",".join(ticked), confidence, warnings, crop

@@ -29,7 +29,7 @@ from ocr.geometry import FormGeometry, PageGeometry
 from ocr.identify import CodeFinding, find_code
 from ocr.interfaces import GrayImage, OcrEngine
 from ocr.model import CodeNotFound, MarksNotFound, PageReading, Reading, ScanError
-from ocr.pipeline import PageContext, check_postcode_city, read_page, read_zone
+from ocr.pipeline import PageContext, check_pairs, read_page, read_zone
 
 log = logging.getLogger(__name__)
 
@@ -227,22 +227,16 @@ def read_without_code(
     readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
     flagged = [
         replace(r, warnings=(*r.warnings, WITHOUT_CODE)) if r.value is not None else r
-        for r in check_postcode_city(readings, context)
+        for r in check_pairs(readings, context)
     ]
     return PageReading("", page.number, 90 * turns, 0.0, tuple(flagged))
 
 
 def context_for(definition: FormDefinition, *, dpi: float, threshold: float) -> PageContext:
-    """The reading settings of a form: field types for the checks, postcode and city pair."""
-    names = {f.name: f.type_name for f in definition.fields}
-    postcode = next((f.name for f in definition.fields if f.type_name == "postcode"), None)
-    city = "city" if "city" in names else None
-    return PageContext(
-        dpi=dpi,
-        threshold=threshold,
-        field_types=names,
-        postcode_city=(postcode, city) if postcode and city else None,
-    )
+    """The reading settings of a form: each field's check, and the pairs that confirm."""
+    checks = {f.name: check for f in definition.fields if (check := f.paper_check()) is not None}
+    pairs = tuple(pair for f in definition.fields if (pair := f.pair_check()) is not None)
+    return PageContext(dpi=dpi, threshold=threshold, checks=checks, pairs=pairs)
 
 
 def _readings(page: PageReading) -> Sequence[Reading]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from forms_service.definitions.fieldtypes import FieldValueError
+from forms_service.definitions.fieldtypes import FieldValueError, WidgetKind
 from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm, ValueSource
 from forms_service.issuing.widgets import TOKEN_FIELD, option_widget_name
@@ -118,9 +118,15 @@ def document_token(form: PdfForm) -> str | None:
 def _raw_answer(
     field_def: FieldDefinition, name: str, form: PdfForm, *, prefilled: bool
 ) -> tuple[Any, PdfField | None]:
-    """The raw value a PDF holds for one field: None means "nothing written"."""
+    """The raw value a PDF holds for one field: None means "nothing written".
+
+    The reading rule follows the field type's widget (issuing/widgets.py): one checkbox per
+    option for a type with multiple answers, any on-state for a tick box, any text for a
+    signature, the value otherwise.
+    """
     found = form.fields.get(name)
-    if field_def.type_name == "multiple_choice" and found is None:
+    widget = field_def.type.widget
+    if field_def.type.multiple and found is None:
         ticked = []
         boxes = []
         for choice in field_def.choices:
@@ -136,12 +142,12 @@ def _raw_answer(
         return ticked, boxes[0]
     if found is None:
         return None, None
-    if field_def.type_name == "checkbox" and found.kind is PdfFieldKind.CHECKBOX:
+    if widget is WidgetKind.CHECKBOX and found.kind is PdfFieldKind.CHECKBOX:
         # A plain checkbox (an organisation's own PDF): any on-state ticks it.
         if found.value is not None:
             return "true", found
         return ("false" if prefilled else None), found
-    if field_def.type_name == "signature":
+    if widget is WidgetKind.SIGNATURE:
         return ("signed" if found.value else None), found
     if found.value is None:
         return ("" if prefilled else None), found

@@ -19,18 +19,12 @@ from typing import Any
 
 import yaml
 
+from forms_service.definitions.fieldtypes import type_for_acroform, type_named_by
 from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm
 from forms_service.issuing.widgets import TOKEN_FIELD
 
 _INDEX = re.compile(r"\[\d+\]")
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
-#: Words in a field's name or tooltip that suggest a stricter type than text.
-_TYPE_HINTS = (
-    (re.compile(r"e-?mail|courriel", re.I), "email"),
-    (re.compile(r"iban", re.I), "iban"),
-    (re.compile(r"phone|t[ée]l[ée]phone|\btel\b|mobile", re.I), "phone"),
-    (re.compile(r"postcode|postal|zip|\bcp\b|code_postal", re.I), "postcode"),
-)
 
 
 @dataclass
@@ -132,26 +126,25 @@ def _skip_reason(pdf_field: PdfField) -> str | None:
 
 def _field(pdf_field: PdfField, name: str) -> dict[str, Any]:
     label = (pdf_field.tooltip or _readable(pdf_field.name)).strip()[:200] or name
-    item: dict[str, Any] = {"name": name, "pdf_field": pdf_field.name, "type": "text"}
+    item: dict[str, Any] = {"name": name, "pdf_field": pdf_field.name, "type": None}
     item["label"] = {"fr": label, "en": label}
     rules: dict[str, Any] = {}
-    if pdf_field.kind is PdfFieldKind.TEXT:
-        item["type"] = _text_type(pdf_field, label)
-        if pdf_field.max_length and item["type"] == "text":
+    kind = pdf_field.kind
+    if kind is PdfFieldKind.TEXT:
+        # Words in the field's name or tooltip may name a stricter type (see name_hint).
+        item["type"] = type_named_by(f"{pdf_field.name} {label}")
+        if pdf_field.max_length and item["type"] is None:
             rules["max_length"] = pdf_field.max_length
-    elif pdf_field.kind is PdfFieldKind.CHECKBOX:
-        item["type"] = "checkbox"
-    elif pdf_field.kind is PdfFieldKind.RADIO:
-        item["type"] = "choice"
+    elif kind is PdfFieldKind.RADIO:
         item["choices"] = _choices((s, s) for s in pdf_field.states)
-    elif pdf_field.kind in (PdfFieldKind.CHOICE, PdfFieldKind.LIST):
-        item["type"] = "multiple_choice" if pdf_field.multiselect else "choice"
+    elif kind in (PdfFieldKind.CHOICE, PdfFieldKind.LIST):
         item["choices"] = _choices(pdf_field.options)
         if not item["choices"]:
-            item["type"] = "text"
+            kind = PdfFieldKind.TEXT  # a list without options: free text
             del item["choices"]
-    else:
-        item["type"] = "signature"
+    if item["type"] is None:
+        # The registry says which type takes the widget's kind (fieldtypes.type_for_acroform).
+        item["type"] = type_for_acroform(kind.value, multiple=pdf_field.multiselect)
     if rules:
         item["rules"] = rules
     if pdf_field.required:
@@ -159,14 +152,6 @@ def _field(pdf_field: PdfField, name: str) -> dict[str, Any]:
     item["channels"] = ["online", "pdf"]
     item["policy"] = "review"
     return item
-
-
-def _text_type(pdf_field: PdfField, label: str) -> str:
-    words = f"{pdf_field.name} {label}"
-    for pattern, type_name in _TYPE_HINTS:
-        if pattern.search(words):
-            return type_name
-    return "text"
 
 
 def _choices(options: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -15,9 +15,9 @@ from ocr.geometry import FormGeometry, PageGeometry, ZoneKind
 from ocr.interfaces import OcrEngine
 from ocr.model import PageReading, ReviewReason
 from ocr.pipeline import PageContext, read_file, read_page
-from tests.ocr_forms import IssuedForms
+from tests.ocr_forms import IssuedForms, paper_context
 from tests.ocr_pages import (
-    SAMPLE_FIELD_TYPES,
+    SAMPLE_PAIRS,
     Answers,
     Degradation,
     GrayImage,
@@ -25,11 +25,12 @@ from tests.ocr_pages import (
     fill_page,
     render_blank,
     render_page,
+    sample_checks,
     sample_geometry,
 )
 
 PAYLOAD = "F1.Qm9uam91ciBsZSBtb25kZQ.1.3.k1.abcdefghijk"
-CONTEXT = PageContext(field_types=SAMPLE_FIELD_TYPES, postcode_city=("postcode", "city"))
+CONTEXT = PageContext(checks=sample_checks(), pairs=SAMPLE_PAIRS)
 
 FULL = Answers(
     texts={
@@ -160,11 +161,7 @@ def test_the_services_own_printed_form_is_read(engine: OcrEngine, form_id: str) 
     scan = degrade(
         fill_page(printed.image, printed.page, 200, answers), Degradation(rotation=-2.0, jpeg=75)
     )
-    postcode = "postcode" if "postcode" in printed.field_types else None
-    context = PageContext(
-        field_types=printed.field_types,
-        postcode_city=(postcode, "city") if postcode else None,
-    )
+    context = paper_context(forms.definition(form_id))
     result = read_page(scan, forms.resolve, engine, context)
     assert result.page_number == printed.page.number
     _assert_read(result, printed.page, answers)

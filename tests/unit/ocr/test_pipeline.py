@@ -14,7 +14,7 @@ from ocr.interfaces import EngineReading
 from ocr.model import CodeNotFound, ReviewReason, UnknownPage
 from ocr.pipeline import PageContext, Resolve, read_file, read_page
 from tests.ocr_fakes import RecordedEngine, RecordingEngine, ScriptedEngine
-from tests.ocr_pages import SAMPLE_FIELD_TYPES, Degradation, GrayImage, degrade
+from tests.ocr_pages import SAMPLE_PAIRS, Degradation, GrayImage, degrade, sample_checks
 from tests.unit.ocr.conftest import FILLED, PAYLOAD
 
 
@@ -43,7 +43,7 @@ def test_empty_page_needs_no_ocr(geometry: FormGeometry, blank_200: GrayImage) -
 def test_recorded_engine_replays_a_real_reading(
     geometry: FormGeometry, filled_200: GrayImage
 ) -> None:
-    context = PageContext(field_types=SAMPLE_FIELD_TYPES, postcode_city=("postcode", "city"))
+    context = PageContext(checks=sample_checks(), pairs=SAMPLE_PAIRS)
     recording = RecordingEngine(TesserocrEngine())
     live = read_page(filled_200, _resolver(geometry), recording, context)
     replay = RecordedEngine(dict(recording.answers))
@@ -61,7 +61,7 @@ def test_a_failed_check_is_flagged_for_review(
     geometry: FormGeometry, filled_200: GrayImage
 ) -> None:
     engine = ScriptedEngine(EngineReading("FR7630006000011234567890188", 0.99))
-    context = PageContext(field_types={"iban": "iban"}, second_reading=False)
+    context = PageContext(checks=sample_checks({"iban": "iban"}), second_reading=False)
     result = read_page(filled_200, _resolver(geometry), engine, context)
     iban = next(r for r in result.readings if r.field == "iban")
     assert ReviewReason.FAILED_CHECK in iban.warnings
@@ -72,7 +72,7 @@ def test_postcode_and_city_not_confirmed_are_flagged(
     geometry: FormGeometry, filled_200: GrayImage
 ) -> None:
     engine = ScriptedEngine(EngineReading("LILLE", 0.99))
-    context = PageContext(postcode_city=("postcode", "city"), second_reading=False)
+    context = PageContext(pairs=SAMPLE_PAIRS, second_reading=False)
     result = read_page(filled_200, _resolver(geometry), engine, context)
     # every text box reads LILLE here: the postcode "LILLE" is not in the list
     flagged = {r.field for r in result.readings if ReviewReason.FAILED_CHECK in r.warnings}
@@ -120,7 +120,7 @@ def test_only_checked_values_are_applied_without_a_clerk(
     geometry: FormGeometry, filled_200: GrayImage
 ) -> None:
     recording = RecordingEngine(TesserocrEngine())
-    context = PageContext(field_types=SAMPLE_FIELD_TYPES, postcode_city=("postcode", "city"))
+    context = PageContext(checks=sample_checks(), pairs=SAMPLE_PAIRS)
     result = read_page(filled_200, _resolver(geometry), recording, context)
     applied = {
         r.field
@@ -132,9 +132,7 @@ def test_only_checked_values_are_applied_without_a_clerk(
     assert {"postcode", "city"} <= applied <= {"iban", "postcode", "city"}
     unverifiable = {r.field for r in result.readings if ReviewReason.UNVERIFIABLE in r.warnings}
     assert unverifiable == {"last_name", "phone", "birth_date", "email"}
-    trusting = PageContext(
-        field_types=SAMPLE_FIELD_TYPES, postcode_city=("postcode", "city"), verified_only=False
-    )
+    trusting = PageContext(checks=sample_checks(), pairs=SAMPLE_PAIRS, verified_only=False)
     replayed = read_page(
         filled_200, _resolver(geometry), RecordedEngine(dict(recording.answers)), trusting
     )

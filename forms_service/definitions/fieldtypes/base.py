@@ -1,0 +1,283 @@
+"""What every field type is: the base class, its rules and choices, and the checks it hands out.
+
+A type knows how to turn raw input (typed, PDF field, OCR text, source value) into one
+canonical string, how to check it against the field's rules, how to compare two values,
+how to show a value to a person, and what the online, API, PDF and paper channels need:
+every per-type decision of the service is an attribute or a method here, overridden by
+the type's own module.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from ocr.interfaces import PairVerdict
+
+
+class FieldValueError(ValueError):
+    """A value that a field type refuses; `key` names the message in forms_service.i18n."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+class WidgetKind(StrEnum):
+    """How an answer box looks on paper and in a fillable PDF."""
+
+    TEXT = "text"
+    COMB = "comb"
+    CHECKBOX = "checkbox"
+    CHOICES = "choices"
+    SIGNATURE = "signature"
+
+
+class OnlineControl(StrEnum):
+    """What the online form shows for a field (the template branches on it)."""
+
+    #: A text input, with the type's HTML attributes.
+    INPUT = "input"
+    #: One check box: an unticked box is the answer "no".
+    TICKBOX = "tickbox"
+    #: The options as radio buttons: one answer.
+    ONE_OF = "one_of"
+    #: The options as check boxes: any number of answers.
+    ANY_OF = "any_of"
+
+    @property
+    def lists_options(self) -> bool:
+        """Whether the field shows its choices, one input per option."""
+        return self in (OnlineControl.ONE_OF, OnlineControl.ANY_OF)
+
+    @property
+    def option_input(self) -> str:
+        """The HTML input type of each option."""
+        return "checkbox" if self is OnlineControl.ANY_OF else "radio"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The per-field rules a definition can set (checked when definitions load)."""
+
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    country: str | None = None
+    countries: tuple[str, ...] = ()
+    region: str = "FR"
+    min_date: str | None = None
+    max_date: str | None = None
+    must_tick: bool = False
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> Rules:
+        """Build rules from the YAML mapping; unknown keys raise KeyError naming the key."""
+        known = {f for f in cls.__dataclass_fields__}
+        for key in raw:
+            if key not in known:
+                raise KeyError(key)
+        values = dict(raw)
+        if "countries" in values:
+            values["countries"] = tuple(str(c).upper() for c in values["countries"])
+        for key in ("min_date", "max_date"):
+            if key in values and values[key] is not None:
+                values[key] = str(values[key])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a choice field: the stored value and its labels per locale."""
+
+    value: str
+    labels: Mapping[str, str]
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def collapse(text: str) -> str:
+    """Text in NFC with runs of whitespace as one space, trimmed."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+#: Unicode categories no answer needs: controls (ESC, DEL…), format characters (bidi
+#: overrides that make "gnp.exe" read "exe.png" to a clerk, zero-width spaces that make two
+#: values look alike), private use and lone surrogates (which no database can store).
+_INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs"})
+
+
+def _has_invisible(text: str) -> bool:
+    return any(unicodedata.category(character) in _INVISIBLE for character in text)
+
+
+def ascii_forms(text: str) -> str:
+    """Compatibility forms folded (NFKC): full-width "６９００３" from a phone keyboard is 69003."""
+    return unicodedata.normalize("NFKC", text)
+
+
+class FieldType:
+    """Base of all field types. Subclasses override what differs.
+
+    Canonical values are strings (or None for "no value"); `parse` accepts whatever a channel
+    or a source system hands over and returns the canonical string, raising FieldValueError.
+    """
+
+    name: ClassVar[str]
+    widget: ClassVar[WidgetKind] = WidgetKind.TEXT
+    #: Characters the OCR engine may return for this type (None = any printable).
+    ocr_charset: ClassVar[str | None] = None
+    #: Attributes added to the HTML input (inputmode, autocomplete, type).
+    html_attributes: ClassVar[Mapping[str, str]] = {}
+    #: Whether a source column can hold it (signatures never go back to a source).
+    writable: ClassVar[bool] = True
+    #: What the online form shows (a text input, a tick box, radio buttons, check boxes).
+    control: ClassVar[OnlineControl] = OnlineControl.INPUT
+    #: Whether a definition lists choices for it (and must).
+    takes_choices: ClassVar[bool] = False
+    #: Whether an answer may hold several of its choices (several marks on paper).
+    multiple: ClassVar[bool] = False
+    #: Whether a customer can type it from memory as an identity (challenge) answer.
+    challengeable: ClassVar[bool] = True
+    #: Whether the identity question shows the date-format hint.
+    date_hint: ClassVar[bool] = False
+    #: Whether a value read on paper is checked by the type (its parsing, as online).
+    paper_checked: ClassVar[bool] = False
+    #: Whether that check is a checksum, which no single misread character passes: a
+    #: reading that passes it carries its own proof and may be applied without a clerk.
+    checksum: ClassVar[bool] = False
+    #: Whether another field read beside it can confirm it (`confirms` in a definition).
+    confirmable: ClassVar[bool] = False
+    #: The AcroForm field kinds (`PdfFieldKind` values: text, checkbox, radio, choice, list,
+    #: signature) that an imported organisation's PDF field of that kind becomes.
+    acroform_kinds: ClassVar[frozenset[str]] = frozenset()
+    #: Words in an imported PDF field's name or tooltip that suggest this type.
+    name_hint: ClassVar[re.Pattern[str] | None] = None
+
+    def parse(self, raw: object, rules: Rules, choices: Sequence[Choice]) -> str | None:
+        """Turn raw input into the canonical string, None when empty."""
+        if raw is None:
+            return None
+        text = collapse(str(raw))
+        if not text:
+            return None
+        if _has_invisible(text):
+            raise FieldValueError("invisible_characters")
+        value = self.normalise(text, rules, choices)
+        self.check(value, rules, choices)
+        return value
+
+    def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:
+        """Put non-empty, whitespace-collapsed text into canonical form."""
+        return text
+
+    def check(self, value: str, rules: Rules, choices: Sequence[Choice]) -> None:
+        """Check a canonical value against the field's rules."""
+        if rules.max_length is not None and len(value) > rules.max_length:
+            raise FieldValueError("too_long", max=rules.max_length)
+        if rules.min_length is not None and len(value) < rules.min_length:
+            raise FieldValueError("too_short", min=rules.min_length)
+        if rules.pattern is not None and not re.fullmatch(rules.pattern, value):
+            raise FieldValueError("pattern")
+
+    def comparison_key(self, value: str | None) -> str | None:
+        """What two values must share to count as the same answer."""
+        return value
+
+    def display(self, value: str | None, locale: str, choices: Sequence[Choice]) -> str:
+        """Show a canonical value to a person."""
+        return value or ""
+
+    def to_source(self, value: str | None) -> object:
+        """The Python value a source system stores for a canonical value."""
+        return value
+
+    def comb_cells(self, rules: Rules) -> int | None:
+        """Number of comb cells on paper, None for a plain box."""
+        return None
+
+    def comb_groups(self, cells: int) -> tuple[int, ...]:
+        """Cell indexes after which paper draws a thicker separator (digits in groups)."""
+        return ()
+
+    def comb_captions(self) -> tuple[tuple[str, int, int], ...]:
+        """Texts printed under comb cells: (text, first cell, end cell), JJ/MM/AAAA say."""
+        return ()
+
+    def online_value(self, value: str | None, choices: Sequence[Choice]) -> object:
+        """What the online form's input holds for a canonical value."""
+        return value or ""
+
+    def template_text(self, value: str, max_length: int | None) -> str | None:
+        """The text written into an organisation's own PDF text field.
+
+        None writes the canonical value; `max_length` is the field's /MaxLen (a comb's cells).
+        """
+        return None
+
+    def paper_check(self, rules: Rules, choices: Sequence[Choice]) -> PaperCheck | None:
+        """The check of a value read on paper, None when the type has none."""
+        if not self.paper_checked:
+            return None
+        return PaperCheck(self, rules, tuple(choices))
+
+    def confirm(self, value: str, other: str) -> PairVerdict | None:
+        """Whether `other`, read beside `value`, confirms it (a definition's `confirms`).
+
+        None when this type confirms nothing.
+        """
+        return None
+
+    def is_shown(self, raw: object, shown: str | None, choices: Sequence[Choice]) -> bool:
+        """Whether `raw` is the stored value `shown`, sent back as stored or as displayed."""
+        if shown is None or not isinstance(raw, str):
+            return False
+        typed = collapse(raw)
+        return typed in (collapse(shown), collapse(self.display(shown, "fr", choices)))
+
+
+@dataclass(frozen=True)
+class PaperCheck:
+    """A field's check of a value read on paper: exactly what the type accepts online.
+
+    Picklable (the reading context goes to worker processes); ocr/ calls it as a
+    `ValueCheck` (ocr/interfaces.py) without knowing any type.
+    """
+
+    field_type: FieldType
+    rules: Rules
+    choices: tuple[Choice, ...] = ()
+
+    @property
+    def checksum(self) -> bool:
+        """Whether the check is a checksum (see FieldType.checksum)."""
+        return self.field_type.checksum
+
+    def __call__(self, text: str) -> bool:
+        """Whether the type accepts `text`."""
+        try:
+            return self.field_type.parse(text, self.rules, self.choices) is not None
+        except FieldValueError:
+            return False
+
+
+@dataclass(frozen=True)
+class PairCheck:
+    """A field confirmed by another read beside it (a postcode by its city).
+
+    An ocr/interfaces.py `PairCheck`, built from the definition's `confirms` rule.
+    """
+
+    field_type: FieldType
+    field: str
+    other: str
+
+    def __call__(self, value: str, other: str) -> PairVerdict:
+        """The type's verdict on the two values (UNCONFIRMED when it has none)."""
+        return self.field_type.confirm(value, other) or PairVerdict.UNCONFIRMED

@@ -1,0 +1,113 @@
+"""Postcodes: French (an existing département) or generic; a city confirms a French one."""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from forms_service.definitions.fieldtypes.base import (
+    Choice,
+    FieldType,
+    FieldValueError,
+    Rules,
+    WidgetKind,
+    ascii_forms,
+)
+from ocr.interfaces import PairVerdict
+
+#: French postcodes and their main locality (provenance and licence: fr_postcodes.md).
+POSTCODES_CSV = Path(__file__).with_name("fr_postcodes.csv")
+
+
+class PostcodeType(FieldType):
+    """A postcode: French (5 digits, existing département) or generic."""
+
+    name = "postcode"
+    widget = WidgetKind.COMB
+    ocr_charset = "0123456789"
+    html_attributes = {"inputmode": "numeric", "autocomplete": "postal-code"}
+    paper_checked = True
+    confirmable = True
+    name_hint = re.compile(r"postcode|postal|zip|\bcp\b|code_postal", re.I)
+    _GENERIC = re.compile(r"[A-Z0-9][A-Z0-9 -]{1,9}")
+
+    def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:
+        value = ascii_forms(text).upper()
+        if (rules.country or "FR") == "FR":
+            value = value.replace(" ", "")
+            # ASCII digits only: \d also matches "٦٩٠٠٣", which no source system expects.
+            if not re.fullmatch(r"[0-9]{5}", value) or not _french_department_exists(value):
+                raise FieldValueError("postcode_fr")
+            return value
+        if not self._GENERIC.fullmatch(value):
+            raise FieldValueError("postcode")
+        return value
+
+    def comb_cells(self, rules: Rules) -> int | None:
+        return 5 if (rules.country or "FR") == "FR" else 10
+
+    def confirm(self, value: str, other: str) -> PairVerdict | None:
+        """Whether the city `other` is the listed locality of the postcode `value`."""
+        return postcode_directory().verdict(value, other)
+
+
+def _french_department_exists(code: str) -> bool:
+    prefix = int(code[:2])
+    if prefix == 0:
+        return False
+    if prefix == 97:  # 971-976: Guadeloupe … Mayotte, 975 Saint-Pierre-et-Miquelon
+        return code[2] in "123456"
+    if prefix == 98:
+        return code[2] in "046789"
+    return prefix <= 95
+
+
+def _locality_key(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().upper()
+    text = re.sub(r"\bSAINTE?\b", lambda m: "STE" if m.group(0) == "SAINTE" else "ST", text)
+    return re.sub(r"[^A-Z0-9]+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class PostcodeDirectory:
+    """The shipped list of French postcodes and their main locality (see fr_postcodes.md)."""
+
+    localities: Mapping[str, str]
+
+    @classmethod
+    def load(cls, path: Path = POSTCODES_CSV) -> PostcodeDirectory:
+        """Read the CSV (postcode,locality)."""
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = {
+                row["postcode"]: _locality_key(row["locality"]) for row in csv.DictReader(handle)
+            }
+        return cls(rows)
+
+    def exists(self, postcode: str) -> bool:
+        """Whether the postcode is in the list."""
+        return postcode.strip() in self.localities
+
+    def verdict(self, postcode: str, city: str) -> PairVerdict:
+        """Confirmed when the city is the postcode's listed locality.
+
+        Several communes share most postcodes and the list names one, so another city is
+        "unconfirmed" (a person looks), never proof of an error.
+        """
+        listed = self.localities.get(postcode.strip())
+        if listed is None:
+            return PairVerdict.UNKNOWN
+        key = _locality_key(city)
+        if key == listed or (key and listed.startswith(key + " ")):
+            return PairVerdict.CONFIRMED
+        return PairVerdict.UNCONFIRMED
+
+
+@cache
+def postcode_directory() -> PostcodeDirectory:
+    """The shipped directory, loaded once per process."""
+    return PostcodeDirectory.load()
