@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from forms_service.intake.mailroom.service import MailroomService
+from forms_service.intake.mailroom.service import MailroomIntake
 
 
 class MailroomRuntime(Protocol):
     """What a mailroom job needs of the process's runtime: its mailroom service."""
 
     @property
-    def mailroom(self) -> MailroomService: ...
+    def mailroom(self) -> MailroomIntake: ...
 
 
 def read_page(runtime: MailroomRuntime, page_id: str) -> str:
