@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.changes.outbox import OutboxDeliverer, RetryPolicy
 from forms_service.changes.policy import PolicySettings
 from forms_service.changes.service import ChangeService
+from forms_service.config import Settings
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
 from forms_service.definitions.service import DefinitionSet, load_definitions
@@ -34,7 +33,7 @@ from forms_service.storage.service import make_engine, make_session_factory
 class Runtime:
     """The assembled collaborators: one per process, shared by web, CLI and jobs."""
 
-    settings: Mapping[str, Any]
+    settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     definitions: DefinitionSet
@@ -53,43 +52,39 @@ class Runtime:
     mailroom: MailroomService = field(init=False)
 
 
-def build_runtime(settings: Mapping[str, Any]) -> Runtime:
+def build_runtime(settings: Settings) -> Runtime:
     """Assemble the runtime; raises DefinitionError or ConfigurationError when unusable."""
-    connectors = build_connectors(settings["CONNECTORS"])
+    connectors = build_connectors(settings.connectors)
     definitions = load_definitions(
-        Path(settings["DEFINITIONS_DIR"]),
-        connectors={
-            name: settings["CONNECTORS"][name].get("record_types", {}) for name in connectors
-        },
+        settings.definitions_dir,
+        connectors={name: settings.connectors[name].get("record_types", {}) for name in connectors},
     )
-    engine = make_engine(settings["DATABASE_URL"], immediate=True)
+    engine = make_engine(settings.database_url, immediate=True)
     sessions = make_session_factory(engine)
-    signer = LinkSigner([SigningKey.parse(k) for k in settings["LINK_SIGNING_KEYS"]])
-    issuing = IssuingService(sessions, definitions, connectors, signer, settings["BASE_URL"])
+    signer = LinkSigner([SigningKey.parse(k) for k in settings.link_signing_keys])
+    issuing = IssuingService(sessions, definitions, connectors, signer, settings.base_url)
     outbox = OutboxDeliverer(
         sessions,
         connectors,
         definitions,
         retry=RetryPolicy(
-            max_attempts=int(settings.get("OUTBOX_MAX_ATTEMPTS", 8)),
-            first_delay=dt.timedelta(seconds=float(settings.get("OUTBOX_FIRST_DELAY_SECONDS", 30))),
+            max_attempts=settings.outbox_max_attempts,
+            first_delay=dt.timedelta(seconds=settings.outbox_first_delay_seconds),
         ),
     )
     changes = ChangeService(
         sessions,
         definitions,
         connectors,
-        policy=PolicySettings(float(settings.get("AUTO_APPLY_MIN_CONFIDENCE", 0.9))),
+        policy=PolicySettings(settings.auto_apply_min_confidence),
         # Embedded default: deliver right after approval; a worker (`outbox run`) retries.
-        on_queued=outbox.deliver_quietly
-        if settings.get("OUTBOX_DELIVER_IMMEDIATELY", True)
-        else None,
+        on_queued=outbox.deliver_quietly if settings.outbox_deliver_immediately else None,
     )
     intake = OnlineIntake(
         issuing,
         ChallengePolicy(
-            max_failures=int(settings["CHALLENGE_MAX_FAILURES"]),
-            lock_minutes=int(settings["CHALLENGE_LOCK_MINUTES"]),
+            max_failures=settings.challenge_max_failures,
+            lock_minutes=settings.challenge_lock_minutes,
         ),
         proposer=changes,
     )
@@ -102,12 +97,10 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         signer=signer,
         issuing=issuing,
         intake=intake,
-        pdf_returns=build_pdf_returns(
-            intake, LocalFileStore(Path(settings["FILE_STORE_DIR"])), settings
-        ),
+        pdf_returns=build_pdf_returns(intake, LocalFileStore(settings.file_store_dir), settings),
         changes=changes,
         outbox=outbox,
-        files=LocalFileStore(Path(settings["FILE_STORE_DIR"])),
+        files=LocalFileStore(settings.file_store_dir),
         printer=DocumentPrinter(issuing),
     )
     runtime.jobs = build_job_queue(settings, lambda: runtime)

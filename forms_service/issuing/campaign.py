@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.errors import InvalidInput
@@ -26,6 +26,9 @@ from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
 from forms_service.runtime import build_runtime
 from forms_service.storage.model import Document
+
+if TYPE_CHECKING:
+    from forms_service.config import Settings
 
 #: A source record, as a connector reads it.
 Record = Mapping[str, Any]
@@ -233,7 +236,7 @@ def batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
 _WORKER: BatchWorker | None = None
 
 
-def _start_worker(settings: Mapping[str, Any], plan: CampaignPlan) -> None:
+def _start_worker(settings: Settings, plan: CampaignPlan) -> None:
     global _WORKER  # one worker object per process, by design: it owns the process's runtime
     _WORKER = BatchWorker(build_runtime(settings).issuing, plan)
 
@@ -285,7 +288,7 @@ def count_keys(issuing: IssuingService, plan: CampaignPlan) -> int:
 
 def run_campaign(
     issuing: IssuingService,
-    settings: Mapping[str, Any],
+    settings: Settings,
     plan: CampaignPlan,
     manifest: Path,
     *,
@@ -336,7 +339,7 @@ def _same(result: BatchResult) -> BatchResult:
 
 def _run_pool(
     issuing: IssuingService,
-    settings: Mapping[str, Any],
+    settings: Settings,
     plan: CampaignPlan,
     work: Iterator[list[str]],
     record: Callable[[BatchResult], None],
@@ -351,9 +354,7 @@ def _run_pool(
     # A bounded window of tasks: Pool.imap would read the whole key stream ahead.
     context = multiprocessing.get_context("fork")
     pending: deque[Callable[[], BatchResult]] = deque()
-    with context.Pool(
-        plan.jobs, initializer=_start_worker, initargs=(dict(settings), plan)
-    ) as pool:
+    with context.Pool(plan.jobs, initializer=_start_worker, initargs=(settings, plan)) as pool:
         for index, batch in enumerate(work, start=1):
             done = issuer.completed(index, batch)
             if done is not None:

@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -39,15 +38,15 @@ _PASSED = "challenges_passed"
 
 
 def _link_limit() -> str:
-    return str(current_app.config["RATELIMIT_LINK"])
+    return runtime().settings.ratelimit_link
 
 
 def _challenge_limit() -> str:
-    return str(current_app.config["RATELIMIT_CHALLENGE"])
+    return runtime().settings.ratelimit_challenge
 
 
 def _base_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="online-form-base")
+    return URLSafeSerializer(runtime().settings.secret_key, salt="online-form-base")
 
 
 def _resolve(token: str) -> Document:
