@@ -64,21 +64,6 @@ DEMO_CRM_RECORD_TYPES: dict[str, Any] = {
 PREFIX = "FORMS_"
 #: Variables of the FORMS_ prefix that are not settings: the file, and the test suite's own.
 _NOT_SETTINGS = ("FORMS_CONFIG", "FORMS_TEST_")
-_LIMITER_GLOBALS = (
-    "only limits on views are checked: default, application, meta, blueprint and fallback "
-    "limits (RATELIMIT_DEFAULT, RATELIMIT_APPLICATION, RATELIMIT_META, "
-    "RATELIMIT_IN_MEMORY_FALLBACK) are not supported"
-)
-#: Names Flask-Limiter would read that the service refuses, with the reason.
-_REFUSED = dict.fromkeys(
-    (
-        "ratelimit_default",
-        "ratelimit_application",
-        "ratelimit_meta",
-        "ratelimit_in_memory_fallback",
-    ),
-    _LIMITER_GLOBALS,
-)
 
 
 def _setting(
@@ -93,6 +78,10 @@ def _setting(
     """A field of `Settings`: `shown` is the default as documented, `production` its advice."""
     extra: dict[str, Any] = {k: v for k, v in (("shown", shown), ("production", production)) if v}
     return Field(default, description=meaning, repr=not secret, json_schema_extra=extra, **checks)
+
+
+#: Flask-Limiter's global limits: web/extensions.py refuses them, since only views are checked.
+_UNSUPPORTED = "not supported (only limits on views are checked): a value refuses the start"
 
 
 class Settings(BaseModel):
@@ -241,6 +230,10 @@ class Settings(BaseModel):
     ratelimit_challenge: str = _setting("10 per minute", "per client, on identity answers")
     ratelimit_upload: str = _setting("10 per minute", "per client, on PDF uploads")
     ratelimit_login: str = _setting("20 per minute", "per client, on back-office sign-ins")
+    ratelimit_default: str = _setting("", _UNSUPPORTED)
+    ratelimit_application: str = _setting("", _UNSUPPORTED)
+    ratelimit_meta: str = _setting("", _UNSUPPORTED)
+    ratelimit_in_memory_fallback: str = _setting("", _UNSUPPORTED)
     # -- Flask ------------------------------------------------------------------------------
     debug: bool = _setting(False, "Flask's debug mode (refused in production)")
     testing: bool = _setting(False, "Flask's testing mode")
@@ -429,9 +422,7 @@ def _named(
     named = {}
     for key, value in items:
         name = key.lower()
-        if name in _REFUSED:
-            unknown.append(f"{label(key)}: {_REFUSED[name]}")
-        elif name not in fields:
+        if name not in fields:
             close = difflib.get_close_matches(name, fields, n=1)
             hint = f" (did you mean {label(close[0])}?)" if close else ""
             unknown.append(f"unknown setting {label(key)}{hint}")

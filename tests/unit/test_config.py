@@ -268,11 +268,6 @@ def test_a_wrong_value_is_named_without_echoing_it(tmp_path: Path) -> None:
             load_settings(environ={}, overrides={"VAR_DIR": str(tmp_path), **overrides})
 
 
-def test_global_rate_limits_are_refused_when_the_settings_are_read() -> None:
-    with pytest.raises(ConfigurationError, match="only limits on views"):
-        load_settings(environ={"FORMS_RATELIMIT_DEFAULT": "1 per minute"})
-
-
 def test_a_layer_replaces_a_whole_value_and_file_keys_may_be_upper_case(tmp_path: Path) -> None:
     config = tmp_path / "forms.toml"
     config.write_text(
