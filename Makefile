@@ -41,7 +41,7 @@ typecheck: install
 
 # The README's configuration tables, rendered from the settings (forms_service/config.py).
 settings-table: install
-	$(BIN)/python -m forms_service.config --write README.md
+	$(BIN)/python scripts/settings_table.py --write README.md
 
 # What the service needs (make run); install-test adds what the tests, the benchmarks and
 # make prod-local need (Chromium, PostgreSQL, Redis, LibreOffice, Node and pdf.js, ...).

@@ -1,10 +1,9 @@
 """Settings in one typed place: defaults, then an optional TOML file, then FORMS_* variables.
 
 Every setting is a field of `Settings`: its default, type, meaning and check are declared
-there, and the README's configuration tables are rendered from those fields
-(`python -m forms_service.config --write README.md`, checked by tests/unit/test_settings_table.py).
-The three layers replace whole values (a FORMS_CONNECTORS replaces the file's connectors), which
-is why they are merged here and validated once, rather than by pydantic-settings' deep merge.
+there; the README's configuration tables are rendered from those fields (make settings-table).
+A layer replaces whole values (a FORMS_CONNECTORS replaces the file's connectors): the layers
+are merged here and validated once, where pydantic-settings would deep-merge them.
 
 Secrets that are not configured are generated on first run and kept in the var directory,
 which is fine on a laptop and refused in production.
@@ -16,7 +15,6 @@ import difflib
 import json
 import os
 import secrets
-import sys
 import tomllib
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
@@ -534,62 +532,3 @@ def check_production(settings: Settings) -> None:
         problems.append("FORMS_BASE_URL must be an https:// origin")
     if problems:
         raise ConfigurationError("production mode refuses to start: " + "; ".join(problems))
-
-
-# -- the README's tables ------------------------------------------------------------------
-
-TABLES = ("settings", "production settings")
-
-
-def settings_table(kind: str = "settings") -> str:
-    """The README table of every setting (`settings`) or of the production ones, in Markdown."""
-    production = kind == "production settings"
-    rows = ["| setting | production value |" if production else "| setting | default | meaning |"]
-    rows.append("|---|---|" if production else "|---|---|---|")
-    for name, field in Settings.model_fields.items():
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        variable = f"`{PREFIX}{name.upper()}`"
-        if production:
-            if extra.get("production"):
-                rows.append(f"| {variable} | {extra['production']} |")
-            continue
-        default = extra.get("shown") or _shown(field.default)
-        rows.append(f"| {variable} | {default} | {field.description} |")
-    return "\n".join(rows) + "\n"
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, str | Path):
-        return f"`{value}`" if str(value) else "empty"
-    return f"`{json.dumps(value)}`"
-
-
-def _marker(kind: str, end: bool = False) -> str:
-    return f"<!-- {'/' if end else ''}{kind} (python -m forms_service.config --write README.md) -->"
-
-
-def readme_with_tables(text: str) -> str:
-    """`text` (the README) with each table between its markers rendered anew."""
-    for kind in TABLES:
-        start, end = _marker(kind), _marker(kind, end=True)
-        before, found, rest = text.partition(start + "\n")
-        _old, found_end, after = rest.partition(end)
-        if not (found and found_end):
-            raise ValueError(f"the README has no {start} … {end} markers")
-        text = f"{before}{start}\n{settings_table(kind)}{end}{after}"
-    return text
-
-
-def main(argv: list[str]) -> int:
-    """Print the tables, or with `--write README.md` rewrite them in that file."""
-    if argv[:1] == ["--write"] and len(argv) == 2:
-        path = Path(argv[1])
-        path.write_text(readme_with_tables(path.read_text()))
-        return 0
-    for kind in TABLES:
-        sys.stdout.write(settings_table(kind) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import runpy
 from pathlib import Path
 
-from forms_service.config import PREFIX, Settings, readme_with_tables
+from forms_service.config import PREFIX, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+readme_with_tables = runpy.run_path(str(ROOT / "scripts" / "settings_table.py"))[
+    "readme_with_tables"
+]
 #: Where FORMS_* variables are set or explained for operators.
 MENTIONS = ("README.md", "docker/compose.yaml", "docker/Dockerfile", "scripts/prod-local.sh")
 NOT_SETTINGS = {"FORMS_CONFIG", "FORMS_TEST_POSTGRES_URL", "FORMS_TEST_REDIS_URL", "FORMS_TEST_"}
