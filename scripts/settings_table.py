@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's service
+
 from forms_service.config import PREFIX, Settings
 
 TABLES = ("settings", "production settings")
