@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import secrets
 import tomllib
 import zoneinfo
@@ -24,7 +25,6 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from forms_service.errors import ConfigurationError
-from forms_service.issuing.tokens import SigningKey
 
 DEMO_CRM_RECORD_TYPES: dict[str, Any] = {
     "customer": {
@@ -320,10 +320,14 @@ class Settings(BaseModel):
         if not isinstance(keys, list):
             raise ValueError("LINK_SIGNING_KEYS must list at least one 'id:secret' key")
         for position, key in enumerate(keys, start=1):
-            try:
-                SigningKey.parse(str(key))
-            except ValueError as exc:  # the message never repeats the secret
-                raise ValueError(f"LINK_SIGNING_KEYS entry {position}: {exc}") from None
+            # issuing.tokens.SigningKey.parse reads the same (a test keeps them together); not
+            # imported, so that every layer may read the settings. Never repeats the secret.
+            key_id, _, secret = str(key).partition(":")
+            if not re.fullmatch(r"[A-Za-z0-9]{1,16}", key_id) or len(secret) < 32:
+                raise ValueError(
+                    f"LINK_SIGNING_KEYS entry {position}: a link signing key reads 'id:secret', "
+                    "secret of 32+ characters"
+                )
         return [str(key) for key in keys]
 
     @field_validator("backoffice_timezone")

@@ -304,3 +304,18 @@ def test_the_defaults_are_those_of_the_parts_they_configure() -> None:
     assert LockoutPolicy() == LockoutPolicy(
         settings.login_max_failures, settings.login_lock_minutes
     )
+
+
+@pytest.mark.parametrize(
+    "key", ["k1:" + "a" * 32, "k1:" + "a" * 31, ":" + "a" * 40, "k-1:" + "a" * 40, "a" * 40, ""]
+)
+def test_signing_keys_are_read_as_the_link_signer_reads_them(key: str) -> None:
+    from forms_service.issuing.tokens import SigningKey
+
+    try:
+        SigningKey.parse(key)
+    except ValueError:
+        with pytest.raises(ConfigurationError, match="LINK_SIGNING_KEYS entry 1"):
+            load_settings(environ={}, overrides={"LINK_SIGNING_KEYS": [key]})
+    else:
+        assert load_settings(environ={}, overrides={"LINK_SIGNING_KEYS": [key]})
