@@ -319,3 +319,12 @@ def test_signing_keys_are_read_as_the_link_signer_reads_them(key: str) -> None:
             load_settings(environ={}, overrides={"LINK_SIGNING_KEYS": [key]})
     else:
         assert load_settings(environ={}, overrides={"LINK_SIGNING_KEYS": [key]})
+
+
+def test_secrets_stay_out_of_the_settings_repr(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={},
+        overrides={"VAR_DIR": str(tmp_path), "SECRET_KEY": STRONG, "METRICS_TOKEN": "t" * 20},
+    )
+    assert STRONG not in repr(settings) and "t" * 20 not in repr(settings)
+    assert "base_url=" in repr(settings)
