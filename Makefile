@@ -12,7 +12,7 @@ PORT ?= 5000
 export FORMS_BASE_URL ?= http://$(HOST):$(PORT)
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: run test install install-test system-packages test-system-packages lint typecheck unit clean prod-local
+.PHONY: run test install install-test system-packages test-system-packages lint typecheck unit clean prod-local settings-table
 
 run: install
 	$(BIN)/forms-service db upgrade
@@ -38,6 +38,10 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+
+# The README's configuration tables, rendered from the settings (forms_service/config.py).
+settings-table: install
+	$(BIN)/python scripts/settings_table.py --write README.md
 
 # What the service needs (make run); install-test adds what the tests, the benchmarks and
 # make prod-local need (Chromium, PostgreSQL, Redis, LibreOffice, Node and pdf.js, ...).

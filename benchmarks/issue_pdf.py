@@ -103,7 +103,7 @@ def run_ours(count: int, jobs: int, work: Path) -> dict[str, Any]:
             },
         },
     )
-    ensure_secrets(settings)
+    settings = ensure_secrets(settings)
     migrate.upgrade(database)
     runtime = build_runtime(settings)
     plan = CampaignPlan(FORM, "bench", Selection(all=True), run_dir / "pdf", jobs=jobs)

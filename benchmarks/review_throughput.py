@@ -51,7 +51,7 @@ def _runtime(work: Path, count: int) -> Any:
             },
         },
     )
-    ensure_secrets(settings)
+    settings = ensure_secrets(settings)
     migrate.upgrade(database)
     return build_runtime(settings)
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forms_service.config import check_time_zone, ensure_secrets, load_settings
+from forms_service.config import ensure_secrets, load_settings
 from forms_service.errors import FormsError
 from forms_service.logs import configure_logging
 from forms_service.runtime import build_runtime
@@ -47,18 +47,15 @@ _API_SETTINGS = {
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, runtime (definitions are checked here), blueprints."""
-    settings = load_settings(overrides=test_config)
-    ensure_secrets(settings)
-    check_time_zone(settings)
+    settings = ensure_secrets(load_settings(overrides=test_config))
     configure_logging(
-        json_lines=settings.get("ENV") == "production" or bool(settings.get("LOG_JSON")),
-        level=str(settings.get("LOG_LEVEL", "INFO")),
+        json_lines=settings.env == "production" or settings.log_json, level=settings.log_level
     )
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(_API_SETTINGS)
-    app.config.update(settings)
-    app.config["SESSION_COOKIE_SECURE"] = str(settings["BASE_URL"]).startswith("https://")
-    hops = int(settings.get("TRUSTED_PROXIES", 0) or 0)
+    app.config.update(settings.flask_config())
+    app.config["SESSION_COOKIE_SECURE"] = settings.base_url.startswith("https://")
+    hops = settings.trusted_proxies
     if hops:
         # Behind HOPS TLS-terminating proxies: trust their X-Forwarded-For/Proto/Host, so
         # that the scheme is https (HSTS, CSRF referrer check) and limits see the client.

@@ -52,7 +52,7 @@ def db() -> None:
 @click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations to the configured database."""
-    url = load_settings()["DATABASE_URL"]
+    url = load_settings().database_url
     migrate.upgrade(url, revision)
     click.echo(f"database at revision {revision}")
 
@@ -61,7 +61,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Take the database back to REVISION (for example 'base')."""
-    migrate.downgrade(load_settings()["DATABASE_URL"], revision)
+    migrate.downgrade(load_settings().database_url, revision)
     click.echo(f"database at revision {revision}")
 
 
@@ -78,8 +78,8 @@ def definitions() -> None:
 def definitions_check(directory: Path | None) -> None:
     """Load and check every definition; list every problem with its file and field."""
     settings = load_settings()
-    directory = directory or Path(settings["DEFINITIONS_DIR"])
-    connectors = {n: c.get("record_types", {}) for n, c in settings["CONNECTORS"].items()}
+    directory = directory or settings.definitions_dir
+    connectors = {n: c.get("record_types", {}) for n, c in settings.connectors.items()}
     try:
         loaded = load_definitions(directory, connectors=connectors)
     except DefinitionError as exc:
@@ -156,7 +156,7 @@ def issue(
     runtime = _runtime()
     campaign = campaign or dt.date.today().isoformat()
     if manifest is None:
-        manifest = Path(runtime.settings["VAR_DIR"]) / "manifests" / f"{form_id}-{campaign}.csv"
+        manifest = runtime.settings.var_dir / "manifests" / f"{form_id}-{campaign}.csv"
     manifest.parent.mkdir(parents=True, exist_ok=True)
     if pdf_dir is not None:
         from forms_service.campaign_cli import issue_pdfs
@@ -361,11 +361,11 @@ def demo_init(customers: int) -> None:
     )
 
     runtime = _runtime()
-    crm = runtime.settings["CONNECTORS"]["crm"]["url"]
+    crm = runtime.settings.connectors["crm"]["url"]
     count = create_demo_crm(crm, customers)
     credentials = ensure_demo_accounts(runtime)
     links = demo_links(runtime)
-    base = runtime.settings["BASE_URL"]
+    base = runtime.settings.base_url
     click.echo(f"\nDemo CRM: {count} customers ({crm})")
     click.echo("\nDemo links (customer answers):")
     for form_id, key, link in links:
@@ -381,7 +381,7 @@ def demo_init(customers: int) -> None:
         f"  mailroom   user {credentials.mailroom_user}  password {credentials.mailroom_password}"
     )
     click.echo(f"  (the mailroom's scan upload: {base}/mailroom)")
-    letters = demo_letters(runtime, Path(runtime.settings["VAR_DIR"]) / "demo-letters")
+    letters = demo_letters(runtime, runtime.settings.var_dir / "demo-letters")
     click.echo("\nDemo letters (fill in a PDF reader and upload at the link + /upload, or print,")
     click.echo("write in the boxes, scan and drop the scan in the mailroom):")
     for letter in letters:

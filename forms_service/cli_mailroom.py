@@ -140,8 +140,7 @@ def worker(concurrency: int | None, pool: str, loglevel: str, requeue_after_minu
 
     from forms_service.runtime import build_runtime, worker_celery
 
-    settings = load_settings()
-    ensure_secrets(settings)
+    settings = ensure_secrets(load_settings())
     if requeue_after_minutes > 0:
         runtime = build_runtime(settings)
         count = runtime.mailroom.requeue(older_than=dt.timedelta(minutes=requeue_after_minutes))

@@ -1,4 +1,9 @@
-"""Settings: defaults, then an optional TOML file, then FORMS_* environment variables.
+"""Settings in one typed place: defaults, then an optional TOML file, then FORMS_* variables.
+
+Every setting is a field of `Settings`: its default, type, meaning and check are declared
+there; the README's configuration tables are rendered from those fields (make settings-table).
+A layer replaces whole values (a FORMS_CONNECTORS replaces the file's connectors): the layers
+are merged here and validated once, where pydantic-settings would deep-merge them.
 
 Secrets that are not configured are generated on first run and kept in the var directory,
 which is fine on a laptop and refused in production.
@@ -6,17 +11,20 @@ which is fine on a laptop and refused in production.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
 import secrets
 import tomllib
 import zoneinfo
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from forms_service.errors import ConfigurationError
-from forms_service.issuing.tokens import SigningKey
 
 DEMO_CRM_RECORD_TYPES: dict[str, Any] = {
     "customer": {
@@ -24,7 +32,7 @@ DEMO_CRM_RECORD_TYPES: dict[str, Any] = {
         "key": "customer_no",
         "columns": {
             c: c
-            for c in (
+            for c in [
                 "customer_no",
                 "title",
                 "first_name",
@@ -46,130 +54,440 @@ DEMO_CRM_RECORD_TYPES: dict[str, Any] = {
                 "sepa_mandate",
                 "preferred_channel",
                 "interests",
-            )
+            ]
         },
     }
 }
 
-
-def defaults(var_dir: Path) -> dict[str, Any]:
-    """Settings that hold when nothing else is configured (the embedded default)."""
-    return {
-        "ENV": "development",
-        "VAR_DIR": str(var_dir),
-        "DATABASE_URL": f"sqlite:///{var_dir / 'forms.sqlite'}",
-        "FILE_STORE_DIR": str(var_dir / "files"),
-        "DEFINITIONS_DIR": "form_definitions",
-        "BASE_URL": "http://127.0.0.1:5000",
-        "DEFAULT_LOCALE": "fr",
-        "CONNECTORS": {
-            "crm": {
-                "type": "sql",
-                "url": f"sqlite:///{var_dir / 'demo_crm.sqlite'}",
-                "record_types": DEMO_CRM_RECORD_TYPES,
-            }
-        },
-        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
-        # The back office's "today" (dashboard) starts at midnight here; times are shown here.
-        "BACKOFFICE_TIMEZONE": "Europe/Paris",
-        "CHALLENGE_MAX_FAILURES": 5,
-        "CHALLENGE_LOCK_MINUTES": 30,
-        # Change sets: an evidence at least this confident may skip the clerk (auto fields).
-        "AUTO_APPLY_MIN_CONFIDENCE": 0.9,
-        # Outbox: deliver right after approval (embedded default), retry with back-off.
-        "OUTBOX_DELIVER_IMMEDIATELY": True,
-        "OUTBOX_MAX_ATTEMPTS": 8,
-        "OUTBOX_FIRST_DELAY_SECONDS": 30,
-        # Every worker's recovery sweep (jobs/sweeps.py): every minute, it sends again scan
-        # pages and PDF returns left waiting 10 minutes (a lost job message); 0: off.
-        "SWEEP_INTERVAL_SECONDS": 60,
-        "SWEEP_AFTER_SECONDS": 600,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        # Redis down: count in each process's memory meanwhile, rather than fail every page.
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_LINK": "60 per minute",
-        "RATELIMIT_CHALLENGE": "10 per minute",
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "WTF_CSRF_TIME_LIMIT": 3600 * 8,
-    }
+PREFIX = "FORMS_"
+#: Variables of the FORMS_ prefix that are not settings: the file, and the test suite's own.
+_NOT_SETTINGS = ("FORMS_CONFIG", "FORMS_TEST_")
 
 
-_SECRET_NAMES = ("SECRET_KEY", "LINK_SIGNING_KEYS")
+def _setting(
+    default: Any = ...,
+    meaning: str = "",
+    *,
+    shown: str | None = None,
+    production: str | None = None,
+    secret: bool = False,
+    **checks: Any,
+) -> Any:
+    """A field of `Settings`: `shown` is the default as documented, `production` its advice."""
+    extra: dict[str, Any] = {k: v for k, v in (("shown", shown), ("production", production)) if v}
+    return Field(default, description=meaning, repr=not secret, json_schema_extra=extra, **checks)
+
+
+#: Flask-Limiter's global limits: web/extensions.py refuses them, since only views are checked.
+_UNSUPPORTED = "not supported (only limits on views are checked): a value refuses the start"
+
+
+class Settings(BaseModel):
+    """The service's settings, built once per process (`load_settings`) and never changed.
+
+    Attribute `x` is the setting `X`, the variable `FORMS_X` and the key `x` of the file.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # -- the service ------------------------------------------------------------------------
+    env: Literal["development", "production"] = _setting(
+        "development",
+        "`production` refuses to start with missing or generated secrets or unsafe settings",
+        production="`production`",
+    )
+    var_dir: Path = _setting(
+        Path("var"), "where the embedded default keeps its files", shown="`./var`"
+    )
+    database_url: str = _setting(
+        meaning="the service database (any SQLAlchemy URL; PostgreSQL: `postgresql+psycopg://…`)",
+        shown="`sqlite:///var/forms.sqlite`",
+        production="`postgresql+psycopg://…` (connections are checked before use: a restarted "
+        "database is reconnected by itself, requests meanwhile get a 503)",
+    )
+    file_store_dir: Path = _setting(meaning="uploaded and generated files", shown="`var/files`")
+    definitions_dir: Path = _setting(Path("form_definitions"), "the form definitions")
+    base_url: str = _setting(
+        "http://127.0.0.1:5000",
+        "the public address used in links (https in production)",
+        production="the public `https://` origin",
+    )
+    secret_key: str = _setting(
+        "",
+        "sessions and CSRF (32+ characters)",
+        shown="generated into `var/secrets.json`",
+        production="generated once, kept secret "
+        '(`python -c "import secrets; print(secrets.token_urlsafe(48))"`)',
+        secret=True,
+    )
+    link_signing_keys: list[str] = _setting(
+        [],
+        'JSON list `["k2:secret…", "k1:secret…"]`: the first signs, all verify (key rotation)',
+        shown="generated",
+        production="generated once, kept secret, as a JSON list of `id:secret`",
+        secret=True,
+    )
+    connectors: dict[str, dict[str, Any]] = _setting(
+        meaning='JSON: `{"crm": {"type": "sql", "url": "…", "record_types": {"customer": '
+        '{"table": "customers", "key": "customer_no", "columns": {"postcode": "zip_code", …}}}}}`',
+        shown="the demo CRM",
+        production="the source systems",
+    )
+    default_locale: Literal["fr", "en"] = _setting("fr", "`fr` or `en`")
+    max_content_length: int = _setting(20 * 1024 * 1024, "upload limit in bytes", ge=1)
+    # -- customers' links -------------------------------------------------------------------
+    challenge_max_failures: int = _setting(
+        5, "wrong identity answers before a document is locked", ge=1
+    )
+    challenge_lock_minutes: int = _setting(30, "how long a locked document stays locked", ge=1)
+    # -- change sets and the outbox ---------------------------------------------------------
+    auto_apply_min_confidence: float = _setting(
+        0.9, "an evidence at least this confident may skip the clerk (auto fields)", ge=0, le=1
+    )
+    outbox_deliver_immediately: bool = _setting(
+        True, "deliver a write-back right after approval (else only `outbox run` delivers)"
+    )
+    outbox_max_attempts: int = _setting(8, "delivery attempts before dead-lettering", ge=1)
+    outbox_first_delay_seconds: float = _setting(
+        30, "wait after the first failed delivery, doubled each attempt", ge=0
+    )
+    # -- jobs -------------------------------------------------------------------------------
+    jobs_broker_url: str = _setting(
+        "filesystem://",
+        "the job broker (`filesystem://`: files under `var/jobs/`; `redis://…`, `amqp://…`)",
+        production="`redis://…` (the job worker: `forms-service worker`)",
+    )
+    jobs_result_backend: str = _setting(
+        meaning="Celery's result backend (results are not used)",
+        shown="`db+sqlite:///var/jobs/results.sqlite`",
+    )
+    jobs_queue: str = _setting("forms_service", "the queue the jobs are sent to")
+    jobs_eager: bool = _setting(False, "run jobs in the caller (tests, single process)")
+    jobs_time_limit_seconds: float = _setting(
+        300, "a job running longer has its pool process replaced", gt=0
+    )
+    jobs_poll_seconds: float = _setting(0.1, "polling interval of the `filesystem://` broker", gt=0)
+    jobs_visibility_timeout_seconds: float = _setting(
+        600, "Redis: a job not acknowledged (its worker died) comes back after this long", gt=0
+    )
+    jobs_restore_interval_seconds: float = _setting(
+        10, "Redis: how often unacknowledged jobs are looked for", gt=0
+    )
+    jobs_redis_prefix: str = _setting("", "Redis: key prefix, so that several services share one")
+    sweep_interval_seconds: float = _setting(
+        60,
+        "the workers' recovery sweep of scan pages and PDF returns whose job was lost (0: off)",
+        production="`60`: the workers' recovery sweep of pages whose job was lost "
+        "(docs/mailroom.md)",
+        ge=0,
+    )
+    sweep_after_seconds: float = _setting(
+        600,
+        "what has waited this long is sent again by the sweep",
+        production="`600`: pages waiting this long are sent again",
+        ge=0,
+    )
+    # -- the mailroom and PDF returns -------------------------------------------------------
+    ocr_engine: Literal["tesserocr", "pytesseract"] = _setting(
+        "tesserocr", "`tesserocr` (the model stays loaded) or `pytesseract` (a process per box)"
+    )
+    scan_read_dpi: float = _setting(300, "resolution scanned pages are read at", gt=0)
+    scan_review_threshold: float = _setting(
+        0.99, "a scanned answer less confident than this goes to a clerk", ge=0, le=1
+    )
+    scan_blank_template: bool = _setting(
+        True, "compare each scanned page with the blank form (ignores printed ink)"
+    )
+    pdf_max_pages: int = _setting(100, "a returned PDF with more pages is refused unread", ge=1)
+    pdf_max_depth: int = _setting(64, "nesting of a returned PDF's objects", ge=1)
+    pdf_max_fields: int = _setting(5000, "form fields and widgets of a returned PDF", ge=1)
+    pdf_max_inflated_bytes: int = _setting(
+        512 * 1024 * 1024, "what a returned PDF's compressed streams may expand to", ge=1
+    )
+    # -- the back office --------------------------------------------------------------------
+    backoffice_timezone: str = _setting(
+        "Europe/Paris", 'the back office\'s "today" starts at midnight here; times shown here'
+    )
+    backoffice_idle_minutes: float = _setting(
+        480, "a signed-in session idle this long is signed out", gt=0
+    )
+    login_max_failures: int = _setting(5, "wrong passwords before an account is locked", ge=1)
+    login_lock_minutes: int = _setting(15, "how long a locked account stays locked", ge=1)
+    # -- rate limits (Flask-Limiter) --------------------------------------------------------
+    ratelimit_enabled: bool = _setting(True, "rate limits on (tests turn them off)")
+    ratelimit_storage_uri: str = _setting(
+        "memory://",
+        "rate-limit storage (`redis://…` with several processes)",
+        production="`redis://…`, so that every web process counts together",
+    )
+    ratelimit_key_prefix: str = _setting("", "rate-limit storage key prefix")
+    ratelimit_in_memory_fallback_enabled: bool = _setting(
+        True, "storage down: count in each process's memory meanwhile rather than fail pages"
+    )
+    ratelimit_link: str = _setting("60 per minute", "per client, on link pages")
+    ratelimit_challenge: str = _setting("10 per minute", "per client, on identity answers")
+    ratelimit_upload: str = _setting("10 per minute", "per client, on PDF uploads")
+    ratelimit_login: str = _setting("20 per minute", "per client, on back-office sign-ins")
+    ratelimit_default: str = _setting("", _UNSUPPORTED)
+    ratelimit_application: str = _setting("", _UNSUPPORTED)
+    ratelimit_meta: str = _setting("", _UNSUPPORTED)
+    ratelimit_in_memory_fallback: str = _setting("", _UNSUPPORTED)
+    # -- Flask ------------------------------------------------------------------------------
+    debug: bool = _setting(False, "Flask's debug mode (refused in production)")
+    testing: bool = _setting(False, "Flask's testing mode")
+    session_cookie_httponly: bool = _setting(True, "the session cookie is not readable by scripts")
+    session_cookie_samesite: Literal["Strict", "Lax", "None"] = _setting(
+        "Lax", "the session cookie's SameSite"
+    )
+    wtf_csrf_time_limit: int = _setting(8 * 3600, "seconds a form's CSRF token stays valid", ge=1)
+    # -- processes, proxies, observability --------------------------------------------------
+    processes: int = _setting(
+        1,
+        "web processes sharing the database (SQLite serves only one)",
+        production="the number of web processes (gunicorn workers)",
+        ge=1,
+    )
+    web_threads: int = _setting(
+        4,
+        "threads per gunicorn worker (`forms_service/gunicorn_conf.py`)",
+        production="threads per gunicorn worker (default 4)",
+        ge=1,
+    )
+    trusted_proxies: int = _setting(
+        0,
+        "TLS-terminating proxies in front whose `X-Forwarded-*` headers are trusted",
+        production="`1` behind one TLS-terminating proxy: its `X-Forwarded-Proto/Host/For` are "
+        "trusted (https scheme, HSTS, CSRF referrer check, rate limits per real client); leave "
+        "`0` when clients reach gunicorn directly",
+        ge=0,
+    )
+    metrics_token: str = _setting(
+        "",
+        "`/metrics` for a bearer of this token (empty: loopback only)",
+        shown="none",
+        production="optional: `/metrics` for a bearer of this token (else loopback only)",
+        secret=True,
+    )
+    log_json: bool = _setting(False, "logs as JSON lines (always in production)")
+    log_level: str = _setting("INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_defaults(cls, data: Any) -> Any:
+        """Defaults under the var directory, unless given."""
+        if not isinstance(data, dict):
+            return data
+        var_dir = Path(data.get("var_dir") or "var").resolve()
+        derived = {
+            "var_dir": var_dir,
+            "database_url": f"sqlite:///{var_dir / 'forms.sqlite'}",
+            "file_store_dir": var_dir / "files",
+            "jobs_result_backend": f"db+sqlite:///{var_dir / 'jobs' / 'results.sqlite'}",
+            "connectors": {
+                "crm": {
+                    "type": "sql",
+                    "url": f"sqlite:///{var_dir / 'demo_crm.sqlite'}",
+                    "record_types": DEMO_CRM_RECORD_TYPES,
+                }
+            },
+        }
+        return {**derived, **data}
+
+    @field_validator("var_dir", "file_store_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()
+
+    @field_validator("base_url")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("BASE_URL must be an http:// or https:// address")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters")
+        return value
+
+    @field_validator("link_signing_keys", mode="before")
+    @classmethod
+    def _signing_keys(cls, keys: Any) -> Any:
+        if isinstance(keys, str):
+            raise ValueError('LINK_SIGNING_KEYS must be a JSON list: ["k2:secret", "k1:…"]')
+        if not isinstance(keys, list):
+            raise ValueError("LINK_SIGNING_KEYS must list at least one 'id:secret' key")
+        for position, key in enumerate(keys, start=1):
+            # issuing.tokens.SigningKey.parse reads the same (a test keeps them together); not
+            # imported, so that every layer may read the settings. Never repeats the secret.
+            key_id, _, secret = str(key).partition(":")
+            if not re.fullmatch(r"[A-Za-z0-9]{1,16}", key_id) or len(secret) < 32:
+                raise ValueError(
+                    f"LINK_SIGNING_KEYS entry {position}: a link signing key reads 'id:secret', "
+                    "secret of 32+ characters"
+                )
+        return [str(key) for key in keys]
+
+    @field_validator("backoffice_timezone")
+    @classmethod
+    def _time_zone(cls, name: str) -> str:
+        """Refuse a zone the time-zone database does not know (at start, not on a page)."""
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"BACKOFFICE_TIMEZONE={name!r} is not a time zone (example: Europe/Paris)"
+            ) from None
+        return name
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, level: Any) -> Any:
+        name = str(level).upper()
+        if name not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"LOG_LEVEL={level!r} is not DEBUG, INFO, WARNING or ERROR")
+        return name
+
+    @classmethod
+    def of(cls, given: Settings | Mapping[str, Any]) -> Settings:
+        """`given` itself, or the defaults with the mapping `given` (setting names) over them."""
+        return given if isinstance(given, Settings) else load_settings({}, given)
+
+    def keys(self) -> list[str]:
+        """The setting names (upper case): with `settings[NAME]`, `{**settings, NAME: value}`."""
+        return [name.upper() for name in type(self).model_fields]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in type(self).model_fields
+
+    def __getitem__(self, name: str) -> Any:
+        if name.lower() not in type(self).model_fields:
+            raise KeyError(name)
+        return getattr(self, name.lower())
+
+    def flask_config(self) -> dict[str, Any]:
+        """Every setting by its upper-case name (paths as text), for Flask and its extensions."""
+        return {
+            name.upper(): str(value) if isinstance(value, Path) else value
+            for name, value in self.model_dump().items()
+        }
+
+
+# -- loading ------------------------------------------------------------------------------
 
 
 def load_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """Merge defaults, the FORMS_CONFIG file, FORMS_* variables and `overrides`."""
+) -> Settings:
+    """Merge defaults, the FORMS_CONFIG file, FORMS_* variables and `overrides` (names).
+
+    Raises:
+        ConfigurationError: an unreadable file, an unknown setting (a typo) or a wrong value,
+            each named.
+    """
     environ = os.environ if environ is None else environ
-    var_dir = Path(
-        (overrides or {}).get("VAR_DIR") or environ.get("FORMS_VAR_DIR") or "var"
-    ).resolve()
-    settings = defaults(var_dir)
+    values: dict[str, Any] = {}
+    unknown: list[str] = []
     config_file = environ.get("FORMS_CONFIG")
     if config_file:
         try:
             with open(config_file, "rb") as handle:
-                settings.update({k.upper(): v for k, v in tomllib.load(handle).items()})
+                loaded = tomllib.load(handle)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigurationError(f"cannot read FORMS_CONFIG={config_file}: {exc}") from exc
-    for name, value in environ.items():
-        if name.startswith("FORMS_") and name != "FORMS_CONFIG":
-            key = name.removeprefix("FORMS_")
-            # Secrets are text even when they look like JSON (a numeric SECRET_KEY is a str).
-            settings[key] = value if key.endswith(_TEXT_SUFFIXES) else _parse_env(value)
-    settings.update(overrides or {})
-    return settings
+        where = f" in FORMS_CONFIG={config_file}"
+        values.update(_named(loaded.items(), unknown, lambda key: f"{key}{where}"))
+    variables = [
+        (name.removeprefix(PREFIX), value)
+        for name, value in environ.items()
+        # An empty variable is unset (compose's `${X:-}`), as it always was for the secrets.
+        if name.startswith(PREFIX) and not name.startswith(_NOT_SETTINGS) and value != ""
+    ]
+    for key, value in _named(variables, unknown, lambda key: PREFIX + key.upper()).items():
+        values[key] = value if _is_text(key) else _json_or_text(value)
+    values.update(_named((overrides or {}).items(), unknown, str))
+    if unknown:
+        raise ConfigurationError("; ".join(unknown))
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigurationError("; ".join(_problems(exc))) from None
 
 
-_TEXT_SUFFIXES = ("SECRET_KEY", "_TOKEN", "_PASSWORD", "_SECRET")
+def _named(
+    items: Iterable[tuple[str, Any]], unknown: list[str], label: Callable[[str], str]
+) -> dict[str, Any]:
+    """`items` by field name; names that are no setting go to `unknown`, with a suggestion."""
+    fields = Settings.model_fields
+    named = {}
+    for key, value in items:
+        name = key.lower()
+        if name not in fields:
+            close = difflib.get_close_matches(name, fields, n=1)
+            hint = f" (did you mean {label(close[0])}?)" if close else ""
+            unknown.append(f"unknown setting {label(key)}{hint}")
+        else:
+            named[name] = value
+    return named
 
 
-def _parse_env(value: str) -> Any:
+def _is_text(name: str) -> bool:
+    """Text settings keep a variable as written: a numeric SECRET_KEY stays text."""
+    annotation = Settings.model_fields[name].annotation
+    if get_origin(annotation) is Literal:
+        return all(isinstance(choice, str) for choice in get_args(annotation))
+    return annotation in (str, Path)
+
+
+def _json_or_text(value: str) -> Any:
     try:
         return json.loads(value)
     except ValueError:
         return value
 
 
-def check_time_zone(settings: Mapping[str, Any]) -> None:
-    """Refuse a BACKOFFICE_TIMEZONE the time-zone database does not know (at start, not on a page)."""
-    name = str(settings.get("BACKOFFICE_TIMEZONE", "Europe/Paris"))
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(
-            f"BACKOFFICE_TIMEZONE={name!r} is not a time zone (example: Europe/Paris)"
-        ) from None
+def _problems(error: ValidationError) -> list[str]:
+    """One line per wrong setting, never echoing its value (it may be a secret)."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
+        cause = (item.get("ctx") or {}).get("error")
+        problems.append(str(cause) if isinstance(cause, ValueError) else f"{name}: {item['msg']}")
+    return problems
 
 
-def ensure_secrets(settings: MutableMapping[str, Any]) -> None:
-    """Fill missing secrets from var/secrets.json, creating it on first run.
+# -- secrets and production ---------------------------------------------------------------
 
-    In production (ENV=production) a missing or generated secret is refused.
+_SECRET_NAMES = ("secret_key", "link_signing_keys")
+
+
+def ensure_secrets(settings: Settings) -> Settings:
+    """`settings` with missing secrets from var/secrets.json, creating it on first run.
+
+    In production (ENV=production) a missing or generated secret is refused, and so are
+    unsafe settings (`check_production`).
     """
-    production = settings.get("ENV") == "production"
-    missing = [name for name in _SECRET_NAMES if not settings.get(name)]
-    if production:
+    missing = [name for name in _SECRET_NAMES if not getattr(settings, name)]
+    if settings.env == "production":
         if missing:
             raise ConfigurationError(
-                "production mode needs " + " and ".join(f"FORMS_{m}" for m in missing)
+                "production mode needs " + " and ".join(f"FORMS_{m.upper()}" for m in missing)
             )
-        generated = _read_generated(Path(settings["VAR_DIR"]))
+        generated = _read_generated(settings.var_dir)
         for name in _SECRET_NAMES:
-            if generated and settings[name] == generated.get(name):
+            if generated and getattr(settings, name) == generated.get(name.upper()):
                 raise ConfigurationError(
-                    f"production mode refuses the generated {name}: set FORMS_{name}"
+                    f"production mode refuses the generated {name.upper()}: "
+                    f"set FORMS_{name.upper()}"
                 )
-        _check_strength(settings)
         check_production(settings)
-        return
+        return settings
     if not missing:
-        _check_strength(settings)
-        return
-    path = Path(settings["VAR_DIR"]) / "secrets.json"
-    stored = _read_generated(Path(settings["VAR_DIR"]))
+        return settings
+    path = settings.var_dir / "secrets.json"
+    stored = _read_generated(settings.var_dir)
     if stored is None:
         stored = {
             "SECRET_KEY": secrets.token_urlsafe(48),
@@ -179,9 +497,14 @@ def ensure_secrets(settings: MutableMapping[str, Any]) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(stored, handle, indent=2)
-    for name in missing:
-        settings[name] = stored[name]
-    _check_strength(settings)
+    try:
+        return Settings.model_validate(
+            {**settings.model_dump(), **{name: stored[name.upper()] for name in missing}}
+        )
+    except (KeyError, ValidationError) as exc:
+        raise ConfigurationError(
+            f"{path} holds no usable secrets: remove it to regenerate"
+        ) from exc
 
 
 def _read_generated(var_dir: Path) -> dict[str, Any] | None:
@@ -195,36 +518,21 @@ def _read_generated(var_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _check_strength(settings: Mapping[str, Any]) -> None:
-    if len(str(settings["SECRET_KEY"])) < 32:
-        raise ConfigurationError("SECRET_KEY must be at least 32 characters")
-    keys = settings["LINK_SIGNING_KEYS"]
-    if isinstance(keys, str):
-        raise ConfigurationError('LINK_SIGNING_KEYS must be a JSON list: ["k2:secret", "k1:…"]')
-    if not isinstance(keys, list) or not keys:
-        raise ConfigurationError("LINK_SIGNING_KEYS must list at least one 'id:secret' key")
-    for position, key in enumerate(keys, start=1):
-        try:
-            SigningKey.parse(str(key))
-        except ValueError as exc:  # the message never repeats the secret
-            raise ConfigurationError(f"LINK_SIGNING_KEYS entry {position}: {exc}") from None
-
-
-def check_production(settings: Mapping[str, Any]) -> None:
+def check_production(settings: Settings) -> None:
     """Refuse settings that are unsafe in production, naming each problem.
 
     Raises:
         ConfigurationError: debug mode, SQLite with several processes, or no https origin.
     """
     problems = []
-    if settings.get("DEBUG") or os.environ.get("FLASK_DEBUG") in ("1", "true"):
+    if settings.debug or os.environ.get("FLASK_DEBUG") in ("1", "true"):
         problems.append("debug mode is on (unset FLASK_DEBUG / FORMS_DEBUG)")
-    processes = int(settings.get("PROCESSES", 1) or 1)
-    if str(settings.get("DATABASE_URL", "")).startswith("sqlite") and processes > 1:
+    if settings.database_url.startswith("sqlite") and settings.processes > 1:
         problems.append(
-            f"SQLite cannot serve {processes} processes: set FORMS_DATABASE_URL to PostgreSQL"
+            f"SQLite cannot serve {settings.processes} processes: "
+            "set FORMS_DATABASE_URL to PostgreSQL"
         )
-    if not str(settings.get("BASE_URL", "")).startswith("https://"):
+    if not settings.base_url.startswith("https://"):
         problems.append("FORMS_BASE_URL must be an https:// origin")
     if problems:
         raise ConfigurationError("production mode refuses to start: " + "; ".join(problems))

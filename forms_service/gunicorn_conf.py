@@ -12,10 +12,10 @@ per request (docs/load.md). FORMS_WEB_THREADS changes the count.
 
 from __future__ import annotations
 
-import os
+from forms_service.config import load_settings
 
 worker_class = "gthread"
-threads = int(os.environ.get("FORMS_WEB_THREADS", "4"))
+threads = load_settings().web_threads
 timeout = 30
 graceful_timeout = 10
 # Behind the TLS proxy (the production topology) each upstream request comes on a connection of

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from celery import Celery
 from sqlalchemy import Engine
@@ -17,7 +15,7 @@ from forms_service.changes.outbox import OutboxDeliverer, RetryPolicy
 from forms_service.changes.policy import PolicySettings
 from forms_service.changes.service import ChangeService
 from forms_service.clock import Clock, utc_now
-from forms_service.config import ensure_secrets
+from forms_service.config import Settings, ensure_secrets
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
 from forms_service.definitions.service import DefinitionSet, load_definitions
@@ -55,7 +53,7 @@ JOBS: Mapping[str, Job] = {
 class Runtime:
     """The assembled collaborators: one per process, shared by web, CLI and jobs."""
 
-    settings: Mapping[str, Any]
+    settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     definitions: DefinitionSet
@@ -76,21 +74,19 @@ class Runtime:
     mailroom: MailroomIntake = field(init=False)
 
 
-def build_runtime(settings: Mapping[str, Any]) -> Runtime:
+def build_runtime(settings: Settings) -> Runtime:
     """Assemble the runtime; raises DefinitionError or ConfigurationError when unusable."""
-    connectors = build_connectors(settings["CONNECTORS"])
+    connectors = build_connectors(settings.connectors)
     definitions = load_definitions(
-        Path(settings["DEFINITIONS_DIR"]),
-        connectors={
-            name: settings["CONNECTORS"][name].get("record_types", {}) for name in connectors
-        },
+        settings.definitions_dir,
+        connectors={name: settings.connectors[name].get("record_types", {}) for name in connectors},
     )
     clock: Clock = utc_now
-    engine = make_engine(settings["DATABASE_URL"], immediate=True)
+    engine = make_engine(settings.database_url, immediate=True)
     sessions = make_session_factory(engine)
-    signer = LinkSigner([SigningKey.parse(k) for k in settings["LINK_SIGNING_KEYS"]])
+    signer = LinkSigner([SigningKey.parse(k) for k in settings.link_signing_keys])
     issuing = IssuingService(
-        sessions, definitions, connectors, signer, settings["BASE_URL"], clock=clock
+        sessions, definitions, connectors, signer, settings.base_url, clock=clock
     )
     outbox = OutboxDeliverer(
         sessions,
@@ -98,8 +94,8 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         definitions,
         clock=clock,
         retry=RetryPolicy(
-            max_attempts=int(settings.get("OUTBOX_MAX_ATTEMPTS", 8)),
-            first_delay=dt.timedelta(seconds=float(settings.get("OUTBOX_FIRST_DELAY_SECONDS", 30))),
+            max_attempts=settings.outbox_max_attempts,
+            first_delay=dt.timedelta(seconds=settings.outbox_first_delay_seconds),
         ),
     )
     changes = ChangeService(
@@ -107,20 +103,18 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         definitions,
         connectors,
         clock=clock,
-        policy=PolicySettings(float(settings.get("AUTO_APPLY_MIN_CONFIDENCE", 0.9))),
+        policy=PolicySettings(settings.auto_apply_min_confidence),
         # Embedded default: deliver right after approval; a worker (`outbox run`) retries.
-        on_queued=outbox.deliver_quietly
-        if settings.get("OUTBOX_DELIVER_IMMEDIATELY", True)
-        else None,
+        on_queued=outbox.deliver_quietly if settings.outbox_deliver_immediately else None,
     )
     intake = OnlineIntake(
         issuing,
         ChallengePolicy(
-            max_failures=int(settings["CHALLENGE_MAX_FAILURES"]),
-            lock_minutes=int(settings["CHALLENGE_LOCK_MINUTES"]),
+            max_failures=settings.challenge_max_failures,
+            lock_minutes=settings.challenge_lock_minutes,
         ),
         proposer=changes,
-        seal=ShownValuesSeal(str(settings["SECRET_KEY"])),
+        seal=ShownValuesSeal(settings.secret_key),
     )
     runtime = Runtime(
         settings=settings,
@@ -131,12 +125,10 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         signer=signer,
         issuing=issuing,
         intake=intake,
-        pdf_returns=build_pdf_returns(
-            intake, LocalFileStore(Path(settings["FILE_STORE_DIR"])), settings
-        ),
+        pdf_returns=build_pdf_returns(intake, LocalFileStore(settings.file_store_dir), settings),
         changes=changes,
         outbox=outbox,
-        files=LocalFileStore(Path(settings["FILE_STORE_DIR"])),
+        files=LocalFileStore(settings.file_store_dir),
         printer=DocumentPrinter(issuing),
         clock=clock,
     )
@@ -146,31 +138,28 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
     return runtime
 
 
-def worker_issuing(settings: Mapping[str, Any]) -> Callable[[], IssuingService]:
+def worker_issuing(settings: Settings) -> Callable[[], IssuingService]:
     """A factory of issuing services for worker processes: each call builds its own runtime.
 
     Campaigns (`issue --pdf --jobs N`) render in forked processes, which must not share the
     parent's database connections.
     """
-    own = dict(settings)
-    return lambda: build_runtime(own).issuing
+    return lambda: build_runtime(settings).issuing
 
 
-def lazy_runtime(settings: Mapping[str, Any]) -> Callable[[], Runtime]:
+def lazy_runtime(settings: Settings) -> Callable[[], Runtime]:
     """A factory of this process's runtime, built on the first call from `settings`."""
     built: list[Runtime] = []
 
     def provide() -> Runtime:
         if not built:
-            own = dict(settings)
-            ensure_secrets(own)
-            built.append(build_runtime(own))
+            built.append(build_runtime(ensure_secrets(settings)))
         return built[0]
 
     return provide
 
 
-def worker_celery(settings: Mapping[str, Any]) -> Celery:
+def worker_celery(settings: Settings) -> Celery:
     """The Celery app of a job worker: every job, each pool process's own runtime, the sweep.
 
     The runtime of a pool process is built when the process starts; the recovery sweep runs in

@@ -163,7 +163,7 @@ class DemoCredentials:
 
 def ensure_demo_accounts(runtime: Runtime) -> DemoCredentials:
     """Create the demo clerk, supervisor and API token once; keep their secrets in var/."""
-    path = Path(runtime.settings["VAR_DIR"]) / "demo-credentials.json"
+    path = runtime.settings.var_dir / "demo-credentials.json"
     stored = json.loads(path.read_text()) if path.is_file() else {}
     if stored.get("mailroom_password"):
         return DemoCredentials(**stored)

@@ -18,13 +18,16 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.errors import InvalidInput
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
 from forms_service.storage.model import Document
+
+if TYPE_CHECKING:
+    pass
 
 #: A source record, as a connector reads it.
 Record = Mapping[str, Any]

@@ -19,6 +19,7 @@ from celery import Celery
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from sqlalchemy.exc import OperationalError
 
+from forms_service.config import Settings
 from forms_service.jobs.sweeps import SweepTimer
 
 log = logging.getLogger(__name__)
@@ -29,17 +30,16 @@ RuntimeProvider = Callable[[], Any]
 Job = Callable[..., Any]
 
 
-def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+def broker_settings(given: Settings | Mapping[str, Any]) -> dict[str, Any]:
     """Celery configuration for `settings`: the broker, the result backend and reliability.
 
     JOBS_BROKER_URL defaults to "filesystem://" with folders under VAR_DIR/jobs;
     JOBS_RESULT_BACKEND to a SQLite file there; JOBS_EAGER runs jobs in the caller.
     """
-    var_dir = Path(settings.get("VAR_DIR", "var"))
-    broker = str(settings.get("JOBS_BROKER_URL") or "filesystem://")
-    backend = (
-        settings.get("JOBS_RESULT_BACKEND") or f"db+sqlite:///{var_dir / 'jobs' / 'results.sqlite'}"
-    )
+    settings = Settings.of(given)
+    var_dir = settings.var_dir
+    broker = settings.jobs_broker_url
+    backend = settings.jobs_result_backend
     config: dict[str, Any] = {
         "broker_url": broker,
         "result_backend": backend,
@@ -53,9 +53,9 @@ def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         # its pool process killed and replaced: the slot serves the next job. The page stays
         # "processing"; the recovery sweep sends it again, and after pages.MAX_ATTEMPTS runs
         # it goes to an operator as "worker_lost". A page takes seconds.
-        "task_time_limit": float(settings.get("JOBS_TIME_LIMIT_SECONDS", 300)),
-        "task_default_queue": str(settings.get("JOBS_QUEUE", "forms_service")),
-        "task_always_eager": bool(settings.get("JOBS_EAGER", False)),
+        "task_time_limit": settings.jobs_time_limit_seconds,
+        "task_default_queue": settings.jobs_queue,
+        "task_always_eager": settings.jobs_eager,
         "task_eager_propagates": True,
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
@@ -77,39 +77,37 @@ def broker_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         }
         # The folder is polled: every second by default, which would idle a worker that
         # reads a page in under a second between two looks.
-        config["broker_transport_options"]["polling_interval"] = float(
-            settings.get("JOBS_POLL_SECONDS", 0.1)
-        )
-    if str(backend).startswith("db+sqlite:///"):
-        Path(str(backend).removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        config["broker_transport_options"]["polling_interval"] = settings.jobs_poll_seconds
+    if backend.startswith("db+sqlite:///"):
+        Path(backend.removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if broker.startswith(("redis://", "rediss://")):
         # A page job not acknowledged (its worker was killed) comes back after this long;
         # kombu's default is an hour. Jobs are safe to run twice, and a page takes seconds.
         # Kombu looks for such jobs only every interval x throttle seconds (10 x 10 by
         # default, so up to 100 s late): one cheap look every JOBS_RESTORE_INTERVAL_SECONDS.
         options: dict[str, Any] = {
-            "visibility_timeout": float(settings.get("JOBS_VISIBILITY_TIMEOUT_SECONDS", 600)),
-            "unacked_restore_interval": float(settings.get("JOBS_RESTORE_INTERVAL_SECONDS", 10)),
+            "visibility_timeout": settings.jobs_visibility_timeout_seconds,
+            "unacked_restore_interval": settings.jobs_restore_interval_seconds,
             "unacked_restore_throttle": 1,
         }
-        prefix = settings.get("JOBS_REDIS_PREFIX")
-        if prefix:
-            options["global_keyprefix"] = str(prefix)
+        if settings.jobs_redis_prefix:
+            options["global_keyprefix"] = settings.jobs_redis_prefix
         config["broker_transport_options"] = options
     return config
 
 
 def make_celery(
-    settings: Mapping[str, Any], runtime: RuntimeProvider, jobs: Mapping[str, Job]
+    given: Settings | Mapping[str, Any], runtime: RuntimeProvider, jobs: Mapping[str, Job]
 ) -> Celery:
     """A Celery app for `settings` with every job of `jobs` registered.
 
     Args:
-        settings: the service settings.
+        given: the service settings (or a mapping of setting names over the defaults).
         runtime: gives the runtime the jobs run with (the caller's own, or one built in the
             worker process on its first job).
         jobs: job name -> the function a worker runs with (runtime, *ids).
     """
+    settings = Settings.of(given)
     app = Celery("forms_service", set_as_current=False)
     app.conf.update(broker_settings(settings))
     for name, job in jobs.items():
@@ -180,7 +178,7 @@ class CeleryJobQueue:
 
 
 def build_job_queue(
-    settings: Mapping[str, Any], runtime: RuntimeProvider, jobs: Mapping[str, Job]
+    settings: Settings, runtime: RuntimeProvider, jobs: Mapping[str, Job]
 ) -> CeleryJobQueue:
     """The runtime's job queue; in eager mode (JOBS_EAGER) jobs run in the caller with `runtime`."""
     return CeleryJobQueue(make_celery(settings, runtime, jobs))

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
 
+from forms_service.config import Settings
+
 log = logging.getLogger(__name__)
 
 #: The advisory lock key of the sweep (any constant 64-bit number private to the service).
@@ -75,12 +77,10 @@ class SweepSettings:
             raise ValueError("SWEEP_AFTER_SECONDS must be 0 or more")
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> SweepSettings:
-        """The sweep settings of the service settings."""
-        return cls(
-            interval=float(settings.get("SWEEP_INTERVAL_SECONDS", DEFAULT_INTERVAL_SECONDS)),
-            after=float(settings.get("SWEEP_AFTER_SECONDS", DEFAULT_AFTER_SECONDS)),
-        )
+    def from_settings(cls, settings: Settings | Mapping[str, Any]) -> SweepSettings:
+        """The sweep settings of the service settings (or of a mapping of setting names)."""
+        given = Settings.of(settings)
+        return cls(interval=given.sweep_interval_seconds, after=given.sweep_after_seconds)
 
 
 @dataclass(frozen=True)

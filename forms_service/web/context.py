@@ -6,7 +6,7 @@ import hashlib
 
 from flask import current_app, request, session
 
-from forms_service.i18n import DEFAULT_LOCALE, LOCALES
+from forms_service.i18n import LOCALES
 from forms_service.runtime import Runtime
 
 
@@ -31,11 +31,11 @@ def locale() -> str:
 def browser_locale() -> str:
     """The browser's Accept-Language among LOCALES, else the configured default (French)."""
     best = request.accept_languages.best_match(LOCALES)
-    return best or str(current_app.config.get("DEFAULT_LOCALE", DEFAULT_LOCALE))
+    return best or runtime().settings.default_locale
 
 
 def client_pseudonym() -> str:
     """A keyed hash of the client address: groups events without storing the address."""
-    secret = str(current_app.config["SECRET_KEY"]).encode()
+    secret = runtime().settings.secret_key.encode()
     address = (request.remote_addr or "").encode()
     return hashlib.blake2b(address, key=secret[:64], digest_size=12).hexdigest()

@@ -195,10 +195,10 @@ def readyz() -> ResponseReturnValue:
 @blueprint.get("/metrics")
 def metrics() -> ResponseReturnValue:
     """Prometheus metrics, for the loopback or a bearer of METRICS_TOKEN only."""
-    expected = current_app.config.get("METRICS_TOKEN")
+    expected = runtime().settings.metrics_token
     if expected:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), str(expected).encode()):
+        if not hmac.compare_digest(given.encode(), expected.encode()):
             return {
                 "status": 401,
                 "code": "unauthorized",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from forms_service.config import check_production, ensure_secrets, load_settings
+from forms_service.config import Settings, check_production, ensure_secrets, load_settings
 from forms_service.errors import ConfigurationError
 
 SAFE = {
@@ -18,7 +18,7 @@ SAFE = {
 }
 
 
-def _settings(tmp_path: Path, **changes: object) -> dict[str, object]:
+def _settings(tmp_path: Path, **changes: object) -> Settings:
     return load_settings(environ={}, overrides={"VAR_DIR": str(tmp_path), **SAFE, **changes})
 
 
@@ -42,12 +42,12 @@ def test_unsafe_production_settings_are_refused(
 
 
 def test_generated_secrets_are_refused_in_production(tmp_path: Path) -> None:
-    development = load_settings(environ={}, overrides={"VAR_DIR": str(tmp_path)})
-    ensure_secrets(development)  # writes var/secrets.json
+    # Writes var/secrets.json.
+    development = ensure_secrets(load_settings(environ={}, overrides={"VAR_DIR": str(tmp_path)}))
     production = _settings(
         tmp_path,
-        SECRET_KEY=development["SECRET_KEY"],
-        LINK_SIGNING_KEYS=development["LINK_SIGNING_KEYS"],
+        SECRET_KEY=development.secret_key,
+        LINK_SIGNING_KEYS=development.link_signing_keys,
     )
     with pytest.raises(ConfigurationError, match="generated SECRET_KEY"):
         ensure_secrets(production)

@@ -10,7 +10,6 @@ from forms_service.definitions.model import FormDefinition
 from forms_service.intake.mailroom.reading import BlankPages, ReadingSettings
 from forms_service.intake.mailroom.service import MailroomIntake
 from forms_service.issuing.pagecode import PageCodes
-from ocr.confidence import DEFAULT_THRESHOLD
 from ocr.interfaces import OcrEngine
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ def blank_pages(runtime: Runtime) -> BlankPages:
         document_id="A" * 22,
         reference="XXX-XXX-XXX",
         token="",
-        link=f"{str(runtime.settings.get('BASE_URL', '')).rstrip('/')}/f/",
+        link=f"{runtime.settings.base_url.rstrip('/')}/f/",
         snapshot={},
     )
 
@@ -85,13 +84,12 @@ def build_mailroom(runtime: Runtime) -> MailroomIntake:
         runtime.definitions,
         PageCodes(runtime.signer.keys),
         runtime.jobs,
-        engine_provider(str(settings.get("OCR_ENGINE", "tesserocr"))),
+        engine_provider(settings.ocr_engine),
         propose=runtime.changes.propose_quietly,
         signer=runtime.signer,
-        blank=blank_pages(runtime) if settings.get("SCAN_BLANK_TEMPLATE", True) else None,
+        blank=blank_pages(runtime) if settings.scan_blank_template else None,
         layouts=runtime.issuing.layouts,
         reading=ReadingSettings(
-            dpi=float(settings.get("SCAN_READ_DPI", 300)),
-            threshold=float(settings.get("SCAN_REVIEW_THRESHOLD", DEFAULT_THRESHOLD)),
+            dpi=settings.scan_read_dpi, threshold=settings.scan_review_threshold
         ),
     )

@@ -11,9 +11,9 @@ Any refusal stores nothing but a security event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from forms_service.audit import service as audit
 from forms_service.definitions.model import Channel
@@ -34,6 +34,9 @@ from forms_service.intake.pdf.guard import PdfLimits, PdfRejected
 from forms_service.intake.pdf.model import PdfForm
 from forms_service.issuing.tokens import ExpiredLink, TamperedLink, new_document_id
 from forms_service.storage.filestore import FileStore
+
+if TYPE_CHECKING:
+    from forms_service.config import Settings
 from forms_service.storage.model import (
     Document,
     DocumentStatus,
@@ -348,17 +351,15 @@ class PdfReturnIntake:
 
 
 def build_pdf_returns(
-    online: OnlineIntake, files: FileStore, settings: Mapping[str, Any]
+    online: OnlineIntake, files: FileStore, settings: Settings
 ) -> PdfReturnIntake:
     """The PDF channel with limits from the settings (PDF_MAX_PAGES, PDF_MAX_DEPTH…)."""
     limits = PdfLimits(
-        max_bytes=int(settings.get("MAX_CONTENT_LENGTH") or PdfLimits.max_bytes),
-        max_pages=int(settings.get("PDF_MAX_PAGES", PdfLimits.max_pages)),
-        max_depth=int(settings.get("PDF_MAX_DEPTH", PdfLimits.max_depth)),
-        max_fields=int(settings.get("PDF_MAX_FIELDS", PdfLimits.max_fields)),
-        max_inflated_bytes=int(
-            settings.get("PDF_MAX_INFLATED_BYTES", PdfLimits.max_inflated_bytes)
-        ),
+        max_bytes=settings.max_content_length,
+        max_pages=settings.pdf_max_pages,
+        max_depth=settings.pdf_max_depth,
+        max_fields=settings.pdf_max_fields,
+        max_inflated_bytes=settings.pdf_max_inflated_bytes,
     )
     return PdfReturnIntake(online, files, limits=limits)
 

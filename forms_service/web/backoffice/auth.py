@@ -14,6 +14,7 @@ from flask_login import current_user
 from flask_login.mixins import UserMixin
 
 from forms_service.accounts.service import Role, roles_of
+from forms_service.config import Settings
 from forms_service.storage.model import User
 from forms_service.web.context import runtime
 from forms_service.web.extensions import login_manager
@@ -100,7 +101,8 @@ def init_login(app: Flask) -> None:
     # idle timeout the server enforces (the signed cookie's age is checked), not the browser.
     # Flask checks that age on every session, so the default matches WTF_CSRF_TIME_LIMIT
     # (8 h): a customer's open form keeps working as long as its CSRF token does.
-    idle = float(app.config.get("BACKOFFICE_IDLE_MINUTES", 480))
+    settings: Settings = app.extensions["forms_service"].settings
+    idle = settings.backoffice_idle_minutes
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(minutes=idle)
 
 

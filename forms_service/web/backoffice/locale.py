@@ -14,12 +14,12 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, g, request, session
 from flask_login import current_user
 
 from forms_service.i18n import LOCALES, office_text
 from forms_service.office_messages import OFFICE
-from forms_service.web.context import browser_locale
+from forms_service.web.context import browser_locale, runtime
 from forms_service.web.formatting import (
     format_date,
     format_datetime,
@@ -102,7 +102,7 @@ def template_context() -> dict[str, Any]:
 
 def office_zone() -> ZoneInfo:
     """The back office's time zone (`BACKOFFICE_TIMEZONE`): its days and its clocks."""
-    return _zone(str(current_app.config.get("BACKOFFICE_TIMEZONE", "Europe/Paris")))
+    return _zone(runtime().settings.backoffice_timezone)
 
 
 @functools.cache

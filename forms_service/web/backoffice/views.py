@@ -36,14 +36,13 @@ blueprint.context_processor(template_context)
 
 
 def _login_limit() -> str:
-    return str(current_app.config.get("RATELIMIT_LOGIN", "20 per minute"))
+    return runtime().settings.ratelimit_login
 
 
 def _lockout_policy() -> LockoutPolicy:
-    config = current_app.config
+    settings = runtime().settings
     return LockoutPolicy(
-        max_failures=int(config.get("LOGIN_MAX_FAILURES", 5)),
-        lock_minutes=int(config.get("LOGIN_LOCK_MINUTES", 15)),
+        max_failures=settings.login_max_failures, lock_minutes=settings.login_lock_minutes
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, session
+from flask import Blueprint, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -39,16 +39,16 @@ _FILE_REFUSALS = (PdfRejected, OtherDocument, UnidentifiedPdf, NotThisForm, Answ
 
 
 def _link_limit() -> str:
-    return str(current_app.config["RATELIMIT_LINK"])
+    return runtime().settings.ratelimit_link
 
 
 def _upload_limit() -> str:
     # Reading a PDF costs far more than showing a page: its own, tighter budget.
-    return str(current_app.config.get("RATELIMIT_UPLOAD", "10 per minute"))
+    return runtime().settings.ratelimit_upload
 
 
 def _max_megabytes() -> int:
-    return max(1, int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
+    return max(1, runtime().settings.max_content_length // (1024 * 1024))
 
 
 def _upload_form(definition: FormDefinition, lang: str, *, challenge: bool) -> Any:

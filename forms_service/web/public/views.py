@@ -8,7 +8,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -43,11 +42,11 @@ _PASSED = "challenges_passed"
 
 
 def _link_limit() -> str:
-    return str(current_app.config["RATELIMIT_LINK"])
+    return runtime().settings.ratelimit_link
 
 
 def _challenge_limit() -> str:
-    return str(current_app.config["RATELIMIT_CHALLENGE"])
+    return runtime().settings.ratelimit_challenge
 
 
 def identified(document_id: str) -> bool:
