@@ -1,67 +1,94 @@
-"""Dates, numbers and durations as the back office's and the mailroom's readers write them."""
+"""Dates, numbers, money and durations in the reader's language, by Babel (CLDR data).
+
+The functions take the locale; the template filters (`moment`, `day`, `number`, `percent`,
+`money`, `duration`) use the request's (`web.context.locale`) and the back office's time
+zone (`BACKOFFICE_TIMEZONE`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from forms_service.i18n import DEFAULT_LOCALE
+from babel import Locale, dates, numbers
+from flask import Flask, current_app
 
-_MONTHS = {
-    "fr": (
-        "janv.", "févr.", "mars", "avr.", "mai", "juin",
-        "juil.", "août", "sept.", "oct.", "nov.", "déc.",
-    ),
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-}  # fmt: skip
-#: French groups digits with a narrow no-break space and writes a space before "%".
-_NARROW_NBSP = "\u202f"
-_UNITS = {
-    "fr": {"d": ("jour", "jours"), "h": ("h", "h"), "min": ("min", "min")},
-    "en": {"d": ("day", "days"), "h": ("h", "h"), "min": ("min", "min")},
-}
+from forms_service.i18n import catalogue, known_locale
 
-
-def _locale(locale: str) -> str:
-    return locale if locale in _MONTHS else DEFAULT_LOCALE
+#: Day first in both languages (no month-first ambiguity); CLDR gives the month names.
+_MOMENT = "d MMM y HH:mm"
+_DAY = {"fr": "dd/MM/y", "en": "d MMM y"}
 
 
 def format_datetime(value: dt.datetime, locale: str, zone: dt.tzinfo) -> str:
     """A moment in `zone`: "2 déc. 2026 14:05" in French, "2 Dec 2026 14:05" in English."""
-    local = value.astimezone(zone)
-    month = _MONTHS[_locale(locale)][local.month - 1]
-    return f"{local.day} {month} {local.year} {local:%H:%M}"
+    return dates.format_datetime(value, _MOMENT, tzinfo=zone, locale=known_locale(locale))
 
 
 def format_date(value: dt.date, locale: str) -> str:
     """A day: "02/12/2026" in French, "2 Dec 2026" in English (no month-first ambiguity)."""
-    if _locale(locale) == "fr":
-        return f"{value:%d/%m/%Y}"
-    return f"{value.day} {_MONTHS['en'][value.month - 1]} {value.year}"
+    chosen = known_locale(locale)
+    return dates.format_date(value, _DAY[chosen], locale=chosen)
+
+
+def _decimals(decimals: int) -> str:
+    return "." + "0" * decimals if decimals else ""
 
 
 def format_number(value: int | float, locale: str, decimals: int = 0) -> str:
     """1 234,5 in French (narrow no-break spaces), 1,234.5 in English."""
-    text = f"{value:,.{decimals}f}"
-    if _locale(locale) == "fr":
-        return text.replace(",", _NARROW_NBSP).replace(".", ",")
-    return text
+    pattern = "#,##0" + _decimals(decimals)
+    return numbers.format_decimal(value, pattern, locale=known_locale(locale))
 
 
-def format_percent(ratio: float, locale: str) -> str:
-    """A ratio as a whole percentage: "87 %" in French, "87%" in English."""
-    number = format_number(round(ratio * 100), locale)
-    return f"{number}{_NARROW_NBSP}%" if _locale(locale) == "fr" else f"{number}%"
+def format_percent(ratio: float, locale: str, decimals: int = 0) -> str:
+    """A ratio as a percentage: "87 %" in French, "87%" in English."""
+    chosen = known_locale(locale)
+    cldr = Locale.parse(chosen).percent_formats[None].pattern  # "#,##0 %", "#,##0%"
+    pattern = cldr.replace("#,##0", "#,##0" + _decimals(decimals), 1)
+    text = numbers.format_percent(ratio, pattern, locale=chosen)
+    # CLDR's French puts a no-break space before "%"; French typography wants the narrow one,
+    # the same as between digit groups.
+    return text.replace("\xa0%", "\u202f%")
+
+
+def format_money(amount: Decimal | int | float, currency: str, locale: str) -> str:
+    """An amount of `currency` (ISO 4217): "1 234,50 €" in French, "€1,234.50" in English."""
+    return numbers.format_currency(amount, currency, locale=known_locale(locale))
 
 
 def format_duration(delta: dt.timedelta, locale: str) -> str:
     """A wait in its two largest units: "3 jours 4 h", "2 h 05 min", "12 min"."""
-    units = _UNITS[_locale(locale)]
     minutes = int(delta.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
-        day_unit = units["d"][days > 1]
-        return f"{format_number(days, locale)} {day_unit} {hours} {units['h'][0]}"
+        day_text = catalogue(locale).ungettext("%(num)s day", "%(num)s days", days)
+        return f"{day_text % {'num': format_number(days, locale)}} {hours} h"
     if hours:
-        return f"{hours} {units['h'][0]} {mins:02d} {units['min'][0]}"
-    return f"{mins} {units['min'][0]}"
+        return f"{hours} h {mins:02d} min"
+    return f"{mins} min"
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def office_zone() -> ZoneInfo:
+    """The back office's time zone (`BACKOFFICE_TIMEZONE`): its days and its clocks."""
+    return _zone(str(current_app.config.get("BACKOFFICE_TIMEZONE", "Europe/Paris")))
+
+
+def register_filters(app: Flask) -> None:
+    """Template filters that format in the request's language (and the office's zone)."""
+    from forms_service.web.context import locale
+
+    app.add_template_filter(lambda v: format_datetime(v, locale(), office_zone()), "moment")
+    app.add_template_filter(lambda v: format_date(v, locale()), "day")
+    app.add_template_filter(lambda v, d=0: format_number(v, locale(), d), "number")
+    app.add_template_filter(lambda v, d=0: format_percent(v, locale(), d), "percent")
+    app.add_template_filter(lambda v, c: format_money(v, c, locale()), "money")
+    app.add_template_filter(lambda v: format_duration(v, locale()), "duration")
