@@ -74,8 +74,8 @@ $(STAMP): pyproject.toml
 messages: $(STAMP)
 	@mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg $(EXTRACT_KEYWORDS) --no-location --sort-output \
-		--project forms_service -o $(POT) .
-	$(BIN)/pybabel update -i $(POT) -d forms_service/translations --no-location \
+		--width 100 --project forms_service -o $(POT) .
+	$(BIN)/pybabel update -i $(POT) -d forms_service/translations --width 100 \
 		--ignore-obsolete --ignore-pot-creation-date
 
 $(PDFJS_STAMP): $(PDFJS)/package.json $(PDFJS)/package-lock.json

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 
 from forms_service.errors import FormsError
 
@@ -66,15 +66,20 @@ OFFICE: Final[Mapping[str, object]] = {
 }
 
 
-def for_customer(code: str, otherwise: str | None = None) -> str:
-    """The customers' words for a refusal `code`; else `otherwise`, else the generic ones."""
+def said(error: FormsError) -> str:
+    """The domain's own reason for `error`, translated (as it was said when not a msgid)."""
+    return str(gettext(error.message, **error.params) if error.params else gettext(error.message))
+
+
+def for_customer(code: str, otherwise: FormsError | None = None) -> str:
+    """The customers' words for a refusal `code`; else `otherwise`'s reason, else generic ones."""
     words = CUSTOMER.get(code)
     if words is not None:
         return str(words)
-    return otherwise if otherwise is not None else str(CUSTOMER["generic"])
+    return said(otherwise) if otherwise is not None else str(CUSTOMER["generic"])
 
 
 def for_office(error: FormsError) -> str:
-    """The back office's words for `error`: by its code, else its reason as it was said."""
+    """The back office's words for `error`: by its code, else its own reason (translated)."""
     words = OFFICE.get(error.code)
-    return str(words) if words is not None else error.reason
+    return str(words) if words is not None else said(error)

@@ -13,12 +13,21 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import request
+from flask_babel import gettext
 
 from forms_service.web.backoffice.names import NAMES
 from forms_service.web.context import SESSION_KEY, locale
 from forms_service.web.formatting import office_zone
 
-__all__ = ["SESSION_KEY", "named", "office_locale", "office_zone", "own_path", "template_context"]
+__all__ = [
+    "SESSION_KEY",
+    "named",
+    "office_locale",
+    "office_zone",
+    "own_path",
+    "recorded",
+    "template_context",
+]
 
 
 def office_locale() -> str:
@@ -34,6 +43,14 @@ def named(prefix: str, value: object) -> str:
     text = str(getattr(value, "value", value))
     name = NAMES.get(prefix, {}).get(text)
     return str(name) if name is not None else text.replace("_", " ")
+
+
+def recorded(detail: str) -> str:
+    """A detail recorded in English (a page's reason): translated when it is a catalogue msgid.
+
+    Any other (one with figures, an operator's own words) is returned as it was recorded.
+    """
+    return str(gettext(detail))
 
 
 def _here() -> str:
@@ -67,4 +84,4 @@ def own_path(target: str) -> bool:
 
 def template_context() -> dict[str, Any]:
     """What every back-office and mailroom template gets: the language, names, the way back."""
-    return {"named": named, "lang": office_locale(), "here": _here}
+    return {"named": named, "recorded": recorded, "lang": office_locale(), "here": _here}

@@ -120,7 +120,7 @@ def _page(
 ) -> str:
     message = None
     if error is not None:
-        message = for_customer(error.code, otherwise=error.reason)
+        message = for_customer(error.code, otherwise=error)
     return render_template(
         "public/upload.html",
         token=token,
