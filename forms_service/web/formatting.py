@@ -16,6 +16,7 @@ from babel import Locale, dates, numbers
 from flask import Flask, current_app
 
 from forms_service.i18n import catalogue, known_locale
+from forms_service.web.context import locale
 
 #: Day first in both languages (no month-first ambiguity); CLDR gives the month names.
 _MOMENT = "d MMM y HH:mm"
@@ -82,13 +83,38 @@ def office_zone() -> ZoneInfo:
     return _zone(str(current_app.config.get("BACKOFFICE_TIMEZONE", "Europe/Paris")))
 
 
+def _moment(value: dt.datetime) -> str:
+    return format_datetime(value, locale(), office_zone())
+
+
+def _day(value: dt.date) -> str:
+    return format_date(value, locale())
+
+
+def _number(value: float, decimals: int = 0) -> str:
+    return format_number(value, locale(), decimals)
+
+
+def _percent(ratio: float, decimals: int = 0) -> str:
+    return format_percent(ratio, locale(), decimals)
+
+
+def _money(amount: Decimal | int | float, currency: str) -> str:
+    return format_money(amount, currency, locale())
+
+
+def _duration(value: dt.timedelta) -> str:
+    return format_duration(value, locale())
+
+
 def register_filters(app: Flask) -> None:
     """Template filters that format in the request's language (and the office's zone)."""
-    from forms_service.web.context import locale
-
-    app.add_template_filter(lambda v: format_datetime(v, locale(), office_zone()), "moment")
-    app.add_template_filter(lambda v: format_date(v, locale()), "day")
-    app.add_template_filter(lambda v, d=0: format_number(v, locale(), d), "number")
-    app.add_template_filter(lambda v, d=0: format_percent(v, locale(), d), "percent")
-    app.add_template_filter(lambda v, c: format_money(v, c, locale()), "money")
-    app.add_template_filter(lambda v: format_duration(v, locale()), "duration")
+    for name, function in (
+        ("moment", _moment),
+        ("day", _day),
+        ("number", _number),
+        ("percent", _percent),
+        ("money", _money),
+        ("duration", _duration),
+    ):
+        app.add_template_filter(function, name)
