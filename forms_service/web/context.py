@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
+from babel import Locale
 from flask import current_app, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -50,6 +52,27 @@ def select_locale() -> str:
 def locale() -> str:
     """The language of this request (see `select_locale`), as a code: "fr" or "en"."""
     return str(get_locale() or DEFAULT_LOCALE)
+
+
+@dataclass(frozen=True)
+class OtherLanguage:
+    """The language a page's switch offers: its code and its names (from CLDR)."""
+
+    code: str
+    #: In itself, as the switch shows it: "English" on a French page, "Français" on an English one.
+    own_name: str
+    #: In the page's language, for the switch's label: "anglais", "French".
+    name_here: str
+
+
+def other_language() -> OtherLanguage:
+    """The language the switch of this page offers (the service speaks two)."""
+    here = locale()
+    other = next(code for code in LOCALES if code != here)
+    own = Locale.parse(other).get_display_name(other) or other
+    return OtherLanguage(
+        other, own[:1].upper() + own[1:], Locale.parse(other).get_display_name(here) or other
+    )
 
 
 def client_pseudonym() -> str:

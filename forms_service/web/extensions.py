@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from limits.errors import ConfigurationError
 
 from forms_service.i18n import DEFAULT_LOCALE, TRANSLATIONS
-from forms_service.web.context import select_locale
+from forms_service.web.context import other_language, select_locale
 from forms_service.web.formatting import register_filters
 
 
@@ -92,6 +92,7 @@ def init_babel(app: Flask) -> None:
         default_translation_directories=str(TRANSLATIONS),
     )
     register_filters(app)
+    app.jinja_env.globals["other_language"] = other_language
 
 
 babel = Babel()
