@@ -28,6 +28,11 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(context: str, message: str) -> tuple[str, str]:
+    """Mark `message` in `context` for extraction (pgettext's no-op marker): both, as a pair."""
+    return (context, message)
+
+
 #: The message of each FieldValueError key (definitions/fieldtypes.py), as a msgid.
 FIELD_MESSAGES: Final[Mapping[str, str]] = {
     "required": N_("This field is required."),
@@ -76,6 +81,11 @@ def gettext(message: str, locale: str, /, **params: object) -> str:
     """`message` (a msgid) in `locale`, `%(name)s` parameters filled from `params`."""
     text = catalogue(locale).ugettext(message)
     return text % params if params else text
+
+
+def pgettext(context: str, message: str, locale: str, /) -> str:
+    """`message` (a msgid) in `context`, in `locale`."""
+    return str(catalogue(locale).upgettext(context, message))
 
 
 def field_message(key: str, locale: str, /, **params: object) -> str:

@@ -51,7 +51,8 @@ def select_locale() -> str:
 
 def locale() -> str:
     """The language of this request (see `select_locale`), as a code: "fr" or "en"."""
-    return str(get_locale() or DEFAULT_LOCALE)
+    chosen = get_locale()
+    return chosen.language if chosen is not None else DEFAULT_LOCALE
 
 
 @dataclass(frozen=True)

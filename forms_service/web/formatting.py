@@ -13,6 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale, dates, numbers
+from babel.numbers import NumberPattern
 from flask import Flask, current_app
 
 from forms_service.i18n import catalogue, known_locale
@@ -23,15 +24,34 @@ _MOMENT = "d MMM y HH:mm"
 _DAY = {"fr": "dd/MM/y", "en": "d MMM y"}
 
 
+@functools.cache
+def _cldr(locale: str) -> Locale:
+    # Parsed once per language: Babel's functions would parse the locale on every call.
+    return Locale.parse(known_locale(locale))
+
+
+@functools.cache
+def _number_pattern(decimals: int) -> NumberPattern:
+    # Parsed once: Babel's format_decimal parses its pattern on every call, and a queue page
+    # writes some seventy numbers.
+    return numbers.parse_pattern("#,##0" + _decimals(decimals))
+
+
+@functools.cache
+def _percent_pattern(locale: str, decimals: int) -> NumberPattern:
+    cldr = _cldr(locale).percent_formats[None].pattern  # "#,##0 %" in French, "#,##0%"
+    return numbers.parse_pattern(cldr.replace("#,##0", "#,##0" + _decimals(decimals), 1))
+
+
 def format_datetime(value: dt.datetime, locale: str, zone: dt.tzinfo) -> str:
     """A moment in `zone`: "2 déc. 2026 14:05" in French, "2 Dec 2026 14:05" in English."""
-    return dates.format_datetime(value, _MOMENT, tzinfo=zone, locale=known_locale(locale))
+    return dates.format_datetime(value, _MOMENT, tzinfo=zone, locale=_cldr(locale))
 
 
 def format_date(value: dt.date, locale: str) -> str:
     """A day: "02/12/2026" in French, "2 Dec 2026" in English (no month-first ambiguity)."""
-    chosen = known_locale(locale)
-    return dates.format_date(value, _DAY[chosen], locale=chosen)
+    cldr = _cldr(locale)
+    return dates.format_date(value, _DAY[str(cldr)], locale=cldr)
 
 
 def _decimals(decimals: int) -> str:
@@ -40,19 +60,15 @@ def _decimals(decimals: int) -> str:
 
 def format_number(value: int | float, locale: str, decimals: int = 0) -> str:
     """1 234,5 in French (narrow no-break spaces), 1,234.5 in English."""
-    pattern = "#,##0" + _decimals(decimals)
-    return numbers.format_decimal(value, pattern, locale=known_locale(locale))
+    return str(_number_pattern(decimals).apply(value, _cldr(locale)))
 
 
 def format_percent(ratio: float, locale: str, decimals: int = 0) -> str:
     """A ratio as a percentage: "87 %" in French, "87%" in English."""
-    chosen = known_locale(locale)
-    cldr = Locale.parse(chosen).percent_formats[None].pattern  # "#,##0 %", "#,##0%"
-    pattern = cldr.replace("#,##0", "#,##0" + _decimals(decimals), 1)
-    text = numbers.format_percent(ratio, pattern, locale=chosen)
+    pattern = _percent_pattern(known_locale(locale), decimals)
     # CLDR's French puts a no-break space before "%"; French typography wants the narrow one,
     # the same as between digit groups.
-    return text.replace("\xa0%", "\u202f%")
+    return str(pattern.apply(ratio, _cldr(locale))).replace("\xa0%", "\u202f%")
 
 
 def format_money(amount: Decimal | int | float, currency: str, locale: str) -> str:

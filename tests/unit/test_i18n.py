@@ -27,7 +27,12 @@ from tests.catalogues import Key, po_path, read_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The same markers as the Makefile's EXTRACT_KEYWORDS, on top of Babel's defaults.
-KEYWORDS = {"lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2), "lazy_ngettext": (1, 2)}
+KEYWORDS = {
+    "lazy_gettext": None,
+    "lazy_pgettext": ((1, "c"), 2),
+    "lazy_ngettext": (1, 2),
+    "NP_": ((1, "c"), 2),
+}
 
 
 def _extracted() -> set[Key]:

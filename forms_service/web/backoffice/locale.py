@@ -9,12 +9,14 @@ The texts are gettext's (`_`, `ngettext`, `pgettext` in the templates); the form
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import request
 from flask_babel import gettext
 
+from forms_service.i18n import pgettext
 from forms_service.web.backoffice.names import NAMES
 from forms_service.web.context import SESSION_KEY, locale
 from forms_service.web.formatting import office_zone
@@ -41,8 +43,18 @@ def named(prefix: str, value: object) -> str:
     A value the catalogue does not name (an event kind added later) is shown as it is.
     """
     text = str(getattr(value, "value", value))
-    name = NAMES.get(prefix, {}).get(text)
-    return str(name) if name is not None else text.replace("_", " ")
+    name = _names_in(office_locale()).get((prefix, text))
+    return name if name is not None else text.replace("_", " ")
+
+
+@functools.cache
+def _names_in(locale: str) -> dict[tuple[str, str], str]:
+    # Translated once per language: a queue page names a status and a channel per row.
+    return {
+        (prefix, value): pgettext(context, message, locale)
+        for prefix, names in NAMES.items()
+        for value, (context, message) in names.items()
+    }
 
 
 def recorded(detail: str) -> str:
