@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -68,7 +69,11 @@ class OtherLanguage:
 
 def other_language() -> OtherLanguage:
     """The language the switch of this page offers (the service speaks two)."""
-    here = locale()
+    return _other_than(locale())
+
+
+@functools.cache
+def _other_than(here: str) -> OtherLanguage:
     other = next(code for code in LOCALES if code != here)
     own = Locale.parse(other).get_display_name(other) or other
     return OtherLanguage(

@@ -101,7 +101,7 @@ def test_the_compiled_catalogue_is_the_current_one(locale: str) -> None:
             shown = compiled.upgettext(message.context, message.id)
         else:
             shown = compiled.ugettext(message.id)
-        assert shown == message.string, (locale, message.id)
+        assert shown == message.string, f"{locale}: {message.id!r}: the .mo is stale, run make"
 
 
 def test_each_field_check_has_a_message_in_each_language() -> None:
