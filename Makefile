@@ -7,12 +7,20 @@ STAMP := $(VENV)/.installed
 # pdf.js (the npm package pdfjs-dist, pinned in its package-lock.json) for the PDF-return tests.
 PDFJS := tests/readers/pdfjs
 PDFJS_STAMP := $(PDFJS)/node_modules/.installed
+# The gettext catalogues (fr, en): .po committed, .mo compiled by the install (not committed).
+CATALOGUES := $(wildcard forms_service/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+# The markers pybabel looks for beyond its defaults (_, gettext, ngettext, pgettext, N_…):
+# Flask-Babel's lazy ones and forms_service.i18n.NP_;
+# tests/unit/test_catalogues.py extracts with the same.
+EXTRACT_KEYWORDS := -k lazy_gettext -k lazy_pgettext:1c,2 -k lazy_ngettext:1,2 -k NP_:1c,2
+POT := var/messages.pot
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FORMS_BASE_URL ?= http://$(HOST):$(PORT)
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: run test install install-test system-packages test-system-packages lint typecheck unit clean prod-local settings-table
+.PHONY: run test install install-test system-packages test-system-packages lint typecheck unit clean prod-local messages settings-table
 
 run: install
 	$(BIN)/forms-service db upgrade
@@ -45,7 +53,7 @@ settings-table: install
 
 # What the service needs (make run); install-test adds what the tests, the benchmarks and
 # make prod-local need (Chromium, PostgreSQL, Redis, LibreOffice, Node and pdf.js, ...).
-install: system-packages $(STAMP)
+install: system-packages $(STAMP) $(COMPILED)
 
 install-test: install test-system-packages $(PDFJS_STAMP)
 
@@ -61,6 +69,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# Compile a catalogue when its .po changed (or the venv was rebuilt).
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# Extract every text of the code and the templates, then add the new ones to both catalogues
+# (translate them: the tests fail while one is empty or fuzzy).
+messages: $(STAMP)
+	@mkdir -p var
+	$(BIN)/pybabel extract -F babel.cfg $(EXTRACT_KEYWORDS) --no-location --sort-output \
+		--width 100 --project forms_service -o $(POT) .
+	$(BIN)/pybabel update -i $(POT) -d forms_service/translations --width 100 \
+		--ignore-obsolete --ignore-pot-creation-date
 
 $(PDFJS_STAMP): $(PDFJS)/package.json $(PDFJS)/package-lock.json
 	cd $(PDFJS) && npm ci --no-audit --no-fund --loglevel=error

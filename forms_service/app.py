@@ -27,7 +27,7 @@ from forms_service.web.api.scans import blueprint as api_scans
 from forms_service.web.api.submissions import blueprint as api_submissions
 from forms_service.web.api.views import blueprint as api_documents
 from forms_service.web.backoffice import register as register_backoffice
-from forms_service.web.extensions import csrf, limiter
+from forms_service.web.extensions import csrf, init_babel, limiter
 from forms_service.web.guards import refuse_unstorable_characters
 from forms_service.web.mailroom import register as register_mailroom
 from forms_service.web.public.upload import blueprint as public_upload
@@ -64,6 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
     app.extensions["forms_service"] = build_runtime(settings)
 
+    init_babel(app, settings.default_locale, settings.backoffice_timezone)
     csrf.init_app(app)
     limiter.init_app(app)
     api = ProblemApi(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class FormsError(Exception):
     """Base of every error the product reports to a person or a client.
@@ -10,14 +12,26 @@ class FormsError(Exception):
         status: the HTTP status the web layer answers with.
         code: a stable machine-readable code.
         field: the field concerned, when there is one.
+        message: the reason as a gettext msgid (English, `%(name)s` for a parameter), which
+            screens translate when they show it (`N_` marks it for the catalogues).
+        params: the parameters of `message`.
+        reason: `message` with its parameters, in English (what the API and the logs say).
     """
 
     status = 400
     code = "bad_request"
 
-    def __init__(self, reason: str, *, field: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(
+        self,
+        reason: str,
+        *,
+        field: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        self.message = reason
+        self.params = dict(params or {})
+        self.reason = reason % self.params if self.params else reason
+        super().__init__(self.reason)
         self.field = field
 
 

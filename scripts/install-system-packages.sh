@@ -7,7 +7,8 @@ set -euo pipefail
 
 packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng fonts-dejavu-core)
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium poppler-utils qpdf pdftk-java postgresql redis-server
+  # gettext: msgfmt --check, which the catalogue tests run on both catalogues.
+  packages+=(chromium poppler-utils qpdf pdftk-java postgresql redis-server gettext
              fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-liberation)
 fi
 installed() {

@@ -49,7 +49,7 @@ from forms_service.connectors.interfaces import Connector
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
 from forms_service.errors import InvalidInput, NotFound
-from forms_service.i18n import translate
+from forms_service.i18n import field_message
 from forms_service.storage.model import (
     ChangeSet,
     Document,
@@ -338,9 +338,11 @@ class ChangeService:
             try:
                 parsed = field_def.parse(value)
             except FieldValueError as exc:
-                raise InvalidInput(translate(exc.key, locale, **exc.params), field=field) from exc
+                raise InvalidInput(
+                    field_message(exc.key, locale, **exc.params), field=field
+                ) from exc
             if parsed is None and field_def.required:
-                raise InvalidInput(translate("required", locale), field=field)
+                raise InvalidInput(field_message("required", locale), field=field)
             transition(row, Action.EDIT, now)
             before = row.proposed
             if row.edited_from is None:

@@ -26,7 +26,7 @@ from forms_service.definitions.model import (
     FieldDefinition,
     FormDefinition,
 )
-from forms_service.i18n import translate
+from forms_service.i18n import field_message
 
 
 class _Checkboxes(SelectMultipleField):
@@ -42,12 +42,12 @@ def _validator(parse: Any, required: bool, locale: str) -> Any:
         empty = raw is None or raw == "" or raw == []
         if empty:
             if required:
-                raise ValidationError(translate("required", locale))
+                raise ValidationError(field_message("required", locale))
             return
         try:
             parse(raw, form)
         except FieldValueError as exc:
-            raise ValidationError(translate(exc.key, locale, **exc.params)) from exc
+            raise ValidationError(field_message(exc.key, locale, **exc.params)) from exc
 
     return check
 

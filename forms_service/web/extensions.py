@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request, session
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_login.config import COOKIE_NAME, SESSION_KEYS
 from flask_wtf.csrf import CSRFProtect
 from limits.errors import ConfigurationError
+
+from forms_service.i18n import DEFAULT_LOCALE, TRANSLATIONS
+from forms_service.web.context import other_language, select_locale
+from forms_service.web.formatting import register_filters
 
 
 class SignInManager(LoginManager):
@@ -74,6 +79,25 @@ class ViewLimiter(Limiter):
         app.before_request_funcs[None].remove(self._check_request_limit)
 
 
+def init_babel(
+    app: Flask, default_locale: str = DEFAULT_LOCALE, office_timezone: str = "Europe/Paris"
+) -> None:
+    """Flask-Babel on the service's catalogues, with its one locale selector.
+
+    Templates get `_`, `gettext`, `ngettext`, `pgettext` (Flask-Babel's Jinja setup); the
+    language is `web.context.select_locale`'s, else `default_locale` (FORMS_DEFAULT_LOCALE).
+    """
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_locale=default_locale,
+        default_translation_directories=str(TRANSLATIONS),
+    )
+    register_filters(app, office_timezone)
+    app.jinja_env.globals["other_language"] = other_language
+
+
+babel = Babel()
 csrf = CSRFProtect()
 limiter = ViewLimiter(key_func=get_remote_address, default_limits=[])
 login_manager = SignInManager()

@@ -18,10 +18,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forms_service.office_messages import OFFICE
 from forms_service.runtime import Runtime
 from forms_service.storage.model import ChangeSet, User
 from forms_service.web.formatting import format_datetime
+from tests.catalogues import messages, translated
 from tests.conftest import hidden_fields
 from tests.integration.reviewing import PASSWORD, add_user, answer, csrf_of
 
@@ -70,9 +70,9 @@ def foreign_messages(html: str, shown: str) -> list[str]:
     other = "en" if shown == "fr" else "fr"
     text = visible_text(html)
     # A word both languages write ("File" of "File de revue" and of a file) tells nothing.
-    own = "\n".join(entry[shown] for entry in OFFICE.values())
+    own = "\n".join(entry[shown] for entry in messages().values())
     found = []
-    for key, entry in OFFICE.items():
+    for key, entry in messages().items():
         if entry[other] == entry[shown]:
             continue
         for fragment in _fragments(entry[other]):
@@ -159,10 +159,12 @@ def test_every_back_office_page_speaks_one_language(
             assert f'<html lang="{shown}">' in html, name
             assert foreign_messages(html, shown) == [], (shown, name)
         assert "data-board=" in pages["queue"] and 'data-evidence="' not in pages["queue"]
-        assert OFFICE["changed_in_source"][shown] in visible_text(pages["change_set_1"])
-        assert OFFICE["event.edited"][shown] in visible_text(pages["change_set_2"])
-        assert OFFICE["filters_ignored"][shown] in visible_text(pages["queue_filtered"])
-        assert OFFICE["error_404"][shown] in visible_text(pages["not_found"])
+        changed = translated("changed in the source since issue", shown)
+        assert changed in visible_text(pages["change_set_1"])
+        assert translated("edited", shown, "event") in visible_text(pages["change_set_2"])
+        ignored = translated("Some filters were not understood and were ignored.", shown)
+        assert ignored in visible_text(pages["queue_filtered"])
+        assert translated("Not found", shown) in visible_text(pages["not_found"])
 
 
 def test_dates_and_numbers_follow_the_language(

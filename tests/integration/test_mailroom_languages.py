@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from forms_service.intake.mailroom.service import Upload
-from forms_service.office_messages import OFFICE
 from forms_service.runtime import Runtime
 from forms_service.storage.model import Document
+from tests.catalogues import translated
 from tests.conftest import hidden_fields
 from tests.integration.reviewing import PASSWORD, add_user, csrf_of
 from tests.integration.test_backoffice_languages import (
@@ -106,10 +106,12 @@ def test_every_mailroom_page_speaks_one_language(
         for name, html in pages.items():
             assert f'<html lang="{shown}">' in html, name
             assert foreign_messages(html, shown) == [], (shown, name)
-        assert OFFICE["exception.blank_page"][shown] in visible_text(pages["exceptions"])
-        assert OFFICE["page.submitted"][shown] in visible_text(pages["batch"])
-        assert OFFICE["rstatus.scanned"][shown] in visible_text(pages["return"])
-        assert OFFICE["mr_search_needed"][shown] in visible_text(pages["empty_search"])
+        blank = translated("blank page", shown, "page exception")
+        assert blank in visible_text(pages["exceptions"])
+        assert translated("submitted", shown, "page status") in visible_text(pages["batch"])
+        assert translated("scanned", shown, "PDF return status") in visible_text(pages["return"])
+        needed = translated("Type a reference, number or name.", shown)
+        assert needed in visible_text(pages["empty_search"])
         assert 'data-hit="' in pages["search"]
 
 
@@ -125,7 +127,7 @@ def test_an_operators_flash_is_in_their_language(
         follow_redirects=True,
     )
     assert rejected.status_code == 200
-    assert OFFICE["mr_rejected"]["fr"] in visible_text(rejected.text)
+    assert translated("Page rejected.", "fr") in visible_text(rejected.text)
     assert foreign_messages(rejected.text, "fr") == []
 
 

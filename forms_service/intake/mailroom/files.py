@@ -12,6 +12,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageOps
 
 from forms_service.errors import InvalidInput
+from forms_service.i18n import N_
 from forms_service.intake.mailroom.bounded import OverLimits, run_bounded
 
 #: Largest page decoded, in pixels: an A4 page at 600 dpi is 35 million; a 100-megapixel
@@ -119,7 +120,7 @@ def load_page(content: bytes, media_type: str, index: int, *, dpi: int = RENDER_
     else:
         gray = _decode_frame(content, index)
     if is_blank(gray):
-        raise PageProblem("blank_page", "the page is blank (nothing printed or written on it)")
+        raise PageProblem("blank_page", N_("the page is blank (nothing printed or written on it)"))
     return gray
 
 
@@ -138,7 +139,7 @@ def _render_pdf_page(content: bytes, index: int, dpi: int) -> GrayImage:
     except OverLimits as exc:
         raise PageProblem(
             "pdf_too_complex",
-            "the PDF page needs more memory or time to render than a scanned page ever does",
+            N_("the PDF page needs more memory or time to render than a scanned page ever does"),
         ) from exc
 
 
@@ -148,9 +149,9 @@ def _render_pdf_page_here(content: bytes, index: int, dpi: int) -> GrayImage:
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise PageProblem(
-                "protected_pdf", "the PDF is password-protected: scan or export it without one"
+                "protected_pdf", N_("the PDF is password-protected: scan or export it without one")
             ) from exc
-        raise PageProblem("corrupt_pdf", "the PDF is damaged and cannot be opened") from exc
+        raise PageProblem("corrupt_pdf", N_("the PDF is damaged and cannot be opened")) from exc
     try:
         if index >= len(document):
             raise PageProblem("missing_page", f"the PDF has no page {index + 1}")
@@ -168,7 +169,7 @@ def _render_pdf_page_here(content: bytes, index: int, dpi: int) -> GrayImage:
     except PageProblem:
         raise
     except Exception as exc:  # a damaged page may fail anywhere in the renderer
-        raise PageProblem("corrupt_pdf", "the PDF page cannot be rendered") from exc
+        raise PageProblem("corrupt_pdf", N_("the PDF page cannot be rendered")) from exc
     finally:
         document.close()
 
@@ -186,7 +187,9 @@ def _open_image(content: bytes) -> Image.Image:
             found = re.search(r"\((\d+) pixels\)", str(exc))
             raise _too_large(pixels=int(found.group(1)) if found else 0) from exc
         except Exception as exc:  # UnidentifiedImageError, OSError, struct.error…
-            raise PageProblem("corrupt_image", "the image file is damaged or unreadable") from exc
+            raise PageProblem(
+                "corrupt_image", N_("the image file is damaged or unreadable")
+            ) from exc
     if image.width * image.height > MAX_PIXELS:
         image.close()
         raise _too_large(image.width, image.height)
@@ -214,7 +217,9 @@ def _decode_frame(content: bytes, index: int) -> GrayImage:
         except EOFError as exc:
             raise PageProblem("missing_page", f"the file has no page {index + 1}") from exc
         except Exception as exc:  # a damaged file may fail anywhere in the decoder
-            raise PageProblem("corrupt_image", "the image file is damaged or unreadable") from exc
+            raise PageProblem(
+                "corrupt_image", N_("the image file is damaged or unreadable")
+            ) from exc
         if image.width * image.height > MAX_PIXELS:
             raise _too_large(image.width, image.height)
         try:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from forms_service.definitions.model import FormDefinition
+from forms_service.i18n import N_
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.pagecode import PageCodes, TamperedPageCode
 from forms_service.issuing.tokens import ExpiredLink, LinkSigner, TamperedLink
@@ -72,15 +73,15 @@ def identify(
         if letter is not None:
             raise PageException(
                 "covering_letter",
-                "the covering letter (its code is the link): it carries no answers",
+                N_("the covering letter (its code is the link): it carries no answers"),
                 document_id=letter,
             ) from None
         raise PageException(
-            "foreign_code", "the QR code is not one of this service's page codes"
+            "foreign_code", N_("the QR code is not one of this service's page codes")
         ) from None
     document = find_document(claims.document_id)
     if document is None:
-        raise PageException("unknown_document", "the code names a document that does not exist")
+        raise PageException("unknown_document", N_("the code names a document that does not exist"))
     if document.status is DocumentStatus.REVOKED:
         raise PageException(
             "revoked_document",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.audit import service as audit
 from forms_service.definitions.model import FormDefinition
 from forms_service.errors import Conflict, InvalidInput, NotFound
+from forms_service.i18n import N_
 from forms_service.intake.mailroom import returns
 from forms_service.intake.mailroom.model import BatchStatus, PageStatus, ScanBatch, ScanPage
 from forms_service.intake.mailroom.reading import GeometryOf
@@ -73,7 +74,9 @@ class OperatorActions:
             number = form_page or page.form_page or 1
             if number not in numbers:
                 raise InvalidInput(
-                    f"the form has pages {numbers[0]} to {numbers[-1]}", field="form_page"
+                    N_("the form has pages %(first)s to %(last)s"),
+                    field="form_page",
+                    params={"first": numbers[0], "last": numbers[-1]},
                 )
             page.document_id = found.id
             page.form_id = found.form_id
@@ -106,9 +109,11 @@ class OperatorActions:
         """
         reason = " ".join(reason.split())
         if not reason:
-            raise InvalidInput("say why the page is rejected", field="reason")
+            raise InvalidInput(N_("say why the page is rejected"), field="reason")
         if len(reason) > MAX_REASON:
-            raise InvalidInput(f"at most {MAX_REASON} characters", field="reason")
+            raise InvalidInput(
+                N_("at most %(max)s characters"), field="reason", params={"max": MAX_REASON}
+            )
         now = self.clock()
         with self.sessions() as session, session.begin():
             # The batch first, then the page and its PDF return, as the page jobs lock them.

@@ -319,11 +319,12 @@ def search_documents(
     text: str,
     definitions: Mapping[str, FormDefinition],
     connectors: Mapping[str, Connector],
+    locale: str = "fr",
 ) -> list[DocumentHit]:
     """Documents matching a reference, a record key or a customer's last name.
 
     The name is looked up in the source systems (it is not stored with documents); a source
-    that cannot answer is skipped.
+    that cannot answer is skipped. Form titles are in `locale`.
     """
     text = " ".join(text.split())
     if not text or len(text) > 100:
@@ -374,7 +375,7 @@ def search_documents(
                 document_id=document.id,
                 reference=document.reference,
                 form_id=document.form_id,
-                form_title=form.title_in("fr") if form else document.form_id,
+                form_title=form.title_in(locale) if form else document.form_id,
                 record_key=document.record_key,
                 status=document.status.value,
                 name=_name(document, form, connectors, names),

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from forms_service.definitions.model import FormDefinition
+from forms_service.i18n import N_
 from forms_service.intake.mailroom.identification import (
     UNKNOWN_LAYOUT,
     Identity,
@@ -39,15 +40,17 @@ WITHOUT_CODE = "read_without_code"
 SCAN_REASONS = {
     "code_not_found": (
         "unreadable_code",
-        "no readable QR code: a page of another sender, a damaged code, or a photo of a "
-        "screen rather than a scan of the paper form",
+        N_(
+            "no readable QR code: a page of another sender, a damaged code, or a photo of "
+            "a screen rather than a scan of the paper form"
+        ),
     ),
     "marks_not_found": (
         "unaligned_page",
-        "the four corner squares were not found: the page is cut, folded or photographed",
+        N_("the four corner squares were not found: the page is cut, folded or photographed"),
     ),
-    "unreadable_image": ("unreadable_image", "the image cannot be decoded"),
-    "unknown_page": ("unknown_page", "the code names a page the form does not have"),
+    "unreadable_image": ("unreadable_image", N_("the image cannot be decoded")),
+    "unknown_page": ("unknown_page", N_("the code names a page the form does not have")),
 }
 
 
@@ -158,7 +161,7 @@ def read_scanned_page(
             reading = read_without_code(gray, page, engine, context, template)
     except KeyError:
         raise PageException(
-            "unknown_page", "the code names a page the form does not have"
+            "unknown_page", N_("the code names a page the form does not have")
         ) from None
     except UnknownLayoutVersion as exc:  # an assigned page of a newer deployment's document
         document_id = identity.document_id if identity else None
@@ -261,5 +264,5 @@ def page_png(gray: GrayImage) -> bytes:
     """The decoded page as PNG, kept for the operator's screen."""
     ok, encoded = cv2.imencode(".png", gray)
     if not ok:
-        raise PageException("unreadable_image", "the page cannot be encoded as an image")
+        raise PageException("unreadable_image", N_("the page cannot be encoded as an image"))
     return bytes(encoded.tobytes())

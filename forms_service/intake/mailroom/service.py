@@ -22,6 +22,7 @@ from forms_service.audit import service as audit
 from forms_service.clock import Clock, utc_now
 from forms_service.definitions.model import FormDefinition
 from forms_service.errors import InvalidInput
+from forms_service.i18n import N_
 from forms_service.intake.mailroom.files import MAX_PAGES, count_pages, media_type_of
 from forms_service.intake.mailroom.model import (
     PENDING_PAGE_STATUSES,
@@ -131,15 +132,19 @@ class MailroomIntake(PageJob, OperatorActions):
             InvalidInput: no file, too many files or pages, an empty or unsupported file.
         """
         if source not in SOURCES:
-            raise InvalidInput(f"unknown batch source {source!r}", field="source")
+            raise InvalidInput(
+                N_("unknown batch source %(source)r"), field="source", params={"source": source}
+            )
         if not uploads:
-            raise InvalidInput("send at least one scanned file", field="files")
+            raise InvalidInput(N_("send at least one scanned file"), field="files")
         if len(uploads) > MAX_FILES:
-            raise InvalidInput(f"at most {MAX_FILES} files per batch", field="files")
+            raise InvalidInput(
+                N_("at most %(max)s files per batch"), field="files", params={"max": MAX_FILES}
+            )
         media = []
         for upload in uploads:
             if not upload.content:
-                raise InvalidInput("the file is empty", field=_safe_name(upload.filename))
+                raise InvalidInput(N_("the file is empty"), field=_safe_name(upload.filename))
             media.append(media_type_of(upload.content, _safe_name(upload.filename)))
         counts = _page_counts(uploads, media)
         # Files first: a database row never points to a file that is not stored.
@@ -311,7 +316,7 @@ class MailroomIntake(PageJob, OperatorActions):
 def _batch_of_return(session: Session, pdf_return_id: str) -> ReceivedBatch | None:
     """The batch that already reads a PDF return, the return's row locked meanwhile."""
     if session.get(PdfReturn, pdf_return_id, with_for_update=True) is None:
-        raise InvalidInput("unknown PDF return", field="pdf_return_id")
+        raise InvalidInput(N_("unknown PDF return"), field="pdf_return_id")
     found = session.execute(
         select(ScanBatch).where(ScanBatch.pdf_return_id == pdf_return_id).limit(1)
     ).scalar_one_or_none()
@@ -347,7 +352,8 @@ def _page_counts(uploads: Sequence[Upload], media: Sequence[str]) -> list[int]:
         counts.append(count_pages(upload.content, media_type, limit=MAX_PAGES - sum(counts)))
         if sum(counts) > MAX_PAGES:
             raise InvalidInput(
-                f"a batch holds at most {MAX_PAGES} pages: split this file or the batch",
+                N_("a batch holds at most %(max)s pages: split this file or the batch"),
                 field=_safe_name(upload.filename),
+                params={"max": MAX_PAGES},
             )
     return counts

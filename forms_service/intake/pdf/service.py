@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from forms_service.audit import service as audit
 from forms_service.definitions.model import Channel
 from forms_service.errors import Forbidden, FormsError, InvalidInput
-from forms_service.i18n import translate
+from forms_service.i18n import field_message
 from forms_service.intake.online.model import ClosedLink, FieldChange, changes_of
 from forms_service.intake.online.queries import pending_answer
 from forms_service.intake.online.service import OnlineIntake
@@ -279,7 +279,7 @@ class PdfReturnIntake:
         if problems:
             first = problems[0]
             label = definition.field(first.field).label_in(locale)
-            reason = f"{label}: {translate(first.key, locale, **first.params)}"
+            reason = f"{label}: {field_message(first.key, locale, **first.params)}"
             refusal = AnswersRefused(reason, field=first.field, problems=problems)
             self._refused(refusal, document, client)
             raise refusal

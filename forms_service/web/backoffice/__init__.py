@@ -9,9 +9,7 @@ def register(app: Flask) -> None:
     """Attach sign-in (Flask-Login) and the back-office blueprint at /backoffice."""
     from forms_service.web.backoffice import review  # noqa: F401 - its routes join the blueprint
     from forms_service.web.backoffice.auth import init_login
-    from forms_service.web.backoffice.locale import init_formatting
     from forms_service.web.backoffice.views import blueprint
 
     init_login(app)
-    init_formatting(app)
     app.register_blueprint(blueprint)

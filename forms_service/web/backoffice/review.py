@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
 from werkzeug.datastructures import MultiDict
 
 from forms_service.accounts.service import Role
@@ -19,13 +20,13 @@ from forms_service.changes.queries import queue_filter
 from forms_service.changes.review import Decision
 from forms_service.changes.service import ChangeService
 from forms_service.errors import FormsError, InvalidInput
-from forms_service.i18n import translate
+from forms_service.i18n import field_message
 from forms_service.intake.queries import AnswerOrigin, origin_of
 from forms_service.storage.model import AnswerChannel, ChangeSetStatus, FieldChangeStatus
 from forms_service.storage.service import reading
 from forms_service.web.backoffice.auth import REVIEWERS, role_required, signed_in
 from forms_service.web.backoffice.forms import DecisionForm, EditForm, QueueFilterForm
-from forms_service.web.backoffice.locale import office_locale, office_zone, t
+from forms_service.web.backoffice.locale import office_locale, office_zone
 from forms_service.web.backoffice.views import blueprint, reason_of
 from forms_service.web.context import runtime
 
@@ -49,14 +50,14 @@ def _row_actions(row: FieldRowView, username: str) -> RowActions:
     if not row.waiting:
         return RowActions(False, False)
     if row.status is FieldChangeStatus.AWAITING_SECOND and row.first_reviewer == username:
-        return RowActions(False, True, t("note_second"))
+        return RowActions(False, True, gettext("waiting for a second, different reviewer"))
     return RowActions(True, True)
 
 
 def _verdict(row: FieldRowView) -> str | None:
     if row.verdict in (None, "valid"):
         return row.verdict
-    return translate(str(row.verdict), office_locale())
+    return field_message(str(row.verdict), office_locale())
 
 
 def _render_change_set(
@@ -115,12 +116,20 @@ def _with_verdict(row: FieldRowView) -> FieldRowView:
     return replace(row, verdict=_verdict(row))
 
 
-_DONE = frozenset({"accepted", "rejected", "edited", "approved", "decided", "end"})
+#: The message after each action (`?done=`).
+_DONE = {
+    "accepted": lazy_gettext("Accepted."),
+    "rejected": lazy_gettext("Rejected."),
+    "edited": lazy_gettext("Saved: the new value was checked and waits for a decision."),
+    "approved": lazy_gettext("Approved."),
+    "decided": lazy_gettext("Decisions recorded."),
+    "end": lazy_gettext("No other change set is waiting."),
+}
 
 
 def _done(done: str) -> tuple[str, str]:
     """The message after an action (`?done=`), in the screen's language, and its code."""
-    return (t(f"done.{done}"), done) if done in _DONE else ("", "")
+    return (str(_DONE[done]), done) if done in _DONE else ("", "")
 
 
 def _after_action(view: ChangeSetView, done: str) -> ResponseReturnValue:
@@ -140,7 +149,9 @@ def _act(
     """Run one review action at the version the clerk saw; show any refusal on the page."""
     form = DecisionForm()
     if not form.validate():
-        return _refused(change_set_id, InvalidInput(t("form_incomplete"), field="version"))
+        return _refused(
+            change_set_id, InvalidInput(gettext("The form is incomplete."), field="version")
+        )
     try:
         view = action(_changes(), int(form.version.data or 0))
     except FormsError as error:
@@ -266,7 +277,11 @@ def edit(change_set_id: str, field: str) -> ResponseReturnValue:
     """Replace the proposed value; the field type checks it again before it is saved."""
     form = EditForm()
     if not form.validate():
-        reason = t("field_too_long") if form.value.errors else t("form_incomplete")
+        reason = (
+            gettext("This value is too long.")
+            if form.value.errors
+            else gettext("The form is incomplete.")
+        )
         return _refused(change_set_id, InvalidInput(reason, field=field), {field: reason})
     try:
         view = _changes().edit(
@@ -306,9 +321,13 @@ def decide(change_set_id: str) -> ResponseReturnValue:
     accepted = request.form.getlist("accept")
     rejected = request.form.getlist("reject")
     if not accepted and not rejected:
-        return _refused(change_set_id, InvalidInput(t("no_decision"), field="accept"))
+        return _refused(
+            change_set_id, InvalidInput(gettext("No decision was sent."), field="accept")
+        )
     if set(accepted) & set(rejected):
-        return _refused(change_set_id, InvalidInput(t("accepted_and_rejected")))
+        return _refused(
+            change_set_id, InvalidInput(gettext("A field cannot be both accepted and rejected."))
+        )
     actor = signed_in().username
     decisions = {field: Decision.ACCEPT for field in accepted} | {
         field: Decision.REJECT for field in rejected

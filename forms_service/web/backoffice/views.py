@@ -13,12 +13,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 
 from forms_service.accounts.service import LockoutPolicy, Role, authenticate, set_locale
 from forms_service.errors import FormsError, TooManyAttempts
-from forms_service.office_messages import OFFICE
 from forms_service.web.backoffice.auth import (
     REVIEWERS,
     BackofficeUser,
@@ -26,12 +26,13 @@ from forms_service.web.backoffice.auth import (
     signed_in,
 )
 from forms_service.web.backoffice.forms import LanguageForm, LoginForm
-from forms_service.web.backoffice.locale import SESSION_KEY, own_path, t, template_context
+from forms_service.web.backoffice.locale import SESSION_KEY, own_path, template_context
 from forms_service.web.context import runtime
 from forms_service.web.extensions import limiter
+from forms_service.web.refusals import for_office
 
 blueprint = Blueprint("backoffice", __name__, url_prefix="/backoffice")
-# Every template of these screens speaks the user's language (t, named, lang).
+# Every template of these screens speaks the user's language (named, lang).
 blueprint.context_processor(template_context)
 
 
@@ -85,12 +86,14 @@ def login() -> ResponseReturnValue:
     except TooManyAttempts:
         return _render_login(
             form,
-            message=t("login_locked"),
+            message=gettext("This account is locked for a while after repeated failures."),
             code="locked",
             status=429,
         )
     if signed is None:
-        return _render_login(form, message=t("login_wrong"), code="wrong", status=401)
+        return _render_login(
+            form, message=gettext("Unknown user or wrong password."), code="wrong", status=401
+        )
     # A new identity: nothing from the anonymous session survives (session fixation).
     session.clear()
     login_user(signed)
@@ -116,14 +119,19 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("backoffice.login"), code=303)
 
 
-_TITLES = {403: "error_403", 404: "error_404", 409: "error_409", 422: "error_422"}
+_TITLES = {
+    403: lazy_gettext("Not allowed"),
+    404: lazy_gettext("Not found"),
+    409: lazy_gettext("Changed meanwhile"),
+    422: lazy_gettext("Not accepted"),
+}
 
 
 def _render_error(status: int, code: str, reason: str) -> ResponseReturnValue:
     return (
         render_template(
             "backoffice/error.html",
-            title=t(_TITLES.get(status, "error_other")),
+            title=str(_TITLES.get(status) or gettext("Something went wrong")),
             code=code,
             reason=reason,
         ),
@@ -133,8 +141,7 @@ def _render_error(status: int, code: str, reason: str) -> ResponseReturnValue:
 
 def reason_of(error: FormsError) -> str:
     """A refusal of the domain in the screen's language (by its code; else as it was said)."""
-    key = f"err.{error.code}"
-    return t(key) if key in OFFICE else error.reason
+    return for_office(error)
 
 
 @blueprint.errorhandler(FormsError)
@@ -147,11 +154,14 @@ def forms_error(error: FormsError) -> ResponseReturnValue:
 def http_error(error: HTTPException) -> ResponseReturnValue:
     """403, 404, 405… in the back office's layout (a 403 names no role it lacks)."""
     status = error.code or 500
-    reasons = {403: "reason_403", 404: "reason_404"}
+    reasons = {
+        403: lazy_gettext("Your account does not have the role this page needs."),
+        404: lazy_gettext("There is nothing at this address."),
+    }
     return _render_error(
         status,
         (error.name or "error").lower().replace(" ", "_"),
-        t(reasons.get(status, "reason_other")),
+        str(reasons.get(status) or gettext("The request could not be handled.")),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from forms_service.accounts.service import Role
 from forms_service.errors import FormsError
@@ -11,9 +12,9 @@ from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.corrections import accuracy_summary, record_corrections
 from forms_service.intake.mailroom.service import Upload
 from forms_service.web.backoffice.auth import role_required, signed_in
-from forms_service.web.backoffice.locale import t, template_context
+from forms_service.web.backoffice.locale import template_context
 from forms_service.web.backoffice.views import reason_of
-from forms_service.web.context import runtime
+from forms_service.web.context import locale, runtime
 from forms_service.web.mailroom.forms import AssignForm, RejectForm, SearchForm, UploadForm
 
 blueprint = Blueprint("mailroom", __name__, url_prefix="/mailroom")
@@ -120,11 +121,13 @@ def search() -> ResponseReturnValue:
     """Find documents to assign pages to (by POST, so that no name lands in a URL or log)."""
     form = SearchForm()
     if not form.validate_on_submit():
-        return _render_exceptions(search=form, error=t("mr_search_needed"), status=422)
+        return _render_exceptions(
+            search=form, error=gettext("Type a reference, number or name."), status=422
+        )
     rt = runtime()
     with rt.sessions() as session:
         hits = queries.search_documents(
-            session, form.query.data or "", rt.definitions, rt.connectors
+            session, form.query.data or "", rt.definitions, rt.connectors, locale()
         )
     return _render_exceptions(hits=hits, search=form)
 
@@ -135,7 +138,7 @@ def assign(page_id: str) -> ResponseReturnValue:
     """Assign a page to a document (and form page); it is read again with that identity."""
     form = AssignForm()
     if not form.validate_on_submit():
-        return _render_exceptions(error=t("mr_reference_needed"), status=422)
+        return _render_exceptions(error=gettext("Give the document's reference."), status=422)
     try:
         runtime().mailroom.assign(
             page_id, form.document.data or "", form_page=form.form_page.data, actor=_actor()
@@ -143,7 +146,7 @@ def assign(page_id: str) -> ResponseReturnValue:
     except FormsError as exc:
         where = f" ({exc.field})" if exc.field else ""
         return _render_exceptions(error=f"{reason_of(exc)}{where}", status=exc.status)
-    flash(t("mr_assigned"))
+    flash(gettext("Page assigned: it is read again with that document."))
     return redirect(url_for("mailroom.exceptions"), code=303)
 
 
@@ -153,13 +156,13 @@ def reject(page_id: str) -> ResponseReturnValue:
     """Set a page aside for good, saying why (it is kept)."""
     form = RejectForm()
     if not form.validate_on_submit():
-        return _render_exceptions(error=t("mr_reason_needed"), status=422)
+        return _render_exceptions(error=gettext("Say why the page is rejected."), status=422)
     try:
         runtime().mailroom.reject(page_id, form.reason.data or "", actor=_actor())
     except FormsError as exc:
         where = f" ({exc.field})" if exc.field else ""
         return _render_exceptions(error=f"{reason_of(exc)}{where}", status=exc.status)
-    flash(t("mr_rejected"))
+    flash(gettext("Page rejected."))
     return redirect(url_for("mailroom.exceptions"), code=303)
 
 

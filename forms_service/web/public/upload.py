@@ -10,13 +10,14 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, session
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.online_form import challenge_form_class
 from forms_service.errors import FormsError
-from forms_service.i18n import translate
+from forms_service.i18n import field_message
 from forms_service.intake.online.model import ChallengeFailed, Purpose
 from forms_service.intake.pdf.guard import PdfRejected, PdfTooLarge
 from forms_service.intake.pdf.service import (
@@ -30,7 +31,8 @@ from forms_service.storage.model import Document, PdfReturnStatus
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
 from forms_service.web.public.forms import PublicForm
-from forms_service.web.public.views import _PASSED, _translator, identified, render_error
+from forms_service.web.public.views import _PASSED, identified, render_error
+from forms_service.web.refusals import for_customer
 
 blueprint = Blueprint("public_upload", __name__)
 
@@ -54,8 +56,8 @@ def _max_megabytes() -> int:
 def _upload_form(definition: FormDefinition, lang: str, *, challenge: bool) -> Any:
     base = challenge_form_class(definition.challenge, lang, PublicForm) if challenge else PublicForm
     file_field = FileField(
-        translate("upload_file", lang),
-        validators=[FileRequired(message=translate("required", lang))],
+        gettext("Your filled PDF"),
+        validators=[FileRequired(message=field_message("required", lang))],
     )
     return type("UploadForm", (base,), {"file": file_field})
 
@@ -115,9 +117,7 @@ def _page(
 ) -> str:
     message = None
     if error is not None:
-        message = translate(f"err.{error.code}", lang)
-        if message == f"err.{error.code}":
-            message = error.reason
+        message = for_customer(error.code, otherwise=error)
     return render_template(
         "public/upload.html",
         token=token,
@@ -130,7 +130,6 @@ def _page(
         error_code=error.code if error else None,
         max_megabytes=_max_megabytes(),
         lang=lang,
-        t=_translator(lang),
     )
 
 
@@ -152,5 +151,4 @@ def _done(
         awaiting_scan=receipt.status is PdfReturnStatus.AWAITING_SCAN,
         rows=rows,
         lang=lang,
-        t=_translator(lang),
     )

@@ -23,7 +23,6 @@ from forms_service.definitions.online_form import (
     online_form_class,
 )
 from forms_service.errors import FormsError
-from forms_service.i18n import translate
 from forms_service.intake.online.model import (
     ChallengeFailed,
     OpenedForm,
@@ -35,6 +34,7 @@ from forms_service.storage.model import Document, Submission
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
 from forms_service.web.public.forms import PublicForm
+from forms_service.web.refusals import for_customer
 
 blueprint = Blueprint("public", __name__)
 
@@ -189,7 +189,6 @@ def _render_done(
         rows=rows,
         repeated=request.args.get("again") == "1",
         lang=lang,
-        t=_translator(lang),
     )
 
 
@@ -217,7 +216,6 @@ def _render_form(
         base=base,
         live=live,
         lang=lang,
-        t=_translator(lang),
     )
 
 
@@ -240,26 +238,14 @@ def _render_challenge(
         form=web_form,
         failed=failed,
         lang=lang,
-        t=_translator(lang),
     )
-
-
-def _translator(lang: str) -> Any:
-    def t(key: str, **params: object) -> str:
-        return translate(key, lang, **params)
-
-    return t
 
 
 def render_error(error: FormsError) -> ResponseReturnValue:
     """The customer page for a link or request that cannot be served."""
     lang = locale()
-    message = translate(f"err.{error.code}", lang)
-    if message == f"err.{error.code}":
-        message = translate("err.generic", lang)
+    message = for_customer(error.code)
     return (
-        render_template(
-            "public/error.html", message=message, code=error.code, lang=lang, t=_translator(lang)
-        ),
+        render_template("public/error.html", message=message, code=error.code, lang=lang),
         error.status,
     )

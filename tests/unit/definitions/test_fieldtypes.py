@@ -15,7 +15,7 @@ from forms_service.definitions.fieldtypes import (
     WidgetKind,
     check_date_spec,
 )
-from forms_service.i18n import LOCALES, translate
+from forms_service.i18n import LOCALES, field_message
 
 NO_RULES = Rules()
 CHANNELS = (
@@ -77,7 +77,7 @@ def test_every_refusal_has_a_message_in_every_language() -> None:
         "signature",
     }
     for key in keys:
-        texts = {translate(key, loc, max=1, min=1, country="XX") for loc in LOCALES}
+        texts = {field_message(key, loc, max=1, min=1, country="XX") for loc in LOCALES}
         assert key not in texts
         assert len(texts) == len(LOCALES), key
 
