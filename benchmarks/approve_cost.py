@@ -144,8 +144,8 @@ def _fill(runtime: Any, documents: int, waiting: int, events: int) -> list[str]:
     `events`; the ids of the change sets waiting, oldest first."""
     from forms_service.audit.service import chain_body
     from forms_service.connectors.interfaces import Selection
+    from forms_service.core.errors import InvalidInput
     from forms_service.definitions.model import Channel
-    from forms_service.errors import InvalidInput
     from forms_service.storage.model import AuditEvent, ChangeSet, ChangeSetStatus, Document
 
     keys = [f"C{n:06d}" for n in range(1, documents + 1)]

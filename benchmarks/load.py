@@ -3,7 +3,7 @@ bare Flask "hello" app served with the same gunicorn settings, loopback only, bo
 
 Phases, each for --seconds with --users concurrent threads (each customer its own client
 address, as the rate limits are per client):
-- ceiling:  GET / of benchmarks/hello_app.py under gunicorn (forms_service/gunicorn_conf.py and
+- ceiling:  GET / of benchmarks/hello_app.py under gunicorn (forms_service/web/gunicorn_conf.py and
             the same number of workers as the stack);
 - form:     customers open a consent-preferences link (the prefilled form page);
 - submit:   customers POST their contact-update answer, one request each (303 expected), each
@@ -182,7 +182,7 @@ def hello_server(workers: int) -> Iterator[tuple[str, int]]:
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "-c",
-            "python:forms_service.gunicorn_conf",  # the stack's settings (scripts/prod-local.sh)
+            "python:forms_service.web.gunicorn_conf",  # the stack's settings (scripts/prod-local.sh)
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

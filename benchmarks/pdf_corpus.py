@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 import pypdf  # noqa: E402
 
-from forms_service.intake.pdf.acroform import read_pdf_form  # noqa: E402
-from forms_service.intake.pdf.guard import PdfRejected  # noqa: E402
-from forms_service.intake.pdf.model import PdfFieldKind  # noqa: E402
+from forms_service.pdfforms.acroform import read_pdf_form  # noqa: E402
+from forms_service.pdfforms.guard import PdfRejected  # noqa: E402
+from forms_service.pdfforms.model import PdfFieldKind  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf-forms"
 FIXTURES = ROOT / "tests" / "fixtures" / "pdf-forms"

@@ -29,7 +29,7 @@ import pdfplumber  # noqa: E402
 import pypdf  # noqa: E402
 from pdfminer.pdftypes import resolve1  # noqa: E402
 
-from forms_service.intake.pdf.acroform import read_pdf_form  # noqa: E402
+from forms_service.pdfforms.acroform import read_pdf_form  # noqa: E402
 from tests.pdf_forms import FIXTURES, Box, FormPdf, fill_with_pypdf  # noqa: E402
 
 

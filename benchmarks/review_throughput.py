@@ -62,8 +62,8 @@ def main() -> None:
     count = parser.parse_args().count
 
     from forms_service.connectors.interfaces import FieldWrite, Selection
+    from forms_service.core.errors import InvalidInput
     from forms_service.definitions.model import Channel
-    from forms_service.errors import InvalidInput
     from forms_service.storage.model import Document
 
     with tempfile.TemporaryDirectory() as folder:

@@ -14,8 +14,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forms_service.config import ensure_secrets, load_settings
-from forms_service.errors import FormsError
-from forms_service.logs import configure_logging
+from forms_service.core.errors import FormsError
+from forms_service.core.logs import configure_logging
 from forms_service.runtime import build_runtime
 from forms_service.web import ops
 from forms_service.web.api.audit import blueprint as api_audit

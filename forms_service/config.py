@@ -24,7 +24,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from forms_service.errors import ConfigurationError
+from forms_service.core.errors import ConfigurationError
 
 DEMO_CRM_RECORD_TYPES: dict[str, Any] = {
     "customer": {
@@ -249,7 +249,7 @@ class Settings(BaseModel):
     )
     web_threads: int = _setting(
         4,
-        "threads per gunicorn worker (`forms_service/gunicorn_conf.py`)",
+        "threads per gunicorn worker (`forms_service/web/gunicorn_conf.py`)",
         production="threads per gunicorn worker (default 4)",
         ge=1,
     )

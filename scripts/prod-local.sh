@@ -149,7 +149,7 @@ supervise() {
   done
 }
 
-"$bin/gunicorn" -c python:forms_service.gunicorn_conf --bind "127.0.0.1:$port" \
+"$bin/gunicorn" -c python:forms_service.web.gunicorn_conf --bind "127.0.0.1:$port" \
   --workers "$workers" --no-control-socket --pid "$state/gunicorn.pid" forms_service.wsgi:app \
   >>"$state/logs/web.log" 2>&1 &
 pids+=($!)

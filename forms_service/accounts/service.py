@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms_service.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
+from forms_service.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from forms_service.i18n import LOCALES
 from forms_service.storage.model import ApiToken, User
 

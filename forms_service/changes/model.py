@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from forms_service.errors import Conflict, Forbidden
+from forms_service.core.errors import Conflict, Forbidden
 from forms_service.storage.model import ChangeSetStatus, FieldChangeStatus
 
 

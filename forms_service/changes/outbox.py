@@ -24,10 +24,10 @@ from forms_service.audit import service as audit
 from forms_service.changes.diff import canonical
 from forms_service.changes.model import Action, Outcome, decode_raw, encode_raw, error_kind
 from forms_service.changes.settlement import change_set_event, record_event, settle, transition
-from forms_service.clock import Clock, utc_now
 from forms_service.connectors.interfaces import Connector, FieldWrite, SourceUnavailable
+from forms_service.core.clock import Clock, utc_now
+from forms_service.core.errors import Conflict, NotFound
 from forms_service.definitions.model import FormDefinition
-from forms_service.errors import Conflict, NotFound
 from forms_service.storage.model import (
     ChangeSet,
     FieldChangeRow,

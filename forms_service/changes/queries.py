@@ -21,8 +21,8 @@ from forms_service.changes.model import (
     QueueFilter,
     QueuePage,
 )
+from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
-from forms_service.errors import NotFound
 from forms_service.storage.model import (
     ChangeSet,
     ChangeSetStatus,

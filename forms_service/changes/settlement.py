@@ -23,8 +23,8 @@ from forms_service.changes.model import (
 )
 from forms_service.changes.policy import PolicySettings, confidence_of, route, verdict_of
 from forms_service.changes.review import change_set_status, next_status
+from forms_service.core.errors import InvalidInput
 from forms_service.definitions.model import FormDefinition
-from forms_service.errors import InvalidInput
 from forms_service.storage.model import (
     ChangeSet,
     ChangeSetStatus,

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from forms_service.errors import FormsError
+from forms_service.core.errors import FormsError
 
 
 class SourceUnavailable(FormsError):

@@ -24,7 +24,7 @@ from forms_service.connectors.interfaces import (
     SelectionError,
     SourceUnavailable,
 )
-from forms_service.errors import ConfigurationError
+from forms_service.core.errors import ConfigurationError
 
 #: Attempts of the read-compare-PATCH cycle when other writers keep changing the record.
 _PATCH_ROUNDS = 3

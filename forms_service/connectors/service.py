@@ -8,7 +8,7 @@ from typing import Any
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.rest import RestConnector
 from forms_service.connectors.sql import SqlConnector
-from forms_service.errors import ConfigurationError
+from forms_service.core.errors import ConfigurationError
 
 
 def build_connectors(config: Mapping[str, Mapping[str, Any]]) -> dict[str, Connector]:

@@ -27,7 +27,7 @@ from forms_service.connectors.interfaces import (
     SelectionError,
     SourceUnavailable,
 )
-from forms_service.errors import ConfigurationError
+from forms_service.core.errors import ConfigurationError
 from forms_service.storage.service import autocommit, make_engine
 
 #: Keys per query of read_many: far below every database's limit on bound parameters.

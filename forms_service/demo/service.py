@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from forms_service.accounts.service import create_api_token, create_user
 from forms_service.connectors.interfaces import Selection
-from forms_service.errors import Conflict
+from forms_service.core.errors import Conflict
 from forms_service.runtime import Runtime
 from forms_service.storage.service import make_engine
 

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from forms_service.errors import NotFound
-from forms_service.intake.mailroom.model import ScanPage
+from forms_service.core.errors import NotFound
 from forms_service.storage.model import (
     AnswerChannel,
     ChangeSet,
@@ -20,6 +19,7 @@ from forms_service.storage.model import (
     Submission,
     SubmissionStatus,
 )
+from forms_service.storage.scans import ScanPage
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forms_service.connectors.interfaces import Selection
-from forms_service.errors import InvalidInput
+from forms_service.core.errors import InvalidInput
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
 from forms_service.storage.model import Document

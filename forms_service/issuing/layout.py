@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from forms_service.core.errors import FormsError
 from forms_service.definitions.model import FormDefinition
-from forms_service.errors import FormsError
 from forms_service.issuing import layout_v1
 from forms_service.issuing.layout_model import (
     PAGE_HEIGHT,

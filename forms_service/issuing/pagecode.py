@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from forms_service.errors import FormsError
+from forms_service.core.errors import FormsError
 from forms_service.issuing.tokens import SigningKey
 
 PREFIX = "F"

@@ -22,12 +22,12 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from forms_service.core.errors import ConfigurationError
 from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
-from forms_service.errors import ConfigurationError
-from forms_service.intake.pdf.acroform import read_pdf_form
-from forms_service.intake.pdf.guard import PdfLimits
-from forms_service.intake.pdf.model import PdfField, PdfFieldKind
 from forms_service.issuing.widgets import TOKEN_FIELD
+from forms_service.pdfforms.acroform import read_pdf_form
+from forms_service.pdfforms.guard import PdfLimits
+from forms_service.pdfforms.model import PdfField, PdfFieldKind
 
 _TEMPLATE_LIMITS = PdfLimits(max_bytes=100 * 1024 * 1024, max_pages=500, max_fields=20000)
 _HIDDEN = 1 << 1

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from forms_service.connectors.interfaces import SourceUnavailable
+from forms_service.core.errors import Conflict, NotFound
 from forms_service.definitions.model import FormDefinition
-from forms_service.errors import Conflict, NotFound
 from forms_service.issuing.letter import LetterTemplate, letter_of
 from forms_service.issuing.pagecode import PageCodes
 from forms_service.issuing.pdf import DocumentContent, PdfRenderer

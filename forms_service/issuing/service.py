@@ -15,12 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.audit import service as audit
-from forms_service.clock import Clock, utc_now
 from forms_service.connectors.interfaces import Connector, Selection
+from forms_service.core.clock import Clock, utc_now
+from forms_service.core.errors import InvalidInput, NotFound
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
-from forms_service.errors import InvalidInput, NotFound
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
 from forms_service.storage.model import Document, DocumentStatus

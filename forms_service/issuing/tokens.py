@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from forms_service.errors import FormsError, Gone, NotFound
+from forms_service.core.errors import FormsError, Gone, NotFound
 
 _TOKEN = re.compile(
     r"([A-Za-z0-9_-]{22})\.([0-9a-z]{1,10})\.([A-Za-z0-9]{1,16})\.([A-Za-z0-9_-]{22})"

@@ -1,6 +1,6 @@
 """Celery configured from the settings, the jobs it runs, and the service's JobQueue on it.
 
-Workers start with `forms-service worker` or `celery -A forms_service.jobs.celery_app worker`.
+Workers start with `forms-service worker` or `celery -A forms_service.runtime.celery_app worker`.
 The embedded default needs no server: messages are files under var/jobs/ (kombu's filesystem
 transport) and results go to a SQLite file there. Production sets JOBS_BROKER_URL to a
 redis:// or amqp:// URL. A job is a plain function of its area's tasks.py taking ids; the

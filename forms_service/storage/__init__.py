@@ -1,1 +1,9 @@
-"""Persistence: SQLAlchemy models, sessions, migrations and the file store."""
+"""Persistence: SQLAlchemy models, sessions, migrations and the file store.
+
+Every table is declared here: model.py (documents, submissions, change sets, the outbox, the
+audit log, accounts, PDF returns) and scans.py (the mailroom's batches, files, pages and
+corrections). Importing the package registers both with `Base.metadata`, so that migrations,
+the schema check and the tests see every table whatever else was imported.
+"""
+
+from forms_service.storage import model, scans  # noqa: F401 - registers every table

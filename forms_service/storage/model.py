@@ -388,7 +388,3 @@ class PdfReturn(Base):
     reader: Mapped[str] = mapped_column(String(16))
     field_count: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[dt.datetime] = mapped_column(index=True)
-
-
-# The mailroom's tables live in their area; importing them here registers them with Base.
-from forms_service.intake.mailroom import model as _mailroom_model  # noqa: E402, F401

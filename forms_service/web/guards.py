@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request
 
-from forms_service.errors import InvalidInput
+from forms_service.core.errors import InvalidInput
 
 _NUL = "\x00"
 #: Nesting no request body of the API comes near; deeper is refused, not walked.

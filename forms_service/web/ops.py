@@ -55,13 +55,13 @@ class StorageCollector(Collector):
         self.runtime = built
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from forms_service.intake.mailroom.model import PENDING_PAGE_STATUSES, ScanPage
         from forms_service.storage.model import (
             ChangeSet,
             ChangeSetStatus,
             OutboxMessage,
             OutboxStatus,
         )
+        from forms_service.storage.scans import PENDING_PAGE_STATUSES, ScanPage
 
         try:
             with self.runtime.sessions() as session:

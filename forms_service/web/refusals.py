@@ -11,7 +11,7 @@ from typing import Final
 
 from flask_babel import gettext, lazy_gettext
 
-from forms_service.errors import FormsError
+from forms_service.core.errors import FormsError
 
 #: The customers' pages (links, identity questions, PDF uploads).
 CUSTOMER: Final[Mapping[str, object]] = {

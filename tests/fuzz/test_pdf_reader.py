@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forms_service.intake.pdf.acroform import read_pdf_form
-from forms_service.intake.pdf.guard import PdfLimits, PdfRejected
+from forms_service.pdfforms.acroform import read_pdf_form
+from forms_service.pdfforms.guard import PdfLimits, PdfRejected
 from tests.fuzz.mutations import damaged
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pdf-forms"

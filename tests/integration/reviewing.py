@@ -12,8 +12,8 @@ from sqlalchemy import update
 from forms_service.accounts.service import create_api_token, create_user
 from forms_service.connectors.interfaces import Selection
 from forms_service.connectors.sql import SqlConnector
+from forms_service.core.errors import NotFound
 from forms_service.definitions.model import Channel
-from forms_service.errors import NotFound
 from forms_service.runtime import Runtime
 from forms_service.storage.model import Document
 from tests.conftest import hidden_fields

@@ -20,7 +20,7 @@ from forms_service.audit.service import (
     redact,
 )
 from forms_service.cli import cli
-from forms_service.clock import utc_now
+from forms_service.core.clock import utc_now
 from forms_service.runtime import Runtime
 from forms_service.storage.model import AuditChainHead, AuditEvent
 from tests.integration.changes_support import issue, submit

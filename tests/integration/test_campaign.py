@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import event, func, select
 
 from forms_service.audit.service import verify
-from forms_service.cli import issue
+from forms_service.cli.issuing import issue
 from forms_service.connectors.interfaces import Selection
 from forms_service.issuing.campaign import CampaignPlan, run_campaign
 from forms_service.runtime import Runtime, worker_issuing

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from forms_service.cli import cli
 from forms_service.connectors.interfaces import Selection
+from forms_service.core.errors import ConfigurationError
 from forms_service.definitions.service import load_definition
-from forms_service.errors import ConfigurationError
-from forms_service.intake.pdf.acroform import read_pdf_form
 from forms_service.issuing.pdf_template import render_template_copy
+from forms_service.pdfforms.acroform import read_pdf_form
 from forms_service.runtime import Runtime
 from forms_service.storage.model import Document, PdfReturn, Submission
 from tests.conftest import DEFINITIONS

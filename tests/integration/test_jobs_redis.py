@@ -1,6 +1,6 @@
 """The real Celery worker reads scanned pages: on the real Redis, and on the filesystem broker.
 
-A worker process is started with `celery -A forms_service.jobs.celery_app worker`, configured
+A worker process is started with `celery -A forms_service.runtime.celery_app worker`, configured
 like production through FORMS_* variables (same database, file store and secrets as the test
 app); the test app only queues. Redis keys carry a private prefix that is deleted afterwards.
 """
@@ -24,10 +24,10 @@ import redis
 from sqlalchemy import update
 
 from forms_service.intake.mailroom import queries
-from forms_service.intake.mailroom.model import PageStatus, ScanPage
 from forms_service.intake.mailroom.service import Upload
 from forms_service.jobs.service import CeleryJobQueue
 from forms_service.runtime import Runtime
+from forms_service.storage.scans import PageStatus, ScanPage
 from tests.conftest import REDIS_URL
 from tests.mailroom_scans import as_pdf, issue, scanned_page
 from tests.ocr_pages import Answers
@@ -107,7 +107,7 @@ def _close_celery_app(runtime: Runtime) -> None:
 def _worker_command(settings: dict[str, Any], *options: str) -> list[str]:
     queue = str(settings.get("JOBS_QUEUE", "forms_service"))
     return [
-        sys.executable, "-m", "celery", "-A", "forms_service.jobs.celery_app", "worker",
+        sys.executable, "-m", "celery", "-A", "forms_service.runtime.celery_app", "worker",
         "--loglevel=INFO", "-Q", queue,
         "--without-gossip", "--without-mingle", "--without-heartbeat", *options,
     ]  # fmt: skip

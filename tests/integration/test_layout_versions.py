@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from forms_service.intake.mailroom.assembly import build_mailroom
-from forms_service.intake.mailroom.model import PageStatus, ScanPage
 from forms_service.intake.mailroom.service import Upload
 from forms_service.issuing.layout import LayoutVersions
 from forms_service.issuing.pagecode import PageCodes
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.runtime import Runtime
+from forms_service.runtime.mailroom import build_mailroom
 from forms_service.storage.model import Document, Submission
+from forms_service.storage.scans import PageStatus, ScanPage
 from tests.layout_versions import SHIFT, TEST_LAYOUT, with_test_layout
 from tests.mailroom_scans import as_pdf, as_png, issue, printed_and_filled, scanned_page
 from tests.ocr_pages import Answers

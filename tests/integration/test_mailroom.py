@@ -21,10 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from forms_service.cli import cli
-from forms_service.errors import InvalidInput
+from forms_service.core.errors import InvalidInput
 from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.files import MAX_PAGES
-from forms_service.intake.mailroom.model import BatchStatus, PageStatus, ScanPage
 from forms_service.intake.mailroom.service import Upload
 from forms_service.issuing.layout import CURRENT_LAYOUT
 from forms_service.issuing.pagecode import PageCodes
@@ -36,6 +35,7 @@ from forms_service.storage.model import (
     FieldChangeRow,
     FieldChangeStatus,
 )
+from forms_service.storage.scans import BatchStatus, PageStatus, ScanPage
 from tests.integration.reviewing import add_token, add_user, csrf_of, english_client, sign_in
 from tests.mailroom_scans import (
     as_jpeg,
@@ -351,7 +351,7 @@ def test_page_of_another_batch_then_rejected_by_an_operator(runtime: Runtime) ->
     (late,) = _pages(runtime, second.id)
     assert (late.status, late.exception) == (PageStatus.EXCEPTION, "page_of_another_batch")
 
-    from forms_service.errors import InvalidInput
+    from forms_service.core.errors import InvalidInput
 
     with pytest.raises(InvalidInput):
         runtime.mailroom.reject(late.id, "   ", actor="operator")
@@ -377,7 +377,7 @@ def test_operator_assigns_an_unidentified_page_to_a_document(runtime: Runtime) -
     (stray,) = _pages(runtime, received.id)
     assert stray.exception == "unknown_document"
 
-    from forms_service.errors import Conflict, NotFound
+    from forms_service.core.errors import Conflict, NotFound
 
     with pytest.raises(NotFound) as unknown:
         runtime.mailroom.assign(stray.id, "ZZZ-ZZZ-ZZZ", actor="operator")
@@ -645,7 +645,7 @@ def test_clerk_corrections_of_read_values_are_recorded_as_accuracy(
     with runtime.sessions() as session, session.begin():
         assert record_corrections(session, runtime.definitions, now=dt.datetime.now(dt.UTC)) == 0
     with runtime.sessions() as session:
-        from forms_service.intake.mailroom.model import OcrCorrection
+        from forms_service.storage.scans import OcrCorrection
 
         recorded = {c.document_id: c for c in session.execute(select(OcrCorrection)).scalars()}
         (line,) = accuracy_summary(session)

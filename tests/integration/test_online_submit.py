@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from forms_service.audit.service import verify
 from forms_service.changes.service import ChangeService
 from forms_service.connectors.interfaces import SourceUnavailable
+from forms_service.core.errors import NotFound
 from forms_service.definitions.model import Channel
-from forms_service.errors import NotFound
 from forms_service.intake.online import service as intake_service
 from forms_service.intake.online.model import ClosedLink, Receipt, RevokedLink
 from forms_service.runtime import Runtime

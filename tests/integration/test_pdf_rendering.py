@@ -20,7 +20,7 @@ from pdfminer.pdftypes import resolve1
 from pdfminer.psparser import PSLiteral
 from pdfminer.utils import decode_text
 
-from forms_service.cli import definitions_check
+from forms_service.cli.definitions import definitions_check
 from forms_service.connectors.interfaces import Selection
 from forms_service.definitions.model import Channel
 from forms_service.issuing.layout import form_geometry

@@ -26,13 +26,13 @@ from sqlalchemy import select
 from forms_service.accounts.service import create_api_token
 from forms_service.connectors.interfaces import Selection
 from forms_service.intake.mailroom import tasks
-from forms_service.intake.mailroom.model import PageStatus, ScanBatch, ScanPage
 from forms_service.intake.mailroom.pages import MAX_ATTEMPTS
 from forms_service.intake.mailroom.service import Upload
 from forms_service.issuing.layout import form_geometry
 from forms_service.issuing.pagecode import PageCodes
 from forms_service.runtime import Runtime
 from forms_service.storage.model import AuditEvent, Document, PdfReturn, Submission
+from forms_service.storage.scans import PageStatus, ScanBatch, ScanPage
 from tests.conftest import hidden_fields
 from tests.integration.reviewing import add_user, csrf_of, english_client, sign_in
 from tests.mailroom_scans import as_pdf, issue, scanned_page

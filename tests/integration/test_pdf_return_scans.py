@@ -19,10 +19,10 @@ from sqlalchemy import select
 from forms_service.accounts.service import create_api_token
 from forms_service.connectors.interfaces import Selection
 from forms_service.intake.mailroom import tasks
-from forms_service.intake.mailroom.model import PageStatus, ScanPage
-from forms_service.intake.pdf.acroform import read_pdf_form
+from forms_service.pdfforms.acroform import read_pdf_form
 from forms_service.runtime import Runtime
 from forms_service.storage.model import SecurityEvent, Submission
+from forms_service.storage.scans import PageStatus, ScanPage
 from tests.conftest import hidden_fields
 from tests.pdf_forms import fill_with_pypdf, run_tool
 

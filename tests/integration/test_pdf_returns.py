@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from forms_service.accounts.service import create_api_token
 from forms_service.app import create_app
 from forms_service.connectors.interfaces import Selection
-from forms_service.intake.mailroom.model import ScanBatch
 from forms_service.intake.pdf.service import TamperedPdfToken, UnidentifiedPdf
 from forms_service.issuing.tokens import ExpiredLink
 from forms_service.runtime import Runtime
@@ -29,6 +28,7 @@ from forms_service.storage.model import (
     SecurityEvent,
     Submission,
 )
+from forms_service.storage.scans import ScanBatch
 from tests.conftest import hidden_fields
 from tests.pdf_forms import (
     FIXTURES,

@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select, update
 
-from forms_service.intake.mailroom.model import PageStatus, ScanPage
 from forms_service.intake.mailroom.service import Upload
 from forms_service.jobs.sweeps import SweepRound, SweepSettings, sweep_lock, sweep_once
 from forms_service.runtime import Runtime
 from forms_service.storage.model import AuditEvent
+from forms_service.storage.scans import PageStatus, ScanPage
 
 #: Sent again after ten minutes; the lost pages below have waited an hour.
 SETTINGS = SweepSettings(interval=60, after=600)

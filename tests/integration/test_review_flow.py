@@ -17,7 +17,7 @@ from forms_service.changes.model import (
 )
 from forms_service.changes.review import Decision
 from forms_service.connectors.interfaces import FieldWrite
-from forms_service.errors import InvalidInput, NotFound
+from forms_service.core.errors import InvalidInput, NotFound
 from forms_service.issuing.tokens import new_document_id
 from forms_service.runtime import Runtime
 from forms_service.storage.model import (

@@ -17,8 +17,8 @@ from sqlalchemy import Table, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from forms_service.audit.service import GENESIS, _digest, record, verify
-from forms_service.clock import utc_now
-from forms_service.logs import JsonFormatter, RedactingFormatter
+from forms_service.core.clock import utc_now
+from forms_service.core.logs import JsonFormatter, RedactingFormatter
 from forms_service.storage import migrate
 from forms_service.storage.model import (
     AuditEvent,

@@ -28,10 +28,10 @@ from sqlalchemy import select
 
 from forms_service.cli import cli
 from forms_service.intake.mailroom import queries
-from forms_service.intake.mailroom.model import PageStatus
-from forms_service.intake.pdf.acroform import read_pdf_form
+from forms_service.pdfforms.acroform import read_pdf_form
 from forms_service.runtime import Runtime
 from forms_service.storage.model import PdfReturn, PdfReturnStatus
+from forms_service.storage.scans import PageStatus
 from tests.pdf_forms import fill_with_pypdf
 from tests.readers.libreoffice import convert_to_pdf
 from tests.readers.pdfjs_filler import fill_many_with_pdfjs, fill_with_pdfjs

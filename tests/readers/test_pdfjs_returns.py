@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from forms_service.intake.pdf.acroform import read_pdf_form
+from forms_service.pdfforms.acroform import read_pdf_form
 from forms_service.runtime import Runtime
 from forms_service.storage.model import PdfReturnStatus
 from tests.pdf_forms import FIXTURES, run_tool

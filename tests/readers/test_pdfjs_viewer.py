@@ -19,7 +19,7 @@ import pytest
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page
 
-from forms_service.intake.pdf.acroform import read_pdf_form
+from forms_service.pdfforms.acroform import read_pdf_form
 from forms_service.runtime import Runtime
 from tests.e2e.browsing import offline, serving
 from tests.readers.pdfjs_filler import PDFJS_DIR, fill_with_pdfjs

@@ -14,8 +14,8 @@ import functools
 
 import pytest
 
-from forms_service.intake.pdf.acroform import read_pdf_form
-from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm
+from forms_service.pdfforms.acroform import read_pdf_form
+from forms_service.pdfforms.model import PdfField, PdfFieldKind, PdfForm
 from tests.pdf_forms import FIXTURES
 from tests.pdf_oracles import OracleField, read_with_pdfium, read_with_pdftk
 

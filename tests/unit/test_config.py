@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from forms_service.config import ensure_secrets, load_settings
-from forms_service.errors import ConfigurationError
+from forms_service.core.errors import ConfigurationError
 
 STRONG = "s" * 48
 KEYS = ["k2:" + "b" * 40, "k1:" + "a" * 40]
@@ -281,8 +281,8 @@ def test_a_layer_replaces_a_whole_value_and_file_keys_may_be_upper_case(tmp_path
 def test_the_defaults_are_those_of_the_parts_they_configure() -> None:
     from forms_service.accounts.service import LockoutPolicy
     from forms_service.intake.mailroom.reading import ReadingSettings
-    from forms_service.intake.pdf.guard import PdfLimits
     from forms_service.jobs.sweeps import SweepSettings
+    from forms_service.pdfforms.guard import PdfLimits
 
     settings = load_settings(environ={})
     limits = PdfLimits()

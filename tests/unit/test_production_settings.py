@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from forms_service.config import Settings, check_production, ensure_secrets, load_settings
-from forms_service.errors import ConfigurationError
+from forms_service.core.errors import ConfigurationError
 
 SAFE = {
     "ENV": "production",

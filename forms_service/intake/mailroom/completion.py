@@ -12,11 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
-from forms_service.clock import Clock
+from forms_service.core.clock import Clock
 from forms_service.definitions.model import FormDefinition
 from forms_service.intake.mailroom import returns
 from forms_service.intake.mailroom.answers import answer_of
-from forms_service.intake.mailroom.model import PageStatus, ScanPage
 from forms_service.intake.mailroom.reading import GeometryOf
 from forms_service.issuing.tokens import new_document_id
 from forms_service.storage.model import (
@@ -26,6 +25,7 @@ from forms_service.storage.model import (
     Submission,
     SubmissionStatus,
 )
+from forms_service.storage.scans import PageStatus, ScanPage
 
 #: A page read, waiting for the document's other pages after its batch ended.
 MISSING_PAGES = "missing_pages"

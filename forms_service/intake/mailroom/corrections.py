@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms_service.definitions.model import FormDefinition
-from forms_service.intake.mailroom.model import OcrCorrection
 from forms_service.storage.model import (
     SCANNED_CHANNELS,
     ChangeSet,
     FieldChangeRow,
     FieldChangeStatus,
 )
+from forms_service.storage.scans import OcrCorrection
 
 #: Field states in which a clerk has said what the value is.
 DECIDED = (FieldChangeStatus.ACCEPTED, FieldChangeStatus.QUEUED, FieldChangeStatus.APPLIED)

@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pypdfium2 as pdfium
 from PIL import Image, ImageOps
 
-from forms_service.errors import InvalidInput
+from forms_service.core.errors import InvalidInput
 from forms_service.i18n import N_
 from forms_service.intake.mailroom.bounded import OverLimits, run_bounded
 

@@ -9,15 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.audit import service as audit
+from forms_service.core.errors import Conflict, InvalidInput, NotFound
 from forms_service.definitions.model import FormDefinition
-from forms_service.errors import Conflict, InvalidInput, NotFound
 from forms_service.i18n import N_
 from forms_service.intake.mailroom import returns
-from forms_service.intake.mailroom.model import BatchStatus, PageStatus, ScanBatch, ScanPage
 from forms_service.intake.mailroom.reading import GeometryOf
 from forms_service.issuing.layout import UnknownLayoutVersion
 from forms_service.issuing.tokens import normalise_reference
 from forms_service.storage.model import Document, DocumentStatus
+from forms_service.storage.scans import BatchStatus, PageStatus, ScanBatch, ScanPage
 
 MAX_REASON = 200
 

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from forms_service.clock import Clock
+from forms_service.core.clock import Clock
+from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
-from forms_service.errors import NotFound
 from forms_service.intake.mailroom import completion, returns
 from forms_service.intake.mailroom.completion import MISSING_PAGES
 from forms_service.intake.mailroom.files import PageProblem, load_page
@@ -26,13 +26,6 @@ from forms_service.intake.mailroom.identification import (
     PageException,
     identify,
     letter_document,
-)
-from forms_service.intake.mailroom.model import (
-    PENDING_PAGE_STATUSES,
-    BatchStatus,
-    PageStatus,
-    ScanBatch,
-    ScanPage,
 )
 from forms_service.intake.mailroom.reading import (
     BlankOf,
@@ -46,6 +39,13 @@ from forms_service.issuing.pagecode import PageCodes
 from forms_service.issuing.tokens import LinkSigner
 from forms_service.storage.filestore import FileStore
 from forms_service.storage.model import Document, DocumentStatus, Submission, SubmissionStatus
+from forms_service.storage.scans import (
+    PENDING_PAGE_STATUSES,
+    BatchStatus,
+    PageStatus,
+    ScanBatch,
+    ScanPage,
+)
 from ocr.interfaces import OcrEngine
 
 log = logging.getLogger(__name__)

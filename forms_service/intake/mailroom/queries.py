@@ -10,20 +10,20 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from forms_service.connectors.interfaces import Connector, Selection, SourceUnavailable
+from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
-from forms_service.errors import NotFound
-from forms_service.intake.mailroom.model import (
-    FINAL_PAGE_STATUSES,
-    PageStatus,
-    ScanBatch,
-    ScanPage,
-)
 from forms_service.issuing.tokens import normalise_reference
 from forms_service.storage.model import (
     FINAL_PDF_RETURN_STATUSES,
     Document,
     PdfReturn,
     PdfReturnStatus,
+)
+from forms_service.storage.scans import (
+    FINAL_PAGE_STATUSES,
+    PageStatus,
+    ScanBatch,
+    ScanPage,
 )
 
 #: Columns a person's name may be searched in, in the source records.

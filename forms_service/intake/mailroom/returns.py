@@ -27,12 +27,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
-from forms_service.intake.mailroom.model import (
-    FINAL_PAGE_STATUSES,
-    PageStatus,
-    ScanBatch,
-    ScanPage,
-)
 from forms_service.storage.model import (
     AnswerChannel,
     ChangeSet,
@@ -41,6 +35,12 @@ from forms_service.storage.model import (
     PdfReturnStatus,
     SecurityEvent,
     Submission,
+)
+from forms_service.storage.scans import (
+    FINAL_PAGE_STATUSES,
+    PageStatus,
+    ScanBatch,
+    ScanPage,
 )
 
 #: The exception of a page of a PDF return whose code names another document.

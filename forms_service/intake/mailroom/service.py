@@ -19,19 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.audit import service as audit
-from forms_service.clock import Clock, utc_now
+from forms_service.core.clock import Clock, utc_now
+from forms_service.core.errors import InvalidInput
 from forms_service.definitions.model import FormDefinition
-from forms_service.errors import InvalidInput
 from forms_service.i18n import N_
 from forms_service.intake.mailroom.files import MAX_PAGES, count_pages, media_type_of
-from forms_service.intake.mailroom.model import (
-    PENDING_PAGE_STATUSES,
-    BatchStatus,
-    PageStatus,
-    ScanBatch,
-    ScanFile,
-    ScanPage,
-)
 from forms_service.intake.mailroom.operators import OperatorActions
 from forms_service.intake.mailroom.pages import PageJob, ProposeHook
 from forms_service.intake.mailroom.reading import BlankOf, GeometryOf, ReadingSettings
@@ -41,6 +33,14 @@ from forms_service.issuing.tokens import LinkSigner, new_document_id
 from forms_service.jobs.interfaces import JobQueue
 from forms_service.storage.filestore import FileStore
 from forms_service.storage.model import PdfReturn, PdfReturnStatus
+from forms_service.storage.scans import (
+    PENDING_PAGE_STATUSES,
+    BatchStatus,
+    PageStatus,
+    ScanBatch,
+    ScanFile,
+    ScanPage,
+)
 from ocr.interfaces import OcrEngine
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from forms_service.errors import FormsError
+from forms_service.core.errors import FormsError
 from forms_service.intake.mailroom.service import MailroomIntake, ReceivedBatch, Upload
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.audit import service as audit
+from forms_service.core.errors import TooManyAttempts
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import ChallengeQuestion, FormDefinition
-from forms_service.errors import TooManyAttempts
 from forms_service.intake.online.model import ChallengeFailed, ChallengePolicy
 from forms_service.intake.online.queries import DOCUMENTS
 from forms_service.issuing.service import challenge_digest

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from forms_service.core.errors import Gone, InvalidInput
 from forms_service.definitions.model import FormDefinition
-from forms_service.errors import Gone, InvalidInput
 from forms_service.storage.model import Document, Submission
 
 

@@ -15,9 +15,9 @@ from forms_service.audit import service as audit
 from forms_service.changes.model import error_kind
 from forms_service.changes.proposal import Answer, Proposal, store
 from forms_service.connectors.interfaces import SourceUnavailable
+from forms_service.core.errors import InvalidInput
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import Channel, FormDefinition
-from forms_service.errors import InvalidInput
 from forms_service.intake.interfaces import ChangeProposer
 from forms_service.intake.online.challenge import check_identity
 from forms_service.intake.online.model import (

@@ -15,8 +15,8 @@ from typing import Any
 
 from forms_service.definitions.fieldtypes import FieldValueError, WidgetKind
 from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
-from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm, ValueSource
 from forms_service.issuing.widgets import TOKEN_FIELD, option_widget_name
+from forms_service.pdfforms.model import PdfField, PdfFieldKind, PdfForm, ValueSource
 
 #: Confidence of a value read from an appearance stream (below the auto-apply threshold).
 APPEARANCE_CONFIDENCE = 0.8

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms_service.errors import NotFound
-from forms_service.intake.mailroom.model import PageStatus, ScanBatch, ScanPage
+from forms_service.core.errors import NotFound
 from forms_service.storage.model import PdfReturn, PdfReturnStatus
+from forms_service.storage.scans import PageStatus, ScanBatch, ScanPage
 
 
 @dataclass(frozen=True)

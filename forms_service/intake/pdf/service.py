@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from forms_service.audit import service as audit
+from forms_service.core.errors import Forbidden, FormsError, InvalidInput
 from forms_service.definitions.model import Channel
-from forms_service.errors import Forbidden, FormsError, InvalidInput
 from forms_service.i18n import field_message
 from forms_service.intake.online.model import ClosedLink, FieldChange, changes_of
 from forms_service.intake.online.queries import pending_answer
 from forms_service.intake.online.service import OnlineIntake
-from forms_service.intake.pdf.acroform import read_pdf_form
 from forms_service.intake.pdf.answers import (
     AnswerProblem,
     FieldAnswer,
@@ -30,9 +29,10 @@ from forms_service.intake.pdf.answers import (
     matching_fields,
     read_answers,
 )
-from forms_service.intake.pdf.guard import PdfLimits, PdfRejected
-from forms_service.intake.pdf.model import PdfForm
 from forms_service.issuing.tokens import ExpiredLink, TamperedLink, new_document_id
+from forms_service.pdfforms.acroform import read_pdf_form
+from forms_service.pdfforms.guard import PdfLimits, PdfRejected
+from forms_service.pdfforms.model import PdfForm
 from forms_service.storage.filestore import FileStore
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 
 from forms_service.definitions.fieldtypes import type_for_acroform, type_named_by
-from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm
 from forms_service.issuing.widgets import TOKEN_FIELD
+from forms_service.pdfforms.model import PdfField, PdfFieldKind, PdfForm
 
 _INDEX = re.compile(r"\[\d+\]")
 _NOT_NAME = re.compile(r"[^a-z0-9]+")

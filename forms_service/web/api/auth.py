@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from forms_service.accounts.service import Role, find_api_token, roles_of
-from forms_service.errors import FormsError
+from forms_service.core.errors import FormsError
 from forms_service.web.context import runtime
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,11 +11,11 @@ from marshmallow import Schema, fields
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms_service.accounts.service import Role
-from forms_service.errors import InvalidInput
-from forms_service.intake.mailroom.model import PageStatus
+from forms_service.core.errors import InvalidInput
 from forms_service.intake.pdf import queries
-from forms_service.intake.pdf.guard import PdfTooLarge
+from forms_service.pdfforms.guard import PdfTooLarge
 from forms_service.storage.model import PdfReturnStatus
+from forms_service.storage.scans import PageStatus
 from forms_service.web.api.auth import require_token
 from forms_service.web.api.problems import problems
 from forms_service.web.context import client_pseudonym, locale, runtime

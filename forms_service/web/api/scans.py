@@ -8,7 +8,7 @@ from flask import g, request
 from flask_smorest import Blueprint
 
 from forms_service.accounts.service import Role
-from forms_service.errors import InvalidInput
+from forms_service.core.errors import InvalidInput
 from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.service import Upload
 from forms_service.web.api.auth import require_token

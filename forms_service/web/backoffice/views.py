@@ -18,7 +18,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 
 from forms_service.accounts.service import LockoutPolicy, Role, authenticate, set_locale
-from forms_service.errors import FormsError, TooManyAttempts
+from forms_service.core.errors import FormsError, TooManyAttempts
 from forms_service.web.backoffice.auth import (
     REVIEWERS,
     BackofficeUser,

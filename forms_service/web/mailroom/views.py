@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from forms_service.accounts.service import Role
-from forms_service.errors import FormsError
+from forms_service.core.errors import FormsError
 from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.corrections import accuracy_summary, record_corrections
 from forms_service.intake.mailroom.service import Upload

@@ -14,12 +14,11 @@ from flask_babel import gettext
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from forms_service.core.errors import FormsError
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.online_form import challenge_form_class
-from forms_service.errors import FormsError
 from forms_service.i18n import field_message
 from forms_service.intake.online.model import ChallengeFailed, Purpose
-from forms_service.intake.pdf.guard import PdfRejected, PdfTooLarge
 from forms_service.intake.pdf.service import (
     AnswersRefused,
     NotThisForm,
@@ -27,6 +26,7 @@ from forms_service.intake.pdf.service import (
     PdfReturnReceipt,
     UnidentifiedPdf,
 )
+from forms_service.pdfforms.guard import PdfRejected, PdfTooLarge
 from forms_service.storage.model import Document, PdfReturnStatus
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter

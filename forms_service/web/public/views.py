@@ -16,13 +16,13 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from forms_service.core.errors import FormsError
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.definitions.online_form import (
     challenge_form_class,
     form_value,
     online_form_class,
 )
-from forms_service.errors import FormsError
 from forms_service.intake.online.model import (
     ChallengeFailed,
     OpenedForm,

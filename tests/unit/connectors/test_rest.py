@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 from forms_service.connectors.interfaces import FieldWrite, SourceUnavailable
 from forms_service.connectors.rest import RestConnector
 from forms_service.connectors.service import build_connectors
-from forms_service.errors import ConfigurationError
+from forms_service.core.errors import ConfigurationError
 from tests.rest_source import RestSource
 
 RECORD = {"id": "K1", "city": "Lyon", "postcode": "69003", "birth": "1980-02-03"}

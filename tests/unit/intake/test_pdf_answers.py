@@ -7,8 +7,8 @@ import dataclasses
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import load_definition
 from forms_service.intake.pdf.answers import document_token, matching_fields, read_answers
-from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm, ValueSource
 from forms_service.intake.pdf.skeleton import definition_skeleton, form_id_of
+from forms_service.pdfforms.model import PdfField, PdfFieldKind, PdfForm, ValueSource
 from tests.conftest import DEFINITIONS
 
 BASE = {

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from forms_service.intake.pdf.acroform import read_pdf_form
-from forms_service.intake.pdf.guard import (
+from forms_service.pdfforms.acroform import read_pdf_form
+from forms_service.pdfforms.guard import (
     CorruptPdf,
     EncryptedPdf,
     NotAPdf,
@@ -21,7 +21,7 @@ from forms_service.intake.pdf.guard import (
     inflated_size,
     nesting_depth,
 )
-from forms_service.intake.pdf.model import PdfFieldKind, ValueSource
+from forms_service.pdfforms.model import PdfFieldKind, ValueSource
 from tests.pdf_forms import (
     FIXTURES,
     Box,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from forms_service.connectors.interfaces import Selection
-from forms_service.errors import InvalidInput
+from forms_service.core.errors import InvalidInput
 from forms_service.issuing.campaign import CampaignPlan, batches
 
 

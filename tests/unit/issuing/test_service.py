@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.connectors.memory import InMemoryConnector
+from forms_service.core.errors import InvalidInput, NotFound
 from forms_service.definitions.service import DefinitionSet, load_definitions
-from forms_service.errors import InvalidInput, NotFound
 from forms_service.issuing.service import IssuingService, challenge_digest, snapshot_of
 from forms_service.issuing.tokens import LinkSigner, SigningKey
 from forms_service.storage import migrate

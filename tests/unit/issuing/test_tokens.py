@@ -9,7 +9,7 @@ import string
 
 import pytest
 
-from forms_service.errors import FormsError
+from forms_service.core.errors import FormsError
 from forms_service.issuing.tokens import (
     ExpiredLink,
     LinkSigner,

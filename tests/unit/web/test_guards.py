@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from forms_service.errors import InvalidInput
+from forms_service.core.errors import InvalidInput
 from forms_service.web.guards import refuse_unstorable_characters
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from flask import Flask, render_template_string, session
 
-from forms_service.errors import Conflict, InvalidInput
+from forms_service.core.errors import Conflict, InvalidInput
 from forms_service.web.backoffice.locale import named, recorded
 from forms_service.web.context import locale
 from forms_service.web.extensions import init_babel

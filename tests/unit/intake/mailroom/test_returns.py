@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from forms_service.intake.mailroom.model import PageStatus
 from forms_service.intake.mailroom.returns import SettledPage, outcome_of
 from forms_service.storage.model import PdfReturnStatus
+from forms_service.storage.scans import PageStatus
 
 MINE, THEIRS = "doc-mine", "doc-theirs"
 SUBMITTED, REJECTED = PageStatus.SUBMITTED, PageStatus.REJECTED

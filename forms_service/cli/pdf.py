@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from forms_service.intake.pdf.acroform import read_pdf_form
-from forms_service.intake.pdf.guard import PdfLimits, PdfRejected
 from forms_service.intake.pdf.skeleton import definition_skeleton, form_id_of
+from forms_service.pdfforms.acroform import read_pdf_form
+from forms_service.pdfforms.guard import PdfLimits, PdfRejected
 
 #: An organisation's own forms can be long (a tax return has dozens of pages).
 _IMPORT_LIMITS = PdfLimits(max_bytes=100 * 1024 * 1024, max_pages=500, max_fields=20000)

@@ -1,26 +1,18 @@
-"""`forms-service mailroom …` and `forms-service worker`: scans from files or a watched folder."""
+"""`forms-service mailroom …`: scans from files or a watched folder."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 from pathlib import Path
 from types import FrameType
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from forms_service.config import ensure_secrets, load_settings
+from forms_service.cli.context import app_runtime
 from forms_service.intake.mailroom.service import Upload
 from forms_service.intake.mailroom.watch import FolderImport, import_folder, watch
-from forms_service.runtime import Runtime
-
-
-def _runtime() -> Runtime:
-    built: Runtime = current_app.extensions["forms_service"]
-    return built
 
 
 @click.group()
@@ -45,7 +37,7 @@ def mailroom_import(
     """Store FILE… as one batch (PDF, TIFF, PNG, JPEG), or watch a folder; pages are read as jobs."""
     if bool(files) == bool(folder):
         raise click.UsageError("give either FILE… or --watch DIR")
-    service = _runtime().mailroom
+    service = app_runtime().mailroom
     if files:
         uploads = [Upload(path.name, path.read_bytes()) for path in files]
         batch = service.receive(uploads, source="cli", actor="cli")
@@ -89,7 +81,7 @@ def mailroom_requeue(older_than_minutes: int) -> None:
     """Send again the jobs of pages left queued (a lost message or a worker that died)."""
     import datetime as dt
 
-    count = _runtime().mailroom.requeue(older_than=dt.timedelta(minutes=older_than_minutes))
+    count = app_runtime().mailroom.requeue(older_than=dt.timedelta(minutes=older_than_minutes))
     click.echo(f"{count} page(s) queued again")
 
 
@@ -101,7 +93,7 @@ def mailroom_accuracy() -> None:
 
     from forms_service.intake.mailroom.corrections import accuracy_summary, record_corrections
 
-    runtime = _runtime()
+    runtime = app_runtime()
     with runtime.sessions() as session, session.begin():
         added = record_corrections(session, runtime.definitions, now=dt.datetime.now(dt.UTC))
     with runtime.sessions() as session:
@@ -113,42 +105,3 @@ def mailroom_accuracy() -> None:
             f"{line.field_type:<16} {line.engine:<12} {line.checked:>8} {line.corrected:>9} "
             f"{line.accuracy:>9.1%}"
         )
-
-
-@click.command("worker")
-@click.option("--concurrency", type=int, default=None, help="Processes (default: CPU cores).")
-@click.option(
-    "--pool",
-    default="prefork",
-    show_default=True,
-    type=click.Choice(["prefork", "solo", "threads"]),
-)
-@click.option("--loglevel", default="INFO", show_default=True)
-@click.option(
-    "--requeue-after-minutes",
-    default=10,
-    show_default=True,
-    help="At start, send again pages left queued this long (0: do not).",
-)
-def worker(concurrency: int | None, pool: str, loglevel: str, requeue_after_minutes: int) -> None:
-    """Run a job worker on the configured broker (the embedded default needs no server).
-
-    The same as `celery -A forms_service.jobs.celery_app worker`, after sending again the
-    pages a previous crash or a lost message left waiting.
-    """
-    import datetime as dt
-
-    from forms_service.runtime import build_runtime, worker_celery
-
-    settings = ensure_secrets(load_settings())
-    if requeue_after_minutes > 0:
-        runtime = build_runtime(settings)
-        count = runtime.mailroom.requeue(older_than=dt.timedelta(minutes=requeue_after_minutes))
-        runtime.engine.dispose()
-        if count:
-            click.echo(f"{count} page(s) left waiting were queued again")
-    app = worker_celery(settings)
-    argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}"]
-    if pool != "solo":
-        argv.append(f"--concurrency={concurrency or os.cpu_count() or 1}")
-    app.worker_main(argv)

@@ -14,13 +14,12 @@ from forms_service.changes import tasks as change_tasks
 from forms_service.changes.outbox import OutboxDeliverer, RetryPolicy
 from forms_service.changes.policy import PolicySettings
 from forms_service.changes.service import ChangeService
-from forms_service.clock import Clock, utc_now
 from forms_service.config import Settings, ensure_secrets
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
+from forms_service.core.clock import Clock, utc_now
 from forms_service.definitions.service import DefinitionSet, load_definitions
 from forms_service.intake.mailroom import tasks as mailroom_tasks
-from forms_service.intake.mailroom.assembly import build_mailroom
 from forms_service.intake.mailroom.service import MailroomIntake
 from forms_service.intake.online.model import ChallengePolicy
 from forms_service.intake.online.service import OnlineIntake
@@ -38,6 +37,7 @@ from forms_service.jobs.service import (
     warm_up_worker_processes,
 )
 from forms_service.jobs.sweeps import SweepSettings, SweepTimer
+from forms_service.runtime.mailroom import build_mailroom
 from forms_service.storage.filestore import LocalFileStore
 from forms_service.storage.service import make_engine, make_session_factory
 

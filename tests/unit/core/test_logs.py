@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 
-from forms_service.logs import JsonFormatter, RedactingFilter, RedactingFormatter, redact
+from forms_service.core.logs import JsonFormatter, RedactingFilter, RedactingFormatter, redact
 
 
 def test_redact_link_and_bearer_tokens() -> None:

@@ -1,4 +1,4 @@
-"""The worker's Celery app: `celery -A forms_service.jobs.celery_app worker --pool solo`.
+"""The worker's Celery app: `celery -A forms_service.runtime.celery_app worker --pool solo`.
 
 Built from the settings of the environment (FORMS_* variables, FORMS_CONFIG) when imported;
 the service itself never imports this module (it builds its own app with make_celery).

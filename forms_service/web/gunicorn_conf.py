@@ -2,7 +2,7 @@
 
 The benchmark's "hello" ceiling is served with these very settings.
 
-    gunicorn -c python:forms_service.gunicorn_conf --bind … --workers N forms_service.wsgi:app
+    gunicorn -c python:forms_service.web.gunicorn_conf --bind … --workers N forms_service.wsgi:app
 
 Threads: a request spends much of its time waiting for PostgreSQL, the source system and Redis;
 threaded workers (gthread) let another request run meanwhile. On the 2-core benchmark machine,

@@ -6,7 +6,7 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from forms_service.errors import FormsError
+from forms_service.core.errors import FormsError
 
 
 class PdfRejected(FormsError):

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from forms_service.intake.pdf.guard import CorruptPdf, PdfBomb, PdfLimits, PdfRejected, preflight
-from forms_service.intake.pdf.model import PdfField, PdfFieldKind, PdfForm, ValueSource
-from forms_service.intake.pdf.objects import PdfObjects, open_objects
+from forms_service.pdfforms.guard import CorruptPdf, PdfBomb, PdfLimits, PdfRejected, preflight
+from forms_service.pdfforms.model import PdfField, PdfFieldKind, PdfForm, ValueSource
+from forms_service.pdfforms.objects import PdfObjects, open_objects
 
 _INHERITED = ("FT", "Ff", "V", "MaxLen", "Opt", "DA", "TU")
 _HIDDEN_FLAGS = (1 << 1) | (1 << 5)  # Hidden, NoView

@@ -28,7 +28,7 @@ from pypdf.generic import (
     StreamObject,
 )
 
-from forms_service.intake.pdf.guard import CorruptPdf, EncryptedPdf, PdfBomb, PdfLimits
+from forms_service.pdfforms.guard import CorruptPdf, EncryptedPdf, PdfBomb, PdfLimits
 
 #: Text-showing operators (Tj, TJ, ', ") in a content stream.
 _SHOWS_TEXT = re.compile(rb"T[jJ]\b|['\"]")

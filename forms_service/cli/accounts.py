@@ -1,0 +1,50 @@
+"""`forms-service users …` and `forms-service api-tokens …`: back-office accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from flask.cli import with_appcontext
+
+from forms_service.accounts.service import create_api_token, create_user
+from forms_service.cli.context import app_runtime
+
+
+@click.group()
+def users() -> None:
+    """Back-office accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help="clerk, supervisor, mailroom or admin (repeatable).",
+)
+@click.password_option()
+@with_appcontext
+def users_create(username: str, roles: tuple[str, ...], password: str) -> None:
+    """Create a back-office user."""
+    with app_runtime().sessions() as session, session.begin():
+        create_user(session, username, password, roles, now=dt.datetime.now(dt.UTC))
+    click.echo(f"user {username} created with roles {', '.join(roles)}")
+
+
+@click.group("api-tokens")
+def api_tokens() -> None:
+    """Integration tokens."""
+
+
+@api_tokens.command("create")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, default=("integration",), show_default=True)
+@with_appcontext
+def api_tokens_create(name: str, roles: tuple[str, ...]) -> None:
+    """Create a token and print it once."""
+    with app_runtime().sessions() as session, session.begin():
+        token = create_api_token(session, name, roles, now=dt.datetime.now(dt.UTC))
+    click.echo(token)
