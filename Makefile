@@ -43,6 +43,7 @@ test: install-test lint typecheck
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=$(CURDIR) $(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy
