@@ -1,4 +1,8 @@
-"""Everything the service needs at run time, built once from the settings."""
+"""The composition root: everything the service needs at run time, built once from the settings.
+
+The web app, the CLI and the job workers each build one Runtime per process; the layers below
+receive their collaborators from it and never import it (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
