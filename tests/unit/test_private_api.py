@@ -2,9 +2,10 @@
 
 `USES` is the one list. Each entry has a check below that fails loudly, naming the library,
 its installed version and the attribute, when an upgrade removes or changes what the service
-relies on; pyproject.toml bounds each of these libraries below its next major version (Flask-Login,
-still 0.x, below its next minor). `test_every_private_use_is_listed` reads the service's code,
-so a new private use fails here until it has its entry and check.
+relies on. pyproject.toml bounds each of these libraries below its next major version (0.x
+ones, Flask-Login and pdfplumber, below their next minor; pdfplumber pins pdfminer.six).
+`test_every_private_use_is_listed` reads the service's code, so a new private (underscore)
+use fails here until it has its entry and check.
 
 When a check fails after an upgrade: read the library's new code for that attribute, adapt the
 module named in `used_in`, then update the check (and the fingerprint, for reportlab).
@@ -32,11 +33,14 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_login.config import COOKIE_NAME, SESSION_KEYS
+from flask_wtf import FlaskForm
+from pdfminer.pdfdevice import PDFTextDevice
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, IndirectObject, StreamObject
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from werkzeug.local import LocalProxy
+from wtforms.csrf.core import CSRF, CSRFTokenField
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,6 +115,19 @@ USES = (
         "CachedSubsetFont mirrors it (and TTFontFace.addSubsetObjects) object for object",
     ),
     PrivateUse(
+        "reportlab",
+        "pdfdoc.format",
+        "forms_service/issuing/fonts.py",
+        "_Formatted objects are written by reportlab's format(): element.format(document), "
+        "__RefOnly__ for streams",
+    ),
+    PrivateUse(
+        "pdfminer.six",
+        "PDFTextDevice.render_char",
+        "forms_service/intake/pdf/objects.py",
+        "_TextCollector overrides it to collect the text an appearance stream draws",
+    ),
+    PrivateUse(
         "pypdf",
         "PdfWriter._add_object",
         "forms_service/issuing/pdf_template.py",
@@ -121,6 +138,18 @@ USES = (
         "StreamObject._data",
         "forms_service/intake/pdf/objects.py",
         "a FlateDecode stream's encoded bytes are inflated with a size limit before pypdf does",
+    ),
+    PrivateUse(
+        "Flask-WTF",
+        "FlaskForm.Meta.csrf_class",
+        "forms_service/web/public/forms.py",
+        "_LazyCSRF subclasses it (flask_wtf.csrf._FlaskFormCSRF) to give it the lazy token field",
+    ),
+    PrivateUse(
+        "WTForms",
+        "CSRFTokenField.process",
+        "forms_service/web/public/forms.py",
+        "_LazyTokenField replaces it: the token is signed when _value reads current_token",
     ),
     PrivateUse(
         "WTForms",
@@ -234,6 +263,19 @@ def _mirrored() -> None:
     )
 
 
+def _pdfdoc_format() -> None:
+    source = inspect.getsource(pdfdoc.format)
+    assert "element.format(document)" in source, "no longer calls element.format(document)"
+    assert "__RefOnly__" in source, "no longer writes __RefOnly__ objects by reference"
+    assert isinstance(pdfdoc.PDFObject, type), "PDFObject is no longer a class"
+
+
+def _render_char() -> None:
+    parameters = list(inspect.signature(PDFTextDevice.render_char).parameters)
+    expected = ["self", "matrix", "font", "fontsize", "scaling", "rise", "cid", "ncs"]
+    assert parameters == [*expected, "graphicstate"], f"takes {parameters}"
+
+
 def _add_object() -> None:
     writer = PdfWriter()
     field = DictionaryObject()
@@ -248,6 +290,27 @@ def _stream_data() -> None:
     encoded = stream.flate_encode()
     assert isinstance(encoded, StreamObject)
     assert zlib.decompress(encoded._data) == b"BT (x) Tj ET", "is not the encoded bytes"
+
+
+def _csrf_class() -> None:
+    csrf_class = FlaskForm.Meta.csrf_class
+    assert isinstance(csrf_class, type) and issubclass(csrf_class, CSRF), "is not a WTForms CSRF"
+    for method in ("setup_form", "generate_csrf_token", "validate_csrf_token"):
+        assert method in vars(csrf_class), f"no longer defines {method}"
+    assert getattr(csrf_class, "field_class", None) is CSRFTokenField, (
+        "no longer makes a CSRFTokenField"
+    )
+
+
+def _csrf_token_process() -> None:
+    process = inspect.getsource(CSRFTokenField.process)
+    assert "super().process(" in process, "no longer starts with the field's own process"
+    assert "self.current_token = self.csrf_impl.generate_csrf_token(self)" in process, (
+        "no longer signs the token into current_token"
+    )
+    assert "return self.current_token" in inspect.getsource(CSRFTokenField._value), (
+        "_value no longer renders current_token"
+    )
 
 
 def _field_value() -> None:
@@ -285,8 +348,12 @@ CHECKS: dict[str, Callable[[], None]] = {
     "flask_login.config.SESSION_KEYS": _session_keys,
     "TTFont._assignState": _assign_state,
     "TTFont.addObjects": _mirrored,
+    "pdfdoc.format": _pdfdoc_format,
+    "PDFTextDevice.render_char": _render_char,
     "PdfWriter._add_object": _add_object,
     "StreamObject._data": _stream_data,
+    "FlaskForm.Meta.csrf_class": _csrf_class,
+    "CSRFTokenField.process": _csrf_token_process,
     "Field._value": _field_value,
     "LocalProxy._get_current_object": _current_object,
     "Row._mapping": _row_mapping,
