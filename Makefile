@@ -38,7 +38,12 @@ prod-local: install-test
 
 test: install-test lint typecheck
 	bash scripts/ensure-test-services.sh > var/test-services.env
-	set -a && . var/test-services.env && set +a && $(BIN)/python -m pytest
+	set -a && . var/test-services.env && set +a && $(BIN)/python -m pytest --durations=25
+
+# The fast tests (about 30 s): tests/unit and the connector contract without PostgreSQL. They
+# need the service's install and the PDF tools (pdftk, qpdf) of the tests' system packages.
+unit: install test-system-packages
+	$(BIN)/python -m pytest tests/unit tests/contract -m "not postgres" -q
 
 lint: install
 	$(BIN)/ruff check .

@@ -26,7 +26,7 @@ def chain_body(event: AuditEvent) -> str:
 
     `_digest` hashes `["<previous hash>", ` followed by this text, which is
     `json.dumps([previous, at, kind, ...])` exactly; PostgreSQL's chain trigger
-    (storage/audit_chain.py) hashes the same text when the event commits.
+    (migration 0012) hashes the same text when the event commits.
     """
     return json.dumps(
         [
@@ -87,7 +87,7 @@ def record_all(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]
     many events there are: a campaign batch records all its documents' events with one head update.
     Written with Core statements (the events are never read back in the transaction); the
     returned events carry their ids but are not in the session. On PostgreSQL they get their
-    place and hash when the transaction commits (storage/audit_chain.py), so that the chain
+    place and hash when the transaction commits (migration 0012), so that the chain
     head is locked for the commit only; on SQLite (one process) here.
     """
     if not events:
@@ -107,7 +107,7 @@ def record_all(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]
     ]
     connection = session.connection()  # Core only: no autoflush, no ORM execution layer
     if connection.dialect.name == "postgresql":
-        # Chained when the transaction commits (storage/audit_chain.py), in insertion order:
+        # Chained when the transaction commits (migration 0012), in insertion order:
         # nothing of the chain is locked until then.
         for event in rows:
             event.pending_body = chain_body(event)
@@ -158,7 +158,7 @@ _UPDATE_HEAD = (
 def _locked_head(session: Session) -> _HeldHead:
     """The chain head, locked until the caller's transaction ends; locked once per transaction.
 
-    SQLite only (PostgreSQL chains at commit, storage/audit_chain.py): its writers take the
+    SQLite only (PostgreSQL chains at commit, migration 0012): its writers take the
     whole database in turn, and the head's row lock keeps the chain one line anyway.
     """
     # The innermost transaction: a lock taken in a savepoint goes if the savepoint rolls back.

@@ -109,5 +109,5 @@ def _add_token_field(writer: PdfWriter, token: str) -> None:
         page[NameObject("/Annots")] = ArrayObject([reference])
     else:
         annots.get_object().append(reference)
-    acroform = cast(DictionaryObject, writer._root_object["/AcroForm"].get_object())
+    acroform = cast(DictionaryObject, writer.root_object["/AcroForm"].get_object())
     cast(ArrayObject, acroform["/Fields"].get_object()).append(reference)

@@ -185,7 +185,7 @@ class AuditEvent(Base):
     after: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The place in the chain and the hashes; on PostgreSQL they are set when the event's
-    # transaction commits (storage/audit_chain.py), from `pending_body`, NULL afterwards.
+    # transaction commits (migration 0012), from `pending_body`, NULL afterwards.
     seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64), unique=True)
