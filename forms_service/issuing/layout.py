@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 
 from forms_service.core.errors import FormsError
 from forms_service.definitions.model import FormDefinition
+from forms_service.i18n import N_
 from forms_service.issuing import layout_v1
 from forms_service.issuing.layout_model import (
     PAGE_HEIGHT,
@@ -100,9 +101,9 @@ class LayoutVersions:
         function = self._versions.get(number)
         if function is None:
             raise UnknownLayoutVersion(
-                f"layout version {number} is unknown here (known: "
-                f"{', '.join(map(str, self.versions))})",
+                N_("layout version %(layout)s is unknown here (known: %(known)s)"),
                 field="layout_version",
+                params={"layout": number, "known": ", ".join(map(str, self.versions))},
             )
         return function(definition)
 

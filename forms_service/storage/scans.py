@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forms_service.storage.model import Base, _enum
@@ -108,6 +108,10 @@ class ScanPage(Base):
     #: Why the page waits for an operator (a stable code) and the reason shown to them.
     exception: Mapped[str | None] = mapped_column(String(32), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
+    #: The reason as {"message": msgid, "params": {...}} (and "rejected": an operator's own
+    #: words), for the screens to say it in their language (intake/mailroom/reasons.py).
+    #: None on pages recorded before it existed: their reason is shown as recorded.
+    reason_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: field -> {"value", "kind", "confidence", "crop", "warnings", "engine"}.
     readings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     submission_id: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from forms_service.audit import service as audit
 from forms_service.core.clock import Clock
 from forms_service.definitions.model import FormDefinition
-from forms_service.intake.mailroom import returns
+from forms_service.intake.mailroom import reasons, returns
 from forms_service.intake.mailroom.answers import answer_of
 from forms_service.intake.mailroom.reading import GeometryOf
 from forms_service.issuing.tokens import new_document_id
@@ -95,7 +95,7 @@ def complete(
     for read in pages:
         read.status = PageStatus.SUBMITTED
         read.exception = None
-        read.reason = None
+        reasons.record(read, None)
         read.submission_id = submission.id
         read.updated_at = now
     session.flush()

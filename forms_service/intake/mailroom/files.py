@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +15,7 @@ from PIL import Image, ImageOps
 from forms_service.core.errors import InvalidInput
 from forms_service.i18n import N_
 from forms_service.intake.mailroom.bounded import OverLimits, run_bounded
+from forms_service.intake.mailroom.reasons import Reason
 
 #: Largest page decoded, in pixels: an A4 page at 600 dpi is 35 million; a 100-megapixel
 #: image is refused before its pixels are decoded.
@@ -47,16 +49,33 @@ class UnsupportedFile(InvalidInput):
 
 
 class PageProblem(Exception):
-    """A page that cannot be decoded; `code` is stable, `reason` is shown to the operator."""
+    """A page that cannot be decoded; `code` is stable, `reason` is shown to the operator.
 
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
+    Attributes:
+        code: the page's exception code.
+        message: the reason as a msgid (`%(name)s` for a figure), `params` its figures.
+        reason: the reason in English, its figures in place.
+    """
+
+    def __init__(
+        self, code: str, reason: str, params: Mapping[str, str | int] | None = None
+    ) -> None:
         self.code = code
-        self.reason = reason
+        self.message = reason
+        self.params = dict(params or {})
+        self.reason = Reason(reason, self.params).text
+        super().__init__(self.reason)
 
-    def __reduce__(self) -> tuple[type[PageProblem], tuple[str, str]]:
-        # Raised in the child of run_bounded, pickled to the parent: keep both arguments.
-        return (PageProblem, (self.code, self.reason))
+    @property
+    def why(self) -> Reason:
+        """The reason, to be recorded with the page."""
+        return Reason(self.message, self.params)
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[PageProblem], tuple[str, str, dict[str, str | int]]]:
+        # Raised in the child of run_bounded, pickled to the parent: keep every argument.
+        return (PageProblem, (self.code, self.message, self.params))
 
 
 def media_type_of(content: bytes, filename: str = "") -> str:
@@ -154,13 +173,17 @@ def _render_pdf_page_here(content: bytes, index: int, dpi: int) -> GrayImage:
         raise PageProblem("corrupt_pdf", N_("the PDF is damaged and cannot be opened")) from exc
     try:
         if index >= len(document):
-            raise PageProblem("missing_page", f"the PDF has no page {index + 1}")
+            raise PageProblem(
+                "missing_page", N_("the PDF has no page %(page)s"), {"page": index + 1}
+            )
         page = document[index]
         width, height = page.get_size()
         scale = dpi / 72
         if not (width > 0 and height > 0) or width * height * scale * scale > MAX_PIXELS:
             raise PageProblem(
-                "page_too_large", f"the page measures {width:.0f}x{height:.0f} pt: unusable"
+                "page_too_large",
+                N_("the page measures %(width)sx%(height)s pt: unusable"),
+                {"width": f"{width:.0f}", "height": f"{height:.0f}"},
             )
         bitmap = page.render(scale=scale, grayscale=True)
         array = bitmap.to_numpy()
@@ -197,13 +220,29 @@ def _open_image(content: bytes) -> Image.Image:
 
 
 def _too_large(width: int = 0, height: int = 0, *, pixels: int = 0) -> PageProblem:
-    size = f" ({width}x{height} pixels)" if width else ""
-    if pixels and not width:
-        size = f" ({pixels / 1_000_000:.0f} million pixels)"
+    most = MAX_PIXELS // 1_000_000
+    if width:
+        return PageProblem(
+            "image_too_large",
+            N_(
+                "the image is too large (%(width)sx%(height)s pixels): scan at 300 dpi or "
+                "less (at most %(most)s million pixels)"
+            ),
+            {"width": width, "height": height, "most": most},
+        )
+    if pixels:
+        return PageProblem(
+            "image_too_large",
+            N_(
+                "the image is too large (%(millions)s million pixels): scan at 300 dpi or "
+                "less (at most %(most)s million pixels)"
+            ),
+            {"millions": f"{pixels / 1_000_000:.0f}", "most": most},
+        )
     return PageProblem(
         "image_too_large",
-        f"the image is too large{size}: scan at 300 dpi or less (at most "
-        f"{MAX_PIXELS // 1_000_000} million pixels)",
+        N_("the image is too large: scan at 300 dpi or less (at most %(most)s million pixels)"),
+        {"most": most},
     )
 
 
@@ -215,7 +254,9 @@ def _decode_frame(content: bytes, index: int) -> GrayImage:
         try:
             image.seek(index)
         except EOFError as exc:
-            raise PageProblem("missing_page", f"the file has no page {index + 1}") from exc
+            raise PageProblem(
+                "missing_page", N_("the file has no page %(page)s"), {"page": index + 1}
+            ) from exc
         except Exception as exc:  # a damaged file may fail anywhere in the decoder
             raise PageProblem(
                 "corrupt_image", N_("the image file is damaged or unreadable")
@@ -229,5 +270,7 @@ def _decode_frame(content: bytes, index: int) -> GrayImage:
             raise _too_large() from exc
         except Exception as exc:  # a damaged file may fail anywhere in the decoder
             raise PageProblem(
-                "corrupt_image", f"page {index + 1} of the image cannot be decoded"
+                "corrupt_image",
+                N_("page %(page)s of the image cannot be decoded"),
+                {"page": index + 1},
             ) from exc

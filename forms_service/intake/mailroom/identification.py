@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from forms_service.definitions.model import FormDefinition
 from forms_service.i18n import N_
+from forms_service.intake.mailroom.reasons import Reason
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.pagecode import PageCodes, TamperedPageCode
 from forms_service.issuing.tokens import ExpiredLink, LinkSigner, TamperedLink
@@ -26,13 +27,34 @@ UNKNOWN_LAYOUT = "unknown_layout"
 
 
 class PageException(Exception):
-    """A page an operator must look at; `code` is stable, `reason` is shown to them."""
+    """A page an operator must look at; `code` is stable, `reason` is shown to them.
 
-    def __init__(self, code: str, reason: str, *, document_id: str | None = None) -> None:
-        super().__init__(reason)
+    Attributes:
+        code: the page's exception code.
+        message: the reason as a msgid (`%(name)s` for a figure), `params` its figures.
+        reason: the reason in English, its figures in place.
+        document_id: the document the page was found to belong to, when it was.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        reason: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        document_id: str | None = None,
+    ) -> None:
         self.code = code
-        self.reason = reason
+        self.message = reason
+        self.params = dict(params or {})
+        self.reason = Reason(reason, self.params).text
+        super().__init__(self.reason)
         self.document_id = document_id
+
+    @property
+    def why(self) -> Reason:
+        """The reason, to be recorded with the page."""
+        return Reason(self.message, self.params)
 
 
 @dataclass(frozen=True)
@@ -85,22 +107,31 @@ def identify(
     if document.status is DocumentStatus.REVOKED:
         raise PageException(
             "revoked_document",
-            f"document {document.reference} was withdrawn",
+            N_("document %(reference)s was withdrawn"),
+            {"reference": document.reference},
             document_id=document.id,
         )
     definition = definitions.get(document.form_id)
     if definition is None or definition.version != claims.version:
         raise PageException(
             "retired_version",
-            f"document {document.reference} was printed with a form version no longer served",
+            N_("document %(reference)s was printed with a form version no longer served"),
+            {"reference": document.reference},
             document_id=document.id,
         )
     if claims.layout not in layouts:
         raise PageException(
             UNKNOWN_LAYOUT,
-            f"document {document.reference} was printed with paper layout version "
-            f"{claims.layout}, which this service does not know (known: "
-            f"{', '.join(map(str, layouts.versions))}): its boxes cannot be located",
+            N_(
+                "document %(reference)s was printed with paper layout version %(layout)s, "
+                "which this service does not know (known: %(known)s): its boxes cannot be "
+                "located"
+            ),
+            {
+                "reference": document.reference,
+                "layout": claims.layout,
+                "known": ", ".join(map(str, layouts.versions)),
+            },
             document_id=document.id,
         )
     return Identity(document.id, document.form_id, claims.version, claims.page, claims.layout)

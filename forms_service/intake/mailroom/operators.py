@@ -12,7 +12,7 @@ from forms_service.audit import service as audit
 from forms_service.core.errors import Conflict, InvalidInput, NotFound
 from forms_service.definitions.model import FormDefinition
 from forms_service.i18n import N_
-from forms_service.intake.mailroom import returns
+from forms_service.intake.mailroom import reasons, returns
 from forms_service.intake.mailroom.reading import GeometryOf
 from forms_service.issuing.layout import UnknownLayoutVersion
 from forms_service.issuing.tokens import normalise_reference
@@ -70,7 +70,7 @@ class OperatorActions:
             try:
                 numbers = [p.number for p in self.geometry(definition, layout).pages]
             except UnknownLayoutVersion as exc:
-                raise Conflict(exc.reason, field="document") from exc
+                raise Conflict(exc.message, field="document", params=exc.params) from exc
             number = form_page or page.form_page or 1
             if number not in numbers:
                 raise InvalidInput(
@@ -124,7 +124,7 @@ class OperatorActions:
             if page.status is not PageStatus.EXCEPTION:
                 raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
             page.status = PageStatus.REJECTED
-            page.reason = f"{page.reason or ''} — rejected: {reason}".strip(" —")
+            reasons.record_rejection(page, reason)
             page.resolved_by = actor
             page.resolved_at = now
             page.updated_at = now

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.core.clock import Clock
 from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
-from forms_service.intake.mailroom import completion, returns
+from forms_service.i18n import N_
+from forms_service.intake.mailroom import completion, reasons, returns
 from forms_service.intake.mailroom.completion import MISSING_PAGES
 from forms_service.intake.mailroom.files import PageProblem, load_page
 from forms_service.intake.mailroom.identification import (
@@ -34,6 +35,7 @@ from forms_service.intake.mailroom.reading import (
     page_png,
     read_scanned_page,
 )
+from forms_service.intake.mailroom.reasons import Reason
 from forms_service.issuing.layout import LayoutVersions
 from forms_service.issuing.pagecode import PageCodes
 from forms_service.issuing.tokens import LinkSigner
@@ -108,8 +110,13 @@ class PageJob:
             return self._settle_exception(
                 page_id,
                 WORKER_LOST,
-                f"reading this page was started {MAX_ATTEMPTS} times and never finished (its "
-                "worker stopped each time): assign it to try again, or reject it",
+                Reason(
+                    N_(
+                        "reading this page was started %(attempts)s times and never finished "
+                        "(its worker stopped each time): assign it to try again, or reject it"
+                    ),
+                    {"attempts": MAX_ATTEMPTS},
+                ),
                 None,
                 None,
             )
@@ -130,13 +137,17 @@ class PageJob:
             )
         except (PageProblem, PageException) as exc:
             document_id = getattr(exc, "document_id", None)
-            return self._settle_exception(page_id, exc.code, exc.reason, image_key, document_id)
+            return self._settle_exception(page_id, exc.code, exc.why, image_key, document_id)
         except Exception:  # one broken page must not stop the batch; it waits for a person
             log.exception("scan page %s could not be read", page_id)
             return self._settle_exception(
                 page_id,
                 "internal_error",
-                "the page could not be read because of an internal error: assign it to retry",
+                Reason(
+                    N_(
+                        "the page could not be read because of an internal error: assign it to retry"
+                    )
+                ),
                 image_key,
                 None,
             )
@@ -169,7 +180,12 @@ class PageJob:
         session.get(ScanBatch, batch_id, with_for_update=True)
 
     def _settle_exception(
-        self, page_id: str, code: str, reason: str, image_key: str | None, document_id: str | None
+        self,
+        page_id: str,
+        code: str,
+        reason: Reason,
+        image_key: str | None,
+        document_id: str | None,
     ) -> PageStatus:
         with self.sessions() as session, session.begin():
             self._lock_batch_of(session, page_id)
@@ -179,7 +195,7 @@ class PageJob:
                 return page.status  # settled by another run of the job meanwhile
             page.status = PageStatus.EXCEPTION
             page.exception = code
-            page.reason = reason[:500]
+            reasons.record(page, reason)
             page.image_key = image_key or page.image_key
             page.document_id = page.document_id or document_id
             page.updated_at = self.clock()
@@ -222,7 +238,7 @@ class PageJob:
             page.readings = {"zones": list(zones), "rotation": rotation}
             page.updated_at = self.clock()
             page.exception = None
-            page.reason = None
+            reasons.record(page, None)
             assigned = bool(page.assigned_by)
             pdf_return = returns.return_of_batch(session, page.batch_id)
             problem = (
@@ -236,7 +252,8 @@ class PageJob:
                 problem = _duplicate(session, page, document)
             if problem is not None:
                 page.status = PageStatus.EXCEPTION
-                page.exception, page.reason = problem
+                page.exception, why = problem
+                reasons.record(page, why)
             else:
                 page.status = PageStatus.READ
                 submission_id = completion.complete(
@@ -278,9 +295,15 @@ class PageJob:
             total = len(self.geometry(definition, layout).pages) if definition else 0
             page.status = PageStatus.EXCEPTION
             page.exception = MISSING_PAGES
-            page.reason = (
-                f"page {page.form_page} of {total} arrived without the document's other pages: "
-                "assign it to submit what was received, or reject it"
+            reasons.record(
+                page,
+                Reason(
+                    N_(
+                        "page %(page)s of %(total)s arrived without the document's other "
+                        "pages: assign it to submit what was received, or reject it"
+                    ),
+                    {"page": page.form_page or 0, "total": total},
+                ),
             )
             page.updated_at = now
         if batch.status is not BatchStatus.DONE:
@@ -309,7 +332,7 @@ def _assigned_identity(page: ScanPage) -> Identity | None:
     )
 
 
-def _duplicate(session: Session, page: ScanPage, document: Document) -> tuple[str, str] | None:
+def _duplicate(session: Session, page: ScanPage, document: Document) -> tuple[str, Reason] | None:
     """Why a freshly read page cannot join its document's answer, if it cannot."""
     other = session.execute(
         select(ScanPage)
@@ -324,14 +347,25 @@ def _duplicate(session: Session, page: ScanPage, document: Document) -> tuple[st
     if other is not None and other.batch_id == page.batch_id:
         return (
             "duplicate_page",
-            f"page {page.form_page} of document {document.reference} is already in this batch "
-            f"(page {other.sequence})",
+            Reason(
+                N_(
+                    "page %(page)s of document %(reference)s is already in this batch "
+                    "(page %(sequence)s)"
+                ),
+                {
+                    "page": page.form_page or 0,
+                    "reference": document.reference,
+                    "sequence": other.sequence,
+                },
+            ),
         )
     if other is not None:
         return (
             "page_of_another_batch",
-            f"page {page.form_page} of document {document.reference} was already received in "
-            "another batch",
+            Reason(
+                N_("page %(page)s of document %(reference)s was already received in another batch"),
+                {"page": page.form_page or 0, "reference": document.reference},
+            ),
         )
     pending = session.execute(
         select(Submission.channel)
@@ -342,6 +376,19 @@ def _duplicate(session: Session, page: ScanPage, document: Document) -> tuple[st
         .limit(1)
     ).scalar_one_or_none()
     if pending is not None or document.status is DocumentStatus.CLOSED:
-        how = f"an answer ({pending}) is being processed" if pending else "its answer was processed"
-        return ("already_answered", f"document {document.reference}: {how}")
+        if pending:
+            return (
+                "already_answered",
+                Reason(
+                    N_("document %(reference)s: an answer (%(channel)s) is being processed"),
+                    {"reference": document.reference, "channel": pending},
+                ),
+            )
+        return (
+            "already_answered",
+            Reason(
+                N_("document %(reference)s: its answer was processed"),
+                {"reference": document.reference},
+            ),
+        )
     return None

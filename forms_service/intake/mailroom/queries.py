@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
@@ -64,6 +65,9 @@ class PageView:
     status: PageStatus
     exception: str | None
     reason: str | None
+    #: How to say `reason` in a screen's language (intake/mailroom/reasons.py); None when
+    #: the page was recorded before details were stored.
+    reason_detail: Mapping[str, Any] | None
     document_id: str | None
     reference: str | None
     form_id: str | None
@@ -132,6 +136,7 @@ def _page_view(
         status=page.status,
         exception=page.exception,
         reason=page.reason,
+        reason_detail=page.reason_detail,
         document_id=page.document_id,
         reference=references.get(page.document_id or ""),
         form_id=page.form_id,

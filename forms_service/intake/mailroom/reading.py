@@ -165,8 +165,10 @@ def read_scanned_page(
         ) from None
     except UnknownLayoutVersion as exc:  # an assigned page of a newer deployment's document
         document_id = identity.document_id if identity else None
-        raise PageException(UNKNOWN_LAYOUT, exc.reason, document_id=document_id) from exc
+        figures = {name: str(value) for name, value in exc.params.items()}
+        raise PageException(UNKNOWN_LAYOUT, exc.message, figures, document_id=document_id) from exc
     except ScanError as exc:
+        # A code ocr/ adds later has no catalogue text yet: its English message is kept.
         code, reason = SCAN_REASONS.get(exc.reason, (exc.reason, exc.message))
         document_id = identity.document_id if identity else None
         raise PageException(code, reason, document_id=document_id) from exc

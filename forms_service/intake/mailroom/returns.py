@@ -27,6 +27,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
+from forms_service.i18n import N_
+from forms_service.intake.mailroom.reasons import Reason
 from forms_service.storage.model import (
     AnswerChannel,
     ChangeSet,
@@ -64,7 +66,7 @@ def identified(
     *,
     assigned: bool,
     now: dt.datetime,
-) -> tuple[str, str] | None:
+) -> tuple[str, Reason] | None:
     """Name the page's document on its return; why the page cannot join it, if it cannot.
 
     Called under the batch lock, so two pages of one return are settled one after the
@@ -87,9 +89,15 @@ def identified(
     )
     return (
         OTHER_DOCUMENT,
-        f"this page's QR code names document {document.reference}, but the PDF return it "
-        "came in answers another document (the link it was uploaded on, or its first page): "
-        "it was not read into either answer; assign it only if it really belongs there",
+        Reason(
+            N_(
+                "this page's QR code names document %(reference)s, but the PDF return it came "
+                "in answers another document (the link it was uploaded on, or its first "
+                "page): it was not read into either answer; assign it only if it really "
+                "belongs there"
+            ),
+            {"reference": document.reference},
+        ),
     )
 
 

@@ -10,7 +10,9 @@ The texts are gettext's (`_`, `ngettext`, `pgettext` in the templates); the form
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
 from flask import request
@@ -23,11 +25,13 @@ from forms_service.web.formatting import office_zone
 
 __all__ = [
     "SESSION_KEY",
+    "RecordedReason",
     "named",
     "office_locale",
     "office_zone",
     "own_path",
     "recorded",
+    "recorded_reason",
     "template_context",
 ]
 
@@ -57,12 +61,54 @@ def _names_in(locale: str) -> dict[tuple[str, str], str]:
     }
 
 
+@dataclass(frozen=True)
+class RecordedReason:
+    """A page's recorded reason as a screen shows it."""
+
+    #: The reason in the screen's language, or as it was recorded (then in English).
+    text: str
+    #: The language `text` is in.
+    lang: str
+    #: An operator's own words when they rejected the page, shown as they typed them.
+    words: str | None = None
+
+
+#: Parameters of a recorded reason that are values with a name on the screens (`named`).
+_NAMED_PARAMS: Final = {"channel": "channel"}
+
+
 def recorded(detail: str) -> str:
     """A detail recorded in English (a page's reason): translated when it is a catalogue msgid.
 
     Any other (one with figures, an operator's own words) is returned as it was recorded.
     """
     return str(gettext(detail))
+
+
+def recorded_reason(reason: str, detail: Mapping[str, Any] | None = None) -> RecordedReason:
+    """A page's reason in the screen's language, from its recorded detail (msgid, figures).
+
+    A page recorded before details were stored has only its English text: it is translated
+    when it is a catalogue msgid (`recorded`), and otherwise shown as it was recorded, in
+    English.
+    """
+    shown = office_locale()
+    if not detail or not isinstance(detail.get("message"), str):
+        text = recorded(reason)
+        return RecordedReason(text, shown if text != reason else "en")
+    message: str = detail["message"]
+    params = {
+        name: named(_NAMED_PARAMS[name], value) if name in _NAMED_PARAMS else value
+        for name, value in (detail.get("params") or {}).items()
+    }
+    said = str(gettext(message))
+    words = str(detail["rejected"]) if detail.get("rejected") else None
+    try:
+        text = said % params if params else said
+    except (KeyError, TypeError, ValueError):
+        # Figures that do not fit the message (a row recorded by another version): as recorded.
+        return RecordedReason(reason, "en")
+    return RecordedReason(text, shown if said != message else "en", words)
 
 
 def _here() -> str:
@@ -96,4 +142,10 @@ def own_path(target: str) -> bool:
 
 def template_context() -> dict[str, Any]:
     """What every back-office and mailroom template gets: the language, names, the way back."""
-    return {"named": named, "recorded": recorded, "lang": office_locale(), "here": _here}
+    return {
+        "named": named,
+        "recorded": recorded,
+        "recorded_reason": recorded_reason,
+        "lang": office_locale(),
+        "here": _here,
+    }
