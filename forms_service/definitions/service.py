@@ -17,6 +17,7 @@ from forms_service.definitions.fieldtypes import (
     FieldType,
     Rules,
     check_date_spec,
+    register_installed_field_types,
 )
 from forms_service.definitions.model import (
     ChallengeQuestion,
@@ -162,7 +163,10 @@ def load_definitions(
     Raises:
         DefinitionError: listing every problem found in every file.
     """
-    problems: list[DefinitionProblem] = []
+    problems = [
+        DefinitionProblem("field types", None, problem)
+        for problem in register_installed_field_types()
+    ]
     definitions: list[FormDefinition] = []
     if not directory.is_dir():
         raise DefinitionError([DefinitionProblem(str(directory), None, "no such directory")])

@@ -7,12 +7,14 @@ their groups and captions on paper, the check of a value read on paper, whether 
 a checksum, single or multiple marks. Nothing outside this package compares type names.
 
 To add a type: write its module (a subclass of FieldType) and register an instance with
-`register_field_type` (see docs in form_definitions/README.md, "Field types").
+`register_field_type`, or name the class in your package's `forms_service.field_types` entry
+point group, which every process loads with its definitions (docs/extending.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.metadata import entry_points
 from types import MappingProxyType
 
 from forms_service.definitions.fieldtypes.base import (
@@ -51,6 +53,7 @@ __all__ = [
     "WidgetKind",
     "check_date_spec",
     "register_field_type",
+    "register_installed_field_types",
     "type_for_acroform",
     "type_named_by",
     "unregister_field_type",
@@ -74,6 +77,40 @@ def register_field_type(field_type: FieldType) -> FieldType:
         raise ValueError(f"a field type named {field_type.name!r} is already registered")
     _REGISTRY[field_type.name] = field_type
     return field_type
+
+
+#: The entry point group of field types shipped by other installed packages.
+ENTRY_POINT_GROUP = "forms_service.field_types"
+
+
+def register_installed_field_types() -> list[str]:
+    """Register the types that installed packages name in ENTRY_POINT_GROUP; returns problems.
+
+    Each entry point names a FieldType subclass (or an instance), as in a package's
+    pyproject.toml: `[project.entry-points."forms_service.field_types"] siret =
+    "acme_types.siret:SiretType"`. Loading again is harmless; a problem (a module that does
+    not import, an object that is no field type, a name already taken) is returned as one
+    line naming the entry point, and the other types are still registered.
+    """
+    problems: list[str] = []
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        where = f"entry point {point.name!r} ({point.value})"
+        try:
+            loaded = point.load()
+        except Exception as exc:  # any import error of a plug-in is reported, not raised
+            problems.append(f"{where}: cannot be loaded: {type(exc).__name__}: {exc}")
+            continue
+        field_type = (
+            loaded() if isinstance(loaded, type) and issubclass(loaded, FieldType) else loaded
+        )
+        if not isinstance(field_type, FieldType):
+            problems.append(f"{where}: names no FieldType subclass")
+            continue
+        try:
+            register_field_type(field_type)
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+    return problems
 
 
 def unregister_field_type(name: str) -> None:
