@@ -8,6 +8,8 @@ mailrooms send them: multi-page PDF, multi-page TIFF, PNG and JPEG.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -191,3 +193,18 @@ def printed_and_filled(
         sheets.append(np.asarray(tilted, dtype=np.uint8).copy())
     pdf.close()
     return sheets
+
+
+def png_claiming(width: int = 10_000, height: int = 10_000) -> bytes:
+    """A PNG whose header claims `width` x `height` pixels (100 megapixels by default), with
+    next to no pixel data: a decompression bomb that must be refused before it is decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" + b"\xff" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )

@@ -8,8 +8,6 @@ worker on Redis and on the filesystem broker is tested in test_jobs_redis.py.
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +42,7 @@ from tests.mailroom_scans import (
     as_tiff,
     issue,
     photo_of_a_screen,
+    png_claiming,
     printed_and_filled,
     scanned_page,
 )
@@ -108,20 +107,6 @@ def _protected_pdf() -> bytes:
 
 def _corrupt_tiff() -> bytes:
     return b"II*\x00\x08\x00\x00\x00" + b"\x00\x01\xff\xee" * 64
-
-
-def _bomb_png(width: int = 10_000, height: int = 10_000) -> bytes:
-    """A PNG whose header claims 100 megapixels (its pixels are never decoded)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" + b"\xff" * 64)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -233,7 +218,7 @@ def test_bad_pages_go_to_the_exception_queue_and_the_batch_goes_on(runtime: Runt
         Upload("blank.pdf", as_pdf([_blank_sheet()])),
         Upload("protected.pdf", _protected_pdf()),
         Upload("corrupt.tif", _corrupt_tiff()),
-        Upload("huge.png", _bomb_png()),
+        Upload("huge.png", png_claiming()),
         Upload("screen.jpg", photo_of_a_screen(good_page)),
     ]
     received = runtime.mailroom.receive(uploads, source="cli", actor="test")

@@ -38,7 +38,8 @@ def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
     return {**app_settings, "JOBS_EAGER": True}
 
 
-def _client(app: Flask, accept: str | None) -> FlaskClient:
+def operator_client(app: Flask, accept: str | None) -> FlaskClient:
+    """A mailroom operator's browser (user `mo`), signed in, asking for `accept`."""
     client = app.test_client()
     if accept:
         client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
@@ -102,7 +103,7 @@ def test_every_mailroom_page_speaks_one_language(
     app: Flask, runtime: Runtime, batches: dict[str, str]
 ) -> None:
     for accept, shown in ((None, "fr"), ("en", "en")):
-        pages = _pages(_client(app, accept), batches)
+        pages = _pages(operator_client(app, accept), batches)
         for name, html in pages.items():
             assert f'<html lang="{shown}">' in html, name
             assert foreign_messages(html, shown) == [], (shown, name)
@@ -118,7 +119,7 @@ def test_every_mailroom_page_speaks_one_language(
 def test_an_operators_flash_is_in_their_language(
     app: Flask, runtime: Runtime, batches: dict[str, str]
 ) -> None:
-    client = _client(app, "fr")
+    client = operator_client(app, "fr")
     queue = client.get("/mailroom/exceptions").text
     page_id = queue.split('data-page="')[1].split('"')[0]
     rejected = client.post(

@@ -9,14 +9,11 @@ details were stored shows as it was recorded.
 
 from __future__ import annotations
 
-import struct
-import zlib
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.service import Upload
@@ -25,10 +22,10 @@ from forms_service.runtime import Runtime
 from forms_service.storage.model import Document
 from forms_service.storage.scans import ScanPage
 from tests.catalogues import translated
-from tests.conftest import hidden_fields
-from tests.integration.reviewing import PASSWORD, add_token, add_user
+from tests.integration.reviewing import add_token, add_user
 from tests.integration.test_backoffice_languages import foreign_messages, visible_text
-from tests.mailroom_scans import as_png, issue, scanned_page
+from tests.integration.test_mailroom_languages import operator_client
+from tests.mailroom_scans import as_png, issue, png_claiming, scanned_page
 from tests.ocr_pages import Answers
 
 FORM = "contact-update"
@@ -40,18 +37,6 @@ def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
     return {**app_settings, "JOBS_EAGER": True}
 
 
-def _client(app: Flask, accept: str | None) -> FlaskClient:
-    client = app.test_client()
-    if accept:
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
-    token = hidden_fields(client.get("/backoffice/login").text)["csrf_token"]
-    signed = client.post(
-        "/backoffice/login", data={"csrf_token": token, "username": "mo", "password": PASSWORD}
-    )
-    assert signed.status_code == 303
-    return client
-
-
 def _reference(runtime: Runtime, document_id: str) -> str:
     with runtime.sessions() as session:
         return session.get_one(Document, document_id).reference
@@ -60,20 +45,6 @@ def _reference(runtime: Runtime, document_id: str) -> str:
 def _pages(runtime: Runtime, batch_id: str) -> dict[str, queries.PageView]:
     with runtime.sessions() as session:
         return {p.filename: p for p in queries.batch(session, batch_id).pages}
-
-
-def _bomb_png(width: int = 10_000, height: int = 10_000) -> bytes:
-    """A PNG whose header claims 100 megapixels (its pixels are never decoded)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" + b"\xff" * 64)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 def _said(message: str, locale: str, **figures: object) -> str:
@@ -94,7 +65,7 @@ def batches(runtime: Runtime) -> dict[str, Any]:
             Upload("good.png", page),
             Upload("again.png", page),
             Upload("revoked.png", as_png(scanned_page(runtime, withdrawn, FORM))),
-            Upload("huge.png", _bomb_png()),
+            Upload("huge.png", png_claiming()),
         ],
         source="cli",
         actor="test",
@@ -133,7 +104,7 @@ def test_reasons_with_figures_read_in_the_screens_language(
 ) -> None:
     late_message, late_figures = batches["late"]
     for accept, shown in ((None, "fr"), ("en", "en")):
-        client = _client(app, accept)
+        client = operator_client(app, accept)
         first = client.get(f"/mailroom/batches/{batches['first']}").text
         later = client.get(f"/mailroom/batches/{batches['later']}").text
         queue = client.get("/mailroom/exceptions").text
@@ -145,7 +116,9 @@ def test_reasons_with_figures_read_in_the_screens_language(
         assert _said(late_message, shown, **late_figures) in visible_text(later).splitlines()
         for html in (first, later, queue):
             assert foreign_messages(html, shown) == [], shown
-    french = visible_text(_client(app, "fr").get(f"/mailroom/batches/{batches['later']}").text)
+    french = visible_text(
+        operator_client(app, "fr").get(f"/mailroom/batches/{batches['later']}").text
+    )
     reference = late_figures["reference"]
     assert f"la page 1 du document {reference} a déjà été reçue dans un autre lot" in french
 
@@ -174,7 +147,7 @@ def test_an_operators_words_are_shown_as_typed_beside_the_translated_reason(
     rejected = _pages(runtime, batches["first"])["again.png"]
     assert rejected.reason == f"{message % figures} — rejected: envoyée deux fois"  # the API's
     for accept, shown in ((None, "fr"), ("en", "en")):
-        html = _client(app, accept).get(f"/mailroom/batches/{batches['first']}").text
+        html = operator_client(app, accept).get(f"/mailroom/batches/{batches['first']}").text
         text = visible_text(html).splitlines()
         assert _said(message, shown, **figures) in text
         assert translated("rejected:", shown) in text
@@ -190,7 +163,7 @@ def test_a_page_recorded_before_the_details_shows_as_recorded(
     with runtime.sessions() as session, session.begin():
         row = session.get_one(ScanPage, huge.id)
         row.reason, row.reason_detail = old, None
-    html = _client(app, "fr").get(f"/mailroom/batches/{batches['first']}").text
+    html = operator_client(app, "fr").get(f"/mailroom/batches/{batches['first']}").text
     assert f'<span lang="en">{old}</span>' in html
 
 
@@ -212,7 +185,7 @@ def test_a_page_without_its_documents_other_pages_says_which_of_how_many(
         "submit what was received, or reject it"
     )
     for accept, shown in ((None, "fr"), ("en", "en")):
-        html = _client(app, accept).get(f"/mailroom/batches/{received.id}").text
+        html = operator_client(app, accept).get(f"/mailroom/batches/{received.id}").text
         assert _said(message, shown, page=1, total=2) in visible_text(html).splitlines()
         assert foreign_messages(html, shown) == []
     assert "la page 1 sur 2 est arrivée sans les autres pages du document" in _said(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import pickle
-import struct
-import zlib
 from typing import Any
 
 import pypdf
@@ -16,6 +14,7 @@ from forms_service.intake.mailroom import files
 from forms_service.intake.mailroom.files import MEDIA_TYPES, PageProblem, load_page
 from forms_service.intake.mailroom.reasons import Reason, record, record_rejection
 from forms_service.storage.scans import ScanPage
+from tests.mailroom_scans import png_claiming
 
 
 def _problem(content: bytes, media_type: str, index: int = 0) -> PageProblem:
@@ -31,18 +30,6 @@ def _pdf(width: float = 595, height: float = 842, pages: int = 1) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
-
-
-def _png_claiming(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" + b"\xff" * 64)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 def _png() -> bytes:
@@ -89,7 +76,7 @@ def test_a_reason_is_its_msgid_and_figures_and_reads_in_english() -> None:
             "the page measures 14000x14000 pt: unusable",
         ),
         (
-            _png_claiming(9_000, 8_000),
+            png_claiming(9_000, 8_000),
             MEDIA_TYPES["png"],
             0,
             "the image is too large (%(millions)s million pixels): scan at 300 dpi or less "
@@ -99,7 +86,7 @@ def test_a_reason_is_its_msgid_and_figures_and_reads_in_english() -> None:
             "million pixels)",
         ),
         (
-            _png_claiming(10_000, 10_000),
+            png_claiming(10_000, 10_000),
             MEDIA_TYPES["png"],
             0,
             "the image is too large (%(millions)s million pixels): scan at 300 dpi or less "
