@@ -11,7 +11,7 @@ PDFJS_STAMP := $(PDFJS)/node_modules/.installed
 CATALOGUES := $(wildcard forms_service/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 # The markers pybabel looks for beyond its defaults (_, gettext, ngettext, pgettext, N_…):
-# Flask-Babel's lazy ones and forms_service.i18n.NP_;
+# Flask-Babel's lazy ones and forms_service.core.i18n.NP_;
 # tests/unit/test_catalogues.py extracts with the same.
 EXTRACT_KEYWORDS := -k lazy_gettext -k lazy_pgettext:1c,2 -k lazy_ngettext:1,2 -k NP_:1c,2
 POT := var/messages.pot

@@ -9,7 +9,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from forms_service.i18n import LOCALES, TRANSLATIONS
+from forms_service.core.i18n import LOCALES, TRANSLATIONS
 
 #: A message: its context (None for most) and its msgid (the English source text).
 Key = tuple[str | None, str]

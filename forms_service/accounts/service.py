@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms_service.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
-from forms_service.i18n import LOCALES
+from forms_service.core.i18n import LOCALES
 from forms_service.storage.model import ApiToken, User
 
 

@@ -47,9 +47,9 @@ from forms_service.changes.settlement import (
 from forms_service.connectors.interfaces import Connector
 from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import InvalidInput, NotFound
+from forms_service.core.i18n import field_message
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
-from forms_service.i18n import field_message
 from forms_service.storage.model import (
     ChangeSet,
     Document,

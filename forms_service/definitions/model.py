@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from forms_service.core.i18n import pick
 from forms_service.definitions.fieldtypes import (
     FIELD_TYPES,
     Choice,
@@ -15,7 +16,6 @@ from forms_service.definitions.fieldtypes import (
     PaperCheck,
     Rules,
 )
-from forms_service.i18n import pick
 
 
 class Policy(StrEnum):

@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.fields.core import UnboundField
 
+from forms_service.core.i18n import field_message
 from forms_service.definitions.fieldtypes import FieldValueError, OnlineControl
 from forms_service.definitions.input_widgets import CheckboxInput, TextInput
 from forms_service.definitions.model import (
@@ -26,7 +27,6 @@ from forms_service.definitions.model import (
     FieldDefinition,
     FormDefinition,
 )
-from forms_service.i18n import field_message
 
 
 class _Checkboxes(SelectMultipleField):

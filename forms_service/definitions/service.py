@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from forms_service.core.i18n import LOCALES
 from forms_service.definitions.fieldtypes import (
     FIELD_TYPES,
     Choice,
@@ -27,7 +28,6 @@ from forms_service.definitions.model import (
     Policy,
     SourceBinding,
 )
-from forms_service.i18n import LOCALES
 
 _ID = re.compile(r"[a-z][a-z0-9-]{1,62}")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from forms_service.core.errors import FormsError
+from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
-from forms_service.i18n import N_
 from forms_service.issuing import layout_v1
 from forms_service.issuing.layout_model import (
     PAGE_HEIGHT,

@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
+from forms_service.core.i18n import pick
 from forms_service.definitions.model import FormDefinition
-from forms_service.i18n import pick
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _MONTHS = (

@@ -11,7 +11,7 @@ from flask import current_app, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
-from forms_service.i18n import DEFAULT_LOCALE, LOCALES
+from forms_service.core.i18n import DEFAULT_LOCALE, LOCALES
 from forms_service.runtime import Runtime
 
 #: Where a language chosen on a page (`?lang=`, the back office's switch) is remembered.

@@ -11,7 +11,7 @@ from flask_login.config import COOKIE_NAME, SESSION_KEYS
 from flask_wtf.csrf import CSRFProtect
 from limits.errors import ConfigurationError
 
-from forms_service.i18n import DEFAULT_LOCALE, TRANSLATIONS
+from forms_service.core.i18n import DEFAULT_LOCALE, TRANSLATIONS
 from forms_service.web.context import other_language, select_locale
 from forms_service.web.formatting import register_filters
 

@@ -16,7 +16,7 @@ from babel import Locale, dates, numbers
 from babel.numbers import NumberPattern
 from flask import Flask, current_app
 
-from forms_service.i18n import catalogue, known_locale
+from forms_service.core.i18n import catalogue, known_locale
 from forms_service.web.context import locale
 
 #: Day first in both languages (no month-first ambiguity); CLDR gives the month names.

@@ -15,7 +15,7 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
-from forms_service.i18n import (
+from forms_service.core.i18n import (
     DEFAULT_LOCALE,
     FIELD_MESSAGES,
     LOCALES,

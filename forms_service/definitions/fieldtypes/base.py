@@ -20,7 +20,7 @@ from ocr.interfaces import PairVerdict
 
 
 class FieldValueError(ValueError):
-    """A value that a field type refuses; `key` names the message in forms_service.i18n."""
+    """A value that a field type refuses; `key` names the message in forms_service.core.i18n."""
 
     def __init__(self, key: str, **params: object) -> None:
         super().__init__(key)

@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageOps
 
 from forms_service.core.errors import InvalidInput
-from forms_service.i18n import N_
+from forms_service.core.i18n import N_
 from forms_service.intake.mailroom.bounded import OverLimits, run_bounded
 from forms_service.intake.mailroom.reasons import Reason
 

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
-from forms_service.i18n import N_
 from forms_service.intake.mailroom.reasons import Reason
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.pagecode import PageCodes, TamperedPageCode

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.audit import service as audit
 from forms_service.core.errors import Conflict, InvalidInput, NotFound
+from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
-from forms_service.i18n import N_
 from forms_service.intake.mailroom import reasons, returns
 from forms_service.intake.mailroom.reading import GeometryOf
 from forms_service.issuing.layout import UnknownLayoutVersion

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.core.clock import Clock
 from forms_service.core.errors import NotFound
+from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
-from forms_service.i18n import N_
 from forms_service.intake.mailroom import completion, reasons, returns
 from forms_service.intake.mailroom.completion import MISSING_PAGES
 from forms_service.intake.mailroom.files import PageProblem, load_page

@@ -15,8 +15,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
-from forms_service.i18n import N_
 from forms_service.intake.mailroom.identification import (
     UNKNOWN_LAYOUT,
     Identity,

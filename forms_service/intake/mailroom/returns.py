@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
-from forms_service.i18n import N_
+from forms_service.core.i18n import N_
 from forms_service.intake.mailroom.reasons import Reason
 from forms_service.storage.model import (
     AnswerChannel,

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.audit import service as audit
 from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import InvalidInput
+from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
-from forms_service.i18n import N_
 from forms_service.intake.mailroom.files import MAX_PAGES, count_pages, media_type_of
 from forms_service.intake.mailroom.operators import OperatorActions
 from forms_service.intake.mailroom.pages import PageJob, ProposeHook

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from forms_service.audit import service as audit
 from forms_service.core.errors import Forbidden, FormsError, InvalidInput
+from forms_service.core.i18n import field_message
 from forms_service.definitions.model import Channel
-from forms_service.i18n import field_message
 from forms_service.intake.online.model import ClosedLink, FieldChange, changes_of
 from forms_service.intake.online.queries import pending_answer
 from forms_service.intake.online.service import OnlineIntake

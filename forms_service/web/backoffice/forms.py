@@ -20,7 +20,7 @@ from wtforms.validators import (
     Optional,
 )
 
-from forms_service.i18n import LOCALES
+from forms_service.core.i18n import LOCALES
 from forms_service.storage.model import AnswerChannel
 
 

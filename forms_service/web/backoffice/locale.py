@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import request
 from flask_babel import gettext
 
-from forms_service.i18n import pgettext
+from forms_service.core.i18n import pgettext
 from forms_service.web.backoffice.names import NAMES
 from forms_service.web.context import SESSION_KEY, locale
 from forms_service.web.formatting import office_zone

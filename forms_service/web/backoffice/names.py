@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from forms_service.i18n import NP_
+from forms_service.core.i18n import NP_
 
 #: prefix -> value -> (context, msgid) of its name, translated when shown (`named`).
 NAMES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {

@@ -20,7 +20,7 @@ from forms_service.changes.queries import queue_filter
 from forms_service.changes.review import Decision
 from forms_service.changes.service import ChangeService
 from forms_service.core.errors import FormsError, InvalidInput
-from forms_service.i18n import field_message
+from forms_service.core.i18n import field_message
 from forms_service.intake.queries import AnswerOrigin, origin_of
 from forms_service.storage.model import AnswerChannel, ChangeSetStatus, FieldChangeStatus
 from forms_service.storage.service import reading

@@ -15,9 +15,9 @@ from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms_service.core.errors import FormsError
+from forms_service.core.i18n import field_message
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.online_form import challenge_form_class
-from forms_service.i18n import field_message
 from forms_service.intake.online.model import ChallengeFailed, Purpose
 from forms_service.intake.pdf.service import (
     AnswersRefused,

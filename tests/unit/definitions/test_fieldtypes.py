@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from forms_service.core.i18n import LOCALES, field_message
 from forms_service.definitions.fieldtypes import (
     CHOICE_TYPES,
     FIELD_TYPES,
@@ -15,7 +16,6 @@ from forms_service.definitions.fieldtypes import (
     WidgetKind,
     check_date_spec,
 )
-from forms_service.i18n import LOCALES, field_message
 
 NO_RULES = Rules()
 CHANNELS = (

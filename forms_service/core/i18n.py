@@ -19,7 +19,7 @@ from babel.support import Translations
 LOCALES: Final = ("fr", "en")
 DEFAULT_LOCALE: Final = "fr"
 #: Where the catalogues are (Flask-Babel reads the same directory).
-TRANSLATIONS: Final = Path(__file__).resolve().parent / "translations"
+TRANSLATIONS: Final = Path(__file__).resolve().parent.parent / "translations"
 DOMAIN: Final = "messages"
 
 
