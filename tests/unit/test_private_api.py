@@ -485,3 +485,13 @@ def test_every_private_use_is_listed() -> None:
     assert not unlisted, f"private API used but not listed in USES: {unlisted}"
     stale = sorted(name for name in listed if _is_private(name) and name not in found)
     assert not stale, f"listed in USES but no longer used: {stale}"
+
+
+@pytest.mark.parametrize("use", USES, ids=lambda use: f"{use.distribution}:{use.attribute}")
+def test_each_use_names_the_module_that_makes_it(use: PrivateUse) -> None:
+    """`used_in` is where to look when a check fails: it must still be that module."""
+    module = Path(__file__).resolve().parents[2] / use.used_in
+    assert module.is_file(), f"{use.used_in} is gone: name the module that uses {use.attribute}"
+    assert use.attribute.rsplit(".", 1)[-1] in module.read_text(encoding="utf-8"), (
+        f"{use.used_in} no longer uses {use.attribute}: name the module that does"
+    )
