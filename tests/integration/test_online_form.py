@@ -222,6 +222,21 @@ def test_second_submit_returns_the_same_submission(client: FlaskClient, runtime:
         assert kinds.count("submitted") == 1
 
 
+def test_the_error_summary_counts_in_each_language(client: FlaskClient, runtime: Runtime) -> None:
+    """One error is said in the singular, several in the plural (ngettext), in both languages."""
+    path = _issue(runtime, "contact-update")
+    record = _record(runtime)
+    page = _pass_challenge(client, runtime, path)
+    one = client.post(path, data=_contact_answer(page, record, email="not-an-email"))
+    assert one.status_code == 422
+    assert "Le formulaire contient 1 erreur :" in one.text
+    two = client.post(
+        f"{path}?lang=en", data=_contact_answer(one.text, record, email="x", phone="123")
+    )
+    assert two.status_code == 422
+    assert "The form has 2 errors:" in two.text
+
+
 def test_invalid_values_redisplay_with_messages(client: FlaskClient, runtime: Runtime) -> None:
     path = _issue(runtime, "contact-update")
     page = _pass_challenge(client, runtime, path)
@@ -243,7 +258,7 @@ def test_invalid_values_redisplay_with_messages(client: FlaskClient, runtime: Ru
     assert "Code postal incorrect" in response.text
     assert "Adresse e-mail incorrecte" in response.text
     assert "Numéro de téléphone incorrect" in response.text
-    assert "Le formulaire contient 4 erreur(s)" in response.text
+    assert "Le formulaire contient 4 erreurs :" in response.text
     assert "<title>Erreur : Mise à jour de vos coordonnées</title>" in response.text
     assert 'href="#postcode"' in response.text  # the summary links to each field
     assert 'aria-invalid="true"' in response.text
@@ -649,7 +664,7 @@ def test_english_from_accept_language_with_english_messages(
     assert "This field is required." in response.text
     assert "Invalid French postcode: 5 digits (example: 75011)." in response.text
     assert "Invalid e-mail address" in response.text
-    assert "The form has 3 error(s)" in response.text
+    assert "The form has 3 errors:" in response.text
     assert "Ce champ est obligatoire" not in response.text
 
 
