@@ -220,6 +220,13 @@ class ApiToken(Base):
     roles: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+    #: The person whose decisions the token makes (None: tokens made before owners; such a
+    #: token decides nothing).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: Refused from then on like an unknown token (None: tokens made before expiries).
+    expires_at: Mapped[dt.datetime | None]
+    #: When the token was last presented, to within a minute (not written on every request).
+    last_used_at: Mapped[dt.datetime | None]
 
 
 class ChangeSetStatus(StrEnum):
@@ -299,6 +306,10 @@ class FieldChangeRow(Base):
     status: Mapped[FieldChangeStatus] = mapped_column(_enum(FieldChangeStatus), index=True)
     first_reviewer: Mapped[str | None] = mapped_column(String(64))
     second_reviewer: Mapped[str | None] = mapped_column(String(64))
+    #: The persons (users.id) behind the names, whichever way they decided (screen or token);
+    #: the four-eyes rule compares these. None: a decision without a known person.
+    first_reviewer_id: Mapped[int | None] = mapped_column(Integer)
+    second_reviewer_id: Mapped[int | None] = mapped_column(Integer)
     edited_from: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[dt.datetime | None]
 
