@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from forms_service.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
@@ -131,28 +131,126 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(session: Session, name: str, roles: Iterable[str], *, now: dt.datetime) -> str:
-    """Create an integration token; the clear token is returned once and never stored."""
+#: Roles whose tokens decide change sets: such a token needs an owner (the person deciding).
+DECIDING_ROLES = frozenset({Role.CLERK, Role.SUPERVISOR, Role.ADMIN})
+#: How long a new token lives unless told otherwise.
+DEFAULT_TOKEN_LIFETIME = dt.timedelta(days=365)
+#: `last_used_at` is written at most this often per token (not on every request).
+LAST_USED_PRECISION = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who presents a valid token: the token and, when it has one, its owner."""
+
+    token_id: int
+    name: str
+    roles: frozenset[Role]
+    #: The person whose decisions the token makes; None for a token made before owners.
+    owner_id: int | None
+    owner_name: str | None
+
+
+def create_api_token(
+    session: Session,
+    name: str,
+    roles: Iterable[str],
+    *,
+    now: dt.datetime,
+    owner: str | None = None,
+    lifetime: dt.timedelta = DEFAULT_TOKEN_LIFETIME,
+) -> str:
+    """Create an integration token; the clear token is returned once and never stored.
+
+    A token with a role that decides change sets (clerk, supervisor, admin) belongs to a
+    person, `owner` (a username), who holds that role: its decisions are that person's.
+
+    Raises:
+        Conflict: a token of that name exists.
+        InvalidInput: a deciding token without an owner, an owner lacking its roles, or a
+            lifetime that is not positive.
+        NotFound: no active user `owner`.
+    """
     if session.execute(select(ApiToken).where(ApiToken.name == name)).scalar_one_or_none():
         raise Conflict(f"token {name!r} already exists", field="name")
+    stored_roles = parse_roles(roles)
+    wanted = frozenset(Role(r) for r in stored_roles.split(","))
+    deciding = wanted & DECIDING_ROLES
+    if lifetime <= dt.timedelta(0):
+        raise InvalidInput("a token's lifetime must be at least one day", field="expires_days")
+    owner_id = None
+    if owner is not None:
+        user = session.execute(select(User).where(User.username == owner)).scalar_one_or_none()
+        if user is None or not user.active:
+            raise NotFound(f"no active user {owner!r}", field="user")
+        held = roles_of(user)
+        missing = sorted(r.value for r in deciding if r not in held and Role.ADMIN not in held)
+        if missing:
+            raise InvalidInput(
+                f"user {owner!r} does not hold the role(s) {', '.join(missing)} of the token",
+                field="roles",
+            )
+        owner_id = user.id
+    elif deciding:
+        raise InvalidInput(
+            "a token that can decide change sets (clerk, supervisor, admin) belongs to a "
+            "person: give its owner (--user USERNAME)",
+            field="user",
+        )
     token = "fst_" + secrets.token_urlsafe(32)
     session.add(
         ApiToken(
-            name=name, token_hash=_token_digest(token), roles=parse_roles(roles), created_at=now
+            name=name,
+            token_hash=_token_digest(token),
+            roles=stored_roles,
+            created_at=now,
+            owner_id=owner_id,
+            expires_at=now + lifetime,
         )
     )
     session.flush()
     return token
 
 
-def find_api_token(session: Session, token: str) -> ApiToken | None:
-    """The active token matching `token`, None otherwise."""
+def find_api_token(session: Session, token: str, *, now: dt.datetime) -> ApiCaller | None:
+    """Who presents `token`; None when it is unknown, revoked, expired or its owner inactive.
+
+    One statement; also writes the token's `last_used_at` when it is more than a minute
+    old (the caller commits).
+    """
     found = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _token_digest(token))
-    ).scalar_one_or_none()
-    if found is None or found.revoked_at is not None:
+        select(ApiToken, User.username, User.active)
+        .outerjoin(User, User.id == ApiToken.owner_id)
+        .where(ApiToken.token_hash == _token_digest(token))
+    ).one_or_none()
+    if found is None:
         return None
-    return found
+    row, owner_name, owner_active = found
+    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    if row.owner_id is not None and not owner_active:
+        return None
+    if row.last_used_at is None or row.last_used_at <= now - LAST_USED_PRECISION:
+        # Guarded: of concurrent requests, one writes; the others change no row.
+        session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == row.id,
+                or_(
+                    ApiToken.last_used_at.is_(None),
+                    ApiToken.last_used_at <= now - LAST_USED_PRECISION,
+                ),
+            )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return ApiCaller(
+        token_id=row.id,
+        name=row.name,
+        roles=roles_of(row),
+        owner_id=row.owner_id,
+        owner_name=owner_name,
+    )
 
 
 def set_locale(session: Session, user_id: int, locale: str | None) -> None:

@@ -70,6 +70,38 @@ class SecondReviewerRequired(Forbidden):
 
 
 @dataclass(frozen=True)
+class Reviewer:
+    """The person taking a review decision, however they reach the service.
+
+    Attributes:
+        name: what is recorded as the actor (the username; a bare name for callers that
+            know no user, such as scripts).
+        user_id: the person (users.id): a back-office user, or the owner of the API token
+            used. The four-eyes rule compares it; None falls back to comparing names.
+        via: how the decision came, when not from the person's own screen ("api:<token>").
+    """
+
+    name: str
+    user_id: int | None = None
+    via: str | None = None
+
+    @classmethod
+    def of(cls, actor: str | Reviewer) -> Reviewer:
+        """A reviewer from a bare name (no known person) or a reviewer."""
+        return actor if isinstance(actor, Reviewer) else cls(actor)
+
+    def is_(self, name: str | None, user_id: int | None) -> bool:
+        """Whether the reviewer recorded as `name` / `user_id` is this same person.
+
+        Persons are compared when both are known; names otherwise (decisions recorded before
+        persons were, or by callers that know none).
+        """
+        if user_id is not None and self.user_id is not None:
+            return user_id == self.user_id
+        return name == self.name
+
+
+@dataclass(frozen=True)
 class FieldDiff:
     """One field compared three ways, all values canonical strings (None = empty).
 

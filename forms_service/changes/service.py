@@ -1,6 +1,7 @@
 """Change-set use cases: propose from a submission, query the queue, review field by field.
 
-Every review action names the acting user and the change set's version as the clerk saw it
+Every review action names the acting person (a `Reviewer`: the user, and the token used if
+any; a bare name for callers that know no user) and the change set's version as the clerk saw it
 (optimistic lock); a stale version is refused with StaleChangeSet and nothing changes. When
 no field waits for a clerk any more, the accepted fields are written to the outbox in the
 same transaction; `on_queued` (immediate delivery in the embedded default) runs after commit.
@@ -30,6 +31,7 @@ from forms_service.changes.model import (
     Outcome,
     QueueFilter,
     QueuePage,
+    Reviewer,
     StaleChangeSet,
     error_kind,
 )
@@ -66,7 +68,7 @@ log = logging.getLogger(__name__)
 #: Called after commit with the ids of the outbox messages a transaction wrote.
 QueuedHook = Callable[[Sequence[int]], None]
 
-__all__ = ["ChangeService", "QueueFilter", "QueuePage", "StaleChangeSet"]
+__all__ = ["ChangeService", "QueueFilter", "QueuePage", "Reviewer", "StaleChangeSet"]
 
 
 class ChangeService:
@@ -278,7 +280,9 @@ class ChangeService:
 
     # -- review --------------------------------------------------------------------------
 
-    def accept(self, change_set_id: str, field: str, *, actor: str, version: int) -> ChangeSetView:
+    def accept(
+        self, change_set_id: str, field: str, *, actor: str | Reviewer, version: int
+    ) -> ChangeSetView:
         """Accept one field's change as proposed (a four-eyes field needs two different people).
 
         Raises:
@@ -291,11 +295,17 @@ class ChangeService:
             change_set_id,
             version,
             actor,
-            lambda s, cs, d, now: accept_row(s, cs, _row(cs, field), actor, now),
+            lambda s, cs, d, now, who: accept_row(s, cs, _row(cs, field), who, now),
         )
 
     def reject(
-        self, change_set_id: str, field: str, *, actor: str, version: int, reason: str = ""
+        self,
+        change_set_id: str,
+        field: str,
+        *,
+        actor: str | Reviewer,
+        version: int,
+        reason: str = "",
     ) -> ChangeSetView:
         """Reject one field's change: the source keeps its value.
 
@@ -303,8 +313,10 @@ class ChangeService:
             StaleChangeSet, InvalidTransition: as for `accept`.
         """
 
-        def act(session: Session, cs: ChangeSet, _d: FormDefinition, now: dt.datetime) -> None:
-            reject_row(session, cs, _row(cs, field), actor, now, reason)
+        def act(
+            session: Session, cs: ChangeSet, _d: FormDefinition, now: dt.datetime, who: Reviewer
+        ) -> None:
+            reject_row(session, cs, _row(cs, field), who, now, reason)
 
         return self._decide(change_set_id, version, actor, act)
 
@@ -314,7 +326,7 @@ class ChangeService:
         field: str,
         value: object,
         *,
-        actor: str,
+        actor: str | Reviewer,
         version: int,
         accept: bool = False,
         locale: str = "en",
@@ -331,7 +343,11 @@ class ChangeService:
         """
 
         def act(
-            session: Session, cs: ChangeSet, definition: FormDefinition, now: dt.datetime
+            session: Session,
+            cs: ChangeSet,
+            definition: FormDefinition,
+            now: dt.datetime,
+            who: Reviewer,
         ) -> None:
             row = _row(cs, field)
             field_def = definition.field(field)
@@ -349,18 +365,28 @@ class ChangeService:
                 row.edited_from = row.proposed
             row.proposed = parsed
             row.verdict = VALID
-            row.first_reviewer = None
+            row.first_reviewer = row.first_reviewer_id = None
             if row.outcome != Outcome.CONFLICT:
                 row.outcome = outcome_of(field_def, row.base, row.current, parsed).value
             record_event(
-                session, "edited", cs, actor=actor, now=now, row=row, before=before, after=parsed
+                session,
+                "edited",
+                cs,
+                actor=who.name,
+                now=now,
+                row=row,
+                before=before,
+                after=parsed,
+                **({"via": who.via} if who.via else {}),
             )
             if accept:
-                accept_row(session, cs, _row(cs, field), actor, now)
+                accept_row(session, cs, _row(cs, field), who, now)
 
         return self._decide(change_set_id, version, actor, act)
 
-    def approve_all(self, change_set_id: str, *, actor: str, version: int) -> ChangeSetView:
+    def approve_all(
+        self, change_set_id: str, *, actor: str | Reviewer, version: int
+    ) -> ChangeSetView:
         """Accept every field still waiting for this person.
 
         Four-eyes fields this person approved first stay waiting for someone else.
@@ -372,36 +398,43 @@ class ChangeService:
         """
 
         def act(
-            session: Session, cs: ChangeSet, definition: FormDefinition, now: dt.datetime
+            session: Session,
+            cs: ChangeSet,
+            definition: FormDefinition,
+            now: dt.datetime,
+            who: Reviewer,
         ) -> None:
             chosen = [
                 r
                 for r in cs.fields
                 if r.status in WAITING
                 and not (
-                    r.status is FieldChangeStatus.AWAITING_SECOND and r.first_reviewer == actor
+                    r.status is FieldChangeStatus.AWAITING_SECOND
+                    and who.is_(r.first_reviewer, r.first_reviewer_id)
                 )
             ]
             if not chosen:
                 raise InvalidTransition("nothing here waits for your approval")
             events: list[audit.NewEvent] = []
             for row in chosen:
-                accept_row(session, cs, row, actor, now, events=events)
+                accept_row(session, cs, row, who, now, events=events)
             audit.record_all(session, events)
 
         return self._decide(change_set_id, version, actor, act)
 
     def reject_all(
-        self, change_set_id: str, *, actor: str, version: int, reason: str = ""
+        self, change_set_id: str, *, actor: str | Reviewer, version: int, reason: str = ""
     ) -> ChangeSetView:
         """Reject every field still waiting for a decision."""
 
-        def act(session: Session, cs: ChangeSet, _d: FormDefinition, now: dt.datetime) -> None:
+        def act(
+            session: Session, cs: ChangeSet, _d: FormDefinition, now: dt.datetime, who: Reviewer
+        ) -> None:
             chosen = [r for r in cs.fields if r.status in WAITING]
             if not chosen:
                 raise InvalidTransition("nothing here waits for a decision")
             for row in chosen:
-                reject_row(session, cs, row, actor, now, reason)
+                reject_row(session, cs, row, who, now, reason)
 
         return self._decide(change_set_id, version, actor, act)
 
@@ -410,7 +443,7 @@ class ChangeService:
         change_set_id: str,
         decisions: Mapping[str, Decision],
         *,
-        actor: str,
+        actor: str | Reviewer,
         version: int,
         reason: str = "",
     ) -> ChangeSetView:
@@ -428,15 +461,17 @@ class ChangeService:
         if not decisions:
             raise InvalidTransition("no decision was given")
 
-        def act(session: Session, cs: ChangeSet, _d: FormDefinition, now: dt.datetime) -> None:
+        def act(
+            session: Session, cs: ChangeSet, _d: FormDefinition, now: dt.datetime, who: Reviewer
+        ) -> None:
             events: list[audit.NewEvent] = []
             for field, decision in decisions.items():
                 if decision is Decision.ACCEPT:
-                    accept_row(session, cs, _row(cs, field), actor, now, events=events)
+                    accept_row(session, cs, _row(cs, field), who, now, events=events)
             audit.record_all(session, events)
             for field, decision in decisions.items():
                 if decision is Decision.REJECT:
-                    reject_row(session, cs, _row(cs, field), actor, now, reason)
+                    reject_row(session, cs, _row(cs, field), who, now, reason)
 
         return self._decide(change_set_id, version, actor, act)
 
@@ -446,10 +481,11 @@ class ChangeService:
         self,
         change_set_id: str,
         version: int,
-        actor: str,
-        act: Callable[[Session, ChangeSet, FormDefinition, dt.datetime], None],
+        actor: str | Reviewer,
+        act: Callable[[Session, ChangeSet, FormDefinition, dt.datetime, Reviewer], None],
     ) -> ChangeSetView:
-        if not actor:
+        who = Reviewer.of(actor)
+        if not who.name:
             raise InvalidInput("a review action needs the acting user", field="actor")
         queued: list[int] = []
         try:
@@ -465,7 +501,7 @@ class ChangeService:
                     )
                 definition = self._definition(cs.form_id)
                 now = self.clock()
-                act(session, cs, definition, now)
+                act(session, cs, definition, now, who)
                 if not any(r.status in WAITING for r in cs.fields):
                     accepted = [r for r in cs.fields if r.status is FieldChangeStatus.ACCEPTED]
                     with session.no_autoflush:  # one flush of the rows below, not two

@@ -17,6 +17,7 @@ from forms_service.changes.model import (
     Action,
     FieldDiff,
     Outcome,
+    Reviewer,
     Route,
     SecondReviewerRequired,
     encode_raw,
@@ -269,7 +270,7 @@ def accept_row(
     session: Session,
     cs: ChangeSet,
     row: FieldChangeRow,
-    actor: str,
+    reviewer: Reviewer,
     now: dt.datetime,
     *,
     events: list[audit.NewEvent] | None = None,
@@ -281,7 +282,8 @@ def accept_row(
 
     Raises:
         InvalidInput: the proposed value is not valid (edit it first).
-        SecondReviewerRequired: the first approver approves a four-eyes field again.
+        SecondReviewerRequired: the first approver approves a four-eyes field again (the
+            same person, on the web or through a token they own).
         InvalidTransition: the field is not waiting for a decision.
     """
     if row.verdict not in (None, VALID):
@@ -290,29 +292,32 @@ def accept_row(
             field=row.field,
         )
     if row.status is FieldChangeStatus.AWAITING_SECOND:
-        if row.first_reviewer == actor:
+        if reviewer.is_(row.first_reviewer, row.first_reviewer_id):
             raise SecondReviewerRequired(
-                "this change needs the approval of a second, different person", field=row.field
+                "this change needs the approval of a second, different person: "
+                f"{reviewer.name} approved it first",
+                field=row.field,
             )
         transition(row, Action.ACCEPT_SECOND, now)
-        row.second_reviewer = actor
+        row.second_reviewer, row.second_reviewer_id = reviewer.name, reviewer.user_id
         step = "second"
     else:
         four_eyes = row.policy == Route.FOUR_EYES.value
         transition(row, Action.ACCEPT_FIRST if four_eyes else Action.ACCEPT, now)
-        row.first_reviewer = actor
+        row.first_reviewer, row.first_reviewer_id = reviewer.name, reviewer.user_id
         step = "first" if four_eyes else "only"
     approved = change_set_event(
         "approved",
         cs.id,
         cs.document_id,
-        actor=actor,
+        actor=reviewer.name,
         now=now,
         row=row,
         before=row.current,
         after=row.proposed,
         step=step,
         over_conflict=row.outcome == Outcome.CONFLICT,
+        **_via(reviewer),
     )
     if events is None:
         audit.record_all(session, [approved])
@@ -324,21 +329,28 @@ def reject_row(
     session: Session,
     cs: ChangeSet,
     row: FieldChangeRow,
-    actor: str,
+    reviewer: Reviewer,
     now: dt.datetime,
     reason: str,
 ) -> None:
     """Reject one field's change: the source keeps its value."""
     transition(row, Action.REJECT, now)
-    row.first_reviewer = row.first_reviewer or actor
+    if row.first_reviewer is None:
+        row.first_reviewer, row.first_reviewer_id = reviewer.name, reviewer.user_id
     record_event(
         session,
         "rejected",
         cs,
-        actor=actor,
+        actor=reviewer.name,
         now=now,
         row=row,
         before=row.current,
         after=row.proposed,
         reason=reason[:200],
+        **_via(reviewer),
     )
+
+
+def _via(reviewer: Reviewer) -> dict[str, object]:
+    """The audit detail naming the token a decision came through, if any."""
+    return {"via": reviewer.via} if reviewer.via else {}

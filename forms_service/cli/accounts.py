@@ -7,7 +7,7 @@ import datetime as dt
 import click
 from flask.cli import with_appcontext
 
-from forms_service.accounts.service import create_api_token, create_user
+from forms_service.accounts.service import DEFAULT_TOKEN_LIFETIME, create_api_token, create_user
 from forms_service.cli.context import app_runtime
 
 
@@ -42,9 +42,32 @@ def api_tokens() -> None:
 @api_tokens.command("create")
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, default=("integration",), show_default=True)
+@click.option(
+    "--user",
+    "owner",
+    metavar="USERNAME",
+    help="The person the token belongs to; its decisions are theirs. Required for the roles "
+    "that decide change sets (clerk, supervisor, admin), which the user must hold.",
+)
+@click.option(
+    "--expires-days",
+    type=click.IntRange(min=1),
+    default=DEFAULT_TOKEN_LIFETIME.days,
+    show_default=True,
+    help="Days until the token is refused.",
+)
 @with_appcontext
-def api_tokens_create(name: str, roles: tuple[str, ...]) -> None:
+def api_tokens_create(
+    name: str, roles: tuple[str, ...], owner: str | None, expires_days: int
+) -> None:
     """Create a token and print it once."""
     with app_runtime().sessions() as session, session.begin():
-        token = create_api_token(session, name, roles, now=dt.datetime.now(dt.UTC))
+        token = create_api_token(
+            session,
+            name,
+            roles,
+            now=dt.datetime.now(dt.UTC),
+            owner=owner,
+            lifetime=dt.timedelta(days=expires_days),
+        )
     click.echo(token)

@@ -184,8 +184,13 @@ def ensure_demo_accounts(runtime: Runtime) -> DemoCredentials:
         ):
             with contextlib.suppress(Conflict):
                 create_user(session, user, password, roles, now=now)
+        # Owned by the mailroom user: a token is always somebody's (it decides nothing).
         token = credentials.api_token or create_api_token(
-            session, f"demo-{secrets.token_hex(3)}", ["integration", "mailroom"], now=now
+            session,
+            f"demo-{secrets.token_hex(3)}",
+            ["integration", "mailroom"],
+            now=now,
+            owner=credentials.mailroom_user,
         )
     credentials = DemoCredentials(**{**vars(credentials), "api_token": token})
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from forms_service.accounts.service import create_api_token, create_user
+from forms_service.accounts.service import (
+    DECIDING_ROLES,
+    DEFAULT_TOKEN_LIFETIME,
+    create_api_token,
+    create_user,
+    parse_roles,
+)
 from forms_service.connectors.interfaces import Selection
 from forms_service.connectors.sql import SqlConnector
 from forms_service.core.errors import NotFound
@@ -27,10 +33,26 @@ def add_user(runtime: Runtime, username: str, roles: Iterable[str]) -> None:
         create_user(session, username, PASSWORD, roles, now=dt.datetime.now(dt.UTC))
 
 
-def add_token(runtime: Runtime, name: str, roles: Iterable[str]) -> str:
-    """An API token; returns the clear token."""
+def add_token(
+    runtime: Runtime,
+    name: str,
+    roles: Iterable[str],
+    *,
+    owner: str | None = None,
+    lifetime: dt.timedelta = DEFAULT_TOKEN_LIFETIME,
+) -> str:
+    """An API token owned by `owner`; returns the clear token.
+
+    A token that decides (clerk, supervisor, admin) needs an owner: without one, a user of
+    the token's name and roles is made for it (one person per token, as before owners).
+    """
+    roles = list(roles)
+    now = dt.datetime.now(dt.UTC)
     with runtime.sessions() as session, session.begin():
-        return create_api_token(session, name, roles, now=dt.datetime.now(dt.UTC))
+        if owner is None and DECIDING_ROLES & set(parse_roles(roles).split(",")):
+            create_user(session, name, PASSWORD, roles, now=now)
+            owner = name
+        return create_api_token(session, name, roles, now=now, owner=owner, lifetime=lifetime)
 
 
 def change_source(runtime: Runtime, key: str, columns: Mapping[str, object]) -> None:

@@ -213,7 +213,7 @@ def test_four_eyes_through_the_api(client: FlaskClient, runtime: Runtime) -> Non
     done = client.post(path, json={"version": once.json["version"]}, headers=_auth(second))
     assert done.status_code == 200
     assert done.json is not None and done.json["status"] == "applied"
-    assert {r["second_reviewer"] for r in done.json["rows"]} == {"api:reviewer-two"}
+    assert {r["second_reviewer"] for r in done.json["rows"]} == {"reviewer-two"}  # the owner
 
 
 def test_reject_all_keeps_the_source(client: FlaskClient, runtime: Runtime) -> None:

@@ -333,10 +333,9 @@ def test_issue_errors_are_one_clear_line(
 
 
 def make_token(runtime: Runtime, name: str, *roles: str) -> str:
-    from forms_service.accounts.service import create_api_token
+    from tests.integration.reviewing import add_token  # a deciding token gets an owner
 
-    with runtime.sessions() as session, session.begin():
-        return create_api_token(session, name, roles, now=dt.datetime.now(dt.UTC))
+    return add_token(runtime, name, roles)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from forms_service.accounts.service import create_api_token
 from forms_service.app import create_app
 from forms_service.connectors.interfaces import Selection
 from forms_service.intake.pdf.service import TamperedPdfToken, UnidentifiedPdf
@@ -30,6 +29,7 @@ from forms_service.storage.model import (
 )
 from forms_service.storage.scans import ScanBatch
 from tests.conftest import hidden_fields
+from tests.integration.reviewing import add_token
 from tests.pdf_forms import (
     FIXTURES,
     declared_pages,
@@ -212,8 +212,7 @@ def test_text_values_from_appearance_streams_only(runtime: Runtime) -> None:
 
 
 def _api_token(runtime: Runtime, roles: list[str], name: str = "robot") -> str:
-    with runtime.sessions() as session, session.begin():
-        return create_api_token(session, name, roles, now=dt.datetime.now(dt.UTC))
+    return add_token(runtime, name, roles)  # a deciding token gets an owner
 
 
 @pytest.mark.parametrize("role", ["integration", "mailroom"])

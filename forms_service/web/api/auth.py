@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from forms_service.accounts.service import Role, find_api_token, roles_of
+from forms_service.accounts.service import Role, find_api_token
+from forms_service.changes.model import Reviewer
 from forms_service.core.errors import FormsError
 from forms_service.web.context import runtime
 
@@ -29,8 +30,19 @@ class ApiForbidden(FormsError):
     code = "forbidden"
 
 
-def require_token(*roles: Role) -> Callable[[F], F]:
-    """Let the request through only with a valid token holding one of `roles`."""
+class TokenWithoutOwner(ApiForbidden):
+    """A token made before tokens had owners: it cannot decide a change set."""
+
+    code = "token_without_owner"
+
+
+def require_token(*roles: Role, decides: bool = False) -> Callable[[F], F]:
+    """Let the request through only with a valid token holding one of `roles`.
+
+    An unknown, revoked or expired token (or one whose owner is deactivated) is refused
+    alike (401). With `decides`, the token must belong to a person (403 otherwise): the
+    decision is theirs (`g.api_reviewer`), and the four-eyes rule compares persons.
+    """
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -39,16 +51,28 @@ def require_token(*roles: Role) -> Callable[[F], F]:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token:
                 raise Unauthorized("send 'Authorization: Bearer <token>'")
+            now = runtime().clock()
             with runtime().sessions() as session:
-                found = find_api_token(session, token.strip())
+                found = find_api_token(session, token.strip(), now=now)
+                session.commit()  # last_used_at, when it was more than a minute old
             if found is None:
-                raise Unauthorized("unknown or revoked token")
-            held = roles_of(found)
+                raise Unauthorized("unknown, revoked or expired token")
+            held = found.roles
             if roles and not (held & set(roles)) and Role.ADMIN not in held:
                 raise ApiForbidden("this token lacks the role for this operation")
+            if decides and (found.owner_id is None or found.owner_name is None):
+                raise TokenWithoutOwner(
+                    "this token belongs to no person, so it cannot decide change sets: "
+                    "create one with 'forms-service api-tokens create NAME --user USERNAME'"
+                )
             g.api_actor = f"api:{found.name}"
+            g.api_reviewer = (
+                Reviewer(found.owner_name, found.owner_id, via=f"api:{found.name}")
+                if found.owner_name is not None
+                else None
+            )
             g.api_roles = held
-            g.api_checked_at = runtime().clock()
+            g.api_checked_at = now
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -105,55 +105,55 @@ def change_set_detail(change_set_id: str) -> dict[str, Any]:
 
 
 @blueprint.route("/change-sets/<change_set_id>/approve", methods=["POST"])
-@require_token(*DECIDERS)  # outside `arguments`: authenticate before parsing
+@require_token(*DECIDERS, decides=True)  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(VersionSchema)
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404, 409, 422)
 def change_set_approve(body: dict[str, Any], change_set_id: str) -> dict[str, Any]:
-    """Accept every field still waiting for this token (four-eyes fields need another one)."""
-    view = _changes().approve_all(change_set_id, actor=g.api_actor, version=body["version"])
+    """Accept every field still waiting for this token's owner (four-eyes: another person)."""
+    view = _changes().approve_all(change_set_id, actor=g.api_reviewer, version=body["version"])
     return _shown(view)
 
 
 @blueprint.route("/change-sets/<change_set_id>/reject", methods=["POST"])
-@require_token(*DECIDERS)  # outside `arguments`: authenticate before parsing
+@require_token(*DECIDERS, decides=True)  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(RejectSchema)
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404, 409, 422)
 def change_set_reject(body: dict[str, Any], change_set_id: str) -> dict[str, Any]:
     """Reject every field still waiting: the source keeps its values."""
     view = _changes().reject_all(
-        change_set_id, actor=g.api_actor, version=body["version"], reason=body["reason"]
+        change_set_id, actor=g.api_reviewer, version=body["version"], reason=body["reason"]
     )
     return _shown(view)
 
 
 @blueprint.route("/change-sets/<change_set_id>/fields/<field>/accept", methods=["POST"])
-@require_token(*DECIDERS)  # outside `arguments`: authenticate before parsing
+@require_token(*DECIDERS, decides=True)  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(VersionSchema)
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404, 409, 422)
 def field_accept(body: dict[str, Any], change_set_id: str, field: str) -> dict[str, Any]:
     """Accept one field's change as proposed."""
-    view = _changes().accept(change_set_id, field, actor=g.api_actor, version=body["version"])
+    view = _changes().accept(change_set_id, field, actor=g.api_reviewer, version=body["version"])
     return _shown(view)
 
 
 @blueprint.route("/change-sets/<change_set_id>/fields/<field>/reject", methods=["POST"])
-@require_token(*DECIDERS)  # outside `arguments`: authenticate before parsing
+@require_token(*DECIDERS, decides=True)  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(RejectSchema)
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404, 409, 422)
 def field_reject(body: dict[str, Any], change_set_id: str, field: str) -> dict[str, Any]:
     """Reject one field's change."""
     view = _changes().reject(
-        change_set_id, field, actor=g.api_actor, version=body["version"], reason=body["reason"]
+        change_set_id, field, actor=g.api_reviewer, version=body["version"], reason=body["reason"]
     )
     return _shown(view)
 
 
 @blueprint.route("/change-sets/<change_set_id>/fields/<field>", methods=["PATCH"])
-@require_token(*DECIDERS)  # outside `arguments`: authenticate before parsing
+@require_token(*DECIDERS, decides=True)  # outside `arguments`: authenticate before parsing
 @blueprint.arguments(EditSchema)
 @blueprint.response(200, ChangeSetSchema)
 @problems(blueprint, 403, 404, 409, 422)
@@ -163,7 +163,7 @@ def field_edit(body: dict[str, Any], change_set_id: str, field: str) -> dict[str
         change_set_id,
         field,
         body["value"],
-        actor=g.api_actor,
+        actor=g.api_reviewer,
         version=body["version"],
         accept=body["accept"],
     )

@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from forms_service.accounts.service import Role
 from forms_service.audit.service import AuditEntry, events_of, redact
-from forms_service.changes.model import ChangeSetView, FieldRowView, QueueFilter
+from forms_service.changes.model import ChangeSetView, FieldRowView, QueueFilter, Reviewer
 from forms_service.changes.queries import queue_filter
 from forms_service.changes.review import Decision
 from forms_service.changes.service import ChangeService
@@ -247,11 +247,17 @@ def change_set(change_set_id: str) -> ResponseReturnValue:
     return _render_change_set(_changes().change_set(change_set_id, locale=office_locale()))
 
 
+def _reviewer() -> Reviewer:
+    """The signed-in user as the person deciding (the four-eyes rule compares persons)."""
+    user = signed_in()
+    return Reviewer(user.username, user.user_id)
+
+
 @blueprint.post("/change-sets/<change_set_id>/fields/<field>/accept")
 @role_required(*REVIEWERS)
 def accept(change_set_id: str, field: str) -> ResponseReturnValue:
     """Accept one field's change as proposed."""
-    actor = signed_in().username
+    actor = _reviewer()
     return _act(
         change_set_id,
         "accepted",
@@ -263,7 +269,7 @@ def accept(change_set_id: str, field: str) -> ResponseReturnValue:
 @role_required(*REVIEWERS)
 def reject(change_set_id: str, field: str) -> ResponseReturnValue:
     """Reject one field's change: the source keeps its value."""
-    actor = signed_in().username
+    actor = _reviewer()
     return _act(
         change_set_id,
         "rejected",
@@ -288,7 +294,7 @@ def edit(change_set_id: str, field: str) -> ResponseReturnValue:
             change_set_id,
             field,
             form.value.data or None,
-            actor=signed_in().username,
+            actor=_reviewer(),
             version=int(form.version.data or 0),
             accept=bool(form.and_accept.data),
             locale=office_locale(),
@@ -306,7 +312,7 @@ def edit(change_set_id: str, field: str) -> ResponseReturnValue:
 @role_required(*REVIEWERS)
 def approve_all(change_set_id: str) -> ResponseReturnValue:
     """Accept every field still waiting for this user."""
-    actor = signed_in().username
+    actor = _reviewer()
     return _act(
         change_set_id,
         "approved",
@@ -328,7 +334,7 @@ def decide(change_set_id: str) -> ResponseReturnValue:
         return _refused(
             change_set_id, InvalidInput(gettext("A field cannot be both accepted and rejected."))
         )
-    actor = signed_in().username
+    actor = _reviewer()
     decisions = {field: Decision.ACCEPT for field in accepted} | {
         field: Decision.REJECT for field in rejected
     }

@@ -8,7 +8,7 @@ import decimal
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from forms_service.changes.model import QueueFilter, decode_raw, encode_raw, error_kind
+from forms_service.changes.model import QueueFilter, Reviewer, decode_raw, encode_raw, error_kind
 from forms_service.changes.outbox import RetryPolicy
 from forms_service.connectors.interfaces import SourceUnavailable
 
@@ -62,3 +62,16 @@ def test_a_json_source_holding_the_new_date_counts_as_written() -> None:
     assert _same("1981-04-05", dt.date(1981, 4, 5))
     assert _same(True, True) and not _same("true", True)
     assert not _same("1981-04-06", dt.date(1981, 4, 5))
+
+
+def test_a_reviewer_is_the_same_person_by_user_id_whatever_the_name() -> None:
+    web = Reviewer("clerk1", 7)
+    token = Reviewer("clerk1", 7, via="api:clerk1-bot")
+    assert token.is_(web.name, web.user_id)
+    assert Reviewer("renamed", 7).is_("clerk1", 7)
+    assert not Reviewer("clerk1", 8).is_("clerk1", 7)  # persons known: names do not count
+    # A decision recorded without a person (before persons were, or a script): by name.
+    assert Reviewer("alice", 7).is_("alice", None)
+    assert not Reviewer("bob", 7).is_("alice", None)
+    assert Reviewer.of("alice") == Reviewer("alice")
+    assert Reviewer.of(web) is web
