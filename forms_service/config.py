@@ -242,6 +242,12 @@ class Settings(BaseModel):
     ratelimit_link: str = _setting("60 per minute", "per client, on link pages")
     ratelimit_challenge: str = _setting("10 per minute", "per client, on identity answers")
     ratelimit_upload: str = _setting("10 per minute", "per client, on PDF uploads")
+    ratelimit_api_returns_token: str = _setting(
+        "60 per minute", "per API token, on posted PDF returns"
+    )
+    ratelimit_api_returns_client: str = _setting(
+        "60 per minute", "per client, on posted PDF returns (whatever the token)"
+    )
     ratelimit_login: str = _setting("20 per minute", "per client, on back-office sign-ins")
     ratelimit_default: str = _setting("", _UNSUPPORTED)
     ratelimit_application: str = _setting("", _UNSUPPORTED)
