@@ -204,6 +204,21 @@ class Settings(BaseModel):
     pdf_max_inflated_bytes: int = _setting(
         512 * 1024 * 1024, "what a returned PDF's compressed streams may expand to", ge=1
     )
+    pdf_max_objects: int = _setting(
+        100_000, "objects a returned PDF may declare (counted before it is read)", ge=1
+    )
+    pdf_max_objects_per_mb: int = _setting(
+        40_000, "objects per MB of a returned PDF (a flood of empty ones is refused)", ge=1
+    )
+    pdf_max_padding_bytes: int = _setting(
+        2 * 1024 * 1024, "bytes of a returned PDF outside its objects' data (comments)", ge=1
+    )
+    pdf_read_seconds: int = _setting(
+        10, "CPU seconds the child reading a returned PDF may take (wall: 5 s more)", ge=1
+    )
+    pdf_read_memory_bytes: int = _setting(
+        512 * 1024 * 1024, "memory the child reading a returned PDF may take", ge=1
+    )
     # -- the back office --------------------------------------------------------------------
     backoffice_timezone: str = _setting(
         "Europe/Paris", 'the back office\'s "today" starts at midnight here; times shown here'
@@ -227,6 +242,12 @@ class Settings(BaseModel):
     ratelimit_link: str = _setting("60 per minute", "per client, on link pages")
     ratelimit_challenge: str = _setting("10 per minute", "per client, on identity answers")
     ratelimit_upload: str = _setting("10 per minute", "per client, on PDF uploads")
+    ratelimit_api_returns_token: str = _setting(
+        "60 per minute", "per API token, on posted PDF returns"
+    )
+    ratelimit_api_returns_client: str = _setting(
+        "60 per minute", "per client, on posted PDF returns (whatever the token)"
+    )
     ratelimit_login: str = _setting("20 per minute", "per client, on back-office sign-ins")
     ratelimit_default: str = _setting("", _UNSUPPORTED)
     ratelimit_application: str = _setting("", _UNSUPPORTED)

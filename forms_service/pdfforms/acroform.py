@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from forms_service.pdfforms.guard import CorruptPdf, PdfBomb, PdfLimits, PdfRejected, preflight
+from forms_service.core.bounded import OverLimits, run_bounded
+from forms_service.pdfforms.guard import (
+    CorruptPdf,
+    PdfBomb,
+    PdfLimits,
+    PdfRejected,
+    preflight,
+    structure_check,
+)
 from forms_service.pdfforms.model import PdfField, PdfFieldKind, PdfForm, ValueSource
 from forms_service.pdfforms.objects import PdfObjects, open_objects
 
@@ -56,6 +64,30 @@ def read_pdf_form(
         if reader != "auto" or objects.reader == "pypdf":
             raise
     return _read(open_objects(content, limits, reader="pypdf"), limits)
+
+
+def read_untrusted_pdf_form(
+    content: bytes, limits: PdfLimits, *, seconds: int, memory_bytes: int
+) -> PdfForm:
+    """`read_pdf_form` for a file anyone may send: its cost bounded, the caller's process spared.
+
+    The byte counts of `structure_check` run here (milliseconds); everything else, the
+    preflight scans included, runs in a forked child (core.bounded) with `seconds` of CPU and
+    wall-clock time and `memory_bytes` of memory, so a file built to exhaust the reader costs
+    the caller a wait on a pipe, not its CPU, its memory or its other threads' time.
+
+    Raises:
+        PdfRejected: as `read_pdf_form`; a PdfBomb when the child runs out of time or memory.
+    """
+    structure_check(content, limits)
+    try:
+        return run_bounded(
+            lambda: read_pdf_form(content, limits), memory_bytes=memory_bytes, seconds=seconds
+        )
+    except OverLimits:
+        raise PdfBomb(
+            "The file needs more time or memory to read than a returned form may take."
+        ) from None
 
 
 def _read(objects: PdfObjects, limits: PdfLimits) -> PdfForm:

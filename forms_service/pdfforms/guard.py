@@ -62,6 +62,11 @@ class PdfLimits:
         max_fields: form fields and widgets walked.
         max_stream_bytes: decoded size of one appearance stream.
         max_inflated_bytes: what all Flate streams of the file expand to, together.
+        max_objects: objects the file declares (`N 0 obj` outside object streams).
+        max_objects_per_mb: objects per MB of file: a real form's objects hold data, a flood
+            of empty ones (`1 0 obj` a million times) is built to exhaust the reader.
+        max_padding_bytes: bytes outside every stream beyond what its objects explain (a
+            huge comment the readers lex byte by byte).
     """
 
     max_bytes: int = 20 * 1024 * 1024
@@ -70,6 +75,9 @@ class PdfLimits:
     max_fields: int = 5000
     max_stream_bytes: int = 1024 * 1024
     max_inflated_bytes: int = 512 * 1024 * 1024
+    max_objects: int = 100_000
+    max_objects_per_mb: int = 40_000
+    max_padding_bytes: int = 2 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -85,27 +93,72 @@ _ENDSTREAM = b"endstream"
 #: An object whose whole body is a reference to another ("6 0 obj 7 0 R endobj").
 _BARE_REFERENCE = re.compile(rb"(?<!\d)(\d+)\s+\d+\s+obj\s+(\d+)\s+\d+\s+R\s*endobj")
 _CHUNK = 1024 * 1024
+_MB = 1024 * 1024
+#: Objects below which the density is not judged: a small file is cheap whatever its layout.
+_DENSITY_FLOOR = 10_000
+#: Bytes outside streams one object may account for (its dictionary, its xref entry).
+_BYTES_PER_OBJECT = 16 * 1024
+
+
+def structure_check(content: bytes, limits: PdfLimits) -> None:
+    """Refuse a file too large, or declaring too many objects in all or per MB.
+
+    Byte counts only (a few milliseconds for 20 MB): safe to run in the web process before the
+    file is handed to a bounded child for everything else.
+
+    Raises:
+        PdfTooLarge, PdfBomb.
+    """
+    if len(content) > limits.max_bytes:
+        raise PdfTooLarge(f"The file is larger than {limits.max_bytes // _MB} MB.")
+    objects = declared_objects(content)
+    if objects > limits.max_objects:
+        raise PdfBomb(f"The file declares {objects} objects (the limit is {limits.max_objects}).")
+    per_mb = objects * _MB // max(1, len(content))
+    if objects > _DENSITY_FLOOR and per_mb > limits.max_objects_per_mb:
+        raise PdfBomb(
+            f"The file packs {per_mb} objects per MB (the limit is "
+            f"{limits.max_objects_per_mb}): it is built to exhaust the reader."
+        )
+
+
+def declared_objects(content: bytes) -> int:
+    """How many objects the file declares outside object streams (an estimate from its tokens).
+
+    `obj` also counts each `endobj`; a file of bare `endobj` tokens counts by those.
+    """
+    ends = content.count(b"endobj")
+    return max(content.count(b"obj") - ends, ends)
 
 
 def preflight(content: bytes, limits: PdfLimits) -> None:
-    """Refuse a file that is not a PDF, too large, truncated or nested too deep.
+    """Refuse a file that is not a PDF, too large, truncated, padded or nested too deep.
 
-    Cheap checks on the bytes only, run before any parser sees the file.
+    Checks on the bytes only, run before any parser sees the file: first the byte counts of
+    `structure_check`, then scans that walk the file's tokens.
 
     Raises:
         PdfTooLarge, NotAPdf, CorruptPdf (also for a loop of references), PdfBomb.
     """
     if len(content) > limits.max_bytes:
-        raise PdfTooLarge(f"The file is larger than {limits.max_bytes // (1024 * 1024)} MB.")
+        raise PdfTooLarge(f"The file is larger than {limits.max_bytes // _MB} MB.")
     if not content.strip():
         raise NotAPdf("The file is empty.")
     if _HEADER.search(content[:1024]) is None:
         raise NotAPdf("The file is not a PDF document.")
     if b"%%EOF" not in content[-2048:]:
         raise CorruptPdf("The file is incomplete (it was cut off while being saved or sent).")
+    structure_check(content, limits)
+    depth, streams = _layout(content)
+    padding = len(content) - sum(end - start for start, end in streams)
+    padding -= declared_objects(content) * _BYTES_PER_OBJECT
+    if padding > limits.max_padding_bytes:
+        raise PdfBomb(
+            f"The file carries {padding // _MB} MB outside its objects' data "
+            f"(padding, the limit is {limits.max_padding_bytes // _MB} MB)."
+        )
     if has_reference_loop(content):
         raise CorruptPdf("The file's objects refer to each other in a loop: it cannot be read.")
-    depth, streams = _layout(content)
     if depth > limits.max_depth:
         raise PdfBomb(
             f"The file nests objects {depth} levels deep (the limit is {limits.max_depth})."

@@ -175,7 +175,7 @@ USES = (
     PrivateUse(
         "python",
         "os._exit",
-        "forms_service/intake/mailroom/bounded.py",
+        "forms_service/core/bounded.py",
         "a forked child ends without running the parent's cleanup",
         documented=True,
     ),

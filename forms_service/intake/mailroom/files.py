@@ -12,9 +12,9 @@ import numpy.typing as npt
 import pypdfium2 as pdfium
 from PIL import Image, ImageOps
 
+from forms_service.core.bounded import OverLimits, run_bounded
 from forms_service.core.errors import InvalidInput
 from forms_service.core.i18n import N_
-from forms_service.intake.mailroom.bounded import OverLimits, run_bounded
 from forms_service.intake.mailroom.reasons import Reason
 
 #: Largest page decoded, in pixels: an A4 page at 600 dpi is 35 million; a 100-megapixel
@@ -152,7 +152,7 @@ def is_blank(gray: GrayImage) -> bool:
 
 def _render_pdf_page(content: bytes, index: int, dpi: int) -> GrayImage:
     # In a child with its own memory and time: a page description may be built to exhaust
-    # PDFium (see bounded.py), and PDFium cannot be stopped from the outside otherwise.
+    # PDFium (see core/bounded.py), and PDFium cannot be stopped from the outside otherwise.
     try:
         return run_bounded(lambda: _render_pdf_page_here(content, index, dpi))
     except OverLimits as exc:

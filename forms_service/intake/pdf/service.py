@@ -30,7 +30,7 @@ from forms_service.intake.pdf.answers import (
     read_answers,
 )
 from forms_service.issuing.tokens import ExpiredLink, TamperedLink, new_document_id
-from forms_service.pdfforms.acroform import read_pdf_form
+from forms_service.pdfforms.acroform import read_untrusted_pdf_form
 from forms_service.pdfforms.guard import PdfLimits, PdfRejected
 from forms_service.pdfforms.model import PdfForm
 from forms_service.storage.filestore import FileStore
@@ -110,12 +110,16 @@ class PdfReturnIntake:
         files: FileStore,
         *,
         limits: PdfLimits | None = None,
+        read_seconds: int = 10,
+        read_memory_bytes: int = 512 * 1024 * 1024,
         on_submitted: SubmittedHook | None = None,
         on_awaiting_scan: AwaitingScanHook | None = None,
     ) -> None:
         self.online = online
         self.files = files
         self.limits = limits or PdfLimits()
+        self.read_seconds = read_seconds
+        self.read_memory_bytes = read_memory_bytes
         # The same hook as the online channel: the change-set pipeline follows.
         if on_submitted is None and online.proposer is not None:
             on_submitted = online.proposer.propose_quietly
@@ -153,7 +157,13 @@ class PdfReturnIntake:
             link_document = self.online.resolve(link_token, client=client)
             self.online.ensure_open(link_document)
         try:
-            form = read_pdf_form(content, self.limits)
+            # Untrusted bytes: read in a bounded child, never in the web process itself.
+            form = read_untrusted_pdf_form(
+                content,
+                self.limits,
+                seconds=self.read_seconds,
+                memory_bytes=self.read_memory_bytes,
+            )
             document = self._identify(form, link_document, client)
         except (PdfRejected, UnidentifiedPdf) as exc:
             self._refused(exc, link_document, client)
@@ -360,8 +370,17 @@ def build_pdf_returns(
         max_depth=settings.pdf_max_depth,
         max_fields=settings.pdf_max_fields,
         max_inflated_bytes=settings.pdf_max_inflated_bytes,
+        max_objects=settings.pdf_max_objects,
+        max_objects_per_mb=settings.pdf_max_objects_per_mb,
+        max_padding_bytes=settings.pdf_max_padding_bytes,
     )
-    return PdfReturnIntake(online, files, limits=limits)
+    return PdfReturnIntake(
+        online,
+        files,
+        limits=limits,
+        read_seconds=settings.pdf_read_seconds,
+        read_memory_bytes=settings.pdf_read_memory_bytes,
+    )
 
 
 def _only_token(form: PdfForm) -> bool:

@@ -19,6 +19,7 @@ from forms_service.storage.scans import PageStatus
 from forms_service.web.api.auth import require_token
 from forms_service.web.api.problems import problems
 from forms_service.web.context import client_pseudonym, locale, runtime
+from forms_service.web.extensions import limiter
 
 blueprint = Blueprint(
     "api_returns", __name__, url_prefix="/api/v1", description="Returned PDF forms"
@@ -47,6 +48,19 @@ _UPLOAD = {
         }
     },
 }
+
+
+def _client_limit() -> str:
+    return runtime().settings.ratelimit_api_returns_client
+
+
+def _token_limit() -> str:
+    return runtime().settings.ratelimit_api_returns_token
+
+
+def _token_key() -> str:
+    # Checked inside require_token: the token is known, its name is the key.
+    return f"token:{g.api_actor}"
 
 
 class PdfReturnSchema(Schema):
@@ -123,8 +137,10 @@ def get_return(return_id: str) -> dict[str, Any]:
 @blueprint.doc(requestBody=_UPLOAD)
 @blueprint.response(201, PdfReturnSchema)
 @blueprint.alt_response(202, schema=PdfReturnSchema, description="Stored for the mailroom")
-@problems(blueprint, 400, 403, 404, 409, 410, 413, 415, 422)
+@problems(blueprint, 400, 403, 404, 409, 410, 413, 415, 422, 429)
 @require_token(Role.INTEGRATION, Role.MAILROOM)
+@limiter.limit(_client_limit)
+@limiter.limit(_token_limit, key_func=_token_key)
 def post_return() -> ResponseReturnValue:
     """Read a filled PDF into a submission, or store a flattened one for the mailroom.
 

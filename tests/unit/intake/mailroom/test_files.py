@@ -11,7 +11,7 @@ import pypdf
 import pytest
 from PIL import Image
 
-from forms_service.intake.mailroom import bounded
+from forms_service.core import bounded
 from forms_service.intake.mailroom.files import (
     MAX_PAGES,
     MEDIA_TYPES,

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from forms_service.intake.mailroom.bounded import OverLimits, run_bounded
+from forms_service.core.bounded import OverLimits, run_bounded
 from forms_service.intake.mailroom.files import PageProblem
 
 
