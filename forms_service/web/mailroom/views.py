@@ -203,6 +203,5 @@ def crop(key: str) -> ResponseReturnValue:
 
 
 def _png(content: bytes) -> Response:
-    response = Response(content, mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    # A scan shows a customer's letter: never kept by a cache (the app's rule makes it no-store).
+    return Response(content, mimetype="image/png")
