@@ -15,7 +15,7 @@ from werkzeug.routing import Rule
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.runtime import Runtime
-from tests.integration.reviewing import add_token, add_user, csrf_of, sign_in
+from tests.integration.reviewing import add_token, add_user, csrf_of, english_client, sign_in
 
 # Nothing here depends on the database backend.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -191,3 +191,28 @@ def test_no_route_but_the_site_s_own_files_may_be_stored_by_a_cache(
     static = admin.get("/static/site.css")
     static.close()
     assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_a_csrf_failure_in_the_office_shows_its_own_error_page_in_its_language(
+    app: Flask, runtime: Runtime
+) -> None:
+    """Probe: a stale back-office or mailroom form showed the customers' 'This link does not
+    work' page, which sends a clerk to the reference printed on a letter."""
+    add_user(runtime, "mira", ["admin"])
+    french = app.test_client()  # the back office's default language
+    english = english_client(app)
+    for client in (french, english):
+        assert sign_in(client, "mira") == 303
+    cases = [
+        (french, "/backoffice/logout", "forms_service · back-office", "La page a expiré"),
+        (french, "/mailroom/batches", "forms_service · courrier", "La page a expiré"),
+        (english, "/backoffice/logout", "forms_service · back office", "The page has expired"),
+        (english, "/mailroom/batches", "forms_service · mailroom", "The page has expired"),
+    ]
+    for client, path, brand, expired in cases:
+        response = client.post(path, data={"csrf_token": "forged"})
+        assert response.status_code == 400, path
+        page = response.text
+        assert 'data-code="csrf"' in page and expired in page, (path, page)
+        assert brand in page, (path, brand)
+        assert "Ce lien ne fonctionne pas" not in page and "This link does not work" not in page
