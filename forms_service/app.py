@@ -168,6 +168,8 @@ _SECURITY_HEADERS = tuple(
         ("X-Frame-Options", "DENY"),
     )
 )
+#: The endpoints whose answers a cache may keep: static files and the bundled Swagger UI.
+_CACHEABLE_ENDPOINTS = frozenset({"static", "api_docs.asset"})
 _HSTS = (
     "strict-transport-security",
     "Strict-Transport-Security",
@@ -183,7 +185,12 @@ def _security_headers(response: Any) -> Any:
     for lowered, name, value in _SECURITY_HEADERS:
         if lowered not in present:
             headers.add(name, value)
-    if request.path.startswith("/f/"):
+    # Nearly every answer carries personal data or depends on who asks (customers' pages,
+    # back-office and mailroom screens, scan images, API JSON): none may be kept by a browser
+    # or a proxy. Only the site's own files, the same for everyone, may be.
+    if request.endpoint not in _CACHEABLE_ENDPOINTS and "no-store" not in headers.get(
+        "Cache-Control", ""
+    ):
         headers["Cache-Control"] = "no-store"
     if request.is_secure and _HSTS[0] not in present:
         headers.add(_HSTS[1], _HSTS[2])

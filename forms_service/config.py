@@ -12,7 +12,9 @@ which is fine on a laptop and refused in production.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
+import math
 import os
 import re
 import secrets
@@ -543,7 +545,8 @@ def check_production(settings: Settings) -> None:
     """Refuse settings that are unsafe in production, naming each problem.
 
     Raises:
-        ConfigurationError: debug mode, SQLite with several processes, or no https origin.
+        ConfigurationError: debug mode, SQLite with several processes, no https origin, a
+            guessable secret or one secret used for two keys.
     """
     problems = []
     if settings.debug or os.environ.get("FLASK_DEBUG") in ("1", "true"):
@@ -555,5 +558,80 @@ def check_production(settings: Settings) -> None:
         )
     if not settings.base_url.startswith("https://"):
         problems.append("FORMS_BASE_URL must be an https:// origin")
+    problems.extend(_secret_problems(settings))
     if problems:
         raise ConfigurationError("production mode refuses to start: " + "; ".join(problems))
+
+
+#: A secret estimated below this many bits is refused in production: a random token of 22
+#: URL-safe or 32 hexadecimal characters has more.
+_MIN_SECRET_BITS = 128
+#: Fewer distinct characters than this is no random secret of 32 characters or more.
+_MIN_DISTINCT = 6
+#: The character classes a secret's alphabet is estimated from (anything else: punctuation).
+_CLASSES = ((str.isdigit, 10), (str.islower, 26), (str.isupper, 26))
+_OTHER_CLASS = 33
+
+
+def _secret_problems(settings: Settings) -> list[str]:
+    """Guessable secrets, and one secret used for two keys; never showing a secret."""
+    named = [("SECRET_KEY", settings.secret_key)]
+    named += [
+        (f"LINK_SIGNING_KEYS entry {position}", key.partition(":")[2])
+        for position, key in enumerate(settings.link_signing_keys, start=1)
+    ]
+    problems = [
+        f"{name} is not random enough (about {bits:.0f} bits, {_MIN_SECRET_BITS} needed): "
+        'generate it (`python -c "import secrets; print(secrets.token_urlsafe(48))"`)'
+        for name, secret in named
+        if secret and (bits := _estimated_bits(secret)) < _MIN_SECRET_BITS
+    ]
+    if settings.metrics_token:
+        named.append(("METRICS_TOKEN", settings.metrics_token))
+    first_use: dict[str, str] = {}
+    for name, secret in named:
+        if not secret:
+            continue
+        if secret in first_use:
+            problems.append(
+                f"{first_use[secret]} and {name} are the same secret: give each its own"
+            )
+        else:
+            first_use[secret] = name
+    return problems
+
+
+def _estimated_bits(secret: str) -> float:
+    """A generous estimate of a secret's entropy, in bits, that catches the usual mistakes.
+
+    A repeated character or word counts only its first period, a run of evenly stepping
+    characters (`abcdef`, `13579`) two characters; the alphabet is that of the character classes present (digits, lower and upper
+    case letters, anything else); very few distinct characters count nothing.
+    """
+    if len(set(secret)) < _MIN_DISTINCT:
+        return 0.0
+    steps = [ord(after) - ord(before) for before, after in itertools.pairwise(secret)]
+    length = min(_period(list(secret)), _period(steps) + 1, _without_runs(steps) + 1)
+    alphabet = sum(size for test, size in _CLASSES if any(test(c) for c in secret))
+    if any(not (c.isascii() and c.isalnum()) for c in secret):
+        alphabet += _OTHER_CLASS
+    return length * math.log2(alphabet)
+
+
+def _without_runs(steps: list[int]) -> int:
+    """How many `steps` remain when each run of 3+ equal steps (4+ characters) counts one."""
+    remaining, start = len(steps), 0
+    for end in range(1, len(steps) + 1):
+        if end == len(steps) or steps[end] != steps[start]:
+            if end - start >= 3:
+                remaining -= end - start - 1
+            start = end
+    return remaining
+
+
+def _period(items: list[Any]) -> int:
+    """The length of the shortest prefix of `items` whose repetition gives all of them."""
+    for period in range(1, len(items)):
+        if all(items[i] == items[i - period] for i in range(period, len(items))):
+            return period
+    return len(items)

@@ -20,6 +20,7 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from sqlalchemy.exc import OperationalError
 
 from forms_service.config import Settings
+from forms_service.core.files import create_private_file
 from forms_service.jobs.sweeps import SweepTimer
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def broker_settings(given: Settings | Mapping[str, Any]) -> dict[str, Any]:
         # reads a page in under a second between two looks.
         config["broker_transport_options"]["polling_interval"] = settings.jobs_poll_seconds
     if backend.startswith("db+sqlite:///"):
-        Path(backend.removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(Path(backend.removeprefix("db+sqlite:///")))
     if broker.startswith(("redis://", "rediss://")):
         # A page job not acknowledged (its worker was killed) comes back after this long;
         # kombu's default is an hour. Jobs are safe to run twice, and a page takes seconds.

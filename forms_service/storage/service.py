@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
+from forms_service.core.files import create_private_file
+
 #: Session.info key of a session opened by `reading`.
 _READING = "forms_reading"
 #: Attribute of an engine holding its autocommit twin.
@@ -34,9 +36,10 @@ def make_engine(url: str, *, immediate: bool = False, **options: Any) -> Engine:
     # every log line and traceback that shows it.
     options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
-        database = url.split("///", 1)[-1]
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # Created by SQLite itself, the file would be world-readable (0644 by umask).
+            create_private_file(Path(database))
         options.setdefault("connect_args", {"timeout": 30})
         engine = create_engine(url, **options)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+import logging
+
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -12,7 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from limits.errors import ConfigurationError
 
 from forms_service.core.i18n import DEFAULT_LOCALE, TRANSLATIONS
-from forms_service.web.context import other_language, select_locale
+from forms_service.web.context import client_pseudonym, other_language, select_locale
 from forms_service.web.formatting import register_filters
 
 
@@ -45,6 +47,23 @@ class SignInManager(LoginManager):
         return bool(super()._session_protection_failed())
 
 
+class PseudonymousAddresses(logging.Filter):
+    """Replace the client's address in a log record by its keyed hash (`client_pseudonym`).
+
+    Flask-Limiter's "ratelimit … exceeded" line names the limit's key, the client address:
+    the service's logs carry no address, only the pseudonym its security events use.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        address = request.remote_addr if has_request_context() else None
+        if not address:
+            return True
+        message = record.getMessage()
+        if address in message:
+            record.msg, record.args = message.replace(address, client_pseudonym()), None
+        return True
+
+
 class ViewLimiter(Limiter):
     """Flask-Limiter for limits declared on views, without its pass before every request.
 
@@ -60,6 +79,8 @@ class ViewLimiter(Limiter):
     def init_app(self, app: Flask) -> None:
         """Attach to `app`, then drop the per-request pass (see the class)."""
         super().init_app(app)
+        if not any(isinstance(f, PseudonymousAddresses) for f in self.logger.filters):
+            self.logger.addFilter(PseudonymousAddresses())
         if not self.enabled:
             return
         manager = self.limit_manager

@@ -12,19 +12,31 @@ from forms_service.core.errors import InvalidInput
 _NUL = "\x00"
 #: Nesting no request body of the API comes near; deeper is refused, not walked.
 _MAX_DEPTH = 32
+#: Digits no integer the API takes comes near (its largest are 10); longer is refused with
+#: the member named, before Python's own limit (4,300 digits) fails the parse with a 500.
+_MAX_INT_DIGITS = 64
+_SURROGATE = "text must not contain lone surrogates (\\ud800-\\udfff)"
+_TOO_LONG = f"a number must not have more than {_MAX_INT_DIGITS} digits"
+
+
+class _Oversized(int):
+    """A JSON integer with too many digits, kept aside so that its member can be named."""
 
 
 def refuse_unstorable_characters() -> None:
-    r"""Refuse NUL characters and lone surrogates in the path, query, form fields and JSON.
+    r"""Refuse NUL characters, lone surrogates and oversized integers in the request.
 
     No text the service stores or looks up may contain either: PostgreSQL refuses NUL, and
     a lone surrogate ("\ud800" in JSON) cannot be encoded to UTF-8 for any database, the
     audit chain or a log line. Both are refused here with a clear 422 instead of failing
     deep inside a query with a 500. (Form and query bytes that are not UTF-8 are already
-    decoded by werkzeug with replacement characters.)
+    decoded by werkzeug with replacement characters.) A JSON body is read here once for
+    all: any failure of the parser other than malformed JSON (which the view's parser
+    answers with a 400) is a 422 too, never a 500.
 
     Raises:
-        InvalidInput: the request carries such a character (the field is named when known).
+        InvalidInput: the request carries such a character or number (the field is named
+            when known).
     """
     if _NUL in request.path or not _encodable(request.path):
         raise InvalidInput("the address contains a character that is not text", field="path")
@@ -39,17 +51,24 @@ def refuse_unstorable_characters() -> None:
         if b"\\u0000" in raw or b"\x00" in raw:
             raise InvalidInput("text must not contain NUL characters", field="body")
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, parse_int=_bounded_int)
         except RecursionError:
             # '[' * 100000 made the API's own parser fail with a 500.
             raise InvalidInput("the JSON body nests too deep", field="body") from None
-        except ValueError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             return  # malformed JSON: the view's parser says what is wrong with it
-        field = _unencodable_field(body)
-        if field is not None:
-            raise InvalidInput(
-                "text must not contain lone surrogates (\\ud800-\\udfff)", field=field
-            )
+        except ValueError:
+            raise InvalidInput("the JSON body cannot be read", field="body") from None
+        refused = _refused_member(body)
+        if refused is not None:
+            field, reason = refused
+            raise InvalidInput(reason, field=field)
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits) > _MAX_INT_DIGITS + 1:  # + 1: the sign
+        return _Oversized(0)
+    return int(digits)
 
 
 def _encodable(text: str) -> bool:
@@ -64,22 +83,28 @@ def _shown(name: str) -> str:
     return name.encode("utf-8", "replace").decode("utf-8")[:64]
 
 
-def _unencodable_field(value: Any, name: str = "body", depth: int = 0) -> str | None:
-    """The name of the first JSON member holding unencodable text, else None."""
+def _refused_member(value: Any, name: str = "body", depth: int = 0) -> tuple[str, str] | None:
+    """The first JSON member holding unencodable text or an oversized integer, else None.
+
+    Returns:
+        The member's name and the reason it is refused.
+    """
     if depth > _MAX_DEPTH:
         raise InvalidInput("the JSON body nests too deep", field="body")
     if isinstance(value, str):
-        return None if _encodable(value) else name
+        return None if _encodable(value) else (name, _SURROGATE)
+    if isinstance(value, _Oversized):
+        return name, _TOO_LONG
     if isinstance(value, dict):
         for key, member in value.items():
             if not _encodable(key):
-                return _shown(key)
-            found = _unencodable_field(member, key[:64], depth + 1)
+                return _shown(key), _SURROGATE
+            found = _refused_member(member, key[:64], depth + 1)
             if found is not None:
                 return found
     if isinstance(value, list):
         for member in value:
-            found = _unencodable_field(member, name, depth + 1)
+            found = _refused_member(member, name, depth + 1)
             if found is not None:
                 return found
     return None

@@ -62,6 +62,7 @@ OFFICE: Final[Mapping[str, object]] = {
     "source_unavailable": lazy_gettext("The source system does not answer; try again later."),
     "too_many_attempts": lazy_gettext("Too many attempts: try again later."),
     "bad_request": lazy_gettext("Bad request."),
+    "csrf": lazy_gettext("The page has expired. Reload it and try again."),
     "unsupported_file": lazy_gettext("Unsupported file: PDF, TIFF, PNG or JPEG only."),
 }
 

@@ -5,6 +5,7 @@ Size and type limits of uploads are in test_pdf_returns.py; session fixation in 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from limits.errors import ConfigurationError
 from forms_service.app import create_app
 from forms_service.connectors.interfaces import Selection
 from forms_service.runtime import Runtime
+from forms_service.web.context import client_pseudonym
 from forms_service.web.extensions import limiter
 from tests.conftest import REDIS_URL, hidden_fields
 from tests.integration.reviewing import PASSWORD, add_user
@@ -251,3 +253,33 @@ def test_uploads_are_rate_limited_in_redis_shared_by_every_process(
             application.extensions["forms_service"].engine.dispose()
         with first.app_context():
             limiter.reset()
+
+
+def test_rate_limit_log_lines_carry_the_client_pseudonym_not_the_address(
+    app_settings: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Probe: Flask-Limiter's "ratelimit … exceeded" line carried the raw client address."""
+    settings = {**app_settings, "RATELIMIT_ENABLED": True, "RATELIMIT_LINK": "1 per minute"}
+    app = create_app(settings)
+    runtime: Runtime = app.extensions["forms_service"]
+    address = "10.77.0.42"
+    try:
+        with app.app_context():
+            limiter.reset()
+        link = _link(runtime)
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        with caplog.at_level(logging.INFO):
+            statuses = [client.get(link).status_code for _ in range(2)]
+        assert statuses == [200, 429]
+        with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
+            pseudonym = client_pseudonym()
+        lines = [record.getMessage() for record in caplog.records]
+        exceeded = [line for line in lines if "exceeded" in line]
+        assert exceeded, lines
+        assert all(address not in line for line in lines), lines
+        assert pseudonym in exceeded[0]
+    finally:
+        with app.app_context():
+            limiter.reset()
+        runtime.engine.dispose()

@@ -357,3 +357,41 @@ def test_nul_characters_are_refused_before_any_query(client: FlaskClient, runtim
         assert response.status_code == 422, path
         _problem(response.json, 422)
     assert runtime.changes.change_set(change_set_id).row("city").proposed == "Lyon"
+
+
+def test_integers_of_thousands_of_digits_are_refused_naming_the_field(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """Regression: a 5,000-digit integer in a JSON body failed with 500 (int parsing limit)."""
+    change_set_id = answer(runtime, "contact-update", {"city": "Lyon"})
+    token = add_token(runtime, "review-bot", ["clerk", "integration"])
+    headers = {**_auth(token), "Content-Type": "application/json"}
+    digits = "9" * 5000
+    calls: list[tuple[str, str, str, str]] = [
+        (
+            "post",
+            f"/api/v1/change-sets/{change_set_id}/approve",
+            f'{{"version": {digits}}}',
+            "version",
+        ),
+        (
+            "patch",
+            f"/api/v1/change-sets/{change_set_id}/fields/city",
+            f'{{"version": 1, "value": -{digits}}}',
+            "value",
+        ),
+        ("post", "/api/v1/documents", f'{{"form": "contact-update", "keys": [{digits}]}}', "keys"),
+        ("post", "/api/v1/documents", f"[{digits}]", "body"),
+    ]
+    for method, path, body, field in calls:
+        response = getattr(client, method)(path, data=body, headers=headers)
+        assert response.status_code == 422, (path, response.status_code)
+        _problem(response.json, 422)
+        assert response.json is not None and response.json["field"] == field
+    # An ordinary out-of-range number is still the schema's to judge.
+    ordinary = client.post(
+        f"/api/v1/change-sets/{change_set_id}/approve", data='{"version": 1e999}', headers=headers
+    )
+    assert ordinary.status_code == 422 and ordinary.json is not None
+    assert ordinary.json["errors"]["json"]["version"]
+    assert runtime.changes.change_set(change_set_id).row("city").proposed == "Lyon"

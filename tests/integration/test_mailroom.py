@@ -476,7 +476,10 @@ def test_mailroom_screens_upload_progress_and_exception_queue(
     assert shown.data == runtime.files.get(crop)
     with runtime.sessions() as session:
         page_id = queries.batch(session, queries.batches(session)[0].id).pages[0].id
-    assert client.get(f"/mailroom/pages/{page_id}/image").mimetype == "image/png"
+    image = client.get(f"/mailroom/pages/{page_id}/image")
+    assert image.mimetype == "image/png"
+    # A scan shows a customer's letter: no cache keeps it (it was cached an hour).
+    assert image.headers["Cache-Control"] == shown.headers["Cache-Control"] == "no-store"
     # Only crops and pages of scans are served, not any stored file.
     other = runtime.files.put(b"\x89PNG not a scan", suffix=".png")
     assert client.get(f"/mailroom/crops/{other}").status_code == 404

@@ -15,7 +15,7 @@ from werkzeug.routing import Rule
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.runtime import Runtime
-from tests.integration.reviewing import add_user, csrf_of, sign_in
+from tests.integration.reviewing import add_token, add_user, csrf_of, english_client, sign_in
 
 # Nothing here depends on the database backend.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -47,6 +47,8 @@ _ROLES = {
     "mailroom.crop": {"mailroom", "clerk", "supervisor"},
 }
 _ALL_ROLES = ("clerk", "supervisor", "mailroom", "integration")
+#: The only endpoints a browser or proxy may keep: files of the site itself, the same for all.
+_CACHEABLE = {"static", "api_docs.asset"}
 
 
 def _path(rule: Rule, token: str) -> str:
@@ -151,3 +153,66 @@ def test_every_back_office_and_mailroom_route_refuses_the_anonymous_and_the_wron
                 data = {"csrf_token": _csrf(client)}
                 response = client.open(path, method=method, data=data)
                 assert response.status_code == 403, (role, method, path, response.status_code)
+
+
+def test_no_route_but_the_site_s_own_files_may_be_stored_by_a_cache(
+    app: Flask, runtime: Runtime
+) -> None:
+    """Regression: back-office pages, mailroom search, API JSON had no Cache-Control, and
+    scan images were cached an hour: every answer but the static files is `no-store`."""
+    token = _token(runtime)
+    customer = app.test_client()
+    assert customer.get(f"/f/{token}").status_code == 200
+    admin = _signed_in(app, runtime, ["admin"])
+    bearer = {"Authorization": "Bearer " + add_token(runtime, "all", _ALL_ROLES)}
+    rules = list(app.url_map.iter_rules())
+    assert {r.endpoint for r in rules} >= _CACHEABLE
+    checked = 0
+    for rule in rules:
+        if rule.endpoint in _CACHEABLE:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            path = _path(rule, token)
+            if rule.rule.startswith("/api/"):
+                response = customer.open(path, method=method, headers=bearer, json={})
+            elif rule.rule.startswith("/f/"):
+                response = customer.open(path, method=method, data={})
+            else:
+                response = admin.open(path, method=method, data={"csrf_token": _csrf(admin)})
+            response.close()
+            assert "no-store" in response.headers.get("Cache-Control", ""), (
+                method,
+                path,
+                response.status_code,
+                response.headers.get("Cache-Control"),
+            )
+            checked += 1
+    assert checked >= 50  # the walk reached the routes of every audience
+    static = admin.get("/static/site.css")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_a_csrf_failure_in_the_office_shows_its_own_error_page_in_its_language(
+    app: Flask, runtime: Runtime
+) -> None:
+    """Probe: a stale back-office or mailroom form showed the customers' 'This link does not
+    work' page, which sends a clerk to the reference printed on a letter."""
+    add_user(runtime, "mira", ["admin"])
+    french = app.test_client()  # the back office's default language
+    english = english_client(app)
+    for client in (french, english):
+        assert sign_in(client, "mira") == 303
+    cases = [
+        (french, "/backoffice/logout", "forms_service · back-office", "La page a expiré"),
+        (french, "/mailroom/batches", "forms_service · courrier", "La page a expiré"),
+        (english, "/backoffice/logout", "forms_service · back office", "The page has expired"),
+        (english, "/mailroom/batches", "forms_service · mailroom", "The page has expired"),
+    ]
+    for client, path, brand, expired in cases:
+        response = client.post(path, data={"csrf_token": "forged"})
+        assert response.status_code == 400, path
+        page = response.text
+        assert 'data-code="csrf"' in page and expired in page, (path, page)
+        assert brand in page, (path, brand)
+        assert "Ce lien ne fonctionne pas" not in page and "This link does not work" not in page

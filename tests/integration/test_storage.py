@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,18 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from celery import Celery
+from click.testing import CliRunner
 from sqlalchemy import Table, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from forms_service.audit.service import GENESIS, _digest, record, verify
+from forms_service.cli import cli
+from forms_service.config import load_settings
 from forms_service.core.clock import utc_now
 from forms_service.core.logs import JsonFormatter, RedactingFormatter
+from forms_service.demo.service import create_demo_crm
+from forms_service.jobs.service import broker_settings
 from forms_service.storage import migrate
 from forms_service.storage.model import (
     AuditEvent,
@@ -241,6 +248,27 @@ def test_db_commands_upgrade_and_downgrade(tmp_path: Path) -> None:
     )
     assert down.returncode == 0, down.stderr
     assert _tables(url) - {"alembic_version"} == set()
+
+
+def test_the_embedded_databases_are_created_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """Probe: `db upgrade` and `demo init` made var/forms.sqlite and the demo CRM 0644."""
+    var = tmp_path / "var"
+    env: dict[str, str | None] = {"FORMS_VAR_DIR": str(var), "FORMS_CONFIG": None}
+    previous = os.umask(0o022)  # the usual umask, whatever the test runner's
+    try:
+        upgraded = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
+        assert upgraded.exit_code == 0, upgraded.output
+        create_demo_crm(f"sqlite:///{var / 'demo_crm.sqlite'}", 3)
+        celery = Celery(set_as_current=False)
+        celery.conf.update(broker_settings(load_settings(environ={"FORMS_VAR_DIR": str(var)})))
+        celery.backend.get_task_meta("none")  # the result backend opens its database
+    finally:
+        os.umask(previous)
+    files = sorted(var.rglob("*.sqlite*"))
+    names = {path.name for path in files}
+    assert {"forms.sqlite", "demo_crm.sqlite", "results.sqlite"} <= names, names
+    modes = {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in files}
+    assert set(modes.values()) == {"0o600"}, modes  # WAL and shared-memory files too
 
 
 def test_sqlite_engine_settings(tmp_path: Path) -> None:

@@ -12,8 +12,11 @@ from pydantic import ValidationError
 from forms_service.config import ensure_secrets, load_settings
 from forms_service.core.errors import ConfigurationError
 
-STRONG = "s" * 48
-KEYS = ["k2:" + "b" * 40, "k1:" + "a" * 40]
+STRONG = "qn-F2vOogB4aUc3xMqz1L_xs4k7huQHcGgnlWEww"
+KEYS = [
+    "k2:TmuILPYyHDTvJ50ZghJL-mMvuQj2hY6Hb-p_HrCH",
+    "k1:LpJIzfgkaoKjsx0DC4FiBnh29QS60TSKsSNF00Fc",
+]
 
 
 def test_embedded_defaults_live_under_the_var_directory(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from forms_service.accounts.service import LockoutPolicy, Role, authenticate, set_locale
@@ -127,10 +128,12 @@ _TITLES = {
 }
 
 
-def _render_error(status: int, code: str, reason: str) -> ResponseReturnValue:
+def _render_error(
+    status: int, code: str, reason: str, template: str = "backoffice/error.html"
+) -> ResponseReturnValue:
     return (
         render_template(
-            "backoffice/error.html",
+            template,
             title=str(_TITLES.get(status) or gettext("Something went wrong")),
             code=code,
             reason=reason,
@@ -144,14 +147,14 @@ def reason_of(error: FormsError) -> str:
     return for_office(error)
 
 
-@blueprint.errorhandler(FormsError)
-def forms_error(error: FormsError) -> ResponseReturnValue:
+def forms_error(error: FormsError, template: str = "backoffice/error.html") -> ResponseReturnValue:
     """A refusal of the domain, shown in the back office's own words and layout."""
-    return _render_error(error.status, error.code, reason_of(error))
+    return _render_error(error.status, error.code, reason_of(error), template)
 
 
-@blueprint.errorhandler(HTTPException)
-def http_error(error: HTTPException) -> ResponseReturnValue:
+def http_error(
+    error: HTTPException, template: str = "backoffice/error.html"
+) -> ResponseReturnValue:
     """403, 404, 405… in the back office's layout (a 403 names no role it lacks)."""
     status = error.code or 500
     reasons = {
@@ -162,7 +165,29 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
         status,
         (error.name or "error").lower().replace(" ", "_"),
         str(reasons.get(status) or gettext("The request could not be handled.")),
+        template,
     )
+
+
+def csrf_error(error: CSRFError, template: str = "backoffice/error.html") -> ResponseReturnValue:
+    """A form sent without its CSRF token (a stale page, mostly): the office's words, a 400.
+
+    Registered on the blueprint for CSRFError itself: the app's handler of that class (the
+    customers' page) would otherwise come first, before the blueprint's HTTPException one.
+    """
+    refused = FormsError(error.description or "CSRF")
+    refused.status, refused.code = 400, "csrf"
+    return forms_error(refused, template)
+
+
+def install_error_pages(target: Blueprint, template: str) -> None:
+    """Show `target`'s refusals, HTTP errors and CSRF failures with `template`."""
+    target.register_error_handler(FormsError, lambda error: forms_error(error, template))
+    target.register_error_handler(HTTPException, lambda error: http_error(error, template))
+    target.register_error_handler(CSRFError, lambda error: csrf_error(error, template))
+
+
+install_error_pages(blueprint, "backoffice/error.html")
 
 
 @blueprint.post("/language")

@@ -13,13 +13,15 @@ from forms_service.intake.mailroom.corrections import accuracy_summary, record_c
 from forms_service.intake.mailroom.service import Upload
 from forms_service.web.backoffice.auth import role_required, signed_in
 from forms_service.web.backoffice.locale import template_context
-from forms_service.web.backoffice.views import reason_of
+from forms_service.web.backoffice.views import install_error_pages, reason_of
 from forms_service.web.context import locale, runtime
 from forms_service.web.mailroom.forms import AssignForm, RejectForm, SearchForm, UploadForm
 
 blueprint = Blueprint("mailroom", __name__, url_prefix="/mailroom")
 # Every template of these screens speaks the user's language (t, named, lang).
 blueprint.context_processor(template_context)
+# Refusals, HTTP errors and CSRF failures in the office's words, in the mailroom's layout.
+install_error_pages(blueprint, "mailroom/error.html")
 
 PAGE_SIZE = 50
 
@@ -203,6 +205,5 @@ def crop(key: str) -> ResponseReturnValue:
 
 
 def _png(content: bytes) -> Response:
-    response = Response(content, mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    # A scan shows a customer's letter: never kept by a cache (the app's rule makes it no-store).
+    return Response(content, mimetype="image/png")

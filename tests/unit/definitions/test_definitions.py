@@ -212,6 +212,10 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str | None, str]] = [
     ("bad-id", _set("id", "Contact Update"), None, "'id' must be lower-case"),
     ("bad-version", _set("version", "1.0"), None, "'version' must be a whole number"),
     ("zero-version", _set("version", 0), None, "'version' must be a whole number"),
+    # Probe of issue 18: `version: 1.5` must not be taken as 1.
+    ("fractional-version", _set("version", 1.5), None, "'version' must be a whole number"),
+    ("float-version", _set("version", 2.0), None, "'version' must be a whole number"),
+    ("bool-version", _set("version", True), None, "'version' must be a whole number"),
     ("no-title", _set("title", _DELETE), None, "'title' is missing"),
     ("no-key", _set("key", _DELETE), None, "'key' must name the source column"),
     ("bad-lifetime", _set("link_lifetime_days", 0), None, "'link_lifetime_days'"),
@@ -318,3 +322,23 @@ def test_only_yaml_files_are_read(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a definition")
     (tmp_path / "draft.yml.bak").write_text("id: [")
     assert list(load_definitions(tmp_path, connectors=CONNECTORS)) == ["address-check"]
+
+
+def test_definitions_check_refuses_a_fractional_version_naming_it(tmp_path: Path) -> None:
+    """Probe: `version: 1.5` in a definition must fail `definitions check`, not run as v1."""
+    from click.testing import CliRunner
+
+    from forms_service.cli import cli
+
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    source = (SHIPPED / "contact-update.yaml").read_text(encoding="utf-8")
+    assert "\nversion: 1\n" in source
+    (folder / "contact-update.yaml").write_text(
+        source.replace("\nversion: 1\n", "\nversion: 1.5\n")
+    )
+    env = {"FORMS_VAR_DIR": str(tmp_path / "var"), "FORMS_CONFIG": None}
+    done = CliRunner().invoke(cli, ["definitions", "check", str(folder)], env=env)
+    assert done.exit_code == 1
+    assert "error: contact-update.yaml: 'version' must be a whole number from 1" in done.output
+    assert "ok:" not in done.output
