@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import make_server
 
 from forms_service.accounts.service import create_api_token
 from forms_service.connectors.interfaces import Selection
 from forms_service.runtime import Runtime
 from tests.conftest import hidden_fields
+from tests.e2e.browsing import serving
 from tests.pdf_forms import fill_with_pypdf
 
 #: 20 MB (decimal), under the default upload limit of 20 MiB with the multipart envelope.
@@ -35,14 +36,8 @@ HEALTH_SECONDS = 0.1
 @pytest.fixture
 def server(app: Flask) -> Iterator[str]:
     """The app behind a real threaded HTTP server on loopback; its base URL."""
-    httpd: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(5)
+    with serving(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+        yield url
 
 
 def _rss() -> int:
