@@ -25,6 +25,8 @@ _PUBLIC_SCREENS = ("/backoffice/login", "/backoffice/logout", "/backoffice/langu
 #: Roles allowed on each back-office and mailroom endpoint (admin holds them all).
 _ROLES = {
     "backoffice.queue": {"clerk", "supervisor"},
+    "backoffice.campaigns": {"supervisor"},
+    "backoffice.campaign": {"supervisor"},
     "backoffice.next_change_set": {"clerk", "supervisor"},
     "backoffice.change_set": {"clerk", "supervisor"},
     "backoffice.accept": {"clerk", "supervisor"},

@@ -145,4 +145,18 @@ NAMES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "closed": NP_("document status", "closed"),
         "revoked": NP_("document status", "withdrawn"),
     },
+    "outbound": {
+        "email": NP_("outbound channel", "e-mail"),
+        "sms": NP_("outbound channel", "SMS"),
+        "letter": NP_("outbound channel", "letter"),
+        "none": NP_("outbound channel", "not sent by the service"),
+    },
+    "stage": {
+        "issued": NP_("funnel stage", "issued"),
+        "sent": NP_("funnel stage", "sent"),
+        "delivered": NP_("funnel stage", "delivered"),
+        "opened": NP_("funnel stage", "opened"),
+        "answered": NP_("funnel stage", "answered"),
+        "applied": NP_("funnel stage", "applied"),
+    },
 }
