@@ -56,6 +56,8 @@ _APPLIED = (
     ChangeSetStatus.NO_CHANGE,
 )
 _SENT_KINDS = (EventKind.SENT, EventKind.PRINTED, EventKind.REMINDER_SENT)
+#: How channels are listed: the richest first, then what the service did not send.
+_ORDER = {"email": 0, "sms": 1, "letter": 2, NO_CHANNEL: 3}
 #: Documents read per statement (the IN lists of the facts' queries).
 _CHUNK = 500
 
@@ -202,7 +204,7 @@ def funnel(
         if row is None:
             row = rows[key] = FunnelRow(campaign=doc_campaign, form_id=doc_form, channel=channel)
         _count(row, fact)
-    return sorted(rows.values(), key=lambda r: (r.campaign, r.form_id, r.channel))
+    return sorted(rows.values(), key=lambda r: (r.campaign, r.form_id, _ORDER.get(r.channel, 9)))
 
 
 def totals(rows: Iterable[FunnelRow], *, channel: str = "all") -> FunnelRow:

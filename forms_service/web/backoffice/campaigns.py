@@ -115,7 +115,7 @@ def _charts(rows: list[FunnelRow], total: FunnelRow, locale: str) -> list[BarCha
         scale=1.0,
     )
     times_rows = []
-    for row in channels:
+    for row in (row for row in channels if row.answered):
         for label, value in (
             (gettext("answer p50"), row.answer_p50),
             (gettext("answer p90"), row.answer_p90),
