@@ -30,6 +30,7 @@ from forms_service.web.backoffice import register as register_backoffice
 from forms_service.web.extensions import csrf, init_babel, limiter
 from forms_service.web.guards import refuse_unstorable_characters
 from forms_service.web.mailroom import register as register_mailroom
+from forms_service.web.public.organisation import install as install_organisation
 from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
 from forms_service.web.public.views import render_error
@@ -83,6 +84,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(api_returns)
     csrf.exempt(api_returns)
     app.register_blueprint(public_upload)
+    install_organisation(app)
 
     _register_error_handlers(app)
     app.before_request(refuse_unstorable_characters)
@@ -168,8 +170,11 @@ _SECURITY_HEADERS = tuple(
         ("X-Frame-Options", "DENY"),
     )
 )
-#: The endpoints whose answers a cache may keep: static files and the bundled Swagger UI.
-_CACHEABLE_ENDPOINTS = frozenset({"static", "api_docs.asset"})
+#: The endpoints whose answers a cache may keep: static files, the bundled Swagger UI, the
+#: organisation's logo and colours.
+_CACHEABLE_ENDPOINTS = frozenset(
+    {"static", "api_docs.asset", "organisation.logo", "organisation.theme"}
+)
 _HSTS = (
     "strict-transport-security",
     "Strict-Transport-Security",

@@ -9,6 +9,7 @@ import click
 
 from forms_service.cli.pdf import import_pdf
 from forms_service.config import load_settings
+from forms_service.definitions.organisation import FILE, FOLDER, NEUTRAL, load_organisation
 from forms_service.definitions.service import DefinitionError, load_definitions
 
 
@@ -26,6 +27,7 @@ def definitions_check(directory: Path | None) -> None:
     connectors = {n: c.get("record_types", {}) for n, c in settings.connectors.items()}
     try:
         loaded = load_definitions(directory, connectors=connectors)
+        organisation = load_organisation(directory, required=settings.env == "production")
     except DefinitionError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
@@ -48,6 +50,10 @@ def definitions_check(directory: Path | None) -> None:
         )
     if print_problems:
         sys.exit(1)
+    click.echo(
+        f"ok: organisation: {organisation.name_in('fr')}"
+        + ("" if organisation is not NEUTRAL else f" (no {FOLDER}/{FILE}: a neutral name)")
+    )
 
 
 definitions.add_command(import_pdf)

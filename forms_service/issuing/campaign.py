@@ -186,7 +186,9 @@ class BatchWorker:
         renderer = self.printer.renderer
         letter = self.printer.letter(self.definition)
         partial = target.with_name(f".{name}.partial")
-        canvas = renderer.new_canvas(str(partial), title=self.definition.title_in(renderer.locale))
+        canvas = renderer.new_canvas(
+            str(partial), title=self.definition.title_in(renderer.locale), author=letter.sender[:1]
+        )
         lines = []
         offset = 0
         for document, record in documents:

@@ -72,7 +72,7 @@ class LetterError(ValueError):
 class LetterTemplate:
     """What page 1 prints, before placeholders are filled."""
 
-    sender: tuple[str, ...] = ("forms_service",)
+    sender: tuple[str, ...] = ()
     place: str = ""
     recipient: tuple[str, ...] = _DEFAULT_RECIPIENT
     return_address: tuple[str, ...] = ()

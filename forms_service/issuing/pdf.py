@@ -108,18 +108,25 @@ class PdfRenderer:
     ) -> bytes:
         """One document's fillable PDF (in the current layout unless told otherwise)."""
         buffer = io.BytesIO()
-        canvas = self.new_canvas(buffer, title=definition.title_in(self.locale))
+        canvas = self.new_canvas(
+            buffer, title=definition.title_in(self.locale), author=letter.sender[:1]
+        )
         self.draw(canvas, definition, letter, content, fillable=True, layout_version=layout_version)
         canvas.save()
         return buffer.getvalue()
 
     @staticmethod
-    def new_canvas(target: Any, *, title: str) -> Canvas:
-        """A canvas for one PDF file (one document, or a merged print file)."""
+    def new_canvas(target: Any, *, title: str, author: tuple[str, ...] = ()) -> Canvas:
+        """A canvas for one PDF file (one document, or a merged print file).
+
+        Its author and creator are the sender's first line (the organisation), never the
+        product: customers see them in their reader's document properties.
+        """
         canvas = Canvas(target, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=1)
         canvas.setTitle(title)
-        canvas.setCreator("forms_service")
-        canvas.setAuthor("forms_service")
+        if author and author[0]:
+            canvas.setCreator(author[0])
+            canvas.setAuthor(author[0])
         return canvas
 
     def page_count(self, definition: FormDefinition) -> int:

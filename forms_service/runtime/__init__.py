@@ -22,6 +22,7 @@ from forms_service.config import Settings, ensure_secrets
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
 from forms_service.core.clock import Clock, utc_now
+from forms_service.definitions.organisation import NEUTRAL, Organisation, load_organisation
 from forms_service.definitions.service import DefinitionSet, load_definitions
 from forms_service.intake.mailroom import tasks as mailroom_tasks
 from forms_service.intake.mailroom.service import MailroomIntake
@@ -73,6 +74,8 @@ class Runtime:
     printer: DocumentPrinter
     #: The time every service built here reads (the web layer too: never datetime.now()).
     clock: Clock
+    #: Who customers deal with: name, logo, colour, notices, contact (every customer page).
+    organisation: Organisation = NEUTRAL
     #: Set right after construction: both need the runtime itself.
     jobs: JobQueue = field(init=False)
     mailroom: MailroomIntake = field(init=False)
@@ -84,6 +87,9 @@ def build_runtime(settings: Settings) -> Runtime:
     definitions = load_definitions(
         settings.definitions_dir,
         connectors={name: settings.connectors[name].get("record_types", {}) for name in connectors},
+    )
+    organisation = load_organisation(
+        settings.definitions_dir, required=settings.env == "production"
     )
     clock: Clock = utc_now
     engine = make_engine(settings.database_url, immediate=True)
@@ -135,6 +141,7 @@ def build_runtime(settings: Settings) -> Runtime:
         files=LocalFileStore(settings.file_store_dir),
         printer=DocumentPrinter(issuing),
         clock=clock,
+        organisation=organisation,
     )
     runtime.jobs = build_job_queue(settings, lambda: runtime, JOBS)
     runtime.mailroom = build_mailroom(runtime)

@@ -267,9 +267,10 @@ def test_definitions_check_lists_what_it_loaded(
 ) -> None:
     done = console("definitions", "check")
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    *lines, organisation = done.stdout.splitlines()
     assert len(lines) == len(list(DEFINITIONS.glob("*.yaml")))
     assert all(re.fullmatch(r"ok: [a-z0-9-]+\.yaml: [a-z0-9-]+ v\d+, \d+ fields", x) for x in lines)
+    assert organisation == "ok: organisation: Mutuelle Horizon"
     assert "ok: contact-update.yaml: contact-update v1, 7 fields" in lines
     assert done.stderr == ""
 

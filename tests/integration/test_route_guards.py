@@ -50,7 +50,7 @@ _ROLES = {
 }
 _ALL_ROLES = ("clerk", "supervisor", "mailroom", "integration")
 #: The only endpoints a browser or proxy may keep: files of the site itself, the same for all.
-_CACHEABLE = {"static", "api_docs.asset"}
+_CACHEABLE = {"static", "api_docs.asset", "organisation.logo", "organisation.theme"}
 
 
 def _path(rule: Rule, token: str) -> str:
