@@ -30,6 +30,7 @@ from forms_service.web.backoffice import register as register_backoffice
 from forms_service.web.extensions import csrf, init_babel, limiter
 from forms_service.web.guards import refuse_unstorable_characters
 from forms_service.web.mailroom import register as register_mailroom
+from forms_service.web.public.assist import blueprint as public_assist
 from forms_service.web.public.organisation import install as install_organisation
 from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
@@ -85,6 +86,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api_returns)
     app.register_blueprint(public_upload)
     install_organisation(app)
+    app.register_blueprint(public_assist)
 
     _register_error_handlers(app)
     app.before_request(refuse_unstorable_characters)

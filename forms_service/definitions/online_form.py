@@ -72,7 +72,12 @@ def _input_attributes(definition: FieldDefinition, locale: str) -> dict[str, Any
     if definition.autocomplete:
         attributes["autocomplete"] = definition.autocomplete
     if definition.rules.max_length:
-        attributes["maxlength"] = definition.rules.max_length
+        # Not `maxlength`: a browser cuts a pasted text at it without a word. The page's
+        # script counts instead, and the server refuses a longer value saying the limit.
+        attributes["data-maxlength"] = definition.rules.max_length
+    if definition.confirms:
+        # The page's script asks what the value suggests for that field (web/public/assist.py).
+        attributes["data-confirms"] = definition.confirms
     if definition.required:
         attributes["required"] = True
         attributes["aria-required"] = "true"

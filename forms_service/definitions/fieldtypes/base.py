@@ -234,6 +234,13 @@ class FieldType:
         """
         return None
 
+    def suggest_confirming(self, value: str) -> str | None:
+        """The value of the field it `confirms` that `value` suggests (a postcode's locality).
+
+        None when this type suggests nothing, or nothing for this value.
+        """
+        return None
+
     def is_shown(self, raw: object, shown: str | None, choices: Sequence[Choice]) -> bool:
         """Whether `raw` is the stored value `shown`, sent back as stored or as displayed."""
         if shown is None or not isinstance(raw, str):

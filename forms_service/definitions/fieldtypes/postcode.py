@@ -6,7 +6,7 @@ import csv
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -55,6 +55,10 @@ class PostcodeType(FieldType):
         """Whether the city `other` is the listed locality of the postcode `value`."""
         return postcode_directory().verdict(value, other)
 
+    def suggest_confirming(self, value: str) -> str | None:
+        """The listed locality of a French postcode, as La Poste writes it (capitals)."""
+        return postcode_directory().names.get(value.strip())
+
 
 def _french_department_exists(code: str) -> bool:
     prefix = int(code[:2])
@@ -78,15 +82,15 @@ class PostcodeDirectory:
     """The shipped list of French postcodes and their main locality (see fr_postcodes.md)."""
 
     localities: Mapping[str, str]
+    #: The localities as listed (capitals, as La Poste writes an address's last line).
+    names: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = POSTCODES_CSV) -> PostcodeDirectory:
         """Read the CSV (postcode,locality)."""
         with path.open(encoding="utf-8", newline="") as handle:
-            rows = {
-                row["postcode"]: _locality_key(row["locality"]) for row in csv.DictReader(handle)
-            }
-        return cls(rows)
+            names = {row["postcode"]: row["locality"] for row in csv.DictReader(handle)}
+        return cls({code: _locality_key(name) for code, name in names.items()}, names)
 
     def exists(self, postcode: str) -> bool:
         """Whether the postcode is in the list."""

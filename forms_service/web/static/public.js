@@ -1,0 +1,165 @@
+/* The online form's help while the customer types (the form works the same without it).
+ *
+ * - A text with a length limit gets a counter ("You have 3 characters left", or "2 characters
+ *   too many"): no `maxlength`, so that a pasted text is never cut without a word; the
+ *   server refuses a longer one, saying the limit.
+ * - A field that another confirms (a postcode, confirmed by its city) asks the server what
+ *   its value suggests, by a POST with the page's CSRF token (never in an address): the
+ *   commune is offered for the city, and a city that does not match is flagged before the
+ *   answer is sent.
+ * Messages come from the form's data attributes, in the page's language; announcements go
+ * through polite live regions.
+ */
+(function () {
+  "use strict";
+
+  var form = document.querySelector("form.answer");
+  if (!form) {
+    return;
+  }
+  var lang = document.documentElement.lang || "fr";
+  var plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+
+  function say(name, values) {
+    var text = form.getAttribute("data-" + name) || "";
+    return text.replace(/%\((\w+)\)s/g, function (_, key) {
+      return values[key] === undefined ? "" : String(values[key]);
+    });
+  }
+
+  function counted(kind, num) {
+    var form_ = plurals ? plurals.select(num) : num === 1 ? "one" : "other";
+    return say(kind + "-" + (form_ === "one" ? "one" : "other"), { num: num });
+  }
+
+  function describe(input, id) {
+    var ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+    if (ids.indexOf(id) < 0) {
+      ids.push(id);
+      input.setAttribute("aria-describedby", ids.join(" "));
+    }
+  }
+
+  function note(input, suffix, className) {
+    var id = input.id + "-" + suffix;
+    var element = document.getElementById(id);
+    if (!element) {
+      element = document.createElement("p");
+      element.id = id;
+      element.className = className;
+      element.setAttribute("aria-live", "polite");
+      input.insertAdjacentElement("afterend", element);
+      describe(input, id);
+    }
+    return element;
+  }
+
+  // Counters.
+  Array.prototype.forEach.call(form.querySelectorAll("[data-maxlength]"), function (input) {
+    var limit = parseInt(input.getAttribute("data-maxlength"), 10);
+    if (!(limit > 0)) {
+      return;
+    }
+    var counter = note(input, "count", "count");
+    var timer = null;
+    function update() {
+      var left = limit - Array.from(input.value).length;
+      counter.textContent = left >= 0 ? counted("left", left) : counted("over", -left);
+      counter.classList.toggle("over", left < 0);
+    }
+    // Announced once typing pauses, not at every key.
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(update, 400);
+    });
+    update();
+  });
+
+  // What a value suggests for the field it confirms.
+  var csrf = form.querySelector("input[name=csrf_token]");
+  Array.prototype.forEach.call(form.querySelectorAll("[data-confirms]"), function (input) {
+    var other = document.getElementById(input.getAttribute("data-confirms"));
+    if (!other || !window.fetch) {
+      return;
+    }
+    var list = document.createElement("datalist");
+    list.id = other.id + "-suggestions";
+    other.insertAdjacentElement("afterend", list);
+    other.setAttribute("list", list.id);
+    var hint = note(other, "check", "check");
+    var asked = 0;
+
+    function ask() {
+      var question = ++asked;
+      if (!input.value.trim()) {
+        hint.textContent = "";
+        return;
+      }
+      fetch(form.getAttribute("data-assist"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {
+          "Content-Type": "application/json",
+          "X-CSRFToken": csrf ? csrf.value : "",
+        },
+        body: JSON.stringify({
+          form: form.getAttribute("data-form"),
+          field: input.name,
+          value: input.value,
+          other: other.value,
+        }),
+      })
+        .then(function (response) {
+          return response.ok ? response.json() : null;
+        })
+        .then(function (answer) {
+          if (question !== asked) {
+            return; // a later question was asked meanwhile
+          }
+          show(answer);
+        })
+        .catch(function () {
+          hint.textContent = "";
+        });
+    }
+
+    function show(answer) {
+      list.textContent = "";
+      hint.textContent = "";
+      hint.classList.remove("mismatch");
+      if (!answer || !answer.valid || !answer.suggestion) {
+        return;
+      }
+      var values = { postcode: input.value.trim(), locality: answer.suggestion };
+      var option = document.createElement("option");
+      option.value = answer.suggestion;
+      list.appendChild(option);
+      if (answer.verdict === "confirmed") {
+        return;
+      }
+      var text = document.createElement("span");
+      var mismatch = Boolean(other.value.trim());
+      text.textContent = say(mismatch ? "mismatch" : "suggest", values) + " ";
+      hint.appendChild(text);
+      hint.classList.toggle("mismatch", mismatch);
+      var use = document.createElement("button");
+      use.type = "button";
+      use.className = "link";
+      use.textContent = say("use", values);
+      use.addEventListener("click", function () {
+        other.value = answer.suggestion;
+        other.focus();
+        ask();
+      });
+      hint.appendChild(use);
+    }
+
+    input.addEventListener("change", ask);
+    input.addEventListener("input", function () {
+      if (/^\s*\d{5}\s*$/.test(input.value)) {
+        ask();
+      }
+    });
+    other.addEventListener("change", ask);
+  });
+})();
