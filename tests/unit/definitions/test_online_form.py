@@ -63,7 +63,7 @@ def test_inputs_carry_the_type_hints_for_keyboards_and_autofill(
     assert 'aria-required="true"' in postcode and "required" in postcode
     address = form["address_line"]()
     # Counted by the page's script and refused by the server, never cut by the browser.
-    assert 'data-maxlength="38"' in address and ' maxlength=' not in address
+    assert 'data-maxlength="38"' in address and " maxlength=" not in address
     assert 'autocomplete="address-line1"' in address  # from the definition (WCAG 1.3.5)
     assert 'autocomplete="address-level2"' in form["city"]()
     assert form["address_line"].label.text == "Address (number and street)"
