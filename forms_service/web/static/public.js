@@ -1,5 +1,6 @@
-/* The online form's help while the customer types (the form works the same without it).
+/* The customers' pages' help (every page works the same without it).
  *
+ * - A page with an error summary puts the focus on it.
  * - A text with a length limit gets a counter ("You have 3 characters left", or "2 characters
  *   too many"): no `maxlength`, so that a pasted text is never cut without a word; the
  *   server refuses a longer one, saying the limit.
@@ -12,6 +13,12 @@
  */
 (function () {
   "use strict";
+
+  // A page that refused an answer starts at its error summary, so that it is read first.
+  var summary = document.getElementById("error-summary");
+  if (summary) {
+    summary.focus();
+  }
 
   var form = document.querySelector("form.answer");
   if (!form) {
