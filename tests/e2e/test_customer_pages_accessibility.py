@@ -1,5 +1,6 @@
 """Every customer page state in Chromium: axe's WCAG 2.2 AA and best-practice rules, and the
-three criteria axe cannot judge (focus indicator contrast, label in name, focus on errors).
+criteria axe cannot judge (focus indicator contrast, label in name, focus on errors, reflow
+at 400% zoom).
 
 A phone in French and a desktop in English walk: the identity question, a wrong answer, the
 form, the form refused, the confirmation, the PDF upload, a refused upload, a broken link,
@@ -95,6 +96,15 @@ def _check(page: Page, what: str) -> None:
         if target.count():
             target.focus()
             assert _focus_contrast(page) >= 3, (what, selector)
+    # At 400% zoom of a 1280 px wide window (320 CSS px), nothing scrolls sideways (1.4.10).
+    size = page.viewport_size
+    assert size is not None
+    page.set_viewport_size({"width": 320, "height": 256})
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    page.set_viewport_size(size)
+    assert overflow <= 0, (what, f"scrolls sideways by {overflow}px at 320 px")
     # The language switch's accessible name starts with its visible text (2.5.3).
     switch = page.locator("a.lang")
     visible = switch.locator("span[lang]").inner_text()
