@@ -655,3 +655,17 @@ def test_templates_load_the_signed_in_user_only_when_they_show_it(
         page = client.get("/backoffice/")
         assert page.status_code == 200 and '<span class="who">clerk</span>' in page.text
         assert g._login_user.username == "clerk"
+
+
+def test_a_sign_in_field_left_empty_is_tied_to_its_error(client: FlaskClient) -> None:
+    page = client.get("/backoffice/login")
+    refused = client.post(
+        "/backoffice/login", data={"csrf_token": csrf_of(page.text), "username": "clerk"}
+    )
+    password = re.search(r"<input[^>]*name=\"password\"[^>]*>", refused.text)
+    assert password is not None
+    assert 'aria-invalid="true"' in password.group(0)
+    assert 'aria-describedby="password-error"' in password.group(0)
+    assert re.search(r'<p class="error" id="password-error">[^<]+</p>', refused.text)
+    username = re.search(r"<input[^>]*name=\"username\"[^>]*>", refused.text)
+    assert username is not None and "aria-invalid" not in username.group(0)
