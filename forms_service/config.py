@@ -146,6 +146,12 @@ class Settings(BaseModel):
     auto_apply_min_confidence: float = _setting(
         0.9, "an evidence at least this confident may skip the clerk (auto fields)", ge=0, le=1
     )
+    review_working_days: int = _setting(
+        5,
+        "working days within which a clerk checks an answer (what the customer's receipt says)",
+        ge=1,
+        le=60,
+    )
     outbox_deliver_immediately: bool = _setting(
         True, "deliver a write-back right after approval (else only `outbox run` delivers)"
     )

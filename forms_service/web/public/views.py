@@ -25,15 +25,16 @@ from forms_service.definitions.online_form import (
 )
 from forms_service.intake.online.model import (
     ChallengeFailed,
+    ClosedLink,
     OpenedForm,
     Purpose,
     TamperedShownValues,
-    changes_of,
 )
-from forms_service.storage.model import Document, Submission
+from forms_service.storage.model import Document, DocumentStatus, Submission
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
 from forms_service.web.public.forms import PublicForm
+from forms_service.web.public.receipts import next_steps, receipt_of, receipt_rows
 from forms_service.web.refusals import for_customer
 
 blueprint = Blueprint("public", __name__)
@@ -65,7 +66,11 @@ def _open(token: str, purpose: Purpose) -> OpenedForm:
 def form(token: str) -> ResponseReturnValue:
     """Show the challenge, the prefilled form, or the answer already received."""
     lang = locale()
-    opened = _open(token, Purpose.SHOW)
+    try:
+        opened = _open(token, Purpose.SHOW)
+    except ClosedLink:
+        # Its answer was processed: the link shows the receipt (after the identity question).
+        return redirect(url_for("public.done", token=token))
     document, definition = opened.document, opened.definition
     if opened.needs_identity:
         return _render_challenge(token, document, definition, lang)
@@ -165,28 +170,41 @@ def done(token: str) -> ResponseReturnValue:
     """The confirmation: exactly what the answer changes."""
     lang = locale()
     opened = _open(token, Purpose.CONFIRM)
-    if opened.needs_identity or opened.answer is None:
+    if opened.needs_identity:
+        return _render_challenge(token, opened.document, opened.definition, lang)
+    if opened.answer is None:
+        if opened.document.status is DocumentStatus.CLOSED:
+            raise ClosedLink("this document is closed")
         return redirect(url_for("public.form", token=token))
     return _render_done(opened.document, opened.definition, opened.answer, lang)
+
+
+@blueprint.route("/f/<token>/receipt.pdf", methods=["GET"])
+@limiter.limit(_link_limit)
+def receipt_pdf(token: str) -> ResponseReturnValue:
+    """The receipt as a PDF to keep: the same words as the confirmation page."""
+    lang = locale()
+    opened = _open(token, Purpose.CONFIRM)
+    if opened.needs_identity or opened.answer is None:
+        return redirect(url_for("public.form", token=token))
+    pdf = receipt_of(opened.document, opened.definition, opened.answer, lang)
+    response = Response(pdf, mimetype="application/pdf")
+    name = f"receipt-{opened.document.reference}.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def _render_done(
     document: Document, definition: FormDefinition, submission: Submission, lang: str
 ) -> ResponseReturnValue:
-    rows = [
-        {
-            "label": definition.field(c.field).label_in(lang),
-            "before": definition.field(c.field).display(c.before, lang),
-            "after": definition.field(c.field).display(c.after, lang),
-        }
-        for c in changes_of(definition, submission)
-    ]
     return render_template(
         "public/done.html",
         definition=definition,
         document=document,
         submission=submission,
-        rows=rows,
+        rows=receipt_rows(definition, submission, lang),
+        next_steps=next_steps(submission, lang),
+        token=request.view_args["token"] if request.view_args else "",
         repeated=request.args.get("again") == "1",
         lang=lang,
     )
