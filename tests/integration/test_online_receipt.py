@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+from pathlib import Path
 
 import pdfplumber
 from flask.testing import FlaskClient
@@ -38,7 +40,7 @@ def _text(pdf: bytes) -> str:
 
 
 def test_the_confirmation_is_a_receipt_with_what_happens_next(
-    client: FlaskClient, runtime: Runtime
+    client: FlaskClient, runtime: Runtime, tmp_path: Path
 ) -> None:
     path = _issue(runtime, "contact-update")
     done = client.get(_answer(client, runtime, path))
@@ -63,6 +65,11 @@ def test_the_confirmation_is_a_receipt_with_what_happens_next(
     assert "Lyon" in text and "69003" in text
     assert "Un conseiller vérifiera vos 2 modifications sous 5 jours ouvrés." in text
     assert "Mutuelle Horizon" in text
+    # A well-formed PDF for qpdf, as for the readers customers use.
+    saved = tmp_path / "receipt.pdf"
+    saved.write_bytes(receipt.data)
+    checked = subprocess.run(["qpdf", "--check", str(saved)], capture_output=True, check=False)
+    assert checked.returncode == 0, checked.stdout
 
 
 def test_the_receipt_in_english(client: FlaskClient, runtime: Runtime) -> None:
