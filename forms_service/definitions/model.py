@@ -16,6 +16,7 @@ from forms_service.definitions.fieldtypes import (
     PaperCheck,
     Rules,
 )
+from forms_service.definitions.mandate import SepaMandate
 
 
 class Policy(StrEnum):
@@ -74,6 +75,8 @@ class FieldDefinition:
         untouched: the customer is not blocked by a value they did not change, and an
         unchanged value is no change to review.
         """
+        if self.type.masked and shown is not None and (raw is None or raw == ""):
+            return shown  # the box of a masked value starts empty: empty keeps it
         try:
             return self.parse(raw)
         except FieldValueError:
@@ -84,6 +87,10 @@ class FieldDefinition:
     def display(self, value: str | None, locale: str) -> str:
         """A canonical value as a person reads it."""
         return self.type.display(value, locale, self.choices)
+
+    def customer_display(self, value: str | None, locale: str) -> str:
+        """A canonical value as a customer may see it (bank details masked)."""
+        return self.type.masked_display(value, locale, self.choices)
 
     def paper_check(self) -> PaperCheck | None:
         """The check of this field's values read on paper (its type's, with its rules)."""
@@ -152,6 +159,8 @@ class FormDefinition:
     path: str = ""
     #: An organisation's own fillable PDF, issued prefilled and read back (absolute path).
     pdf_template: str | None = None
+    #: The SEPA mandate its agreement box signs, shown whole before it (definitions/mandate.py).
+    sepa_mandate: SepaMandate | None = None
 
     def title_in(self, locale: str) -> str:
         """The title in `locale`."""

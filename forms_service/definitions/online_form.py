@@ -64,7 +64,17 @@ def _answer_validator(definition: FieldDefinition, locale: str) -> Any:
         shown: Mapping[str, str | None] = getattr(form.meta, "shown", None) or {}
         return definition.parse_answer(raw, shown.get(definition.name))
 
-    return _validator(parse, definition.required, locale)
+    check = _validator(parse, definition.required, locale)
+    if not definition.type.masked:
+        return check
+
+    def check_masked(form: Form, field: Field) -> None:
+        shown: Mapping[str, str | None] = getattr(form.meta, "shown", None) or {}
+        if shown.get(definition.name) is not None and field.data in (None, ""):
+            return  # the masked value is kept
+        check(form, field)
+
+    return check_masked
 
 
 def _input_attributes(definition: FieldDefinition, locale: str) -> dict[str, Any]:

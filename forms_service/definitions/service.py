@@ -20,6 +20,7 @@ from forms_service.definitions.fieldtypes import (
     check_date_spec,
     register_installed_field_types,
 )
+from forms_service.definitions.mandate import parse_mandate
 from forms_service.definitions.model import (
     ChallengeQuestion,
     Channel,
@@ -44,6 +45,7 @@ _FORM_KEYS = frozenset(
         "challenge",
         "letter",
         "pdf_template",
+        "sepa_mandate",
     }
 )
 _FIELD_KEYS = frozenset(
@@ -254,6 +256,7 @@ def _build(
                 out.add(f"'confirms' names {built.confirms!r}, which is not a field", built.name)
     challenge = _challenge(raw.get("challenge", []), out)
     pdf_template = _pdf_template(raw.get("pdf_template"), out, path)
+    mandate = parse_mandate(raw.get("sepa_mandate"), out.add, {f.name for f in fields})
     if out.problems or source is None:
         return None
     return FormDefinition(
@@ -268,6 +271,7 @@ def _build(
         challenge=challenge,
         path=path,
         pdf_template=pdf_template,
+        sepa_mandate=mandate,
     )
 
 

@@ -178,3 +178,24 @@ def test_every_customer_page_on_a_desktop_in_english(
     browser: Browser, server: str, runtime: Runtime, tmp_path: Path
 ) -> None:
     _walk(browser, server, runtime, "C000015", DESKTOP, "en", tmp_path)
+
+
+def test_the_bank_details_form_with_its_mandate_on_a_phone(
+    browser: Browser, server: str, runtime: Runtime
+) -> None:
+    key = "C000016"
+    record = record_of(runtime, key)
+    context = browser.new_context(locale="fr-FR", **PHONE)
+    page = context.new_page()
+    try:
+        page.goto(issue_link(runtime, server, "bank-details", key))
+        page.get_by_label("Votre date de naissance").fill(record["birth_date"].strftime("%d/%m/%Y"))
+        page.get_by_label("Le code postal de votre adresse actuelle").fill(record["postcode"])
+        page.get_by_role("button", name="Continuer").click()
+        expect(page.get_by_role("heading", name="Mandat de prélèvement SEPA")).to_be_visible()
+        iban = page.get_by_label("IBAN")
+        expect(iban).to_have_value("")  # the current IBAN is only shown masked
+        assert "•" in page.locator("#iban-current").inner_text()
+        _check(page, "bank details with the mandate")
+    finally:
+        context.close()

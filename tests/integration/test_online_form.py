@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import logging
 import threading
 from pathlib import Path
@@ -279,7 +280,20 @@ def test_bank_details_check_iban_and_mandate(client: FlaskClient, runtime: Runti
         client, path, {"birth_date": _birth_date(runtime), "postcode": record["postcode"]}
     )
     assert answer.status_code == 303
-    fields = hidden_fields(client.get(path).text)
+    form = client.get(path).text
+    # The current IBAN is shown masked, and is nowhere whole in the page (nor in its base).
+    current = str(record["iban"]).replace(" ", "")
+    assert current not in form.replace(" ", "") and current[4:-4] not in form
+    assert f"Actuellement : {current[:4]} ••••" in form
+    # The SEPA mandate is shown whole before its agreement box.
+    mandate = form.index("Mandat de prélèvement SEPA")
+    assert mandate < form.index('name="mandate"')
+    assert 'data-mandate="creditor_id">FR72ZZZ123456<' in form
+    reference = re.search(r'data-mandate="reference">(MH-[A-Z0-9-]+)<', form)
+    assert reference is not None and len(reference.group(1)) <= 35
+    assert "8 semaines suivant la date de débit" in html.unescape(form)
+    assert "Type de paiement :</dt><dd>récurrent" in form
+    fields = hidden_fields(form)
     base = {"csrf_token": fields["csrf_token"], "base": fields["base"]}
     wrong = client.post(
         path,
@@ -299,11 +313,35 @@ def test_bank_details_check_iban_and_mandate(client: FlaskClient, runtime: Runti
     )
     assert right.status_code == 303
     done = client.get(right.headers["Location"])
-    assert "FR76 3000 6000 0112 3456 7890 189" in done.text
+    assert "FR76 •••• •••• •••• •••• •••0 189" in done.text  # masked on the confirmation too
+    assert "3000 6000" not in done.text
     with runtime.sessions() as session:
         submission = session.execute(select(Submission)).scalar_one()
         assert submission.values["iban"] == "FR7630006000011234567890189"
         assert submission.values["mandate"] == "true"
+
+
+def test_an_empty_iban_box_keeps_the_current_iban(client: FlaskClient, runtime: Runtime) -> None:
+    path = _issue(runtime, "bank-details")
+    record = _record(runtime)
+    _answer_challenge(
+        client, path, {"birth_date": _birth_date(runtime), "postcode": record["postcode"]}
+    )
+    fields = hidden_fields(client.get(path).text)
+    kept = client.post(
+        path,
+        data={
+            "csrf_token": fields["csrf_token"],
+            "base": fields["base"],
+            "account_holder": "Jean Dupont",
+            "iban": "",
+            "mandate": "y",
+        },
+    )
+    assert kept.status_code == 303
+    with runtime.sessions() as session:
+        submission = session.execute(select(Submission)).scalar_one()
+        assert submission.values["iban"] == str(record["iban"]).replace(" ", "")
 
 
 # -- the challenge ------------------------------------------------------------------------

@@ -154,6 +154,10 @@ class FieldType:
     checksum: ClassVar[bool] = False
     #: Whether another field read beside it can confirm it (`confirms` in a definition).
     confirmable: ClassVar[bool] = False
+    #: Whether customers see only a masked form of the current value (bank details): the
+    #: online box starts empty, an empty answer keeps the value, and the confirmation and
+    #: receipts show it masked. Clerks see it whole.
+    masked: ClassVar[bool] = False
     #: The AcroForm field kinds (`PdfFieldKind` values: text, checkbox, radio, choice, list,
     #: signature) that an imported organisation's PDF field of that kind becomes.
     acroform_kinds: ClassVar[frozenset[str]] = frozenset()
@@ -197,6 +201,10 @@ class FieldType:
     def to_source(self, value: str | None) -> object:
         """The Python value a source system stores for a canonical value."""
         return value
+
+    def masked_display(self, value: str | None, locale: str, choices: Sequence[Choice]) -> str:
+        """A value as a customer may see it: `display`, masked when the type is `masked`."""
+        return self.display(value, locale, choices)
 
     def comb_cells(self, rules: Rules) -> int | None:
         """Number of comb cells on paper, None for a plain box."""

@@ -27,6 +27,7 @@ class IbanType(FieldType):
     html_attributes = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
     paper_checked = True
     checksum = True
+    masked = True
     name_hint = re.compile(r"iban", re.I)
 
     def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:
@@ -44,6 +45,13 @@ class IbanType(FieldType):
             return ""
         return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
 
+    def masked_display(self, value: str | None, locale: str, choices: Sequence[Choice]) -> str:
+        """Country and check digits, then the last 4 characters: "FR76 •••• … •••• 0189"."""
+        if not value:
+            return ""
+        hidden = value[:4] + "•" * (len(value) - 8) + value[-4:]
+        return self.display(hidden, locale, choices)
+
     def comb_cells(self, rules: Rules) -> int | None:
         return 27 if not rules.countries or rules.countries == ("FR",) else 34
 
@@ -51,4 +59,5 @@ class IbanType(FieldType):
         return tuple(range(4, cells, 4))
 
     def online_value(self, value: str | None, choices: Sequence[Choice]) -> object:
-        return self.display(value, "fr", choices) if value else ""
+        # The box starts empty: the current IBAN is shown masked beside it (`masked`).
+        return ""

@@ -24,12 +24,12 @@ _APPLIED = (ChangeSetStatus.APPLIED, ChangeSetStatus.PARTIALLY_APPLIED)
 def receipt_rows(
     definition: FormDefinition, submission: Submission, lang: str
 ) -> list[dict[str, str]]:
-    """The changes the answer asks for, as the customer reads them."""
+    """The changes the answer asks for, as the customer reads them (bank details masked)."""
     return [
         {
             "label": definition.field(c.field).label_in(lang),
-            "before": definition.field(c.field).display(c.before, lang),
-            "after": definition.field(c.field).display(c.after, lang),
+            "before": definition.field(c.field).customer_display(c.before, lang),
+            "after": definition.field(c.field).customer_display(c.after, lang),
         }
         for c in changes_of(definition, submission)
     ]

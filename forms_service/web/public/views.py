@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import (
@@ -33,6 +34,7 @@ from forms_service.intake.online.model import (
 from forms_service.storage.model import Document, DocumentStatus, Submission
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
+from forms_service.web.formatting import office_zone
 from forms_service.web.public.forms import PublicForm
 from forms_service.web.public.receipts import next_steps, receipt_of, receipt_rows
 from forms_service.web.refusals import for_customer
@@ -84,7 +86,14 @@ def form(token: str) -> ResponseReturnValue:
     }
     web_form = form_class(data=data)
     return _render_form(
-        token, document, definition, web_form, opened.shown, lang, live=opened.prefill.live
+        token,
+        document,
+        definition,
+        web_form,
+        opened.shown,
+        lang,
+        live=opened.prefill.live,
+        current=values,
     )
 
 
@@ -106,7 +115,14 @@ def submit(token: str) -> ResponseReturnValue:
     if not web_form.validate():
         # Keep the snapshot note on the redisplayed form.
         page = _render_form(
-            token, document, definition, web_form, request.form["base"], lang, live=shown.live
+            token,
+            document,
+            definition,
+            web_form,
+            request.form["base"],
+            lang,
+            live=shown.live,
+            current=shown.values,
         )
         return page, 422
     values = {f.name: getattr(web_form, f.name).data for f in definition.fields_for(Channel.ONLINE)}
@@ -219,13 +235,24 @@ def _render_form(
     lang: str,
     *,
     live: bool,
+    current: Mapping[str, str | None],
 ) -> str:
     fields = [
-        {"definition": f, "field": getattr(web_form, f.name)}
+        {
+            "definition": f,
+            "field": getattr(web_form, f.name),
+            # What a masked field's box keeps when left empty, masked (bank details).
+            "masked": f.customer_display(current.get(f.name), lang) if f.type.masked else "",
+        }
         for f in definition.fields_for(Channel.ONLINE)
     ]
+    mandate = definition.sepa_mandate
     return render_template(
         "public/form.html",
+        mandate=mandate,
+        mandate_reference=mandate.reference(document.reference) if mandate else "",
+        mandate_place=(current.get("city") or "") if mandate else "",
+        today=runtime().clock().astimezone(office_zone()).date(),
         token=token,
         definition=definition,
         document=document,

@@ -132,7 +132,12 @@ def test_form_values_from_canonical_values(forms: dict[str, FormDefinition]) -> 
     assert form_value(consent.field("interests"), "savings,credit") == ["savings", "credit"]
     assert form_value(consent.field("interests"), None) == []
     assert form_value(contact.field("phone"), "+33612345678") == "06 12 34 56 78"
-    assert form_value(bank.field("iban"), "FR7630006000011234567890189") == (
+    # A masked value's box starts empty (the current IBAN is shown masked beside it).
+    assert form_value(bank.field("iban"), "FR7630006000011234567890189") == ""
+    assert bank.field("iban").customer_display("FR7630006000011234567890189", "fr") == (
+        "FR76 •••• •••• •••• •••• •••0 189"
+    )
+    assert bank.field("iban").display("FR7630006000011234567890189", "fr") == (
         "FR76 3000 6000 0112 3456 7890 189"
     )
     assert form_value(contact.field("city"), None) == ""
