@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Any
