@@ -10,7 +10,7 @@ import cv2
 
 from ocr.align import AlignedPage, align_page, set_upright
 from ocr.confidence import DEFAULT_THRESHOLD, judge
-from ocr.geometry import PageGeometry, Zone, ZoneKind
+from ocr.geometry import OptionBox, PageGeometry, Zone, ZoneKind
 from ocr.identify import CodeFinding, find_code
 from ocr.ink import classify_mark, is_filled, measure_ink
 from ocr.interfaces import (
@@ -70,13 +70,14 @@ def read_zone(
         mark = classify_mark(ink, zone.kind)
         marked = "signed" if zone.kind is ZoneKind.SIGNATURE else "true"
         unmarked = None if zone.kind is ZoneKind.SIGNATURE else "false"
+        answer = zone.answer.value if isinstance(zone, OptionBox) else None
         if mark is Mark.AMBIGUOUS:
             return Reading(
                 zone.field, zone.kind, None, 0.5, crop,
-                (ReviewReason.AMBIGUOUS_MARK,), zone.choice, ink.share,
+                (ReviewReason.AMBIGUOUS_MARK,), zone.choice, ink.share, answer,
             )  # fmt: skip
         value = marked if mark is Mark.MARKED else unmarked
-        return Reading(zone.field, zone.kind, value, 0.99, crop, (), zone.choice, ink.share)
+        return Reading(zone.field, zone.kind, value, 0.99, crop, (), zone.choice, ink.share, answer)
     if not is_filled(ink):
         return Reading(zone.field, zone.kind, None, 0.99, crop, (), zone.choice, ink.share)
     check = context.checks.get(zone.field)

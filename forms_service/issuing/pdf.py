@@ -19,6 +19,7 @@ from reportlab.lib.colors import Color, black
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
+from forms_service.core.i18n import NP_, pgettext
 from forms_service.definitions.fieldtypes import WidgetKind
 from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from forms_service.issuing import widgets
@@ -31,12 +32,15 @@ from forms_service.issuing.layout import (
     MM,
     PAGE_HEIGHT,
     PAGE_WIDTH,
+    CaptionRole,
     FieldBlock,
     FormLayout,
     LayoutVersions,
+    OptionCaption,
 )
 from forms_service.issuing.letter import LetterTemplate, address_lines, fill, french_date
 from forms_service.issuing.pagecode import PageCodes
+from ocr.geometry import OptionAnswer, OptionBox
 
 GREY = Color(0.42, 0.42, 0.42)
 BOX = Color(0.15, 0.15, 0.15)
@@ -45,6 +49,23 @@ INSTRUCTION = (
     "Ne remplissez que ce qui a changé : une case vide veut dire « inchangé ».",
 )
 _YES_NO = {"fr": ("Oui", "Non"), "en": ("Yes", "No")}
+#: The texts of a choice's option rows (layout 2 on), in the renderer's language.
+_ROW_TEXTS = {
+    CaptionRole.YES: NP_("paper form", "Yes"),
+    CaptionRole.NO: NP_("paper form", "No"),
+}
+_ON_RECORD = (NP_("paper form", "currently: no"), NP_("paper form", "currently: yes"))
+#: The hint under a choice's label, for several answers (True) or one (False).
+_ROW_HINTS = {
+    True: NP_(
+        "paper form",
+        "Mark Yes or No only where something changes; a row left empty stays as it is.",
+    ),
+    False: NP_(
+        "paper form",
+        "Mark Yes for your new choice (one only); nothing marked: no change.",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -316,6 +337,9 @@ class PdfRenderer:
                     canvas.line(x, low, x, rect.y + rect.height)
         canvas.setFont(FONT, 10)
         for caption in block.captions:
+            if isinstance(caption, OptionCaption):
+                self._row_caption(canvas, field_def, caption, content)
+                continue
             text = self._caption(field_def, caption.text_key, widget)
             canvas.setFont(FONT, caption.size)
             canvas.setFillColor(GREY if widget is WidgetKind.COMB else black)
@@ -330,6 +354,36 @@ class PdfRenderer:
             return self._fit(field_def.display(key, self.locale), 10, CONTENT_WIDTH / 4 - 9 * MM)
         return key
 
+    def _row_caption(
+        self,
+        canvas: Canvas,
+        field_def: FieldDefinition,
+        caption: OptionCaption,
+        content: DocumentContent,
+    ) -> None:
+        """A text of a choice's option rows: label, state on record, Yes, No or the hint."""
+        role = caption.role
+        canvas.setFillColor(black)
+        canvas.setFont(FONT, caption.size)
+        if role is CaptionRole.HINT:
+            context, message = _ROW_HINTS[field_def.type.multiple]
+            canvas.setFillColor(GREY)
+            text = self._fit(pgettext(context, message, self.locale), caption.size)
+        elif role is CaptionRole.OPTION:
+            text = self._fit(
+                field_def.display(caption.text_key, self.locale), caption.size, 68 * MM
+            )
+        elif role is CaptionRole.STATE:
+            on_record = field_def.type.options_on_record(content.snapshot.get(field_def.name))
+            context, message = _ON_RECORD[caption.text_key in on_record]
+            canvas.setFillColor(GREY)
+            text = self._fit(pgettext(context, message, self.locale), caption.size, 45 * MM)
+        else:
+            context, message = _ROW_TEXTS[role]
+            text = pgettext(context, message, self.locale)
+        canvas.drawString(caption.x, caption.y, text)
+        canvas.setFillColor(black)
+
     def _widgets(
         self, canvas: Canvas, definition: FormDefinition, form_layout: FormLayout, page: int
     ) -> None:
@@ -340,6 +394,10 @@ class PdfRenderer:
                 continue  # a paper-only box (a handwritten signature, say) is not fillable
             widget = field_def.type.widget
             for zone in block.zones:
+                if isinstance(zone, OptionBox) and zone.answer is OptionAnswer.NO:
+                    # The PDF channel keeps its reading (the options ticked are the answer):
+                    # an option row's Yes square is that option's widget, its No square none.
+                    continue
                 rect = zone.rect
                 common: dict[str, Any] = {
                     "x": rect.x,

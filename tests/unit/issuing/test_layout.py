@@ -136,8 +136,8 @@ def test_comb_cells_follow_the_field_types() -> None:
     assert blocks["iban"].groups == (4, 8, 12, 16, 20, 24, 28, 32)  # grouped by 4
 
 
-def test_choices_and_checkboxes_get_one_square_per_answer() -> None:
-    geometry = form_geometry(_definitions()["consent-preferences"])
+def test_choices_and_checkboxes_get_one_square_per_answer_in_layout_1() -> None:
+    geometry = form_geometry(_definitions()["consent-preferences"], 1)
     zones = [z for page in geometry.pages for z in page.zones]
     assert [z.choice for z in zones if z.field == "consent_email"] == ["true", "false"]
     assert [z.choice for z in zones if z.field == "preferred_channel"] == ["email", "sms", "post"]
