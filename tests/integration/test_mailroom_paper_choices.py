@@ -7,8 +7,10 @@ with the real reader; the change set must hold exactly what the customer changed
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import pdfplumber
 import pytest
 from sqlalchemy import select, update
 
@@ -16,6 +18,9 @@ from forms_service.connectors.sql import SqlConnector
 from forms_service.intake.mailroom.service import Upload
 from forms_service.issuing import layout_v1
 from forms_service.issuing.layout import LayoutVersions
+from forms_service.issuing.letter import letter_of
+from forms_service.issuing.pagecode import PageCodes
+from forms_service.issuing.pdf import DocumentContent, PdfRenderer
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.runtime import Runtime
 from forms_service.runtime.mailroom import build_mailroom
@@ -147,3 +152,51 @@ def test_a_layout_1_page_keeps_its_reading_after_layout_2(runtime: Runtime) -> N
     assert layouts == [1]
     submission = submission_of(runtime, document)
     assert submission.values == {"interests": "credit", "consent_sms": "true"}
+
+
+def _lines(pdf: bytes, page: int) -> list[str]:
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        text = document.pages[page].extract_text() or ""
+    return [" ".join(line.split()) for line in text.splitlines()]
+
+
+def test_the_page_prints_each_options_state_and_its_yes_and_no(runtime: Runtime) -> None:
+    _set_record(runtime, "C000024", interests="savings,credit", preferred_channel="sms")
+    document = issue(runtime, FORM, "C000024")
+    lines = _lines(runtime.printer.pdf_for(document), 1)
+    assert "Ne remplissez que ce qui a changé : une case vide veut dire « inchangé »." in lines
+    for line in (
+        "Cochez Oui devant votre nouveau choix (un seul) ; rien de coché : inchangé.",
+        "E-mail actuellement : non Oui Non",
+        "SMS actuellement : oui Oui Non",
+        "Cochez Oui ou Non seulement là où quelque chose change ; une ligne laissée vide reste "
+        "inchangée.",
+        "Épargne actuellement : oui Oui Non",
+        "Assurance actuellement : non Oui Non",
+        "Crédit actuellement : oui Oui Non",
+    ):
+        assert line in lines
+    # The version-1 line "Actuellement : …" is not printed for choices any more.
+    assert not any(line.startswith("Actuellement : Épargne") for line in lines)
+
+
+def test_the_english_page_says_the_same(runtime: Runtime) -> None:
+    definition = runtime.definitions[FORM]
+    renderer = PdfRenderer(PageCodes(runtime.signer.keys), locale="en")
+    content = DocumentContent(
+        "AbCdEfGhIjKlMnOpQrStUv",
+        "7Q4-K2M-98X",
+        "token",
+        "http://localhost/f/token",
+        {"interests": "retirement", "preferred_channel": "post"},
+    )
+    lines = _lines(renderer.render(definition, letter_of(definition), content), 1)
+    for line in (
+        "Mark Yes for your new choice (one only); nothing marked: no change.",
+        "Post currently: yes Yes No",
+        "Text message currently: no Yes No",
+        "Mark Yes or No only where something changes; a row left empty stays as it is.",
+        "Retirement currently: yes Yes No",
+        "Savings currently: no Yes No",
+    ):
+        assert line in lines
