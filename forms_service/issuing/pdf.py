@@ -19,11 +19,11 @@ from reportlab.lib.colors import Color, black
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from forms_service.core.i18n import NP_, pgettext
 from forms_service.definitions.fieldtypes import WidgetKind
 from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from forms_service.issuing import widgets
 from forms_service.issuing.barcodes import draw_qr, qr_code
+from forms_service.issuing.choice_rows import row_text
 from forms_service.issuing.fonts import FONT, FONT_BOLD, register_fonts
 from forms_service.issuing.layout import (
     CONTENT_WIDTH,
@@ -32,7 +32,6 @@ from forms_service.issuing.layout import (
     MM,
     PAGE_HEIGHT,
     PAGE_WIDTH,
-    CaptionRole,
     FieldBlock,
     FormLayout,
     LayoutVersions,
@@ -49,23 +48,6 @@ INSTRUCTION = (
     "Ne remplissez que ce qui a changé : une case vide veut dire « inchangé ».",
 )
 _YES_NO = {"fr": ("Oui", "Non"), "en": ("Yes", "No")}
-#: The texts of a choice's option rows (layout 2 on), in the renderer's language.
-_ROW_TEXTS = {
-    CaptionRole.YES: NP_("paper form", "Yes"),
-    CaptionRole.NO: NP_("paper form", "No"),
-}
-_ON_RECORD = (NP_("paper form", "currently: no"), NP_("paper form", "currently: yes"))
-#: The hint under a choice's label, for several answers (True) or one (False).
-_ROW_HINTS = {
-    True: NP_(
-        "paper form",
-        "Mark Yes or No only where something changes; a row left empty stays as it is.",
-    ),
-    False: NP_(
-        "paper form",
-        "Mark Yes for your new choice (one only); nothing marked: no change.",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -362,26 +344,11 @@ class PdfRenderer:
         content: DocumentContent,
     ) -> None:
         """A text of a choice's option rows: label, state on record, Yes, No or the hint."""
-        role = caption.role
-        canvas.setFillColor(black)
+        shown = row_text(field_def, caption, content.snapshot, self.locale)
+        canvas.setFillColor(GREY if shown.grey else black)
         canvas.setFont(FONT, caption.size)
-        if role is CaptionRole.HINT:
-            context, message = _ROW_HINTS[field_def.type.multiple]
-            canvas.setFillColor(GREY)
-            text = self._fit(pgettext(context, message, self.locale), caption.size)
-        elif role is CaptionRole.OPTION:
-            text = self._fit(
-                field_def.display(caption.text_key, self.locale), caption.size, 68 * MM
-            )
-        elif role is CaptionRole.STATE:
-            on_record = field_def.type.options_on_record(content.snapshot.get(field_def.name))
-            context, message = _ON_RECORD[caption.text_key in on_record]
-            canvas.setFillColor(GREY)
-            text = self._fit(pgettext(context, message, self.locale), caption.size, 45 * MM)
-        else:
-            context, message = _ROW_TEXTS[role]
-            text = pgettext(context, message, self.locale)
-        canvas.drawString(caption.x, caption.y, text)
+        width = CONTENT_WIDTH if shown.width is None else shown.width
+        canvas.drawString(caption.x, caption.y, self._fit(shown.text, caption.size, width))
         canvas.setFillColor(black)
 
     def _widgets(
