@@ -71,6 +71,8 @@ CHOICE_ROW = 8.5 * MM
 CHOICE_STATE_X = 72 * MM  # from the left margin
 CHOICE_YES_X = 120 * MM
 CHOICE_NO_X = 145 * MM
+#: The most options a choice can have: its rows must fit on one page (version 1: 92).
+MAX_OPTION_ROWS = int((CONTENT_TOP - CONTENT_BOTTOM - BOXES_DROP - SQUARE) // CHOICE_ROW) + 1
 
 #: What a date's eight cells mean, in print order.
 DATE_CAPTIONS = (("JJ", 0, 2), ("MM", 2, 4), ("AAAA", 4, 8))
@@ -131,6 +133,11 @@ def layout(definition: FormDefinition) -> FormLayout:
     for field in paper_fields(definition):
         height = _block_height(field)
         if height > CONTENT_TOP - CONTENT_BOTTOM:
+            if field.type.option_rows:
+                raise LayoutError(
+                    f"field {field.name!r}: {len(field.choices)} options, one row each, do not "
+                    f"fit on one page (at most {MAX_OPTION_ROWS})"
+                )
             raise LayoutError(f"field {field.name!r}: its boxes do not fit on one page")
         if top - height < CONTENT_BOTTOM and top != CONTENT_TOP:
             page += 1
