@@ -171,7 +171,7 @@ def _option_rows(
     """
     boxes: dict[str, dict[str, bool | None]] = {}
     for reading in readings:
-        option, answer = str(reading.get("choice")), str(reading["answer"])
+        option, answer = str(reading.get("choice")), str(reading.get("answer"))
         boxes.setdefault(option, {})[answer] = _box(reading.get("value"))
     marks = {
         option: OptionMarks(yes=found.get("yes", False), no=found.get("no", False))
@@ -180,7 +180,7 @@ def _option_rows(
     on_record = None if current is None else str(current)
     choice = field_def.type.read_option_rows(on_record, marks, field_def.choices)
     inked = [
-        f"{r.get('choice')}: {r['answer'] if r.get('value') is not None else '?'}"
+        f"{r.get('choice')}: {r.get('answer') if r.get('value') is not None else '?'}"
         for c in field_def.choices
         for r in readings
         if r.get("choice") == c.value and r.get("value") != "false"
