@@ -66,9 +66,12 @@ class OptionBox(Zone):
 
     Attributes:
         answer: whether a mark here says "yes, this option" or "no, not this option".
+        evidence: the area shown to a clerk as this square's crop (its whole choice, labels
+            and states included, so that the marks are seen in their rows); None: the square.
     """
 
     answer: OptionAnswer = OptionAnswer.YES
+    evidence: Rect | None = None
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,16 @@ def _png(image: GrayImage) -> bytes:
     return encoded.tobytes() if ok else b""
 
 
+def _crop(aligned: AlignedPage, zone: Zone) -> bytes:
+    """The zone's evidence as PNG: its box, or an option square's whole choice (once a page)."""
+    rect = zone.evidence if isinstance(zone, OptionBox) and zone.evidence else zone.rect
+    box = aligned.box(rect)
+    found = aligned.crops.get(box)
+    if found is None:
+        found = aligned.crops[box] = _png(aligned.region(box))
+    return found
+
+
 def read_zone(
     aligned: AlignedPage,
     zone: Zone,
@@ -64,7 +74,7 @@ def read_zone(
     blank: GrayImage | None = None,
 ) -> Reading:
     """Read one answer zone of an aligned page."""
-    crop = _png(aligned.region(aligned.box(zone.rect)))
+    crop = _crop(aligned, zone)
     ink = measure_ink(aligned, zone, blank)
     if zone.kind in (ZoneKind.CHECKBOX, ZoneKind.SIGNATURE):
         mark = classify_mark(ink, zone.kind)

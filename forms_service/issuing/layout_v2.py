@@ -251,6 +251,11 @@ def _option_rows(
     The hint line takes the place of version 1's "Actuellement : …" line (`current_at` is
     None: the state on record is printed per option).
     """
+    last_row = top - BOXES_DROP - SQUARE - (len(field.choices) - 1) * CHOICE_ROW
+    # What a clerk sees of any mark: the whole choice, label, states and both columns.
+    evidence = _rect(
+        MARGIN - MM, last_row - 1.5 * MM, CONTENT_WIDTH + 2 * MM, top - last_row + 2 * MM
+    )
     zones: list[Zone] = []
     captions: list[Caption] = [
         OptionCaption("", hint_at[0], hint_at[1], 8.5, role=CaptionRole.HINT)
@@ -278,6 +283,7 @@ def _option_rows(
                     _rect(left, y, SQUARE, SQUARE),
                     choice=choice.value,
                     answer=answer,
+                    evidence=evidence,
                 )
             )
             captions.append(

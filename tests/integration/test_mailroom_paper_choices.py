@@ -12,6 +12,7 @@ from typing import Any
 
 import pdfplumber
 import pytest
+from PIL import Image
 from sqlalchemy import select, update
 
 from forms_service.connectors.sql import SqlConnector
@@ -26,6 +27,7 @@ from forms_service.runtime import Runtime
 from forms_service.runtime.mailroom import build_mailroom
 from forms_service.storage.model import ChangeSet, FieldChangeRow, FieldChangeStatus
 from forms_service.storage.scans import ScanPage
+from ocr.geometry import OptionBox
 from tests.integration.changes_support import crm_record
 from tests.mailroom_scans import as_pdf, issue, printed_and_filled
 from tests.readers.returning import submission_of
@@ -84,6 +86,17 @@ def test_an_option_left_empty_keeps_its_state(runtime: Runtime) -> None:
     assert submission.base == {"interests": "savings,insurance"}
     assert submission.evidence["interests"]["warnings"] == []
     assert submission.evidence["interests"]["read"] == "insurance: no, credit: yes"
+    # The clerk's crop is the whole choice (labels, states, both columns), not one square.
+    crop = Image.open(io.BytesIO(runtime.files.get(submission.evidence["interests"]["crop"])))
+    (square, *_) = (
+        z
+        for z in runtime.issuing.layouts.geometry(runtime.definitions[FORM]).page(1).zones
+        if isinstance(z, OptionBox) and z.field == "interests"
+    )
+    assert square.evidence is not None
+    assert crop.size == pytest.approx(
+        (square.evidence.width * 300 / 72, square.evidence.height * 300 / 72), abs=2
+    )
     row = _rows(runtime, submission.id)["interests"]
     assert (row.base, row.proposed) == ("savings,insurance", "savings,credit")
     # Every mark is clear and the ink detector sure: an auto-apply field goes through.
