@@ -231,13 +231,6 @@ class FieldType:
             return None
         return PaperCheck(self, rules, tuple(choices))
 
-    def confirm(self, value: str, other: str) -> PairVerdict | None:
-        """Whether `other`, read beside `value`, confirms it (a definition's `confirms`).
-
-        None when this type confirms nothing.
-        """
-        return None
-
     def options_on_record(self, value: str | None) -> frozenset[str]:
         """The options a canonical value holds (a choice's; the paper prints each's state)."""
         return frozenset({value}) if value else frozenset()
@@ -257,6 +250,13 @@ class FieldType:
             with the problems that send it to a clerk.
         """
         raise NotImplementedError(f"field type {self.name!r} prints no option rows")
+
+    def confirm(self, value: str, other: str) -> PairVerdict | None:
+        """Whether `other`, read beside `value`, confirms it (a definition's `confirms`).
+
+        None when this type confirms nothing.
+        """
+        return None
 
     def is_shown(self, raw: object, shown: str | None, choices: Sequence[Choice]) -> bool:
         """Whether `raw` is the stored value `shown`, sent back as stored or as displayed."""
