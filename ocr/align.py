@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import cv2
@@ -61,6 +61,10 @@ class AlignedPage:
     page: PageGeometry
     black: float
     paper: float
+    #: PNG crops already encoded, by pixel box: the squares of one choice share theirs.
+    crops: dict[tuple[int, int, int, int], bytes] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def size(self) -> tuple[int, int]:

@@ -50,6 +50,30 @@ class Zone:
     choice: str | None = None
 
 
+class OptionAnswer(StrEnum):
+    """Which of an option's two boxes a square is, on layouts that print both."""
+
+    YES = "yes"
+    NO = "no"
+
+
+@dataclass(frozen=True)
+class OptionBox(Zone):
+    """One of the two squares of a choice option (its Yes or its No), read like a checkbox.
+
+    A subclass rather than a new attribute of Zone: the zones of the layouts printed before
+    it (and their fingerprints) stay exactly what they were.
+
+    Attributes:
+        answer: whether a mark here says "yes, this option" or "no, not this option".
+        evidence: the area shown to a clerk as this square's crop (its whole choice, labels
+            and states included, so that the marks are seen in their rows); None: the square.
+    """
+
+    answer: OptionAnswer = OptionAnswer.YES
+    evidence: Rect | None = None
+
+
 @dataclass(frozen=True)
 class PageGeometry:
     """One form page: size, registration mark centres, the QR code area and the zones."""

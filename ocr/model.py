@@ -45,6 +45,8 @@ class Reading:
         warnings: why the value needs a person, empty when it may be applied automatically.
         choice: for a square of a choice field, the option it stands for.
         ink: share of the zone's interior covered by ink, after line and speckle removal.
+        answer: for one of an option's two boxes (an OptionBox), "yes" or "no"; None for
+            any other zone.
     """
 
     field: str
@@ -55,6 +57,7 @@ class Reading:
     warnings: tuple[str, ...] = ()
     choice: str | None = None
     ink: float = 0.0
+    answer: str | None = None
 
     @property
     def needs_review(self) -> bool:

@@ -10,7 +10,7 @@ import cv2
 
 from ocr.align import AlignedPage, align_page, set_upright
 from ocr.confidence import DEFAULT_THRESHOLD, judge
-from ocr.geometry import PageGeometry, Zone, ZoneKind
+from ocr.geometry import OptionBox, PageGeometry, Zone, ZoneKind
 from ocr.identify import CodeFinding, find_code
 from ocr.ink import classify_mark, is_filled, measure_ink
 from ocr.interfaces import (
@@ -56,6 +56,16 @@ def _png(image: GrayImage) -> bytes:
     return encoded.tobytes() if ok else b""
 
 
+def _crop(aligned: AlignedPage, zone: Zone) -> bytes:
+    """The zone's evidence as PNG: its box, or an option square's whole choice (once a page)."""
+    rect = zone.evidence if isinstance(zone, OptionBox) and zone.evidence else zone.rect
+    box = aligned.box(rect)
+    found = aligned.crops.get(box)
+    if found is None:
+        found = aligned.crops[box] = _png(aligned.region(box))
+    return found
+
+
 def read_zone(
     aligned: AlignedPage,
     zone: Zone,
@@ -64,19 +74,20 @@ def read_zone(
     blank: GrayImage | None = None,
 ) -> Reading:
     """Read one answer zone of an aligned page."""
-    crop = _png(aligned.region(aligned.box(zone.rect)))
+    crop = _crop(aligned, zone)
     ink = measure_ink(aligned, zone, blank)
     if zone.kind in (ZoneKind.CHECKBOX, ZoneKind.SIGNATURE):
         mark = classify_mark(ink, zone.kind)
         marked = "signed" if zone.kind is ZoneKind.SIGNATURE else "true"
         unmarked = None if zone.kind is ZoneKind.SIGNATURE else "false"
+        answer = zone.answer.value if isinstance(zone, OptionBox) else None
         if mark is Mark.AMBIGUOUS:
             return Reading(
                 zone.field, zone.kind, None, 0.5, crop,
-                (ReviewReason.AMBIGUOUS_MARK,), zone.choice, ink.share,
+                (ReviewReason.AMBIGUOUS_MARK,), zone.choice, ink.share, answer,
             )  # fmt: skip
         value = marked if mark is Mark.MARKED else unmarked
-        return Reading(zone.field, zone.kind, value, 0.99, crop, (), zone.choice, ink.share)
+        return Reading(zone.field, zone.kind, value, 0.99, crop, (), zone.choice, ink.share, answer)
     if not is_filled(ink):
         return Reading(zone.field, zone.kind, None, 0.99, crop, (), zone.choice, ink.share)
     check = context.checks.get(zone.field)

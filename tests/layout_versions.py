@@ -1,9 +1,9 @@
-"""A test-only layout version 2 that really differs from version 1, and layout fingerprints.
+"""A test-only layout version 9 that really differs from version 1, and layout fingerprints.
 
-The shipped service has one layout version; the tests prove the versioning with this one:
-every box, label and caption of version 1 moved 6 mm to the right, so that a page printed
-with one version and read with the other's zones is visibly misread (a comb cell is 5 to
-7 mm wide).
+The tests prove the versioning with this one, whatever the shipped versions are: every box,
+label and caption of version 1 moved 6 mm to the right, so that a page printed with one
+version and read with the other's zones is visibly misread (a comb cell is 5 to 7 mm wide).
+Its number lies past the shipped versions (1 and 2), so that it never takes one's place.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from forms_service.issuing.layout import LAYOUTS, FormLayout, LayoutVersions
 from ocr.geometry import Zone
 
 SHIFT = 6 * 72 / 25.4
-TEST_LAYOUT = 2
+TEST_LAYOUT = 9
 
 
 def _moved(zone: Zone) -> Zone:
@@ -27,7 +27,7 @@ def _moved(zone: Zone) -> Zone:
 
 
 def shifted_layout(definition: FormDefinition) -> FormLayout:
-    """Layout version 2 (tests only): version 1 moved 6 mm to the right."""
+    """Layout version 9 (tests only): version 1 moved 6 mm to the right."""
     base = layout_v1.layout(definition)
     blocks = tuple(
         dataclasses.replace(
@@ -45,7 +45,7 @@ def shifted_layout(definition: FormDefinition) -> FormLayout:
 
 
 def with_test_layout() -> LayoutVersions:
-    """The shipped registry plus version 2, which becomes the current one."""
+    """The shipped registry plus version 9, which becomes the current one."""
     return LAYOUTS.with_version(TEST_LAYOUT, shifted_layout)
 
 

@@ -135,12 +135,15 @@ def printed_and_filled(
     rotation: float = 1.2,
     font: str = TYPED_FONT,
     ticks: frozenset[tuple[str, str]] = frozenset(),
+    answers: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> list[GrayImage]:
     """The document's real PDF (letter and form pages) printed, filled in by hand, scanned.
 
     The service's own renderer makes the PDF; pypdfium2 prints it at 200 dpi; each text is
-    written in its answer box and each (field, option) of `ticks` crossed; the sheet goes
-    through the scanner a little tilted.
+    written in its answer box, each (field, option) of `ticks` crossed (every square of that
+    option), and each (field, option, "yes" or "no") of `answers` crossed in that one box of
+    the option's row (a layout without such rows has one square per option: its "yes");
+    the sheet goes through the scanner a little tilted.
     """
     import pypdfium2 as pdfium
     from PIL import ImageDraw, ImageFont
@@ -161,7 +164,10 @@ def printed_and_filled(
         if index >= 1:
             draw = ImageDraw.Draw(sheet)
             for zone in geometry.page(index).zones:
-                if (zone.field, zone.choice) in ticks:
+                answer = str(getattr(zone, "answer", None) or "yes")
+                if (zone.field, zone.choice) in ticks or (
+                    zone.choice is not None and (zone.field, zone.choice, answer) in answers
+                ):
                     rect = zone.rect
                     x0 = (rect.x + rect.width * 0.15) * scale
                     x1 = (rect.x + rect.width * 0.85) * scale

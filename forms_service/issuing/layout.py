@@ -18,14 +18,16 @@ from collections.abc import Callable, Mapping
 from forms_service.core.errors import FormsError
 from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
-from forms_service.issuing import layout_v1
+from forms_service.issuing import layout_v1, layout_v2
 from forms_service.issuing.layout_model import (
     PAGE_HEIGHT,
     PAGE_WIDTH,
     Caption,
+    CaptionRole,
     FieldBlock,
     FormLayout,
     LayoutError,
+    OptionCaption,
     paper_fields,
 )
 from ocr.geometry import FormGeometry
@@ -39,11 +41,13 @@ __all__ = [
     "PAGE_HEIGHT",
     "PAGE_WIDTH",
     "Caption",
+    "CaptionRole",
     "FieldBlock",
     "FormLayout",
     "LayoutError",
     "LayoutFunction",
     "LayoutVersions",
+    "OptionCaption",
     "UnknownLayoutVersion",
     "form_geometry",
     "layout",
@@ -128,7 +132,14 @@ class LayoutVersions:
 
 
 #: Every layout version ever printed. Never remove or change one: posted pages use them.
-LAYOUTS = LayoutVersions({layout_v1.LAYOUT_VERSION: layout_v1.layout}, current=1)
+#: Version 2 (issue 17) prints each option of a choice with its state and a Yes and a No box.
+LAYOUTS = LayoutVersions(
+    {
+        layout_v1.LAYOUT_VERSION: layout_v1.layout,
+        layout_v2.LAYOUT_VERSION: layout_v2.layout,
+    },
+    current=layout_v2.LAYOUT_VERSION,
+)
 CURRENT_LAYOUT = LAYOUTS.current
 
 

@@ -8,6 +8,7 @@ version can never move the boxes of another.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from ocr.geometry import FormGeometry, PageGeometry, Rect, Zone
@@ -28,6 +29,28 @@ class Caption:
     x: float
     y: float
     size: float
+
+
+class CaptionRole(StrEnum):
+    """What an option row's caption says (layout 2 on); `text_key` is the option value."""
+
+    #: The option's label.
+    OPTION = "option"
+    #: The option's state on record, from the document's snapshot.
+    STATE = "state"
+    #: The word beside the Yes square.
+    YES = "yes"
+    #: The word beside the No square.
+    NO = "no"
+    #: The block's instruction line (how to mark the rows; `text_key` empty).
+    HINT = "hint"
+
+
+@dataclass(frozen=True)
+class OptionCaption(Caption):
+    """A caption of a choice's option rows (a subclass: older layouts' captions unchanged)."""
+
+    role: CaptionRole = CaptionRole.OPTION
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from forms_service.definitions.fieldtypes import WidgetKind
 from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from forms_service.issuing import widgets
 from forms_service.issuing.barcodes import draw_qr, qr_code
+from forms_service.issuing.choice_rows import row_text
 from forms_service.issuing.fonts import FONT, FONT_BOLD, register_fonts
 from forms_service.issuing.layout import (
     CONTENT_WIDTH,
@@ -34,9 +35,11 @@ from forms_service.issuing.layout import (
     FieldBlock,
     FormLayout,
     LayoutVersions,
+    OptionCaption,
 )
 from forms_service.issuing.letter import LetterTemplate, address_lines, fill, french_date
 from forms_service.issuing.pagecode import PageCodes
+from ocr.geometry import OptionAnswer, OptionBox
 
 GREY = Color(0.42, 0.42, 0.42)
 BOX = Color(0.15, 0.15, 0.15)
@@ -323,6 +326,9 @@ class PdfRenderer:
                     canvas.line(x, low, x, rect.y + rect.height)
         canvas.setFont(FONT, 10)
         for caption in block.captions:
+            if isinstance(caption, OptionCaption):
+                self._row_caption(canvas, field_def, caption, content)
+                continue
             text = self._caption(field_def, caption.text_key, widget)
             canvas.setFont(FONT, caption.size)
             canvas.setFillColor(GREY if widget is WidgetKind.COMB else black)
@@ -337,6 +343,21 @@ class PdfRenderer:
             return self._fit(field_def.display(key, self.locale), 10, CONTENT_WIDTH / 4 - 9 * MM)
         return key
 
+    def _row_caption(
+        self,
+        canvas: Canvas,
+        field_def: FieldDefinition,
+        caption: OptionCaption,
+        content: DocumentContent,
+    ) -> None:
+        """A text of a choice's option rows: label, state on record, Yes, No or the hint."""
+        shown = row_text(field_def, caption, content.snapshot, self.locale)
+        canvas.setFillColor(GREY if shown.grey else black)
+        canvas.setFont(FONT, caption.size)
+        width = CONTENT_WIDTH if shown.width is None else shown.width
+        canvas.drawString(caption.x, caption.y, self._fit(shown.text, caption.size, width))
+        canvas.setFillColor(black)
+
     def _widgets(
         self, canvas: Canvas, definition: FormDefinition, form_layout: FormLayout, page: int
     ) -> None:
@@ -347,6 +368,10 @@ class PdfRenderer:
                 continue  # a paper-only box (a handwritten signature, say) is not fillable
             widget = field_def.type.widget
             for zone in block.zones:
+                if isinstance(zone, OptionBox) and zone.answer is OptionAnswer.NO:
+                    # The PDF channel keeps its reading (the options ticked are the answer):
+                    # an option row's Yes square is that option's widget, its No square none.
+                    continue
                 rect = zone.rect
                 common: dict[str, Any] = {
                     "x": rect.x,

@@ -5,6 +5,8 @@
   with export values `true` and `false` (so that a customer can also withdraw a consent);
 - a single choice is a radio group named after the field, export values = option values;
 - a multiple choice is one checkbox per option named `<field>:<option value>`, on-state `/Yes`;
+- in layout 2 a choice's widgets sit on its options' Yes squares (the No squares are paper
+  only), with the names and values above: the PDF reading stays the options ticked;
 - a signature is a text field named after the field (any text counts as signed);
 - the hidden, read-only text field `document_token` carries the document's signed token.
 

@@ -1,9 +1,10 @@
 """Layout versions end to end: pages printed before a layout change are still read right.
 
-The shipped service has layout version 1; here a test-only version 2 (tests/layout_versions.py,
-every box 6 mm to the right) is deployed after letters were printed. The real renderer prints,
-pypdfium2 rasterises, Tesseract reads: an `F1` page is read with version 1's boxes, an `F2` page
-with version 2's, and a page naming a layout this service lacks waits for an operator.
+Letters are printed by a release whose current layout is version 1 (the one before layout 2,
+issue 17); then a test-only version 9 (tests/layout_versions.py, every box 6 mm to the right)
+is deployed. The real renderer prints, pypdfium2 rasterises, Tesseract reads: an `F1` page is
+read with version 1's boxes, an `F9` page with version 9's, and a page naming a layout this
+service lacks waits for an operator. (The names still say "layout 2" for the deployed one.)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from forms_service.intake.mailroom.service import Upload
+from forms_service.issuing import layout_v1
 from forms_service.issuing.layout import LayoutVersions
 from forms_service.issuing.pagecode import PageCodes
 from forms_service.issuing.printing import DocumentPrinter
@@ -40,6 +42,11 @@ def _deploy(runtime: Runtime, layouts: LayoutVersions) -> None:
     runtime.issuing.layouts = layouts
     runtime.printer = DocumentPrinter(runtime.issuing)
     runtime.mailroom = build_mailroom(runtime)
+
+
+def _layout_1_release(runtime: Runtime) -> None:
+    """The release that printed with layout 1, before layout 2 became the current one."""
+    _deploy(runtime, LayoutVersions({1: layout_v1.layout}, current=1))
 
 
 def _page_rows(runtime: Runtime, batch_id: str) -> list[ScanPage]:
@@ -86,6 +93,7 @@ def _codes_of(pdf: bytes) -> list[str]:
 def test_a_letter_printed_with_layout_1_is_read_right_after_layout_2_is_deployed(
     runtime: Runtime,
 ) -> None:
+    _layout_1_release(runtime)
     document = issue(runtime, FORM, "C000021")
     assert all(code.startswith("F1.") for code in _codes_of(runtime.printer.pdf_for(document)))
     sheets = printed_and_filled(runtime, document, TEXTS)  # printed and posted in layout 1
@@ -125,6 +133,7 @@ def test_a_letter_printed_with_layout_2_carries_f2_codes_and_is_read_with_its_bo
 
 def test_reading_a_layout_1_page_with_layout_2_boxes_misreads_it(runtime: Runtime) -> None:
     """The control: what happened before layout versions, and why the code must name one."""
+    _layout_1_release(runtime)
     document = issue(runtime, FORM, "C000023")
     sheets = printed_and_filled(runtime, document, TEXTS)
     layouts = with_test_layout()
@@ -150,6 +159,7 @@ def test_a_page_naming_an_unknown_layout_version_waits_for_an_operator(runtime: 
 def test_an_assigned_page_without_a_code_is_read_with_its_documents_layout(
     runtime: Runtime,
 ) -> None:
+    _layout_1_release(runtime)
     document = issue(runtime, FORM, "C000025")  # issued, printed and posted in layout 1
     page = scanned_page(runtime, document, FORM, Answers(texts={"city": "VANNES"}), layout=1)
     qr = runtime.issuing.layouts.geometry(runtime.definitions[FORM], 1).page(1).qr

@@ -209,10 +209,15 @@ def test_pdfs_opened_and_exported_by_libreoffice_go_to_the_mailroom(
     assert (form_page.form_id, form_page.form_page) == ("consent-preferences", 1)
     answered = submission_of(runtime, consent_id)
     assert answered.channel == "pdf_scan"  # a PDF return, read by scan
+    # Read as the page (layout 2) says: the ticked Yes of credit adds credit to the options
+    # on record, the options left empty keep their state.
+    on_record = runtime.definitions["consent-preferences"].field("interests").type
+    kept = on_record.options_on_record(answered.base.get("interests"))
+    interests = ("savings", "insurance", "credit", "retirement")
     assert answered.values == {
         "consent_sms": "true",
         "preferred_channel": "post",
-        "interests": "credit",
+        "interests": ",".join(o for o in interests if o in kept | {"credit"}),
     }
 
     # Posted by the mailroom without a link: no field, no token left; the QR codes tell.

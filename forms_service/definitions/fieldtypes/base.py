@@ -163,6 +163,10 @@ class FieldType:
     acroform_kinds: ClassVar[frozenset[str]] = frozenset()
     #: Words in an imported PDF field's name or tooltip that suggest this type.
     name_hint: ClassVar[re.Pattern[str] | None] = None
+    #: Whether paper prints each option on its own row with its state on record and a Yes
+    #: and a No box, empty meaning "unchanged" for that option (layout 2 on), read back by
+    #: `read_option_rows`. Layout 1 printed one square per option.
+    option_rows: ClassVar[bool] = False
 
     def parse(self, raw: object, rules: Rules, choices: Sequence[Choice]) -> str | None:
         """Turn raw input into the canonical string, None when empty."""
@@ -235,6 +239,26 @@ class FieldType:
             return None
         return PaperCheck(self, rules, tuple(choices))
 
+    def options_on_record(self, value: str | None) -> frozenset[str]:
+        """The options a canonical value holds (a choice's; the paper prints each's state)."""
+        return frozenset({value}) if value else frozenset()
+
+    def read_option_rows(
+        self, current: str | None, marks: Mapping[str, OptionMarks], choices: Sequence[Choice]
+    ) -> PaperChoice | None:
+        """The answer of the option rows read on paper (types with `option_rows`).
+
+        Args:
+            current: the value on record the page printed (the snapshot's, canonical).
+            marks: option value -> what its two boxes hold (an option absent: both empty).
+            choices: the field's options.
+
+        Returns:
+            None when no box holds ink (the field is unchanged), else the proposed value
+            with the problems that send it to a clerk.
+        """
+        raise NotImplementedError(f"field type {self.name!r} prints no option rows")
+
     def confirm(self, value: str, other: str) -> PairVerdict | None:
         """Whether `other`, read beside `value`, confirms it (a definition's `confirms`).
 
@@ -296,3 +320,84 @@ class PairCheck:
     def __call__(self, value: str, other: str) -> PairVerdict:
         """The type's verdict on the two values (UNCONFIRMED when it has none)."""
         return self.field_type.confirm(value, other) or PairVerdict.UNCONFIRMED
+
+
+@dataclass(frozen=True)
+class OptionMarks:
+    """What one option's Yes and No boxes hold on paper: each marked, empty or unsure.
+
+    Attributes:
+        yes: True when the Yes box is marked, False when empty, None when the ink detector
+            cannot tell.
+        no: the same for the No box.
+    """
+
+    yes: bool | None = False
+    no: bool | None = False
+
+    @property
+    def inked(self) -> bool:
+        """Whether either box holds ink (marked or unsure)."""
+        return self.yes is not False or self.no is not False
+
+    @property
+    def unsure(self) -> bool:
+        """Whether the ink detector could not tell for either box."""
+        return self.yes is None or self.no is None
+
+
+class OptionProblem(StrEnum):
+    """Why option rows read on paper go to a clerk (evidence warnings; never auto-applied)."""
+
+    #: Both boxes of one option hold ink: "yes" and "no" at once (or a correction).
+    BOTH_BOXES = "both_boxes_marked"
+    #: A single choice with "yes" on two options or more.
+    SEVERAL_CHOSEN = "several_options_chosen"
+    #: A single choice whose option on record got "no" and no other option a "yes".
+    NONE_CHOSEN = "no_option_chosen"
+    #: A box the ink detector cannot call marked or empty (the ocr/ warning of the same name).
+    UNSURE_MARK = "ambiguous_mark"
+    #: The value on record holds options the page could not print (no longer choices).
+    UNPRINTED_VALUE = "unprinted_current_value"
+
+
+@dataclass(frozen=True)
+class PaperChoice:
+    """A choice field's answer read from its option rows.
+
+    Attributes:
+        value: the proposed canonical value (None: no option).
+        problems: why a clerk must look; empty when every mark is clear and consistent.
+    """
+
+    value: str | None
+    problems: tuple[OptionProblem, ...] = ()
+
+
+def option_intents(
+    chosen: frozenset[str], marks: Mapping[str, OptionMarks]
+) -> tuple[list[str], list[str], list[OptionProblem]]:
+    """The options the marks say "yes" and "no" to, in `marks` order, and the problems seen.
+
+    Unsure ink counts as a mark (and is a problem), so that no ink is ever dropped unseen.
+    An option with ink in both boxes is taken as a change of its state on record (`chosen`
+    holds the options on record): proposing the state it already has would make the diff
+    drop it, and the customer's contradictory marks would never reach a clerk.
+    """
+    yes: list[str] = []
+    no: list[str] = []
+    problems: list[OptionProblem] = []
+    for option, mark in marks.items():
+        if not mark.inked:
+            continue
+        if mark.unsure and OptionProblem.UNSURE_MARK not in problems:
+            problems.append(OptionProblem.UNSURE_MARK)
+        if mark.yes is not False and mark.no is not False:
+            if OptionProblem.BOTH_BOXES not in problems:
+                problems.append(OptionProblem.BOTH_BOXES)
+            (no if option in chosen else yes).append(option)
+        elif mark.yes is not False:
+            yes.append(option)
+        else:
+            no.append(option)
+    return yes, no, problems

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from forms_service.definitions.fieldtypes.base import (
     Choice,
     FieldType,
     FieldValueError,
     OnlineControl,
+    OptionMarks,
+    OptionProblem,
+    PaperChoice,
     Rules,
     WidgetKind,
+    option_intents,
 )
+
+
+def _ordered(marks: Mapping[str, OptionMarks], choices: Sequence[Choice]) -> dict[str, OptionMarks]:
+    """The marks of the field's options in the definition's order (others are ignored)."""
+    return {c.value: marks[c.value] for c in choices if c.value in marks}
 
 
 class SingleChoiceType(FieldType):
@@ -23,6 +32,33 @@ class SingleChoiceType(FieldType):
     takes_choices = True
     acroform_kinds = frozenset({"radio", "choice", "list"})
     challengeable = False
+    option_rows = True
+
+    def read_option_rows(
+        self, current: str | None, marks: Mapping[str, OptionMarks], choices: Sequence[Choice]
+    ) -> PaperChoice | None:
+        """One "yes" selects its option; "no" alone on the option on record is a question.
+
+        Nothing inked: unchanged. "No" on options not on record changes nothing. Two "yes"
+        (or "no" on the option on record with no "yes" elsewhere) go to a clerk, who sees
+        the first option marked "yes" other than the one on record (or no option) proposed.
+        """
+        ordered = _ordered(marks, choices)
+        if not any(m.inked for m in ordered.values()):
+            return None
+        chosen = self.options_on_record(current)
+        yes, no, problems = option_intents(chosen, ordered)
+        if len(yes) > 1:
+            problems.append(OptionProblem.SEVERAL_CHOSEN)
+            value = next((o for o in yes if o != current), yes[0])
+        elif yes:
+            value = yes[0]
+        elif current in no:
+            problems.append(OptionProblem.NONE_CHOSEN)
+            value = None
+        else:
+            value = current
+        return PaperChoice(value, tuple(problems))
 
     def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:
         for choice in choices:
@@ -47,6 +83,28 @@ class MultipleChoiceType(FieldType):
     multiple = True
     acroform_kinds = frozenset({"choice", "list"})
     challengeable = False
+    option_rows = True
+
+    def read_option_rows(
+        self, current: str | None, marks: Mapping[str, OptionMarks], choices: Sequence[Choice]
+    ) -> PaperChoice | None:
+        """Each option on its own: "yes" adds it, "no" removes it, nothing keeps its state.
+
+        The proposal is the value on record with exactly the options the customer marked
+        changed: on record {a, b}, "no" for b and "yes" for c, a left empty: {a, c}.
+        """
+        ordered = _ordered(marks, choices)
+        if not any(m.inked for m in ordered.values()):
+            return None
+        known = {c.value for c in choices}
+        chosen = set(self.options_on_record(current))
+        yes, no, problems = option_intents(frozenset(chosen), ordered)
+        if not chosen <= known:
+            # Options the page could not print would silently disappear from the proposal.
+            problems.append(OptionProblem.UNPRINTED_VALUE)
+        chosen = (chosen | set(yes)) - set(no)
+        value = ",".join(c.value for c in choices if c.value in chosen)
+        return PaperChoice(value or None, tuple(problems))
 
     def parse(self, raw: object, rules: Rules, choices: Sequence[Choice]) -> str | None:
         if isinstance(raw, list | tuple | set | frozenset):
@@ -66,6 +124,9 @@ class MultipleChoiceType(FieldType):
 
     def online_value(self, value: str | None, choices: Sequence[Choice]) -> object:
         return [v for v in (value or "").split(",") if v]
+
+    def options_on_record(self, value: str | None) -> frozenset[str]:
+        return frozenset(v for v in (value or "").split(",") if v)
 
 
 _TRUE = frozenset({"true", "1", "yes", "oui", "on", "y", "x", "t"})

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from forms_service.changes.model import VALID
-from forms_service.definitions.fieldtypes import FieldValueError, WidgetKind
+from forms_service.definitions.fieldtypes import FieldValueError, OptionMarks, WidgetKind
 from forms_service.definitions.model import FieldDefinition, FormDefinition
 
 #: The warning of a reading no check can confirm.
@@ -37,13 +37,24 @@ class PaperAnswer:
     evidence: dict[str, dict[str, Any]]
 
 
-def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) -> PaperAnswer:
+def answer_of(
+    definition: FormDefinition,
+    zones: Sequence[Mapping[str, Any]],
+    snapshot: Mapping[str, Any] | None = None,
+) -> PaperAnswer:
     """Turn zone readings into an answer; an empty box means "unchanged" and is left out.
 
     A reading the reader flagged, a value its field type refuses, an ambiguous mark, or
     handwriting nothing can cross-check (see `_self_checked`) gets a confidence under the
     auto-apply threshold: it is never applied without a clerk.
+
+    Args:
+        definition: the document's form.
+        zones: the stored readings of all its pages.
+        snapshot: the values the pages printed as on record; the option rows of a choice
+            (layout 2 on: an "answer" in the reading) change these option by option.
     """
+    snapshot = snapshot or {}
     by_field: dict[str, list[Mapping[str, Any]]] = {}
     for zone in zones:
         by_field.setdefault(str(zone["field"]), []).append(zone)
@@ -54,7 +65,10 @@ def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) ->
         readings = by_field.get(field_def.name)
         if not readings:
             continue
-        if any(r.get("choice") is not None for r in readings):
+        listed: str | None = None  # the inked boxes of option rows, as read
+        if any(r.get("answer") is not None for r in readings):
+            read, listed = _option_rows(field_def, readings, snapshot.get(field_def.name))
+        elif any(r.get("choice") is not None for r in readings):
             read = _marks(field_def, readings)
         else:
             read = _text(next((r for r in readings if r.get("value") is not None), readings[0]))
@@ -82,9 +96,11 @@ def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) ->
             "confidence": round(confidence, 4),
             "engine": readings[0].get("engine", ""),
             "warnings": warnings,
-            "read": text,
+            "read": listed or text,
             **({"verdict": verdict} if verdict != VALID else {}),
         }
+        if listed is not None:
+            raw[field_def.name] = listed
     return PaperAnswer(raw, values, evidence)
 
 
@@ -136,3 +152,44 @@ def _marks(field_def: FieldDefinition, readings: Sequence[Mapping[str, Any]]) ->
     if ambiguous or (single and len(ticked) > 1):
         warnings = sorted({*warnings, "ambiguous_mark"})
     return ",".join(ticked), confidence, warnings, crop
+
+
+def _box(value: object) -> bool | None:
+    """A square's reading as a mark: "true" marked, "false" empty, None unsure."""
+    return None if value is None else value == "true"
+
+
+def _option_rows(
+    field_def: FieldDefinition, readings: Sequence[Mapping[str, Any]], current: object
+) -> tuple[Read | None, str]:
+    """A choice's option rows (a Yes and a No box each): the field type's rule decides.
+
+    Returns the proposal in canonical form (which parses as itself) as the read value,
+    None when no box holds ink; and the inked boxes as read ("insurance: no, credit: yes",
+    "?" for a box the ink detector is unsure of). The options on record are the snapshot's
+    (what the page printed).
+    """
+    boxes: dict[str, dict[str, bool | None]] = {}
+    for reading in readings:
+        option, answer = str(reading.get("choice")), str(reading.get("answer"))
+        boxes.setdefault(option, {})[answer] = _box(reading.get("value"))
+    marks = {
+        option: OptionMarks(yes=found.get("yes", False), no=found.get("no", False))
+        for option, found in boxes.items()
+    }
+    on_record = None if current is None else str(current)
+    choice = field_def.type.read_option_rows(on_record, marks, field_def.choices)
+    inked = [
+        f"{r.get('choice')}: {r.get('answer') if r.get('value') is not None else '?'}"
+        for c in field_def.choices
+        for r in readings
+        if r.get("choice") == c.value and r.get("value") != "false"
+    ]
+    listed = ", ".join(inked)
+    if choice is None:
+        return None, listed
+    problems = {str(p) for p in choice.problems}
+    warnings = sorted({*problems, *(w for r in readings for w in r.get("warnings") or [])})
+    confidence = min(float(r.get("confidence", 0.0)) for r in readings)
+    crop = next((r.get("crop") for r in readings if r.get("value") != "false"), None)
+    return (choice.value or "", confidence, warnings, crop or readings[0].get("crop")), listed

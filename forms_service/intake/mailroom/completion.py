@@ -69,7 +69,7 @@ def complete(
     if not expected <= present and not forced:
         return None
     zones = [zone for p in pages for zone in p.readings.get("zones", [])]
-    answer = answer_of(definition, zones)
+    answer = answer_of(definition, zones, document.snapshot)
     now = clock()
     submission = Submission(
         id=new_document_id(),

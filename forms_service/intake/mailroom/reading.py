@@ -259,6 +259,8 @@ def _stored(reading: Reading, files: FileStore, engine: str) -> dict[str, Any]:
         "choice": reading.choice,
         "ink": round(float(reading.ink), 4),
         "engine": engine,
+        # Only an option's Yes or No box has one (layout 2 on): older readings stay as stored.
+        **({"answer": reading.answer} if reading.answer is not None else {}),
     }
 
 

@@ -19,12 +19,15 @@ from forms_service.issuing.layout import (
     MM,
     PAGE_HEIGHT,
     PAGE_WIDTH,
+    CaptionRole,
     LayoutError,
+    OptionCaption,
     form_geometry,
     layout,
 )
 from forms_service.issuing.layout_v1 import CONTENT_BOTTOM, CONTENT_TOP, MARK_SIZE
-from ocr.geometry import Rect, ZoneKind
+from forms_service.issuing.layout_v2 import MAX_OPTION_ROWS
+from ocr.geometry import OptionBox, Rect, ZoneKind
 
 DEFINITIONS = Path(__file__).resolve().parents[3] / "form_definitions"
 
@@ -136,8 +139,8 @@ def test_comb_cells_follow_the_field_types() -> None:
     assert blocks["iban"].groups == (4, 8, 12, 16, 20, 24, 28, 32)  # grouped by 4
 
 
-def test_choices_and_checkboxes_get_one_square_per_answer() -> None:
-    geometry = form_geometry(_definitions()["consent-preferences"])
+def test_choices_and_checkboxes_get_one_square_per_answer_in_layout_1() -> None:
+    geometry = form_geometry(_definitions()["consent-preferences"], 1)
     zones = [z for page in geometry.pages for z in page.zones]
     assert [z.choice for z in zones if z.field == "consent_email"] == ["true", "false"]
     assert [z.choice for z in zones if z.field == "preferred_channel"] == ["email", "sms", "post"]
@@ -194,3 +197,43 @@ def test_a_field_too_big_for_a_page_is_refused_with_its_name() -> None:
     huge = dataclasses.replace(definition, fields=(dataclasses.replace(choice, choices=options),))
     with pytest.raises(LayoutError, match="'f6'"):
         layout(huge)
+
+
+def test_layout_2_prints_each_option_on_its_own_row_with_a_yes_and_a_no_square() -> None:
+    geometry = form_geometry(_definitions()["consent-preferences"], 2)
+    zones = [z for page in geometry.pages for z in page.zones]
+    rows = [z for z in zones if isinstance(z, OptionBox) and z.field == "interests"]
+    assert len(rows) == len([z for z in zones if z.field == "interests"])
+    assert [(z.choice, z.answer.value) for z in rows] == [
+        (option, answer)
+        for option in ("savings", "insurance", "credit", "retirement")
+        for answer in ("yes", "no")
+    ]
+    for yes, no in zip(rows[::2], rows[1::2], strict=True):
+        assert yes.rect.y == no.rect.y and yes.rect.x < no.rect.x  # one row, Yes then No
+        assert not _overlap(yes.rect, no.rect, 5 * MM)
+    assert len({z.rect.y for z in rows}) == 4
+    # A checkbox stays as in layout 1 (Oui and Non are its two answers).
+    checkbox = [z for z in zones if z.field == "consent_email"]
+    assert [z.choice for z in checkbox] == ["true", "false"]
+    assert not any(isinstance(z, OptionBox) for z in checkbox)
+    block = next(
+        b for b in layout(_definitions()["consent-preferences"], 2).blocks if b.field == "interests"
+    )
+    assert block.current_at is None  # the state on record is printed per option
+    roles = [c.role for c in block.captions if isinstance(c, OptionCaption)]
+    assert roles[0] is CaptionRole.HINT and roles.count(CaptionRole.STATE) == 4
+
+
+def test_layout_2_names_the_option_limit_of_a_choice() -> None:
+    definition = _many_fields(7)
+    choice = definition.fields[6]
+    options = tuple(Choice(f"o{n}", {"fr": f"Option {n}"}) for n in range(MAX_OPTION_ROWS + 1))
+    too_many = dataclasses.replace(
+        definition, fields=(dataclasses.replace(choice, choices=options),)
+    )
+    with pytest.raises(LayoutError, match=f"'f6': {MAX_OPTION_ROWS + 1} options.*at most 24"):
+        layout(too_many, 2)
+    layout(too_many, 1)  # four squares to a row: version 1 had room for them
+    fits = dataclasses.replace(choice, choices=options[:MAX_OPTION_ROWS])
+    assert layout(dataclasses.replace(definition, fields=(fits,)), 2).page_count == 1

@@ -107,7 +107,7 @@ def test_the_current_layout_is_what_layout_gives() -> None:
 def test_registry_keeps_old_versions_and_refuses_unknown_ones() -> None:
     registry = with_test_layout()
     definition = next(iter(_inputs().values()))
-    assert registry.versions == (1, TEST_LAYOUT) and registry.current == TEST_LAYOUT
+    assert registry.versions == (1, 2, TEST_LAYOUT) and registry.current == TEST_LAYOUT
     assert registry.layout(definition, 1) == layout_v1(definition)
     assert registry.layout(definition).layout_version == TEST_LAYOUT
     assert registry.geometry(definition, 1) != registry.geometry(definition, TEST_LAYOUT)
@@ -117,7 +117,7 @@ def test_registry_keeps_old_versions_and_refuses_unknown_ones() -> None:
         registry.with_version(1, shifted_layout)
     with pytest.raises(ValueError, match="not registered"):
         LayoutVersions({1: layout_v1}, current=2)
-    assert LAYOUTS.current == 1  # the shipped registry is untouched
+    assert LAYOUTS.current == 2  # the shipped registry is untouched
 
 
 def test_page_codes_printed_before_layout_versions_still_verify_as_layout_1() -> None:

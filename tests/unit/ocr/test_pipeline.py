@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -9,12 +10,20 @@ import pytest
 from PIL import Image
 
 from ocr.engines.tesserocr_engine import TesserocrEngine
-from ocr.geometry import FormGeometry, PageGeometry, ZoneKind
+from ocr.geometry import FormGeometry, OptionAnswer, OptionBox, PageGeometry, ZoneKind
 from ocr.interfaces import EngineReading
 from ocr.model import CodeNotFound, ReviewReason, UnknownPage
 from ocr.pipeline import PageContext, Resolve, read_file, read_page
 from tests.ocr_fakes import RecordedEngine, RecordingEngine, ScriptedEngine
-from tests.ocr_pages import SAMPLE_PAIRS, Degradation, GrayImage, degrade, sample_checks
+from tests.ocr_pages import (
+    SAMPLE_PAIRS,
+    Answers,
+    Degradation,
+    GrayImage,
+    degrade,
+    render_page,
+    sample_checks,
+)
 from tests.unit.ocr.conftest import FILLED, PAYLOAD
 
 
@@ -137,3 +146,33 @@ def test_only_checked_values_are_applied_without_a_clerk(
         filled_200, _resolver(geometry), RecordedEngine(dict(recording.answers)), trusting
     )
     assert not any(ReviewReason.UNVERIFIABLE in r.warnings for r in replayed.readings)
+
+
+def test_an_options_yes_and_no_squares_are_read_with_their_answer(
+    geometry: FormGeometry,
+) -> None:
+    # Layout 2's option rows: each option's two squares, told apart by `answer`.
+    sample = geometry.page(1)
+    rows = []
+    for zone in sample.zones:
+        if zone.field == "channel":
+            moved = dataclasses.replace(zone.rect, y=zone.rect.y - 25)
+            rows.append(OptionBox(zone.field, zone.kind, zone.rect, choice=zone.choice))
+            rows.append(
+                OptionBox(zone.field, zone.kind, moved, choice=zone.choice, answer=OptionAnswer.NO)
+            )
+    page = dataclasses.replace(sample, zones=tuple(rows))
+    gray = render_page(page, PAYLOAD, 200, Answers(ticks=frozenset({("channel", "sms")})))
+    result = read_page(gray, lambda _payload: page, ScriptedEngine(EngineReading("", 0.0)))
+    read = {(r.choice, r.answer): r.value for r in result.readings}
+    assert read == {
+        ("email", "yes"): "false",
+        ("email", "no"): "false",
+        ("sms", "yes"): "true",
+        ("sms", "no"): "true",
+        ("post", "yes"): "false",
+        ("post", "no"): "false",
+    }
+    # Any other zone's reading has no answer (layout 1's squares among them).
+    plain = read_page(gray, lambda _payload: sample, ScriptedEngine(EngineReading("", 0.0)))
+    assert {r.answer for r in plain.readings} == {None}

@@ -122,3 +122,89 @@ def test_squares_of_yes_no_and_choice_fields(definitions: DefinitionSet) -> None
     unsure = answer_of(form, squares(None, "false"))
     assert "ambiguous_mark" in unsure.evidence[checkbox.name]["warnings"]
     assert unsure.evidence[checkbox.name]["confidence"] <= REVIEW_CAP
+
+
+def _rows(
+    field: str, options: tuple[str, ...], marked: dict[tuple[str, str], str | None]
+) -> list[dict[str, Any]]:
+    """The Yes and No boxes of every option, as the reader stores them (layout 2 on)."""
+    return [
+        _zone(
+            field,
+            marked.get((option, answer), "false"),
+            kind="checkbox",
+            choice=option,
+            answer=answer,
+            confidence=0.5 if marked.get((option, answer), "false") is None else 0.99,
+        )
+        for option in options
+        for answer in ("yes", "no")
+    ]
+
+
+INTERESTS = ("savings", "insurance", "credit", "retirement")
+
+
+def test_option_rows_change_exactly_the_marked_options(definitions: DefinitionSet) -> None:
+    form = definitions["consent-preferences"]
+    zones = _rows("interests", INTERESTS, {("insurance", "no"): "true", ("credit", "yes"): "true"})
+    answer = answer_of(form, zones, {"interests": "savings,insurance"})
+    assert answer.values == {"interests": "savings,credit"}
+    assert answer.raw_values == {"interests": "insurance: no, credit: yes"}
+    evidence = answer.evidence["interests"]
+    assert evidence["warnings"] == []
+    assert evidence["confidence"] == 0.99  # clear marks: an auto-apply field may go through
+    assert evidence["read"] == "insurance: no, credit: yes"
+    assert evidence["crop"] == "interests-insurance.png"
+
+
+def test_option_rows_left_empty_are_no_answer(definitions: DefinitionSet) -> None:
+    form = definitions["consent-preferences"]
+    answer = answer_of(form, _rows("interests", INTERESTS, {}), {"interests": "savings"})
+    assert answer.values == {}
+    # Without a snapshot the options on record are none: still nothing marked, no answer.
+    assert answer_of(form, _rows("interests", INTERESTS, {})).values == {}
+
+
+def test_doubtful_option_rows_never_auto_apply(definitions: DefinitionSet) -> None:
+    form = definitions["consent-preferences"]
+    channels = ("email", "sms", "post")
+    two_yes = answer_of(
+        form,
+        _rows("preferred_channel", channels, {("sms", "yes"): "true", ("post", "yes"): "true"}),
+        {"preferred_channel": "email"},
+    )
+    assert two_yes.values == {"preferred_channel": "sms"}
+    assert two_yes.evidence["preferred_channel"]["warnings"] == ["several_options_chosen"]
+    assert two_yes.evidence["preferred_channel"]["confidence"] == REVIEW_CAP
+    unsure = answer_of(
+        form,
+        _rows("interests", INTERESTS, {("credit", "yes"): None}),
+        {"interests": "savings"},
+    )
+    assert unsure.values == {"interests": "savings,credit"}
+    assert unsure.evidence["interests"]["warnings"] == ["ambiguous_mark"]
+    assert unsure.evidence["interests"]["read"] == "credit: ?"
+    assert unsure.evidence["interests"]["confidence"] <= REVIEW_CAP
+    refused = answer_of(
+        form,
+        _rows("preferred_channel", channels, {("email", "no"): "true"}),
+        {"preferred_channel": "email"},
+    )
+    assert refused.values == {"preferred_channel": None}
+    assert refused.evidence["preferred_channel"]["warnings"] == ["no_option_chosen"]
+    assert refused.evidence["preferred_channel"]["confidence"] == REVIEW_CAP
+
+
+def test_layout_1_squares_still_read_as_the_whole_answer(definitions: DefinitionSet) -> None:
+    # A page printed before layout 2 said "tick your interests": its reading is unchanged.
+    form = definitions["consent-preferences"]
+    squares = [
+        _zone(
+            "interests", "true" if option == "credit" else "false", kind="checkbox", choice=option
+        )
+        for option in INTERESTS
+    ]
+    answer = answer_of(form, squares, {"interests": "savings,insurance"})
+    assert answer.values == {"interests": "credit"}
+    assert answer.evidence["interests"]["read"] == "credit"
