@@ -26,6 +26,7 @@ from forms_service.definitions.organisation import NEUTRAL, Organisation, load_o
 from forms_service.definitions.service import DefinitionSet, load_definitions
 from forms_service.intake.mailroom import tasks as mailroom_tasks
 from forms_service.intake.mailroom.service import MailroomIntake
+from forms_service.intake.online.drafts import DraftStore
 from forms_service.intake.online.model import ChallengePolicy
 from forms_service.intake.online.service import OnlineIntake
 from forms_service.intake.online.shown import ShownValuesSeal
@@ -125,6 +126,7 @@ def build_runtime(settings: Settings) -> Runtime:
         ),
         proposer=changes,
         seal=ShownValuesSeal(settings.secret_key),
+        drafts=DraftStore(sessions, settings.secret_key, clock=clock),
     )
     runtime = Runtime(
         settings=settings,

@@ -48,6 +48,11 @@ def format_datetime(value: dt.datetime, locale: str, zone: dt.tzinfo) -> str:
     return dates.format_datetime(value, _MOMENT, tzinfo=zone, locale=_cldr(locale))
 
 
+def format_time(value: dt.datetime, locale: str, zone: dt.tzinfo) -> str:
+    """A time of day in `zone`: "14:05"."""
+    return dates.format_datetime(value, "HH:mm", tzinfo=zone, locale=_cldr(locale))
+
+
 def format_date(value: dt.date, locale: str) -> str:
     """A day: "02/12/2026" in French, "2 Dec 2026" in English (no month-first ambiguity)."""
     cldr = _cldr(locale)

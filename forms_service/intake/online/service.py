@@ -20,6 +20,7 @@ from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.intake.interfaces import ChangeProposer
 from forms_service.intake.online.challenge import check_identity
+from forms_service.intake.online.drafts import DraftStore
 from forms_service.intake.online.model import (
     OPENINGS,
     ChallengePolicy,
@@ -120,6 +121,7 @@ class OnlineIntake:
         *,
         proposer: ChangeProposer | None = None,
         seal: ShownValuesSeal,
+        drafts: DraftStore | None = None,
     ) -> None:
         self.issuing = issuing
         self.sessions = issuing.sessions
@@ -130,6 +132,8 @@ class OnlineIntake:
         self.proposer = proposer
         #: Signs the values a form page shows, checks them when its answer comes back.
         self.seal = seal
+        #: Answers in progress, resumed from any device (None: not kept).
+        self.drafts = drafts
 
     # -- the form opened -----------------------------------------------------------------
 
@@ -388,6 +392,8 @@ class OnlineIntake:
             receipt, queued = self._store(definition, submission, None)
         if proposer is not None:
             proposer.after_commit(queued)
+        if self.drafts is not None:
+            self.drafts.discard(document.id)  # the answer is in: nothing to resume
         return receipt
 
     def _store(

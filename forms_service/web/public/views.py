@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from forms_service.core.errors import FormsError
 from forms_service.definitions.model import Channel, FormDefinition
@@ -24,6 +26,7 @@ from forms_service.definitions.online_form import (
     form_value,
     online_form_class,
 )
+from forms_service.intake.online.drafts import DraftTooLarge, Resumed, resume
 from forms_service.intake.online.model import (
     ChallengeFailed,
     ClosedLink,
@@ -34,12 +37,14 @@ from forms_service.intake.online.model import (
 from forms_service.storage.model import Document, DocumentStatus, Submission
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
-from forms_service.web.formatting import office_zone
+from forms_service.web.formatting import format_time, office_zone
 from forms_service.web.public.forms import PublicForm
 from forms_service.web.public.receipts import next_steps, receipt_of, receipt_rows
 from forms_service.web.refusals import for_customer
 
 blueprint = Blueprint("public", __name__)
+#: The page saves an answer in progress at most every 2 seconds while the customer types.
+_DRAFT_LIMIT = "120 per minute"
 
 _PASSED = "challenges_passed"
 
@@ -84,6 +89,20 @@ def form(token: str) -> ResponseReturnValue:
     data = {
         f.name: form_value(f, values.get(f.name)) for f in definition.fields_for(Channel.ONLINE)
     }
+    drafts = runtime().intake.drafts
+    draft = drafts.load(document.id) if drafts is not None else None
+    resumed = resume(definition, values, draft) if draft is not None else None
+    if resumed is not None:
+        data = dict(resumed.boxes)
+        changed_since = [
+            {
+                "label": definition.field(name).label_in(lang),
+                "then": definition.field(name).customer_display(draft.shown.get(name), lang),
+                "now": definition.field(name).customer_display(values.get(name), lang),
+            }
+            for name in resumed.changed
+            if draft is not None
+        ]
     web_form = form_class(data=data)
     return _render_form(
         token,
@@ -94,6 +113,8 @@ def form(token: str) -> ResponseReturnValue:
         lang,
         live=opened.prefill.live,
         current=values,
+        resumed=resumed,
+        changed_since=changed_since if resumed is not None else [],
     )
 
 
@@ -113,6 +134,7 @@ def submit(token: str) -> ResponseReturnValue:
     form_class = online_form_class(definition, lang, PublicForm)
     web_form = form_class(meta={"shown": shown.values})
     if not web_form.validate():
+        _keep_draft(document, definition, web_form, shown.values)  # works without script
         # Keep the snapshot note on the redisplayed form.
         page = _render_form(
             token,
@@ -131,6 +153,39 @@ def submit(token: str) -> ResponseReturnValue:
     )
     target = url_for("public.done", token=token)
     return redirect(target + ("?again=1" if receipt.repeated else ""), code=303)
+
+
+@blueprint.route("/f/<token>/draft", methods=["POST"])
+@limiter.limit(_DRAFT_LIMIT)
+def draft(token: str) -> ResponseReturnValue:
+    """Keep the answer in progress (the page's script posts it as the customer types)."""
+    opened = _open(token, Purpose.ANSWER)
+    document, definition = opened.document, opened.definition
+    if opened.needs_identity:
+        abort(403)
+    try:
+        shown = runtime().intake.shown_values(document, request.form.get("base", ""))
+    except TamperedShownValues:
+        abort(400)
+    web_form = online_form_class(definition, locale(), PublicForm)(meta={"shown": shown.values})
+    saved_at = _keep_draft(document, definition, web_form, shown.values)
+    if saved_at is None:
+        abort(413)
+    when = format_time(saved_at, locale(), office_zone())
+    return {"saved_at": saved_at.isoformat(), "status": gettext("Saved at %(time)s", time=when)}
+
+
+def _keep_draft(
+    document: Document, definition: FormDefinition, web_form: Any, shown: Mapping[str, Any]
+) -> dt.datetime | None:
+    drafts = runtime().intake.drafts
+    if drafts is None:
+        return None
+    boxes = {f.name: getattr(web_form, f.name).data for f in definition.fields_for(Channel.ONLINE)}
+    try:
+        return drafts.save(document, boxes, shown)
+    except DraftTooLarge:
+        return None
 
 
 @blueprint.route("/f/<token>/pdf", methods=["GET"])
@@ -236,6 +291,8 @@ def _render_form(
     *,
     live: bool,
     current: Mapping[str, str | None],
+    resumed: Resumed | None = None,
+    changed_since: list[dict[str, str]] | None = None,
 ) -> str:
     fields = [
         {
@@ -253,6 +310,9 @@ def _render_form(
         mandate_reference=mandate.reference(document.reference) if mandate else "",
         mandate_place=(current.get("city") or "") if mandate else "",
         today=runtime().clock().astimezone(office_zone()).date(),
+        resumed=resumed,
+        changed_since=changed_since or [],
+        drafts=runtime().intake.drafts is not None,
         token=token,
         definition=definition,
         document=document,

@@ -1,6 +1,7 @@
 /* The customers' pages' help (every page works the same without it).
  *
  * - A page with an error summary puts the focus on it.
+ * - The answer in progress is saved on the server as the customer goes (and resumed).
  * - A text with a length limit gets a counter ("You have 3 characters left", or "2 characters
  *   too many"): no `maxlength`, so that a pasted text is never cut without a word; the
  *   server refuses a longer one, saying the limit.
@@ -59,6 +60,52 @@
       describe(input, id);
     }
     return element;
+  }
+
+  // The answer in progress is kept on the server (web/public/views.py `draft`): at most a
+  // second after a change, and when the page is left; reopening the link resumes it.
+  var draftUrl = form.getAttribute("data-draft");
+  if (draftUrl && window.fetch && window.FormData) {
+    var draftStatus = document.getElementById("draft-status");
+    var saving = null;
+    var dirty = false;
+    var saveDraft = function () {
+      saving = null;
+      if (!dirty) {
+        return;
+      }
+      dirty = false;
+      fetch(draftUrl, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+        .then(function (response) {
+          return response.ok ? response.json() : null;
+        })
+        .then(function (answer) {
+          if (answer && draftStatus) {
+            draftStatus.textContent = answer.status;
+          }
+        })
+        .catch(function () {
+          dirty = true; // kept for the next change or the page's leaving
+        });
+    };
+    var changed = function () {
+      dirty = true;
+      if (!saving) {
+        saving = window.setTimeout(saveDraft, 1000);
+      }
+    };
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
+    form.addEventListener("submit", function () {
+      dirty = false;
+      window.clearTimeout(saving);
+    });
+    window.addEventListener("pagehide", function () {
+      if (dirty && navigator.sendBeacon) {
+        navigator.sendBeacon(draftUrl, new FormData(form));
+        dirty = false;
+      }
+    });
   }
 
   // Counters.

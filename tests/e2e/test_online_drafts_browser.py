@@ -1,0 +1,43 @@
+"""Save and resume in Chromium: a tab closed mid-form loses nothing."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from forms_service.runtime import Runtime
+from tests.e2e.test_online_browser import DESKTOP, PHONE, assert_accessible, issue_link, record_of
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_tab_closed_mid_form_is_resumed_on_another_device(
+    browser: Browser, server: str, runtime: Runtime
+) -> None:
+    key = "C000017"
+    record = record_of(runtime, key)
+    link = issue_link(runtime, server, "contact-update", key)
+    phone = browser.new_context(locale="fr-FR", **PHONE)
+    page = phone.new_page()
+    page.goto(link)
+    page.get_by_label("Votre date de naissance").fill(record["birth_date"].strftime("%d%m%Y"))
+    page.get_by_role("button", name="Continuer").tap()
+    page.get_by_label("Adresse (numéro et voie)").fill("3 place Bellecour")
+    # Saved on the server within 2 seconds of the change, and the page says so.
+    expect(page.locator("#draft-status")).to_contain_text("Enregistré à", timeout=2000)
+    page.get_by_label("Ville").fill("Lyon")  # typed, then the tab is closed at once
+    page.close(run_before_unload=True)
+    phone.close()
+
+    desktop = browser.new_context(locale="fr-FR", **DESKTOP)
+    page = desktop.new_page()
+    try:
+        page.goto(link)
+        page.get_by_label("Votre date de naissance").fill(record["birth_date"].strftime("%d/%m/%Y"))
+        page.get_by_role("button", name="Continuer").click()
+        expect(page.locator("#resumed")).to_contain_text("Nous avons repris la réponse")
+        expect(page.get_by_label("Adresse (numéro et voie)")).to_have_value("3 place Bellecour")
+        expect(page.get_by_label("Ville")).to_have_value("Lyon")
+        assert_accessible(page, "resumed form, desktop")
+    finally:
+        desktop.close()
