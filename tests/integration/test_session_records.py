@@ -158,6 +158,8 @@ def test_an_administrator_lists_and_revokes_a_users_sessions(
     clerk = _signed_in_clerk(app, runtime)
     second = _browser(app, agent=CHROME)
     assert sign_in(second, "clerk") == 303
+    assert 'href="/backoffice/users"' in admin.get("/backoffice/").text
+    assert 'href="/backoffice/users"' not in clerk.get("/backoffice/").text
     users = admin.get("/backoffice/users")
     assert users.status_code == 200
     assert re.search(r'data-user="clerk">.*?data-open="2"', users.text, re.S)
