@@ -24,7 +24,15 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from forms_service.core.errors import ConfigurationError
 
@@ -141,7 +149,22 @@ class Settings(BaseModel):
     challenge_max_failures: int = _setting(
         5, "wrong identity answers before a document is locked", ge=1
     )
-    challenge_lock_minutes: int = _setting(30, "how long a locked document stays locked", ge=1)
+    challenge_lock_minutes: int = _setting(30, "how long a document's first lock lasts", ge=1)
+    challenge_long_lock_hours: int = _setting(
+        6, "how long its next locks last (before the last one)", ge=1
+    )
+    challenge_max_locks: int = _setting(
+        3, "the lock that lasts until an adviser unlocks the document (`unlock-identity`)", ge=1
+    )
+    identity_answer_key: str = _setting(
+        "",
+        "keys the digests of identity answers (HMAC-SHA256; 32+ characters): kept outside "
+        "the database, so that a copy of it does not reveal birth dates",
+        shown="generated into `var/secrets.json`",
+        production="generated once, kept secret, never changed (documents issued with a key "
+        "verify only with it)",
+        secret=True,
+    )
     # -- change sets and the outbox ---------------------------------------------------------
     auto_apply_min_confidence: float = _setting(
         0.9, "an evidence at least this confident may skip the clerk (auto fields)", ge=0, le=1
@@ -234,8 +257,26 @@ class Settings(BaseModel):
     backoffice_idle_minutes: float = _setting(
         480, "a signed-in session idle this long is signed out", gt=0
     )
-    login_max_failures: int = _setting(5, "wrong passwords before an account is locked", ge=1)
-    login_lock_minutes: int = _setting(15, "how long a locked account stays locked", ge=1)
+    backoffice_session_hours: float = _setting(
+        12, "a signed-in session ends this long after sign-in, however active", gt=0
+    )
+    backoffice_session_bind_address: bool = _setting(
+        False,
+        "also end a session used from another address than its sign-in's (sessions are "
+        "always bound to the browser; addresses change on mobile networks)",
+    )
+    login_max_failures: int = _setting(
+        5, "wrong passwords from one client before it is locked out of that account", ge=1
+    )
+    login_lock_minutes: int = _setting(
+        15, "how long a client stays locked out of that account", ge=1
+    )
+    login_account_max_failures: int = _setting(
+        20, "wrong passwords from all clients before each try of the account waits", ge=1
+    )
+    login_backoff_max_seconds: int = _setting(
+        300, "the longest wait between two tries of such an account (1 s, doubling)", ge=1
+    )
     # -- rate limits (Flask-Limiter) --------------------------------------------------------
     ratelimit_enabled: bool = _setting(True, "rate limits on (tests turn them off)")
     ratelimit_storage_uri: str = _setting(
@@ -334,11 +375,11 @@ class Settings(BaseModel):
             raise ValueError("BASE_URL must be an http:// or https:// address")
         return value
 
-    @field_validator("secret_key")
+    @field_validator("secret_key", "identity_answer_key")
     @classmethod
-    def _strong_secret(cls, value: str) -> str:
+    def _strong_secret(cls, value: str, info: ValidationInfo) -> str:
         if value and len(value) < 32:
-            raise ValueError("SECRET_KEY must be at least 32 characters")
+            raise ValueError(f"{str(info.field_name).upper()} must be at least 32 characters")
         return value
 
     @field_validator("link_signing_keys", mode="before")
@@ -489,7 +530,14 @@ def _problems(error: ValidationError) -> list[str]:
 
 # -- secrets and production ---------------------------------------------------------------
 
-_SECRET_NAMES = ("secret_key", "link_signing_keys")
+_SECRET_NAMES = ("secret_key", "link_signing_keys", "identity_answer_key")
+
+
+def _generated(name: str) -> Any:
+    """A new value of the secret setting `name` (its name in lower case)."""
+    if name == "link_signing_keys":
+        return [f"k1:{secrets.token_urlsafe(48)}"]
+    return secrets.token_urlsafe(48)
 
 
 def ensure_secrets(settings: Settings) -> Settings:
@@ -518,14 +566,19 @@ def ensure_secrets(settings: Settings) -> Settings:
     path = settings.var_dir / "secrets.json"
     stored = _read_generated(settings.var_dir)
     if stored is None:
-        stored = {
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "LINK_SIGNING_KEYS": [f"k1:{secrets.token_urlsafe(48)}"],
-        }
+        stored = {name.upper(): _generated(name) for name in _SECRET_NAMES}
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(stored, handle, indent=2)
+    elif any(name.upper() not in stored for name in missing):
+        # A file of an older version lacks a secret added since: added, the others kept.
+        stored = {**{n.upper(): _generated(n) for n in missing}, **stored}
+        fresh = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(stored, handle, indent=2)
+        os.replace(fresh, path)
     try:
         return Settings.model_validate(
             {**settings.model_dump(), **{name: stored[name.upper()] for name in missing}}
@@ -581,7 +634,10 @@ _OTHER_CLASS = 33
 
 def _secret_problems(settings: Settings) -> list[str]:
     """Guessable secrets, and one secret used for two keys; never showing a secret."""
-    named = [("SECRET_KEY", settings.secret_key)]
+    named = [
+        ("SECRET_KEY", settings.secret_key),
+        ("IDENTITY_ANSWER_KEY", settings.identity_answer_key),
+    ]
     named += [
         (f"LINK_SIGNING_KEYS entry {position}", key.partition(":")[2])
         for position, key in enumerate(settings.link_signing_keys, start=1)

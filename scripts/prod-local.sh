@@ -51,9 +51,13 @@ if [ ! -s "$env_file" ]; then
 import json, secrets, shlex
 print("FORMS_SECRET_KEY=" + shlex.quote(secrets.token_urlsafe(48)))
 print("FORMS_LINK_SIGNING_KEYS=" + shlex.quote(json.dumps([f"k1:{secrets.token_urlsafe(48)}"])))
+print("FORMS_IDENTITY_ANSWER_KEY=" + shlex.quote(secrets.token_urlsafe(48)))
 PY
   )
   say "secrets generated into $env_file (mode 0600)"
+fi
+if ! grep -q '^FORMS_IDENTITY_ANSWER_KEY=' "$env_file"; then  # a state made before that key
+  (umask 077 && "$bin/python" -c 'import secrets; print("FORMS_IDENTITY_ANSWER_KEY=" + secrets.token_urlsafe(48))' >>"$env_file")
 fi
 chmod 600 "$env_file"
 set -a

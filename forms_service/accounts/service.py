@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -16,9 +15,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from forms_service.accounts import lockout, sessions
+from forms_service.accounts.lockout import LockoutPolicy
 from forms_service.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from forms_service.core.i18n import LOCALES
-from forms_service.storage.model import ApiToken, User
+from forms_service.storage.model import ApiToken, SecurityEvent, User
 
 
 class Role(StrEnum):
@@ -42,11 +43,12 @@ def _dummy_hash() -> str:
 
 
 @dataclass(frozen=True)
-class LockoutPolicy:
-    """Failed logins before a lock, and how long it lasts."""
+class SignedIn:
+    """A successful sign-in: the user, and what they are told about their account."""
 
-    max_failures: int = 5
-    lock_minutes: int = 15
+    user: User
+    #: Wrong passwords typed for this account (from any client) since its last sign-in.
+    failures_since: int
 
 
 def parse_roles(roles: Iterable[str]) -> str:
@@ -90,36 +92,71 @@ def authenticate(
     password: str,
     *,
     now: dt.datetime,
+    client: str = "",
     policy: LockoutPolicy | None = None,
-) -> User | None:
-    """The user when the password is right; counts failures and locks the account.
+) -> SignedIn | None:
+    """The user when the password is right; counts failures per client and per account.
+
+    Unknown, inactive and existing accounts take the same path and the same time (a
+    password hash is verified on each) and give the same answers: None for a wrong
+    password, the same refusal when locked, which only happens per (name, `client`) and,
+    slowed down, per name (see `lockout`).
 
     Raises:
-        TooManyAttempts: the account is locked.
+        TooManyAttempts: `client` is locked out of this account name, or the name is backed
+            off after failures from every client.
     """
     policy = policy or LockoutPolicy()
-    user = session.execute(
-        select(User).where(User.username == username).with_for_update()
-    ).scalar_one_or_none()
-    if user is None or not user.active:
-        with contextlib.suppress(VerificationError):
-            _HASHER.verify(_dummy_hash(), password)
-        return None
-    if user.locked_until and user.locked_until > now:
-        raise TooManyAttempts("This account is locked for a while after repeated failures.")
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    refused = lockout.refusal(session, username, client, now=now, policy=policy)
+    known = user is not None and user.active
+    stored = user.password_hash if user is not None and known else _dummy_hash()
     try:
-        _HASHER.verify(user.password_hash, password)
+        _HASHER.verify(stored, password)
+        right = known and refused is None
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= policy.max_failures:
-            user.locked_until = now + dt.timedelta(minutes=policy.lock_minutes)
-            user.failed_logins = 0
+        right = False
+    if refused is not None:
+        raise TooManyAttempts("Too many failed sign-ins: try again later.")
+    if not right or user is None:
+        lockout.count_failure(
+            session, username, client, now=now, policy=policy, user_id=user.id if user else None
+        )
         return None
-    user.failed_logins = 0
-    user.locked_until = None
+    failures = lockout.sign_in_succeeded(session, username, policy=policy)
+    if failures:
+        session.add(
+            SecurityEvent(
+                at=now,
+                kind="sign_in_failures_told",
+                client=client or None,
+                detail=f"user {user.id}: {failures} failed sign-ins since the last one",
+            )
+        )
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = _HASHER.hash(password)
-    return user
+    return SignedIn(user, failures)
+
+
+def set_password(session: Session, username: str, password: str, *, now: dt.datetime) -> int:
+    """Give `username` a new password and end every session opened with the old one.
+
+    Returns:
+        How many sessions were ended.
+
+    Raises:
+        InvalidInput: a password shorter than 12 characters.
+        NotFound: no user `username`.
+    """
+    if len(password) < 12:
+        raise InvalidInput("the password must have at least 12 characters", field="password")
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="user")
+    user.password_hash = _HASHER.hash(password)
+    return sessions.revoke_all(
+        session, user.id, now=now, reason=sessions.EndReason.PASSWORD_CHANGED
+    )
 
 
 def roles_of(user: User | ApiToken) -> frozenset[Role]:
@@ -251,6 +288,47 @@ def find_api_token(session: Session, token: str, *, now: dt.datetime) -> ApiCall
         owner_id=row.owner_id,
         owner_name=owner_name,
     )
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What `api-tokens list` shows of a token: never its secret nor its hash."""
+
+    name: str
+    owner: str | None
+    roles: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+def list_api_tokens(session: Session) -> list[TokenInfo]:
+    """Every token, by name."""
+    rows = session.execute(
+        select(ApiToken, User.username)
+        .outerjoin(User, User.id == ApiToken.owner_id)
+        .order_by(ApiToken.name)
+    ).all()
+    return [
+        TokenInfo(t.name, owner, t.roles, t.created_at, t.expires_at, t.last_used_at, t.revoked_at)
+        for t, owner in rows
+    ]
+
+
+def revoke_api_token(session: Session, name: str, *, now: dt.datetime) -> None:
+    """Revoke the token `name` (refused like an unknown one from then on).
+
+    Raises:
+        NotFound: no token of that name.
+        Conflict: it is already revoked.
+    """
+    token = session.execute(select(ApiToken).where(ApiToken.name == name)).scalar_one_or_none()
+    if token is None:
+        raise NotFound(f"no token {name!r}", field="name")
+    if token.revoked_at is not None:
+        raise Conflict(f"token {name!r} is already revoked", field="name")
+    token.revoked_at = now
 
 
 def set_locale(session: Session, user_id: int, locale: str | None) -> None:

@@ -24,6 +24,7 @@ from forms_service.changes.model import (
 )
 from forms_service.changes.policy import PolicySettings, confidence_of, route, verdict_of
 from forms_service.changes.review import change_set_status, next_status
+from forms_service.changes.scripts import MIXED_SCRIPTS, mixed_scripts
 from forms_service.core.errors import InvalidInput
 from forms_service.definitions.model import FormDefinition
 from forms_service.storage.model import (
@@ -71,6 +72,12 @@ def field_rows(
         routed = route(
             field.policy, diff.outcome, confidence=confidence, verdict=verdict, settings=policy
         )
+        scripts = mixed_scripts(diff.proposed)
+        if scripts:
+            # Look-alike letters are not refused, but a person looks at them first.
+            proof["review_reason"], proof["scripts"] = MIXED_SCRIPTS, list(scripts)
+            if routed is Route.AUTO:
+                routed = Route.REVIEW
         row = FieldChangeRow(
             position=position,
             field=diff.field,

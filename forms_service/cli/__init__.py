@@ -51,6 +51,7 @@ for _command in (
     database.db,
     definitions.definitions,
     issuing.issue,
+    issuing.unlock_identity,
     accounts.users,
     accounts.api_tokens,
     outbox.outbox,

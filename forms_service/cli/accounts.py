@@ -6,9 +6,20 @@ import datetime as dt
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
-from forms_service.accounts.service import DEFAULT_TOKEN_LIFETIME, create_api_token, create_user
+from forms_service.accounts import sessions
+from forms_service.accounts.service import (
+    DEFAULT_TOKEN_LIFETIME,
+    create_api_token,
+    create_user,
+    list_api_tokens,
+    revoke_api_token,
+    set_password,
+)
 from forms_service.cli.context import app_runtime
+from forms_service.core.errors import NotFound
+from forms_service.storage.model import User
 
 
 @click.group()
@@ -32,6 +43,32 @@ def users_create(username: str, roles: tuple[str, ...], password: str) -> None:
     with app_runtime().sessions() as session, session.begin():
         create_user(session, username, password, roles, now=dt.datetime.now(dt.UTC))
     click.echo(f"user {username} created with roles {', '.join(roles)}")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.password_option()
+@with_appcontext
+def users_set_password(username: str, password: str) -> None:
+    """Give a user a new password; every session opened with the old one ends."""
+    with app_runtime().sessions() as session, session.begin():
+        ended = set_password(session, username, password, now=dt.datetime.now(dt.UTC))
+    click.echo(f"password of {username} changed; {ended} session(s) ended")
+
+
+@users.command("revoke-sessions")
+@click.argument("username")
+@with_appcontext
+def users_revoke_sessions(username: str) -> None:
+    """End every session of a user (their cookies are refused from the next request on)."""
+    with app_runtime().sessions() as session, session.begin():
+        user_id = session.execute(
+            select(User.id).where(User.username == username)
+        ).scalar_one_or_none()
+        if user_id is None:
+            raise NotFound(f"no user {username!r}", field="user")
+        ended = sessions.revoke_all(session, user_id, now=dt.datetime.now(dt.UTC))
+    click.echo(f"{ended} session(s) of {username} ended")
 
 
 @click.group("api-tokens")
@@ -71,3 +108,41 @@ def api_tokens_create(
             lifetime=dt.timedelta(days=expires_days),
         )
     click.echo(token)
+
+
+@api_tokens.command("list")
+@with_appcontext
+def api_tokens_list() -> None:
+    """Every token: name, owner, roles, created, expires, last used, revoked (never a secret)."""
+    with app_runtime().sessions() as session:
+        listed = list_api_tokens(session)
+    columns = ("name", "owner", "roles", "created", "expires", "last used", "revoked")
+    click.echo("\t".join(columns))
+    for token in listed:
+        click.echo(
+            "\t".join(
+                [
+                    token.name,
+                    token.owner or "-",
+                    token.roles,
+                    _moment(token.created_at),
+                    _moment(token.expires_at),
+                    _moment(token.last_used_at),
+                    _moment(token.revoked_at),
+                ]
+            )
+        )
+
+
+def _moment(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+@api_tokens.command("revoke")
+@click.argument("name")
+@with_appcontext
+def api_tokens_revoke(name: str) -> None:
+    """Revoke a token: it is refused from the next request on."""
+    with app_runtime().sessions() as session, session.begin():
+        revoke_api_token(session, name, now=dt.datetime.now(dt.UTC))
+    click.echo(f"token {name} revoked")

@@ -95,6 +95,20 @@ def issue(
         )
 
 
+@click.command("unlock-identity")
+@click.argument("reference")
+@click.option("--by", "actor", required=True, help="Who unlocks it (the adviser), for the audit.")
+@with_appcontext
+def unlock_identity(reference: str, actor: str) -> None:
+    """Let the customer of document REFERENCE answer its identity question again.
+
+    After repeated wrong answers a document is locked for 30 minutes, then for hours, then
+    until an adviser, having checked who is asking, unlocks it with this command.
+    """
+    app_runtime().issuing.unlock_identity(reference, actor=f"cli:{actor}")
+    click.echo(f"document {reference}: the identity question accepts answers again")
+
+
 def _write_manifest(path: Path, rows: list[dict[str, Any]]) -> None:
     columns = ["key", "document_id", "reference", "link", "expires_at"]
     if path.suffix == ".json":

@@ -10,8 +10,11 @@ import time
 from typing import Any
 
 #: Link tokens (/f/<token>) and bearer tokens are secrets: they never reach a log line.
-_TOKEN_IN_PATH = re.compile(r"/f/[A-Za-z0-9_.-]{20,}")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_.-]+")
+#: Whatever their characters: a token is everything up to the next delimiter, so that one
+#: starting with a character outside the tokens' alphabet (percent-encoded, `~`, `+`…) is
+#: redacted too. `/f/<token>` (the route, in the request log) is no token.
+_TOKEN_IN_PATH = re.compile(r"/f/+(?!<token>[\s\"'?#/]|<token>$)[^\s\"'?#/\\]+")
+_BEARER = re.compile(r"(?i)(bearer\s+[\"']?)(?!\[redacted\])[^\s\"',;]+")
 _BEARER_WORD = re.compile(r"(?i)bearer")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 #: PostgreSQL names the offending values in its errors ("Key (email)=(jeanne@…) already

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 import secrets
 from collections.abc import Iterator, Mapping
@@ -17,10 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.audit import service as audit
 from forms_service.connectors.interfaces import Connector, Selection
 from forms_service.core.clock import Clock, utc_now
-from forms_service.core.errors import InvalidInput, NotFound
+from forms_service.core.errors import Conflict, InvalidInput, NotFound
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
+from forms_service.issuing.identity import AnswerDigester
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
 from forms_service.storage.model import Document, DocumentStatus
@@ -57,11 +57,6 @@ def snapshot_of(definition: FormDefinition, record: Mapping[str, Any]) -> dict[s
     return snapshot
 
 
-def challenge_digest(salt: str, value: str | None) -> str:
-    """Salted digest of a challenge answer, so the answer itself need not be stored."""
-    return hashlib.sha256(f"{salt}\x00{value or ''}".encode()).hexdigest()
-
-
 def _issued_event(document: Document, actor: str, at: dt.datetime) -> audit.NewEvent:
     detail = {
         "form": document.form_id,
@@ -83,8 +78,12 @@ class IssuingService:
         base_url: str,
         clock: Clock = utc_now,
         layouts: LayoutVersions = LAYOUTS,
+        *,
+        answers: AnswerDigester,
     ) -> None:
         self.sessions = sessions
+        #: Keyed digests of identity answers (the key is a setting, outside the database).
+        self.answers = answers
         #: The layout versions documents print with (current) and are read back with.
         self.layouts = layouts
         self.definitions = definitions
@@ -222,14 +221,13 @@ class IssuingService:
         record: Mapping[str, Any],
         now: dt.datetime,
     ) -> Document:
-        salt = secrets.token_hex(16)
-        digests: dict[str, Any] = {"salt": salt}
+        values: dict[str, str | None] = {}
         for question in definition.challenge:
             try:
-                value = question.parse(record.get(question.maps_to))
+                values[question.name] = question.parse(record.get(question.maps_to))
             except FieldValueError:
-                value = None
-            digests[question.name] = challenge_digest(salt, value)
+                values[question.name] = None
+        digests = self.answers.digests(secrets.token_hex(16), values)
         return Document(
             id=new_document_id(),
             reference=new_reference(),
@@ -248,6 +246,7 @@ class IssuingService:
                 microsecond=0
             ),
             challenge_failures=0,
+            challenge_locks=0,
         )
 
     @staticmethod
@@ -283,6 +282,45 @@ class IssuingService:
             expires_at=document.expires_at,
             created=created,
         )
+
+    def unlock_identity(self, reference: str, *, actor: str) -> None:
+        """Let a customer answer a document's identity question again (an adviser's act).
+
+        After its last lock (`challenge_blocked_at`) a document refuses every answer until
+        this is done; it also lifts a timed lock and forgets the locks counted so far.
+
+        Raises:
+            NotFound: no document has this reference.
+            Conflict: the document's identity question is not locked.
+        """
+        with self.sessions() as session, session.begin():
+            document = session.execute(
+                select(Document).where(Document.reference == reference.strip().upper())
+            ).scalar_one_or_none()
+            if document is None:
+                raise NotFound("no document has this reference", field="reference")
+            now = self.clock()
+            locked = document.challenge_locked_until is not None and (
+                document.challenge_locked_until > now
+            )
+            if document.challenge_blocked_at is None and not locked:
+                raise Conflict("the identity question of this document is not locked")
+            detail = {
+                "locks": document.challenge_locks,
+                "blocked": bool(document.challenge_blocked_at),
+            }
+            document.challenge_failures = 0
+            document.challenge_locks = 0
+            document.challenge_locked_until = None
+            document.challenge_blocked_at = None
+            audit.record(
+                session,
+                "identity_unlocked",
+                actor=actor,
+                at=now,
+                document_id=document.id,
+                detail=detail,
+            )
 
     def revoke(self, document_id: str, *, actor: str) -> None:
         """Stop a document's link from working."""

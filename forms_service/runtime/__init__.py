@@ -31,6 +31,7 @@ from forms_service.intake.online.model import ChallengePolicy
 from forms_service.intake.online.service import OnlineIntake
 from forms_service.intake.online.shown import ShownValuesSeal
 from forms_service.intake.pdf.service import PdfReturnIntake, build_pdf_returns
+from forms_service.issuing.identity import AnswerDigester
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.issuing.service import IssuingService
 from forms_service.issuing.tokens import LinkSigner, SigningKey
@@ -97,7 +98,13 @@ def build_runtime(settings: Settings) -> Runtime:
     sessions = make_session_factory(engine)
     signer = LinkSigner([SigningKey.parse(k) for k in settings.link_signing_keys])
     issuing = IssuingService(
-        sessions, definitions, connectors, signer, settings.base_url, clock=clock
+        sessions,
+        definitions,
+        connectors,
+        signer,
+        settings.base_url,
+        clock=clock,
+        answers=AnswerDigester(settings.identity_answer_key.encode()),
     )
     outbox = OutboxDeliverer(
         sessions,
@@ -123,6 +130,8 @@ def build_runtime(settings: Settings) -> Runtime:
         ChallengePolicy(
             max_failures=settings.challenge_max_failures,
             lock_minutes=settings.challenge_lock_minutes,
+            long_lock_hours=settings.challenge_long_lock_hours,
+            max_locks=settings.challenge_max_locks,
         ),
         proposer=changes,
         seal=ShownValuesSeal(settings.secret_key),

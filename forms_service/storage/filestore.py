@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from forms_service.core.files import PRIVATE_MODE, create_private_dir
+
 
 class FileStore(Protocol):
     """Content-addressed storage of files (uploads, scans, generated PDFs)."""
@@ -23,11 +25,15 @@ class FileStore(Protocol):
 
 
 class LocalFileStore:
-    """Files in a local directory, named by their SHA-256, written atomically."""
+    """Files in a local directory, named by their SHA-256, written atomically.
+
+    Uploads and scans hold personal data: folders are made 0700 and files 0600 (like
+    var/secrets.json), whatever the process's umask.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        create_private_dir(root)
 
     def _path(self, key: str) -> Path:
         if not key or "/" in key or "\\" in key or key.startswith("."):
@@ -40,8 +46,9 @@ class LocalFileStore:
         path = self._path(key)
         if path.exists():
             return key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent)
+        create_private_dir(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent)  # 0600 (mkstemp's own mode)
+        os.fchmod(fd, PRIVATE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()

@@ -100,6 +100,11 @@ class Document(Base):
     revoked_at: Mapped[dt.datetime | None]
     challenge_failures: Mapped[int] = mapped_column(Integer, default=0)
     challenge_locked_until: Mapped[dt.datetime | None]
+    #: How many times wrong identity answers have locked the document: each lock lasts
+    #: longer, and the last one (`challenge_blocked_at`) lasts until an adviser reissues it.
+    challenge_locks: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: The identity question refuses every answer from then on, until `documents reissue`.
+    challenge_blocked_at: Mapped[dt.datetime | None]
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="document")
 
@@ -207,6 +212,50 @@ class User(Base):
     created_at: Mapped[dt.datetime]
     #: The language of the user's screens (`fr`, `en`); None: the browser's, else French.
     locale: Mapped[str | None] = mapped_column(String(8))
+
+
+class UserSession(Base):
+    """A back-office or mailroom sign-in, referenced from the signed session cookie.
+
+    The cookie carries a random session id; only its SHA-256 is stored. Signing out, a
+    password change or an administrator's revoke sets `revoked_at`: a copy of the cookie
+    made before is refused from then on.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    #: The last request, to within a minute (the idle timeout counts from it).
+    last_seen_at: Mapped[dt.datetime]
+    #: The keyed hash of the address signed in from (`client_pseudonym`), never the address.
+    client: Mapped[str] = mapped_column(String(64))
+    #: A keyed digest of the browser's User-Agent: the session is bound to it.
+    agent_digest: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[dt.datetime | None]
+    #: Why it ended: signed_out, password_changed, revoked, other_browser, other_address.
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class SignInFailures(Base):
+    """Wrong sign-ins counted for one typed account name: from one client, or from all.
+
+    `account_key` is a keyed hash of the name as typed (existing or not, so that unknown and
+    real accounts are answered alike); `client` is the client pseudonym, or "" for the row
+    counting every client's failures (the account's slower global back-off).
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (UniqueConstraint("account_key", "client"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_key: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime]
+    locked_until: Mapped[dt.datetime | None]
 
 
 class ApiToken(Base):

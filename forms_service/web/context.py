@@ -86,3 +86,10 @@ def client_pseudonym() -> str:
     secret = runtime().settings.secret_key.encode()
     address = (request.remote_addr or "").encode()
     return hashlib.blake2b(address, key=secret[:64], digest_size=12).hexdigest()
+
+
+def agent_digest() -> str:
+    """A keyed digest of the browser's User-Agent: what a back-office session is bound to."""
+    secret = runtime().settings.secret_key.encode()
+    agent = (request.user_agent.string or "").encode()
+    return hashlib.blake2b(agent, key=secret[:64], digest_size=16, person=b"user-agent").hexdigest()

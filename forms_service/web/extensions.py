@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
-from flask_login.config import COOKIE_NAME, SESSION_KEYS
 from flask_wtf.csrf import CSRFProtect
 from limits.errors import ConfigurationError
 
@@ -19,19 +17,14 @@ from forms_service.web.formatting import register_filters
 
 
 class SignInManager(LoginManager):
-    """Flask-Login, without rewriting the sessions of people who never signed in.
-
-    With "strong" protection Flask-Login treats any non-empty session without its `_id` as
-    stolen: it marks it `_remember = "clear"`, so a customer's session (CSRF token, passed
-    identity questions) was re-signed and sent again, with a remember-cookie deletion, on every
-    page. A session holding none of Flask-Login's keys, from a browser without a remember
-    cookie, has nothing to protect or strip: it is left alone. Every other session gets
-    Flask-Login's own check, unchanged.
+    """Flask-Login, whose templates get `current_user` as its lazy proxy.
 
     Templates get `current_user` as Flask-Login's proxy instead of the user its context
     processor loads before every render: the back office and mailroom layouts load it as soon
-    as they read it (with the same session protection), the public pages, which never read it,
-    no longer pay for loading nobody.
+    as they read it, the public pages, which never read it, no longer pay for loading nobody.
+    Flask-Login's session protection is off (web/backoffice/auth.py): a session is bound to
+    its browser by its server-side record, and a customer's session, which holds no
+    Flask-Login key, is never rewritten by it.
     """
 
     def init_app(self, app: Flask, add_context_processor: bool = True) -> None:
@@ -39,12 +32,6 @@ class SignInManager(LoginManager):
         super().init_app(app, add_context_processor=False)
         if add_context_processor:
             app.context_processor(lambda: {"current_user": current_user})
-
-    def _session_protection_failed(self) -> bool:
-        remember = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
-        if SESSION_KEYS.isdisjoint(session.keys()) and remember not in request.cookies:
-            return False
-        return bool(super()._session_protection_failed())
 
 
 class PseudonymousAddresses(logging.Filter):
@@ -120,5 +107,6 @@ def init_babel(
 
 babel = Babel()
 csrf = CSRFProtect()
-limiter = ViewLimiter(key_func=get_remote_address, default_limits=[])
+#: Limits count per client under its keyed pseudonym: the storage (Redis) holds no address.
+limiter = ViewLimiter(key_func=client_pseudonym, default_limits=[])
 login_manager = SignInManager()

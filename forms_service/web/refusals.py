@@ -25,6 +25,14 @@ CUSTOMER: Final[Mapping[str, object]] = {
         "Your answer has already been processed: this link accepts no more answers."
     ),
     "too_many_attempts": lazy_gettext("Too many attempts. Try again in a few minutes."),
+    "identity_locked": lazy_gettext(
+        "Too many wrong answers: this form is locked for a while. Each new lock lasts longer, "
+        "and the last one lasts until you contact us."
+    ),
+    "identity_blocked": lazy_gettext(
+        "Too many wrong answers: this form is locked. Contact us: an adviser can unlock it "
+        "once they have checked who you are."
+    ),
     "csrf": lazy_gettext("The page has expired. Reload it and try again."),
     "generic": lazy_gettext("The request could not be processed."),
     "not_found": lazy_gettext("Page not found."),

@@ -394,7 +394,7 @@ def test_wrong_answers_are_counted_then_locked(client: FlaskClient, runtime: Run
     # Locked: even the right answer is refused, with a 429 page saying why.
     locked = _answer_challenge(client, path, {"birth_date": _birth_date(runtime)})
     assert locked.status_code == 429
-    assert "Trop d'essais" in html.unescape(locked.text)
+    assert "Trop de réponses erronées" in html.unescape(locked.text)
     with runtime.sessions() as session:
         kinds = session.execute(select(SecurityEvent.kind)).scalars().all()
         assert kinds.count("challenge_failed") == limit
@@ -908,31 +908,3 @@ def test_reopening_a_form_does_not_rewrite_the_session_cookie(
     assert response.status_code == 303
     data["csrf_token"] = "forged"
     assert client.post(path, data=data).status_code == 400
-
-
-def test_sign_in_sessions_keep_flask_login_protection(client: FlaskClient) -> None:
-    """Only sessions without any Flask-Login key skip its check; a signed-in one without the
-    browser's identifier is still stripped ("strong" protection)."""
-    app = client.application
-    manager = app.login_manager  # type: ignore[attr-defined]
-    with app.test_request_context("/"):
-        from flask import session
-
-        session["csrf_token"] = "t"
-        session.modified = False
-        assert manager._session_protection_failed() is False
-        assert session.modified is False
-        assert dict(session) == {"csrf_token": "t"}
-    with app.test_request_context("/"):
-        from flask import session
-
-        session["_user_id"] = "1"
-        session["_id"] = "someone else's browser"
-        assert manager._session_protection_failed() is True
-        assert "_user_id" not in session
-    with app.test_request_context("/", headers={"Cookie": "remember_token=x"}):
-        from flask import session
-
-        session["csrf_token"] = "t"
-        assert manager._session_protection_failed() is True
-        assert session.get("_remember") == "clear"

@@ -44,6 +44,5 @@ def test_every_customer_page_speaks_one_language(app: Flask, runtime: Runtime, s
     assert postcode in visible_text(pages["form_refused"])
     assert translated("What will change:", shown) in visible_text(pages["done"])
     assert translated("This link does not work", shown) in visible_text(pages["broken_link"])
-    failed = "The answers do not match our records. After several mistakes the form is locked "
-    failed += "for a while."
+    failed = "The answers do not match our records."
     assert translated(failed, shown) in visible_text(pages["challenge_failed"])

@@ -36,6 +36,10 @@ _ROLES = {
     "backoffice.decide": {"clerk", "supervisor"},
     "backoffice.evidence": {"clerk", "supervisor"},
     "backoffice.returned_pdf": {"clerk", "supervisor"},
+    "backoffice.users": {"admin"},
+    "backoffice.user_sessions": {"admin"},
+    "backoffice.revoke_session": {"admin"},
+    "backoffice.revoke_all_sessions": {"admin"},
     "mailroom.batches": {"mailroom"},
     "mailroom.upload": {"mailroom"},
     "mailroom.batch": {"mailroom"},
@@ -55,11 +59,13 @@ _CACHEABLE = {"static", "api_docs.asset", "organisation.logo", "organisation.the
 
 def _path(rule: Rule, token: str) -> str:
     """The rule's path with every placeholder filled (a real link token for <token>)."""
-    return re.sub(
-        r"<(?:[^:<>]+:)?([^<>]+)>",
-        lambda found: token if found.group(1) == "token" else "x" + found.group(1),
-        rule.rule,
-    )
+
+    def filled(found: re.Match[str]) -> str:
+        if found.group(2) == "token":
+            return token
+        return "1" if found.group(1) == "int" else "x" + found.group(2)
+
+    return re.sub(r"<(?:([^:<>]+):)?([^<>]+)>", filled, rule.rule)
 
 
 def _token(runtime: Runtime) -> str:

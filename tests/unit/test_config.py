@@ -17,6 +17,7 @@ KEYS = [
     "k2:TmuILPYyHDTvJ50ZghJL-mMvuQj2hY6Hb-p_HrCH",
     "k1:LpJIzfgkaoKjsx0DC4FiBnh29QS60TSKsSNF00Fc",
 ]
+ANSWER_KEY = "Vh2sK9_pWq4zXc7Lr0NbYt3FmGj8Ea1Ud6iOoSkPlQwe"
 
 
 def test_embedded_defaults_live_under_the_var_directory(tmp_path: Path) -> None:
@@ -102,11 +103,32 @@ def test_secrets_are_generated_once_kept_private_and_reused(tmp_path: Path) -> N
 def test_configured_secrets_are_used_and_nothing_is_generated(tmp_path: Path) -> None:
     settings = load_settings(
         environ={},
-        overrides={"VAR_DIR": str(tmp_path), "SECRET_KEY": STRONG, "LINK_SIGNING_KEYS": KEYS},
+        overrides={
+            "VAR_DIR": str(tmp_path),
+            "SECRET_KEY": STRONG,
+            "LINK_SIGNING_KEYS": KEYS,
+            "IDENTITY_ANSWER_KEY": ANSWER_KEY,
+        },
     )
     settings = ensure_secrets(settings)
     assert settings.secret_key == STRONG
     assert not (tmp_path / "secrets.json").exists()
+
+
+def test_a_secrets_file_of_an_older_version_gets_the_new_secret_added(tmp_path: Path) -> None:
+    """var/secrets.json made before IDENTITY_ANSWER_KEY: the key is added, the others kept."""
+    old = {"SECRET_KEY": STRONG, "LINK_SIGNING_KEYS": KEYS}
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps(old))
+    path.chmod(0o600)
+    settings = ensure_secrets(load_settings(environ={}, overrides={"VAR_DIR": str(tmp_path)}))
+    assert (settings.secret_key, settings.link_signing_keys) == (STRONG, KEYS)
+    stored = json.loads(path.read_text())
+    assert stored["IDENTITY_ANSWER_KEY"] == settings.identity_answer_key
+    assert len(settings.identity_answer_key) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = ensure_secrets(load_settings(environ={}, overrides={"VAR_DIR": str(tmp_path)}))
+    assert again.identity_answer_key == settings.identity_answer_key
 
 
 def test_only_the_missing_secret_is_filled(tmp_path: Path) -> None:
@@ -149,9 +171,10 @@ def test_weak_or_malformed_secrets_are_refused(
 @pytest.mark.parametrize(
     ("given", "missing"),
     [
-        ({}, "FORMS_SECRET_KEY and FORMS_LINK_SIGNING_KEYS"),
-        ({"SECRET_KEY": STRONG}, "FORMS_LINK_SIGNING_KEYS"),
-        ({"LINK_SIGNING_KEYS": KEYS}, "FORMS_SECRET_KEY"),
+        ({}, "FORMS_SECRET_KEY and FORMS_LINK_SIGNING_KEYS and FORMS_IDENTITY_ANSWER_KEY"),
+        ({"SECRET_KEY": STRONG, "IDENTITY_ANSWER_KEY": ANSWER_KEY}, "FORMS_LINK_SIGNING_KEYS"),
+        ({"LINK_SIGNING_KEYS": KEYS, "IDENTITY_ANSWER_KEY": ANSWER_KEY}, "FORMS_SECRET_KEY"),
+        ({"SECRET_KEY": STRONG, "LINK_SIGNING_KEYS": KEYS}, "FORMS_IDENTITY_ANSWER_KEY"),
     ],
 )
 def test_production_refuses_missing_secrets(
@@ -165,11 +188,16 @@ def test_production_refuses_missing_secrets(
     assert not (tmp_path / "secrets.json").exists()  # nothing generated in production
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "LINK_SIGNING_KEYS"])
+@pytest.mark.parametrize("name", ["SECRET_KEY", "LINK_SIGNING_KEYS", "IDENTITY_ANSWER_KEY"])
 def test_production_refuses_generated_secrets(tmp_path: Path, name: str) -> None:
     # A development run generated var/secrets.json.
     laptop = ensure_secrets(load_settings(environ={}, overrides={"VAR_DIR": str(tmp_path)}))
-    given = {"SECRET_KEY": STRONG, "LINK_SIGNING_KEYS": KEYS, name: laptop[name]}
+    given = {
+        "SECRET_KEY": STRONG,
+        "LINK_SIGNING_KEYS": KEYS,
+        "IDENTITY_ANSWER_KEY": ANSWER_KEY,
+        name: laptop[name],
+    }
     settings = load_settings(
         environ={"FORMS_ENV": "production"}, overrides={"VAR_DIR": str(tmp_path), **given}
     )
@@ -182,6 +210,7 @@ def test_production_starts_with_configured_strong_secrets(tmp_path: Path) -> Non
         "FORMS_ENV": "production",
         "FORMS_SECRET_KEY": STRONG,
         "FORMS_LINK_SIGNING_KEYS": json.dumps(KEYS),
+        "FORMS_IDENTITY_ANSWER_KEY": ANSWER_KEY,
         "FORMS_VAR_DIR": str(tmp_path),
         "FORMS_BASE_URL": "https://forms.example.fr",
     }
@@ -191,7 +220,12 @@ def test_production_starts_with_configured_strong_secrets(tmp_path: Path) -> Non
 
 
 def test_production_still_checks_strength(tmp_path: Path) -> None:
-    given = {"VAR_DIR": str(tmp_path), "SECRET_KEY": "x" * 8, "LINK_SIGNING_KEYS": KEYS}
+    given = {
+        "VAR_DIR": str(tmp_path),
+        "SECRET_KEY": "x" * 8,
+        "LINK_SIGNING_KEYS": KEYS,
+        "IDENTITY_ANSWER_KEY": ANSWER_KEY,
+    }
     with pytest.raises(ConfigurationError, match="at least 32"):
         ensure_secrets(load_settings(environ={"FORMS_ENV": "production"}, overrides=given))
 
@@ -282,7 +316,7 @@ def test_a_layer_replaces_a_whole_value_and_file_keys_may_be_upper_case(tmp_path
 
 
 def test_the_defaults_are_those_of_the_parts_they_configure() -> None:
-    from forms_service.accounts.service import LockoutPolicy
+    from forms_service.accounts.lockout import LockoutPolicy
     from forms_service.intake.mailroom.reading import ReadingSettings
     from forms_service.jobs.sweeps import SweepSettings
     from forms_service.pdfforms.guard import PdfLimits

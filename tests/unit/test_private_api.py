@@ -31,8 +31,6 @@ import sqlalchemy
 import wtforms
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
-from flask_login.config import COOKIE_NAME, SESSION_KEYS
 from flask_wtf import FlaskForm
 from pdfminer.pdfdevice import PDFTextDevice
 from pypdf import PdfWriter
@@ -89,18 +87,6 @@ USES = (
         "Limiter._check_request_limit",
         "forms_service/web/extensions.py",
         "ViewLimiter removes this before_request hook (limits are checked on the views only)",
-    ),
-    PrivateUse(
-        "Flask-Login",
-        "LoginManager._session_protection_failed",
-        "forms_service/web/extensions.py",
-        "SignInManager overrides it to leave sessions of people who never signed in alone",
-    ),
-    PrivateUse(
-        "Flask-Login",
-        "flask_login.config.SESSION_KEYS",
-        "forms_service/web/extensions.py",
-        "SignInManager: a session holding none of these keys has nothing to protect",
     ),
     PrivateUse(
         "reportlab",
@@ -227,19 +213,6 @@ def _check_request_limit() -> None:
     assert hook in app.before_request_funcs[None], "is no longer the before_request hook"
 
 
-def _session_protection_failed() -> None:
-    method = LoginManager._session_protection_failed
-    assert list(inspect.signature(method).parameters) == ["self"], "takes other arguments"
-    caller = inspect.getsource(LoginManager._load_user)
-    assert "_session_protection_failed" in caller, "is no longer called by _load_user"
-
-
-def _session_keys() -> None:
-    assert isinstance(SESSION_KEYS, set | frozenset), "is not a set"
-    assert {"_user_id", "_id", "_fresh", "_remember"} <= SESSION_KEYS, "lost a session key"
-    assert isinstance(COOKIE_NAME, str), "COOKIE_NAME is not a string"
-
-
 def _assign_state() -> None:
     assert list(inspect.signature(TTFont._assignState).parameters)[:2] == ["self", "doc"]
     font = TTFont("DejaVuSans", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -344,8 +317,6 @@ CHECKS: dict[str, Callable[[], None]] = {
     "Limiter._meta_limits": _limiter_lists("_meta_limits"),
     "Limiter._in_memory_fallback": _limiter_lists("_in_memory_fallback"),
     "Limiter._check_request_limit": _check_request_limit,
-    "LoginManager._session_protection_failed": _session_protection_failed,
-    "flask_login.config.SESSION_KEYS": _session_keys,
     "TTFont._assignState": _assign_state,
     "TTFont.addObjects": _mirrored,
     "pdfdoc.format": _pdfdoc_format,

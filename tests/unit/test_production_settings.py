@@ -14,6 +14,7 @@ SAFE = {
     "ENV": "production",
     "SECRET_KEY": "HsFMlvFWWSNH8s4CEW4ngcE0mnLFEOx6x7G5HU_78uf4oL8R",
     "LINK_SIGNING_KEYS": ["k9:LpJIzfgkaoKjsx0DC4FiBnh29QS60TSKsSNF00Fc"],
+    "IDENTITY_ANSWER_KEY": "t3Xq9vB0_rKwZp1yLm4N8sHdJf6GcAeU2oYiTl5QxVbR",
     "DATABASE_URL": "postgresql+psycopg://forms@db/forms",
     "BASE_URL": "https://forms.example.org",
 }
@@ -122,3 +123,13 @@ def test_one_secret_used_for_two_keys_is_refused_in_production(
     with pytest.raises(ConfigurationError, match=f"{names} are the same secret") as caught:
         check_production(_settings(tmp_path, **changes))
     assert str(SAFE["SECRET_KEY"]) not in str(caught.value)
+
+
+def test_production_needs_its_own_strong_identity_answer_key(tmp_path: Path) -> None:
+    """Issue 18: identity answers are keyed with a secret outside the database."""
+    with pytest.raises(ConfigurationError, match="FORMS_IDENTITY_ANSWER_KEY"):
+        ensure_secrets(_settings(tmp_path, IDENTITY_ANSWER_KEY=""))
+    with pytest.raises(ConfigurationError, match="IDENTITY_ANSWER_KEY is not random enough"):
+        check_production(_settings(tmp_path, IDENTITY_ANSWER_KEY="birthdate" * 4))
+    with pytest.raises(ConfigurationError, match="SECRET_KEY and IDENTITY_ANSWER_KEY are the same"):
+        check_production(_settings(tmp_path, IDENTITY_ANSWER_KEY=SAFE["SECRET_KEY"]))

@@ -1,9 +1,8 @@
-"""The identity question: answers checked against the issue's digests, failures counted and locked."""
+"""The identity question: answers checked against their digests; wrong ones lock, longer each time."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,18 +10,27 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.audit import service as audit
-from forms_service.core.errors import TooManyAttempts
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import ChallengeQuestion, FormDefinition
-from forms_service.intake.online.model import ChallengeFailed, ChallengePolicy
+from forms_service.intake.online.model import (
+    ChallengeFailed,
+    ChallengePolicy,
+    IdentityBlocked,
+    IdentityLocked,
+)
 from forms_service.intake.online.queries import DOCUMENTS
-from forms_service.issuing.service import challenge_digest
+from forms_service.issuing.identity import AnswerDigester, outdated
 from forms_service.storage.model import Document, SecurityEvent
 
 #: The identity check's statements: the document's challenge state, locked (failures are
 #: counted one answer at a time), and its update when it changes.
 _LOCK_CHALLENGE = (
-    select(DOCUMENTS.c.challenge_failures, DOCUMENTS.c.challenge_locked_until)
+    select(
+        DOCUMENTS.c.challenge_failures,
+        DOCUMENTS.c.challenge_locked_until,
+        DOCUMENTS.c.challenge_locks,
+        DOCUMENTS.c.challenge_blocked_at,
+    )
     .where(DOCUMENTS.c.id == bindparam("document_id"))
     .with_for_update()
 )
@@ -32,7 +40,14 @@ _SET_CHALLENGE = (
     .values(
         challenge_failures=bindparam("failures"),
         challenge_locked_until=bindparam("locked_until"),
+        challenge_locks=bindparam("locks"),
+        challenge_blocked_at=bindparam("blocked_at"),
     )
+)
+_SET_DIGESTS = (
+    update(DOCUMENTS)
+    .where(DOCUMENTS.c.id == bindparam("document_id"))
+    .values(challenge_digests=bindparam("digests"))
 )
 
 
@@ -44,21 +59,35 @@ def check_identity(
     policy: ChallengePolicy,
     now: dt.datetime,
     *,
+    digester: AnswerDigester,
     client: str | None = None,
 ) -> None:
-    """Check the identity answers to a document's question; count and lock on failures.
+    """Check the identity answers to a document's question; count, lock and escalate.
 
-    Returns when the answers are right (resetting what failures counted); otherwise the
-    failure is counted, in a security event and an audit event, and the document is locked
-    after `policy.max_failures` of them.
+    Returns when the answers are right (resetting the failures counted, and rewriting
+    legacy digests keyed). Otherwise the failure is counted, in a security event and an
+    audit event; `policy.max_failures` of them lock the document, each lock longer than the
+    one before (`ChallengePolicy.lock_for`), the last one until an adviser unlocks it.
+    Locks counted so far are kept across right answers: a right answer after a lock does not
+    give back the guesses used.
 
     Raises:
-        TooManyAttempts: the document is locked after too many wrong answers.
+        IdentityBlocked: the document is locked until an adviser unlocks it.
+        IdentityLocked: the document is locked for a while after too many wrong answers.
         ChallengeFailed: an answer is wrong (the message does not say which).
     """
     # The digests are written once, when the document is issued: compared on this read.
-    right = answers_right(definition.challenge, document.challenge_digests, answers)
-    if right and not document.challenge_failures and document.challenge_locked_until is None:
+    digests = document.challenge_digests
+    values = _parsed(definition.challenge, answers)
+    right = answers_right(definition.challenge, digests, answers, digester)
+    upgrade = right and outdated(digests)
+    if (
+        right
+        and not upgrade
+        and not document.challenge_failures
+        and document.challenge_locked_until is None
+        and document.challenge_blocked_at is None
+    ):
         # Right answers to a document read in this request with nothing to reset (no
         # failure counted, no lock, even an expired one): nothing to write, so no
         # transaction and no row lock (3 round trips fewer). A wrong answer committed since
@@ -67,37 +96,65 @@ def check_identity(
     with sessions() as session, session.begin():
         connection = session.connection()  # Core statements, no ORM loading
         state = connection.execute(_LOCK_CHALLENGE, {"document_id": document.id}).one()
-        failures = state.challenge_failures
-        locked_until = state.challenge_locked_until
-        locked = bool(locked_until and locked_until > now)
-        if locked:
+        failures, locks = state.challenge_failures, state.challenge_locks or 0
+        locked_until, blocked_at = state.challenge_locked_until, state.challenge_blocked_at
+        refused: IdentityLocked | IdentityBlocked | None = None
+        if blocked_at is not None:
+            refused = IdentityBlocked("This form is locked until an adviser unlocks it.")
+        elif locked_until and locked_until > now:
+            refused = IdentityLocked("Too many wrong answers. Try again later.")
+        if refused is not None:
             session.add(
                 SecurityEvent(
-                    at=now,
-                    kind="challenge_locked",
-                    document_id=document.id,
-                    client=client,
-                    detail="",
+                    at=now, kind="challenge_locked", document_id=document.id, client=client
                 )
             )
         else:
             if right:
+                if upgrade:
+                    connection.execute(
+                        _SET_DIGESTS,
+                        {
+                            "document_id": document.id,
+                            "digests": digester.digests(str(digests.get("salt", "")), values),
+                        },
+                    )
                 if failures or locked_until is not None:
                     connection.execute(
                         _SET_CHALLENGE,
-                        {"document_id": document.id, "failures": 0, "locked_until": None},
+                        {
+                            "document_id": document.id,
+                            "failures": 0,
+                            "locked_until": None,
+                            "locks": locks,
+                            "blocked_at": None,
+                        },
                     )
                 return
             failures += 1
             if failures >= policy.max_failures:
-                locked_until = now + dt.timedelta(minutes=policy.lock_minutes)
-                failures = 0
+                failures, locks = 0, locks + 1
+                lasts = policy.lock_for(locks)
+                if lasts is None:
+                    blocked_at, locked_until = now, None
+                else:
+                    locked_until = now + lasts
+                audit.record(
+                    session,
+                    "identity_blocked" if blocked_at else "identity_locked",
+                    actor="customer",
+                    at=now,
+                    document_id=document.id,
+                    detail={"lock": locks},
+                )
             connection.execute(
                 _SET_CHALLENGE,
                 {
                     "document_id": document.id,
                     "failures": failures,
                     "locked_until": locked_until,
+                    "locks": locks,
+                    "blocked_at": blocked_at,
                 },
             )
             audit.record(
@@ -112,22 +169,33 @@ def check_identity(
                     detail="",
                 )
             )
-    if locked:
-        raise TooManyAttempts("Too many wrong answers. Try again later.")
+    if refused is not None:
+        raise refused
     raise ChallengeFailed("The answers do not match our records.")
 
 
-def answers_right(
-    questions: Sequence[ChallengeQuestion], digests: Mapping[str, Any], answers: Mapping[str, str]
-) -> bool:
-    """Whether every identity answer matches its salted digest (all compared, always)."""
-    salt = digests.get("salt", "")
-    right = True
+def _parsed(
+    questions: Sequence[ChallengeQuestion], answers: Mapping[str, str]
+) -> dict[str, str | None]:
+    values: dict[str, str | None] = {}
     for question in questions:
         try:
-            value = question.parse(answers.get(question.name))
+            values[question.name] = question.parse(answers.get(question.name))
         except FieldValueError:
-            value = None
-        expected = digests.get(question.name, "")
-        right &= value is not None and hmac.compare_digest(challenge_digest(salt, value), expected)
+            values[question.name] = None
+    return values
+
+
+def answers_right(
+    questions: Sequence[ChallengeQuestion],
+    digests: Mapping[str, Any],
+    answers: Mapping[str, str],
+    digester: AnswerDigester,
+) -> bool:
+    """Whether every identity answer matches its digest (all compared, always)."""
+    salt = str(digests.get("salt", ""))
+    right = True
+    for name, value in _parsed(questions, answers).items():
+        expected = str(digests.get(name, ""))
+        right &= value is not None and digester.matches(salt, value, expected)
     return right

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from forms_service.core.errors import Gone, InvalidInput
+from forms_service.core.errors import Gone, InvalidInput, TooManyAttempts
 from forms_service.definitions.model import FormDefinition
 from forms_service.storage.model import Document, Submission
 
@@ -37,10 +37,37 @@ class TamperedShownValues(Exception):
 
 @dataclass(frozen=True)
 class ChallengePolicy:
-    """How many wrong answers lock a document, and for how long."""
+    """How many wrong answers lock a document, for how long, and when it stays locked.
+
+    Each lock lasts longer: the first `lock_minutes`, the next ones `long_lock_hours`, and
+    lock number `max_locks` lasts until an adviser unlocks the document (`unlock-identity`):
+    at most `max_failures * max_locks` guesses in a link's life, not 240 a day.
+    """
 
     max_failures: int = 5
     lock_minutes: int = 30
+    long_lock_hours: int = 6
+    max_locks: int = 3
+
+    def lock_for(self, locks: int) -> dt.timedelta | None:
+        """How long lock number `locks` (1, 2, …) lasts; None: until an adviser unlocks."""
+        if locks >= self.max_locks:
+            return None
+        if locks <= 1:
+            return dt.timedelta(minutes=self.lock_minutes)
+        return dt.timedelta(hours=self.long_lock_hours)
+
+
+class IdentityLocked(TooManyAttempts):
+    """Wrong identity answers locked the document for a while (longer each time)."""
+
+    code = "identity_locked"
+
+
+class IdentityBlocked(TooManyAttempts):
+    """Wrong identity answers locked the document until an adviser unlocks it."""
+
+    code = "identity_blocked"
 
 
 @dataclass(frozen=True)

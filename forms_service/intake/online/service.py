@@ -285,7 +285,8 @@ class OnlineIntake:
         """Check the identity answers; count and lock on failures.
 
         Raises:
-            TooManyAttempts: the document is locked after too many wrong answers.
+            IdentityLocked: the document is locked for a while after too many wrong answers.
+            IdentityBlocked: it is locked until an adviser unlocks it.
             ChallengeFailed: an answer is wrong (the message does not say which).
         """
         check_identity(
@@ -295,6 +296,7 @@ class OnlineIntake:
             answers,
             self.challenge,
             self.clock(),
+            digester=self.issuing.answers,
             client=client,
         )
 

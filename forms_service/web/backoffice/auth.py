@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -14,9 +13,10 @@ from flask_login import current_user
 from flask_login.mixins import UserMixin
 
 from forms_service.accounts.service import Role, roles_of
+from forms_service.accounts.sessions import Browser, SessionPolicy, find_session
 from forms_service.config import Settings
 from forms_service.storage.model import User
-from forms_service.web.context import runtime
+from forms_service.web.context import agent_digest, client_pseudonym, runtime
 from forms_service.web.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,7 +34,8 @@ class BackofficeUser(UserMixin):
     user_id: int
     username: str
     roles: frozenset[Role]
-    fingerprint: str
+    #: The random id of the server-side session record (`user_sessions`) the cookie names.
+    session_id: str
     active: bool = True
     #: The language the user chose for their screens (None: the browser's).
     locale: str | None = None
@@ -44,43 +45,52 @@ class BackofficeUser(UserMixin):
         return self.active
 
     def get_id(self) -> str:
-        # The fingerprint of the password hash is part of the id: changing the password
-        # ends every session opened with the old one.
-        return f"{self.user_id}.{self.fingerprint}"
+        # What the signed cookie holds: the session record's id, looked up on every request
+        # (ended at sign-out, password change or revoke), never the user's id alone.
+        return self.session_id
 
     def has_any(self, *roles: Role) -> bool:
         """Whether the user holds one of `roles` (admin holds them all)."""
         return Role.ADMIN in self.roles or bool(self.roles & set(roles))
 
 
-def _fingerprint(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
-def backoffice_user(user: User) -> BackofficeUser:
-    """The web-layer view of a stored account."""
+def backoffice_user(user: User, session_id: str) -> BackofficeUser:
+    """The web-layer view of a stored account signed in as session `session_id`."""
     return BackofficeUser(
         user_id=user.id,
         username=user.username,
         roles=roles_of(user),
-        fingerprint=_fingerprint(user.password_hash),
+        session_id=session_id,
         active=user.active,
         locale=user.locale,
     )
 
 
+def this_browser() -> Browser:
+    """The request's client and browser, as sessions are bound to them (keyed digests)."""
+    return Browser(client=client_pseudonym(), agent=agent_digest())
+
+
+def session_policy(settings: Settings) -> SessionPolicy:
+    """The sessions' timeouts and binding, from the settings."""
+    return SessionPolicy(
+        idle=dt.timedelta(minutes=settings.backoffice_idle_minutes),
+        absolute=dt.timedelta(hours=settings.backoffice_session_hours),
+        bind_address=settings.backoffice_session_bind_address,
+    )
+
+
 def _load_user(identifier: str) -> BackofficeUser | None:
-    raw_id, _, fingerprint = identifier.partition(".")
-    if not raw_id.isdigit():
-        return None
-    with runtime().sessions() as session:
-        user = session.get(User, int(raw_id))
-        if user is None or not user.active:
-            return None
-        loaded = backoffice_user(user)
-    if loaded.fingerprint != fingerprint:
-        return None
-    return loaded
+    built = runtime()
+    with built.sessions() as session, session.begin():
+        user = find_session(
+            session,
+            identifier,
+            this_browser(),
+            now=built.clock(),
+            policy=session_policy(built.settings),
+        )
+        return backoffice_user(user, identifier) if user is not None else None
 
 
 def init_login(app: Flask) -> None:
@@ -88,8 +98,10 @@ def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "backoffice.login"
     login_manager.login_message = None
-    # A session used from another browser or address is dropped, not trusted.
-    login_manager.session_protection = "strong"
+    # The session record binds the session to its browser (and, when configured, address):
+    # see accounts.sessions. Flask-Login's own "strong" check, which also hashes the address,
+    # would drop every session whose mobile address changes, without ending its record.
+    login_manager.session_protection = None
     login_manager.user_loader(_load_user)
     secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)

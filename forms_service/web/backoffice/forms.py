@@ -64,3 +64,7 @@ class LanguageForm(FlaskForm):
 
     lang = StringField(validators=[DataRequired(), AnyOf(list(LOCALES))])
     next = HiddenField(validators=[Optional(), Length(max=512)])
+
+
+class RevokeForm(FlaskForm):
+    """Ending one session or all of a user's: nothing but the CSRF token."""

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -13,22 +14,25 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, ngettext
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from forms_service.accounts.service import LockoutPolicy, Role, authenticate, set_locale
+from forms_service.accounts.lockout import LockoutPolicy
+from forms_service.accounts.service import Role, authenticate, set_locale
+from forms_service.accounts.sessions import end_session, open_session
 from forms_service.core.errors import FormsError, TooManyAttempts
 from forms_service.web.backoffice.auth import (
     REVIEWERS,
     BackofficeUser,
     backoffice_user,
     signed_in,
+    this_browser,
 )
 from forms_service.web.backoffice.forms import LanguageForm, LoginForm
 from forms_service.web.backoffice.locale import SESSION_KEY, own_path, template_context
-from forms_service.web.context import runtime
+from forms_service.web.context import client_pseudonym, runtime
 from forms_service.web.extensions import limiter
 from forms_service.web.refusals import for_office
 
@@ -44,7 +48,11 @@ def _login_limit() -> str:
 def _lockout_policy() -> LockoutPolicy:
     settings = runtime().settings
     return LockoutPolicy(
-        max_failures=settings.login_max_failures, lock_minutes=settings.login_lock_minutes
+        max_failures=settings.login_max_failures,
+        lock_minutes=settings.login_lock_minutes,
+        account_max_failures=settings.login_account_max_failures,
+        backoff_max_seconds=settings.login_backoff_max_seconds,
+        key=settings.secret_key.encode(),
     )
 
 
@@ -74,31 +82,47 @@ def login() -> ResponseReturnValue:
         return _render_login(form)
     if not form.validate():
         return _render_login(form, status=422)
+    now = runtime().clock()
     try:
         with runtime().sessions() as db, db.begin():
-            user = authenticate(
+            result = authenticate(
                 db,
                 form.username.data or "",
                 form.password.data or "",
-                now=runtime().clock(),
+                now=now,
+                client=client_pseudonym(),
                 policy=_lockout_policy(),
             )
-            signed: BackofficeUser | None = backoffice_user(user) if user else None
+            signed: BackofficeUser | None = None
+            if result is not None:
+                session_id = open_session(db, result.user, this_browser(), now=now)
+                signed = backoffice_user(result.user, session_id)
     except TooManyAttempts:
+        # The same words and status for an unknown name: nothing tells them apart.
         return _render_login(
             form,
-            message=gettext("This account is locked for a while after repeated failures."),
+            message=gettext("Too many failed sign-ins from here: try again later."),
             code="locked",
             status=429,
         )
-    if signed is None:
+    if signed is None or result is None:
         return _render_login(
             form, message=gettext("Unknown user or wrong password."), code="wrong", status=401
         )
     # A new identity: nothing from the anonymous session survives (session fixation).
     session.clear()
     login_user(signed)
-    session.permanent = True  # expires after BACKOFFICE_IDLE_MINUTES without a request
+    session.permanent = True  # the cookie's own idle limit; the record's are the server's
+    if result.failures_since:
+        count = result.failures_since
+        flash(
+            ngettext(
+                "%(num)d failed sign-in attempt on your account since your last sign-in.",
+                "%(num)d failed sign-in attempts on your account since your last sign-in.",
+                count,
+            ),
+            "warning",
+        )
     return redirect(_landing(signed, form.next.data), code=303)
 
 
@@ -114,7 +138,13 @@ def _landing(user: BackofficeUser, asked: str | None) -> str:
 
 @blueprint.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
-    """Sign out and drop the whole session (a POST: CSRFProtect checks its token)."""
+    """Sign out: end the session record, drop the whole session (CSRFProtect checks the POST).
+
+    The record ends first: a copy of the cookie made before sign-out is refused after it.
+    """
+    if current_user.is_authenticated:
+        with runtime().sessions() as db, db.begin():
+            end_session(db, signed_in().session_id, now=runtime().clock())
     logout_user()
     session.clear()
     return redirect(url_for("backoffice.login"), code=303)

@@ -130,6 +130,7 @@ def _page(
         error_code=error.code if error else None,
         max_megabytes=_max_megabytes(),
         lang=lang,
+        lock_rule=runtime().intake.challenge,
     )
 
 

@@ -30,6 +30,7 @@ from forms_service.intake.online.drafts import DraftTooLarge, Resumed, resume
 from forms_service.intake.online.model import (
     ChallengeFailed,
     ClosedLink,
+    IdentityBlocked,
     OpenedForm,
     Purpose,
     TamperedShownValues,
@@ -80,6 +81,9 @@ def form(token: str) -> ResponseReturnValue:
         return redirect(url_for("public.done", token=token))
     document, definition = opened.document, opened.definition
     if opened.needs_identity:
+        if document.challenge_blocked_at is not None:
+            # Nothing to answer until an adviser unlocks it: say so before any guess.
+            raise IdentityBlocked("This form is locked until an adviser unlocks it.")
         return _render_challenge(token, document, definition, lang)
     if opened.answer is not None:
         return redirect(url_for("public.done", token=token))
@@ -343,6 +347,7 @@ def _render_challenge(
         form=web_form,
         failed=failed,
         lang=lang,
+        lock_rule=runtime().intake.challenge,
     )
 
 

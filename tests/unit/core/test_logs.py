@@ -7,6 +7,8 @@ import logging
 import sys
 import time
 
+import pytest
+
 from forms_service.core.logs import JsonFormatter, RedactingFilter, RedactingFormatter, redact
 
 
@@ -73,3 +75,15 @@ def test_tracebacks_are_redacted_in_both_formats() -> None:
         for secret in ("BBBB", "jeanne.martin", "Jeanne"):
             assert secret not in line, (type(formatter).__name__, secret)
         assert "Key (email)=([redacted])" in line and "RuntimeError" in line
+
+
+@pytest.mark.parametrize("first", ["-", "_", ".", "~", "+", "=", "%2D", "!", "é", "*", "A"])
+def test_a_token_is_redacted_whatever_its_first_character(first: str) -> None:
+    """Regression (issue 18): a token was only redacted when it began with one of the
+    tokens' own characters; `/f/~…` or `Bearer +…` reached the development log whole."""
+    secret = first + "Zq8pL2mN4vB6xC9kJ3hG5fD7sA1wE0rTyU.k1.mac-of-the-link"
+    line = f'"GET /f/{secret}/challenge?lang=en HTTP/1.1" 200 -'
+    assert redact(line) == '"GET /f/[token]/challenge?lang=en HTTP/1.1" 200 -'
+    header = f"Authorization: Bearer {secret}"
+    assert redact(header) == "Authorization: Bearer [redacted]"
+    assert "Zq8p" not in redact(f"headers={{'Authorization': 'Bearer {secret}'}}")

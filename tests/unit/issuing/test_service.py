@@ -14,7 +14,8 @@ from forms_service.connectors.interfaces import Selection
 from forms_service.connectors.memory import InMemoryConnector
 from forms_service.core.errors import InvalidInput, NotFound
 from forms_service.definitions.service import DefinitionSet, load_definitions
-from forms_service.issuing.service import IssuingService, challenge_digest, snapshot_of
+from forms_service.issuing.identity import KEYED, AnswerDigester
+from forms_service.issuing.service import IssuingService, snapshot_of
 from forms_service.issuing.tokens import LinkSigner, SigningKey
 from forms_service.storage import migrate
 from forms_service.storage.model import AuditEvent, Document, DocumentStatus
@@ -38,6 +39,8 @@ CUSTOMER: dict[str, Any] = {
     "interests": "",
 }
 
+ANSWER_KEY = b"k" * 40
+
 
 @pytest.fixture(scope="module")
 def definitions() -> DefinitionSet:
@@ -59,6 +62,7 @@ def issuing(tmp_path: Path, definitions: DefinitionSet) -> Iterator[IssuingServi
         LinkSigner([SigningKey.parse("k1:" + "s" * 40)]),
         "https://forms.example.fr/",
         clock=lambda: NOW,
+        answers=AnswerDigester(ANSWER_KEY),
     )
     engine.dispose()
 
@@ -97,7 +101,10 @@ def test_issue_stores_a_document_with_expiry_digests_and_an_audit_event(
         assert document.status is DocumentStatus.ISSUED
         assert document.issued_at == NOW
         salt = document.challenge_digests["salt"]
-        assert document.challenge_digests["birth_date"] == challenge_digest(salt, "1987-04-23")
+        stored = document.challenge_digests["birth_date"]
+        assert stored.startswith(KEYED)  # keyed with the secret, not a plain salted hash
+        assert stored == AnswerDigester(ANSWER_KEY).digest(salt, "1987-04-23")
+        assert stored != AnswerDigester(b"another key" * 4).digest(salt, "1987-04-23")
         assert "1987-04-23" not in str(document.challenge_digests)
         event = session.execute(select(AuditEvent)).scalar_one()
         assert (event.kind, event.actor, event.document_id) == (
