@@ -16,6 +16,7 @@ from forms_service.definitions.fieldtypes import (
     PaperCheck,
     Rules,
 )
+from forms_service.definitions.messages import MessagePurpose, MessageTemplate
 
 
 class Policy(StrEnum):
@@ -152,6 +153,10 @@ class FormDefinition:
     path: str = ""
     #: An organisation's own fillable PDF, issued prefilled and read back (absolute path).
     pdf_template: str | None = None
+    #: The message its documents are sent with (e-mail, SMS; `message:`), None when none.
+    message: MessageTemplate | None = None
+    #: Why its messages are sent (`purpose:`): service messages carry no unsubscribe link.
+    purpose: MessagePurpose = MessagePurpose.SERVICE
 
     def title_in(self, locale: str) -> str:
         """The title in `locale`."""

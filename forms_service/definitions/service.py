@@ -20,6 +20,7 @@ from forms_service.definitions.fieldtypes import (
     check_date_spec,
     register_installed_field_types,
 )
+from forms_service.definitions.messages import parse_message, parse_purpose
 from forms_service.definitions.model import (
     ChallengeQuestion,
     Channel,
@@ -44,6 +45,8 @@ _FORM_KEYS = frozenset(
         "challenge",
         "letter",
         "pdf_template",
+        "message",
+        "purpose",
     }
 )
 _FIELD_KEYS = frozenset(
@@ -254,6 +257,12 @@ def _build(
                 out.add(f"'confirms' names {built.confirms!r}, which is not a field", built.name)
     challenge = _challenge(raw.get("challenge", []), out)
     pdf_template = _pdf_template(raw.get("pdf_template"), out, path)
+    message = parse_message(
+        raw.get("message"),
+        out.add,
+        lambda value, what, required: _texts(value, out, what, None, required=required),
+    )
+    purpose = parse_purpose(raw.get("purpose"), out.add)
     if out.problems or source is None:
         return None
     return FormDefinition(
@@ -268,6 +277,8 @@ def _build(
         challenge=challenge,
         path=path,
         pdf_template=pdf_template,
+        message=message,
+        purpose=purpose,
     )
 
 

@@ -101,10 +101,16 @@ def outside_gsm(text: str) -> list[str]:
     return list(seen)
 
 
-def count_segments(text: str) -> SegmentCount:
-    """How many SMS segments `text` takes, and in which encoding."""
+def count_segments(text: str, *, ucs2: bool = False) -> SegmentCount:
+    """How many SMS segments `text` takes, and in which encoding.
+
+    Args:
+        text: the SMS.
+        ucs2: count it in UCS-2 even if every character is in GSM-7 (a text whose
+            placeholders may bring any letter).
+    """
     outside = next((c for c in text if not is_gsm(c)), None)
-    if outside is None:
+    if outside is None and not ucs2:
         sizes = [septets(c) for c in text]
         return _split(Encoding.GSM7, sizes, SINGLE_GSM, CONCATENATED_GSM)
     sizes = [2 if ord(c) > 0xFFFF else 1 for c in text]
