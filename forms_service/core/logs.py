@@ -1,4 +1,4 @@
-"""Structured (JSON) logs that never carry personal data or link tokens."""
+"""Structured (JSON) logs that never carry personal data, link tokens or short link codes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 
 #: Link tokens (/f/<token>) and bearer tokens are secrets: they never reach a log line.
 _TOKEN_IN_PATH = re.compile(r"/f/[A-Za-z0-9_.-]{20,}")
+#: Short link codes (/r/<code>) are as secret: whatever follows /r/ in a path goes.
+_CODE_IN_PATH = re.compile(r"/r/[^\s\"'?#]+")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_.-]+")
 _BEARER_WORD = re.compile(r"(?i)bearer")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -29,6 +31,8 @@ def redact(text: str) -> str:
     # substitutions run only on text that may hold a token.
     if "/f/" in text:
         text = _TOKEN_IN_PATH.sub("/f/[token]", text)
+    if "/r/" in text:
+        text = _CODE_IN_PATH.sub("/r/[code]", text)
     if _BEARER_WORD.search(text):
         text = _BEARER.sub(_redacted_bearer, text)
     if ")=(" in text or "Failing row" in text:

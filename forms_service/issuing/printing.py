@@ -65,6 +65,8 @@ class DocumentPrinter:
         if record is None:
             connector = self.issuing.connectors[definition.source.connector]
             record = connector.read(definition.source.record_type, document.record_key) or {}
+        with self.issuing.sessions() as session:
+            short_link = self.issuing.short_link_for(session, document)
         return DocumentContent(
             document_id=document.id,
             reference=document.reference,
@@ -74,6 +76,7 @@ class DocumentPrinter:
             record=record,
             issued_on=document.issued_at.astimezone(dt.UTC).date(),
             expires_on=document.expires_at.astimezone(dt.UTC).date(),
+            short_link=short_link,
         )
 
     def render(self, document: Document, record: Mapping[str, Any] | None = None) -> bytes:

@@ -22,6 +22,7 @@ from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
+from forms_service.issuing.shortcodes import ShortCodes, short_url
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
 from forms_service.storage.model import Document, DocumentStatus
 
@@ -83,6 +84,7 @@ class IssuingService:
         base_url: str,
         clock: Clock = utc_now,
         layouts: LayoutVersions = LAYOUTS,
+        short_base_url: str = "",
     ) -> None:
         self.sessions = sessions
         #: The layout versions documents print with (current) and are read back with.
@@ -90,7 +92,11 @@ class IssuingService:
         self.definitions = definitions
         self.connectors = connectors
         self.signer = signer
+        #: Each new document gets a short link (SMS, QR codes) in its issuing transaction.
+        self.short_codes = ShortCodes(signer.keys)
         self.base_url = base_url.rstrip("/")
+        #: The origin of short links (SHORT_LINK_BASE_URL, else BASE_URL).
+        self.short_base_url = (short_base_url or base_url).rstrip("/")
         self.clock = clock
 
     def definition(self, form_id: str) -> FormDefinition:
@@ -103,6 +109,11 @@ class IssuingService:
     def link_for(self, document: Document) -> str:
         """The public link of a document."""
         return f"{self.base_url}/f/{self.token_for(document)}"
+
+    def short_link_for(self, session: Session, document: Document) -> str | None:
+        """The short link of a document (`…/r/<code>`), None when it has none (issued before)."""
+        code = self.short_codes.existing_code(session, document.id)
+        return None if code is None else short_url(self.short_base_url, code)
 
     def token_for(self, document: Document) -> str:
         """The signed token of a document."""
@@ -163,6 +174,7 @@ class IssuingService:
             with self.sessions() as session, session.begin():
                 session.add(document)
                 session.flush()
+                self.short_codes.add_many(session, [(document.id, document.expires_at)], now)
                 audit.record_all(session, [_issued_event(document, actor, now)])
         except IntegrityError:
             # Issued concurrently by another process: the unique constraint chose a winner.
@@ -204,6 +216,7 @@ class IssuingService:
                 ]
                 session.add_all(new)
                 session.flush()
+                self.short_codes.add_many(session, [(d.id, d.expires_at) for d in new], now)
                 audit.record_all(session, [_issued_event(d, actor, now) for d in new])
         except IntegrityError:
             # Another process issued one of these meanwhile: one by one, each race has a winner.

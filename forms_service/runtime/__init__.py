@@ -23,6 +23,7 @@ from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
 from forms_service.core.clock import Clock, utc_now
 from forms_service.definitions.service import DefinitionSet, load_definitions
+from forms_service.delivery.shortlinks import ShortLinks
 from forms_service.intake.mailroom import tasks as mailroom_tasks
 from forms_service.intake.mailroom.service import MailroomIntake
 from forms_service.intake.online.model import ChallengePolicy
@@ -73,6 +74,8 @@ class Runtime:
     printer: DocumentPrinter
     #: The time every service built here reads (the web layer too: never datetime.now()).
     clock: Clock
+    #: The documents' short links (`/r/<code>`, SMS and QR codes).
+    short_links: ShortLinks
     #: Set right after construction: both need the runtime itself.
     jobs: JobQueue = field(init=False)
     mailroom: MailroomIntake = field(init=False)
@@ -90,7 +93,13 @@ def build_runtime(settings: Settings) -> Runtime:
     sessions = make_session_factory(engine)
     signer = LinkSigner([SigningKey.parse(k) for k in settings.link_signing_keys])
     issuing = IssuingService(
-        sessions, definitions, connectors, signer, settings.base_url, clock=clock
+        sessions,
+        definitions,
+        connectors,
+        signer,
+        settings.base_url,
+        clock=clock,
+        short_base_url=settings.short_link_base_url,
     )
     outbox = OutboxDeliverer(
         sessions,
@@ -135,6 +144,7 @@ def build_runtime(settings: Settings) -> Runtime:
         files=LocalFileStore(settings.file_store_dir),
         printer=DocumentPrinter(issuing),
         clock=clock,
+        short_links=ShortLinks(signer.keys, clock=clock),
     )
     runtime.jobs = build_job_queue(settings, lambda: runtime, JOBS)
     runtime.mailroom = build_mailroom(runtime)

@@ -7,4 +7,9 @@ all with `Base.metadata`, so that migrations, the schema check and the tests see
 whatever else was imported.
 """
 
-from forms_service.storage import events, model, scans  # noqa: F401 - registers every table
+from forms_service.storage import (  # noqa: F401 - registers every table
+    events,
+    model,
+    scans,
+    shortlinks,
+)

@@ -49,6 +49,19 @@ def _challenge_limit() -> str:
     return runtime().settings.ratelimit_challenge
 
 
+def _short_link_limit() -> str:
+    return runtime().settings.ratelimit_short_link
+
+
+def _short_link_global_limit() -> str:
+    return runtime().settings.ratelimit_short_link_global
+
+
+def _everyone() -> str:
+    """One rate-limit key for all clients: the global cap on short links."""
+    return "all-clients"
+
+
 def identified(document_id: str) -> bool:
     """Whether this browser's session answered the identity question of a document."""
     return document_id in session.get(_PASSED, [])
@@ -81,6 +94,29 @@ def form(token: str) -> ResponseReturnValue:
     return _render_form(
         token, document, definition, web_form, opened.shown, lang, live=opened.prefill.live
     )
+
+
+@blueprint.route("/r/<code>", methods=["GET"])
+@limiter.limit(_short_link_global_limit, key_func=_everyone, scope="short-links-all")
+@limiter.limit(_short_link_limit)
+def short_link(code: str) -> ResponseReturnValue:
+    """A short link (SMS, QR code): on to the document's signed link, or the long link's page.
+
+    An unknown code, an expired or a withdrawn link raise the long link's own errors, shown
+    with its pages and statuses (404, 410); the code itself is never logged.
+    """
+    services = runtime()
+    try:
+        with services.sessions() as session:
+            target = services.short_links.target(session, code, services.clock())
+    except FormsError as refused:
+        services.intake.security_event(f"short_link_{refused.code}", client=client_pseudonym())
+        raise
+    token = services.signer.sign(target.document_id, target.expires_at)
+    response = redirect(url_for("public.form", token=token), code=302)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @blueprint.route("/f/<token>", methods=["POST"])
