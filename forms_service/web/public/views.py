@@ -31,6 +31,7 @@ from forms_service.intake.online.model import (
     changes_of,
 )
 from forms_service.storage.model import Document, Submission
+from forms_service.storage.service import reading
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
 from forms_service.web.public.forms import PublicForm
@@ -107,7 +108,7 @@ def short_link(code: str) -> ResponseReturnValue:
     """
     services = runtime()
     try:
-        with services.sessions() as session:
+        with reading(services.sessions) as session:
             target = services.short_links.target(session, code, services.clock())
     except FormsError as refused:
         services.intake.security_event(f"short_link_{refused.code}", client=client_pseudonym())
