@@ -186,6 +186,9 @@ class PdfRenderer:
             "link": content.link,
             "reference": content.reference,
             "expires": content.expires_on,
+            "deadline": content.expires_on,
+            "short_link": content.short_link or content.link,
+            "organisation": definition.message.organisation if definition.message else "",
             "form": definition.title_in(locale),
         }
         y = PAGE_HEIGHT - 20 * MM

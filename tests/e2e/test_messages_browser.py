@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.delivery.interfaces import MessageContext
@@ -37,7 +37,12 @@ def rendered(runtime: Runtime, form_id: str, locale: str, **changes: Any) -> str
 def open_email(page: Page, html: str) -> list[str]:
     """Show an e-mail as a client would, refusing any request it makes (it must make none)."""
     requests: list[str] = []
-    page.route("**/*", lambda route: (requests.append(route.request.url), route.abort()))
+
+    def refuse(route: Route) -> None:
+        requests.append(route.request.url)
+        route.abort()
+
+    page.route("**/*", refuse)
     page.set_content(html, wait_until="load")
     return requests
 
