@@ -24,6 +24,7 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from forms_service.config import Settings
 from forms_service.core.errors import NotFound
 from forms_service.core.i18n import LOCALES, N_, gettext, known_locale, pick
 from forms_service.definitions.messages import (
@@ -129,8 +130,10 @@ class _Values:
 class MessageRenderer:
     """Renders the forms' messages (implements delivery.interfaces.Renderer)."""
 
-    def __init__(self, definitions: Mapping[str, FormDefinition], settings: Any = None) -> None:
-        """Args: the loaded definitions; the settings (unused for now: kept for the wiring)."""
+    def __init__(
+        self, definitions: Mapping[str, FormDefinition], settings: Settings | None = None
+    ) -> None:
+        """Take the loaded definitions and the settings (kept for the providers' wiring)."""
         self.definitions = definitions
         self.settings = settings
         self._jinja = Environment(
