@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import itertools
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.shortcodes import ShortCodes, short_url
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
 from forms_service.storage.model import Document, DocumentStatus
+from forms_service.storage.service import reading
 
 #: Documents issued per transaction by `issue` (the API and `issue --manifest`).
 ISSUE_BATCH = 100
@@ -110,10 +111,13 @@ class IssuingService:
         """The public link of a document."""
         return f"{self.base_url}/f/{self.token_for(document)}"
 
-    def short_link_for(self, session: Session, document: Document) -> str | None:
-        """The short link of a document (`…/r/<code>`), None when it has none (issued before)."""
-        code = self.short_codes.existing_code(session, document.id)
-        return None if code is None else short_url(self.short_base_url, code)
+    def short_links_for(self, document_ids: Sequence[str]) -> dict[str, str]:
+        """The short links `…/r/<code>` of documents (those issued before short links have
+        none), in one query per 500.
+        """
+        with reading(self.sessions) as session:
+            codes = self.short_codes.existing_codes(session, document_ids)
+        return {document_id: short_url(self.short_base_url, c) for document_id, c in codes.items()}
 
     def token_for(self, document: Document) -> str:
         """The signed token of a document."""

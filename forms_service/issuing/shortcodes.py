@@ -111,6 +111,21 @@ class ShortCodes:
             for document_id, expires_at in documents
         )
 
+    def existing_codes(self, session: Session, document_ids: Sequence[str]) -> dict[str, str]:
+        """The codes of the working short links of documents, in one query per 500 ids."""
+        found: dict[str, str] = {}
+        for start in range(0, len(document_ids), 500):
+            rows = session.execute(
+                select(ShortLink.document_id, ShortLink.key_id).where(
+                    ShortLink.document_id.in_(document_ids[start : start + 500]),
+                    ShortLink.revoked_at.is_(None),
+                )
+            )
+            for document_id, key_id in rows:
+                if key_id in self._keys and document_id not in found:
+                    found[document_id] = self.code_for(document_id, key_id)
+        return found
+
     def existing_code(self, session: Session, document_id: str) -> str | None:
         """The code of a document's working short link, None when it has none."""
         rows = session.scalars(
