@@ -112,8 +112,9 @@ class IssuingService:
         return f"{self.base_url}/f/{self.token_for(document)}"
 
     def short_links_for(self, document_ids: Sequence[str]) -> dict[str, str]:
-        """The short links `…/r/<code>` of documents (those issued before short links have
-        none), in one query per 500.
+        """The short links `…/r/<code>` of documents, in one query per 500 ids.
+
+        Documents issued before short links existed have none (their letter keeps the link).
         """
         with reading(self.sessions) as session:
             codes = self.short_codes.existing_codes(session, document_ids)
