@@ -21,10 +21,11 @@ from forms_service.core.logs import RedactingFilter
 from forms_service.issuing.shortcodes import CODE_LENGTH
 from forms_service.issuing.tokens import new_document_id
 from forms_service.runtime import Runtime
-from forms_service.storage.model import Document, SecurityEvent
+from forms_service.storage.model import Document, DocumentStatus, SecurityEvent
 from forms_service.storage.service import reading
 from forms_service.storage.shortlinks import ShortLink, code_digest
 from forms_service.web.extensions import limiter
+from tests.integration.changes_support import submit
 
 SHORT = re.compile(r"/r/([0-9a-z]{20})$")
 
@@ -248,3 +249,25 @@ def test_a_short_link_made_before_a_key_rotation_keeps_working(runtime: Runtime)
         assert rotated.create(session, issued.document_id, issued.expires_at) == code
         assert rotated.resolve(session, code) == issued.document_id
     assert dataclasses.is_dataclass(issued)
+
+
+def test_a_closed_document_goes_on_to_the_long_links_closed_page(
+    runtime: Runtime, client: Any
+) -> None:
+    issued = issue(runtime)
+    code = code_of(runtime, issued.document_id)
+    with runtime.sessions() as session:
+        document = session.get(Document, issued.document_id)
+        assert document is not None
+    submit(runtime, document, {})
+    with runtime.sessions() as session, session.begin():
+        stored = session.get(Document, issued.document_id)
+        assert stored is not None
+        stored.status = DocumentStatus.CLOSED
+    response = client.get(f"/r/{code}")
+    assert response.status_code == 302
+    closed = client.get(response.headers["Location"])
+    long_page = client.get(issued.link.removeprefix(runtime.issuing.base_url))
+    assert closed.status_code == long_page.status_code == 410
+    assert message_of(closed.data) == message_of(long_page.data)
+    assert "accepte plus de réponse" in message_of(closed.data)
