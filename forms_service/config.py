@@ -577,6 +577,8 @@ def check_production(settings: Settings) -> None:
         )
     if not settings.base_url.startswith("https://"):
         problems.append("FORMS_BASE_URL must be an https:// origin")
+    if settings.short_link_base_url and not settings.short_link_base_url.startswith("https://"):
+        problems.append("FORMS_SHORT_LINK_BASE_URL must be an https:// origin")
     problems.extend(_secret_problems(settings))
     if problems:
         raise ConfigurationError("production mode refuses to start: " + "; ".join(problems))
