@@ -55,6 +55,8 @@ PLACEHOLDERS: Final = frozenset(
 )
 #: The placeholders filled from the source record (any letter may be in them).
 RECORD_PLACEHOLDERS: Final = frozenset({"title", "first_name", "last_name"})
+#: What a subject may quote: it is a header, and nothing of the record goes into headers.
+SUBJECT_PLACEHOLDERS: Final = frozenset({"deadline", "organisation", "form"})
 _SMS_SENDER: Final = re.compile(r"[A-Za-z0-9]{1,11}|\+?[0-9]{3,15}")
 
 
@@ -205,14 +207,17 @@ def placeholders_of(text: str) -> set[str]:
     return set(PLACEHOLDER.findall(text))
 
 
-def _check_placeholders(texts: Texts, where: str, add: Report) -> None:
+def _check_placeholders(
+    texts: Texts, where: str, add: Report, allowed: frozenset[str] = PLACEHOLDERS
+) -> None:
     for locale, text in texts.items():
-        unknown = sorted(placeholders_of(text) - PLACEHOLDERS)
+        unknown = sorted(placeholders_of(text) - allowed)
         if unknown:
             add(
-                f"message: {where} ({locale}) uses unknown placeholders "
+                f"message: {where} ({locale}) uses "
+                f"{'unknown ' if allowed is PLACEHOLDERS else 'forbidden '}placeholders "
                 f"{', '.join('{' + u + '}' for u in unknown)} "
-                f"(allowed: {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))})"
+                f"(allowed: {', '.join('{' + p + '}' for p in sorted(allowed))})"
             )
 
 
@@ -227,8 +232,10 @@ def _email(raw: object, add: Report, texts: ReadTexts) -> EmailVariant | None:
     subject = texts(raw.get("subject"), "message email subject", True)
     preheader = texts(raw.get("preheader"), "message email preheader", False)
     reminder = texts(raw.get("reminder_subject"), "message email reminder_subject", False)
-    for where, value in (("subject", subject), ("preheader", preheader), ("reminder", reminder)):
-        _check_placeholders(value, f"email {where}", add)
+    headers = (("subject", subject), ("reminder_subject", reminder))
+    for where, value in (*headers, ("preheader", preheader)):
+        allowed = SUBJECT_PLACEHOLDERS if where != "preheader" else PLACEHOLDERS
+        _check_placeholders(value, f"email {where}", add, allowed)
         if any("\n" in t or "\r" in t for t in value.values()):
             add(f"message: email {where} must be one line")
     raw_blocks = raw.get("blocks")

@@ -276,7 +276,7 @@ class MessageRenderer:
         values = self._values(definition, message, context, sms_date, cut=True)
         return SmsRendition(
             text=sms_text(message, locale, values.plain, reminder=context.reminder > 0),
-            sender=message.sms_sender or message.organisation[:11],
+            sender=message.sms_sender or re.sub(r"[^A-Za-z0-9]", "", message.organisation)[:11],
             purpose=Purpose(definition.purpose.value),
             locale=locale,
         )

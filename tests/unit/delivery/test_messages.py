@@ -314,6 +314,19 @@ def test_an_unknown_placeholder_is_refused_naming_the_allowed_ones(tmp_path: Pat
     )
 
 
+def test_a_subject_quoting_the_record_is_refused(tmp_path: Path) -> None:
+    """A subject is a header: nothing of the record goes into it."""
+
+    def named(raw: dict[str, Any]) -> None:
+        raw["message"]["email"]["subject"]["en"] = "{first_name}, your IBAN by {deadline}"
+
+    _, problems = definition_with(tmp_path, named)
+    assert problems == [
+        "message: email subject (en) uses forbidden placeholders {first_name} "
+        "(allowed: {deadline}, {form}, {organisation})"
+    ]
+
+
 def test_a_wrong_purpose_and_a_missing_language_are_refused(tmp_path: Path) -> None:
     def wrong(raw: dict[str, Any]) -> None:
         raw["purpose"] = "marketing"
