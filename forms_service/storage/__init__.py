@@ -2,7 +2,8 @@
 
 Every table is declared here: model.py (documents, submissions, change sets, the outbox, the
 audit log, accounts, PDF returns), scans.py (the mailroom's batches, files, pages and
-corrections) and events.py (each document's history). Importing the package registers them
+corrections), events.py (each document's history) and shortlinks.py (the short links of
+SMS and QR codes, by digest). Importing the package registers them
 all with `Base.metadata`, so that migrations, the schema check and the tests see every table
 whatever else was imported.
 """
