@@ -340,6 +340,18 @@ class Settings(BaseModel):
     )
     log_json: bool = _setting(False, "logs as JSON lines (always in production)")
     log_level: str = _setting("INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`")
+    # -- short links (issue 13: SMS and QR codes) ----------------------------------------
+    short_link_base_url: str = _setting(
+        "",
+        "the origin of short links `…/r/<code>` in SMS and QR codes (empty: `BASE_URL`); a "
+        "shorter host saves SMS characters",
+        shown="`BASE_URL`",
+        production="`BASE_URL`, or a short `https://` host routed to the service",
+    )
+    ratelimit_short_link: str = _setting("30 per minute", "per client, on short links `/r/…`")
+    ratelimit_short_link_global: str = _setting(
+        "6000 per minute", "all clients together, on short links `/r/…` (enumeration cap)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -367,6 +379,13 @@ class Settings(BaseModel):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.resolve()
+
+    @field_validator("short_link_base_url")
+    @classmethod
+    def _short_origin(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("SHORT_LINK_BASE_URL must be an http:// or https:// address")
+        return value.rstrip("/")
 
     @field_validator("base_url")
     @classmethod
@@ -617,6 +636,8 @@ def check_production(settings: Settings) -> None:
         )
     if not settings.base_url.startswith("https://"):
         problems.append("FORMS_BASE_URL must be an https:// origin")
+    if settings.short_link_base_url and not settings.short_link_base_url.startswith("https://"):
+        problems.append("FORMS_SHORT_LINK_BASE_URL must be an https:// origin")
     problems.extend(_secret_problems(settings))
     if problems:
         raise ConfigurationError("production mode refuses to start: " + "; ".join(problems))

@@ -32,6 +32,7 @@ def definitions_check(directory: Path | None) -> None:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(1)
+    from forms_service.delivery.messages import check_message
     from forms_service.issuing.layout import LayoutError, layout
     from forms_service.issuing.letter import LetterError, letter_of
 
@@ -42,6 +43,16 @@ def definitions_check(directory: Path | None) -> None:
             layout(definition)
         except (LetterError, LayoutError) as exc:
             click.echo(f"error: {Path(definition.path).name}: {exc}", err=True)
+            print_problems += 1
+            continue
+        message_problems = check_message(
+            definition,
+            base_url=settings.base_url,
+            short_link_base_url=settings.short_link_base_url,
+        )
+        for message_problem in message_problems:
+            click.echo(f"error: {Path(definition.path).name}: {message_problem}", err=True)
+        if message_problems:
             print_problems += 1
             continue
         click.echo(

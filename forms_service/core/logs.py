@@ -1,4 +1,4 @@
-"""Structured (JSON) logs that never carry personal data or link tokens."""
+"""Structured (JSON) logs that never carry personal data, link tokens or short link codes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from typing import Any
 #: redacted too. `/f/<token>` (the route, in the request log) is no token.
 _TOKEN_IN_PATH = re.compile(r"/f/+(?!<token>[\s\"'?#/]|<token>$)[^\s\"'?#/\\]+")
 _BEARER = re.compile(r"(?i)(bearer\s+[\"']?)(?!\[redacted\])[^\s\"',;]+")
+#: Short link codes (/r/<code>) are as secret: whatever follows /r/ in a path goes.
+_CODE_IN_PATH = re.compile(r"/r/[^\s\"'?#]+")
 _BEARER_WORD = re.compile(r"(?i)bearer")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 #: PostgreSQL names the offending values in its errors ("Key (email)=(jeanne@…) already
@@ -32,6 +34,8 @@ def redact(text: str) -> str:
     # substitutions run only on text that may hold a token.
     if "/f/" in text:
         text = _TOKEN_IN_PATH.sub("/f/[token]", text)
+    if "/r/" in text:
+        text = _CODE_IN_PATH.sub("/r/[code]", text)
     if _BEARER_WORD.search(text):
         text = _BEARER.sub(_redacted_bearer, text)
     if ")=(" in text or "Failing row" in text:

@@ -17,6 +17,7 @@ from forms_service.definitions.fieldtypes import (
     Rules,
 )
 from forms_service.definitions.mandate import SepaMandate
+from forms_service.definitions.messages import MessagePurpose, MessageTemplate
 
 
 class Policy(StrEnum):
@@ -161,6 +162,10 @@ class FormDefinition:
     pdf_template: str | None = None
     #: The SEPA mandate its agreement box signs, shown whole before it (definitions/mandate.py).
     sepa_mandate: SepaMandate | None = None
+    #: The message its documents are sent with (e-mail, SMS; `message:`), None when none.
+    message: MessageTemplate | None = None
+    #: Why its messages are sent (`purpose:`): service messages carry no unsubscribe link.
+    purpose: MessagePurpose = MessagePurpose.SERVICE
 
     def title_in(self, locale: str) -> str:
         """The title in `locale`."""

@@ -21,6 +21,7 @@ from forms_service.definitions.fieldtypes import (
     register_installed_field_types,
 )
 from forms_service.definitions.mandate import parse_mandate
+from forms_service.definitions.messages import parse_message, parse_purpose
 from forms_service.definitions.model import (
     ChallengeQuestion,
     Channel,
@@ -46,6 +47,8 @@ _FORM_KEYS = frozenset(
         "letter",
         "pdf_template",
         "sepa_mandate",
+        "message",
+        "purpose",
     }
 )
 _FIELD_KEYS = frozenset(
@@ -257,6 +260,12 @@ def _build(
     challenge = _challenge(raw.get("challenge", []), out)
     pdf_template = _pdf_template(raw.get("pdf_template"), out, path)
     mandate = parse_mandate(raw.get("sepa_mandate"), out.add, {f.name for f in fields})
+    message = parse_message(
+        raw.get("message"),
+        out.add,
+        lambda value, what, required: _texts(value, out, what, None, required=required),
+    )
+    purpose = parse_purpose(raw.get("purpose"), out.add)
     if out.problems or source is None:
         return None
     return FormDefinition(
@@ -272,6 +281,8 @@ def _build(
         path=path,
         pdf_template=pdf_template,
         sepa_mandate=mandate,
+        message=message,
+        purpose=purpose,
     )
 
 

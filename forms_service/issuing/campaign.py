@@ -166,11 +166,12 @@ class BatchWorker:
     def _singles(self, documents: list[tuple[Document, Record]], created: int) -> BatchResult:
         lines = []
         rendered = 0
+        short_links = self.issuing.short_links_for([d.id for d, _record in documents])
         for document, record in documents:
             name = f"{document.reference}.pdf"
             target = self.plan.out_dir / name
             if not target.exists():
-                _write_atomically(target, self.printer.render(document, record))
+                _write_atomically(target, self.printer.render(document, record, short_links))
                 rendered += 1
             lines.append(self._line(document, name, 0))
         return BatchResult(tuple(lines), created, rendered)
@@ -191,8 +192,9 @@ class BatchWorker:
         )
         lines = []
         offset = 0
+        short_links = self.issuing.short_links_for([d.id for d, _record in documents])
         for document, record in documents:
-            content = self.printer.content(document, record)
+            content = self.printer.content(document, record, short_links)
             pages = renderer.draw(canvas, self.definition, letter, content, fillable=False)
             lines.append(self._line(document, name, offset))
             offset += pages

@@ -11,11 +11,16 @@ letter:
 ```
 
 Placeholders name source columns of the record, plus `{link}`, `{reference}`, `{expires}`
-and `{form}`; an unknown or empty one prints nothing (a template never fails a campaign).
+and `{form}`, and those of the message (`{deadline}`, `{short_link}`, `{organisation}`); an
+unknown or empty one prints nothing (a template never fails a campaign).
+
+A letter without a `body` takes the text blocks of the definition's message (`message:`)
+that are not for e-mail only (`channels: [email]`): the content is written once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -25,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from forms_service.core.i18n import pick
+from forms_service.core.i18n import LOCALES, pick
 from forms_service.definitions.model import FormDefinition
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -131,7 +136,15 @@ def letter_of(definition: FormDefinition) -> LetterTemplate:
     if not definition.path:
         return LetterTemplate()
     raw = yaml.safe_load(Path(definition.path).read_text(encoding="utf-8"))
-    return parse_letter(raw.get("letter") if isinstance(raw, dict) else None)
+    raw_letter = raw.get("letter") if isinstance(raw, dict) else None
+    letter = parse_letter(raw_letter)
+    blocks = definition.message.letter_blocks() if definition.message else ()
+    if blocks and not (isinstance(raw_letter, dict) and "body" in raw_letter):
+        body = {
+            locale: "\n\n".join(block.text_in(locale) for block in blocks) for locale in LOCALES
+        }
+        letter = dataclasses.replace(letter, body=body)
+    return letter
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:

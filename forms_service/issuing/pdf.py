@@ -63,6 +63,8 @@ class DocumentContent:
         record: the source record (letter placeholders: name, address…).
         issued_on: the letter's date.
         expires_on: the last day the link works.
+        short_link: the document's short link (`…/r/<code>`), printed and in the letter's QR
+            code instead of `link` when it has one.
     """
 
     document_id: str
@@ -73,6 +75,7 @@ class DocumentContent:
     record: Mapping[str, Any] = field(default_factory=dict)
     issued_on: dt.date = field(default_factory=dt.date.today)
     expires_on: dt.date | None = None
+    short_link: str | None = None
 
 
 class PdfRenderer:
@@ -193,6 +196,9 @@ class PdfRenderer:
             "link": content.link,
             "reference": content.reference,
             "expires": content.expires_on,
+            "deadline": content.expires_on,
+            "short_link": content.short_link or content.link,
+            "organisation": definition.message.organisation if definition.message else "",
             "form": definition.title_in(locale),
         }
         y = PAGE_HEIGHT - 20 * MM
@@ -230,7 +236,9 @@ class PdfRenderer:
         size = 30 * MM
         x = PAGE_WIDTH - MARGIN - size
         y = 38 * MM
-        draw_qr(canvas, qr_code(content.link), x, y, size)
+        # The short link when there is one: a smaller QR code, and a line a person can type.
+        link = content.short_link or content.link
+        draw_qr(canvas, qr_code(link), x, y, size)
         canvas.setStrokeColor(GREY)
         canvas.setLineWidth(0.5)
         canvas.rect(MARGIN, y - 3 * MM, CONTENT_WIDTH, size + 6 * MM, stroke=1, fill=0)
@@ -240,7 +248,7 @@ class PdfRenderer:
         canvas.drawString(left, y + size - 5 * MM, "Répondez en ligne, en deux minutes :")
         canvas.setFont(FONT, 8)
         line_y = y + size - 11 * MM
-        for line in _wrap_anywhere(content.link, FONT, 8, width):
+        for line in _wrap_anywhere(link, FONT, 8, width):
             canvas.drawString(left, line_y, line)
             line_y -= 3.8 * MM
         canvas.setFont(FONT, 9)

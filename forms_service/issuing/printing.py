@@ -58,13 +58,22 @@ class DocumentPrinter:
         return definition
 
     def content(
-        self, document: Document, record: Mapping[str, Any] | None = None
+        self,
+        document: Document,
+        record: Mapping[str, Any] | None = None,
+        short_links: Mapping[str, str] | None = None,
     ) -> DocumentContent:
-        """What the PDF of `document` shows; reads the source record when not given."""
+        """What the PDF of `document` shows; reads the source record when not given.
+
+        `short_links` are the short links of a batch of documents, looked up at once by a
+        campaign (`IssuingService.short_links_for`); without it the document's is looked up.
+        """
         definition = self.issuing.definition(document.form_id)
         if record is None:
             connector = self.issuing.connectors[definition.source.connector]
             record = connector.read(definition.source.record_type, document.record_key) or {}
+        if short_links is None:
+            short_links = self.issuing.short_links_for([document.id])
         return DocumentContent(
             document_id=document.id,
             reference=document.reference,
@@ -74,10 +83,16 @@ class DocumentPrinter:
             record=record,
             issued_on=document.issued_at.astimezone(dt.UTC).date(),
             expires_on=document.expires_at.astimezone(dt.UTC).date(),
+            short_link=short_links.get(document.id),
         )
 
-    def render(self, document: Document, record: Mapping[str, Any] | None = None) -> bytes:
-        """The fillable PDF of one stored document."""
+    def render(
+        self,
+        document: Document,
+        record: Mapping[str, Any] | None = None,
+        short_links: Mapping[str, str] | None = None,
+    ) -> bytes:
+        """The fillable PDF of one stored document (`short_links`: see `content`)."""
         definition = self.definition_of(document)
         if definition.pdf_template:
             # An organisation's own form: a prefilled copy of its PDF instead of our letter.
@@ -85,7 +100,7 @@ class DocumentPrinter:
                 definition, document.snapshot, self.issuing.token_for(document)
             )
         return self.renderer.render(
-            definition, self.letter(definition), self.content(document, record)
+            definition, self.letter(definition), self.content(document, record, short_links)
         )
 
     def customer_copy(self, document: Document) -> PdfCopy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +22,10 @@ from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
 from forms_service.issuing.identity import AnswerDigester
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
+from forms_service.issuing.shortcodes import ShortCodes, short_url
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
 from forms_service.storage.model import Document, DocumentStatus
+from forms_service.storage.service import reading
 
 #: Documents issued per transaction by `issue` (the API and `issue --manifest`).
 ISSUE_BATCH = 100
@@ -80,6 +82,7 @@ class IssuingService:
         layouts: LayoutVersions = LAYOUTS,
         *,
         answers: AnswerDigester,
+        short_base_url: str = "",
     ) -> None:
         self.sessions = sessions
         #: Keyed digests of identity answers (the key is a setting, outside the database).
@@ -89,7 +92,11 @@ class IssuingService:
         self.definitions = definitions
         self.connectors = connectors
         self.signer = signer
+        #: Each new document gets a short link (SMS, QR codes) in its issuing transaction.
+        self.short_codes = ShortCodes(signer.keys)
         self.base_url = base_url.rstrip("/")
+        #: The origin of short links (SHORT_LINK_BASE_URL, else BASE_URL).
+        self.short_base_url = (short_base_url or base_url).rstrip("/")
         self.clock = clock
 
     def definition(self, form_id: str) -> FormDefinition:
@@ -102,6 +109,15 @@ class IssuingService:
     def link_for(self, document: Document) -> str:
         """The public link of a document."""
         return f"{self.base_url}/f/{self.token_for(document)}"
+
+    def short_links_for(self, document_ids: Sequence[str]) -> dict[str, str]:
+        """The short links `…/r/<code>` of documents, in one query per 500 ids.
+
+        Documents issued before short links existed have none (their letter keeps the link).
+        """
+        with reading(self.sessions) as session:
+            codes = self.short_codes.existing_codes(session, document_ids)
+        return {document_id: short_url(self.short_base_url, c) for document_id, c in codes.items()}
 
     def token_for(self, document: Document) -> str:
         """The signed token of a document."""
@@ -162,6 +178,7 @@ class IssuingService:
             with self.sessions() as session, session.begin():
                 session.add(document)
                 session.flush()
+                self.short_codes.add_many(session, [(document.id, document.expires_at)], now)
                 audit.record_all(session, [_issued_event(document, actor, now)])
         except IntegrityError:
             # Issued concurrently by another process: the unique constraint chose a winner.
@@ -203,6 +220,7 @@ class IssuingService:
                 ]
                 session.add_all(new)
                 session.flush()
+                self.short_codes.add_many(session, [(d.id, d.expires_at) for d in new], now)
                 audit.record_all(session, [_issued_event(d, actor, now) for d in new])
         except IntegrityError:
             # Another process issued one of these meanwhile: one by one, each race has a winner.

@@ -24,6 +24,7 @@ from forms_service.connectors.service import build_connectors
 from forms_service.core.clock import Clock, utc_now
 from forms_service.definitions.organisation import NEUTRAL, Organisation, load_organisation
 from forms_service.definitions.service import DefinitionSet, load_definitions
+from forms_service.delivery.shortlinks import ShortLinks
 from forms_service.intake.mailroom import tasks as mailroom_tasks
 from forms_service.intake.mailroom.service import MailroomIntake
 from forms_service.intake.online.drafts import DraftStore
@@ -76,6 +77,8 @@ class Runtime:
     printer: DocumentPrinter
     #: The time every service built here reads (the web layer too: never datetime.now()).
     clock: Clock
+    #: The documents' short links (`/r/<code>`, SMS and QR codes).
+    short_links: ShortLinks
     #: Who customers deal with: name, logo, colour, notices, contact (every customer page).
     organisation: Organisation = NEUTRAL
     #: Set right after construction: both need the runtime itself.
@@ -105,6 +108,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.base_url,
         clock=clock,
         answers=AnswerDigester(settings.identity_answer_key.encode()),
+        short_base_url=settings.short_link_base_url,
     )
     outbox = OutboxDeliverer(
         sessions,
@@ -153,6 +157,7 @@ def build_runtime(settings: Settings) -> Runtime:
         printer=DocumentPrinter(issuing),
         clock=clock,
         organisation=organisation,
+        short_links=ShortLinks(signer.keys, clock=clock),
     )
     runtime.jobs = build_job_queue(settings, lambda: runtime, JOBS)
     runtime.mailroom = build_mailroom(runtime)

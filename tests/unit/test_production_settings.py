@@ -33,6 +33,7 @@ def test_safe_production_settings_start(tmp_path: Path) -> None:
     [
         ({"DEBUG": True}, "debug mode"),
         ({"BASE_URL": "http://forms.example.org"}, "https://"),
+        ({"SHORT_LINK_BASE_URL": "http://hz.example"}, "FORMS_SHORT_LINK_BASE_URL must be"),
         ({"DATABASE_URL": "sqlite:///x.sqlite", "PROCESSES": 4}, "SQLite cannot serve 4"),
     ],
 )

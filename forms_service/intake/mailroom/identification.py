@@ -2,7 +2,8 @@
 
 A page code is signed (issuing/pagecode.py) and names a document, its form version, the page
 and the layout version it was printed with. The covering letter's QR code is the document's
-signed link instead: it is told apart from a foreign page so that it can be set aside.
+short link (or, printed before short links, its signed link) instead: it is told apart from
+a foreign page so that it can be set aside.
 """
 
 from __future__ import annotations
@@ -12,16 +13,23 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
 from forms_service.intake.mailroom.reasons import Reason
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.pagecode import PageCodes, TamperedPageCode
+from forms_service.issuing.shortcodes import normalise_code
 from forms_service.issuing.tokens import ExpiredLink, LinkSigner, TamperedLink
 from forms_service.storage.model import Document, DocumentStatus
+from forms_service.storage.shortlinks import ShortLink, code_digest
 
 #: The signed link in the covering letter's QR code.
 _LINK = re.compile(r"/f/([A-Za-z0-9_.-]{40,120})")
+#: The short link in the covering letter's QR code.
+_SHORT_LINK = re.compile(r"/r/([A-Za-z0-9-]{20,30})$")
 #: The exception of a well-signed page code naming a layout version this service lacks.
 UNKNOWN_LAYOUT = "unknown_layout"
 
@@ -137,8 +145,20 @@ def identify(
     return Identity(document.id, document.form_id, claims.version, claims.page, claims.layout)
 
 
-def letter_document(payload: str, signer: LinkSigner, now: dt.datetime) -> str | None:
-    """The document whose covering letter carries this QR code (its signed link), if ours."""
+def letter_document(
+    payload: str,
+    signer: LinkSigner,
+    now: dt.datetime,
+    *,
+    short_link: Callable[[str], str | None] = lambda _code: None,
+) -> str | None:
+    """The document whose covering letter carries this QR code (its short or signed link).
+
+    `short_link` gives the document of a short link's code (`short_link_document`).
+    """
+    short = _SHORT_LINK.search(payload)
+    if short is not None:
+        return short_link(short.group(1))
     found = _LINK.search(payload)
     if found is None:
         return None
@@ -149,3 +169,13 @@ def letter_document(payload: str, signer: LinkSigner, now: dt.datetime) -> str |
         return token.split(".", 1)[0]
     except TamperedLink:
         return None
+
+
+def short_link_document(session: Session, code: str) -> str | None:
+    """The document of a short link's code, withdrawn or expired included (None: not ours)."""
+    canonical = normalise_code(code)
+    if canonical is None:
+        return None
+    return session.scalar(
+        select(ShortLink.document_id).where(ShortLink.digest == code_digest(canonical))
+    )

@@ -27,6 +27,7 @@ from forms_service.intake.mailroom.identification import (
     PageException,
     identify,
     letter_document,
+    short_link_document,
 )
 from forms_service.intake.mailroom.reading import (
     BlankOf,
@@ -160,12 +161,19 @@ class PageJob:
                 codes=self.codes,
                 find_document=lambda document_id: session.get(Document, document_id),
                 definitions=self.definitions,
-                letter_of=self._letter_of,
+                letter_of=lambda payload: self._letter_of(session, payload),
                 layouts=self.layouts,
             )
 
-    def _letter_of(self, payload: str) -> str | None:
-        return letter_document(payload, self.signer, self.clock()) if self.signer else None
+    def _letter_of(self, session: Session, payload: str) -> str | None:
+        if self.signer is None:
+            return None
+        return letter_document(
+            payload,
+            self.signer,
+            self.clock(),
+            short_link=lambda code: short_link_document(session, code),
+        )
 
     @staticmethod
     def _lock_batch_of(session: Session, page_id: str) -> None:

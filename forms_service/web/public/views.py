@@ -36,6 +36,7 @@ from forms_service.intake.online.model import (
     TamperedShownValues,
 )
 from forms_service.storage.model import Document, DocumentStatus, Submission
+from forms_service.storage.service import reading
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
 from forms_service.web.formatting import format_time, office_zone
@@ -56,6 +57,19 @@ def _link_limit() -> str:
 
 def _challenge_limit() -> str:
     return runtime().settings.ratelimit_challenge
+
+
+def _short_link_limit() -> str:
+    return runtime().settings.ratelimit_short_link
+
+
+def _short_link_global_limit() -> str:
+    return runtime().settings.ratelimit_short_link_global
+
+
+def _everyone() -> str:
+    """One rate-limit key for all clients: the global cap on short links."""
+    return "all-clients"
 
 
 def identified(document_id: str) -> bool:
@@ -120,6 +134,29 @@ def form(token: str) -> ResponseReturnValue:
         resumed=resumed,
         changed_since=changed_since if resumed is not None else [],
     )
+
+
+@blueprint.route("/r/<code>", methods=["GET"])
+@limiter.limit(_short_link_global_limit, key_func=_everyone, scope="short-links-all")
+@limiter.limit(_short_link_limit)
+def short_link(code: str) -> ResponseReturnValue:
+    """A short link (SMS, QR code): on to the document's signed link, or the long link's page.
+
+    An unknown code, an expired or a withdrawn link raise the long link's own errors, shown
+    with its pages and statuses (404, 410); the code itself is never logged.
+    """
+    services = runtime()
+    try:
+        with reading(services.sessions) as session:
+            target = services.short_links.target(session, code, services.clock())
+    except FormsError as refused:
+        services.intake.security_event(f"short_link_{refused.code}", client=client_pseudonym())
+        raise
+    token = services.signer.sign(target.document_id, target.expires_at)
+    response = redirect(url_for("public.form", token=token), code=302)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @blueprint.route("/f/<token>", methods=["POST"])

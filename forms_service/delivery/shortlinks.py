@@ -1,0 +1,115 @@
+"""Short links `https://host/r/<code>` for SMS and QR codes: made, resolved, revoked.
+
+Issuing makes one for every new document in the same transaction (issuing/shortcodes.py);
+`ShortLinks` is how delivery and the web reach them. A code resolves to its document, which the
+web layer sends on (302) to the document's normal signed link, so that every page after it
+(the identity question, an answer already processed) is the long link's own. A short link
+stops with its document: expired or withdrawn, it gives the long link's 410 page; an unknown
+or malformed code gives the long link's "no such form" page, after the same single lookup by
+digest, so that a code tells nothing more than a long link would. Codes are never logged
+(core/logs.py redacts `/r/<code>` like `/f/<token>`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forms_service.core.clock import Clock, utc_now
+from forms_service.core.errors import Gone, NotFound
+from forms_service.issuing.shortcodes import ShortCodes, normalise_code, short_url
+from forms_service.issuing.tokens import ExpiredLink, SigningKey, UnknownDocument
+from forms_service.storage.model import Document, DocumentStatus
+from forms_service.storage.shortlinks import ShortLink, code_digest
+
+__all__ = ["ExpiredLink", "RevokedShortLink", "ShortLinkTarget", "ShortLinks", "short_url"]
+
+
+class RevokedShortLink(Gone):
+    """The short link, or its document, was withdrawn (the long link's `revoked_link` page)."""
+
+    code = "revoked_link"
+
+
+@dataclass(frozen=True)
+class ShortLinkTarget:
+    """Where a working short link leads: the document and the expiry its long link carries."""
+
+    document_id: str
+    expires_at: dt.datetime
+
+
+class ShortLinks:
+    """Short links of documents, with the link signing keys of the service."""
+
+    def __init__(self, keys: Sequence[SigningKey], clock: Clock = utc_now) -> None:
+        self.codes = ShortCodes(keys)
+        self.clock = clock
+
+    def create(
+        self,
+        session: Session,
+        document_id: str,
+        expires_at: dt.datetime,
+        *,
+        now: dt.datetime | None = None,
+    ) -> str:
+        """The code of a document's short link, made in the caller's transaction if needed."""
+        return self.codes.add(session, document_id, expires_at, now or self.clock())
+
+    def code_of(self, session: Session, document_id: str) -> str | None:
+        """The code of a document's working short link (None: issued before short links)."""
+        return self.codes.existing_code(session, document_id)
+
+    def target(
+        self, session: Session, code: str, now: dt.datetime | None = None
+    ) -> ShortLinkTarget:
+        """Where a code leads.
+
+        Raises:
+            UnknownDocument: not a code, or no such code (404, as a long link to nothing).
+            ExpiredLink: the link or its document has expired (410).
+            RevokedShortLink: the link or its document was withdrawn (410).
+        """
+        canonical = normalise_code(code)
+        # A malformed code costs the same lookup as a well-formed unknown one.
+        digest = code_digest(canonical or "-" * 20)
+        row = session.execute(
+            select(ShortLink, Document.status, Document.expires_at)
+            .join(Document, Document.id == ShortLink.document_id)
+            .where(ShortLink.digest == digest)
+        ).one_or_none()
+        if canonical is None or row is None:
+            raise UnknownDocument("This link does not lead to any form.")
+        link, status, document_expires = row
+        if link.revoked_at is not None or status is DocumentStatus.REVOKED:
+            raise RevokedShortLink("This form was withdrawn.")
+        expires_at = min(link.expires_at, document_expires)
+        if expires_at <= (now or self.clock()):
+            raise ExpiredLink("This link has expired.")
+        return ShortLinkTarget(link.document_id, document_expires)
+
+    def resolve(self, session: Session, code: str, now: dt.datetime | None = None) -> str:
+        """The document a code leads to; raises NotFound (unknown) or Gone (expired, revoked)."""
+        return self.target(session, code, now).document_id
+
+    def revoke(self, session: Session, document_id: str, now: dt.datetime | None = None) -> int:
+        """Withdraw a document's short links (its long link is untouched); give how many.
+
+        Raises:
+            NotFound: no such document.
+        """
+        if session.get(Document, document_id) is None:
+            raise NotFound("unknown document", field="document")
+        links = session.scalars(
+            select(ShortLink).where(
+                ShortLink.document_id == document_id, ShortLink.revoked_at.is_(None)
+            )
+        ).all()
+        for link in links:
+            link.revoked_at = now or self.clock()
+        return len(links)
