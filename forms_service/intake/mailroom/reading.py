@@ -47,7 +47,17 @@ SCAN_REASONS = {
     ),
     "marks_not_found": (
         "unaligned_page",
-        N_("the four corner squares were not found: the page is cut, folded or photographed"),
+        N_(
+            "fewer than three of the four corner squares were found: the page is cut, folded "
+            "or photographed"
+        ),
+    ),
+    "misaligned_page": (
+        "unaligned_page",
+        N_(
+            "the corner squares, the code and the printed boxes disagree on where the answers "
+            "are: the page is folded, stretched or has something stuck on it"
+        ),
     ),
     "unreadable_image": ("unreadable_image", N_("the image cannot be decoded")),
     "unknown_page": ("unknown_page", N_("the code names a page the form does not have")),
