@@ -67,6 +67,8 @@ class AlignedPage:
         paper: gray level of the paper around them.
         marks: how many registration marks the alignment was fitted on (3 or 4).
         residual: the largest disagreement (mm) between the fit and a measured point.
+        boxes: share of the printed box corners found where the fit puts them (1.0 on a
+            page without boxes): which way up a page without its code is (orientation.py).
     """
 
     source: GrayImage
@@ -77,6 +79,7 @@ class AlignedPage:
     paper: float
     marks: int = 4
     residual: float = 0.0
+    boxes: float = 1.0
 
     @property
     def size(self) -> tuple[int, int]:
@@ -334,4 +337,6 @@ def align_page(
             f"the registration marks, the code and the printed boxes disagree by "
             f"{residual:.1f} mm (at most {max_residual:g} mm)"
         )
-    return replace(aligned, matrix=matrix, residual=residual)
+    corners = 4 * len({z.rect for z in page.zones})
+    share = len(grid) / corners if corners else 1.0
+    return replace(aligned, matrix=matrix, residual=residual, boxes=share)

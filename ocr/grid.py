@@ -58,7 +58,11 @@ def _peak(profile: npt.NDArray[np.int64], length: int) -> float | None:
 
 
 def _corner(
-    dark: npt.NDArray[np.int32], corner: tuple[float, float], inward: tuple[int, int], reach: int, stretch: int
+    dark: npt.NDArray[np.int32],
+    corner: tuple[float, float],
+    inward: tuple[int, int],
+    reach: int,
+    stretch: int,
 ) -> tuple[float, float] | None:
     """Where the two edges meeting at `corner` (region pixels) are, measured next to it."""
     cx, cy = round(corner[0]), round(corner[1])

@@ -24,12 +24,12 @@ from forms_service.intake.mailroom.identification import (
 )
 from forms_service.issuing.layout import LAYOUTS, UnknownLayoutVersion
 from forms_service.storage.filestore import FileStore
-from ocr.align import AlignedPage, align_page, set_upright
 from ocr.confidence import DEFAULT_THRESHOLD
 from ocr.geometry import FormGeometry, PageGeometry
 from ocr.identify import CodeFinding, find_code
 from ocr.interfaces import GrayImage, OcrEngine
-from ocr.model import CodeNotFound, MarksNotFound, PageReading, Reading, ScanError
+from ocr.model import CodeNotFound, PageReading, Reading, ScanError
+from ocr.orientation import orient_without_code
 from ocr.pipeline import PageContext, check_pairs, read_page, read_zone
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,13 @@ SCAN_REASONS = {
         N_(
             "the corner squares, the code and the printed boxes disagree on where the answers "
             "are: the page is folded, stretched or has something stuck on it"
+        ),
+    ),
+    "orientation_uncertain": (
+        "orientation_uncertain",
+        N_(
+            "the code cannot be read and the printed boxes do not say which way up the page "
+            "is: it is not read; turn the scan upright and assign it again, or send it for keying"
         ),
     ),
     "unreadable_image": ("unreadable_image", N_("the image cannot be decoded")),
@@ -208,43 +215,22 @@ def read_without_code(
     """Read a page whose code cannot be read, once an operator has said which page it is.
 
     The code normally tells which way up the page is and roughly where the corner squares
-    are; here each quarter turn is tried with the code assumed where the template prints it,
-    and the turn whose code area holds the most ink wins (the squares alone are symmetric).
-    Every value read this way goes to a clerk (warning `read_without_code`).
+    are; here ocr/ tries each quarter turn and keeps the one whose printed boxes are where
+    the template has them (orient_without_code): a page it cannot orient is refused, never
+    read at 0 degrees. Every value read this way goes to a clerk (warning `read_without_code`).
 
     Raises:
         MarksNotFound: the corner squares are not found in any orientation.
+        OrientationUncertain: which way up the page is cannot be told.
     """
-    best: tuple[float, int, AlignedPage] | None = None
-    for turns in range(4):
-        image = np.ascontiguousarray(np.rot90(gray, turns)) if turns else gray
-        height, width = image.shape
-        sx, sy = width / page.width, height / page.height
-        qr = page.qr
-        top = page.height - qr.y - qr.height
-        corners = (
-            (qr.x * sx, top * sy),
-            ((qr.x + qr.width) * sx, top * sy),
-            ((qr.x + qr.width) * sx, (top + qr.height) * sy),
-            (qr.x * sx, (top + qr.height) * sy),
-        )
-        try:
-            aligned = align_page(set_upright(image, CodeFinding("", corners)), page, context.dpi)
-        except ScanError:
-            continue
-        left, box_top, right, bottom = aligned.box(qr)
-        ink = float(np.mean(aligned.region((left, box_top, right, bottom)) < 128))
-        if best is None or ink > best[0]:
-            best = (ink, turns, aligned)
-    if best is None:
-        raise MarksNotFound("the corner squares were not found in any orientation")
-    _, turns, aligned = best
+    oriented = orient_without_code(gray, page, context.dpi)
+    aligned = oriented.aligned
     readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
     flagged = [
         replace(r, warnings=(*r.warnings, WITHOUT_CODE)) if r.value is not None else r
         for r in check_pairs(readings, context)
     ]
-    return PageReading("", page.number, 90 * turns, 0.0, tuple(flagged))
+    return PageReading("", page.number, oriented.rotation, 0.0, tuple(flagged))
 
 
 def context_for(definition: FormDefinition, *, dpi: float, threshold: float) -> PageContext:
