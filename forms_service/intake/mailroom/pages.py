@@ -54,8 +54,9 @@ log = logging.getLogger(__name__)
 
 #: Called after commit with a new submission's id (the change-set proposal).
 ProposeHook = Callable[[str], object]
-#: Page problems that need no operator: the page is kept, set aside as rejected.
-SET_ASIDE = frozenset({"covering_letter"})
+#: Page problems that need no operator: the page is kept, set aside as rejected (a covering
+#: letter sent back, a blank sheet: nothing on it but dust, see files.is_blank).
+SET_ASIDE = frozenset({"covering_letter", "blank_page"})
 #: Runs of a page's job that may start without settling it (a worker killed or lost while
 #: reading it) before the page goes to an operator instead: a page that kills its worker
 #: every time would otherwise be sent again by every `requeue`, and its batch (and the PDF
