@@ -156,7 +156,8 @@ def _code_template(page: PageGeometry) -> npt.NDArray[np.float32]:
     )
 
 
-def _qr_similarity(page: PageGeometry, code: CodeFinding) -> Matrix:
+def code_similarity(page: PageGeometry, code: CodeFinding) -> Matrix:
+    """The similarity (2x3) taking template points (top-down) to the code's corners on the scan."""
     template = _code_template(page)
     found = np.array(code.corners, dtype=np.float32)
     matrix, _ = cv2.estimateAffinePartial2D(template, found)
@@ -260,7 +261,7 @@ def align_page(
         MarksNotFound: fewer than three registration marks where the code says.
         MisalignedPage: the marks, the code and the box grid do not agree on one alignment.
     """
-    similarity = _qr_similarity(page, upright.code)
+    similarity = code_similarity(page, upright.code)
     scale = math.sqrt(abs(np.linalg.det(similarity[:, :2])))
     side = page.mark_size * scale
     template = _template_points(page, list(page.marks))

@@ -93,6 +93,7 @@ def measure_grid(
     dpi: float,
     level: float,
     rects: Sequence[Rect] | None = None,
+    search_mm: float = SEARCH_MM,
 ) -> list[GridPoint]:
     """The corners of the printed answer boxes found near where the alignment puts them.
 
@@ -102,9 +103,10 @@ def measure_grid(
         dpi: the aligned resolution.
         level: gray level under which a pixel is ink (between the marks' black and the paper).
         rects: the boxes to measure (every zone's by default).
+        search_mm: how far from its predicted place an edge is searched.
     """
     scale = dpi / 72
-    reach = max(2, round(SEARCH_MM * MM * scale))
+    reach = max(2, round(search_mm * MM * scale))
     points: list[GridPoint] = []
     seen: set[tuple[float, float, float, float]] = set()
     for rect in rects if rects is not None else [zone.rect for zone in page.zones]:

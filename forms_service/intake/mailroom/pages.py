@@ -49,6 +49,7 @@ from forms_service.storage.scans import (
     ScanPage,
 )
 from ocr.interfaces import OcrEngine
+from ocr.manual import Alignment
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class PageJob:
                 page.file_page,
             )
             assigned = _assigned_identity(page)
+            # How the operator who assigned the page chose to align it (operators.assign).
+            alignment = Alignment(page.readings.get("alignment", Alignment.SQUARES.value))
         if lost:
             return self._settle_exception(
                 page_id,
@@ -135,6 +138,7 @@ class PageJob:
                 settings=self.reading,
                 geometry=self.geometry,
                 blank=self.blank,
+                alignment=alignment if assigned else Alignment.SQUARES,
             )
         except (PageProblem, PageException) as exc:
             document_id = getattr(exc, "document_id", None)

@@ -24,10 +24,12 @@ from forms_service.intake.mailroom.identification import (
 )
 from forms_service.issuing.layout import LAYOUTS, UnknownLayoutVersion
 from forms_service.storage.filestore import FileStore
+from ocr.align import set_upright
 from ocr.confidence import DEFAULT_THRESHOLD
 from ocr.geometry import FormGeometry, PageGeometry
 from ocr.identify import CodeFinding, find_code
 from ocr.interfaces import GrayImage, OcrEngine
+from ocr.manual import Alignment, align_on_code, align_on_frame
 from ocr.model import CodeNotFound, PageReading, Reading, ScanError
 from ocr.orientation import orient_without_code
 from ocr.pipeline import PageContext, check_pairs, read_page, read_zone
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 
 #: The warning of a value read on a page aligned without its code.
 WITHOUT_CODE = "read_without_code"
+#: The warning of a value read on a page aligned the way an operator chose (not checked by
+#: the corner squares): it always goes to a clerk.
+ALIGNED_BY_OPERATOR = "aligned_by_operator"
 #: Operator-facing reasons per ocr/ error code.
 SCAN_REASONS = {
     "code_not_found": (
@@ -63,7 +68,7 @@ SCAN_REASONS = {
         "orientation_uncertain",
         N_(
             "the code cannot be read and the printed boxes do not say which way up the page "
-            "is: it is not read; turn the scan upright and assign it again, or send it for keying"
+            "is: it is not read; turn the scan upright and assign it again"
         ),
     ),
     "unreadable_image": ("unreadable_image", N_("the image cannot be decoded")),
@@ -145,11 +150,13 @@ def read_scanned_page(
     settings: ReadingSettings | None = None,
     geometry: GeometryOf = geometry_of,
     blank: BlankOf | None = None,
+    alignment: Alignment = Alignment.SQUARES,
 ) -> ReadResult:
     """Identify and read one page through ocr/; crops go to the file store.
 
     The code is decoded first so that the reading settings (field types for the checks) are
-    the form's; an operator's assignment (`assigned`) replaces the code's identification.
+    the form's; an operator's assignment (`assigned`) replaces the code's identification,
+    and may choose how the page is aligned (`alignment`, see read_aligned).
 
     Raises:
         PageException: the page cannot be identified or read; the code says why.
@@ -169,8 +176,11 @@ def read_scanned_page(
             blank(definition, identity.layout, identity.page, settings.dpi) if blank else None
         )
         try:
-            # The code found above is handed over, so the page is not searched twice.
-            reading = read_page(gray, lambda _payload: page, engine, context, template, found)
+            if alignment is not Alignment.SQUARES:
+                reading = read_aligned(gray, page, alignment, engine, context, template)
+            else:
+                # The code found above is handed over, so the page is not searched twice.
+                reading = read_page(gray, lambda _payload: page, engine, context, template, found)
         except CodeNotFound:
             if assigned is None:
                 raise
@@ -231,6 +241,39 @@ def read_without_code(
         for r in check_pairs(readings, context)
     ]
     return PageReading("", page.number, oriented.rotation, 0.0, tuple(flagged))
+
+
+def read_aligned(
+    gray: GrayImage,
+    page: PageGeometry,
+    alignment: Alignment,
+    engine: OcrEngine,
+    context: PageContext,
+    blank: GrayImage | None = None,
+) -> PageReading:
+    """Read a page aligned the way an operator chose: on its code alone, or on the scan's frame.
+
+    The way forward for a page the corner squares cannot align (cut off, covered): the
+    alignment is corrected on the printed box grid, and every value read goes to a clerk
+    (warning `aligned_by_operator`), whatever its confidence.
+
+    Raises:
+        CodeNotFound: aligned on the code, but no code can be read.
+        OrientationUncertain: aligned on the frame of a page without a code whose boxes do
+            not say which way up it is.
+    """
+    code = find_code(gray) if alignment is Alignment.CODE else None
+    if code is not None:
+        upright = set_upright(gray, code)
+        aligned, rotation = align_on_code(upright, page, context.dpi), upright.rotation
+    else:
+        aligned, rotation = align_on_frame(gray, page, context.dpi)
+    readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
+    flagged = [
+        replace(r, warnings=(*r.warnings, ALIGNED_BY_OPERATOR)) if r.value is not None else r
+        for r in check_pairs(readings, context)
+    ]
+    return PageReading("", page.number, rotation, 0.0, tuple(flagged))
 
 
 def context_for(definition: FormDefinition, *, dpi: float, threshold: float) -> PageContext:

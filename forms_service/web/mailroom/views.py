@@ -143,7 +143,11 @@ def assign(page_id: str) -> ResponseReturnValue:
         return _render_exceptions(error=gettext("Give the document's reference."), status=422)
     try:
         runtime().mailroom.assign(
-            page_id, form.document.data or "", form_page=form.form_page.data, actor=_actor()
+            page_id,
+            form.document.data or "",
+            form_page=form.form_page.data,
+            actor=_actor(),
+            alignment=form.alignment.data or "squares",
         )
     except FormsError as exc:
         where = f" ({exc.field})" if exc.field else ""
