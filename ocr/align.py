@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ocr.geometry import PageGeometry, Rect
-from ocr.grid import measure_grid
+from ocr.grid import line_level, measure_grid
 from ocr.identify import CodeFinding, Point
 from ocr.interfaces import GrayImage
 from ocr.model import MarksNotFound, MisalignedPage
@@ -300,7 +300,7 @@ def align_page(
     black = float(np.median([found[i][1] for i in indices]))
     paper = float(np.median([found[i][2] for i in indices]))
     aligned = AlignedPage(upright.image, matrix, dpi, page, black, paper, len(found))
-    grid = measure_grid(aligned.region, page, dpi, (black + paper) / 2)
+    grid = measure_grid(aligned.region, page, dpi, line_level(black, paper))
     grid_target = np.array([p.template for p in grid], dtype=np.float64).reshape(-1, 2)
     grid_source = (
         _inverse_points(matrix, np.array([p.measured for p in grid], dtype=np.float64))

@@ -26,6 +26,10 @@ LINE_COVER = 0.7
 #: Length (mm) of the stretch of each edge measured next to a corner.
 STRETCH_MM = 5.0
 
+#: Where between the marks' black (0) and the paper (1) a box line's pixels still count as
+#: ink: thin printed lines come out much lighter than the solid squares (blur, 150 dpi).
+LINE_LEVEL = 0.75
+
 Box = tuple[int, int, int, int]
 Region = Callable[[Box], GrayImage]
 """The aligned pixels of a box (left, top, right, bottom), as AlignedPage.region gives them."""
@@ -85,6 +89,11 @@ def _corner(
     if column is None or row is None:
         return None
     return float(x0 + column), float(b0 + row)
+
+
+def line_level(black: float, paper: float) -> float:
+    """The gray level under which a pixel of a printed box line is ink."""
+    return black + LINE_LEVEL * (paper - black)
 
 
 def measure_grid(

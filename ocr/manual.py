@@ -16,7 +16,7 @@ import numpy as np
 
 from ocr.align import AlignedPage, Matrix, UprightPage, code_similarity
 from ocr.geometry import PageGeometry
-from ocr.grid import MM, SEARCH_MM, measure_grid
+from ocr.grid import MM, SEARCH_MM, line_level, measure_grid
 from ocr.interfaces import GrayImage
 from ocr.orientation import MIN_BOXES, MIN_LEAD, OrientationUncertain
 
@@ -50,7 +50,7 @@ def _with_grid(
     alignment, SEARCH_MM; an affine map is fitted on them, far ones left out (RANSAC).
     """
     black, paper = _levels(source)
-    level = (black + paper) / 2
+    level = line_level(black, paper)
     corners = 4 * len({z.rect for z in page.zones})
     share = 0.0
     for search in (first_search, SEARCH_MM):
