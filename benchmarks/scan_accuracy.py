@@ -168,6 +168,7 @@ class Sample:
     answers: Answers
     image: GrayImage
     framed: bool = False
+    turn: int = 0
 
 
 def _printed(forms: IssuedForms | None, number: int, dpi: int, index: int) -> PrintedPage:
@@ -201,7 +202,7 @@ def _make_samples(per_dpi: int, seed: int, synthetic: bool, framed: float = 0.0)
             samples.append(
                 Sample(
                     index, dpi, kind, printed.form_id, printed.document_id, printed.page,
-                    printed.field_types, answers, scan, how.frame_shift is not None,
+                    printed.field_types, answers, scan, how.frame_shift is not None, how.turn,
                 )
             )  # fmt: skip
     return samples
@@ -392,7 +393,8 @@ def _way_forward(sample: Sample) -> tuple[int, str]:
     """What an operator can do with a refused page, tried as the mailroom screen offers it.
 
     "assign": assigned to its document, the page is read (as is, or without its code);
-    "code" / "frame": read once aligned on its code alone or on the scan's edges (issue 17),
+    "code" / "frame": read once aligned on its code alone or on the scan's edges (issue 17;
+    "frame turned N" when the operator says how the scan lies),
     followed by whether each box was then found written or empty rightly; "none": no action
     reads it.
     """
@@ -414,13 +416,20 @@ def _way_forward(sample: Sample) -> tuple[int, str]:
         return sample.index, "none"
     from ocr.manual import Alignment
 
-    for alignment in (Alignment.CODE, Alignment.FRAME):
+    # The operator sees which way up the scan lies: the turn that sets it upright.
+    seen = (-90 * sample.turn) % 360
+    for alignment, turn in (
+        (Alignment.CODE, None),
+        (Alignment.FRAME, None),
+        (Alignment.FRAME, seen),
+    ):
         try:
-            result = read_aligned(sample.image, sample.page, alignment, _ENGINE, context)
+            result = read_aligned(sample.image, sample.page, alignment, _ENGINE, context, turn=turn)
         except ScanError:
             continue
         right = "boxes right" if _boxes_right(sample, result.readings) else "boxes wrong"
-        return sample.index, f"{alignment.value}:{right}"
+        turned = "" if turn is None else f" turned {turn}"
+        return sample.index, f"{alignment.value}{turned}:{right}"
     return sample.index, "none"
 
 

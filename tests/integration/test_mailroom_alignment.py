@@ -121,6 +121,32 @@ def test_a_page_without_code_or_squares_is_read_once_aligned_on_the_scan_edges(
     assert all("aligned_by_operator" in submission.evidence[n]["warnings"] for n in TEXTS)
 
 
+def test_the_operator_may_say_how_the_scan_lies(runtime: Runtime) -> None:
+    # Whatever the boxes say, an operator who sees the page can always have it read: aligned
+    # on the scan's edges and turned the way they say (here, upside down: 180 degrees).
+    document = issue(runtime, FORM, "C000005")
+    page = _form_page(runtime, document)
+    qr = form_geometry(runtime.definitions[FORM]).page(1).qr
+    scale = DPI / 72
+    top = round((841.89 - qr.y - qr.height) * scale)
+    page[top - 5 : top + round(qr.height * scale) + 5, round(qr.x * scale) - 5 :] = 255
+    scan = degrade(np.ascontiguousarray(np.rot90(page, 2)), TWO_SQUARES_OUT, seed=3)
+    received = runtime.mailroom.receive(
+        [Upload("torn.png", as_png(scan))], source="cli", actor="test"
+    )
+    torn = _page(runtime, received.id)
+    reference = _reference(runtime, document)
+    with pytest.raises(InvalidInput) as refused:  # a turn means the scan's edges
+        runtime.mailroom.assign(torn.id, reference, actor="operator", alignment="code", turn=180)
+    assert refused.value.field == "turn"
+    with pytest.raises(InvalidInput):
+        runtime.mailroom.assign(torn.id, reference, actor="operator", alignment="frame", turn=45)
+    runtime.mailroom.assign(torn.id, reference, actor="operator", alignment="frame", turn=180)
+    read = _page(runtime, received.id)
+    assert read.status is PageStatus.SUBMITTED
+    assert _submission(runtime, document).values == TEXTS
+
+
 def test_an_unknown_alignment_is_refused_and_nothing_changes(runtime: Runtime) -> None:
     document = issue(runtime, FORM, "C000003")
     scan = degrade(_form_page(runtime, document), TWO_SQUARES_OUT, seed=1)
@@ -162,10 +188,22 @@ def test_the_exception_queue_offers_the_alignments_and_takes_one(
         data={"csrf_token": token, "document": reference, "alignment": "guess"},
     )
     assert bad.status_code == 422 and "alignment" in bad.text
+    garbled = client.post(
+        f"/mailroom/pages/{cut.id}/assign",
+        data={"csrf_token": token, "document": reference, "alignment": "frame", "turn": "up"},
+    )
+    assert garbled.status_code == 422 and "turn" in garbled.text
     assert _page(runtime, received.id).status is PageStatus.EXCEPTION
+    assert f'id="turn-{cut.id}"' in queue.text
     sent = client.post(
         f"/mailroom/pages/{cut.id}/assign",
-        data={"csrf_token": token, "document": reference, "form_page": "1", "alignment": "code"},
+        data={
+            "csrf_token": token,
+            "document": reference,
+            "form_page": "1",
+            "alignment": "code",
+            "turn": "",
+        },
     )
     assert sent.status_code == 303
     assert _page(runtime, received.id).status is PageStatus.SUBMITTED

@@ -23,6 +23,8 @@ from ocr.manual import Alignment
 MAX_REASON = 200
 #: The ways an operator may have an assigned page aligned.
 ALIGNMENTS = tuple(a.value for a in Alignment)
+#: Quarter turns (degrees counter-clockwise) an operator may give a page aligned on its frame.
+TURNS = (0, 90, 180, 270)
 
 
 class OperatorActions:
@@ -44,6 +46,7 @@ class OperatorActions:
         form_page: int | None = None,
         actor: str,
         alignment: str = Alignment.SQUARES.value,
+        turn: int | None = None,
     ) -> None:
         """An operator says which document (by reference or id) and page a page is.
 
@@ -51,18 +54,27 @@ class OperatorActions:
         checks (the operator's decision is recorded), then submitted with the document's
         other pages read in the batch. `alignment` is how it is aligned: on its corner
         squares (as every page), or, for a page they cannot align, on its code alone or on
-        the scan's frame, every value then going to a clerk (reading.read_aligned).
+        the scan's frame, every value then going to a clerk (reading.read_aligned); with
+        the frame, `turn` says how many degrees the scan is turned counter-clockwise to
+        stand upright (0, 90, 180, 270), when the printed boxes cannot tell.
 
         Raises:
             NotFound: no such page or document.
             Conflict: the page is not waiting for an operator.
-            InvalidInput: the form has no such page, or no such alignment.
+            InvalidInput: the form has no such page, no such alignment or turn.
         """
         if alignment not in ALIGNMENTS:
             raise InvalidInput(
                 N_("choose how the page is aligned: %(choices)s"),
                 field="alignment",
                 params={"choices": ", ".join(ALIGNMENTS)},
+            )
+        if turn is not None and (turn not in TURNS or alignment != Alignment.FRAME.value):
+            raise InvalidInput(
+                N_(
+                    "a page aligned on the edges of the scan is turned by 0, 90, 180 or 270 degrees"
+                ),
+                field="turn",
             )
         now = self.clock()
         with self.sessions() as session, session.begin():
@@ -100,7 +112,7 @@ class OperatorActions:
             page.form_version = definition.version
             page.form_page = number
             page.layout_version = layout
-            page.readings = {"alignment": alignment}
+            page.readings = {"alignment": alignment, "turn": turn}
             page.assigned_by = actor
             page.status = PageStatus.QUEUED
             page.attempts = 0  # counted again from the operator's decision (pages.MAX_ATTEMPTS)
@@ -120,6 +132,7 @@ class OperatorActions:
                     "form_page": number,
                     "exception": previous,
                     "alignment": alignment,
+                    "turn": turn,
                 },
             )
         self._queue([page_id])

@@ -110,6 +110,7 @@ class PageJob:
             assigned = _assigned_identity(page)
             # How the operator who assigned the page chose to align it (operators.assign).
             alignment = Alignment(page.readings.get("alignment", Alignment.SQUARES.value))
+            turn = page.readings.get("turn")
         if lost:
             return self._settle_exception(
                 page_id,
@@ -139,6 +140,7 @@ class PageJob:
                 geometry=self.geometry,
                 blank=self.blank,
                 alignment=alignment if assigned else Alignment.SQUARES,
+                turn=turn if assigned else None,
             )
         except (PageProblem, PageException) as exc:
             document_id = getattr(exc, "document_id", None)

@@ -68,7 +68,7 @@ SCAN_REASONS = {
         "orientation_uncertain",
         N_(
             "the code cannot be read and the printed boxes do not say which way up the page "
-            "is: it is not read; turn the scan upright and assign it again"
+            "is: it is not read; assign it aligned on the edges of the scan, saying how to turn it"
         ),
     ),
     "unreadable_image": ("unreadable_image", N_("the image cannot be decoded")),
@@ -151,12 +151,13 @@ def read_scanned_page(
     geometry: GeometryOf = geometry_of,
     blank: BlankOf | None = None,
     alignment: Alignment = Alignment.SQUARES,
+    turn: int | None = None,
 ) -> ReadResult:
     """Identify and read one page through ocr/; crops go to the file store.
 
     The code is decoded first so that the reading settings (field types for the checks) are
     the form's; an operator's assignment (`assigned`) replaces the code's identification,
-    and may choose how the page is aligned (`alignment`, see read_aligned).
+    and may choose how the page is aligned (`alignment` and `turn`, see read_aligned).
 
     Raises:
         PageException: the page cannot be identified or read; the code says why.
@@ -177,7 +178,7 @@ def read_scanned_page(
         )
         try:
             if alignment is not Alignment.SQUARES:
-                reading = read_aligned(gray, page, alignment, engine, context, template)
+                reading = read_aligned(gray, page, alignment, engine, context, template, turn=turn)
             else:
                 # The code found above is handed over, so the page is not searched twice.
                 reading = read_page(gray, lambda _payload: page, engine, context, template, found)
@@ -250,16 +251,20 @@ def read_aligned(
     engine: OcrEngine,
     context: PageContext,
     blank: GrayImage | None = None,
+    *,
+    turn: int | None = None,
 ) -> PageReading:
     """Read a page aligned the way an operator chose: on its code alone, or on the scan's frame.
 
     The way forward for a page the corner squares cannot align (cut off, covered): the
     alignment is corrected on the printed box grid, and every value read goes to a clerk
-    (warning `aligned_by_operator`), whatever its confidence.
+    (warning `aligned_by_operator`), whatever its confidence. `turn` (frame only) is how
+    many degrees the operator saw the scan must be turned counter-clockwise to stand
+    upright; without it the printed boxes decide.
 
     Raises:
         CodeNotFound: aligned on the code, but no code can be read.
-        OrientationUncertain: aligned on the frame of a page without a code whose boxes do
+        OrientationUncertain: aligned on the frame without a turn, on a page whose boxes do
             not say which way up it is.
     """
     code = find_code(gray) if alignment is Alignment.CODE else None
@@ -267,7 +272,7 @@ def read_aligned(
         upright = set_upright(gray, code)
         aligned, rotation = align_on_code(upright, page, context.dpi), upright.rotation
     else:
-        aligned, rotation = align_on_frame(gray, page, context.dpi)
+        aligned, rotation = align_on_frame(gray, page, context.dpi, rotation=turn)
     readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
     flagged = [
         replace(r, warnings=(*r.warnings, ALIGNED_BY_OPERATOR)) if r.value is not None else r

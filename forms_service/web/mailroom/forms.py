@@ -25,6 +25,8 @@ class AssignForm(FlaskForm):
     alignment = SelectField(
         "Align on", choices=ALIGNMENTS, default="squares", validate_choice=False
     )
+    # Degrees counter-clockwise, empty to let the printed boxes decide (operators.TURNS).
+    turn = StringField("Turned", validators=[Optional(), Length(max=3)])
 
 
 class RejectForm(FlaskForm):
