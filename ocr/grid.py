@@ -66,29 +66,41 @@ def _corner(
     corner: tuple[float, float],
     inward: tuple[int, int],
     reach: int,
-    stretch: int,
+    along_x: tuple[int, int],
+    along_y: tuple[int, int],
 ) -> tuple[float, float] | None:
-    """Where the two edges meeting at `corner` (region pixels) are, measured next to it."""
+    """Where the two edges meeting at `corner` (region pixels) are, measured next to it.
+
+    Each edge is measured over a stretch (start, end: pixels from the corner into the box)
+    starting as far in as the search reaches, so that a box found that far off still
+    covers the whole stretch.
+    """
     cx, cy = round(corner[0]), round(corner[1])
     sx, sy = inward
     height, width = dark.shape
-    # The vertical edge: columns around cx, over a stretch going into the box from the corner.
-    y0, y1 = sorted((cy + sy * max(2, stretch // 5), cy + sy * stretch))
+    # The vertical edge: columns around cx, over a stretch going down (or up) the box side.
+    y0, y1 = sorted((cy + sy * along_y[0], cy + sy * along_y[1]))
     x0, x1 = max(0, cx - reach), min(width, cx + reach + 1)
     y0, y1 = max(0, y0), min(height, y1)
-    if y1 - y0 < stretch // 2 or x1 <= x0:
+    if y1 - y0 < (along_y[1] - along_y[0]) // 2 or x1 <= x0:
         return None
     column = _peak(dark[y0:y1, x0:x1].sum(axis=0), y1 - y0)
-    # The horizontal edge: rows around cy, over a stretch going into the box.
-    a0, a1 = sorted((cx + sx * max(2, stretch // 5), cx + sx * stretch))
+    # The horizontal edge: rows around cy, over a stretch along the box's top (or bottom).
+    a0, a1 = sorted((cx + sx * along_x[0], cx + sx * along_x[1]))
     b0, b1 = max(0, cy - reach), min(height, cy + reach + 1)
     a0, a1 = max(0, a0), min(width, a1)
-    if a1 - a0 < stretch // 2 or b1 <= b0:
+    if a1 - a0 < (along_x[1] - along_x[0]) // 2 or b1 <= b0:
         return None
     row = _peak(dark[b0:b1, a0:a1].sum(axis=1), a1 - a0)
     if column is None or row is None:
         return None
     return float(x0 + column), float(b0 + row)
+
+
+def _stretch(side: float, reach: int, longest: float) -> tuple[int, int]:
+    """The stretch of a box side measured next to a corner: from the reach in, half the side."""
+    start = min(reach, 0.25 * side)
+    return round(start), round(start + min(longest, 0.5 * side))
 
 
 def line_level(black: float, paper: float) -> float:
@@ -127,8 +139,9 @@ def measure_grid(
         right = (rect.x + rect.width) * scale
         top = (page.height - rect.y - rect.height) * scale
         bottom = (page.height - rect.y) * scale
-        stretch = round(min(STRETCH_MM * MM * scale, 0.45 * (right - left), 0.45 * (bottom - top)))
-        if stretch < 6:
+        along_x = _stretch(right - left, reach, STRETCH_MM * MM * scale)
+        along_y = _stretch(bottom - top, reach, STRETCH_MM * MM * scale)
+        if along_x[1] - along_x[0] < 6 or along_y[1] - along_y[0] < 6:
             continue
         box = (
             int(left) - 2 * reach,
@@ -143,7 +156,7 @@ def measure_grid(
             (right, bottom, (-1, -1)),
             (left, bottom, (1, -1)),
         ):
-            found = _corner(dark, (x - box[0], y - box[1]), inward, reach, stretch)
+            found = _corner(dark, (x - box[0], y - box[1]), inward, reach, along_x, along_y)
             if found is not None:
                 points.append(GridPoint((x, y), (found[0] + box[0], found[1] + box[1])))
     return points
