@@ -109,3 +109,9 @@ class UnknownPage(ScanError):
     """The caller could not match the code's payload to a form page."""
 
     reason = "unknown_page"
+
+
+class MisalignedPage(MarksNotFound):
+    """The marks, the code and the printed boxes do not agree on where the zones are."""
+
+    reason = "misaligned_page"

@@ -12,7 +12,7 @@ import io
 import math
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -314,6 +314,10 @@ class Degradation:
     contrast: float = 1.0
     perspective: float = 0.0
     show_through: bool = False
+    #: (right, down) shift in mm of a sheet fed into a scanner frame of the page's size:
+    #: tilt and shift then push the sheet's edge (and a corner square) out of the scan,
+    #: instead of the turned page being kept whole. None: the whole page is kept.
+    frame_shift: tuple[float, float] | None = None
 
 
 def degrade(image: GrayImage, how: Degradation, seed: int = 0) -> GrayImage:
@@ -343,6 +347,14 @@ def degrade(image: GrayImage, how: Degradation, seed: int = 0) -> GrayImage:
         matrix = cv2.getPerspectiveTransform(src, dst)
         warped = cv2.warpPerspective(out, matrix, (width, height), borderValue=(255,))
         out = np.asarray(warped, dtype=np.float32)
+    if how.frame_shift is not None:
+        per_mm = width / 210  # an A4 sheet
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), how.rotation, 1.0)
+        matrix[0, 2] += how.frame_shift[0] * per_mm
+        matrix[1, 2] += how.frame_shift[1] * per_mm
+        framed = cv2.warpAffine(out, matrix, (width, height), borderValue=(255,))
+        out = np.asarray(framed, dtype=np.float32)
+        how = replace(how, rotation=0.0)
     if how.rotation or how.turn:
         angle = how.rotation + 90 * how.turn
         pil = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))

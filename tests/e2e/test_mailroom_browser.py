@@ -38,8 +38,12 @@ def test_upload_follow_and_settle_a_batch(
     scan.write_bytes(
         as_png(scanned_page(runtime, document, "contact-update", Answers(texts={"city": "LYON"})))
     )
-    blank = tmp_path / "blank.pdf"
-    blank.write_bytes(as_pdf([np.full((2339, 1654), 255, dtype=np.uint8)]))
+    # Written on but without a code: it waits for an operator (a blank sheet would be set
+    # aside by itself, issue 17, 6).
+    sheet = np.full((2339, 1654), 255, dtype=np.uint8)
+    sheet[400:2000:40, 200:1400] = 0
+    blank = tmp_path / "no-code.pdf"
+    blank.write_bytes(as_pdf([sheet]))
 
     page = browser.new_page()
     problems = offline(page, server)
@@ -56,11 +60,11 @@ def test_upload_follow_and_settle_a_batch(
     page.get_by_role("button", name="Upload the batch").click()
     expect(page.locator("[data-status]").first).to_be_visible()
     expect(page.locator('tr[data-status="submitted"]')).to_contain_text(reference)
-    expect(page.locator('tr[data-status="exception"]')).to_contain_text("blank_page")
+    expect(page.locator('tr[data-status="exception"]')).to_contain_text("unreadable_code")
     assert serious_violations(page) == []
 
     page.get_by_role("link", name="Exception queue").first.click()
-    expect(page.locator("article[data-exception='blank_page']")).to_be_visible()
+    expect(page.locator("article[data-exception='unreadable_code']")).to_be_visible()
     assert serious_violations(page) == []
     page.get_by_label("Reference, customer number or name").fill(reference)
     page.get_by_role("button", name="Search").click()
@@ -89,13 +93,14 @@ def test_a_french_operator_uploads_in_french_and_switches_to_english(
     page.get_by_label("Fichiers scannés (PDF, TIFF, PNG, JPEG)").set_input_files(str(blank))
     page.get_by_role("button", name="Déposer le lot").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Lot reçu le")
-    expect(page.locator('tr[data-status="exception"]')).to_contain_text("page vierge")
+    # Set aside by the mailroom itself, shown with its reason (issue 17, 6).
+    expect(page.locator('tr[data-status="rejected"]')).to_contain_text("page vierge")
     assert serious_violations(page) == []
     batch_url = page.url
     page.get_by_role("button", name="Afficher en anglais").click()
     expect(page).to_have_url(batch_url)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Batch received")
-    expect(page.locator('tr[data-status="exception"]')).to_contain_text("blank page")
+    expect(page.locator('tr[data-status="rejected"]')).to_contain_text("blank page")
     page.get_by_role("link", name="Exception queue").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Exception queue")
     assert problems == []

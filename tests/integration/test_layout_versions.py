@@ -132,15 +132,24 @@ def test_a_letter_printed_with_layout_2_carries_f2_codes_and_is_read_with_its_bo
 
 
 def test_reading_a_layout_1_page_with_layout_2_boxes_misreads_it(runtime: Runtime) -> None:
-    """The control: what happened before layout versions, and why the code must name one."""
+    """The control: what happened before layout versions, and why the code must name one.
+
+    Since the aligner checks its fit on the printed box grid (issue 17), boxes that are not
+    where the geometry puts them refuse the page (`unaligned_page`) rather than misread it;
+    either way the answer read is never the customer's.
+    """
     _layout_1_release(runtime)
     document = issue(runtime, FORM, "C000023")
     sheets = printed_and_filled(runtime, document, TEXTS)
     layouts = with_test_layout()
     _deploy(runtime, layouts)
     runtime.mailroom.geometry = lambda definition, _layout: layouts.geometry(definition)
-    runtime.mailroom.receive([Upload("envelope.pdf", as_pdf(sheets))], source="cli", actor="test")
-    assert _answer(runtime, document) != TEXTS
+    received = runtime.mailroom.receive(
+        [Upload("envelope.pdf", as_pdf(sheets))], source="cli", actor="test"
+    )
+    form_page = _page_rows(runtime, received.id)[1]
+    assert (form_page.status, form_page.exception) == (PageStatus.EXCEPTION, "unaligned_page")
+    assert form_page.reason is not None and "printed boxes disagree" in form_page.reason
 
 
 def test_a_page_naming_an_unknown_layout_version_waits_for_an_operator(runtime: Runtime) -> None:

@@ -1,7 +1,7 @@
 """The mailroom screens in French and English: every page speaks one language, flashes too.
 
 Real scanned pages read by the real pipeline (jobs run eagerly): a page submitted, a blank
-page and a foreign sheet waiting for an operator, and a flattened PDF return.
+page set aside, a sheet without a code waiting for an operator, and a flattened PDF return.
 """
 
 from __future__ import annotations
@@ -53,9 +53,11 @@ def operator_client(app: Flask, accept: str | None) -> FlaskClient:
 
 @pytest.fixture
 def batches(runtime: Runtime) -> dict[str, str]:
-    """A batch with a submitted and two waiting pages, and a flattened PDF return's batch."""
+    """A batch with a submitted, a set-aside and a waiting page, and a flattened PDF return's batch."""
     answered = issue(runtime, FORM, "C000001")
     blank = np.full((2339, 1654), 255, dtype=np.uint8)
+    no_code = blank.copy()
+    no_code[400:2000:40, 200:1400] = 0  # written on, but no code
     received = runtime.mailroom.receive(
         [
             Upload(
@@ -63,6 +65,7 @@ def batches(runtime: Runtime) -> dict[str, str]:
                 as_png(scanned_page(runtime, answered, FORM, Answers(texts={"city": "LYON"}))),
             ),
             Upload("blank.png", as_png(blank)),
+            Upload("no-code.png", as_png(no_code)),
         ],
         source="upload",
         actor="user:mo",
@@ -107,8 +110,12 @@ def test_every_mailroom_page_speaks_one_language(
         for name, html in pages.items():
             assert f'<html lang="{shown}">' in html, name
             assert foreign_messages(html, shown) == [], (shown, name)
+        # A blank sheet is set aside by itself (issue 17, 6): shown in its batch, not waiting.
         blank = translated("blank page", shown, "page exception")
-        assert blank in visible_text(pages["exceptions"])
+        assert blank in visible_text(pages["batch"])
+        no_code = translated("no readable QR code", shown, "page exception")
+        assert no_code in visible_text(pages["exceptions"])
+        assert translated("the code alone", shown) in visible_text(pages["exceptions"])
         assert translated("submitted", shown, "page status") in visible_text(pages["batch"])
         assert translated("scanned", shown, "PDF return status") in visible_text(pages["return"])
         needed = translated("Type a reference, number or name.", shown)

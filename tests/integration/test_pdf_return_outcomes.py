@@ -253,11 +253,13 @@ def test_a_rejected_page_ends_the_return_rejected(client: FlaskClient, runtime: 
 def test_an_unreadable_scan_waits_for_an_operator_then_ends_rejected(
     client: FlaskClient, runtime: Runtime
 ) -> None:
-    blank = np.full((2339, 1654), 255, dtype=np.uint8)
-    return_id = _post_api(client, runtime, as_pdf([blank]))
+    # A sheet with writing but no code (a blank one is set aside by itself: issue 17, 6).
+    unreadable = np.full((2339, 1654), 255, dtype=np.uint8)
+    unreadable[400:2000:40, 200:1400] = 0
+    return_id = _post_api(client, runtime, as_pdf([unreadable]))
     assert _run_worker(runtime) == ["exception"]
     (page,) = _pages(runtime, return_id)
-    assert page.exception == "blank_page"
+    assert page.exception == "unreadable_code"
     assert _shown(client, runtime, return_id)["status"] == "awaiting_scan"  # a person decides
 
     runtime.mailroom.reject(page.id, "empty sheet", actor=OPERATOR)

@@ -7,6 +7,7 @@ import re
 import warnings
 from collections.abc import Mapping
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import pypdfium2 as pdfium
@@ -26,8 +27,22 @@ MAX_PIXELS = 60_000_000
 MAX_PAGES = 1000
 #: Resolution PDF pages are rendered at for reading.
 RENDER_DPI = 200
-#: Share of dark pixels under which a page counts as blank.
-BLANK_INK = 0.0005
+#: How much darker than the paper around it a pixel must be to be ink (0..255): a scanner's
+#: light edge shadow or a grey backing follows the paper level and is not ink.
+INK_CONTRAST = 40
+#: Band along the scan's edges (mm) left out: a form prints nothing there (its squares are
+#: 7 mm in), and a sheet's edge or a scanner's dark border lies there.
+EDGE_MM = 4.0
+#: Smallest mark (mm) that counts on a page: dust and scanner speckle are smaller.
+MARK_MM = 1.5
+#: Smallest area (mm²) of a mark that counts: salt noise is a few pixels.
+MARK_AREA_MM2 = 0.4
+#: A page is blank with fewer marks than this and no group of marks (letters of a word,
+#: strokes of a signature: marks less than WORD_GAP_MM apart) WRITING_MM long: a few dust
+#: specks are; a few written words, a signature, a stamp or a faint form are not.
+BLANK_MARKS = 8
+WORD_GAP_MM = 3.0
+WRITING_MM = 4.0
 
 GrayImage = npt.NDArray[np.uint8]
 
@@ -144,10 +159,61 @@ def load_page(content: bytes, media_type: str, index: int, *, dpi: int = RENDER_
 
 
 def is_blank(gray: GrayImage) -> bool:
-    """Whether a page carries (next to) no dark pixel: an empty sheet or a scanner's backing."""
-    step = max(1, min(gray.shape) // 600)
-    sample = gray[::step, ::step]
-    return bool(np.count_nonzero(sample < 128) < BLANK_INK * sample.size)
+    """Whether a page carries nothing but dust: an empty sheet or a scanner's backing.
+
+    Ink is what is clearly darker than the paper around it (the paper level is measured
+    locally, so a light edge shadow is paper). The outer EDGE_MM of the scan (the sheet's
+    edge, a dark border) and marks smaller than dust (MARK_MM, MARK_AREA_MM2) are dropped; a page with fewer than BLANK_MARKS marks left, none of them WRITING_MM long,
+    is blank. The size of a millimetre is taken from the page (an A4 sheet).
+    """
+    height, width = gray.shape
+    per_mm = max(height, width) / 297
+    # The paper level: the page without its ink (a local maximum over 10 mm), smoothed, on
+    # a copy of one pixel per 2 mm.
+    scale = min(1.0, 1 / (2 * per_mm))
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    paper_small = cv2.blur(cv2.dilate(small, np.ones((5, 5), np.uint8)), (5, 5))
+    paper = cv2.resize(paper_small, (width, height), interpolation=cv2.INTER_LINEAR)
+    ink = (paper.astype(np.int16) - gray.astype(np.int16) > INK_CONTRAST).astype(np.uint8)
+    # The sheet's edge and the scanner's border lie in the outer EDGE_MM: nothing is printed there.
+    edge = round(EDGE_MM * per_mm)
+    ink[:edge, :] = ink[height - edge :, :] = 0
+    ink[:, :edge] = ink[:, width - edge :] = 0
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    boxes: list[list[float]] = []
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        if max(w, h) < MARK_MM * per_mm or area < MARK_AREA_MM2 * per_mm**2:
+            continue
+        boxes.append([x, y, x + w, y + h])
+        if len(boxes) >= BLANK_MARKS:
+            return False
+    # Marks close together are one word (letters, strokes of a signature); dust is scattered.
+    words = _groups(boxes, WORD_GAP_MM * per_mm)
+    return all(
+        max(right - left, bottom - top) < WRITING_MM * per_mm for left, top, right, bottom in words
+    )
+
+
+def _groups(boxes: list[list[float]], gap: float) -> list[list[float]]:
+    """Boxes (left, top, right, bottom) merged while any two are less than `gap` apart."""
+    groups = [list(box) for box in boxes]
+    merged = True
+    while merged:
+        merged = False
+        for i, a in enumerate(groups):
+            for b in groups[i + 1 :]:
+                if (
+                    b[0] - gap <= a[2] and a[0] - gap <= b[2]
+                    and b[1] - gap <= a[3] and a[1] - gap <= b[3]
+                ):  # fmt: skip
+                    a[:] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    groups.remove(b)
+                    merged = True
+                    break
+            if merged:
+                break
+    return groups
 
 
 def _render_pdf_page(content: bytes, index: int, dpi: int) -> GrayImage:

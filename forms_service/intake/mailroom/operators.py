@@ -18,8 +18,13 @@ from forms_service.issuing.layout import UnknownLayoutVersion
 from forms_service.issuing.tokens import normalise_reference
 from forms_service.storage.model import Document, DocumentStatus
 from forms_service.storage.scans import BatchStatus, PageStatus, ScanBatch, ScanPage
+from ocr.manual import Alignment
 
 MAX_REASON = 200
+#: The ways an operator may have an assigned page aligned.
+ALIGNMENTS = tuple(a.value for a in Alignment)
+#: Quarter turns (degrees counter-clockwise) an operator may give a page aligned on its frame.
+TURNS = (0, 90, 180, 270)
 
 
 class OperatorActions:
@@ -34,19 +39,43 @@ class OperatorActions:
         raise NotImplementedError
 
     def assign(
-        self, page_id: str, document: str, *, form_page: int | None = None, actor: str
+        self,
+        page_id: str,
+        document: str,
+        *,
+        form_page: int | None = None,
+        actor: str,
+        alignment: str = Alignment.SQUARES.value,
+        turn: int | None = None,
     ) -> None:
         """An operator says which document (by reference or id) and page a page is.
 
         The page is read again with that identity, skipping its code and the duplicate
         checks (the operator's decision is recorded), then submitted with the document's
-        other pages read in the batch.
+        other pages read in the batch. `alignment` is how it is aligned: on its corner
+        squares (as every page), or, for a page they cannot align, on its code alone or on
+        the scan's frame, every value then going to a clerk (reading.read_aligned); with
+        the frame, `turn` says how many degrees the scan is turned counter-clockwise to
+        stand upright (0, 90, 180, 270), when the printed boxes cannot tell.
 
         Raises:
             NotFound: no such page or document.
             Conflict: the page is not waiting for an operator.
-            InvalidInput: the form has no such page.
+            InvalidInput: the form has no such page, no such alignment or turn.
         """
+        if alignment not in ALIGNMENTS:
+            raise InvalidInput(
+                N_("choose how the page is aligned: %(choices)s"),
+                field="alignment",
+                params={"choices": ", ".join(ALIGNMENTS)},
+            )
+        if turn is not None and (turn not in TURNS or alignment != Alignment.FRAME.value):
+            raise InvalidInput(
+                N_(
+                    "a page aligned on the edges of the scan is turned by 0, 90, 180 or 270 degrees"
+                ),
+                field="turn",
+            )
         now = self.clock()
         with self.sessions() as session, session.begin():
             # The batch first, as the page jobs lock it (see PageJob._lock_batch_of in pages.py).
@@ -83,6 +112,7 @@ class OperatorActions:
             page.form_version = definition.version
             page.form_page = number
             page.layout_version = layout
+            page.readings = {"alignment": alignment, "turn": turn}
             page.assigned_by = actor
             page.status = PageStatus.QUEUED
             page.attempts = 0  # counted again from the operator's decision (pages.MAX_ATTEMPTS)
@@ -97,7 +127,13 @@ class OperatorActions:
                 actor=actor,
                 at=now,
                 document_id=found.id,
-                detail={"page": page_id, "form_page": number, "exception": previous},
+                detail={
+                    "page": page_id,
+                    "form_page": number,
+                    "exception": previous,
+                    "alignment": alignment,
+                    "turn": turn,
+                },
             )
         self._queue([page_id])
 

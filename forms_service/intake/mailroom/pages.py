@@ -50,13 +50,15 @@ from forms_service.storage.scans import (
     ScanPage,
 )
 from ocr.interfaces import OcrEngine
+from ocr.manual import Alignment
 
 log = logging.getLogger(__name__)
 
 #: Called after commit with a new submission's id (the change-set proposal).
 ProposeHook = Callable[[str], object]
-#: Page problems that need no operator: the page is kept, set aside as rejected.
-SET_ASIDE = frozenset({"covering_letter"})
+#: Page problems that need no operator: the page is kept, set aside as rejected (a covering
+#: letter sent back, a blank sheet: nothing on it but dust, see files.is_blank).
+SET_ASIDE = frozenset({"covering_letter", "blank_page"})
 #: Runs of a page's job that may start without settling it (a worker killed or lost while
 #: reading it) before the page goes to an operator instead: a page that kills its worker
 #: every time would otherwise be sent again by every `requeue`, and its batch (and the PDF
@@ -107,6 +109,9 @@ class PageJob:
                 page.file_page,
             )
             assigned = _assigned_identity(page)
+            # How the operator who assigned the page chose to align it (operators.assign).
+            alignment = Alignment(page.readings.get("alignment", Alignment.SQUARES.value))
+            turn = page.readings.get("turn")
         if lost:
             return self._settle_exception(
                 page_id,
@@ -135,6 +140,8 @@ class PageJob:
                 settings=self.reading,
                 geometry=self.geometry,
                 blank=self.blank,
+                alignment=alignment if assigned else Alignment.SQUARES,
+                turn=turn if assigned else None,
             )
         except (PageProblem, PageException) as exc:
             document_id = getattr(exc, "document_id", None)

@@ -24,18 +24,23 @@ from forms_service.intake.mailroom.identification import (
 )
 from forms_service.issuing.layout import LAYOUTS, UnknownLayoutVersion
 from forms_service.storage.filestore import FileStore
-from ocr.align import AlignedPage, align_page, set_upright
+from ocr.align import set_upright
 from ocr.confidence import DEFAULT_THRESHOLD
 from ocr.geometry import FormGeometry, PageGeometry
 from ocr.identify import CodeFinding, find_code
 from ocr.interfaces import GrayImage, OcrEngine
-from ocr.model import CodeNotFound, MarksNotFound, PageReading, Reading, ScanError
+from ocr.manual import Alignment, align_on_code, align_on_frame
+from ocr.model import CodeNotFound, PageReading, Reading, ScanError
+from ocr.orientation import orient_without_code
 from ocr.pipeline import PageContext, check_pairs, read_page, read_zone
 
 log = logging.getLogger(__name__)
 
 #: The warning of a value read on a page aligned without its code.
 WITHOUT_CODE = "read_without_code"
+#: The warning of a value read on a page aligned the way an operator chose (not checked by
+#: the corner squares): it always goes to a clerk.
+ALIGNED_BY_OPERATOR = "aligned_by_operator"
 #: Operator-facing reasons per ocr/ error code.
 SCAN_REASONS = {
     "code_not_found": (
@@ -47,7 +52,24 @@ SCAN_REASONS = {
     ),
     "marks_not_found": (
         "unaligned_page",
-        N_("the four corner squares were not found: the page is cut, folded or photographed"),
+        N_(
+            "fewer than three of the four corner squares were found: the page is cut, folded "
+            "or photographed"
+        ),
+    ),
+    "misaligned_page": (
+        "unaligned_page",
+        N_(
+            "the corner squares, the code and the printed boxes disagree on where the answers "
+            "are: the page is folded, stretched or has something stuck on it"
+        ),
+    ),
+    "orientation_uncertain": (
+        "orientation_uncertain",
+        N_(
+            "the code cannot be read and the printed boxes do not say which way up the page "
+            "is: it is not read; assign it aligned on the edges of the scan, saying how to turn it"
+        ),
     ),
     "unreadable_image": ("unreadable_image", N_("the image cannot be decoded")),
     "unknown_page": ("unknown_page", N_("the code names a page the form does not have")),
@@ -128,11 +150,14 @@ def read_scanned_page(
     settings: ReadingSettings | None = None,
     geometry: GeometryOf = geometry_of,
     blank: BlankOf | None = None,
+    alignment: Alignment = Alignment.SQUARES,
+    turn: int | None = None,
 ) -> ReadResult:
     """Identify and read one page through ocr/; crops go to the file store.
 
     The code is decoded first so that the reading settings (field types for the checks) are
-    the form's; an operator's assignment (`assigned`) replaces the code's identification.
+    the form's; an operator's assignment (`assigned`) replaces the code's identification,
+    and may choose how the page is aligned (`alignment` and `turn`, see read_aligned).
 
     Raises:
         PageException: the page cannot be identified or read; the code says why.
@@ -152,8 +177,11 @@ def read_scanned_page(
             blank(definition, identity.layout, identity.page, settings.dpi) if blank else None
         )
         try:
-            # The code found above is handed over, so the page is not searched twice.
-            reading = read_page(gray, lambda _payload: page, engine, context, template, found)
+            if alignment is not Alignment.SQUARES:
+                reading = read_aligned(gray, page, alignment, engine, context, template, turn=turn)
+            else:
+                # The code found above is handed over, so the page is not searched twice.
+                reading = read_page(gray, lambda _payload: page, engine, context, template, found)
         except CodeNotFound:
             if assigned is None:
                 raise
@@ -198,43 +226,59 @@ def read_without_code(
     """Read a page whose code cannot be read, once an operator has said which page it is.
 
     The code normally tells which way up the page is and roughly where the corner squares
-    are; here each quarter turn is tried with the code assumed where the template prints it,
-    and the turn whose code area holds the most ink wins (the squares alone are symmetric).
-    Every value read this way goes to a clerk (warning `read_without_code`).
+    are; here ocr/ tries each quarter turn and keeps the one whose printed boxes are where
+    the template has them (orient_without_code): a page it cannot orient is refused, never
+    read at 0 degrees. Every value read this way goes to a clerk (warning `read_without_code`).
 
     Raises:
         MarksNotFound: the corner squares are not found in any orientation.
+        OrientationUncertain: which way up the page is cannot be told.
     """
-    best: tuple[float, int, AlignedPage] | None = None
-    for turns in range(4):
-        image = np.ascontiguousarray(np.rot90(gray, turns)) if turns else gray
-        height, width = image.shape
-        sx, sy = width / page.width, height / page.height
-        qr = page.qr
-        top = page.height - qr.y - qr.height
-        corners = (
-            (qr.x * sx, top * sy),
-            ((qr.x + qr.width) * sx, top * sy),
-            ((qr.x + qr.width) * sx, (top + qr.height) * sy),
-            (qr.x * sx, (top + qr.height) * sy),
-        )
-        try:
-            aligned = align_page(set_upright(image, CodeFinding("", corners)), page, context.dpi)
-        except ScanError:
-            continue
-        left, box_top, right, bottom = aligned.box(qr)
-        ink = float(np.mean(aligned.region((left, box_top, right, bottom)) < 128))
-        if best is None or ink > best[0]:
-            best = (ink, turns, aligned)
-    if best is None:
-        raise MarksNotFound("the corner squares were not found in any orientation")
-    _, turns, aligned = best
+    oriented = orient_without_code(gray, page, context.dpi)
+    aligned = oriented.aligned
     readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
     flagged = [
         replace(r, warnings=(*r.warnings, WITHOUT_CODE)) if r.value is not None else r
         for r in check_pairs(readings, context)
     ]
-    return PageReading("", page.number, 90 * turns, 0.0, tuple(flagged))
+    return PageReading("", page.number, oriented.rotation, 0.0, tuple(flagged))
+
+
+def read_aligned(
+    gray: GrayImage,
+    page: PageGeometry,
+    alignment: Alignment,
+    engine: OcrEngine,
+    context: PageContext,
+    blank: GrayImage | None = None,
+    *,
+    turn: int | None = None,
+) -> PageReading:
+    """Read a page aligned the way an operator chose: on its code alone, or on the scan's frame.
+
+    The way forward for a page the corner squares cannot align (cut off, covered): the
+    alignment is corrected on the printed box grid, and every value read goes to a clerk
+    (warning `aligned_by_operator`), whatever its confidence. `turn` (frame only) is how
+    many degrees the operator saw the scan must be turned counter-clockwise to stand
+    upright; without it the printed boxes decide.
+
+    Raises:
+        CodeNotFound: aligned on the code, but no code can be read.
+        OrientationUncertain: aligned on the frame without a turn, on a page whose boxes do
+            not say which way up it is.
+    """
+    code = find_code(gray) if alignment is Alignment.CODE else None
+    if code is not None:
+        upright = set_upright(gray, code)
+        aligned, rotation = align_on_code(upright, page, context.dpi), upright.rotation
+    else:
+        aligned, rotation = align_on_frame(gray, page, context.dpi, rotation=turn)
+    readings = [read_zone(aligned, zone, engine, context, blank) for zone in page.zones]
+    flagged = [
+        replace(r, warnings=(*r.warnings, ALIGNED_BY_OPERATOR)) if r.value is not None else r
+        for r in check_pairs(readings, context)
+    ]
+    return PageReading("", page.number, rotation, 0.0, tuple(flagged))
 
 
 def context_for(definition: FormDefinition, *, dpi: float, threshold: float) -> PageContext:

@@ -129,6 +129,7 @@ NAMES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "retired_version": NP_("page exception", "retired form version"),
         "unknown_layout": NP_("page exception", "unknown layout"),
         "unaligned_page": NP_("page exception", "corner marks not found"),
+        "orientation_uncertain": NP_("page exception", "orientation uncertain"),
         "unknown_page": NP_("page exception", "page the form does not have"),
         "duplicate_page": NP_("page exception", "page twice in the batch"),
         "page_of_another_batch": NP_("page exception", "page already received in another batch"),

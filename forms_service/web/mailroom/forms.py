@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from forms_service.intake.mailroom.operators import ALIGNMENTS
 
 
 class UploadForm(FlaskForm):
@@ -19,6 +21,12 @@ class AssignForm(FlaskForm):
 
     document = StringField("Document reference", validators=[DataRequired(), Length(max=64)])
     form_page = IntegerField("Form page", validators=[Optional(), NumberRange(min=1, max=999)])
+    # Checked by the service (operators.ALIGNMENTS), which names the choices when refused.
+    alignment = SelectField(
+        "Align on", choices=ALIGNMENTS, default="squares", validate_choice=False
+    )
+    # Degrees counter-clockwise, empty to let the printed boxes decide (operators.TURNS).
+    turn = StringField("Turned", validators=[Optional(), Length(max=3)])
 
 
 class RejectForm(FlaskForm):

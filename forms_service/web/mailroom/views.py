@@ -143,13 +143,25 @@ def assign(page_id: str) -> ResponseReturnValue:
         return _render_exceptions(error=gettext("Give the document's reference."), status=422)
     try:
         runtime().mailroom.assign(
-            page_id, form.document.data or "", form_page=form.form_page.data, actor=_actor()
+            page_id,
+            form.document.data or "",
+            form_page=form.form_page.data,
+            actor=_actor(),
+            alignment=form.alignment.data or "squares",
+            turn=_turn(form.turn.data),
         )
     except FormsError as exc:
         where = f" ({exc.field})" if exc.field else ""
         return _render_exceptions(error=f"{reason_of(exc)}{where}", status=exc.status)
     flash(gettext("Page assigned: it is read again with that document."))
     return redirect(url_for("mailroom.exceptions"), code=303)
+
+
+def _turn(text: str | None) -> int | None:
+    """The turn typed or chosen, None when not given (-1, refused by the service, if garbled)."""
+    if not text:
+        return None
+    return int(text) if text.isdigit() else -1
 
 
 @blueprint.post("/pages/<page_id>/reject")

@@ -13,11 +13,13 @@ from tests.ocr_pages import Degradation, GrayImage, degrade
 from tests.unit.ocr.conftest import PAYLOAD
 
 
-def _mark_centre_error(image: GrayImage, page: PageGeometry, dpi: float) -> float:
+def _mark_centre_error(
+    image: GrayImage, page: PageGeometry, dpi: float, which: tuple[int, ...] = (0, 1, 2, 3)
+) -> float:
     """Largest distance (px) between a mark's measured centre and its template centre."""
     worst = 0.0
     scale = dpi / 72
-    for x, y in page.marks:
+    for x, y in (page.marks[i] for i in which):
         cx, cy = x * scale, (page.height - y) * scale
         half = round(page.mark_size * scale)
         window = image[round(cy) - half : round(cy) + half, round(cx) - half : round(cx) + half]
@@ -78,12 +80,28 @@ def test_alignment_box_converts_points_to_pixels(filled_200: GrayImage, page: Pa
     assert abs((bottom - top) - 8 * MM * 2) <= 1
 
 
-def test_missing_mark_is_reported(filled_200: GrayImage, page: PageGeometry) -> None:
-    scan = filled_200.copy()
-    x, y = page.marks[3]
+def _hide_marks(image: GrayImage, page: PageGeometry, indices: tuple[int, ...]) -> GrayImage:
+    scan = image.copy()
     scale = 200 / 72
     half = round(page.mark_size * scale)
-    cy, cx = round((page.height - y) * scale), round(x * scale)
-    scan[cy - half : cy + half, cx - half : cx + half] = 255
-    with pytest.raises(MarksNotFound):
+    for index in indices:
+        x, y = page.marks[index]
+        cy, cx = round((page.height - y) * scale), round(x * scale)
+        scan[cy - half : cy + half, cx - half : cx + half] = 255
+    return scan
+
+
+def test_one_missing_mark_is_made_up_by_the_others_the_code_and_the_boxes(
+    filled_200: GrayImage, page: PageGeometry
+) -> None:
+    scan = degrade(_hide_marks(filled_200, page, (3,)), Degradation(rotation=2.0), seed=4)
+    aligned = align_page(set_upright(scan, find_code(scan)), page, dpi=200)
+    assert aligned.marks == 3
+    assert aligned.residual < 1.0
+    assert _mark_centre_error(aligned.image, page, 200, (0, 1, 2)) < 1.5
+
+
+def test_two_missing_marks_are_reported(filled_200: GrayImage, page: PageGeometry) -> None:
+    scan = _hide_marks(filled_200, page, (2, 3))
+    with pytest.raises(MarksNotFound, match="only 2 of the 4"):
         align_page(set_upright(scan, find_code(scan)), page, dpi=200)
