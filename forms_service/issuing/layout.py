@@ -26,6 +26,7 @@ from forms_service.issuing.layout_model import (
     FieldBlock,
     FormLayout,
     LayoutError,
+    answer_zones,
     paper_fields,
 )
 from ocr.geometry import FormGeometry
@@ -45,6 +46,7 @@ __all__ = [
     "LayoutFunction",
     "LayoutVersions",
     "UnknownLayoutVersion",
+    "answer_zones",
     "form_geometry",
     "layout",
     "paper_fields",

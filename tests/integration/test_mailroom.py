@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from forms_service.cli import cli
 from forms_service.core.errors import InvalidInput
+from forms_service.definitions.model import Channel
 from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.files import MAX_PAGES
 from forms_service.intake.mailroom.service import Upload
@@ -792,6 +793,34 @@ def test_an_inked_box_nothing_could_read_reaches_a_clerk_to_key(
     )
     assert keyed.row("phone").proposed == "+33612345678"
     assert keyed.row("phone").status is not FieldChangeStatus.PENDING
+
+
+def test_a_field_not_answered_on_paper_is_never_read_from_a_scan(runtime: Runtime) -> None:
+    """Regression (issue 17): the SEPA mandate (`channels: [online, pdf]`) was read from
+    scanned letters: a tick on paper became a proposed mandate."""
+    form = "bank-details"
+    definition = runtime.definitions[form]
+    assert Channel.PAPER not in definition.field("mandate").channels
+    document = issue(runtime, form, "C000016")
+    # The fillable copy printed and posted: the square is there (for the PDF), ticked by hand.
+    sheets = printed_and_filled(
+        runtime,
+        document,
+        {"account_holder": "JEAN MARTIN"},
+        ticks=frozenset({("mandate", "true")}),
+    )
+    runtime.mailroom.receive([Upload("form.pdf", as_pdf(sheets[1:]))], source="cli", actor="test")
+    submission = submission_of(runtime, document)
+    assert "mandate" not in submission.values and "mandate" not in submission.evidence
+    assert "account_holder" in submission.values  # the paper fields of the page are read
+    with runtime.sessions() as session:
+        (page,) = session.execute(
+            select(ScanPage).where(ScanPage.document_id == document)
+        ).scalars()
+        assert {zone["field"] for zone in page.readings["zones"]} == {
+            f.name for f in definition.fields_for(Channel.PAPER)
+        }
+    assert "mandate" not in _rows(runtime, submission.id)
 
 
 def test_ticked_squares_on_the_printed_form_are_answers(runtime: Runtime) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from forms_service.changes.model import UNREAD, VALID
 from forms_service.definitions.fieldtypes import FieldValueError, WidgetKind
-from forms_service.definitions.model import FieldDefinition, FormDefinition
+from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 
 #: The warning of a reading no check can confirm.
 UNVERIFIABLE = "unverifiable"
@@ -41,7 +41,11 @@ class PaperAnswer:
     evidence: dict[str, dict[str, Any]]
 
 
-def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) -> PaperAnswer:
+def answer_of(
+    definition: FormDefinition,
+    zones: Sequence[Mapping[str, Any]],
+    channel: Channel = Channel.PAPER,
+) -> PaperAnswer:
     """Turn zone readings into an answer; only an empty box means "unchanged" and is left out.
 
     A reading the reader flagged, a value its field type refuses, an ambiguous mark, or
@@ -49,6 +53,9 @@ def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) ->
     auto-apply threshold: it is never applied without a clerk. A box with ink and no usable
     reading (unreadable, or flagged without a value) is never taken for an empty one: it
     becomes a value to key (None, confidence 0, verdict `UNREAD`) beside its crop.
+
+    Only fields answered on `channel` count (paper, or PDF for a flattened PDF return): a
+    reading of another field (a page read before its channels changed) is left out.
     """
     by_field: dict[str, list[Mapping[str, Any]]] = {}
     for zone in zones:
@@ -56,7 +63,7 @@ def answer_of(definition: FormDefinition, zones: Sequence[Mapping[str, Any]]) ->
     raw: dict[str, Any] = {}
     values: dict[str, str | None] = {}
     evidence: dict[str, dict[str, Any]] = {}
-    for field_def in definition.fields:
+    for field_def in definition.fields_for(channel):
         readings = by_field.get(field_def.name)
         if not readings:
             continue

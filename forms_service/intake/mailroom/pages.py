@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.core.clock import Clock
 from forms_service.core.errors import NotFound
 from forms_service.core.i18n import N_
-from forms_service.definitions.model import FormDefinition
+from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.intake.mailroom import completion, reasons, returns
 from forms_service.intake.mailroom.completion import MISSING_PAGES
 from forms_service.intake.mailroom.files import PageProblem, load_page
@@ -106,6 +106,8 @@ class PageJob:
                 page.file_page,
             )
             assigned = _assigned_identity(page)
+            # A flattened PDF return answers on the PDF channel: its PDF-only fields count.
+            channel = Channel.PDF if page.batch.pdf_return_id else Channel.PAPER
         if lost:
             return self._settle_exception(
                 page_id,
@@ -134,6 +136,7 @@ class PageJob:
                 settings=self.reading,
                 geometry=self.geometry,
                 blank=self.blank,
+                channel=channel,
             )
         except (PageProblem, PageException) as exc:
             document_id = getattr(exc, "document_id", None)

@@ -13,7 +13,7 @@ from forms_service.changes.policy import PolicySettings
 from forms_service.changes.proposal import Answer, Proposal, plan
 from forms_service.config import DEMO_CRM_RECORD_TYPES
 from forms_service.core.i18n import field_message
-from forms_service.definitions.model import FormDefinition
+from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from forms_service.definitions.service import DefinitionSet, load_definitions
 from forms_service.intake.mailroom.answers import REVIEW_CAP, answer_of
 from forms_service.storage.model import ChangeSetStatus, FieldChangeStatus
@@ -37,6 +37,16 @@ def _zone(field: str, value: str | None, **extra: Any) -> dict[str, Any]:
         "engine": "fake",
         **extra,
     }
+
+
+def _paper_checkbox(definitions: DefinitionSet) -> tuple[FormDefinition, FieldDefinition]:
+    """A yes/no field answered on paper, and its form."""
+    return next(
+        (d, f)
+        for d in definitions.values()
+        for f in d.fields
+        if f.type_name == "checkbox" and Channel.PAPER in f.channels
+    )
 
 
 def test_empty_boxes_are_left_out_and_inked_ones_parsed(definitions: DefinitionSet) -> None:
@@ -110,8 +120,7 @@ def test_refused_values_and_flagged_readings_are_capped_below_auto_apply(
 
 
 def test_squares_of_yes_no_and_choice_fields(definitions: DefinitionSet) -> None:
-    form = next(d for d in definitions.values() if any(f.type_name == "checkbox" for f in d.fields))
-    checkbox = next(f for f in form.fields if f.type_name == "checkbox")
+    form, checkbox = _paper_checkbox(definitions)
 
     def squares(yes: str | None, no: str | None) -> list[dict[str, Any]]:
         return [
@@ -196,8 +205,7 @@ def test_any_warning_without_a_value_is_ink_for_a_clerk(definitions: DefinitionS
     assert answer.evidence["city"]["verdict"] == UNREAD
     assert answer.evidence["city"]["warnings"] == ["faint_ink", "low_confidence", "unreadable"]
     # An ambiguous square with no clear tick beside it: the clerk says what was meant.
-    form = next(d for d in definitions.values() if any(f.type_name == "checkbox" for f in d.fields))
-    checkbox = next(f for f in form.fields if f.type_name == "checkbox")
+    form, checkbox = _paper_checkbox(definitions)
     unsure = answer_of(
         form,
         [
@@ -208,3 +216,18 @@ def test_any_warning_without_a_value_is_ink_for_a_clerk(definitions: DefinitionS
     assert unsure.values == {checkbox.name: None}
     assert unsure.evidence[checkbox.name]["verdict"] == UNREAD
     assert _proposal(form, [], {}).fields == ()  # nothing read: nothing proposed
+
+
+def test_readings_of_a_field_not_answered_on_paper_are_left_out(
+    definitions: DefinitionSet,
+) -> None:
+    """A page read before a field left the paper channel proposes nothing for it."""
+    bank = definitions["bank-details"]
+    assert Channel.PAPER not in bank.field("mandate").channels
+    ticked = [
+        _zone("mandate", "true", kind="checkbox", choice="true"),
+        _zone("mandate", "false", kind="checkbox", choice="false"),
+    ]
+    assert answer_of(bank, ticked).values == {}
+    # A flattened PDF return read by scan answers on the PDF channel: the mandate counts.
+    assert answer_of(bank, ticked, Channel.PDF).values == {"mandate": "true"}
