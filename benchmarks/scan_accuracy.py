@@ -7,7 +7,9 @@ them (tilt up to ±4°, 180° turns, noise, speckle, blur, JPEG 50-90, contrast,
 perspective, show-through); reads them with the real pipeline (tesserocr) on both cores and
 prints: page identification rate, empty/filled accuracy, checkbox and signature accuracy,
 exact-match rate per field type and font kind, share of fields applied automatically and the
-number of WRONG values applied automatically; then pages per minute next to full-page
+number of WRONG values applied automatically; the inked boxes the reader could not read and
+how many of them the mailroom's answer builder sends to clerks as change lines to key (the
+two must be equal: issue 17); then pages per minute next to full-page
 Tesseract (`image_to_string` of the same pages, same OMP_THREAD_LIMIT=1, both cores).
 
     .venv/bin/python benchmarks/scan_accuracy.py            # 30 pages per dpi
@@ -27,6 +29,7 @@ import os
 os.environ["OMP_THREAD_LIMIT"] = "1"
 
 import argparse
+import datetime as dt
 import multiprocessing
 import random
 import sys
@@ -40,8 +43,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from forms_service.changes.model import UNREAD, Route  # noqa: E402
+from forms_service.changes.policy import PolicySettings  # noqa: E402
+from forms_service.changes.proposal import Answer, plan  # noqa: E402
 from forms_service.definitions.fieldtypes import FIELD_TYPES, PairCheck  # noqa: E402
 from forms_service.definitions.fieldtypes.postcode import postcode_directory  # noqa: E402
+from forms_service.definitions.model import FormDefinition  # noqa: E402
+from forms_service.intake.mailroom.answers import answer_of, inked  # noqa: E402
 from ocr.engines.pytesseract_engine import read_full_page  # noqa: E402
 from ocr.engines.tesserocr_engine import TesserocrEngine  # noqa: E402
 from ocr.geometry import PageGeometry, Zone, ZoneKind  # noqa: E402
@@ -182,9 +190,10 @@ def _printed(forms: IssuedForms | None, number: int, dpi: int, index: int) -> Pr
     return forms.print_form(form_id, dpi, seed=index)[0]
 
 
-def _make_samples(per_dpi: int, seed: int, synthetic: bool, framed: float = 0.0) -> list[Sample]:
+def _make_samples(
+    per_dpi: int, seed: int, forms: IssuedForms | None, framed: float = 0.0
+) -> list[Sample]:
     rng = random.Random(seed)
-    forms = None if synthetic else IssuedForms()
     places = [
         (code, city) for code, city in postcode_directory().localities.items() if len(city) <= 22
     ]
@@ -252,7 +261,60 @@ def _rate(good: int, total: int) -> str:
     return f"{good}/{total} = {100 * good / total:.2f}%" if total else "n/a"
 
 
-def _score(samples: list[Sample], results: dict[int, Any]) -> None:
+@dataclass
+class UnreadCount:
+    """Inked text and comb boxes the reader read nothing usable in, and where they went."""
+
+    not_read: int = 0
+    sent_to_clerks: int = 0
+    lost: list[str] | None = None
+
+
+def _unread_to_clerks(
+    sample: Sample, readings: list[tuple[Any, ...]], definition: FormDefinition, count: UnreadCount
+) -> None:
+    """Send one page's readings through the mailroom's answer builder and change proposal.
+
+    The snapshot is empty (a customer writing where nothing was on record): the case in which
+    an unread box used to vanish as "unchanged". A box counts as sent when its field has a
+    change line waiting for a clerk with no value (the clerk keys it), never auto-applied.
+    """
+    zones = [
+        {"field": field, "kind": kind.value, "value": value, "confidence": confidence,
+         "crop": f"{field}.png", "warnings": list(warnings), "choice": choice, "engine": "bench"}
+        for field, kind, choice, value, warnings, confidence in readings
+    ]  # fmt: skip
+    answer = answer_of(definition, zones)
+    proposal = plan(
+        definition,
+        Answer("S", sample.document_id, "K", "paper", {}, answer.values, answer.evidence),
+        {},
+        PolicySettings(),
+        dt.datetime.now(dt.UTC),
+    )
+    lines = {str(line["field"]): line for line in proposal.fields}
+    for zone in zones:
+        if zone["kind"] not in (ZoneKind.TEXT, ZoneKind.COMB) or zone["value"] is not None:
+            continue
+        if not inked(zone):
+            continue
+        count.not_read += 1
+        line = lines.get(str(zone["field"]))
+        if (
+            line is not None
+            and line["proposed"] is None
+            and line["verdict"] == UNREAD
+            and line["policy"] != Route.AUTO.value
+            and line["evidence"].get("crop")
+        ):
+            count.sent_to_clerks += 1
+        else:
+            count.lost = [*(count.lost or []), f"page {sample.index} {zone['field']}"]
+
+
+def _score(
+    samples: list[Sample], results: dict[int, Any], forms: IssuedForms | None = None
+) -> None:
     identified: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     presence = [0, 0]
     checkboxes = [0, 0]
@@ -263,6 +325,8 @@ def _score(samples: list[Sample], results: dict[int, Any]) -> None:
     timings: dict[str, list[float]] = defaultdict(list)
     calibration: list[tuple[float, bool, bool]] = []
     typed_misreads: list[str] = []
+    unread = UnreadCount()
+    written_taken_for_empty = 0
     for sample in samples:
         outcome = results[sample.index]
         identified[sample.dpi][1] += 1
@@ -272,6 +336,8 @@ def _score(samples: list[Sample], results: dict[int, Any]) -> None:
         readings, page_timings = outcome
         for step, seconds in page_timings.items():
             timings[step].append(seconds)
+        if forms is not None:
+            _unread_to_clerks(sample, readings, forms.definition(sample.form), unread)
         for field, kind, choice, value, warnings, confidence in readings:
             applied = not warnings
             if kind in (ZoneKind.TEXT, ZoneKind.COMB) and value is not None:
@@ -283,6 +349,7 @@ def _score(samples: list[Sample], results: dict[int, Any]) -> None:
                 seen = value is not None or ReviewReason.UNREADABLE in warnings
                 presence[0] += seen == (expected is not None)
                 presence[1] += 1
+                written_taken_for_empty += expected is not None and not seen
                 if expected is not None:
                     key = (
                         sample.field_types.get(field, "text"),
@@ -325,6 +392,14 @@ def _score(samples: list[Sample], results: dict[int, Any]) -> None:
     print(f"  all       handwriting  {_rate(*hand)}")
     for line in typed_misreads[:10]:
         print("    typed misread:", line)
+    if forms is None:
+        print("Inked boxes not read: n/a (the synthetic form has no definition to answer)")
+    else:
+        print(f"Inked boxes not read: {unread.not_read}")
+        print(f"Unreadable inked boxes sent to clerks: {unread.sent_to_clerks} (must equal)")
+        for line in (unread.lost or [])[:20]:
+            print("    LOST (no change line to key):", line)
+    print(f"Written boxes the ink detector calls empty: {written_taken_for_empty}")
     print(f"Filled fields applied automatically: {_rate(*auto)}")
     print(f"WRONG values applied automatically: {len(wrong_auto)}")
     for line in wrong_auto[:20]:
@@ -474,7 +549,8 @@ def main() -> None:
     args = parser.parse_args()
     per_dpi = args.pages or (8 if args.quick else 30)
     started = time.perf_counter()
-    samples = _make_samples(per_dpi, args.seed, args.synthetic, args.scanner_frame)
+    forms = None if args.synthetic else IssuedForms()
+    samples = _make_samples(per_dpi, args.seed, forms, args.scanner_frame)
     print(f"{len(samples)} pages generated in {time.perf_counter() - started:.1f} s "
           f"({per_dpi} per dpi at {', '.join(map(str, DPIS))}; fonts: typed, {', '.join(HANDWRITING_FONTS)})")  # fmt: skip
     workers = 2
@@ -483,7 +559,7 @@ def main() -> None:
         started = time.perf_counter()
         results = dict(pool.map(_read, samples, chunksize=1))
         ours = time.perf_counter() - started
-    _score(samples, results)
+    _score(samples, results, forms)
     with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker) as pool:
         _report_way_forward(samples, results, pool)
     baseline_samples = samples[: args.baseline_pages] if args.baseline_pages else samples

@@ -28,7 +28,7 @@ from forms_service.web.api.submissions import blueprint as api_submissions
 from forms_service.web.api.views import blueprint as api_documents
 from forms_service.web.backoffice import register as register_backoffice
 from forms_service.web.extensions import csrf, init_babel, limiter
-from forms_service.web.guards import refuse_unstorable_characters
+from forms_service.web.guards import ServiceRequest, refuse_unstorable_characters
 from forms_service.web.mailroom import register as register_mailroom
 from forms_service.web.public.assist import blueprint as public_assist
 from forms_service.web.public.organisation import install as install_organisation
@@ -54,6 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         json_lines=settings.env == "production" or settings.log_json, level=settings.log_level
     )
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.request_class = ServiceRequest
     app.config.update(_API_SETTINGS)
     app.config.update(settings.flask_config())
     app.config["SESSION_COOKIE_SECURE"] = settings.base_url.startswith("https://")

@@ -144,7 +144,9 @@ class Settings(BaseModel):
         production="the source systems",
     )
     default_locale: Literal["fr", "en"] = _setting("fr", "`fr` or `en`")
-    max_content_length: int = _setting(20 * 1024 * 1024, "upload limit in bytes", ge=1)
+    max_content_length: int = _setting(
+        20 * 1024 * 1024, "customers' upload limit in bytes (the mailroom has its own)", ge=1
+    )
     # -- customers' links -------------------------------------------------------------------
     challenge_max_failures: int = _setting(
         5, "wrong identity answers before a document is locked", ge=1
@@ -221,6 +223,11 @@ class Settings(BaseModel):
     # -- the mailroom and PDF returns -------------------------------------------------------
     ocr_engine: Literal["tesserocr", "pytesseract"] = _setting(
         "tesserocr", "`tesserocr` (the model stays loaded) or `pytesseract` (a process per box)"
+    )
+    mailroom_max_batch_bytes: int = _setting(
+        500 * 1024 * 1024,
+        "largest scan batch (all its files) the mailroom takes, in bytes: screen, API, CLI",
+        ge=1,
     )
     scan_read_dpi: float = _setting(300, "resolution scanned pages are read at", gt=0)
     scan_review_threshold: float = _setting(

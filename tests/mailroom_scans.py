@@ -136,14 +136,16 @@ def printed_and_filled(
     font: str = TYPED_FONT,
     ticks: frozenset[tuple[str, str]] = frozenset(),
     answers: frozenset[tuple[str, str, str]] = frozenset(),
+    blots: frozenset[str] = frozenset(),
 ) -> list[GrayImage]:
     """The document's real PDF (letter and form pages) printed, filled in by hand, scanned.
 
     The service's own renderer makes the PDF; pypdfium2 prints it at 200 dpi; each text is
     written in its answer box, each (field, option) of `ticks` crossed (every square of that
-    option), and each (field, option, "yes" or "no") of `answers` crossed in that one box of
-    the option's row (a layout without such rows has one square per option: its "yes");
-    the sheet goes through the scanner a little tilted.
+    option), each (field, option, "yes" or "no") of `answers` crossed in that one box of
+    the option's row (a layout without such rows has one square per option: its "yes"), and
+    the box of each field of `blots` inked with a blot no reader makes a character of (a
+    scrawl, a smudged correction); the sheet goes through the scanner a little tilted.
     """
     import pypdfium2 as pdfium
     from PIL import ImageDraw, ImageFont
@@ -175,6 +177,16 @@ def printed_and_filled(
                     y1 = (geometry.page(index).height - rect.y - rect.height * 0.15) * scale
                     draw.line([(x0, y0), (x1, y1)], fill=15, width=4)
                     draw.line([(x0, y1), (x1, y0)], fill=15, width=4)
+                    continue
+                if zone.field in blots and zone.choice is None:
+                    rect = zone.rect
+                    height = rect.height * scale
+                    left = rect.x * scale + height * 0.5
+                    top = (geometry.page(index).height - rect.y - rect.height) * scale
+                    draw.ellipse(
+                        (left, top + height * 0.25, left + height * 0.5, top + height * 0.75),
+                        fill=20,
+                    )
                     continue
                 text = texts.get(zone.field)
                 if not text:

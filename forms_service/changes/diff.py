@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from forms_service.changes.model import FieldDiff, Outcome
@@ -47,11 +47,39 @@ def outcome_of(
     return Outcome.CONFLICT
 
 
+def unread_outcome(field: FieldDefinition, base: str | None, current: str | None) -> Outcome:
+    """The conclusion for an answer seen but not read: a change, whatever base it had.
+
+    The value is for a clerk to key, so it can be compared with nothing: it is a change (a
+    conflict when the source moved since the snapshot), never "unchanged" or "already done".
+    """
+    return Outcome.CHANGE if field.same(current, base) else Outcome.CONFLICT
+
+
 def diff_field(
-    field: FieldDefinition, base: object, current_raw: object, proposed: object
+    field: FieldDefinition,
+    base: object,
+    current_raw: object,
+    proposed: object,
+    *,
+    unread: bool = False,
 ) -> FieldDiff:
-    """Compare one field three ways; `base` and `proposed` may be raw, they are normalised."""
+    """Compare one field three ways; `base` and `proposed` may be raw, they are normalised.
+
+    `unread`: the channel saw an answer it could not read (`proposed` is None until a clerk
+    keys it): see `unread_outcome`.
+    """
     base_value = canonical(field, base)
+    if unread:
+        current_value = canonical(field, current_raw)
+        return FieldDiff(
+            field=field.name,
+            base=base_value,
+            current=current_value,
+            proposed=None,
+            outcome=unread_outcome(field, base_value, current_value),
+            current_raw=current_raw,
+        )
     # Most fields are answered and held unchanged: the same raw value is canonicalised once
     # (a phone number's parse shows in a submit's profile).
     proposed_value = base_value if _same_raw(proposed, base) else canonical(field, proposed)
@@ -81,6 +109,7 @@ def diff_submission(
     base: Mapping[str, Any],
     current: Mapping[str, Any],
     proposed: Mapping[str, Any],
+    unread: Collection[str] = frozenset(),
 ) -> tuple[FieldDiff, ...]:
     """Every answered field that maps to a writable source column, compared three ways.
 
@@ -89,6 +118,7 @@ def diff_submission(
         base: field name -> value the customer saw.
         current: source column -> value the source holds now (the connector's record).
         proposed: field name -> the customer's answer; fields absent were not asked.
+        unread: fields answered but not readable (a clerk keys them): always a change.
 
     Returns:
         One diff per answered, writable field, in definition order (unchanged ones included:
@@ -100,7 +130,11 @@ def diff_submission(
             continue
         diffs.append(
             diff_field(
-                field, base.get(field.name), current.get(field.maps_to), proposed[field.name]
+                field,
+                base.get(field.name),
+                current.get(field.maps_to),
+                proposed[field.name],
+                unread=field.name in unread,
             )
         )
     return tuple(diffs)

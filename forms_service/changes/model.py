@@ -49,6 +49,10 @@ class Action(StrEnum):
 
 #: The verdict of a value the field type and the rules accept.
 VALID = "valid"
+#: The verdict of an answer the channel saw but could not read (ink in a scanned box and
+#: no usable reading): its proposed value is None until a clerk keys it from the evidence,
+#: so it is never accepted or applied as it stands, and never taken for "unchanged".
+UNREAD = "unread"
 
 
 class StaleChangeSet(Conflict):

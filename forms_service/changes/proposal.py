@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from forms_service.audit.service import NewEvent
 from forms_service.changes.diff import diff_submission
-from forms_service.changes.model import Action, Outcome, Route
+from forms_service.changes.model import UNREAD, Action, Outcome, Route
 from forms_service.changes.policy import PolicySettings
 from forms_service.changes.settlement import (
     SettledState,
@@ -64,6 +64,15 @@ class Answer:
     #: Field name -> the answer; fields absent were not asked.
     values: Mapping[str, Any]
     evidence: Mapping[str, Any]
+
+    @property
+    def unread(self) -> frozenset[str]:
+        """Fields answered but not readable (verdict `UNREAD`): a clerk keys their value."""
+        return frozenset(
+            name
+            for name, proof in self.evidence.items()
+            if isinstance(proof, Mapping) and proof.get("verdict") == UNREAD
+        )
 
     @classmethod
     def of(cls, submission: Submission, document: Document) -> Answer:
@@ -110,7 +119,9 @@ def plan(
     """
     diffs = [
         d
-        for d in diff_submission(definition, answer.base, record, answer.values)
+        for d in diff_submission(
+            definition, answer.base, record, answer.values, unread=answer.unread
+        )
         if d.outcome is not Outcome.UNCHANGED
     ]
     change_set_id = new_document_id()

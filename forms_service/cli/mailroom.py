@@ -39,7 +39,8 @@ def mailroom_import(
         raise click.UsageError("give either FILE… or --watch DIR")
     service = app_runtime().mailroom
     if files:
-        uploads = [Upload(path.name, path.read_bytes()) for path in files]
+        # By path: counted and stored from disk, up to MAILROOM_MAX_BATCH_BYTES in all.
+        uploads = [Upload(path.name, path=path) for path in files]
         batch = service.receive(uploads, source="cli", actor="cli")
         click.echo(f"batch {batch.id}: {batch.files} file(s), {batch.pages} page(s) queued")
         return

@@ -56,6 +56,7 @@ FIELD_MESSAGES: Final[Mapping[str, str]] = {
     "must_tick": N_("Tick this box to continue."),
     "signature": N_("Signature expected."),
     "invalid_characters": N_("Characters that are not allowed."),
+    "unread": N_("Written but not readable: type the value shown in the scan."),
 }
 
 

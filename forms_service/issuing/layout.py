@@ -28,6 +28,7 @@ from forms_service.issuing.layout_model import (
     FormLayout,
     LayoutError,
     OptionCaption,
+    answer_zones,
     paper_fields,
 )
 from ocr.geometry import FormGeometry
@@ -49,6 +50,7 @@ __all__ = [
     "LayoutVersions",
     "OptionCaption",
     "UnknownLayoutVersion",
+    "answer_zones",
     "form_geometry",
     "layout",
     "paper_fields",

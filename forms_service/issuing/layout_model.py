@@ -7,6 +7,7 @@ version can never move the boxes of another.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -124,7 +125,32 @@ class FormLayout:
 
 
 def paper_fields(definition: FormDefinition) -> tuple[FieldDefinition, ...]:
-    """The fields a printed form carries: those answered on paper or in the fillable PDF."""
+    """The fields layout version 1 places: those answered on paper or in the fillable PDF.
+
+    Frozen with version 1 (its geometry is fingerprinted): a PDF-only field keeps its block,
+    so that the fillable copy has its widget and no other box moves. What is printed on the
+    paper form and read from its scans is narrower: `answer_zones` and the renderer keep
+    only the fields of the channel (`FormDefinition.fields_for`). A next layout version may
+    place `definition.fields_for(Channel.PAPER)` alone, if the fillable copy finds another
+    place for PDF-only fields.
+    """
     return tuple(
         f for f in definition.fields if Channel.PAPER in f.channels or Channel.PDF in f.channels
     )
+
+
+def answer_zones(
+    definition: FormDefinition, page: PageGeometry, channel: Channel = Channel.PAPER
+) -> PageGeometry:
+    """The page with only the zones of fields answered on `channel`: what a scan is read in.
+
+    A scanned letter answers on paper; a flattened PDF return read by scan answers on the
+    PDF channel. Every layout version is read through this, so a field whose `channels`
+    leave out paper (a mandate only signed online or in the PDF) is never read from paper,
+    even on pages printed before it stopped being printed.
+    """
+    wanted = {f.name for f in definition.fields_for(channel)}
+    zones = tuple(zone for zone in page.zones if zone.field in wanted)
+    if len(zones) == len(page.zones):
+        return page
+    return dataclasses.replace(page, zones=zones)

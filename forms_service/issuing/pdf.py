@@ -19,6 +19,7 @@ from reportlab.lib.colors import Color, black
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
+from forms_service.core.i18n import N_, gettext
 from forms_service.definitions.fieldtypes import WidgetKind
 from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from forms_service.issuing import widgets
@@ -48,6 +49,8 @@ INSTRUCTION = (
     "Ne remplissez que ce qui a changé : une case vide veut dire « inchangé ».",
 )
 _YES_NO = {"fr": ("Oui", "Non"), "en": ("Yes", "No")}
+#: Beside the label of a field answered in the PDF but not on paper (fillable copy only).
+NOT_ON_PAPER = N_("(PDF or online only)")
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,9 @@ class PdfRenderer:
         self._letter(canvas, definition, letter, content, total)
         canvas.showPage()
         for page in range(1, form_layout.page_count + 1):
-            self._form_page(canvas, definition, form_layout, letter, content, page, total)
+            self._form_page(
+                canvas, definition, form_layout, letter, content, page, total, fillable=fillable
+            )
             if fillable:
                 self._widgets(canvas, definition, form_layout, page)
                 if page == 1:
@@ -271,7 +276,17 @@ class PdfRenderer:
         content: DocumentContent,
         page: int,
         total: int,
+        *,
+        fillable: bool,
     ) -> None:
+        """One form page: what is printed is what is read.
+
+        A print file (`fillable=False`, what is posted) prints only the fields answered on
+        paper: a PDF-only field keeps its place in the layout (versions are frozen) but is
+        left blank, and the scan reader never reads it (`answer_zones`). The fillable copy
+        shows it too, for its widget, marked as answered in the PDF or online only.
+        """
+        on_paper = {f.name for f in definition.fields_for(Channel.PAPER)}
         canvas.setFillColor(black)
         size = form_layout.mark_size
         for cx, cy in form_layout.marks:
@@ -298,7 +313,10 @@ class PdfRenderer:
         canvas.drawString(MARGIN, PAGE_HEIGHT - 39 * MM, INSTRUCTION[0])
         canvas.drawString(MARGIN, PAGE_HEIGHT - 43 * MM, INSTRUCTION[1])
         for block in form_layout.blocks_on(page):
-            self._block(canvas, definition.field(block.field), block, content)
+            if block.field in on_paper:
+                self._block(canvas, definition.field(block.field), block, content)
+            elif fillable:
+                self._block(canvas, definition.field(block.field), block, content, pdf_only=True)
         self._footer(canvas, letter, content, page + 1, total, with_return=True)
 
     def _block(
@@ -307,9 +325,13 @@ class PdfRenderer:
         field_def: FieldDefinition,
         block: FieldBlock,
         content: DocumentContent,
+        *,
+        pdf_only: bool = False,
     ) -> None:
         canvas.setFillColor(black)
         label = field_def.label_in(self.locale) + (" *" if field_def.required else "")
+        if pdf_only:
+            label += " " + gettext(NOT_ON_PAPER, self.locale)
         canvas.setFont(FONT_BOLD, 10)
         canvas.drawString(*block.label_at, self._fit(label, 10, CONTENT_WIDTH, True))
         if block.current_at is not None:

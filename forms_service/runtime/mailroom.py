@@ -75,7 +75,8 @@ def build_mailroom(runtime: Runtime) -> MailroomIntake:
 
     Settings: OCR_ENGINE (tesserocr), SCAN_READ_DPI (300), SCAN_REVIEW_THRESHOLD (the
     reader's, 0.99: handwriting is misread with high engine confidence, so it is stricter
-    than AUTO_APPLY_MIN_CONFIDENCE), SCAN_BLANK_TEMPLATE (true: compare with the blank).
+    than AUTO_APPLY_MIN_CONFIDENCE), SCAN_BLANK_TEMPLATE (true: compare with the blank),
+    MAILROOM_MAX_BATCH_BYTES (500 MB: a batch is not a customer's upload).
     """
     settings = runtime.settings
     return MailroomIntake(
@@ -89,6 +90,7 @@ def build_mailroom(runtime: Runtime) -> MailroomIntake:
         signer=runtime.signer,
         blank=blank_pages(runtime) if settings.scan_blank_template else None,
         layouts=runtime.issuing.layouts,
+        max_batch_bytes=settings.mailroom_max_batch_bytes,
         reading=ReadingSettings(
             dpi=settings.scan_read_dpi, threshold=settings.scan_review_threshold
         ),

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Protocol
 
 from forms_service.core.files import PRIVATE_MODE, create_private_dir
+
+#: Bytes read at a time from a file being stored.
+_CHUNK = 1024 * 1024
 
 
 class FileStore(Protocol):
@@ -16,6 +20,9 @@ class FileStore(Protocol):
 
     def put(self, content: bytes, *, suffix: str = "") -> str:
         """Store `content` and return its key (stable for the same content)."""
+
+    def put_file(self, path: Path, *, suffix: str = "") -> str:
+        """Store the file at `path` (read in chunks, never whole in memory); its key."""
 
     def get(self, key: str) -> bytes:
         """Return the content stored under `key`; KeyError when absent."""
@@ -54,6 +61,25 @@ class LocalFileStore:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+        return key
+
+    def put_file(self, path: Path, *, suffix: str = "") -> str:
+        """Store the file at `path` under its digest: hashed and copied in chunks."""
+        digest = hashlib.sha256()
+        with path.open("rb") as source:
+            for chunk in iter(lambda: source.read(_CHUNK), b""):
+                digest.update(chunk)
+        key = digest.hexdigest() + suffix
+        target = self._path(key)
+        if target.exists():
+            return key
+        create_private_dir(target.parent)
+        fd, tmp = tempfile.mkstemp(dir=target.parent)  # 0600 (mkstemp's own mode)
+        with os.fdopen(fd, "wb") as handle, path.open("rb") as source:
+            shutil.copyfileobj(source, handle, _CHUNK)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
         return key
 
     def get(self, key: str) -> bytes:

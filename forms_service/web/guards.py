@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import request
+from flask import Request, request
 
 from forms_service.core.errors import InvalidInput
+from forms_service.web.context import runtime
 
 _NUL = "\x00"
 #: Nesting no request body of the API comes near; deeper is refused, not walked.
@@ -108,3 +109,32 @@ def _refused_member(value: Any, name: str = "body", depth: int = 0) -> tuple[str
             if found is not None:
                 return found
     return None
+
+
+#: The views that take a mailroom batch: MAILROOM_MAX_BATCH_BYTES caps them, not the
+#: customers' MAX_CONTENT_LENGTH (a morning's scans are hundreds of MB).
+BATCH_ENDPOINTS = frozenset({"mailroom.upload", "api_scans.scans_create"})
+#: Room for the multipart envelope around the files (boundaries, headers, the CSRF field):
+#: the mailroom itself checks the files' own sizes against the limit.
+MULTIPART_ROOM = 1024 * 1024
+
+
+class ServiceRequest(Request):
+    """Flask's request, with the mailroom's own size limit on its batch uploads.
+
+    Decided when the request is read (the URL is matched before any body is parsed, even
+    by the CSRF check): an upload to a batch view may be MAILROOM_MAX_BATCH_BYTES (plus the
+    multipart envelope); any other request keeps MAX_CONTENT_LENGTH. Werkzeug spools file
+    parts over 500 KB to temporary files, so a large batch is never held in memory.
+    """
+
+    @property
+    def max_content_length(self) -> int | None:
+        """The request's size limit in bytes (the mailroom's on batch uploads)."""
+        if self._max_content_length is None and self.endpoint in BATCH_ENDPOINTS:
+            return runtime().mailroom.max_batch_bytes + MULTIPART_ROOM
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value

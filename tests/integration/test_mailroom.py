@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from forms_service.cli import cli
 from forms_service.core.errors import InvalidInput
+from forms_service.definitions.model import Channel
 from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.files import MAX_PAGES
 from forms_service.intake.mailroom.service import Upload
@@ -548,11 +549,13 @@ def test_scans_api_takes_a_batch_with_a_token(client: FlaskClient, runtime: Runt
     none = client.post("/api/v1/scans", headers={"Authorization": f"Bearer {mailroom}"})
     assert none.status_code == 422 and none.get_json()["field"] == "files"
 
-    limit = client.application.config["MAX_CONTENT_LENGTH"]
-    client.application.config["MAX_CONTENT_LENGTH"] = len(scan) // 2
+    # A batch has the mailroom's own limit (test_mailroom_batches.py), not the customers'.
+    limit = runtime.mailroom.max_batch_bytes
+    runtime.mailroom.max_batch_bytes = len(scan) // 2
     too_big = send(mailroom, [(scan, "a.jpg")])
     assert too_big.status_code == 413 and too_big.json["status"] == 413
-    client.application.config["MAX_CONTENT_LENGTH"] = limit
+    assert too_big.json["code"] == "batch_too_large"
+    runtime.mailroom.max_batch_bytes = limit
     accepted = send(mailroom, [(scan, "a.jpg")])
     assert accepted.status_code == 202
     body = accepted.json
@@ -752,6 +755,85 @@ def test_handwritten_values_without_a_check_always_wait_for_a_clerk(runtime: Run
         assert row.status is FieldChangeStatus.PENDING, name
         assert row.policy == "review"
         assert "unverifiable" in submission.evidence[name]["warnings"]
+
+
+def test_an_inked_box_nothing_could_read_reaches_a_clerk_to_key(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """Regression (issue 17): a box with ink the reader flagged unreadable was dropped as if
+    empty, so the customer's new value vanished, the page showed as submitted, no clerk saw it."""
+    document = issue(runtime, FORM, "C000015")
+    # An ink blot in the phone box (an auto-apply field): Tesseract reads nothing in it.
+    sheets = printed_and_filled(runtime, document, {"city": "GRENOBLE"}, blots=frozenset({"phone"}))
+    runtime.mailroom.receive([Upload("form.pdf", as_pdf(sheets[1:]))], source="cli", actor="test")
+
+    submission = submission_of(runtime, document)
+    assert submission.values["city"] == "GRENOBLE"
+    assert "phone" in submission.values and submission.values["phone"] is None
+    evidence = submission.evidence["phone"]
+    assert evidence["verdict"] == "unread" and "unreadable" in evidence["warnings"]
+    assert evidence["confidence"] == 0
+    assert runtime.files.get(evidence["crop"])[:4] == b"\x89PNG"
+    rows = _rows(runtime, submission.id)
+    assert set(rows) == {"city", "phone"}
+    phone = rows["phone"]
+    assert (phone.status, phone.policy, phone.proposed) == (
+        FieldChangeStatus.PENDING,
+        "review",
+        None,
+    )
+    assert phone.verdict == "unread" and phone.evidence["crop"] == evidence["crop"]
+
+    # The clerk sees the crop, the reason and an empty value to key in.
+    add_user(runtime, "clara", ["clerk"])
+    sign_in(client, "clara")
+    view = runtime.changes.change_set_of_submission(submission.id)
+    screen = client.get(f"/backoffice/change-sets/{view.id}")
+    assert screen.status_code == 200
+    assert f'src="/backoffice/change-sets/{view.id}/fields/phone/evidence"' in screen.text
+    assert "Written but not readable: type the value shown in the scan." in screen.text
+    assert 'id="value-phone" name="value" value=""' in screen.text
+    crop = client.get(f"/backoffice/change-sets/{view.id}/fields/phone/evidence")
+    assert crop.status_code == 200 and crop.data[:4] == b"\x89PNG"
+
+    # Nothing goes through as it stands (it would empty the phone number): the clerk keys it.
+    with pytest.raises(InvalidInput):
+        runtime.changes.accept(view.id, "phone", actor="clara", version=view.version)
+    with pytest.raises(InvalidInput):
+        runtime.changes.approve_all(view.id, actor="clara", version=view.version)
+    keyed = runtime.changes.edit(
+        view.id, "phone", "06 12 34 56 78", actor="clara", version=view.version, accept=True
+    )
+    assert keyed.row("phone").proposed == "+33612345678"
+    assert keyed.row("phone").status is not FieldChangeStatus.PENDING
+
+
+def test_a_field_not_answered_on_paper_is_never_read_from_a_scan(runtime: Runtime) -> None:
+    """Regression (issue 17): the SEPA mandate (`channels: [online, pdf]`) was read from
+    scanned letters: a tick on paper became a proposed mandate."""
+    form = "bank-details"
+    definition = runtime.definitions[form]
+    assert Channel.PAPER not in definition.field("mandate").channels
+    document = issue(runtime, form, "C000016")
+    # The fillable copy printed and posted: the square is there (for the PDF), ticked by hand.
+    sheets = printed_and_filled(
+        runtime,
+        document,
+        {"account_holder": "JEAN MARTIN"},
+        ticks=frozenset({("mandate", "true")}),
+    )
+    runtime.mailroom.receive([Upload("form.pdf", as_pdf(sheets[1:]))], source="cli", actor="test")
+    submission = submission_of(runtime, document)
+    assert "mandate" not in submission.values and "mandate" not in submission.evidence
+    assert "account_holder" in submission.values  # the paper fields of the page are read
+    with runtime.sessions() as session:
+        (page,) = session.execute(
+            select(ScanPage).where(ScanPage.document_id == document)
+        ).scalars()
+        assert {zone["field"] for zone in page.readings["zones"]} == {
+            f.name for f in definition.fields_for(Channel.PAPER)
+        }
+    assert "mandate" not in _rows(runtime, submission.id)
 
 
 def test_ticked_squares_on_the_printed_form_are_answers(runtime: Runtime) -> None:

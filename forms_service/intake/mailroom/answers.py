@@ -1,8 +1,9 @@
 """A document's paper answer from the zone readings of its pages: values, confidence, evidence.
 
-An empty box means "unchanged" and is left out. Whatever a clerk must see (a flagged
-reading, a value its field type refuses, an ambiguous mark, handwriting nothing checks)
-gets a confidence under the auto-apply threshold.
+Only a box the ink detector calls empty means "unchanged" and is left out. Whatever a clerk
+must see (a flagged reading, a value its field type refuses, an ambiguous mark, handwriting
+nothing checks) gets a confidence under the auto-apply threshold; an inked box nothing could
+be read in is a value for the clerk to key from its crop (verdict `UNREAD`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from forms_service.changes.model import VALID
+from forms_service.changes.model import UNREAD, VALID
 from forms_service.definitions.fieldtypes import FieldValueError, OptionMarks, WidgetKind
-from forms_service.definitions.model import FieldDefinition, FormDefinition
+from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 
 #: The warning of a reading no check can confirm.
 UNVERIFIABLE = "unverifiable"
+#: The warning of a box with ink in which nothing usable was read.
+UNREADABLE = "unreadable"
 #: Confidence at most given to a reading the reader itself says needs a person.
 REVIEW_CAP = 0.5
 
@@ -28,7 +31,8 @@ class PaperAnswer:
     Attributes:
         raw_values: field -> the text or marks read, before parsing.
         values: field -> canonical value (or the raw text when the field type refuses it,
-            so that the clerk sees and corrects it); fields left empty are absent.
+            so that the clerk sees and corrects it; None for an inked box nothing could be
+            read in, whose evidence's verdict is `UNREAD`); fields left empty are absent.
         evidence: field -> {"kind": "scan", "crop", "confidence", "engine", "verdict", …}.
     """
 
@@ -41,18 +45,25 @@ def answer_of(
     definition: FormDefinition,
     zones: Sequence[Mapping[str, Any]],
     snapshot: Mapping[str, Any] | None = None,
+    channel: Channel = Channel.PAPER,
 ) -> PaperAnswer:
-    """Turn zone readings into an answer; an empty box means "unchanged" and is left out.
+    """Turn zone readings into an answer; only an empty box means "unchanged" and is left out.
 
     A reading the reader flagged, a value its field type refuses, an ambiguous mark, or
     handwriting nothing can cross-check (see `_self_checked`) gets a confidence under the
-    auto-apply threshold: it is never applied without a clerk.
+    auto-apply threshold: it is never applied without a clerk. A box with ink and no usable
+    reading (unreadable, or flagged without a value) is never taken for an empty one: it
+    becomes a value to key (None, confidence 0, verdict `UNREAD`) beside its crop.
+
+    Only fields answered on `channel` count (paper, or PDF for a flattened PDF return): a
+    reading of another field (a page read before its channels changed) is left out.
 
     Args:
         definition: the document's form.
         zones: the stored readings of all its pages.
         snapshot: the values the pages printed as on record; the option rows of a choice
             (layout 2 on: an "answer" in the reading) change these option by option.
+        channel: the channel the pages answer on (paper, or PDF for a flattened return).
     """
     snapshot = snapshot or {}
     by_field: dict[str, list[Mapping[str, Any]]] = {}
@@ -61,7 +72,7 @@ def answer_of(
     raw: dict[str, Any] = {}
     values: dict[str, str | None] = {}
     evidence: dict[str, dict[str, Any]] = {}
-    for field_def in definition.fields:
+    for field_def in definition.fields_for(channel):
         readings = by_field.get(field_def.name)
         if not readings:
             continue
@@ -71,21 +82,25 @@ def answer_of(
         elif any(r.get("choice") is not None for r in readings):
             read = _marks(field_def, readings)
         else:
-            read = _text(next((r for r in readings if r.get("value") is not None), readings[0]))
+            read = _text(readings)
         if read is None:
             continue
         text, confidence, warnings, crop = read
         raw[field_def.name] = text
-        try:
-            value = field_def.parse(text)
-            verdict = VALID
-        except FieldValueError as exc:
-            value, verdict = text, exc.key
+        value: str | None
+        if text is None:
+            value, verdict = None, UNREAD
+        else:
+            try:
+                value = field_def.parse(text)
+                verdict = VALID
+            except FieldValueError as exc:
+                value, verdict = text, exc.key
         # Ticks and signatures are measured by ink, not read by OCR.
         marks = field_def.type.widget is WidgetKind.SIGNATURE or any(
             r.get("choice") is not None for r in readings
         )
-        if not marks and not _self_checked(field_def, by_field):
+        if text is not None and not marks and not _self_checked(field_def, by_field):
             warnings = sorted({*warnings, UNVERIFIABLE})
         if warnings or verdict != VALID:
             confidence = min(confidence, REVIEW_CAP)
@@ -104,7 +119,8 @@ def answer_of(
     return PaperAnswer(raw, values, evidence)
 
 
-Read = tuple[str, float, list[str], str | None]
+#: (text read, None when inked but unread; confidence; warnings; crop key)
+Read = tuple[str | None, float, list[str], str | None]
 
 
 def _self_checked(
@@ -126,16 +142,30 @@ def _self_checked(
     return any(r.get("value") and not r.get("warnings") for r in other)
 
 
-def _text(reading: Mapping[str, Any]) -> Read | None:
-    value = reading.get("value")
-    if value is None:
+def inked(reading: Mapping[str, Any]) -> bool:
+    """Whether the ink detector found something in the box of this stored reading.
+
+    ocr/ gives an empty box no value and no warning, and only an empty box; a box with ink
+    has a value, or warnings saying why it has none (unreadable, ambiguous mark, faint).
+    """
+    return reading.get("value") is not None or bool(reading.get("warnings"))
+
+
+def _text(readings: Sequence[Mapping[str, Any]]) -> Read | None:
+    """The box's text; for ink nothing usable was read in, no text (a clerk keys it)."""
+    reading = next((r for r in readings if r.get("value") is not None), None)
+    if reading is not None:
+        return (
+            str(reading["value"]),
+            float(reading.get("confidence", 0.0)),
+            list(reading.get("warnings") or []),
+            reading.get("crop"),
+        )
+    unread = [r for r in readings if inked(r)]
+    if not unread:
         return None
-    return (
-        str(value),
-        float(reading.get("confidence", 0.0)),
-        list(reading.get("warnings") or []),
-        reading.get("crop"),
-    )
+    warnings = sorted({str(w) for r in unread for w in (r.get("warnings") or [])} | {UNREADABLE})
+    return None, 0.0, warnings, next((r.get("crop") for r in unread if r.get("crop")), None)
 
 
 def _marks(field_def: FieldDefinition, readings: Sequence[Mapping[str, Any]]) -> Read | None:
@@ -145,6 +175,9 @@ def _marks(field_def: FieldDefinition, readings: Sequence[Mapping[str, Any]]) ->
     ambiguous = any(r.get("value") is None for r in readings)
     if not ticked and not ambiguous:
         return None
+    if not ticked:
+        # Ink too doubtful to call a tick, and none clear: the clerk says what was meant.
+        return None, 0.0, sorted({*warnings, "ambiguous_mark", UNREADABLE}), readings[0].get("crop")
     confidence = min(float(r.get("confidence", 0.0)) for r in readings)
     crop = next((r.get("crop") for r in readings if r.get("value") == "true"), None)
     crop = crop or readings[0].get("crop")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from forms_service.audit import service as audit
 from forms_service.core.clock import Clock
-from forms_service.definitions.model import FormDefinition
+from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.intake.mailroom import reasons, returns
 from forms_service.intake.mailroom.answers import answer_of
 from forms_service.intake.mailroom.reading import GeometryOf
@@ -69,7 +69,11 @@ def complete(
     if not expected <= present and not forced:
         return None
     zones = [zone for p in pages for zone in p.readings.get("zones", [])]
-    answer = answer_of(definition, zones, document.snapshot)
+    # Pages of a flattened PDF return answer on the PDF channel, letters on paper.
+    from_pdf = any(p.batch.pdf_return_id for p in pages)
+    answer = answer_of(
+        definition, zones, document.snapshot, Channel.PDF if from_pdf else Channel.PAPER
+    )
     now = clock()
     submission = Submission(
         id=new_document_id(),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forms_service.changes.model import UNREAD
 from forms_service.definitions.model import FormDefinition
 from forms_service.storage.model import (
     SCANNED_CHANNELS,
@@ -69,6 +70,9 @@ def record_corrections(
             except KeyError:
                 pass
         read = row.edited_from if row.edited_from is not None else row.proposed
+        if row.evidence.get("verdict") == UNREAD:
+            # Nothing was read: the clerk keyed the whole value (a miss, not a confirmation).
+            read, same = None, False
         session.add(
             OcrCorrection(
                 at=row.decided_at or now,

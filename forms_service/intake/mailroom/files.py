@@ -6,6 +6,7 @@ import io
 import re
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -111,7 +112,11 @@ def media_type_of(content: bytes, filename: str = "") -> str:
     raise UnsupportedFile("accepted files are PDF, TIFF, PNG and JPEG", field=filename or "file")
 
 
-def count_pages(content: bytes, media_type: str, *, limit: int = MAX_PAGES) -> int:
+#: A scanned file: its bytes, or the file on disk (a large batch is never read whole).
+Source = bytes | Path
+
+
+def count_pages(content: Source, media_type: str, *, limit: int = MAX_PAGES) -> int:
     """How many pages a file holds, counted up to `limit` + 1; 1 for a file that cannot be opened.
 
     A file that cannot be opened still counts as one page, so that its error is shown and
@@ -135,8 +140,9 @@ def count_pages(content: bytes, media_type: str, *, limit: int = MAX_PAGES) -> i
         return 1
 
 
-def _count_pdf_pages(content: bytes) -> int:
-    document = pdfium.PdfDocument(content)
+def _count_pdf_pages(content: Source) -> int:
+    # PDFium reads a file on disk as it needs it (a path), not loaded into memory.
+    document = pdfium.PdfDocument(str(content) if isinstance(content, Path) else content)
     try:
         return max(len(document), 1)
     finally:
@@ -263,7 +269,7 @@ def _render_pdf_page_here(content: bytes, index: int, dpi: int) -> GrayImage:
         document.close()
 
 
-def _open_image(content: bytes) -> Image.Image:
+def _open_image(content: Source) -> Image.Image:
     """Open an image reading only its header, refusing too many pixels before decoding."""
     with warnings.catch_warnings():
         # A damaged EXIF block only warns: the pixels may still be fine, and are checked next.
@@ -271,7 +277,7 @@ def _open_image(content: bytes) -> Image.Image:
         # Pillow warns between MAX_IMAGE_PIXELS and twice that, and raises above: both refused.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(content))
+            image = Image.open(content if isinstance(content, Path) else io.BytesIO(content))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             found = re.search(r"\((\d+) pixels\)", str(exc))
             raise _too_large(pixels=int(found.group(1)) if found else 0) from exc

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.core.clock import Clock
 from forms_service.core.errors import NotFound
 from forms_service.core.i18n import N_
-from forms_service.definitions.model import FormDefinition
+from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.intake.mailroom import completion, reasons, returns
 from forms_service.intake.mailroom.completion import MISSING_PAGES
 from forms_service.intake.mailroom.files import PageProblem, load_page
@@ -112,6 +112,8 @@ class PageJob:
             # How the operator who assigned the page chose to align it (operators.assign).
             alignment = Alignment(page.readings.get("alignment", Alignment.SQUARES.value))
             turn = page.readings.get("turn")
+            # A flattened PDF return answers on the PDF channel: its PDF-only fields count.
+            channel = Channel.PDF if page.batch.pdf_return_id else Channel.PAPER
         if lost:
             return self._settle_exception(
                 page_id,
@@ -142,6 +144,7 @@ class PageJob:
                 blank=self.blank,
                 alignment=alignment if assigned else Alignment.SQUARES,
                 turn=turn if assigned else None,
+                channel=channel,
             )
         except (PageProblem, PageException) as exc:
             document_id = getattr(exc, "document_id", None)

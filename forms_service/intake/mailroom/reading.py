@@ -16,13 +16,13 @@ import cv2
 import numpy as np
 
 from forms_service.core.i18n import N_
-from forms_service.definitions.model import FormDefinition
+from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.intake.mailroom.identification import (
     UNKNOWN_LAYOUT,
     Identity,
     PageException,
 )
-from forms_service.issuing.layout import LAYOUTS, UnknownLayoutVersion
+from forms_service.issuing.layout import LAYOUTS, UnknownLayoutVersion, answer_zones
 from forms_service.storage.filestore import FileStore
 from ocr.align import set_upright
 from ocr.confidence import DEFAULT_THRESHOLD
@@ -152,12 +152,15 @@ def read_scanned_page(
     blank: BlankOf | None = None,
     alignment: Alignment = Alignment.SQUARES,
     turn: int | None = None,
+    channel: Channel = Channel.PAPER,
 ) -> ReadResult:
     """Identify and read one page through ocr/; crops go to the file store.
 
     The code is decoded first so that the reading settings (field types for the checks) are
     the form's; an operator's assignment (`assigned`) replaces the code's identification,
     and may choose how the page is aligned (`alignment` and `turn`, see read_aligned).
+    Only the zones of fields answered on `channel` are read (`answer_zones`: a paper letter's
+    fields, or a flattened PDF return's), whatever the layout version printed.
 
     Raises:
         PageException: the page cannot be identified or read; the code says why.
@@ -171,7 +174,9 @@ def read_scanned_page(
             identity = identify_payload(found.payload)
         definition = definitions[identity.form_id]
         # The zones of the layout the page was printed with, never the current one's.
-        page = geometry(definition, identity.layout).page(identity.page)
+        page = answer_zones(
+            definition, geometry(definition, identity.layout).page(identity.page), channel
+        )
         context = context_for(definition, dpi=settings.dpi, threshold=settings.threshold)
         template = (
             blank(definition, identity.layout, identity.page, settings.dpi) if blank else None

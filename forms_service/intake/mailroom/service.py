@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,12 +52,63 @@ SOURCES = ("upload", "api", "cli", "watch", "pdf_return")
 MAX_FILES = 200
 
 
+#: Default of MAILROOM_MAX_BATCH_BYTES: a day's scans of a mailroom, not a customer's upload.
+MAX_BATCH_BYTES = 500 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Upload:
-    """One file handed to the mailroom: its name (as the scanner named it) and its bytes."""
+    """One file handed to the mailroom: its name (as the scanner named it) and its content.
+
+    Attributes:
+        filename: the name the scanner gave it.
+        content: its bytes, for a small file already in memory.
+        path: the file on disk instead (an upload spooled by the web server, a file given
+            to the CLI): counted, hashed and stored in chunks, never read whole.
+    """
 
     filename: str
-    content: bytes
+    content: bytes = b""
+    path: Path | None = None
+
+    @property
+    def size(self) -> int:
+        """Its size in bytes."""
+        return self.path.stat().st_size if self.path is not None else len(self.content)
+
+    @property
+    def source(self) -> bytes | Path:
+        """What the page counter and the file store read: the path, or the bytes."""
+        return self.path if self.path is not None else self.content
+
+    def head(self, size: int = 16) -> bytes:
+        """Its first bytes (the format is told by them)."""
+        if self.path is None:
+            return self.content[:size]
+        with self.path.open("rb") as handle:
+            return handle.read(size)
+
+
+class BatchTooLarge(InvalidInput):
+    """A batch over the mailroom's size limit (MAILROOM_MAX_BATCH_BYTES): nothing stored."""
+
+    status = 413
+    code = "batch_too_large"
+
+
+def megabytes(size: int) -> str:
+    """A size in MB as operators read it (one decimal under 10 MB)."""
+    value = size / (1024 * 1024)
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
+def refuse_too_large(size: int, limit: int) -> BatchTooLarge:
+    """The refusal of a batch of `size` bytes over `limit`, both figures in MB."""
+    return BatchTooLarge(
+        N_("the batch is %(size)s MB, over the mailroom's limit of %(limit)s MB: split it"),
+        field="files",
+        params={"size": megabytes(size), "limit": megabytes(limit)},
+    )
 
 
 @dataclass(frozen=True)
@@ -95,8 +147,11 @@ class MailroomIntake(PageJob, OperatorActions):
         signer: LinkSigner | None = None,
         blank: BlankOf | None = None,
         layouts: LayoutVersions = LAYOUTS,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
     ) -> None:
         self.sessions = sessions
+        #: Largest batch taken, all its files together (MAILROOM_MAX_BATCH_BYTES).
+        self.max_batch_bytes = max_batch_bytes
         self.files = files
         self.definitions = definitions
         self.codes = codes
@@ -130,6 +185,7 @@ class MailroomIntake(PageJob, OperatorActions):
 
         Raises:
             InvalidInput: no file, too many files or pages, an empty or unsupported file.
+            BatchTooLarge: the files together are over `max_batch_bytes` (413).
         """
         if source not in SOURCES:
             raise InvalidInput(
@@ -141,17 +197,17 @@ class MailroomIntake(PageJob, OperatorActions):
             raise InvalidInput(
                 N_("at most %(max)s files per batch"), field="files", params={"max": MAX_FILES}
             )
+        sizes = [upload.size for upload in uploads]
+        if sum(sizes) > self.max_batch_bytes:
+            raise refuse_too_large(sum(sizes), self.max_batch_bytes)
         media = []
-        for upload in uploads:
-            if not upload.content:
+        for upload, size in zip(uploads, sizes, strict=True):
+            if not size:
                 raise InvalidInput(N_("the file is empty"), field=_safe_name(upload.filename))
-            media.append(media_type_of(upload.content, _safe_name(upload.filename)))
+            media.append(media_type_of(upload.head(), _safe_name(upload.filename)))
         counts = _page_counts(uploads, media)
         # Files first: a database row never points to a file that is not stored.
-        keys = [
-            self.files.put(u.content, suffix=_suffix(m))
-            for u, m in zip(uploads, media, strict=True)
-        ]
+        keys = [self._store(u, _suffix(m)) for u, m in zip(uploads, media, strict=True)]
         now = self.clock()
         batch_id = new_document_id()
         page_ids: list[str] = []
@@ -171,8 +227,8 @@ class MailroomIntake(PageJob, OperatorActions):
             )
             session.add(batch)
             sequence = 0
-            for position, (upload, media_type, key, pages) in enumerate(
-                zip(uploads, media, keys, counts, strict=True), start=1
+            for position, (upload, media_type, key, pages, size) in enumerate(
+                zip(uploads, media, keys, counts, sizes, strict=True), start=1
             ):
                 stored = ScanFile(
                     batch=batch,
@@ -180,7 +236,7 @@ class MailroomIntake(PageJob, OperatorActions):
                     filename=_safe_name(upload.filename),
                     media_type=media_type,
                     content_key=key,
-                    size=len(upload.content),
+                    size=size,
                     pages=pages,
                 )
                 session.add(stored)
@@ -214,6 +270,11 @@ class MailroomIntake(PageJob, OperatorActions):
             )
         self._queue(page_ids)
         return ReceivedBatch(batch_id, len(page_ids), len(uploads))
+
+    def _store(self, upload: Upload, suffix: str) -> str:
+        if upload.path is not None:
+            return self.files.put_file(upload.path, suffix=suffix)
+        return self.files.put(upload.content, suffix=suffix)
 
     def receive_return(self, pdf_return: PdfReturn, content: bytes) -> ReceivedBatch:
         """Take a flattened PDF return (no fields left) from the PDF channel as a scan batch.
@@ -349,7 +410,7 @@ def _page_counts(uploads: Sequence[Upload], media: Sequence[str]) -> list[int]:
     """
     counts: list[int] = []
     for upload, media_type in zip(uploads, media, strict=True):
-        counts.append(count_pages(upload.content, media_type, limit=MAX_PAGES - sum(counts)))
+        counts.append(count_pages(upload.source, media_type, limit=MAX_PAGES - sum(counts)))
         if sum(counts) > MAX_PAGES:
             raise InvalidInput(
                 N_("a batch holds at most %(max)s pages: split this file or the batch"),

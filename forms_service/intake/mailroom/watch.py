@@ -51,9 +51,8 @@ def import_file(mailroom: MailroomIntake, path: Path, *, actor: str) -> FolderIm
     """Take one file as a batch and move it to done/ (or failed/ with a .reason.txt beside it)."""
     folder = path.parent
     try:
-        batch = mailroom.receive(
-            [Upload(path.name, path.read_bytes())], source="watch", actor=actor
-        )
+        # By path: counted and stored from disk, a large scan is never read whole.
+        batch = mailroom.receive([Upload(path.name, path=path)], source="watch", actor=actor)
     except FormsError as exc:
         target = _move(path, folder / FAILED)
         target.with_name(target.name + ".reason.txt").write_text(exc.reason + "\n")

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, request
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms_service.accounts.service import Role
 from forms_service.core.errors import InvalidInput
 from forms_service.intake.mailroom import queries
-from forms_service.intake.mailroom.service import Upload
 from forms_service.web.api.auth import require_token
 from forms_service.web.api.problems import problems
 from forms_service.web.api.scans_schema import (
@@ -18,6 +20,7 @@ from forms_service.web.api.scans_schema import (
     ScanBatchQuerySchema,
     ScanBatchSchema,
 )
+from forms_service.web.batches import spooled, too_large
 from forms_service.web.context import runtime
 
 blueprint = Blueprint(
@@ -44,12 +47,12 @@ _UPLOAD_BODY = {
 }
 
 
-def uploads_of(field: str = "files") -> list[Upload]:
-    """The files of a multipart request, read into memory (the request size is capped)."""
+def files_of(field: str = "files") -> list[FileStorage]:
+    """The files of a multipart request (spooled to disk by Werkzeug when large)."""
     files = [f for f in request.files.getlist(field) if f and f.filename]
     if not files:
         raise InvalidInput("send the scanned files as multipart field 'files'", field=field)
-    return [Upload(f.filename or "scan", f.read()) for f in files]
+    return files
 
 
 @blueprint.route("/scans", methods=["POST"])
@@ -60,10 +63,13 @@ def uploads_of(field: str = "files") -> list[Upload]:
 def scans_create() -> Any:
     """Store a batch of scans, then read each page in the background (202 Accepted).
 
-    The request size is capped by MAX_CONTENT_LENGTH (413 above it).
+    The batch is capped by MAILROOM_MAX_BATCH_BYTES (413 `batch_too_large` above it, with
+    the size and the limit), not by the customers' MAX_CONTENT_LENGTH; files are stored
+    from disk, never read whole into memory.
     """
     mailroom = runtime().mailroom
-    received = mailroom.receive(uploads_of(), source="api", actor=str(g.api_actor))
+    with spooled(files_of()) as uploads:
+        received = mailroom.receive(uploads, source="api", actor=str(g.api_actor))
     with runtime().sessions() as session:
         return queries.batch(session, received.id)
 
@@ -88,3 +94,15 @@ def scans_detail(batch_id: str) -> Any:
     """A batch's progress, page by page."""
     with runtime().sessions() as session:
         return queries.batch(session, batch_id)
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def batch_too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """Over MAILROOM_MAX_BATCH_BYTES: the problem shape, with the size and the limit."""
+    error = too_large()
+    return {
+        "status": error.status,
+        "code": error.code,
+        "field": error.field,
+        "reason": error.reason,
+    }, error.status

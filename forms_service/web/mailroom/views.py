@@ -5,23 +5,37 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms_service.accounts.service import Role
 from forms_service.core.errors import FormsError
 from forms_service.intake.mailroom import queries
 from forms_service.intake.mailroom.corrections import accuracy_summary, record_corrections
-from forms_service.intake.mailroom.service import Upload
 from forms_service.web.backoffice.auth import role_required, signed_in
 from forms_service.web.backoffice.locale import template_context
 from forms_service.web.backoffice.views import install_error_pages, reason_of
+from forms_service.web.batches import spooled, too_large
 from forms_service.web.context import locale, runtime
 from forms_service.web.mailroom.forms import AssignForm, RejectForm, SearchForm, UploadForm
+from forms_service.web.refusals import said
 
 blueprint = Blueprint("mailroom", __name__, url_prefix="/mailroom")
 # Every template of these screens speaks the user's language (t, named, lang).
 blueprint.context_processor(template_context)
 # Refusals, HTTP errors and CSRF failures in the office's words, in the mailroom's layout.
 install_error_pages(blueprint, "mailroom/error.html")
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def batch_too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A batch over MAILROOM_MAX_BATCH_BYTES: the mailroom's page, with its size and the limit."""
+    return render_template(
+        "mailroom/error.html",
+        title=gettext("Batch too large"),
+        code="batch_too_large",
+        reason=said(too_large()),
+    ), 413
+
 
 PAGE_SIZE = 50
 
@@ -49,13 +63,10 @@ def upload() -> ResponseReturnValue:
     form = UploadForm()
     if not form.validate_on_submit():
         abort(400)
-    uploads = [
-        Upload(f.filename or "scan", f.read())
-        for f in request.files.getlist(form.files.name)
-        if f and f.filename
-    ]
+    files = [f for f in request.files.getlist(form.files.name) if f and f.filename]
     try:
-        received = runtime().mailroom.receive(uploads, source="upload", actor=_actor())
+        with spooled(files) as uploads:
+            received = runtime().mailroom.receive(uploads, source="upload", actor=_actor())
     except FormsError as exc:
         with runtime().sessions() as session:
             found = queries.batches(session, limit=PAGE_SIZE)

@@ -1,4 +1,4 @@
-"""The local file store keeps uploads and scans private: folders 0700, files 0600 (issue 18)."""
+"""The local file store: private folders and files (issue 18), files stored from disk."""
 
 from __future__ import annotations
 
@@ -47,3 +47,15 @@ def test_an_existing_folder_keeps_the_mode_its_operator_chose(tmp_path: Path) ->
     assert _mode(root) == 0o750
     assert _mode(root / key[:2]) == 0o700
     assert store.get(key) == b"scan" and store.exists(key)
+
+
+def test_a_file_stored_by_path_is_the_same_as_its_bytes(tmp_path: Path) -> None:
+    store = LocalFileStore(tmp_path / "store")
+    content = os.urandom(3 * 1024 * 1024 + 17)  # several chunks and a remainder
+    source = tmp_path / "batch.tiff"
+    source.write_bytes(content)
+    key = store.put_file(source, suffix=".tiff")
+    assert key == store.put(content, suffix=".tiff")
+    assert store.get(key) == content
+    assert store.put_file(source, suffix=".tiff") == key  # stored once
+    assert [p.name for p in (tmp_path / "store").rglob("*") if p.is_file()] == [key]

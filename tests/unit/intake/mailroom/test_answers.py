@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from forms_service.changes.model import UNREAD
+from forms_service.changes.policy import PolicySettings
+from forms_service.changes.proposal import Answer, Proposal, plan
 from forms_service.config import DEMO_CRM_RECORD_TYPES
+from forms_service.core.i18n import field_message
+from forms_service.definitions.model import Channel, FieldDefinition, FormDefinition
 from forms_service.definitions.service import DefinitionSet, load_definitions
 from forms_service.intake.mailroom.answers import REVIEW_CAP, answer_of
+from forms_service.storage.model import ChangeSetStatus, FieldChangeStatus
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -30,6 +37,16 @@ def _zone(field: str, value: str | None, **extra: Any) -> dict[str, Any]:
         "engine": "fake",
         **extra,
     }
+
+
+def _paper_checkbox(definitions: DefinitionSet) -> tuple[FormDefinition, FieldDefinition]:
+    """A yes/no field answered on paper, and its form."""
+    return next(
+        (d, f)
+        for d in definitions.values()
+        for f in d.fields
+        if f.type_name == "checkbox" and Channel.PAPER in f.channels
+    )
 
 
 def test_empty_boxes_are_left_out_and_inked_ones_parsed(definitions: DefinitionSet) -> None:
@@ -103,8 +120,7 @@ def test_refused_values_and_flagged_readings_are_capped_below_auto_apply(
 
 
 def test_squares_of_yes_no_and_choice_fields(definitions: DefinitionSet) -> None:
-    form = next(d for d in definitions.values() if any(f.type_name == "checkbox" for f in d.fields))
-    checkbox = next(f for f in form.fields if f.type_name == "checkbox")
+    form, checkbox = _paper_checkbox(definitions)
 
     def squares(yes: str | None, no: str | None) -> list[dict[str, Any]]:
         return [
@@ -208,3 +224,96 @@ def test_layout_1_squares_still_read_as_the_whole_answer(definitions: Definition
     answer = answer_of(form, squares, {"interests": "savings,insurance"})
     assert answer.values == {"interests": "credit"}
     assert answer.evidence["interests"]["read"] == "credit"
+
+
+def _proposal(form: FormDefinition, zones: list[dict[str, Any]], base: dict[str, Any]) -> Proposal:
+    """The change set the mailroom would propose for these readings, against `base`."""
+    answer = answer_of(form, zones)
+    record = {str(form.field(name).maps_to): value for name, value in base.items()}
+    return plan(
+        form,
+        Answer(
+            submission_id="S1",
+            document_id="D1",
+            record_key="C000001",
+            channel="paper",
+            base={name: base.get(name) for name in answer.values},
+            values=answer.values,
+            evidence=answer.evidence,
+        ),
+        record,
+        PolicySettings(),
+        dt.datetime(2026, 12, 7, tzinfo=dt.UTC),
+    )
+
+
+@pytest.mark.parametrize("base", [None, "+33478000000"])
+def test_an_inked_box_without_a_value_is_a_change_line_to_key(
+    definitions: DefinitionSet, base: str | None
+) -> None:
+    """Regression (issue 17): ink the reader flagged and could not read was taken for an
+    empty box ("unchanged"): the customer's new value was lost and no clerk saw it."""
+    form = definitions["contact-update"]
+    unreadable = _zone("phone", None, kind="comb", warnings=["unreadable"], ink=0.034)
+    answer = answer_of(form, [unreadable, _zone("address_line", None, ink=0.0004)])
+    # The empty box (no value, no warning) is "unchanged"; the inked one is not.
+    assert answer.values == {"phone": None}
+    assert answer.evidence["phone"] == {
+        "kind": "scan",
+        "crop": "phone-None.png",
+        "confidence": 0.0,
+        "engine": "fake",
+        "warnings": ["unreadable"],
+        "read": None,
+        "verdict": UNREAD,
+    }
+
+    proposal = _proposal(form, [unreadable], {"phone": base})
+    (line,) = proposal.fields
+    # A line for a clerk whatever the customer had before, never applied as it stands.
+    assert line["field"] == "phone" and line["proposed"] is None
+    assert (line["outcome"], line["policy"], line["verdict"]) == ("change", "review", UNREAD)
+    assert line["status"] is FieldChangeStatus.PENDING
+    assert line["evidence"]["crop"] == "phone-None.png"
+    assert proposal.outbox is None and proposal.state.status is ChangeSetStatus.OPEN
+    # What the clerk reads as the verdict, in the office's languages.
+    assert field_message(UNREAD, "en") == (
+        "Written but not readable: type the value shown in the scan."
+    )
+
+
+def test_any_warning_without_a_value_is_ink_for_a_clerk(definitions: DefinitionSet) -> None:
+    form = definitions["contact-update"]
+    # A faint scrawl, the readings disagreeing to nothing: whatever the reason, ink reaches
+    # a clerk; only the ink detector's "empty" (no value, no warning) means unchanged.
+    answer = answer_of(form, [_zone("city", None, warnings=["faint_ink", "low_confidence"])])
+    assert answer.values == {"city": None}
+    assert answer.evidence["city"]["verdict"] == UNREAD
+    assert answer.evidence["city"]["warnings"] == ["faint_ink", "low_confidence", "unreadable"]
+    # An ambiguous square with no clear tick beside it: the clerk says what was meant.
+    form, checkbox = _paper_checkbox(definitions)
+    unsure = answer_of(
+        form,
+        [
+            _zone(checkbox.name, None, kind="checkbox", choice="true", warnings=["ambiguous_mark"]),
+            _zone(checkbox.name, "false", kind="checkbox", choice="false"),
+        ],
+    )
+    assert unsure.values == {checkbox.name: None}
+    assert unsure.evidence[checkbox.name]["verdict"] == UNREAD
+    assert _proposal(form, [], {}).fields == ()  # nothing read: nothing proposed
+
+
+def test_readings_of_a_field_not_answered_on_paper_are_left_out(
+    definitions: DefinitionSet,
+) -> None:
+    """A page read before a field left the paper channel proposes nothing for it."""
+    bank = definitions["bank-details"]
+    assert Channel.PAPER not in bank.field("mandate").channels
+    ticked = [
+        _zone("mandate", "true", kind="checkbox", choice="true"),
+        _zone("mandate", "false", kind="checkbox", choice="false"),
+    ]
+    assert answer_of(bank, ticked).values == {}
+    # A flattened PDF return read by scan answers on the PDF channel: the mandate counts.
+    assert answer_of(bank, ticked, channel=Channel.PDF).values == {"mandate": "true"}
