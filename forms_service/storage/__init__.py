@@ -7,4 +7,4 @@ all with `Base.metadata`, so that migrations, the schema check and the tests see
 whatever else was imported.
 """
 
-from forms_service.storage import events, model, scans  # noqa: F401 - registers every table
+from forms_service.storage import events, messages, model, scans  # noqa: F401 - registers every table
