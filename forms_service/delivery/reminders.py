@@ -22,8 +22,9 @@ from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
 from forms_service.delivery.answers import has_answer, is_open
 from forms_service.delivery.channels import Reach, plan_channels
+from forms_service.delivery.followup import SEND_JOB
 from forms_service.delivery.interfaces import Channel
-from forms_service.delivery.service import SEND_JOB, DeliveryService
+from forms_service.delivery.service import DeliveryService
 from forms_service.storage.messages import (
     GIVEN_UP_STATUSES,
     HANDED_STATUSES,
@@ -176,10 +177,10 @@ class DeliverySweep:
         now: dt.datetime,
     ) -> str:
         service = self.delivery
-        if not is_open(document, now):
-            return "withheld:closed"
         if has_answer(session, document.id):
             return "withheld:answered"
+        if not is_open(document, now):
+            return "withheld:closed"
         definition = service.definitions[document.form_id]
         connector = service.connectors[definition.source.connector]
         record = connector.read(definition.source.record_type, document.record_key)

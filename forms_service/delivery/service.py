@@ -15,26 +15,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.connectors.interfaces import Connector
 from forms_service.core.clock import Clock, utc_now
-from forms_service.core.errors import InvalidInput, NotFound
+from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
-from forms_service.delivery.answers import has_answer, is_open
-from forms_service.delivery.channels import DEFAULT_ORDER, Reach, Reason, plan_channels, reach
+from forms_service.delivery.answers import is_open
+from forms_service.delivery.campaigns import CampaignOptions
+from forms_service.delivery.channels import Reach, Reason, plan_channels
+from forms_service.delivery.followup import FALLBACK_JOB, SEND_JOB, FollowUp
 from forms_service.delivery.interfaces import (
-    PERMANENT_STATUSES,
     Channel,
     DeliveryReport,
     EmailProvider,
-    ForgedReport,
     MessageContext,
     OutgoingEmail,
     OutgoingSms,
@@ -44,12 +42,11 @@ from forms_service.delivery.interfaces import (
     SmsProvider,
     TemporaryFailure,
 )
-from forms_service.delivery.model import REPORT_TRANSITIONS, DeliverySettings, SendPlan
+from forms_service.delivery.model import DeliverySettings, SendPlan
 from forms_service.delivery.ratelimit import SendRate
 from forms_service.jobs.interfaces import JobQueue
 from forms_service.storage.events import EventKind, record_event
 from forms_service.storage.messages import (
-    GIVEN_UP_STATUSES,
     DeliveryCampaign,
     Message,
     MessageStatus,
@@ -61,9 +58,6 @@ log = logging.getLogger(__name__)
 
 #: Documents planned per transaction (and records read per connector query).
 SEND_BATCH = 200
-#: The job that sends one message, and the one that falls back after a permanent failure.
-SEND_JOB = "delivery.send"
-FALLBACK_JOB = "delivery.fallback"
 
 
 class Links(Protocol):
@@ -73,69 +67,6 @@ class Links(Protocol):
 
 
 ShortLinker = Callable[[Session, Document], str]
-
-
-@dataclass(frozen=True)
-class CampaignOptions:
-    """How a campaign is to be sent (stored with it by `configure`).
-
-    Attributes:
-        channels: the channels that may be used, in order (default email, sms, letter).
-        force: True: the order is the campaign's alone (the record's preference is ignored);
-            a single channel is then forced.
-        purpose: service, regulatory or commercial.
-        reminders: days after the first message when reminders go out.
-        remind_channel: "same" (the last message's channel) or "next" (the next usable one).
-    """
-
-    channels: tuple[Channel, ...] = DEFAULT_ORDER
-    force: bool = False
-    purpose: Purpose = Purpose.SERVICE
-    reminders: tuple[int, ...] = ()
-    remind_channel: str = "same"
-
-    def __post_init__(self) -> None:
-        if not self.channels:
-            raise InvalidInput("give at least one channel", field="channels")
-        if self.remind_channel not in ("same", "next"):
-            raise InvalidInput("remind channel must be 'same' or 'next'", field="remind_channel")
-        if any(day < 1 or day > 365 for day in self.reminders) or list(self.reminders) != sorted(
-            set(self.reminders)
-        ):
-            raise InvalidInput(
-                "reminders are increasing whole numbers of days from 1 to 365, e.g. 7,21",
-                field="remind",
-            )
-
-
-def parse_channels(text: str | Sequence[str] | None) -> tuple[Channel, ...]:
-    """`email,sms` as channels; InvalidInput naming the unknown one."""
-    if text is None:
-        return DEFAULT_ORDER
-    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text)]
-    channels: list[Channel] = []
-    for name in filter(None, names):
-        try:
-            channels.append(Channel(name))
-        except ValueError:
-            raise InvalidInput(
-                f"unknown channel {name!r} (channels: email, sms, letter)", field="channels"
-            ) from None
-    if len(set(channels)) != len(channels):
-        raise InvalidInput("a channel is given twice", field="channels")
-    return tuple(channels) or DEFAULT_ORDER
-
-
-def parse_reminders(text: str | Sequence[int] | None) -> tuple[int, ...]:
-    """`7,21` as days; InvalidInput when not whole numbers."""
-    if text is None or text == "":
-        return ()
-    if isinstance(text, str):
-        try:
-            return tuple(int(part) for part in text.split(",") if part.strip())
-        except ValueError:
-            raise InvalidInput("reminders are days such as 7,21", field="remind") from None
-    return tuple(int(day) for day in text)
 
 
 class DeliveryService:
@@ -310,13 +241,13 @@ class DeliveryService:
                 if dry_run:
                     continue
                 for skipped in passed:
-                    self._unreachable(session, document, skipped, 0, options.purpose, now)
+                    self.record_unreachable(session, document, skipped, 0, options.purpose, now)
                 if chosen is None:
-                    self._no_channel_left(session, document, 0, now)
+                    self.record_no_channel_left(session, document, 0, now)
                     continue
-                queued.append(
-                    self.queue_message(session, document, chosen, 0, options.purpose, now).id
-                )
+                message = self.queue_message(session, document, chosen, 0, options.purpose, now)
+                if chosen.channel is not Channel.LETTER:  # letters wait for the printer
+                    queued.append(message.id)
             if dry_run:
                 session.rollback()
         return queued
@@ -364,7 +295,7 @@ class DeliveryService:
         session.add(message)
         return message
 
-    def _unreachable(
+    def record_unreachable(
         self,
         session: Session,
         document: Document,
@@ -410,7 +341,7 @@ class DeliveryService:
         )
 
     @staticmethod
-    def _no_channel_left(
+    def record_no_channel_left(
         session: Session, document: Document, reminder: int, now: dt.datetime
     ) -> None:
         record_event(
@@ -582,169 +513,20 @@ class DeliveryService:
             detail={"reason": message.reason, "reminder": message.reminder, **detail},
         )
 
-    # -- reports and fallback ------------------------------------------------------------
+    # -- reports, fallback, letters (delivery/followup.py) --------------------------------
 
     def record_report(self, report: DeliveryReport) -> None:
-        """Record a provider's report on its message and in the document's history.
-
-        Raises ForgedReport (nothing changed) when the report names no message of ours or
-        the wrong channel. A report that comes too late for the message's status (a
-        "delivered" after a hard bounce, the same report twice) changes nothing. A permanent
-        status falls back to the next channel (the `delivery.fallback` job).
-        """
-        new_status, sources = REPORT_TRANSITIONS[report.status]
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            message = session.get(Message, report.message_id)
-            if message is None or message.channel != report.channel.value:
-                raise ForgedReport("the report names no message of this service")
-            if message.status not in sources:
-                return
-            message.status = new_status
-            message.updated_at = now
-            if report.code:
-                message.reason = report.code[:64]
-            kind = EventKind.DELIVERED
-            if new_status is MessageStatus.DELIVERED:
-                message.delivered_at = report.at
-            elif new_status is MessageStatus.ACCEPTED:
-                kind = EventKind.SENT
-            else:
-                kind = EventKind.BOUNCED
-                if new_status is MessageStatus.FAILED:
-                    message.failed_at = report.at
-            if new_status is not MessageStatus.ACCEPTED:
-                record_event(
-                    session,
-                    message.document_id,
-                    kind,
-                    at=report.at,
-                    channel=message.channel,
-                    message_id=message.id,
-                    detail={
-                        "status": report.status.value,
-                        "code": report.code,
-                        "reminder": message.reminder,
-                    },
-                )
-        if report.status in PERMANENT_STATUSES:
-            self.enqueue(FALLBACK_JOB, report.message_id)
+        """Record a provider's report (ReportSink); see FollowUp.record_report."""
+        FollowUp(self).record_report(report)
 
     def fall_back(self, message_id: str) -> str:
-        """After `message_id` failed for good: queue the document on its next usable channel.
+        """Queue the document of a failed message on its next channel; see FollowUp."""
+        return FollowUp(self).fall_back(message_id)
 
-        The channels after the failed one in the document's order are tried in turn; those
-        the record cannot use are marked unreachable; the one chosen is queued and the
-        history says FALLBACK (from, to, reason). Idempotent: a second run finds the row.
-        """
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            failed = session.get(Message, message_id)
-            if failed is None or failed.status is not MessageStatus.FAILED:
-                return "nothing_to_do"
-            document = session.get_one(Document, failed.document_id)
-            if not is_open(document, now) or has_answer(session, document.id):
-                return "closed"
-            options = self.options_of(session, document.campaign)
-            definition = self.definitions[document.form_id]
-            connector = self.connectors[definition.source.connector]
-            record = connector.read(definition.source.record_type, document.record_key)
-            siblings = list(
-                session.scalars(
-                    select(Message).where(
-                        Message.document_id == document.id, Message.reminder == failed.reminder
-                    )
-                )
-            )
-            if any(m.status not in GIVEN_UP_STATUSES for m in siblings):
-                return "already_fallen_back"  # a message on another channel is under way
-            tried = {m.channel for m in siblings}
-            reaches = (
-                plan_channels(
-                    definition.contact,
-                    record,
-                    options.channels,
-                    honour_preference=not options.force,
-                    purpose=options.purpose,
-                )
-                if record is not None
-                else []
-            )
-            for candidate in reaches:
-                if candidate.channel.value in tried:
-                    continue
-                if not candidate.usable:
-                    self._unreachable(
-                        session, document, candidate, failed.reminder, options.purpose, now
-                    )
-                    continue
-                try:
-                    with session.begin_nested():
-                        queued = self.queue_message(
-                            session, document, candidate, failed.reminder, options.purpose, now
-                        )
-                        session.flush()
-                except IntegrityError:
-                    return "already_fallen_back"
-                record_event(
-                    session,
-                    document.id,
-                    EventKind.FALLBACK,
-                    at=now,
-                    channel=candidate.channel.value,
-                    message_id=queued.id,
-                    detail={
-                        "from": failed.channel,
-                        "to": candidate.channel.value,
-                        "reason": failed.reason,
-                        "failed_message": failed.id,
-                        "reminder": failed.reminder,
-                    },
-                )
-                new_id = queued.id
-                break
-            else:
-                self._no_channel_left(session, document, failed.reminder, now)
-                return "no_channel_left"
-        self.enqueue(SEND_JOB, new_id)
-        return f"fallback:{candidate.channel.value}"
-
-    # -- letters -------------------------------------------------------------------------
+    def resolve_unknown(self, message_id: str, *, sent: bool, actor: str) -> str:
+        """Settle a message left `unknown`; see FollowUp.resolve_unknown."""
+        return FollowUp(self).resolve_unknown(message_id, sent=sent, actor=actor)
 
     def mark_printed(self, campaign: str, *, actor: str = "system") -> int:
         """Record the campaign's queued letters as handed to the printer; how many."""
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            letters = list(
-                session.scalars(
-                    select(Message).where(
-                        Message.campaign == campaign,
-                        Message.channel == Channel.LETTER.value,
-                        Message.status == MessageStatus.QUEUED,
-                    )
-                )
-            )
-            for message in letters:
-                message.status = MessageStatus.SENT
-                message.sent_at = now
-                message.attempts += 1
-                message.updated_at = now
-                record_event(
-                    session,
-                    message.document_id,
-                    EventKind.PRINTED,
-                    at=now,
-                    channel=Channel.LETTER.value,
-                    message_id=message.id,
-                    detail={"reminder": message.reminder, "by": actor[:64]},
-                )
-        return len(letters)
-
-    def reach_of(self, document: Document, channel: Channel) -> Reach:
-        """Whether `channel` can reach `document`'s customer now (the source read again)."""
-        definition = self.definitions[document.form_id]
-        connector = self.connectors[definition.source.connector]
-        record = connector.read(definition.source.record_type, document.record_key)
-        if record is None:
-            return Reach(channel, None, Reason.RECORD_GONE)
-        return reach(definition.contact, record, channel)
+        return FollowUp(self).mark_printed(campaign, actor=actor)

@@ -23,6 +23,7 @@ from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
+from forms_service.storage.events import EventKind, record_event
 from forms_service.storage.model import Document, DocumentStatus
 
 #: Documents issued per transaction by `issue` (the API and `issue --manifest`).
@@ -69,6 +70,14 @@ def _issued_event(document: Document, actor: str, at: dt.datetime) -> audit.NewE
         "campaign": document.campaign,
     }
     return audit.NewEvent("issued", actor, at, document_id=document.id, detail=detail)
+
+
+def _record_issued(session: Session, documents: list[Document], at: dt.datetime) -> None:
+    """Start each new document's history (storage/events.py) in the issuing transaction."""
+    for document in documents:
+        record_event(
+            session, document.id, EventKind.ISSUED, at=at, detail={"form": document.form_id}
+        )
 
 
 class IssuingService:
@@ -163,6 +172,7 @@ class IssuingService:
             with self.sessions() as session, session.begin():
                 session.add(document)
                 session.flush()
+                _record_issued(session, [document], now)
                 audit.record_all(session, [_issued_event(document, actor, now)])
         except IntegrityError:
             # Issued concurrently by another process: the unique constraint chose a winner.
@@ -204,6 +214,7 @@ class IssuingService:
                 ]
                 session.add_all(new)
                 session.flush()
+                _record_issued(session, new, now)
                 audit.record_all(session, [_issued_event(d, actor, now) for d in new])
         except IntegrityError:
             # Another process issued one of these meanwhile: one by one, each race has a winner.

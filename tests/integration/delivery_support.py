@@ -19,7 +19,7 @@ from forms_service.delivery.service import DeliveryService
 from forms_service.demo.service import customers_table
 from forms_service.runtime import Runtime
 from forms_service.runtime.delivery import PlainRenderer
-from forms_service.storage.events import DocumentEvent
+from forms_service.storage.events import DocumentEvent, EventKind
 from forms_service.storage.messages import Message
 from tests.integration.changes_support import ManualClock
 
@@ -111,12 +111,15 @@ class Delivery:
             return rows
 
     def events(self, document_id: str) -> list[DocumentEvent]:
-        """The document's history, in order, detached."""
+        """The document's history after its issue, in order, detached."""
         with self.runtime.sessions() as session:
             rows = list(
                 session.scalars(
                     select(DocumentEvent)
-                    .where(DocumentEvent.document_id == document_id)
+                    .where(
+                        DocumentEvent.document_id == document_id,
+                        DocumentEvent.kind != EventKind.ISSUED,
+                    )
                     .order_by(DocumentEvent.id)
                 )
             )
