@@ -306,6 +306,9 @@ class Settings(BaseModel):
     delivery_sending_timeout_seconds: float = _setting(
         600, "a send left unfinished this long (its worker died) is marked `unknown`", gt=0
     )
+    delivery_requeue_after_seconds: float = _setting(
+        600, "the sweep hands a message still queued this long to a job again", ge=0
+    )
     delivery_email_rate: float = _setting(
         20, "e-mails per second all workers together send (0: no limit)", ge=0
     )

@@ -24,6 +24,8 @@ class DeliverySettings:
         sending_timeout: a message left `sending` longer than this (its worker died between
             the send and its record) is marked `unknown` by the sweep, never resent blindly.
         rates: channel -> messages per second every worker together may send (0: no limit).
+        requeue_after: the sweep hands a queued message to a job again once it has waited
+            this long since it was queued or retried (its job may have been lost).
     """
 
     max_attempts: int = 6
@@ -31,6 +33,7 @@ class DeliverySettings:
     max_retry_delay: dt.timedelta = dt.timedelta(hours=1)
     sending_timeout: dt.timedelta = dt.timedelta(minutes=10)
     rates: Mapping[str, float] = field(default_factory=dict)
+    requeue_after: dt.timedelta = dt.timedelta(minutes=10)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

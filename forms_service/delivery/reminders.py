@@ -101,20 +101,40 @@ class DeliverySweep:
         return int(changed or 0)
 
     def due_retries(self) -> int:
-        """Hand every queued e-mail or SMS whose time has come to a send job again."""
+        """Hand retries whose time has come, and messages whose job may be lost, to jobs.
+
+        A retry (a temporary failure) has no job until its `next_attempt_at`; a message with
+        none is handed out again once it has waited `requeue_after` since it was queued or
+        last handed out (its `updated_at`, moved on here): a job still in the broker's
+        backlog is not doubled every round.
+        """
         service = self.delivery
         now = service.clock()
-        with service.sessions() as session:
+        with service.sessions() as session, session.begin():
             ids = list(
                 session.scalars(
                     select(Message.id).where(
                         Message.status == MessageStatus.QUEUED,
                         Message.channel != Channel.LETTER.value,
-                        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
-                        Message.updated_at <= now - dt.timedelta(seconds=30),
+                        # A retry whose time has come (no job was queued for it), or a
+                        # message whose job may have been lost.
+                        (Message.next_attempt_at <= now)
+                        | (
+                            Message.next_attempt_at.is_(None)
+                            & (Message.updated_at <= now - service.settings.requeue_after)
+                        ),
                     )
                 )
             )
+            for start in range(0, len(ids), 500):
+                session.execute(
+                    update(Message)
+                    .where(
+                        Message.id.in_(ids[start : start + 500]),
+                        Message.status == MessageStatus.QUEUED,
+                    )
+                    .values(updated_at=now, next_attempt_at=None)
+                )
         for message_id in ids:
             service.enqueue(SEND_JOB, message_id)
         return len(ids)

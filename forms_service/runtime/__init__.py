@@ -206,4 +206,10 @@ def worker_celery(settings: Settings) -> Celery:
     sweep_while_working(
         app, SweepTimer(lazy_runtime(settings), SweepSettings.from_settings(settings))
     )
+    sweep_while_working(
+        app,
+        delivery_parts.DeliverySweepTimer(
+            lazy_runtime(settings), settings.delivery_sweep_interval_seconds
+        ),
+    )
     return app
