@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forms_service.storage.events import DocumentEvent, EventKind
 from forms_service.storage.model import (
     Document,
     DocumentStatus,
@@ -47,3 +48,18 @@ def has_answer(session: Session, document_id: str) -> bool:
         )
     ).first()
     return page is not None
+
+
+def opted_out(session: Session, document_id: str) -> bool:
+    """Whether the document's customer opted out (an `opted_out` event in its history).
+
+    The consent issue's unsubscribe page records the event; commercial messages are then
+    suppressed, service messages still go.
+    """
+    found = session.scalars(
+        select(DocumentEvent.id).where(
+            DocumentEvent.document_id == document_id,
+            DocumentEvent.kind == EventKind.OPTED_OUT,
+        )
+    ).first()
+    return found is not None

@@ -25,7 +25,7 @@ from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
-from forms_service.delivery.answers import is_open
+from forms_service.delivery.answers import is_open, opted_out
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach, Reason, plan_channels
 from forms_service.delivery.followup import FALLBACK_JOB, SEND_JOB, FollowUp
@@ -378,6 +378,11 @@ class DeliveryService:
                 return "awaiting_print"
             if message.status is not MessageStatus.QUEUED:
                 return f"not_queued:{message.status.value}"
+            suppress = message.purpose == Purpose.COMMERCIAL.value and opted_out(
+                session, message.document_id
+            )
+        if suppress:
+            return self._suppress(message_id)
         self.rate.wait(channel.value, self.settings.rates.get(channel.value, 0.0))
         now = self.clock()
         with self.sessions() as session, session.begin():
@@ -424,6 +429,18 @@ class DeliveryService:
                 detail={"reminder": message.reminder, "attempt": message.attempts},
             )
         return "sent"
+
+    def _suppress(self, message_id: str) -> str:
+        """A commercial message to a customer who opted out (the consent issue's hook)."""
+        with self.sessions() as session, session.begin():
+            session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
+                .values(
+                    status=MessageStatus.SUPPRESSED, reason="opted_out", updated_at=self.clock()
+                )
+            )
+        return "suppressed"
 
     def _hand_over(self, message_id: str) -> Any:
         """Render and give the message to its provider, with no transaction open meanwhile.

@@ -14,12 +14,13 @@ from forms_service.delivery.interfaces import (
     DeliveryReport,
     ForgedReport,
     PermanentFailure,
+    Purpose,
     ReportStatus,
     TemporaryFailure,
 )
 from forms_service.delivery.reminders import DeliverySweep
 from forms_service.runtime import Runtime
-from forms_service.storage.events import DocumentEvent, EventKind
+from forms_service.storage.events import DocumentEvent, EventKind, record_event
 from forms_service.storage.messages import Message, MessageStatus
 from tests.integration.delivery_support import REACHABLE, Delivery, edit_crm
 
@@ -274,3 +275,15 @@ def test_bad_channel_names_are_refused() -> None:
         parse_channels("email,pigeon")
     with pytest.raises(InvalidInput):
         CampaignOptions(reminders=(21, 7))
+
+
+def test_commercial_messages_to_an_opted_out_customer_are_suppressed(delivery: Delivery) -> None:
+    first, second = delivery.issue(KEYS[:2])
+    with delivery.runtime.sessions() as session, session.begin():
+        record_event(session, first, EventKind.OPTED_OUT, at=delivery.clock())
+    delivery.service.send_campaign("spring", CampaignOptions(purpose=Purpose.COMMERCIAL))
+    assert sorted(delivery.run_jobs()) == ["sent", "suppressed"]
+    suppressed = delivery.messages(first)[0]
+    assert suppressed.status is MessageStatus.SUPPRESSED and suppressed.reason == "opted_out"
+    assert [m.to for m in delivery.email.sent] == ["anne.martin@example.org"]
+    assert delivery.messages(second)[0].status is MessageStatus.SENT
