@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from forms_service.cli.context import app_runtime
 from forms_service.delivery.campaigns import CampaignOptions, parse_channels, parse_reminders
-from forms_service.delivery.interfaces import Purpose
+from forms_service.delivery.interfaces import Channel, Purpose
 from forms_service.delivery.model import SendPlan
 from forms_service.delivery.reminders import DeliverySweep
 
@@ -76,8 +76,8 @@ def describe(plan: SendPlan) -> str:
     """The plan as lines a person reads: per channel, then why the others cannot be reached."""
     verb = "would go" if plan.dry_run else "queued"
     lines = [f"campaign {plan.campaign!r}: {plan.documents} documents"]
-    for channel in ("email", "sms", "letter"):
-        lines.append(f"  {channel}: {plan.channels.get(channel, 0)} {verb}")
+    for channel in Channel:
+        lines.append(f"  {channel.value}: {plan.channels.get(channel.value, 0)} {verb}")
     unreachable = sum(plan.unreachable.values())
     lines.append(f"  unreachable: {unreachable}")
     for reason, count in plan.unreachable.most_common():

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from forms_service.delivery.interfaces import Channel, Purpose
+
 
 class SendRequestSchema(Schema):
     """How a campaign is to be sent (the same options as `forms-service send`)."""
 
     channels = fields.List(
-        fields.String(validate=validate.OneOf(["email", "sms", "letter"])),
+        fields.String(validate=validate.OneOf([c.value for c in Channel])),
         load_default=None,
         validate=validate.Length(1, 3),
     )
@@ -22,7 +24,7 @@ class SendRequestSchema(Schema):
     )
     remind_channel = fields.String(load_default="same", validate=validate.OneOf(["same", "next"]))
     purpose = fields.String(
-        load_default="service", validate=validate.OneOf(["service", "regulatory", "commercial"])
+        load_default="service", validate=validate.OneOf([p.value for p in Purpose])
     )
 
 
