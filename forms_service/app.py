@@ -20,6 +20,7 @@ from forms_service.runtime import build_runtime
 from forms_service.web import ops
 from forms_service.web.api.audit import blueprint as api_audit
 from forms_service.web.api.change_sets import blueprint as api_change_sets
+from forms_service.web.api.delivery import blueprint as api_delivery
 from forms_service.web.api.docs import blueprint as api_docs
 from forms_service.web.api.problems import ProblemApi
 from forms_service.web.api.returns import blueprint as api_returns
@@ -29,6 +30,7 @@ from forms_service.web.api.views import blueprint as api_documents
 from forms_service.web.backoffice import register as register_backoffice
 from forms_service.web.extensions import csrf, init_babel, limiter
 from forms_service.web.guards import ServiceRequest, refuse_unstorable_characters
+from forms_service.web.hooks import blueprint as hooks
 from forms_service.web.mailroom import register as register_mailroom
 from forms_service.web.public.assist import blueprint as public_assist
 from forms_service.web.public.organisation import install as install_organisation
@@ -74,7 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(api_documents)
     csrf.exempt(api_documents)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for resource in (api_submissions, api_change_sets, api_audit):
+    for resource in (api_submissions, api_change_sets, api_audit, api_delivery):
         api.register_blueprint(resource)
         csrf.exempt(resource)
     app.register_blueprint(api_docs)
@@ -88,6 +90,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_upload)
     install_organisation(app)
     app.register_blueprint(public_assist)
+    # Providers' webhooks: no browser posts them; each is authenticated (web/hooks.py).
+    app.register_blueprint(hooks)
+    csrf.exempt(hooks)
 
     _register_error_handlers(app)
     app.before_request(refuse_unstorable_characters)

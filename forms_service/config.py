@@ -360,6 +360,41 @@ class Settings(BaseModel):
         "6000 per minute", "all clients together, on short links `/r/…` (enumeration cap)"
     )
 
+    # -- delivery: sending, fallback, reminders (docs/delivery.md) ---------------------------
+    delivery_max_attempts: int = _setting(
+        6, "sends of a message tried on temporary failures before it is dead-lettered", ge=1
+    )
+    delivery_first_retry_seconds: float = _setting(
+        60, "wait after a message's first temporary failure, doubled each attempt", ge=0
+    )
+    delivery_max_retry_seconds: float = _setting(
+        3600, "the longest wait between two attempts of a message", ge=0
+    )
+    delivery_sending_timeout_seconds: float = _setting(
+        600, "a send left unfinished this long (its worker died) is marked `unknown`", gt=0
+    )
+    delivery_requeue_after_seconds: float = _setting(
+        600, "the sweep hands a message still queued this long to a job again", ge=0
+    )
+    delivery_email_rate: float = _setting(
+        20, "e-mails per second all workers together send (0: no limit)", ge=0
+    )
+    delivery_sms_rate: float = _setting(
+        5, "SMS per second all workers together send (the gateway's limit; 0: none)", ge=0
+    )
+    delivery_sweep_interval_seconds: float = _setting(
+        60, "the workers' delivery sweep: retries, stalled sends, reminders (0: off)", ge=0
+    )
+    delivery_hook_secret: str = _setting(
+        "",
+        "bearer secret of `/hooks/bounces` and key of the signed Kannel DLR URL "
+        "(empty: the hooks refuse everything)",
+        shown="none",
+        production="a long random secret shared with the MTA pipe and Kannel's dlr-url",
+        secret=True,
+    )
+    ratelimit_hooks: str = _setting("120 per minute", "per client, on provider webhooks")
+
     @model_validator(mode="before")
     @classmethod
     def _derived_defaults(cls, data: Any) -> Any:

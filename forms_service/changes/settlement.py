@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -27,6 +27,8 @@ from forms_service.changes.review import change_set_status, next_status
 from forms_service.changes.scripts import MIXED_SCRIPTS, mixed_scripts
 from forms_service.core.errors import InvalidInput
 from forms_service.definitions.model import FormDefinition
+from forms_service.storage import events as history
+from forms_service.storage.events import EventKind
 from forms_service.storage.model import (
     ChangeSet,
     ChangeSetStatus,
@@ -50,6 +52,21 @@ _SUBMISSION_STATUS = {
 _CLOSING = frozenset(
     {ChangeSetStatus.APPLIED, ChangeSetStatus.PARTIALLY_APPLIED, ChangeSetStatus.REJECTED}
 )
+
+
+#: Final change-set statuses and the history event each records (storage/events.py).
+_HISTORY = {
+    ChangeSetStatus.APPLIED: EventKind.APPLIED,
+    ChangeSetStatus.PARTIALLY_APPLIED: EventKind.APPLIED,
+    ChangeSetStatus.REJECTED: EventKind.REJECTED,
+}
+
+
+def _channel_of(session: Session, change_set: ChangeSet) -> str | None:
+    """The answer channel of the change set's submission (online, pdf, paper...)."""
+    return session.scalar(
+        select(Submission.channel).where(Submission.id == change_set.submission_id)
+    )
 
 
 def field_rows(
@@ -164,6 +181,15 @@ def settle(session: Session, change_set: ChangeSet, now: dt.datetime) -> None:
     """
     state = settled(change_set.fields)
     status = state.status
+    if status in _HISTORY and change_set.status is not status:
+        history.record_event(
+            session,
+            change_set.document_id,
+            _HISTORY[status],
+            at=now,
+            channel=_channel_of(session, change_set),
+            detail={"change_set": change_set.id, "status": status.value},
+        )
     change_set.status = status
     change_set.has_conflict = state.has_conflict
     change_set.closed_at = (change_set.closed_at or now) if state.final else None

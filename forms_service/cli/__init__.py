@@ -13,6 +13,7 @@ from forms_service.cli import (
     audit,
     database,
     definitions,
+    delivery,
     demo,
     issuing,
     mailroom,
@@ -59,5 +60,7 @@ for _command in (
     demo.demo,
     mailroom.mailroom,
     worker.worker,
+    delivery.send,
+    delivery.delivery,
 ):
     cli.add_command(_command)

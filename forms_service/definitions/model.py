@@ -144,6 +144,54 @@ class SourceBinding:
     record_type: str
 
 
+#: The outbound channels a contact mapping can make usable (delivery's Channel values).
+CONTACT_CHANNELS = ("email", "sms", "letter")
+
+
+@dataclass(frozen=True)
+class ContactMapping:
+    """The source columns delivery reads to reach a customer (the `contact:` section).
+
+    Attributes:
+        email: the e-mail address column.
+        mobile: the mobile phone column (read in `region` when not in E.164).
+        address: the postal address columns that must all be filled for a letter.
+        preferred_channel: the column naming the customer's preferred channel (email, sms,
+            letter; `post`, `paper` and `mail` are read as letter).
+        opt_in: channel -> the boolean column saying the customer accepts that channel.
+        locale: the column giving the customer's language (fr, en); French when none.
+        region: the country a national phone number is read in.
+    """
+
+    email: str | None = None
+    mobile: str | None = None
+    address: tuple[str, ...] = ()
+    preferred_channel: str | None = None
+    opt_in: Mapping[str, str] = field(default_factory=dict)
+    locale: str | None = None
+    region: str = "FR"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every source column the mapping reads."""
+        named = [self.email, self.mobile, *self.address, self.preferred_channel, self.locale]
+        named += list(self.opt_in.values())
+        return tuple(dict.fromkeys(c for c in named if c))
+
+
+@dataclass(frozen=True)
+class ReminderRules:
+    """What stops a reminder besides an answer (the `reminders:` section).
+
+    Attributes:
+        skip_when_source_confirms: the fields whose source values, once every one is filled
+            and one of them differs from the document's snapshot, mean the source has been
+            confirmed elsewhere since the document was issued: no reminder then.
+    """
+
+    skip_when_source_confirms: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class FormDefinition:
     """A whole form, as loaded from one YAML file."""
@@ -166,6 +214,10 @@ class FormDefinition:
     message: MessageTemplate | None = None
     #: Why its messages are sent (`purpose:`): service messages carry no unsubscribe link.
     purpose: MessagePurpose = MessagePurpose.SERVICE
+    #: Where delivery finds the customer's e-mail, mobile, address and choices (None: the
+    #: form is only printed).
+    contact: ContactMapping | None = None
+    reminders: ReminderRules = field(default_factory=ReminderRules)
 
     def title_in(self, locale: str) -> str:
         """The title in `locale`."""

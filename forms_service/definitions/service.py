@@ -23,11 +23,14 @@ from forms_service.definitions.fieldtypes import (
 from forms_service.definitions.mandate import parse_mandate
 from forms_service.definitions.messages import parse_message, parse_purpose
 from forms_service.definitions.model import (
+    CONTACT_CHANNELS,
     ChallengeQuestion,
     Channel,
+    ContactMapping,
     FieldDefinition,
     FormDefinition,
     Policy,
+    ReminderRules,
     SourceBinding,
 )
 
@@ -49,6 +52,8 @@ _FORM_KEYS = frozenset(
         "sepa_mandate",
         "message",
         "purpose",
+        "contact",
+        "reminders",
     }
 )
 _FIELD_KEYS = frozenset(
@@ -266,6 +271,8 @@ def _build(
         lambda value, what, required: _texts(value, out, what, None, required=required),
     )
     purpose = parse_purpose(raw.get("purpose"), out.add)
+    contact = _contact(raw.get("contact"), out)
+    reminders = _reminders(raw.get("reminders"), out, [f.name for f in fields])
     if out.problems or source is None:
         return None
     return FormDefinition(
@@ -283,6 +290,8 @@ def _build(
         sepa_mandate=mandate,
         message=message,
         purpose=purpose,
+        contact=contact,
+        reminders=reminders,
     )
 
 
@@ -511,3 +520,72 @@ def _pdf_template(raw: object, out: _Collector, path: str) -> str | None:
         out.add(f"'pdf_template' {raw!r} does not exist (looked for {template})")
         return None
     return str(template)
+
+
+_CONTACT_KEYS = frozenset(
+    {"email", "mobile", "address", "preferred_channel", "opt_in", "locale", "region"}
+)
+
+
+def _column_name(raw: object, out: _Collector, what: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw:
+        out.add(f"'contact.{what}' must name a source column")
+        return None
+    return raw
+
+
+def _contact(raw: object, out: _Collector) -> ContactMapping | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        out.add("'contact' must map email, mobile, address, preferred_channel, opt_in to columns")
+        return None
+    for key in sorted(set(raw) - _CONTACT_KEYS):
+        out.add(f"unknown key 'contact.{key}' (allowed: {', '.join(sorted(_CONTACT_KEYS))})")
+    address = raw.get("address", [])
+    if isinstance(address, str):
+        address = [address]
+    if not isinstance(address, list) or not all(isinstance(a, str) and a for a in address):
+        out.add("'contact.address' must list the postal address columns")
+        address = []
+    opt_in = raw.get("opt_in", {})
+    if not isinstance(opt_in, dict) or not all(
+        k in CONTACT_CHANNELS and isinstance(v, str) and v for k, v in opt_in.items()
+    ):
+        out.add(f"'contact.opt_in' must map channels ({', '.join(CONTACT_CHANNELS)}) to columns")
+        opt_in = {}
+    region = raw.get("region", "FR")
+    if not isinstance(region, str) or not re.fullmatch(r"[A-Z]{2}", region):
+        out.add("'contact.region' must be a country code such as FR")
+        region = "FR"
+    return ContactMapping(
+        email=_column_name(raw.get("email"), out, "email"),
+        mobile=_column_name(raw.get("mobile"), out, "mobile"),
+        address=tuple(address),
+        preferred_channel=_column_name(raw.get("preferred_channel"), out, "preferred_channel"),
+        opt_in={str(k): str(v) for k, v in opt_in.items()},
+        locale=_column_name(raw.get("locale"), out, "locale"),
+        region=region,
+    )
+
+
+def _reminders(raw: object, out: _Collector, fields: Sequence[str]) -> ReminderRules:
+    if raw is None:
+        return ReminderRules()
+    if not isinstance(raw, dict) or set(raw) - {"skip_when_source_confirms"}:
+        out.add("'reminders' may only give 'skip_when_source_confirms'")
+        return ReminderRules()
+    skip = raw.get("skip_when_source_confirms", False)
+    if skip is True:
+        return ReminderRules(skip_when_source_confirms=tuple(fields))
+    if skip is False:
+        return ReminderRules()
+    if not isinstance(skip, list) or not all(isinstance(s, str) for s in skip):
+        out.add("'reminders.skip_when_source_confirms' must be true, false or a list of fields")
+        return ReminderRules()
+    unknown = [name for name in skip if name not in fields]
+    if unknown:
+        out.add(f"'reminders.skip_when_source_confirms' names unknown fields {unknown}")
+    return ReminderRules(skip_when_source_confirms=tuple(skip))

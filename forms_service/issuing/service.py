@@ -24,6 +24,7 @@ from forms_service.issuing.identity import AnswerDigester
 from forms_service.issuing.layout import LAYOUTS, LayoutVersions
 from forms_service.issuing.shortcodes import ShortCodes, short_url
 from forms_service.issuing.tokens import LinkSigner, new_document_id, new_reference
+from forms_service.storage.events import EventKind, record_event
 from forms_service.storage.model import Document, DocumentStatus
 from forms_service.storage.service import reading
 
@@ -66,6 +67,14 @@ def _issued_event(document: Document, actor: str, at: dt.datetime) -> audit.NewE
         "campaign": document.campaign,
     }
     return audit.NewEvent("issued", actor, at, document_id=document.id, detail=detail)
+
+
+def _record_issued(session: Session, documents: list[Document], at: dt.datetime) -> None:
+    """Start each new document's history (storage/events.py) in the issuing transaction."""
+    for document in documents:
+        record_event(
+            session, document.id, EventKind.ISSUED, at=at, detail={"form": document.form_id}
+        )
 
 
 class IssuingService:
@@ -179,6 +188,7 @@ class IssuingService:
                 session.add(document)
                 session.flush()
                 self.short_codes.add_many(session, [(document.id, document.expires_at)], now)
+                _record_issued(session, [document], now)
                 audit.record_all(session, [_issued_event(document, actor, now)])
         except IntegrityError:
             # Issued concurrently by another process: the unique constraint chose a winner.
@@ -221,6 +231,7 @@ class IssuingService:
                 session.add_all(new)
                 session.flush()
                 self.short_codes.add_many(session, [(d.id, d.expires_at) for d in new], now)
+                _record_issued(session, new, now)
                 audit.record_all(session, [_issued_event(d, actor, now) for d in new])
         except IntegrityError:
             # Another process issued one of these meanwhile: one by one, each race has a winner.

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from forms_service.config import Settings
 from forms_service.core.files import create_private_file
-from forms_service.jobs.sweeps import SweepTimer
+from forms_service.jobs.sweeps import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def make_celery(
     return app
 
 
-def sweep_while_working(app: Celery, timer: SweepTimer) -> None:
+def sweep_while_working(app: Celery, timer: Periodic) -> None:
     """Run the recovery sweep (jobs/sweeps.py) in the main process of `app`'s worker.
 
     Its own runtime, not the pool's: the main process forks the pool processes.

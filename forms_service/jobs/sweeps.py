@@ -58,6 +58,14 @@ class SweptRuntime(Protocol):
     def mailroom(self) -> Recovering: ...
 
 
+class Periodic(Protocol):
+    """A timer a worker starts when ready and stops when shutting down (SweepTimer is one)."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+
 @dataclass(frozen=True)
 class SweepSettings:
     """How often the sweep runs and how long a page or a return waits before it is sent again.

@@ -24,7 +24,10 @@ from forms_service.connectors.service import build_connectors
 from forms_service.core.clock import Clock, utc_now
 from forms_service.definitions.organisation import NEUTRAL, Organisation, load_organisation
 from forms_service.definitions.service import DefinitionSet, load_definitions
-from forms_service.delivery.shortlinks import ShortLinks
+from forms_service.delivery import tasks as delivery_tasks
+from forms_service.delivery.interfaces import EmailProvider, SmsProvider
+from forms_service.delivery.service import DeliveryService
+from forms_service.delivery.shortlinks import ShortLinks, short_url
 from forms_service.intake.mailroom import tasks as mailroom_tasks
 from forms_service.intake.mailroom.service import MailroomIntake
 from forms_service.intake.online.drafts import DraftStore
@@ -45,8 +48,10 @@ from forms_service.jobs.service import (
     warm_up_worker_processes,
 )
 from forms_service.jobs.sweeps import SweepSettings, SweepTimer
+from forms_service.runtime import delivery as delivery_parts
 from forms_service.runtime.mailroom import build_mailroom
 from forms_service.storage.filestore import LocalFileStore
+from forms_service.storage.model import Document
 from forms_service.storage.service import make_engine, make_session_factory
 
 #: Job name -> the function a worker runs with (the process's runtime, *ids).
@@ -54,6 +59,8 @@ JOBS: Mapping[str, Job] = {
     "mailroom.read_page": mailroom_tasks.read_page,
     "changes.propose": change_tasks.propose_change_set,
     "changes.deliver": change_tasks.deliver_outbox_message,
+    "delivery.send": delivery_tasks.send_message,
+    "delivery.fallback": delivery_tasks.fall_back,
 }
 
 
@@ -84,6 +91,36 @@ class Runtime:
     #: Set right after construction: both need the runtime itself.
     jobs: JobQueue = field(init=False)
     mailroom: MailroomIntake = field(init=False)
+    #: Builds the e-mail and SMS providers delivery sends with (replaceable before first use).
+    delivery_providers: Callable[[Settings], tuple[EmailProvider, SmsProvider]] = field(
+        default=delivery_parts.interim_providers
+    )
+    _delivery: DeliveryService | None = field(default=None, init=False, repr=False)
+
+    @property
+    def delivery(self) -> DeliveryService:
+        """Sending, fallback and reports: built on first use, with `delivery_providers`."""
+        if self._delivery is None:
+            email, sms = self.delivery_providers(self.settings)
+            self._delivery = DeliveryService(
+                self.sessions,
+                self.definitions,
+                self.connectors,
+                self.issuing,
+                delivery_parts.RENDERER(self.settings, self.definitions),
+                email,
+                sms,
+                self.jobs,
+                settings=delivery_parts.delivery_settings(self.settings),
+                clock=self.clock,
+                short_link=self._short_link,
+            )
+        return self._delivery
+
+    def _short_link(self, session: Session, document: Document) -> str:
+        """The document's short link (`…/r/<code>`), made when it has none yet."""
+        code = self.short_links.create(session, document.id, document.expires_at)
+        return short_url(self.settings.short_link_base_url or self.settings.base_url, code)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -158,6 +195,7 @@ def build_runtime(settings: Settings) -> Runtime:
         clock=clock,
         organisation=organisation,
         short_links=ShortLinks(signer.keys, clock=clock),
+        delivery_providers=delivery_parts.PROVIDERS,
     )
     runtime.jobs = build_job_queue(settings, lambda: runtime, JOBS)
     runtime.mailroom = build_mailroom(runtime)
@@ -197,5 +235,11 @@ def worker_celery(settings: Settings) -> Celery:
     warm_up_worker_processes(provider)
     sweep_while_working(
         app, SweepTimer(lazy_runtime(settings), SweepSettings.from_settings(settings))
+    )
+    sweep_while_working(
+        app,
+        delivery_parts.DeliverySweepTimer(
+            lazy_runtime(settings), settings.delivery_sweep_interval_seconds
+        ),
     )
     return app

@@ -11,6 +11,7 @@ table whatever else was imported.
 from forms_service.storage import (  # noqa: F401 - registers every table
     drafts,
     events,
+    messages,
     model,
     scans,
     shortlinks,

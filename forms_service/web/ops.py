@@ -17,7 +17,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -116,6 +116,40 @@ class StorageCollector(Collector):
         )
 
 
+class HistoryCollector(Collector):
+    """Documents' events per kind and channel, and messages per status and channel.
+
+    Read from the database at scrape time; history rows are only ever added, hence counters.
+    """
+
+    def __init__(self, built: Runtime) -> None:
+        self.runtime = built
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        from forms_service.delivery.history import event_counts, message_counts
+
+        try:
+            with self.runtime.sessions() as session:
+                events = event_counts(session)
+                messages = message_counts(session)
+        except SQLAlchemyError:
+            return
+        counter = CounterMetricFamily(
+            "forms_document_events",
+            "Events of documents' histories (issued, sent, delivered, opened, submitted...)",
+            labels=["kind", "channel"],
+        )
+        for (kind, channel), count in sorted(events.items()):
+            counter.add_metric([kind, channel], count)
+        yield counter
+        gauge = GaugeMetricFamily(
+            "forms_delivery_messages", "Outbound messages by status", labels=["status", "channel"]
+        )
+        for (status, channel), count in sorted(messages.items()):
+            gauge.add_metric([status, channel], count)
+        yield gauge
+
+
 def _aware(moment: Any) -> float:
     """POSIX time of a stored moment (SQLite gives naive UTC datetimes back)."""
     import datetime as dt
@@ -167,6 +201,7 @@ def install(app: Flask) -> None:
 def _registry_for(built: Runtime) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
     registry.register(StorageCollector(built))
+    registry.register(HistoryCollector(built))
     return registry
 
 

@@ -18,6 +18,7 @@ from forms_service.intake.mailroom import reasons, returns
 from forms_service.intake.mailroom.answers import answer_of
 from forms_service.intake.mailroom.reading import GeometryOf
 from forms_service.issuing.tokens import new_document_id
+from forms_service.storage.events import EventKind, record_event
 from forms_service.storage.model import (
     AnswerChannel,
     Document,
@@ -90,6 +91,14 @@ def complete(
     )
     session.add(submission)
     session.flush()
+    record_event(
+        session,
+        document.id,
+        EventKind.SUBMITTED,
+        at=now,
+        channel=submission.channel,
+        detail={"submission": submission.id},
+    )
     batch_ids = {p.batch_id for p in pages}
     if returns.submitted(session, batch_ids, submission, now=now):
         # Pages of a returned PDF: the answer is a PDF return read by scan, not a letter.

@@ -53,6 +53,7 @@ from forms_service.issuing.tokens import (
     UnknownDocument,
     new_document_id,
 )
+from forms_service.storage.events import EventKind, record_event
 from forms_service.storage.model import (
     Document,
     DocumentStatus,
@@ -265,6 +266,7 @@ class OnlineIntake:
             )
             if opened.rowcount != 1:
                 return
+            record_event(session, document.id, EventKind.OPENED, at=now, channel="online")
             audit.record(
                 session,
                 "opened",
@@ -299,6 +301,10 @@ class OnlineIntake:
             digester=self.issuing.answers,
             client=client,
         )
+        with self.sessions() as session, session.begin():
+            record_event(
+                session, document.id, EventKind.IDENTITY_ANSWERED, at=self.clock(), channel="online"
+            )
 
     # -- prefill and submit --------------------------------------------------------------
 
@@ -443,6 +449,14 @@ class OnlineIntake:
                 connection.execute(_INSERT_SUBMISSION, _row_of(submission))
                 if proposal is not None:
                     queued = store(session, proposal)
+                record_event(
+                    session,
+                    submission.document_id,
+                    EventKind.SUBMITTED,
+                    at=submission.received_at,
+                    channel=Channel.ONLINE.value,
+                    detail={"submission": submission.id},
+                )
                 # Events last (on SQLite the chain head is locked there; PostgreSQL chains at
                 # commit).
                 submitted = audit.NewEvent(

@@ -33,6 +33,7 @@ from forms_service.issuing.tokens import ExpiredLink, TamperedLink, new_document
 from forms_service.pdfforms.acroform import read_untrusted_pdf_form
 from forms_service.pdfforms.guard import PdfLimits, PdfRejected
 from forms_service.pdfforms.model import PdfForm
+from forms_service.storage.events import EventKind, record_event
 from forms_service.storage.filestore import FileStore
 
 if TYPE_CHECKING:
@@ -327,6 +328,14 @@ class PdfReturnIntake:
             session.add(submission)
             stored.status = DocumentStatus.ANSWERED
             session.flush()
+            record_event(
+                session,
+                stored.id,
+                EventKind.SUBMITTED,
+                at=now,
+                channel=submission.channel,
+                detail={"submission": submission.id},
+            )
             row = PdfReturn(
                 id=new_document_id(),
                 document_id=stored.id,

@@ -21,6 +21,7 @@ from forms_service.changes.review import Decision
 from forms_service.changes.service import ChangeService
 from forms_service.core.errors import FormsError, InvalidInput
 from forms_service.core.i18n import field_message
+from forms_service.delivery.history import HistoryEntry, document_history
 from forms_service.intake.queries import AnswerOrigin, origin_of
 from forms_service.storage.model import AnswerChannel, ChangeSetStatus, FieldChangeStatus
 from forms_service.storage.service import reading
@@ -87,6 +88,7 @@ def _render_change_set(
             error=error,
             errors=dict(errors or {}),
             history=_history(view),
+            document_events=_document_events(view),
             labels={row.field: row.label for row in view.rows},
             origin=origin,
             mailroom_links=_may_open_mailroom(),
@@ -110,6 +112,12 @@ def _history(view: ChangeSetView) -> list[AuditEntry]:
     with reading(runtime().sessions) as session:
         events = events_of(session, document_id=view.document_id, limit=100)
         return redact(events, {role.value for role in signed_in().roles})
+
+
+def _document_events(view: ChangeSetView) -> list[HistoryEntry]:
+    """The document's delivery and answer history (storage/events.py), oldest first."""
+    with reading(runtime().sessions) as session:
+        return document_history(session, view.document_id)
 
 
 def _with_verdict(row: FieldRowView) -> FieldRowView:

@@ -1,0 +1,65 @@
+"""Whether a document still waits for an answer: what stops fallbacks and reminders."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forms_service.storage.events import DocumentEvent, EventKind
+from forms_service.storage.model import (
+    Document,
+    DocumentStatus,
+    PdfReturn,
+    PdfReturnStatus,
+    Submission,
+)
+from forms_service.storage.scans import PageStatus, ScanPage
+
+
+def is_open(document: Document, now: dt.datetime) -> bool:
+    """Whether the document's link still works: not answered, closed, revoked or expired."""
+    return (
+        document.status in (DocumentStatus.ISSUED, DocumentStatus.OPENED)
+        and document.revoked_at is None
+        and document.expires_at > now
+    )
+
+
+def has_answer(session: Session, document_id: str) -> bool:
+    """Whether any answer exists for the document, on any channel, even one not yet read.
+
+    A submission (online, PDF, paper), an accepted PDF return, or a scanned page assigned to
+    the document that an operator has not rejected (waiting in the mailroom).
+    """
+    if session.scalars(select(Submission.id).where(Submission.document_id == document_id)).first():
+        return True
+    returned = session.scalars(
+        select(PdfReturn.id).where(
+            PdfReturn.document_id == document_id, PdfReturn.status != PdfReturnStatus.REJECTED
+        )
+    ).first()
+    if returned is not None:
+        return True
+    page = session.scalars(
+        select(ScanPage.id).where(
+            ScanPage.document_id == document_id, ScanPage.status != PageStatus.REJECTED
+        )
+    ).first()
+    return page is not None
+
+
+def opted_out(session: Session, document_id: str) -> bool:
+    """Whether the document's customer opted out (an `opted_out` event in its history).
+
+    The consent issue's unsubscribe page records the event; commercial messages are then
+    suppressed, service messages still go.
+    """
+    found = session.scalars(
+        select(DocumentEvent.id).where(
+            DocumentEvent.document_id == document_id,
+            DocumentEvent.kind == EventKind.OPTED_OUT,
+        )
+    ).first()
+    return found is not None

@@ -1,0 +1,276 @@
+"""After the send: reports, fallback, unknown outcomes, letters handed to the printer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from forms_service.connectors.interfaces import Connector
+from forms_service.core.errors import InvalidInput, NotFound
+from forms_service.definitions.service import DefinitionSet
+from forms_service.delivery.answers import has_answer, is_open
+from forms_service.delivery.campaigns import CampaignOptions
+from forms_service.delivery.channels import Reach, plan_channels
+from forms_service.delivery.interfaces import (
+    PERMANENT_STATUSES,
+    Channel,
+    DeliveryReport,
+    ForgedReport,
+    Purpose,
+)
+from forms_service.delivery.model import REPORT_TRANSITIONS
+from forms_service.storage.events import EventKind, record_event
+from forms_service.storage.messages import GIVEN_UP_STATUSES, Message, MessageStatus
+from forms_service.storage.model import Document
+
+
+class Sending(Protocol):
+    """What the follow-up needs of the delivery service (delivery/service.py)."""
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
+
+    @property
+    def definitions(self) -> DefinitionSet: ...
+
+    @property
+    def connectors(self) -> Mapping[str, Connector]: ...
+
+    def clock(self) -> dt.datetime: ...
+
+    def options_of(self, session: Session, campaign: str) -> CampaignOptions: ...
+
+    def queue_message(
+        self,
+        session: Session,
+        document: Document,
+        chosen: Reach,
+        reminder: int,
+        purpose: Purpose,
+        now: dt.datetime,
+    ) -> Message: ...
+
+    def record_unreachable(
+        self,
+        session: Session,
+        document: Document,
+        passed: Reach,
+        reminder: int,
+        purpose: Purpose,
+        now: dt.datetime,
+    ) -> None: ...
+
+    def record_no_channel_left(
+        self, session: Session, document: Document, reminder: int, now: dt.datetime
+    ) -> None: ...
+
+    def enqueue(self, job: str, message_id: str) -> None: ...
+
+
+#: The jobs this module hands work to (runtime.JOBS).
+SEND_JOB = "delivery.send"
+FALLBACK_JOB = "delivery.fallback"
+
+
+class FollowUp:
+    """What happens to a document's messages once they are sent, for one delivery service."""
+
+    def __init__(self, service: Sending) -> None:
+        self.service = service
+
+    def record_report(self, report: DeliveryReport) -> None:
+        """Record a provider's report on its message and in the document's history.
+
+        Raises ForgedReport (nothing changed) when the report names no message of ours or
+        the wrong channel. A report that comes too late for the message's status (a
+        "delivered" after a hard bounce, the same report twice) changes nothing. A permanent
+        status falls back to the next channel (the `delivery.fallback` job).
+        """
+        new_status, sources = REPORT_TRANSITIONS[report.status]
+        now = self.service.clock()
+        with self.service.sessions() as session, session.begin():
+            message = session.get(Message, report.message_id)
+            if message is None or message.channel != report.channel.value:
+                raise ForgedReport("the report names no message of this service")
+            if message.status not in sources:
+                return
+            message.status = new_status
+            message.updated_at = now
+            if report.code:
+                message.reason = report.code[:64]
+            kind = EventKind.DELIVERED
+            if new_status is MessageStatus.DELIVERED:
+                message.delivered_at = report.at
+            elif new_status is MessageStatus.ACCEPTED:
+                kind = EventKind.SENT
+            else:
+                kind = EventKind.BOUNCED
+                if new_status is MessageStatus.FAILED:
+                    message.failed_at = report.at
+            if new_status is not MessageStatus.ACCEPTED:
+                record_event(
+                    session,
+                    message.document_id,
+                    kind,
+                    at=report.at,
+                    channel=message.channel,
+                    message_id=message.id,
+                    detail={
+                        "status": report.status.value,
+                        "code": report.code,
+                        "reminder": message.reminder,
+                    },
+                )
+        if report.status in PERMANENT_STATUSES:
+            self.service.enqueue(FALLBACK_JOB, report.message_id)
+
+    def fall_back(self, message_id: str) -> str:
+        """After `message_id` failed for good: queue the document on its next usable channel.
+
+        The channels after the failed one in the document's order are tried in turn; those
+        the record cannot use are marked unreachable; the one chosen is queued and the
+        history says FALLBACK (from, to, reason). Idempotent: a second run finds the row.
+        """
+        now = self.service.clock()
+        with self.service.sessions() as session, session.begin():
+            failed = session.get(Message, message_id)
+            if failed is None or failed.status is not MessageStatus.FAILED:
+                return "nothing_to_do"
+            document = session.get_one(Document, failed.document_id)
+            if not is_open(document, now) or has_answer(session, document.id):
+                return "closed"
+            options = self.service.options_of(session, document.campaign)
+            definition = self.service.definitions[document.form_id]
+            connector = self.service.connectors[definition.source.connector]
+            record = connector.read(definition.source.record_type, document.record_key)
+            siblings = list(
+                session.scalars(
+                    select(Message).where(
+                        Message.document_id == document.id, Message.reminder == failed.reminder
+                    )
+                )
+            )
+            if any(m.status not in GIVEN_UP_STATUSES for m in siblings):
+                return "already_fallen_back"  # a message on another channel is under way
+            tried = {m.channel for m in siblings}
+            reaches = (
+                plan_channels(
+                    definition.contact,
+                    record,
+                    options.channels,
+                    honour_preference=not options.force,
+                    purpose=options.purpose,
+                )
+                if record is not None
+                else []
+            )
+            for candidate in reaches:
+                if candidate.channel.value in tried:
+                    continue
+                if not candidate.usable:
+                    self.service.record_unreachable(
+                        session, document, candidate, failed.reminder, options.purpose, now
+                    )
+                    continue
+                try:
+                    with session.begin_nested():
+                        queued = self.service.queue_message(
+                            session, document, candidate, failed.reminder, options.purpose, now
+                        )
+                        session.flush()
+                except IntegrityError:
+                    return "already_fallen_back"
+                record_event(
+                    session,
+                    document.id,
+                    EventKind.FALLBACK,
+                    at=now,
+                    channel=candidate.channel.value,
+                    message_id=queued.id,
+                    detail={
+                        "from": failed.channel,
+                        "to": candidate.channel.value,
+                        "reason": failed.reason,
+                        "failed_message": failed.id,
+                        "reminder": failed.reminder,
+                    },
+                )
+                new_id = queued.id
+                break
+            else:
+                self.service.record_no_channel_left(session, document, failed.reminder, now)
+                return "no_channel_left"
+        self.service.enqueue(SEND_JOB, new_id)
+        return f"fallback:{candidate.channel.value}"
+
+    def resolve_unknown(self, message_id: str, *, sent: bool, actor: str) -> str:
+        """Settle an `unknown` message from the provider's own log (a person's decision).
+
+        sent: recorded as sent (history SENT, detail resolved_by); not sent: queued again,
+        and the next job sends it.
+        """
+        now = self.service.clock()
+        with self.service.sessions() as session, session.begin():
+            message = session.get(Message, message_id)
+            if message is None:
+                raise NotFound("unknown message", field="message")
+            if message.status is not MessageStatus.UNKNOWN:
+                raise InvalidInput(
+                    f"the message is {message.status.value}, not unknown", field="message"
+                )
+            message.updated_at = now
+            if not sent:
+                message.status = MessageStatus.QUEUED
+                message.next_attempt_at = None
+            else:
+                message.status = MessageStatus.SENT
+                message.sent_at = message.sending_at or now
+                record_event(
+                    session,
+                    message.document_id,
+                    EventKind.REMINDER_SENT if message.reminder else EventKind.SENT,
+                    at=message.sent_at,
+                    channel=message.channel,
+                    message_id=message.id,
+                    detail={"reminder": message.reminder, "resolved_by": actor[:64]},
+                )
+        if not sent:
+            self.service.enqueue(SEND_JOB, message_id)
+            return "queued again"
+        return "recorded as sent"
+
+    # -- letters -------------------------------------------------------------------------
+
+    def mark_printed(self, campaign: str, *, actor: str = "system") -> int:
+        """Record the campaign's queued letters as handed to the printer; how many."""
+        now = self.service.clock()
+        with self.service.sessions() as session, session.begin():
+            letters = list(
+                session.scalars(
+                    select(Message).where(
+                        Message.campaign == campaign,
+                        Message.channel == Channel.LETTER.value,
+                        Message.status == MessageStatus.QUEUED,
+                    )
+                )
+            )
+            for message in letters:
+                message.status = MessageStatus.SENT
+                message.sent_at = now
+                message.attempts += 1
+                message.updated_at = now
+                record_event(
+                    session,
+                    message.document_id,
+                    EventKind.PRINTED,
+                    at=now,
+                    channel=Channel.LETTER.value,
+                    message_id=message.id,
+                    detail={"reminder": message.reminder, "by": actor[:64]},
+                )
+        return len(letters)

@@ -1,0 +1,120 @@
+"""Delivery's values: its settings, a campaign's send plan, and the message state table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from forms_service.delivery.interfaces import Channel, ReportStatus
+from forms_service.storage.messages import MessageStatus
+
+S = MessageStatus
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How sending behaves (FORMS_DELIVERY_* settings).
+
+    Attributes:
+        max_attempts: sends tried on temporary failures before the message is dead-lettered.
+        first_retry_delay: wait after the first temporary failure, doubled each attempt.
+        max_retry_delay: the longest wait between two attempts.
+        sending_timeout: a message left `sending` longer than this (its worker died between
+            the send and its record) is marked `unknown` by the sweep, never resent blindly.
+        rates: channel -> messages per second every worker together may send (0: no limit).
+        requeue_after: the sweep hands a queued message to a job again once it has waited
+            this long since it was queued or retried (its job may have been lost).
+    """
+
+    max_attempts: int = 6
+    first_retry_delay: dt.timedelta = dt.timedelta(seconds=60)
+    max_retry_delay: dt.timedelta = dt.timedelta(hours=1)
+    sending_timeout: dt.timedelta = dt.timedelta(minutes=10)
+    rates: Mapping[str, float] = field(default_factory=dict)
+    requeue_after: dt.timedelta = dt.timedelta(minutes=10)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be 1 or more")
+        if any(rate < 0 for rate in self.rates.values()):
+            raise ValueError("rates must be 0 (no limit) or more")
+
+    def retry_delay(self, attempts: int) -> dt.timedelta:
+        """The wait before attempt `attempts + 1`, after `attempts` temporary failures."""
+        delay: dt.timedelta = self.first_retry_delay * (2 ** max(0, attempts - 1))
+        return min(delay, self.max_retry_delay)
+
+
+@dataclass
+class SendPlan:
+    """What a campaign's send did (or, in a dry run, would do).
+
+    Attributes:
+        campaign: the campaign's name.
+        channels: channel -> documents (to be) sent on it.
+        unreachable: reason -> documents no channel can reach, by the reason of their first
+            choice of channel.
+        skipped: reason -> channels passed over for a later one (counted per document).
+        already: documents that already had their first message (a resumed send).
+        closed: documents not sent because they are answered, expired or revoked.
+        dry_run: nothing was written or sent.
+    """
+
+    campaign: str
+    channels: Counter[str] = field(default_factory=Counter)
+    unreachable: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    already: int = 0
+    closed: int = 0
+    dry_run: bool = False
+
+    @property
+    def documents(self) -> int:
+        """Documents looked at."""
+        return (
+            sum(self.channels.values())
+            + sum(self.unreachable.values())
+            + self.already
+            + (self.closed)
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """The plan as the API and the CLI's JSON give it."""
+        return {
+            "campaign": self.campaign,
+            "dry_run": self.dry_run,
+            "documents": self.documents,
+            "channels": dict(self.channels),
+            "unreachable": dict(self.unreachable),
+            "skipped": dict(self.skipped),
+            "already": self.already,
+            "closed": self.closed,
+        }
+
+
+#: report status -> (the message's new status, the statuses it may come from).
+REPORT_TRANSITIONS: Mapping[ReportStatus, tuple[MessageStatus, frozenset[MessageStatus]]] = {
+    ReportStatus.ACCEPTED: (S.ACCEPTED, frozenset({S.SENDING, S.SENT, S.UNKNOWN})),
+    ReportStatus.DELIVERED: (
+        S.DELIVERED,
+        frozenset({S.SENDING, S.SENT, S.ACCEPTED, S.SOFT_BOUNCED, S.UNKNOWN}),
+    ),
+    ReportStatus.SOFT_BOUNCE: (
+        S.SOFT_BOUNCED,
+        frozenset({S.SENDING, S.SENT, S.ACCEPTED, S.UNKNOWN}),
+    ),
+    # An asynchronous bounce may follow the relay's "delivered" (it was only the next hop's).
+    ReportStatus.HARD_BOUNCE: (
+        S.FAILED,
+        frozenset({S.SENDING, S.SENT, S.ACCEPTED, S.SOFT_BOUNCED, S.DELIVERED, S.UNKNOWN}),
+    ),
+    ReportStatus.COMPLAINT: (
+        S.FAILED,
+        frozenset({S.SENDING, S.SENT, S.ACCEPTED, S.SOFT_BOUNCED, S.DELIVERED, S.UNKNOWN}),
+    ),
+}
+
+#: Channels in their default order, as strings (a campaign's stored order).
+CHANNEL_VALUES = tuple(c.value for c in Channel)

@@ -1,0 +1,549 @@
+"""Send a campaign's documents on the channel each customer can and wants to receive.
+
+The flow: `send_campaign` plans every issued document of a campaign (its record read from the
+source through the definition's `contact:` columns, the channel chosen by delivery/channels.py)
+and writes one `messages` row per document, `queued`, before any send. The job
+`delivery.send` (`send_message`) claims the row (`queued` -> `sending`, committed), renders
+the message, hands it to the provider, then records the provider's reference (`sent`). A
+worker killed between the two leaves the row `sending`: it is never sent again blindly (the
+sweep marks it `unknown`, docs/delivery.md "Sending"). Reports (`record_report`) move the
+row on; a permanent failure falls back to the next allowed channel in a job of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from forms_service.connectors.interfaces import Connector
+from forms_service.core.clock import Clock, utc_now
+from forms_service.core.errors import NotFound
+from forms_service.definitions.model import FormDefinition
+from forms_service.definitions.service import DefinitionSet
+from forms_service.delivery.answers import is_open, opted_out
+from forms_service.delivery.campaigns import CampaignOptions
+from forms_service.delivery.channels import Reach, Reason, plan_channels
+from forms_service.delivery.followup import FALLBACK_JOB, SEND_JOB, FollowUp
+from forms_service.delivery.interfaces import (
+    Channel,
+    DeliveryReport,
+    EmailProvider,
+    MessageContext,
+    OutgoingEmail,
+    OutgoingSms,
+    PermanentFailure,
+    Purpose,
+    Renderer,
+    SmsProvider,
+    TemporaryFailure,
+)
+from forms_service.delivery.model import DeliverySettings, SendPlan
+from forms_service.delivery.ratelimit import SendRate
+from forms_service.jobs.interfaces import JobQueue
+from forms_service.storage.events import EventKind, record_event
+from forms_service.storage.messages import (
+    DeliveryCampaign,
+    Message,
+    MessageStatus,
+    new_message_id,
+)
+from forms_service.storage.model import Document
+
+log = logging.getLogger(__name__)
+
+#: Documents planned per transaction (and records read per connector query).
+SEND_BATCH = 200
+
+
+class Links(Protocol):
+    """The links a message carries (issuing gives the full one; short links come from i13msg)."""
+
+    def link_for(self, document: Document) -> str: ...
+
+
+ShortLinker = Callable[[Session, Document], str]
+
+
+class DeliveryService:
+    """Plans, sends and follows a campaign's messages; the ReportSink of providers' reports."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        definitions: DefinitionSet,
+        connectors: Mapping[str, Connector],
+        links: Links,
+        renderer: Renderer,
+        email: EmailProvider,
+        sms: SmsProvider,
+        jobs: JobQueue | None,
+        *,
+        settings: DeliverySettings | None = None,
+        clock: Clock = utc_now,
+        short_link: ShortLinker | None = None,
+        rate: SendRate | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.definitions = definitions
+        self.connectors = connectors
+        self.links = links
+        self.renderer = renderer
+        self.email = email
+        self.sms = sms
+        self.jobs = jobs
+        self.settings = settings or DeliverySettings()
+        self.clock = clock
+        self.short_link = short_link
+        self.rate = rate or SendRate(sessions)
+
+    # -- campaigns -----------------------------------------------------------------------
+
+    def configure(self, campaign: str, options: CampaignOptions) -> DeliveryCampaign:
+        """Store how `campaign` is sent (replacing what was stored); NotFound when no document."""
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            if (
+                session.scalars(select(Document.id).where(Document.campaign == campaign)).first()
+                is None
+            ):
+                raise NotFound(f"no document was issued in campaign {campaign!r}", field="campaign")
+            row = session.get(DeliveryCampaign, campaign)
+            if row is None:
+                row = DeliveryCampaign(name=campaign, created_at=now, detail={})
+                session.add(row)
+            row.channels = [c.value for c in options.channels]
+            row.honour_preference = not options.force
+            row.purpose = options.purpose.value
+            row.reminders = list(options.reminders)
+            row.remind_channel = options.remind_channel
+            row.updated_at = now
+            session.flush()
+            session.expunge(row)
+            return row
+
+    def options_of(self, session: Session, campaign: str) -> CampaignOptions:
+        """The stored options of `campaign` (the defaults when never configured)."""
+        row = session.get(DeliveryCampaign, campaign)
+        if row is None:
+            return CampaignOptions()
+        return CampaignOptions(
+            channels=tuple(Channel(c) for c in row.channels),
+            force=not row.honour_preference,
+            purpose=Purpose(row.purpose),
+            reminders=tuple(row.reminders),
+            remind_channel=row.remind_channel,
+        )
+
+    # -- planning and queueing -----------------------------------------------------------
+
+    def send_campaign(
+        self,
+        campaign: str,
+        options: CampaignOptions | None = None,
+        *,
+        dry_run: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> SendPlan:
+        """Queue the first message of every open document of `campaign` (or count, dry).
+
+        Documents that already have their first message are counted as `already` (a rerun
+        resumes). A document no channel can reach is marked unreachable in its history,
+        with the reason of each channel. The messages are handed to `delivery.send` jobs.
+        """
+        if options is not None and not dry_run:
+            self.configure(campaign, options)
+        with self.sessions() as session:
+            chosen = options or self.options_of(session, campaign)
+            total = session.scalars(
+                select(Document.id).where(Document.campaign == campaign)
+            ).first()
+        if total is None:
+            raise NotFound(f"no document was issued in campaign {campaign!r}", field="campaign")
+        plan = SendPlan(campaign=campaign, dry_run=dry_run)
+        for batch in self._batches(campaign):
+            queued = self._plan_batch(batch, chosen, plan, dry_run=dry_run)
+            for message_id in queued:
+                self.enqueue(SEND_JOB, message_id)
+            if progress is not None:
+                progress(len(batch))
+        return plan
+
+    def count_documents(self, campaign: str) -> int:
+        """Documents issued in `campaign` (for a progress bar)."""
+        from sqlalchemy import func
+
+        with self.sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).select_from(Document).where(Document.campaign == campaign)
+                )
+                or 0
+            )
+
+    def _batches(self, campaign: str) -> Iterator[list[str]]:
+        with self.sessions() as session:
+            ids = list(
+                session.scalars(
+                    select(Document.id).where(Document.campaign == campaign).order_by(Document.id)
+                )
+            )
+        for start in range(0, len(ids), SEND_BATCH):
+            yield ids[start : start + SEND_BATCH]
+
+    def _plan_batch(
+        self, ids: list[str], options: CampaignOptions, plan: SendPlan, *, dry_run: bool
+    ) -> list[str]:
+        now = self.clock()
+        queued: list[str] = []
+        with self.sessions() as session, session.begin():
+            documents = list(session.scalars(select(Document).where(Document.id.in_(ids))))
+            started = set(
+                session.scalars(
+                    select(Message.document_id).where(
+                        Message.document_id.in_(ids), Message.reminder == 0
+                    )
+                )
+            )
+            records = self._records(documents)
+            for document in documents:
+                if document.id in started:
+                    plan.already += 1
+                    continue
+                if not is_open(document, now):
+                    plan.closed += 1
+                    continue
+                definition = self.definitions[document.form_id]
+                record = records.get(document.id)
+                reaches = (
+                    plan_channels(
+                        definition.contact,
+                        record,
+                        options.channels,
+                        honour_preference=not options.force,
+                        purpose=options.purpose,
+                    )
+                    if record is not None
+                    else [Reach(c, None, Reason.RECORD_GONE) for c in options.channels]
+                )
+                chosen = next((r for r in reaches if r.usable), None)
+                passed = reaches[: reaches.index(chosen)] if chosen else reaches
+                for skipped in passed:
+                    plan.skipped[f"{skipped.channel.value}:{skipped.reason}"] += 1
+                if chosen is None:
+                    plan.unreachable[str(reaches[0].reason)] += 1
+                else:
+                    plan.channels[chosen.channel.value] += 1
+                if dry_run:
+                    continue
+                for skipped in passed:
+                    self.record_unreachable(session, document, skipped, 0, options.purpose, now)
+                if chosen is None:
+                    self.record_no_channel_left(session, document, 0, now)
+                    continue
+                message = self.queue_message(session, document, chosen, 0, options.purpose, now)
+                if chosen.channel is not Channel.LETTER:  # letters wait for the printer
+                    queued.append(message.id)
+            if dry_run:
+                session.rollback()
+        return queued
+
+    def _records(self, documents: Sequence[Document]) -> dict[str, Mapping[str, Any]]:
+        """Each document's current source record, read a batch at a time per form."""
+        found: dict[str, Mapping[str, Any]] = {}
+        by_form: dict[str, list[Document]] = {}
+        for document in documents:
+            by_form.setdefault(document.form_id, []).append(document)
+        for form_id, group in by_form.items():
+            definition = self.definitions[form_id]
+            connector = self.connectors[definition.source.connector]
+            records = connector.read_many(
+                definition.source.record_type, [d.record_key for d in group]
+            )
+            for document in group:
+                if document.record_key in records:
+                    found[document.id] = records[document.record_key]
+        return found
+
+    def queue_message(
+        self,
+        session: Session,
+        document: Document,
+        chosen: Reach,
+        reminder: int,
+        purpose: Purpose,
+        now: dt.datetime,
+    ) -> Message:
+        """Add a queued message of `document` on the chosen channel (in the caller's session)."""
+        message = Message(
+            id=new_message_id(),
+            document_id=document.id,
+            campaign=document.campaign,
+            channel=chosen.channel.value,
+            purpose=purpose.value,
+            reminder=reminder,
+            recipient=chosen.recipient or "",
+            status=MessageStatus.QUEUED,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(message)
+        return message
+
+    def record_unreachable(
+        self,
+        session: Session,
+        document: Document,
+        passed: Reach,
+        reminder: int,
+        purpose: Purpose,
+        now: dt.datetime,
+    ) -> None:
+        """Record that a channel cannot reach the document's customer (a row, an event)."""
+        exists = session.scalars(
+            select(Message.id).where(
+                Message.document_id == document.id,
+                Message.channel == passed.channel.value,
+                Message.reminder == reminder,
+            )
+        ).first()
+        if exists is not None:
+            return
+        row = Message(
+            id=new_message_id(),
+            document_id=document.id,
+            campaign=document.campaign,
+            channel=passed.channel.value,
+            purpose=purpose.value,
+            reminder=reminder,
+            recipient="",
+            status=MessageStatus.UNREACHABLE,
+            attempts=0,
+            reason=passed.reason,
+            created_at=now,
+            failed_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        record_event(
+            session,
+            document.id,
+            EventKind.UNREACHABLE,
+            at=now,
+            channel=passed.channel.value,
+            message_id=row.id,
+            detail={"reason": passed.reason, "reminder": reminder},
+        )
+
+    @staticmethod
+    def record_no_channel_left(
+        session: Session, document: Document, reminder: int, now: dt.datetime
+    ) -> None:
+        record_event(
+            session,
+            document.id,
+            EventKind.UNREACHABLE,
+            at=now,
+            detail={"reason": "no_channel_left", "reminder": reminder},
+        )
+
+    def enqueue(self, job: str, message_id: str) -> None:
+        """Hand `message_id` to `job`; a broker down is logged (the sweep sends it later)."""
+        if self.jobs is None:
+            return
+        try:
+            self.jobs.enqueue(job, message_id)
+        except Exception:  # the row is queued: the sweep sends it when the broker is back
+            log.exception("cannot queue %s for message %s; the sweep will", job, message_id)
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send_message(self, message_id: str) -> str:
+        """Send one queued message, once: what happened (sent, retry, failed, or why not).
+
+        Safe to run twice, concurrently or after a crash: only the run that moves the row
+        from `queued` to `sending` (one UPDATE, committed) sends; every other run returns.
+        """
+        with self.sessions() as session:
+            message = session.get(Message, message_id)
+            if message is None:
+                return "unknown_message"
+            channel = Channel(message.channel)
+            if channel is Channel.LETTER:
+                return "awaiting_print"
+            if message.status is not MessageStatus.QUEUED:
+                return f"not_queued:{message.status.value}"
+            suppress = message.purpose == Purpose.COMMERCIAL.value and opted_out(
+                session, message.document_id
+            )
+        if suppress:
+            return self._suppress(message_id)
+        self.rate.wait(channel.value, self.settings.rates.get(channel.value, 0.0))
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            claimed = (
+                session.connection()
+                .execute(
+                    update(Message)
+                    .where(
+                        Message.id == message_id,
+                        Message.status == MessageStatus.QUEUED,
+                        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+                    )
+                    .values(
+                        status=MessageStatus.SENDING,
+                        attempts=Message.attempts + 1,
+                        sending_at=now,
+                        updated_at=now,
+                    )
+                )
+                .rowcount
+            )
+        if claimed != 1:
+            return "not_due"
+        try:
+            result = self._hand_over(message_id)
+        except TemporaryFailure as exc:
+            return self._temporary(message_id, exc)
+        except PermanentFailure as exc:
+            self._permanent(message_id, exc.code if not exc.field else exc.field, str(exc))
+            return "failed"
+        with self.sessions() as session, session.begin():
+            message = session.get_one(Message, message_id)
+            message.status = MessageStatus.SENT
+            message.provider_ref = result.provider_ref[:255]
+            message.sent_at = result.at
+            message.updated_at = self.clock()
+            record_event(
+                session,
+                message.document_id,
+                EventKind.REMINDER_SENT if message.reminder else EventKind.SENT,
+                at=result.at,
+                channel=message.channel,
+                message_id=message.id,
+                detail={"reminder": message.reminder, "attempt": message.attempts},
+            )
+        return "sent"
+
+    def _suppress(self, message_id: str) -> str:
+        """A commercial message to a customer who opted out (the consent issue's hook)."""
+        with self.sessions() as session, session.begin():
+            session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
+                .values(
+                    status=MessageStatus.SUPPRESSED, reason="opted_out", updated_at=self.clock()
+                )
+            )
+        return "suppressed"
+
+    def _hand_over(self, message_id: str) -> Any:
+        """Render and give the message to its provider, with no transaction open meanwhile.
+
+        (SQLite's transactions take the write lock when they begin: a provider answering
+        slowly must not hold it.)
+        """
+        with self.sessions() as session:
+            message = session.get_one(Message, message_id)
+            document = session.get_one(Document, message.document_id)
+            definition = self.definitions[document.form_id]
+            connector = self.connectors[definition.source.connector]
+            record = connector.read(definition.source.record_type, document.record_key) or {}
+            context = self._context(session, definition, document, record, message.reminder)
+            recipient, channel = message.recipient, Channel(message.channel)
+            session.commit()  # a short link the context created is kept
+        if channel is Channel.EMAIL:
+            return self.email.send(
+                OutgoingEmail(message_id, recipient, self.renderer.render_email(context))
+            )
+        return self.sms.send(OutgoingSms(message_id, recipient, self.renderer.render_sms(context)))
+
+    def _context(
+        self,
+        session: Session,
+        definition: FormDefinition,
+        document: Document,
+        record: Mapping[str, Any],
+        reminder: int,
+    ) -> MessageContext:
+        link = self.links.link_for(document)
+        contact = definition.contact
+        locale = str(record.get(contact.locale) or "fr") if contact and contact.locale else "fr"
+        return MessageContext(
+            form_id=definition.id,
+            locale=locale if locale in ("fr", "en") else "fr",
+            record=record,
+            link=link,
+            short_link=self.short_link(session, document) if self.short_link else link,
+            deadline=document.expires_at.date(),
+            reminder=reminder,
+        )
+
+    def _temporary(self, message_id: str, exc: TemporaryFailure) -> str:
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            message = session.get_one(Message, message_id)
+            if message.attempts >= self.settings.max_attempts:
+                reason = f"gave_up_after_{message.attempts}_attempts"
+                self._fail(session, message, reason, now, detail={"last": exc.code})
+                return "dead_lettered"
+            message.status = MessageStatus.QUEUED
+            message.next_attempt_at = now + self.settings.retry_delay(message.attempts)
+            message.reason = exc.code
+            message.updated_at = now
+        log.warning("message %s: temporary failure, retried later", message_id)
+        return "retry"
+
+    def _permanent(self, message_id: str, reason: str, text: str) -> None:
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            message = session.get_one(Message, message_id)
+            self._fail(session, message, reason, now, detail={})
+        log.info("message %s: permanent failure (%s)", message_id, reason)
+        self.enqueue(FALLBACK_JOB, message_id)
+
+    @staticmethod
+    def _fail(
+        session: Session,
+        message: Message,
+        reason: str,
+        now: dt.datetime,
+        *,
+        detail: Mapping[str, Any],
+    ) -> None:
+        message.status = MessageStatus.FAILED
+        message.reason = reason[:64]
+        message.failed_at = now
+        message.updated_at = now
+        record_event(
+            session,
+            message.document_id,
+            EventKind.FAILED,
+            at=now,
+            channel=message.channel,
+            message_id=message.id,
+            detail={"reason": message.reason, "reminder": message.reminder, **detail},
+        )
+
+    # -- reports, fallback, letters (delivery/followup.py) --------------------------------
+
+    def record_report(self, report: DeliveryReport) -> None:
+        """Record a provider's report (ReportSink); see FollowUp.record_report."""
+        FollowUp(self).record_report(report)
+
+    def fall_back(self, message_id: str) -> str:
+        """Queue the document of a failed message on its next channel; see FollowUp."""
+        return FollowUp(self).fall_back(message_id)
+
+    def resolve_unknown(self, message_id: str, *, sent: bool, actor: str) -> str:
+        """Settle a message left `unknown`; see FollowUp.resolve_unknown."""
+        return FollowUp(self).resolve_unknown(message_id, sent=sent, actor=actor)
+
+    def mark_printed(self, campaign: str, *, actor: str = "system") -> int:
+        """Record the campaign's queued letters as handed to the printer; how many."""
+        return FollowUp(self).mark_printed(campaign, actor=actor)

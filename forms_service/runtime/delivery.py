@@ -1,0 +1,213 @@
+"""Delivery's part of the composition root: its settings, renderer and providers.
+
+`PROVIDERS` and `RENDERER` are the factories the runtime builds delivery with. Until the
+renderer (delivery/messages.py) and the providers (delivery/providers/) are merged, they are
+the interim file sinks below, which write every message handed to them as one JSON line
+under VAR_DIR/outbound/ (fsynced: the sink's log is what the fault tests reconcile with).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from forms_service.config import Settings
+from forms_service.definitions.service import DefinitionSet
+from forms_service.delivery.interfaces import (
+    EmailProvider,
+    EmailRendition,
+    MessageContext,
+    OutgoingEmail,
+    OutgoingSms,
+    Purpose,
+    Renderer,
+    Sender,
+    SendResult,
+    SmsProvider,
+    SmsRendition,
+)
+from forms_service.delivery.messages import MessageRenderer
+from forms_service.delivery.model import DeliverySettings
+
+log = logging.getLogger(__name__)
+
+
+def delivery_settings(settings: Settings) -> DeliverySettings:
+    """The FORMS_DELIVERY_* settings as delivery's own value."""
+    return DeliverySettings(
+        max_attempts=settings.delivery_max_attempts,
+        first_retry_delay=dt.timedelta(seconds=settings.delivery_first_retry_seconds),
+        max_retry_delay=dt.timedelta(seconds=settings.delivery_max_retry_seconds),
+        sending_timeout=dt.timedelta(seconds=settings.delivery_sending_timeout_seconds),
+        rates={"email": settings.delivery_email_rate, "sms": settings.delivery_sms_rate},
+        requeue_after=dt.timedelta(seconds=settings.delivery_requeue_after_seconds),
+    )
+
+
+class FileSinkProvider:
+    """Interim provider of both channels: each message is a JSON line of `path`, fsynced.
+
+    Replaced by i13transport's providers (SMTP, Kannel, their own file sinks) at merge.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def send(self, message: OutgoingEmail | OutgoingSms) -> SendResult:
+        """Append the message; its Message-ID-like reference is the service's message id."""
+        now = dt.datetime.now(dt.UTC)
+        rendition: Any = message.rendition
+        line = {
+            "message_id": message.message_id,
+            "to": message.to,
+            "at": now.isoformat(),
+            "text": rendition.text,
+            "subject": getattr(rendition, "subject", None),
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, (json.dumps(line) + "\n").encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return SendResult(provider_ref=f"<{message.message_id}@forms-service>", at=now)
+
+
+class PlainRenderer:
+    """Interim renderer: the form's title, the link and the deadline (i13msg's replaces it)."""
+
+    def __init__(self, definitions: DefinitionSet) -> None:
+        self.definitions = definitions
+
+    def _text(self, context: MessageContext, link: str) -> str:
+        title = self.definitions[context.form_id].title_in(context.locale)
+        if context.locale == "en":
+            return f"{title}: please answer before {context.deadline.isoformat()}: {link}"
+        return f"{title} : merci de répondre avant le {context.deadline.isoformat()} : {link}"
+
+    def render_email(self, context: MessageContext) -> EmailRendition:
+        """A plain e-mail with the link."""
+        text = self._text(context, context.link)
+        return EmailRendition(
+            subject=self.definitions[context.form_id].title_in(context.locale),
+            text=text,
+            html=f"<p>{text}</p>",
+            sender=Sender(name="forms_service"),
+            purpose=Purpose.SERVICE,
+            locale=context.locale,
+        )
+
+    def render_sms(self, context: MessageContext) -> SmsRendition:
+        """A short SMS with the short link."""
+        return SmsRendition(
+            text=self._text(context, context.short_link),
+            sender="forms",
+            purpose=Purpose.SERVICE,
+            locale=context.locale,
+        )
+
+
+ProviderFactory = Callable[[Settings], tuple[EmailProvider, SmsProvider]]
+RendererFactory = Callable[[Settings, DefinitionSet], Renderer]
+
+
+def interim_providers(settings: Settings) -> tuple[EmailProvider, SmsProvider]:
+    """The file sinks under VAR_DIR/outbound/ (email.jsonl, sms.jsonl)."""
+    folder = settings.var_dir / "outbound"
+    return FileSinkProvider(folder / "email.jsonl"), FileSinkProvider(folder / "sms.jsonl")
+
+
+def interim_renderer(settings: Settings, definitions: DefinitionSet) -> Renderer:
+    """The plain renderer (forms without a `message:` section, and tests)."""
+    return PlainRenderer(definitions)
+
+
+def message_renderer(settings: Settings, definitions: DefinitionSet) -> Renderer:
+    """The forms' own messages (delivery/messages.py: the `message:` of each definition)."""
+    return MessageRenderer(definitions, settings)
+
+
+#: What the runtime builds delivery with.
+PROVIDERS: ProviderFactory = interim_providers
+RENDERER: RendererFactory = message_renderer
+
+
+#: The advisory lock key of the delivery sweep (another than the mailroom's).
+DELIVERY_SWEEP_LOCK_KEY = 0x666F726D73_444C  # "forms" "DL"
+
+
+class DeliverySweepTimer:
+    """Runs the delivery sweep every interval in the worker's main process.
+
+    The sweep (delivery/reminders.py): retries due, stalled sends marked unknown, reminders.
+
+    On PostgreSQL one worker at a time does a round (an advisory lock); a round that fails
+    (database down) is logged and the next one tries again.
+    """
+
+    def __init__(self, runtime: Callable[[], Any], interval: float) -> None:
+        self.runtime = runtime
+        self.interval = interval
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._engine: Any = None
+        # As the mailroom's sweep: a pool process forked mid-round forgets the round's
+        # connections without closing them (they are the parent's).
+        os.register_at_fork(after_in_child=self._forget_in_child)
+
+    def _forget_in_child(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose(close=False)
+
+    def start(self) -> None:
+        """Start the thread (nothing when the interval is 0)."""
+        if self._thread is not None or self.interval <= 0:
+            return
+        self._thread = threading.Thread(target=self._loop, name="forms-delivery", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the current round."""
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_round(self) -> dict[str, int] | None:
+        """One round if no other worker is sweeping; its counts (None: skipped or failed)."""
+        from forms_service.delivery.reminders import DeliverySweep
+        from forms_service.jobs.sweeps import sweep_lock
+
+        try:
+            built = self.runtime()
+        except Exception:
+            log.exception("delivery sweep: cannot build the runtime")
+            return None
+        self._engine = built.engine
+        try:
+            with sweep_lock(built.engine, DELIVERY_SWEEP_LOCK_KEY) as held:
+                if not held:
+                    return None
+                counts = dict(DeliverySweep(built.delivery).run())
+        except Exception:
+            log.exception("delivery sweep failed; the next round tries again")
+            return None
+        finally:
+            self._engine = None
+            built.engine.dispose()
+        if counts:
+            log.info("delivery sweep: %s", counts)
+        return counts
+
+    def _loop(self) -> None:
+        while not self._stopped.is_set():
+            self.run_round()
+            self._stopped.wait(self.interval)

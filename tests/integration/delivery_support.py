@@ -1,0 +1,150 @@
+"""Helpers of the delivery tests: recording providers, a recording job queue, CRM edits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import MetaData, create_engine, select, update
+
+from forms_service.connectors.interfaces import Selection
+from forms_service.delivery.interfaces import (
+    OutgoingEmail,
+    OutgoingSms,
+    SendResult,
+)
+from forms_service.delivery.model import DeliverySettings
+from forms_service.delivery.service import DeliveryService
+from forms_service.demo.service import customers_table
+from forms_service.runtime import Runtime
+from forms_service.runtime.delivery import PlainRenderer
+from forms_service.storage.events import DocumentEvent, EventKind
+from forms_service.storage.messages import Message
+from tests.integration.changes_support import ManualClock
+
+
+class RecordingProvider:
+    """A provider that keeps what it was given; `refuse` maps a recipient to an exception."""
+
+    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
+        self.clock = clock
+        self.sent: list[OutgoingEmail | OutgoingSms] = []
+        self.refuse: dict[str, Exception] = {}
+
+    def send(self, message: Any) -> SendResult:
+        """Record the message (or raise what `refuse` says for its recipient)."""
+        failure = self.refuse.get(message.to)
+        if failure is not None:
+            raise failure
+        self.sent.append(message)
+        return SendResult(provider_ref=f"<{message.message_id}@test>", at=self.clock())
+
+
+class RecordingJobs:
+    """A JobQueue that keeps the jobs instead of running them."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, str]] = []
+
+    def enqueue(self, job: str, *ids: str) -> None:
+        """Keep the job."""
+        self.jobs.append((job, *ids))  # type: ignore[arg-type]
+
+    def take(self, job: str) -> list[str]:
+        """The ids of `job` queued since the last take, forgotten."""
+        found = [ids for name, ids in self.jobs if name == job]
+        self.jobs = [j for j in self.jobs if j[0] != job]
+        return found
+
+
+class Delivery:
+    """A delivery service on the test runtime with recording providers and jobs."""
+
+    def __init__(self, runtime: Runtime, **settings: Any) -> None:
+        self.runtime = runtime
+        self.clock = ManualClock()
+        self.email = RecordingProvider(self.clock)
+        self.sms = RecordingProvider(self.clock)
+        self.jobs = RecordingJobs()
+        self.slept: list[float] = []
+        self.service = DeliveryService(
+            runtime.sessions,
+            runtime.definitions,
+            runtime.connectors,
+            runtime.issuing,
+            PlainRenderer(runtime.definitions),
+            self.email,
+            self.sms,
+            self.jobs,
+            settings=DeliverySettings(**settings),
+            clock=self.clock,
+        )
+        runtime.issuing.clock = self.clock
+
+    def issue(
+        self, keys: list[str], campaign: str = "spring", form: str = "contact-update"
+    ) -> list[str]:
+        """Issue `form` to `keys` in `campaign`; the document ids."""
+        issued = self.runtime.issuing.issue(form, Selection(keys=tuple(keys)), campaign)
+        return [line.document_id for line in issued]
+
+    def run_jobs(self) -> list[str]:
+        """Run every queued send and fallback job until none is left; their outcomes."""
+        outcomes = []
+        while self.jobs.jobs:
+            job, message_id = self.jobs.jobs.pop(0)
+            if job == "delivery.send":
+                outcomes.append(self.service.send_message(message_id))
+            else:
+                outcomes.append(self.service.fall_back(message_id))
+        return outcomes
+
+    def messages(self, document_id: str | None = None) -> list[Message]:
+        """The message rows (of one document), oldest first, detached."""
+        with self.runtime.sessions() as session:
+            query = select(Message).order_by(Message.created_at, Message.reminder, Message.id)
+            if document_id is not None:
+                query = query.where(Message.document_id == document_id)
+            rows = list(session.scalars(query))
+            session.expunge_all()
+            return rows
+
+    def events(self, document_id: str) -> list[DocumentEvent]:
+        """The document's history after its issue, in order, detached."""
+        with self.runtime.sessions() as session:
+            rows = list(
+                session.scalars(
+                    select(DocumentEvent)
+                    .where(
+                        DocumentEvent.document_id == document_id,
+                        DocumentEvent.kind != EventKind.ISSUED,
+                    )
+                    .order_by(DocumentEvent.id)
+                )
+            )
+            session.expunge_all()
+            return rows
+
+
+def edit_crm(crm_url: str, key: str, **values: Any) -> None:
+    """Change a demo CRM record directly, as another application would."""
+    engine = create_engine(crm_url)
+    table = customers_table(MetaData())
+    with engine.begin() as connection:
+        connection.execute(update(table).where(table.c.customer_no == key).values(**values))
+    engine.dispose()
+
+
+#: A record every channel can reach, preferring e-mail.
+REACHABLE = {
+    "email": "anne.martin@example.org",
+    "phone": "06 12 34 56 78",
+    "address_line": "12 rue des Lilas",
+    "postcode": "75002",
+    "city": "Paris",
+    "consent_email": True,
+    "consent_sms": True,
+    "consent_post": True,
+    "preferred_channel": "email",
+}
