@@ -630,8 +630,15 @@ def check_production(settings: Settings) -> None:
         )
     if not settings.base_url.startswith("https://"):
         problems.append("FORMS_BASE_URL must be an https:// origin")
-    if settings.sms_provider == "kannel" and not settings.kannel_dlr_secret:
-        problems.append("FORMS_KANNEL_DLR_SECRET must be set to receive Kannel's delivery reports")
+    if settings.sms_provider == "kannel":
+        problems.extend(
+            f"FORMS_KANNEL_{name} must be set with SMS_PROVIDER=kannel"
+            for name, value in (
+                ("PASSWORD", settings.kannel_password),
+                ("DLR_SECRET", settings.kannel_dlr_secret),
+            )
+            if not value
+        )
     problems.extend(_secret_problems(settings))
     if problems:
         raise ConfigurationError("production mode refuses to start: " + "; ".join(problems))

@@ -15,6 +15,7 @@ from forms_service.cli import (
     definitions,
     demo,
     issuing,
+    local_servers,
     mailroom,
     outbox,
     worker,
@@ -58,5 +59,7 @@ for _command in (
     demo.demo,
     mailroom.mailroom,
     worker.worker,
+    local_servers.mail_server,
+    local_servers.sms_gateway,
 ):
     cli.add_command(_command)

@@ -86,6 +86,7 @@ class LocalKannel:
         password: str | None = None,
         sms_log: Path | None = None,
         log_level: int = 1,
+        sendsms_port: int | None = None,
     ) -> None:
         if not kannel_installed():
             raise RuntimeError("Kannel is not installed (Debian packages kannel, kannel-extras)")
@@ -96,9 +97,8 @@ class LocalKannel:
         self.sms_log = (sms_log or self.directory / "fakesmsc.log").resolve()
         self.sms_log.parent.mkdir(parents=True, exist_ok=True)
         self.log_level = log_level
-        self.admin_port, self.smsbox_port, self.smsc_port, self.sendsms_port = (
-            _free_port() for _ in range(4)
-        )
+        self.admin_port, self.smsbox_port, self.smsc_port = (_free_port() for _ in range(3))
+        self.sendsms_port = sendsms_port or _free_port()
         self.status_password = "status-" + os.urandom(8).hex()
         self.config = self.directory / "kannel.conf"
         self.config.write_text(self._configuration())

@@ -24,6 +24,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from forms_service.delivery.interfaces import ReportSink
+
 #: Called with the raw message and its envelope recipients, for mail to the bounce address.
 BounceHook = Callable[[bytes, list[str]], None]
 INDEX = "index.jsonl"
@@ -145,3 +147,26 @@ class LocalMailServer:
             pass
         finally:
             self.stop()
+
+
+def reporting_bounces(
+    sink: ReportSink | None, bounce_address: str, log: Callable[[str], None] = print
+) -> BounceHook:
+    """The `on_bounce` hook that parses a bounce and hands its report to `sink`.
+
+    Without a sink (nothing records reports yet), the report is only logged.
+    """
+    from forms_service.delivery.reports import parse_bounce
+
+    local_part = bounce_address.rpartition("@")[0]
+
+    def on_bounce(raw: bytes, recipients: list[str]) -> None:
+        report = parse_bounce(raw, envelope_recipients=recipients, bounce_local_part=local_part)
+        if report is None:
+            log("mail to the bounce address that is no bounce: kept, not recorded")
+            return
+        log(f"bounce: message {report.message_id} {report.status} {report.code}".rstrip())
+        if sink is not None:
+            sink.record_report(report)
+
+    return on_bounce

@@ -15,6 +15,8 @@ PermanentFailure, except 403 (the service's own credentials), which waits for a 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import http.client
 import threading
 import urllib.parse
@@ -60,6 +62,20 @@ def checked_number(number: str, default_region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def kannel_password(settings: Settings) -> str:
+    """KANNEL_PASSWORD; in development without one, a password derived from SECRET_KEY.
+
+    The derived one is what `forms-service sms-gateway` gives the local Kannel, so that the
+    service and its local gateway agree without a password to configure.
+    """
+    if settings.kannel_password or settings.env == "production":
+        return settings.kannel_password
+    if not settings.secret_key:
+        return ""
+    key = settings.secret_key.encode()
+    return hmac.new(key, b"local-kannel-password", hashlib.sha256).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class KannelSettings:
     """What the provider needs of the settings (the FORMS_KANNEL_* ones in config.py)."""
@@ -78,7 +94,7 @@ class KannelSettings:
         return cls(
             sendsms_url=settings.kannel_sendsms_url,
             username=settings.kannel_username,
-            password=settings.kannel_password,
+            password=kannel_password(settings),
             dlr_url=settings.kannel_dlr_url
             or settings.base_url.rstrip("/") + "/webhooks/kannel/dlr",
             dlr_secret=dlr_secret(settings),
