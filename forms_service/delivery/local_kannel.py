@@ -229,6 +229,15 @@ text = ""
         lines = self.sms_log.read_text(encoding="utf-8", errors="replace").splitlines()
         return [sms for line in lines if (sms := parse_fakesmsc_line(line)) is not None]
 
+    def wait_idle(self, timeout: float = 120.0) -> None:
+        """Wait until the bearerbox holds no message and no delivery report in its queues."""
+
+        def idle() -> bool:
+            status = self.status()
+            return "store size 0" in status and "DLR: 0 queued" in status
+
+        self._wait(idle, "idle bearerbox (store and DLR queue empty)", "bearerbox", timeout)
+
     def status(self) -> str:
         """The bearerbox's status page (status.txt), empty when it does not answer."""
         return self._status() or ""

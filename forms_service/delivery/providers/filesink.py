@@ -32,12 +32,11 @@ class EmailFileSink:
         self._bounce_address = settings.email_bounce_address
 
     def send(self, message: OutgoingEmail) -> SendResult:
-        email, message_id = self._builder.build(message)
-        data = self._builder.message_bytes(email)
-        recipient = email["To"].addresses[0].addr_spec
+        built = self._builder.build(message)
+        data = self._builder.message_bytes(built)
         envelope_from = verp_address(self._bounce_address, message.message_id)
-        self.mails.write(data, envelope_from, [recipient])
-        return SendResult(provider_ref=message_id, at=dt.datetime.now(dt.UTC))
+        self.mails.write(data, envelope_from, [built.recipient])
+        return SendResult(provider_ref=built.message_id, at=dt.datetime.now(dt.UTC))
 
 
 class SmsFileSink:

@@ -7,7 +7,10 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Attach sign-in (Flask-Login) and the back-office blueprint at /backoffice."""
-    from forms_service.web.backoffice import review  # noqa: F401 - its routes join the blueprint
+    from forms_service.web.backoffice import (  # noqa: F401 - their routes join the blueprint
+        local_mail,
+        review,
+    )
     from forms_service.web.backoffice.auth import init_login
     from forms_service.web.backoffice.views import blueprint
 
