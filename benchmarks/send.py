@@ -235,11 +235,17 @@ def _started(target: Callable[..., None], *args: Any) -> tuple[Any, Any]:
     return process, stop
 
 
+def _say(lines: list[str], line: str) -> None:
+    """Print a line of the report as soon as it is measured (runs take minutes)."""
+    lines.append(line)
+    print(line, flush=True)
+
+
 def bench_channel(
     channel: str, count: int, base: Job, settle: Callable[[], None] = lambda: None
 ) -> list[str]:
     """Both kinds with 1 and 2 processes, then the memory runs; `settle` waits between runs."""
-    lines = []
+    lines: list[str] = []
     rates: dict[tuple[str, int], float] = {}
     for workers in (1, 2):
         for kind in ("baseline", "provider"):
@@ -247,16 +253,16 @@ def bench_channel(
             settle()
             rate, _ = measure(job, workers)
             rates[(kind, workers)] = rate
-            lines.append(f"  {kind:9} {workers} process(es): {rate:8.0f} messages/s")
+            _say(lines, f"  {kind:9} {workers} process(es): {rate:8.0f} messages/s")
         ratio = rates[("provider", workers)] / rates[("baseline", workers)]
-        lines.append(f"  ratio provider/baseline with {workers}: {ratio:.0%}")
+        _say(lines, f"  ratio provider/baseline with {workers}: {ratio:.0%}")
     small_job = Job(**{**base.__dict__, "channel": channel, "kind": "provider", "count": 1000})
     settle()
     _, small = measure(small_job, 1)
     big_job = Job(**{**base.__dict__, "channel": channel, "kind": "provider", "count": count})
     settle()
     _, big = measure(big_job, 1)
-    lines.append(
+    _say(lines, 
         f"  peak RSS of the sending process: {small / 1024:.1f} MiB for 1,000, "
         f"{big / 1024:.1f} MiB for {count:,} ({big / small - 1:+.1%})"
     )
@@ -274,8 +280,8 @@ def main() -> None:
         port = _free_port()
         server, stop = _started(_smtp_server, port)
         try:
-            report.append("E-mail to a local aiosmtpd server:")
-            report += bench_channel("email", args.count, Job("email", "", 0, 0, smtp_port=port))
+            _say(report, "E-mail to a local aiosmtpd server:")
+            bench_channel("email", args.count, Job("email", "", 0, 0, smtp_port=port))
         finally:
             stop.set()
             server.join(10)
@@ -298,13 +304,12 @@ def main() -> None:
                     password=kannel.password,
                     dlr_url=f"http://127.0.0.1:{dlr_port}/dlr",
                 )
-                report.append("SMS to a local Kannel (bearerbox + smsbox + fakesmsc):")
-                report += bench_channel("sms", args.count, base, kannel.wait_idle)
+                _say(report, "SMS to a local Kannel (bearerbox + smsbox + fakesmsc):")
+                bench_channel("sms", args.count, base, kannel.wait_idle)
             finally:
                 kannel.stop()
                 stop.set()
                 dlr.join(10)
-    print("\n".join(report))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import io
 import re
 import secrets
@@ -112,6 +114,9 @@ class SmtpSettings:
     dkim_selector: str = ""
     dkim_domain: str = ""
     dkim_private_key_path: Path | None = None
+    #: Makes the Message-ID's tag an HMAC of the message id: a retry of the same message
+    #: carries the same Message-ID, and nobody without the key can make one up.
+    message_id_key: bytes = b""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpSettings:
@@ -129,6 +134,11 @@ class SmtpSettings:
             dkim_selector=settings.dkim_selector,
             dkim_domain=settings.dkim_domain,
             dkim_private_key_path=settings.dkim_private_key_path,
+            message_id_key=(
+                hmac.new(settings.secret_key.encode(), b"message-id", hashlib.sha256).digest()
+                if settings.secret_key
+                else b""
+            ),
         )
 
 
@@ -190,7 +200,7 @@ class SmtpProvider:
         sender = _address(
             one_line(rendition.sender.name), rendition.sender.address or self.settings.default_from
         )
-        message_id = f"<{message.message_id}.{secrets.token_hex(8)}@{sender.domain}>"
+        message_id = f"<{message.message_id}.{self._tag(message.message_id)}@{sender.domain}>"
         email = MIMEMultipart("alternative")
         email["From"] = formataddr((sender.display_name, sender.addr_spec), charset="utf-8")
         email["To"] = to
@@ -216,6 +226,13 @@ class SmtpProvider:
         email.attach(_text_part(rendition.text, "plain"))
         email.attach(_text_part(rendition.html, "html"))
         return BuiltEmail(email, message_id, to, sender.domain)
+
+    def _tag(self, message_id: str) -> str:
+        """The Message-ID's 64-bit tag: keyed on the message id, else random."""
+        key = self.settings.message_id_key
+        if not key:
+            return secrets.token_hex(8)
+        return hmac.new(key, message_id.encode(), hashlib.sha256).hexdigest()[:16]
 
     def message_bytes(self, built: BuiltEmail) -> bytes:
         """The message's bytes as sent (CRLF), signed with DKIM when a key is configured."""

@@ -322,3 +322,13 @@ def test_dkim_signature_verifies_with_the_public_key(tmp_path: Path, relay: Rela
     # A changed subject breaks the signature.
     tampered = received.data.replace(b"Subject: ", b"Subject: Re: ", 1)
     assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_a_retry_of_a_message_carries_the_same_message_id(tmp_path: Path, relay: Relay) -> None:
+    keyed = SmtpProvider(_settings(tmp_path, relay, secret_key="k" * 48))
+    first, again = keyed.send(_email("m7")), keyed.send(_email("m7"))
+    other_key = SmtpProvider(_settings(tmp_path, relay, secret_key="j" * 48))
+    assert first.provider_ref == again.provider_ref != other_key.send(_email("m7")).provider_ref
+    assert keyed.send(_email("m8")).provider_ref != first.provider_ref
+    keyed.close()
+    other_key.close()
