@@ -262,9 +262,10 @@ def bench_channel(
     big_job = Job(**{**base.__dict__, "channel": channel, "kind": "provider", "count": count})
     settle()
     _, big = measure(big_job, 1)
-    _say(lines, 
+    _say(
+        lines,
         f"  peak RSS of the sending process: {small / 1024:.1f} MiB for 1,000, "
-        f"{big / 1024:.1f} MiB for {count:,} ({big / small - 1:+.1%})"
+        f"{big / 1024:.1f} MiB for {count:,} ({big / small - 1:+.1%})",
     )
     return lines
 

@@ -172,10 +172,11 @@ class KannelProvider:
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
                 self._connection = None
-                # A kept-alive connection smsbox closed meanwhile: once more on a new one.
-                # (smsbox answers only after queueing, so a request that got no answer on a
-                # dead connection was never read.)
-                if reused and attempt == 1 and not isinstance(exc, TimeoutError):
+                # A kept-alive connection smsbox closed while it was idle fails at once,
+                # without a status line: once more on a new connection. Anything else (a
+                # timeout: smsbox may have taken the message) is left to the job's retry.
+                idle_closed = isinstance(exc, (BrokenPipeError, ConnectionResetError))
+                if reused and attempt == 1 and idle_closed:
                     continue
                 raise TemporaryFailure("kannel_unreachable") from exc
             if response.will_close:
