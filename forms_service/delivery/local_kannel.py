@@ -49,18 +49,26 @@ class ReceivedSms:
     text: str
 
 
+def _unquoted(body: str) -> bytes:
+    return urllib.parse.unquote_to_bytes(body.replace("+", " "))
+
+
+#: How fakesmsc prints each coding: as is, UCS-2 URL-encoded, or 8-bit data URL-encoded (GSM
+#: text Kannel could not print, in its internal Latin-1).
+_DECODERS: dict[str, Callable[[str], str]] = {
+    "text": lambda body: body,
+    "ucs-2": lambda body: _unquoted(body).decode("utf-16-be"),
+    "data": lambda body: _unquoted(body).decode("latin-1"),
+}
+
+
 def parse_fakesmsc_line(line: str) -> ReceivedSms | None:
     """The SMS of one line of fakesmsc's output, None for its other lines."""
     match = _RECEIVED.search(line.rstrip("\n"))
     if not match:
         return None
     sender, receiver, coding, body = match.groups()
-    if coding == "text":
-        text = body
-    elif coding == "ucs-2":
-        text = urllib.parse.unquote_to_bytes(body.replace("+", " ")).decode("utf-16-be")
-    else:  # 8-bit data: Kannel's internal charset is Latin-1 for GSM text it could not print
-        text = urllib.parse.unquote_to_bytes(body.replace("+", " ")).decode("latin-1")
+    text = _DECODERS[coding](body)
     return ReceivedSms(sender, receiver, coding, text)
 
 

@@ -220,7 +220,7 @@ def _quoting_texts(message: Message) -> Iterator[str]:
             headers = HeaderParser().parsestr(_text(part))
             yield str(headers.get("Message-ID", ""))
     for part in message.walk():
-        if part.get_content_maintype() == "text":
+        if part.get_content_type().startswith("text/"):
             # A free-form bounce quotes the original headers in its text.
             yield " ".join(_MESSAGE_ID_LINE.findall(_text(part)))
 
