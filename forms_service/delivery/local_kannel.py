@@ -216,8 +216,8 @@ text = ""
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop)
-        self.start()
         try:
+            self.start()
             while all(p.poll() is None for p in self._processes.values()):
                 time.sleep(1)
         except KeyboardInterrupt:
