@@ -22,13 +22,19 @@ export OMP_THREAD_LIMIT ?= 1
 
 .PHONY: run test install install-test system-packages test-system-packages lint typecheck unit clean prod-local messages settings-table
 
+# SMS of `make run`: to a local Kannel with its test SMSC when Kannel is installed, else files.
+run: export FORMS_SMS_PROVIDER ?= $(if $(wildcard /usr/lib/kannel/test/fakesmsc),kannel,file)
 run: install
 	$(BIN)/forms-service db upgrade
 	$(BIN)/forms-service definitions check
 	$(BIN)/forms-service demo init
-	@echo "Starting a job worker (scanned pages; queue under var/jobs) and the service on $(FORMS_BASE_URL) (Ctrl+C to stop)"
+	@echo "Starting a job worker (scanned pages; queue under var/jobs), the local mail server (var/mail)," \
+	  "$(if $(filter kannel,$(FORMS_SMS_PROVIDER)),a local Kannel (var/sms/fakesmsc.log),SMS as files (var/sms))" \
+	  "and the service on $(FORMS_BASE_URL) (Ctrl+C to stop)"
 	$(BIN)/forms-service worker --loglevel WARNING & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	$(BIN)/forms-service mail-server & mail=$$!; \
+	$(if $(filter kannel,$(FORMS_SMS_PROVIDER)),$(BIN)/forms-service sms-gateway & sms=$$!;,sms=;) \
+	trap 'kill $$worker $$mail $$sms 2>/dev/null; wait $$worker $$mail $$sms' EXIT; \
 	$(BIN)/forms-service run --host $(HOST) --port $(PORT)
 
 # Production mode without Docker (the processes of docker/compose.yaml) on the local

@@ -395,6 +395,75 @@ class Settings(BaseModel):
     )
     ratelimit_hooks: str = _setting("120 per minute", "per client, on provider webhooks")
 
+    # -- outbound transport: SMTP, DKIM, Kannel (delivery/providers/) ----------------------
+    email_provider: Literal["smtp", "file"] = _setting(
+        "smtp",
+        "`smtp`: the relay below (`make run` starts a local one writing var/mail/); "
+        "`file`: .eml files under var/mail/ without a server",
+    )
+    smtp_host: str = _setting("127.0.0.1", "the SMTP relay e-mails are handed to")
+    smtp_port: int = _setting(
+        8025, "the relay's port (`make run`'s local server listens here)", ge=1, le=65535
+    )
+    smtp_security: Literal["none", "starttls", "tls"] = _setting(
+        "none",
+        "`starttls` (port 587), `tls` (implicit TLS, port 465) or `none` (local relay only)",
+        production="`starttls` or `tls` unless the relay is on the same host",
+    )
+    smtp_ca_file: Path | None = _setting(
+        None, "CA certificates to verify the relay with (else the system's)", shown="none"
+    )
+    smtp_username: str = _setting("", "the relay's login (empty: no AUTH)", shown="none")
+    smtp_password: str = _setting("", "the relay's password", shown="none", secret=True)
+    smtp_timeout: float = _setting(30.0, "seconds an SMTP connection or reply may take", gt=0)
+    email_from: str = _setting(
+        "forms@localhost",
+        "the From address when a message's sender names none",
+        production="an address of a domain with SPF/DKIM for this service",
+    )
+    email_bounce_address: str = _setting(
+        "bounces@localhost",
+        "bounces come back here: the envelope sender is `local+<message id>@domain` (VERP)",
+        production="a mailbox whose mail is piped to the bounce webhook",
+    )
+    email_unsubscribe_mailbox: str = _setting(
+        "",
+        "the `mailto:` of List-Unsubscribe beside the https link (empty: the link only)",
+        shown="none",
+    )
+    dkim_selector: str = _setting("", "DKIM selector (empty: no DKIM signature)", shown="none")
+    dkim_domain: str = _setting("", "DKIM signing domain (d=)", shown="the From domain")
+    dkim_private_key_path: Path | None = _setting(
+        None, "PEM RSA private key of the DKIM selector", shown="none"
+    )
+    sms_provider: Literal["kannel", "file"] = _setting(
+        "file",
+        "`kannel`: the sendsms interface below; `file`: text files under var/sms/",
+        production="`kannel`",
+    )
+    sms_default_region: str = _setting(
+        "FR", "the country of phone numbers written without +country code"
+    )
+    kannel_sendsms_url: str = _setting(
+        "http://127.0.0.1:13013/cgi-bin/sendsms", "Kannel smsbox's sendsms interface"
+    )
+    kannel_username: str = _setting("forms", "the sendsms-user's username")
+    kannel_password: str = _setting("", "the sendsms-user's password", shown="none", secret=True)
+    kannel_smsc: str = _setting("", "the smsc-id to route through (empty: Kannel chooses)")
+    kannel_timeout: float = _setting(10.0, "seconds a sendsms request may take", gt=0)
+    kannel_dlr_url: str = _setting(
+        "",
+        "where Kannel calls back with delivery reports",
+        shown="`BASE_URL/hooks/kannel/dlr`",
+    )
+    kannel_dlr_secret: str = _setting(
+        "",
+        "signs the delivery-report URLs given to Kannel (32+ characters)",
+        shown="derived from SECRET_KEY",
+        production="generated once, kept secret (needed with `SMS_PROVIDER=kannel`)",
+        secret=True,
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _derived_defaults(cls, data: Any) -> Any:
@@ -680,6 +749,15 @@ def check_production(settings: Settings) -> None:
         problems.append("FORMS_BASE_URL must be an https:// origin")
     if settings.short_link_base_url and not settings.short_link_base_url.startswith("https://"):
         problems.append("FORMS_SHORT_LINK_BASE_URL must be an https:// origin")
+    if settings.sms_provider == "kannel":
+        problems.extend(
+            f"FORMS_KANNEL_{name} must be set with SMS_PROVIDER=kannel"
+            for name, value in (
+                ("PASSWORD", settings.kannel_password),
+                ("DLR_SECRET", settings.kannel_dlr_secret),
+            )
+            if not value
+        )
     problems.extend(_secret_problems(settings))
     if problems:
         raise ConfigurationError("production mode refuses to start: " + "; ".join(problems))
@@ -705,6 +783,7 @@ def _secret_problems(settings: Settings) -> list[str]:
         (f"LINK_SIGNING_KEYS entry {position}", key.partition(":")[2])
         for position, key in enumerate(settings.link_signing_keys, start=1)
     ]
+    named.append(("KANNEL_DLR_SECRET", settings.kannel_dlr_secret))
     problems = [
         f"{name} is not random enough (about {bits:.0f} bits, {_MIN_SECRET_BITS} needed): "
         'generate it (`python -c "import secrets; print(secrets.token_urlsafe(48))"`)'

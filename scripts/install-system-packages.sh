@@ -9,7 +9,10 @@ packages=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng fonts-dejavu-core)
 if [ "${1:-}" = "--tests" ]; then
   # gettext: msgfmt --check, which the catalogue tests run on both catalogues.
   packages+=(chromium poppler-utils qpdf pdftk-java postgresql redis-server gettext
-             fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-liberation)
+             fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-liberation
+             # Kannel's bearerbox and smsbox, and fakesmsc (its test SMSC, in kannel-extras):
+             # the SMS tests and benchmarks/send.py run them; `make run` too when installed.
+             kannel kannel-extras)
 fi
 installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

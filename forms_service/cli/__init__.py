@@ -16,6 +16,7 @@ from forms_service.cli import (
     delivery,
     demo,
     issuing,
+    local_servers,
     mailroom,
     outbox,
     worker,
@@ -62,5 +63,7 @@ for _command in (
     worker.worker,
     delivery.send,
     delivery.delivery,
+    local_servers.mail_server,
+    local_servers.sms_gateway,
 ):
     cli.add_command(_command)

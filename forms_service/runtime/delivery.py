@@ -34,6 +34,7 @@ from forms_service.delivery.interfaces import (
 )
 from forms_service.delivery.messages import MessageRenderer
 from forms_service.delivery.model import DeliverySettings
+from forms_service.delivery.providers import build_email_provider, build_sms_provider
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,14 @@ def message_renderer(settings: Settings, definitions: DefinitionSet) -> Renderer
     return MessageRenderer(definitions, settings)
 
 
-#: What the runtime builds delivery with.
+def transport_providers(settings: Settings) -> tuple[EmailProvider, SmsProvider]:
+    """The providers the settings name: SMTP or .eml files, Kannel or text files."""
+    return build_email_provider(settings), build_sms_provider(settings)
+
+
+#: What the runtime builds delivery with. The interim sinks stay the default until the
+#: sending tests read the transport's own sinks (var/mail/, var/sms/); a process sends
+#: through SMTP and Kannel with `runtime.delivery_providers = transport_providers`.
 PROVIDERS: ProviderFactory = interim_providers
 RENDERER: RendererFactory = message_renderer
 

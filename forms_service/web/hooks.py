@@ -13,7 +13,12 @@ import hmac
 from flask import Blueprint, Response, request
 
 from forms_service.delivery.interfaces import ForgedReport
-from forms_service.delivery.reports import parse_bounce, parse_kannel_dlr
+from forms_service.delivery.reports import (
+    UnreadableReport,
+    dlr_secret,
+    parse_bounce,
+    parse_kannel_dlr,
+)
 from forms_service.web.context import runtime
 from forms_service.web.extensions import limiter
 
@@ -36,12 +41,15 @@ def _text(body: str, status: int) -> Response:
 def kannel_dlr() -> Response:
     """Kannel's dlr-url: the signed message id and the DLR type."""
     params = {**request.args.to_dict(), **request.form.to_dict()}
-    secret = runtime().settings.delivery_hook_secret.encode()
+    # The key the Kannel provider signed the dlr-url with (KANNEL_DLR_SECRET).
+    secret = dlr_secret(runtime().settings)
     try:
         report = parse_kannel_dlr(params, secret)
         runtime().delivery.record_report(report)
     except ForgedReport:
         return _text("forged", 403)
+    except UnreadableReport:
+        return _text("unreadable", 400)
     return _text("ok", 200)
 
 

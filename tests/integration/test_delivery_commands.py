@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 from forms_service.cli.delivery import delivery as delivery_group
 from forms_service.cli.delivery import send
 from forms_service.connectors.interfaces import Selection
-from forms_service.delivery.reports import kannel_dlr_url
+from forms_service.delivery.reports import dlr_secret, kannel_dlr_url
 from forms_service.runtime import Runtime
 from forms_service.storage.events import DocumentEvent, EventKind
 from forms_service.storage.messages import Message, MessageStatus
@@ -167,11 +167,12 @@ def test_a_signed_kannel_report_is_recorded_a_forged_one_refused(
     app: Flask, client: FlaskClient, runtime: Runtime, campaign: list[str]
 ) -> None:
     sms = _sent_sms(app, runtime, campaign[1])
-    url = kannel_dlr_url("http://localhost", sms.id, SECRET.encode())
+    hook = "http://localhost/hooks/kannel/dlr"
+    url = kannel_dlr_url(hook, sms.id, dlr_secret(runtime.settings))
     path = url.removeprefix("http://localhost")
-    forged = path.replace("sig=", "sig=0")
+    forged = path.replace("&s=", "&s=0")
     assert client.get(forged.replace("%d", "1")).status_code == 403
-    other_key = kannel_dlr_url("http://localhost", sms.id, b"another secret")
+    other_key = kannel_dlr_url(hook, sms.id, b"another secret")
     assert (
         client.get(other_key.removeprefix("http://localhost").replace("%d", "1")).status_code == 403
     )
@@ -189,7 +190,7 @@ def test_a_signed_kannel_report_is_recorded_a_forged_one_refused(
 def _bounce(message_id: str, status: str = "5.1.1") -> bytes:
     """A delivery status notification (RFC 3464) as an MTA writes it."""
     return f"""From: MAILER-DAEMON@example.org
-To: bounces@forms.example
+To: bounces+{message_id}@forms.example
 Subject: Undelivered Mail Returned to Sender
 MIME-Version: 1.0
 Content-Type: multipart/report; report-type=delivery-status; boundary="B"

@@ -1,0 +1,172 @@
+"""The embedded default's SMTP server: every message it receives becomes a file a newcomer reads.
+
+`make run` starts it (`forms-service mail-server`) beside the service, which sends to it as to
+any relay. Each message is written as `var/mail/<time>-<n>.eml`, and one JSON line per message
+is appended to `var/mail/index.jsonl` (time, envelope, subject, file) for the back office's
+page. Messages addressed to the bounce address (a bounce, a complaint) are also given to the
+`on_bounce` hook, which the composition root connects to the bounce parser and the report
+sink, as a real deployment's bounce mailbox would be.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from forms_service.delivery.interfaces import ReportSink
+
+#: Called with the raw message and its envelope recipients, for mail to the bounce address.
+BounceHook = Callable[[bytes, list[str]], None]
+INDEX = "index.jsonl"
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """One line of the index: a message the local server received."""
+
+    file: str
+    received_at: str
+    mail_from: str
+    recipients: list[str]
+    subject: str
+
+    def as_json(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False)
+
+
+class MailDirectory:
+    """The messages under a directory: written by the server, listed by the back office."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+
+    def write(self, raw: bytes, mail_from: str, recipients: list[str]) -> ReceivedMail:
+        now = dt.datetime.now(dt.UTC)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            name = f"{now:%Y%m%dT%H%M%S%f}-{next(self._counter)}.eml"
+            (self.directory / name).write_bytes(raw)
+            subject = str(message_from_bytes(raw, policy=default_policy).get("Subject", ""))
+            entry = ReceivedMail(name, now.isoformat(), mail_from, recipients, subject)
+            with (self.directory / INDEX).open("a", encoding="utf-8") as index:
+                index.write(entry.as_json() + "\n")
+        return entry
+
+    def entries(self) -> Iterator[ReceivedMail]:
+        """The messages received, oldest first."""
+        path = self.directory / INDEX
+        if not path.is_file():
+            return
+        with path.open(encoding="utf-8") as index:
+            for line in index:
+                if line.strip():
+                    yield ReceivedMail(**json.loads(line))
+
+    def read(self, name: str) -> bytes:
+        """One message's bytes; KeyError for a name that is not a message of the index."""
+        if name not in {entry.file for entry in self.entries()}:
+            raise KeyError(name)
+        return (self.directory / name).read_bytes()
+
+
+class _Handler:
+    def __init__(
+        self, mails: MailDirectory, bounce_local_part: str, on_bounce: BounceHook | None
+    ) -> None:
+        self.mails = mails
+        self.bounce_prefix = bounce_local_part.lower() + "+"
+        self.bounce_local_part = bounce_local_part.lower()
+        self.on_bounce = on_bounce
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        recipients = [str(r) for r in envelope.rcpt_tos]
+        self.mails.write(raw, str(envelope.mail_from or ""), recipients)
+        if self.on_bounce is not None and any(self._is_bounce(r) for r in recipients):
+            self.on_bounce(raw, recipients)
+        return "250 Message accepted for delivery"
+
+    def _is_bounce(self, recipient: str) -> bool:
+        local = recipient.rpartition("@")[0].lower()
+        return local == self.bounce_local_part or local.startswith(self.bounce_prefix)
+
+
+class LocalMailServer:
+    """An aiosmtpd server on `host:port` writing every message under `directory`.
+
+    Use as a context manager, or `start()` / `stop()`; `serve_forever` for the command.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8025,
+        bounce_address: str = "bounces@localhost",
+        on_bounce: BounceHook | None = None,
+    ) -> None:
+        self.mails = MailDirectory(directory)
+        handler = _Handler(self.mails, bounce_address.rpartition("@")[0], on_bounce)
+        self._controller = Controller(handler, hostname=host, port=port)
+        self.host, self.port = host, port
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def __enter__(self) -> LocalMailServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Serve until interrupted (Ctrl+C or SIGTERM)."""
+        stop = threading.Event()
+        self.start()
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+
+def reporting_bounces(
+    sink: ReportSink | None, bounce_address: str, log: Callable[[str], None] = print
+) -> BounceHook:
+    """The `on_bounce` hook that parses a bounce and hands its report to `sink`.
+
+    Without a sink (nothing records reports yet), the report is only logged.
+    """
+    from forms_service.delivery.reports import parse_bounce
+
+    local_part = bounce_address.rpartition("@")[0]
+
+    def on_bounce(raw: bytes, recipients: list[str]) -> None:
+        report = parse_bounce(raw, envelope_recipients=recipients, bounce_local_part=local_part)
+        if report is None:
+            log("mail to the bounce address that is no bounce: kept, not recorded")
+            return
+        log(f"bounce: message {report.message_id} {report.status} {report.code}".rstrip())
+        if sink is not None:
+            sink.record_report(report)
+
+    return on_bounce
