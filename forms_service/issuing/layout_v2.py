@@ -18,10 +18,9 @@ exactly the same rectangles. Form pages are numbered from 1 (the letter is not a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from forms_service.definitions.fieldtypes import WidgetKind
 from forms_service.definitions.model import FieldDefinition, FormDefinition
+from forms_service.issuing import layout_v1
 from forms_service.issuing.layout_model import (
     PAGE_HEIGHT,
     PAGE_WIDTH,
@@ -33,7 +32,7 @@ from forms_service.issuing.layout_model import (
     OptionCaption,
     paper_fields,
 )
-from ocr.geometry import OptionAnswer, OptionBox, Rect, Zone, ZoneKind
+from ocr.geometry import OptionAnswer, OptionBox, Zone, ZoneKind
 
 #: This module's layout version (the digit after F in the page code).
 LAYOUT_VERSION = 2
@@ -74,48 +73,16 @@ CHOICE_NO_X = 145 * MM
 #: The most options a choice can have: its rows must fit on one page (version 1: 92).
 MAX_OPTION_ROWS = int((CONTENT_TOP - CONTENT_BOTTOM - BOXES_DROP - SQUARE) // CHOICE_ROW) + 1
 
-#: What a date's eight cells mean, in print order.
-DATE_CAPTIONS = (("JJ", 0, 2), ("MM", 2, 4), ("AAAA", 4, 8))
-
-#: FROZEN: the comb groups and captions this version printed for the types it knew, by type
-#: name, whatever the field-type registry says today (pages printed with them are still read
-#: with them). A type registered later is laid out with the registry's own groups and captions.
-#: (Version 1's table, unchanged: combs print as in version 1.)
-_CombStyle = tuple[Callable[[int], tuple[int, ...]], tuple[tuple[str, int, int], ...]]
-"""(cell count -> cells after which a thicker separator is drawn, (caption, start, end)...)."""
-_FROZEN_COMBS: dict[str, _CombStyle] = {
-    "date": (lambda cells: (2, 4), DATE_CAPTIONS),
-    "iban": (lambda cells: tuple(range(4, cells, 4)), ()),
-    "phone": (lambda cells: tuple(range(2, cells, 2)), ()),
-    "postcode": (lambda cells: (), ()),
-}
-
-
-def _r(value: float) -> float:
-    return round(value, 2)
-
-
-def _rect(x: float, y: float, width: float, height: float) -> Rect:
-    """A rectangle snapped to 0.01 pt (so that equal sizes stay equal wherever they are)."""
-    return Rect(_r(x), _r(y), _r(width), _r(height))
-
-
-def registration_marks() -> tuple[tuple[float, float], ...]:
-    """Centres of the four solid squares: top-left, top-right, bottom-left, bottom-right."""
-    near = MARK_OFFSET + MARK_SIZE / 2
-    return (
-        (_r(near), _r(PAGE_HEIGHT - near)),
-        (_r(PAGE_WIDTH - near), _r(PAGE_HEIGHT - near)),
-        (_r(near), _r(near)),
-        (_r(PAGE_WIDTH - near), _r(near)),
-    )
-
-
-def qr_area() -> Rect:
-    """Where a form page's QR code is drawn (its modules; the quiet zone lies around it)."""
-    right = PAGE_WIDTH - MARK_OFFSET - MARK_SIZE - QR_QUIET
-    top = PAGE_HEIGHT - MARK_OFFSET - 3 * MM
-    return _rect(right - QR_SIZE, top - QR_SIZE, QR_SIZE, QR_SIZE)
+#: As version 1 printed them: the date's captions, the comb groups of the types it knew
+#: (FROZEN there), the registration squares and the QR code's place; only the choices' rows
+#: are new in this version.
+DATE_CAPTIONS = layout_v1.DATE_CAPTIONS
+_CombStyle = layout_v1._CombStyle
+_FROZEN_COMBS = layout_v1._FROZEN_COMBS
+_r = layout_v1._r
+_rect = layout_v1._rect
+registration_marks = layout_v1.registration_marks
+qr_area = layout_v1.qr_area
 
 
 def layout(definition: FormDefinition) -> FormLayout:
