@@ -7,6 +7,8 @@ writes exactly the objects it needs and `build` adds the cross-reference table.
 
 from __future__ import annotations
 
+import re
+
 _FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
 
 
@@ -71,3 +73,50 @@ def form(
         *extra_objects,
     ]
     return build(objects)
+
+
+_BOX = b"/Type /XObject /Subtype /Form /BBox [0 0 14 14]"
+
+
+def legacy_hybrid_form(*, xfa: bool = True) -> bytes:
+    """An old tool's form: a text field `ville` ("Lyon"), a radio group `statut` whose states
+    are Latin-1 bytes (`/Pr#E9sent`, `/R#E9sili#E9`, "Présent" chosen), and, when `xfa`, an
+    XFA part with empty data and /NeedsRendering, as LiveCycle hybrids carry.
+    """
+    xfa_packet = (
+        b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template '
+        b'xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="form1">'
+        b'<field name="ville"/></subform></template><xfa:datasets '
+        b'xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data/></xfa:datasets>'
+        b"</xdp:xdp>"
+    )
+    pdf = form(
+        [
+            b"<< /FT /Tx /T (ville) /V (Lyon) /Type /Annot /Subtype /Widget"
+            b" /Rect [50 760 250 780] /P 3 0 R /DA (/Helv 10 Tf 0 g) /AP << /N 10 0 R >> >>",
+            b"<< /FT /Btn /Ff 49152 /T (statut) /V /Pr#E9sent /Kids [9 0 R 11 0 R] >>",
+            b"<< /Type /Annot /Subtype /Widget /Parent 8 0 R /Rect [50 700 64 714] /P 3 0 R"
+            b" /AS /Pr#E9sent /AP << /N << /Pr#E9sent 12 0 R /Off 13 0 R >> >> >>",
+        ],
+        [
+            text_drawing(b"Lyon"),
+            b"<< /Type /Annot /Subtype /Widget /Parent 8 0 R /Rect [80 700 94 714] /P 3 0 R"
+            b" /AS /Off /AP << /N << /R#E9sili#E9 12 0 R /Off 13 0 R >> >> >>",
+            stream(b"0 g 2 2 10 10 re f", _BOX),
+            stream(b"", _BOX),
+            stream(xfa_packet),
+        ],
+        acroform_extra=b" /XFA 14 0 R" if xfa else b"",
+    )
+    # The radio widgets (9, 11) on the page too, and the catalog asking for the XFA drawing.
+    pdf = pdf.replace(b"/Annots [7 0 R 8 0 R 9 0 R]", b"/Annots [7 0 R 9 0 R 11 0 R]")
+    pdf = pdf.replace(b"/Fields [7 0 R 8 0 R 9 0 R]", b"/Fields [7 0 R 8 0 R]    ")
+    if xfa:
+        pdf = pdf.replace(b"/AcroForm 4 0 R >>", b"/AcroForm 4 0 R /NeedsRendering true >>")
+    return _reindex(pdf)
+
+
+def _reindex(pdf: bytes) -> bytes:
+    """Rebuild the xref table of a file edited in place (offsets moved)."""
+    bodies = re.findall(rb"\d+ 0 obj\n(.*?)\nendobj\n", pdf, re.DOTALL)
+    return build(list(bodies))
