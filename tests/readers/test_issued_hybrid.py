@@ -11,11 +11,13 @@ from __future__ import annotations
 import io
 import subprocess
 from pathlib import Path
+from typing import cast
 
 import pypdf
 import pytest
 import yaml
 from click.testing import CliRunner
+from pypdf.generic import DictionaryObject
 
 from forms_service.cli import cli
 from forms_service.definitions.model import FormDefinition
@@ -52,9 +54,9 @@ def test_issued_copy_of_a_hybrid_has_no_xfa_and_opens(tmp_path: Path) -> None:
     copy = render_template_copy(
         _definition(tmp_path), {"ville": "Nantes", "statut": "Résilié"}, "a-token"
     )
-    root = pypdf.PdfReader(io.BytesIO(copy)).trailer["/Root"]
+    root = pypdf.PdfReader(io.BytesIO(copy)).root_object
     assert "/NeedsRendering" not in root
-    assert "/XFA" not in root["/AcroForm"]
+    assert "/XFA" not in cast(DictionaryObject, root["/AcroForm"].get_object())
     (tmp_path / "copy.pdf").write_bytes(copy)
     checked = subprocess.run(
         ["qpdf", "--check", str(tmp_path / "copy.pdf")], capture_output=True, check=False
