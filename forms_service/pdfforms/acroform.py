@@ -165,6 +165,8 @@ class _FormReader:
             page_count=page_count or len(set(widgets.page_of.values())),
             producer=producer,
             xfa=self.o.get(acroform, "XFA") is not None,
+            xfa_only=self.o.get(acroform, "XFA") is not None
+            and str(self.o.get(catalog, "NeedsRendering")).lower() == "true",
             need_appearances=str(self.o.get(acroform, "NeedAppearances")).lower() == "true",
             encrypted=self.o.encrypted,
             reader=self.o.reader,
@@ -307,6 +309,7 @@ class _FormReader:
             page=widgets.page_of.get(id(first)) if first is not None else None,
             rect=rect,
             orphan=orphan,
+            shared_states=self._shared_states(members) if kind is PdfFieldKind.RADIO else (),
         )
         existing = self.fields.get(name)
         if existing is None or _rank(found) > _rank(existing):
@@ -403,6 +406,16 @@ class _FormReader:
         if state.isdigit() and int(state) < len(opt):
             return opt[int(state)][0]
         return name_text(state)
+
+    def _shared_states(self, members: list[Any]) -> tuple[str, ...]:
+        seen: list[bytes] = []
+        shared: list[bytes] = []
+        for widget in members:
+            for state in self._on_states(widget):
+                if state in seen and state not in shared:
+                    shared.append(state)
+                seen.append(state)
+        return tuple(name_text(s) for s in shared)
 
     def _on_states(self, widget: Any) -> list[bytes]:
         appearance = self.o.get(widget, "AP")
