@@ -41,6 +41,13 @@ def _quiet_libraries() -> Iterator[None]:
             logger.setLevel(level)
 
 
+def _xfa_only(pdf: Path) -> click.ClickException:
+    return click.ClickException(
+        f"{pdf}: an XFA-only (dynamic) form has no AcroForm fields to read; save it as "
+        "a static PDF form (Acrobat: Save As > Static PDF Form) and import that"
+    )
+
+
 @click.command("import-pdf")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -84,11 +91,8 @@ def import_pdf(
             form = read_pdf_form(content, _IMPORT_LIMITS)
         except PdfRejected as exc:
             raise click.ClickException(f"{pdf}: {exc.reason}") from None
-        if form.xfa_only or (form.xfa and not form.has_fields):
-            raise click.ClickException(
-                f"{pdf}: an XFA-only (dynamic) form has no AcroForm fields to read; save it as "
-                "a static PDF form (Acrobat: Save As > Static PDF Form) and import that"
-            )
+        if form.xfa and not form.has_fields:
+            raise _xfa_only(pdf)
         if not form.has_fields:
             raise click.ClickException(f"{pdf}: no form fields (a flattened or scanned PDF?)")
         untitled = [f for f in form.fields.values() if not f.tooltip]
@@ -106,6 +110,8 @@ def import_pdf(
         printed=printed,
         only=patterns,
     )
+    if form.xfa and not skeleton.definition["fields"] and not patterns:
+        raise _xfa_only(pdf)  # only hidden or read-only stand-ins of the XFA fields
     if patterns and not skeleton.matched:
         raise click.ClickException(
             f"{pdf}: no field matches --fields {' '.join(patterns)} "
@@ -128,7 +134,11 @@ def import_pdf(
     if skeleton.skipped:
         notes.append(f"{len(skeleton.skipped)} left out")
     if form.xfa:
-        notes.append("XFA form: its AcroForm part was read")
+        notes.append(
+            "XFA form"
+            + (" (dynamic: /NeedsRendering)" if form.xfa_only else "")
+            + ": its AcroForm part was read; issued copies drop the XFA"
+        )
     click.echo(
         f"{pdf.name}: {'; '.join(notes)}"
         + (f"; written to {output}" if output is not None else "")

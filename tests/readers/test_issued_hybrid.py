@@ -28,8 +28,8 @@ from tests.raw_pdf import legacy_hybrid_form
 from tests.readers.pdfjs_filler import fill_with_pdfjs
 
 
-def _definition(tmp_path: Path) -> FormDefinition:
-    (tmp_path / "hybrid.pdf").write_bytes(legacy_hybrid_form())
+def _definition(tmp_path: Path, *, xfa: bool = True) -> FormDefinition:
+    (tmp_path / "hybrid.pdf").write_bytes(legacy_hybrid_form(xfa=xfa))
     result = CliRunner().invoke(
         cli,
         ["definitions", "import-pdf", str(tmp_path / "hybrid.pdf"), "-o", str(tmp_path / "h.yaml")],
@@ -80,8 +80,7 @@ def test_issued_copy_of_a_hybrid_has_no_xfa_and_opens(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("reader", ["pdfplumber", "pypdf"])
 def test_a_template_without_xfa_is_issued_as_before(tmp_path: Path, reader: str) -> None:
-    (tmp_path / "plain.pdf").write_bytes(legacy_hybrid_form(xfa=False))
-    definition = _definition(tmp_path)
+    definition = _definition(tmp_path, xfa=False)
     copy = read_pdf_form(
         render_template_copy(definition, {"statut": "Présent"}, "t"), reader=reader
     )
