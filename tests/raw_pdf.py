@@ -113,10 +113,10 @@ def legacy_hybrid_form(*, xfa: bool = True) -> bytes:
     pdf = pdf.replace(b"/Fields [7 0 R 8 0 R 9 0 R]", b"/Fields [7 0 R 8 0 R]    ")
     if xfa:
         pdf = pdf.replace(b"/AcroForm 4 0 R >>", b"/AcroForm 4 0 R /NeedsRendering true >>")
-    return _reindex(pdf)
+    return reindex(pdf)
 
 
-def _reindex(pdf: bytes) -> bytes:
+def reindex(pdf: bytes) -> bytes:
     """Rebuild the xref table of a file edited in place (offsets moved)."""
     bodies = re.findall(rb"\d+ 0 obj\n(.*?)\nendobj\n", pdf, re.DOTALL)
     return build(list(bodies))

@@ -6,12 +6,17 @@ old Latin-1 tools and some fillers do.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from forms_service.definitions.service import load_definition
+from forms_service.intake.pdf.answers import read_answers
 from forms_service.pdfforms.acroform import read_pdf_form
 from forms_service.pdfforms.model import PdfFieldKind, ValueSource
 from forms_service.pdfforms.names import name_text, pdfminer_key_bytes, pypdf_name_bytes
-from tests.raw_pdf import form, stream, text_drawing
+from tests.conftest import DEFINITIONS
+from tests.raw_pdf import form, reindex, stream, text_drawing
 
 READERS = ["pdfplumber", "pypdf"]
 _BOX = b"/Type /XObject /Subtype /Form /BBox [0 0 14 14]"
@@ -122,3 +127,16 @@ def test_emptied_value_wins_over_the_old_appearance(reader: str, empty: bytes) -
 def test_no_value_at_all_still_reads_the_appearance(reader: str) -> None:
     found = read_pdf_form(_text_field(b""), reader=reader).fields["ville"]
     assert (found.value, found.source) == ("Lyon", ValueSource.APPEARANCE)
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_emptied_box_of_a_prefilled_copy_clears_the_value(reader: str) -> None:
+    """At the seam: the emptied city is an answer (here refused, the city being required)."""
+    definition, problems = load_definition(DEFINITIONS / "contact-update.yaml")
+    assert definition is not None, problems
+    own = dataclasses.replace(definition, pdf_template="/forms/own.pdf")
+    pdf = _text_field(b"/V ()").replace(b"(ville)", b"(city) ")
+    returned = read_pdf_form(reindex(pdf), reader=reader)
+    answers, refused = read_answers(own, returned, {"city": "Lyon"}, file_key="k.pdf")
+    assert [(p.field, p.key) for p in refused] == [("city", "required")]
+    assert "city" not in {a.field for a in answers}  # never "Lyon, unchanged"
