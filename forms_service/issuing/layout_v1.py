@@ -212,3 +212,11 @@ def _block(field: FieldDefinition, page: int, top: float) -> FieldBlock:
     rect = _rect(MARGIN, boxes_top - BOX_HEIGHT, CONTENT_WIDTH, BOX_HEIGHT)
     zone = Zone(field.name, ZoneKind.TEXT, rect, charset=charset)
     return FieldBlock(field.name, page, _r(top), label_at, current_at, (zone,))
+
+
+#: What later versions take from this one as it is (layout_v2): the frozen comb styles and
+#: the snapping of coordinates.
+CombStyle = _CombStyle
+FROZEN_COMBS = _FROZEN_COMBS
+snap = _r
+snapped_rect = _rect

@@ -77,10 +77,10 @@ MAX_OPTION_ROWS = int((CONTENT_TOP - CONTENT_BOTTOM - BOXES_DROP - SQUARE) // CH
 #: (FROZEN there), the registration squares and the QR code's place; only the choices' rows
 #: are new in this version.
 DATE_CAPTIONS = layout_v1.DATE_CAPTIONS
-_CombStyle = layout_v1._CombStyle
-_FROZEN_COMBS = layout_v1._FROZEN_COMBS
-_r = layout_v1._r
-_rect = layout_v1._rect
+_CombStyle = layout_v1.CombStyle
+_FROZEN_COMBS = layout_v1.FROZEN_COMBS
+_r = layout_v1.snap
+_rect = layout_v1.snapped_rect
 registration_marks = layout_v1.registration_marks
 qr_area = layout_v1.qr_area
 

@@ -3,6 +3,7 @@
 The copy is the original PDF with each mapped field set to the value on record and a hidden,
 read-only `document_token` field added, so that the returned copy names its document like the
 letters we render ourselves. Such a copy is prefilled: the returns channel reads it whole.
+A hybrid form loses its XFA part, so that every reader shows the AcroForm we filled.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pypdf.generic import (
     FloatObject,
     NameObject,
     NumberObject,
+    StreamObject,
     TextStringObject,
 )
 
@@ -28,6 +30,7 @@ from forms_service.issuing.widgets import TOKEN_FIELD
 from forms_service.pdfforms.acroform import read_pdf_form
 from forms_service.pdfforms.guard import PdfLimits
 from forms_service.pdfforms.model import PdfField, PdfFieldKind
+from forms_service.pdfforms.names import name_text, pypdf_name_bytes
 
 _TEMPLATE_LIMITS = PdfLimits(max_bytes=100 * 1024 * 1024, max_pages=500, max_fields=20000)
 _HIDDEN = 1 << 1
@@ -63,6 +66,8 @@ def render_template_copy(
             "see its field names)"
         )
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(template)))
+    _drop_xfa(writer)
+    _state_names_as_read(writer, template)
     for page in writer.pages:
         if values and "/Annots" in page:
             writer.update_page_form_field_values(page, values, auto_regenerate=False)
@@ -85,6 +90,62 @@ def _pdf_value(field_def: FieldDefinition, found: PdfField, value: str | None) -
     if found.kind is PdfFieldKind.LIST and found.multiselect:
         return [v for v in (value or "").split(",") if v]
     return value or ""
+
+
+def _drop_xfa(writer: PdfWriter) -> None:
+    """Remove the XFA part of a hybrid form, so that every reader shows the AcroForm we fill.
+
+    Adobe Reader shows the XFA layer of a hybrid when it has one, and ours would carry the
+    template's data (usually none: a blank form) instead of the prefilled values; pdf.js,
+    PDFium and the returns channel read the AcroForm. Without /XFA (and /NeedsRendering, which
+    asks for the XFA to be drawn) Adobe shows the AcroForm too.
+    """
+    root = writer.root_object
+    root.pop("/NeedsRendering", None)
+    acroform = root.get("/AcroForm")
+    if acroform is not None:
+        cast(DictionaryObject, acroform.get_object()).pop("/XFA", None)
+
+
+def _state_names_as_read(writer: PdfWriter, template: bytes) -> None:
+    """Rename the button states pypdf decoded otherwise than the returns channel does.
+
+    pypdf reads a name whose bytes are not UTF-8 as GBK where it can (`/Pr#E9sent` ->
+    "Pr閟ent") and writes every name back as UTF-8; the returns channel reads such a name as
+    8-bit text ("Présent", pdfforms/names.py). The copy gets the states as the channel reads
+    them (so /V, /AS and the /AP keys stay one name, in UTF-8, and the snapshot's choice
+    finds its state), and its returns read the same values as the template's.
+    """
+    for page in writer.pages:
+        for annot in cast(ArrayObject, page.get("/Annots", ArrayObject())):
+            widget = annot.get_object()
+            if not isinstance(widget, DictionaryObject):
+                continue
+            appearance = widget.get("/AP")
+            appearance = appearance.get_object() if appearance is not None else None
+            if isinstance(appearance, DictionaryObject):
+                for key in ("/N", "/D"):
+                    states = appearance.get(key)
+                    states = states.get_object() if states is not None else None
+                    if isinstance(states, DictionaryObject) and not isinstance(
+                        states, StreamObject
+                    ):
+                        appearance[NameObject(key)] = DictionaryObject(
+                            {_as_read(k, template): v for k, v in states.items()}
+                        )
+            node: Any = widget
+            for _ in range(32):  # the widget, then its field and the field's parents
+                for key in ("/AS", "/V"):
+                    if isinstance(node.get(key), NameObject):
+                        node[NameObject(key)] = _as_read(node[key], template)
+                parent = node.get("/Parent")
+                node = parent.get_object() if parent is not None else None
+                if not isinstance(node, DictionaryObject):
+                    break
+
+
+def _as_read(name: Any, template: bytes) -> NameObject:
+    return NameObject("/" + name_text(pypdf_name_bytes(str(name)[1:], template)))
 
 
 def _add_token_field(writer: PdfWriter, token: str) -> None:

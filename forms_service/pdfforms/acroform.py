@@ -4,7 +4,8 @@ The walk starts at the catalog's /AcroForm /Fields, follows /Kids and joins the 
 (/T) with dots, so hierarchical names such as `topmostSubform[0].Page1[0].f1_1[0]` come out as
 the form author wrote them. Inheritable entries (/FT, /Ff, /V, /MaxLen, /Opt, /DA) flow down.
 Widgets placed on pages but missing from the field list are picked up from the pages' /Annots.
-A text value missing from /V is read from the text drawn in the widget's appearance stream.
+A text value missing from /V is read from the text drawn in the widget's appearance stream;
+an empty /V is an empty value, whatever the appearance still draws.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from forms_service.pdfforms.guard import (
     structure_check,
 )
 from forms_service.pdfforms.model import PdfField, PdfFieldKind, PdfForm, ValueSource
+from forms_service.pdfforms.names import name_text
 from forms_service.pdfforms.objects import PdfObjects, open_objects
 
 _INHERITED = ("FT", "Ff", "V", "MaxLen", "Opt", "DA", "TU")
@@ -36,6 +38,7 @@ _PUSHBUTTON = 1 << 16
 _COMBO = 1 << 17
 _MULTISELECT = 1 << 21
 _MAX_DEPTH = 32
+_OFF = b"Off"
 
 
 def read_pdf_form(
@@ -162,6 +165,8 @@ class _FormReader:
             page_count=page_count or len(set(widgets.page_of.values())),
             producer=producer,
             xfa=self.o.get(acroform, "XFA") is not None,
+            xfa_only=self.o.get(acroform, "XFA") is not None
+            and str(self.o.get(catalog, "NeedsRendering")).lower() == "true",
             need_appearances=str(self.o.get(acroform, "NeedAppearances")).lower() == "true",
             encrypted=self.o.encrypted,
             reader=self.o.reader,
@@ -304,6 +309,7 @@ class _FormReader:
             page=widgets.page_of.get(id(first)) if first is not None else None,
             rect=rect,
             orphan=orphan,
+            shared_states=self._shared_states(members) if kind is PdfFieldKind.RADIO else (),
         )
         existing = self.fields.get(name)
         if existing is None or _rank(found) > _rank(existing):
@@ -346,6 +352,10 @@ class _FormReader:
             texts = [opt[i][0] for i in indices if isinstance(i, int) and 0 <= i < len(opt)]
         if texts:
             return ",".join(texts), ValueSource.VALUE, ()
+        if raw is not None and kind is not PdfFieldKind.UNKNOWN:
+            # /V present wins over the appearance, empty included: a filler that emptied the
+            # box and left the old drawing did empty it (not "unchanged").
+            return None, ValueSource.VALUE, ()
         if kind in (PdfFieldKind.TEXT, PdfFieldKind.CHOICE, PdfFieldKind.UNKNOWN):
             for widget in members:
                 drawn = self.o.drawn_text(self._normal_appearance(widget), self.resources)
@@ -368,17 +378,21 @@ class _FormReader:
     def _button(
         self, raw: Any, members: list[Any], opt: list[tuple[str, str]]
     ) -> tuple[str | None, ValueSource, tuple[str, ...]]:
-        states: list[str] = []
+        # States are name bytes (names.py): /V, /AS and the /AP keys are compared as bytes.
+        states: list[bytes] = []
         for widget in members:
             states += [s for s in self._on_states(widget) if s not in states]
-        chosen = self.o.name(raw) or self.o.text(raw)
+        chosen = self.o.name_bytes(raw)
+        if chosen is None and (written := self.o.text(raw)) is not None:
+            # A string /V (some fillers write one) names the state that reads the same.
+            chosen = next((s for s in states if name_text(s) == written), written.encode())
         source = ValueSource.VALUE
-        if chosen is None or chosen == "Off" or (states and chosen not in states):
+        if chosen is None or chosen == _OFF or (states and chosen not in states):
             # /V missing, Off or naming a state no widget has: trust what the widget shows.
             chosen, source = None, ValueSource.STATE
             for widget in members:
-                shown = self.o.name(self.o.get(widget, "AS"))
-                if shown and shown != "Off" and (not states or shown in states):
+                shown = self.o.name_bytes(self.o.get(widget, "AS"))
+                if shown and shown != _OFF and (not states or shown in states):
                     chosen = shown
                     break
         exports = tuple(self._export(s, opt) for s in states)
@@ -387,33 +401,38 @@ class _FormReader:
         return self._export(chosen, opt), source, exports
 
     @staticmethod
-    def _export(state: str, opt: list[tuple[str, str]]) -> str:
+    def _export(state: bytes, opt: list[tuple[str, str]]) -> str:
         # pdf-lib and Acrobat name states "0", "1"… and keep the export values in /Opt.
         if state.isdigit() and int(state) < len(opt):
             return opt[int(state)][0]
-        return state
+        return name_text(state)
 
-    def _on_states(self, widget: Any) -> list[str]:
+    def _shared_states(self, members: list[Any]) -> tuple[str, ...]:
+        seen: list[bytes] = []
+        shared: list[bytes] = []
+        for widget in members:
+            for state in self._on_states(widget):
+                if state in seen and state not in shared:
+                    shared.append(state)
+                seen.append(state)
+        return tuple(name_text(s) for s in shared)
+
+    def _on_states(self, widget: Any) -> list[bytes]:
         appearance = self.o.get(widget, "AP")
-        states: list[str] = []
+        states: list[bytes] = []
         for key in ("N", "D"):
             entry = self.o.get(appearance, key)
-            mapping = self.o.as_dict(entry) if not self.o.is_stream(entry) else None
-            for key_name in mapping or {}:
-                state = str(key_name).lstrip("/")
-                if state != "Off" and state not in states:
-                    states.append(state)
+            keys = self.o.key_bytes(entry) if not self.o.is_stream(entry) else []
+            states += [s for s in keys if s != _OFF and s not in states]
         return states
 
     def _normal_appearance(self, widget: Any) -> Any:
         entry = self.o.get(self.o.get(widget, "AP"), "N")
         if self.o.is_stream(entry):
             return entry
-        mapping = self.o.as_dict(entry)
-        if mapping:
-            shown = self.o.name(self.o.get(widget, "AS"))
-            if shown is not None:
-                return self.o.get(mapping, shown)
+        shown = self.o.name_bytes(self.o.get(widget, "AS"))
+        if shown is not None and self.o.as_dict(entry):
+            return self.o.get_key(entry, shown)
         return None
 
     def _option(self, item: Any) -> tuple[str, str]:

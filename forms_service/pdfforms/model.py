@@ -52,6 +52,8 @@ class PdfField:
         page: the first page (from 1) a widget of the field sits on, when known.
         rect: that widget's rectangle in PDF points.
         orphan: the widget is on a page but not in the form's field list.
+        shared_states: on-states that more than one radio button of the group has (ticking
+            one ticks them all; a form cannot tell them apart).
     """
 
     name: str
@@ -71,6 +73,7 @@ class PdfField:
     page: int | None = None
     rect: tuple[float, float, float, float] | None = None
     orphan: bool = False
+    shared_states: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class PdfForm:
         page_count: pages declared by the page tree.
         producer: the /Producer of the document information, when given.
         xfa: the form also carries an XFA description (only the AcroForm part is read).
+        xfa_only: the catalog's /NeedsRendering asks for the XFA to be drawn (a dynamic form:
+            its AcroForm part, if any, is not the form).
         need_appearances: /NeedAppearances was set (the viewer draws the appearances).
         encrypted: the file was encrypted (and opened with the empty user password).
         reader: which parser read it ("pdfplumber" or "pypdf").
@@ -91,6 +96,7 @@ class PdfForm:
     page_count: int = 0
     producer: str | None = None
     xfa: bool = False
+    xfa_only: bool = False
     need_appearances: bool = False
     encrypted: bool = False
     reader: str = "pdfplumber"

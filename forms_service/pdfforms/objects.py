@@ -29,6 +29,12 @@ from pypdf.generic import (
 )
 
 from forms_service.pdfforms.guard import CorruptPdf, EncryptedPdf, PdfBomb, PdfLimits
+from forms_service.pdfforms.names import (
+    name_text,
+    pdfminer_key_bytes,
+    pdfminer_name_bytes,
+    pypdf_name_bytes,
+)
 
 #: Text-showing operators (Tj, TJ, ', ") in a content stream.
 _SHOWS_TEXT = re.compile(rb"T[jJ]\b|['\"]")
@@ -66,7 +72,16 @@ class PdfObjects(Protocol):
         """The value as a list of unresolved items ([] when not an array)."""
 
     def name(self, value: Any) -> str | None:
-        """A name object without its slash, None for anything else."""
+        """A name object without its slash, as text (names.name_text), None for anything else."""
+
+    def name_bytes(self, value: Any) -> bytes | None:
+        """A name object's bytes without its slash, None for anything else."""
+
+    def key_bytes(self, value: Any) -> list[bytes]:
+        """The keys of a dictionary as name bytes, in order ([] when not a dictionary)."""
+
+    def get_key(self, holder: Any, key: bytes) -> Any:
+        """The resolved value under the key whose name bytes are `key`, or None."""
 
     def text(self, value: Any) -> str | None:
         """A string object decoded (PDFDocEncoding, UTF-16 or UTF-8 with BOM)."""
@@ -208,11 +223,21 @@ class PdfminerObjects:
         return list(value) if isinstance(value, list) else []
 
     def name(self, value: Any) -> str | None:
+        raw = self.name_bytes(value)
+        return None if raw is None else name_text(raw)
+
+    def name_bytes(self, value: Any) -> bytes | None:
         value = _resolved(value)
-        if not isinstance(value, PSLiteral):
-            return None
-        name = value.name
-        return name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        return pdfminer_name_bytes(value.name) if isinstance(value, PSLiteral) else None
+
+    def key_bytes(self, value: Any) -> list[bytes]:
+        return [pdfminer_key_bytes(str(k)) for k in self.as_dict(value) or {}]
+
+    def get_key(self, holder: Any, key: bytes) -> Any:
+        for name, value in (self.as_dict(holder) or {}).items():
+            if pdfminer_key_bytes(str(name)) == key:
+                return _resolved(value)
+        return None
 
     def text(self, value: Any) -> str | None:
         value = _resolved(value)
@@ -275,6 +300,7 @@ class PypdfObjects:
 
     def __init__(self, content: bytes, limits: PdfLimits) -> None:
         self.limits = limits
+        self._content = content
         try:
             self._reader = pypdf.PdfReader(io.BytesIO(content), strict=False)
             self.encrypted = self._reader.is_encrypted
@@ -330,8 +356,23 @@ class PypdfObjects:
         return list(value) if isinstance(value, ArrayObject) else []
 
     def name(self, value: Any) -> str | None:
+        raw = self.name_bytes(value)
+        return None if raw is None else name_text(raw)
+
+    def name_bytes(self, value: Any) -> bytes | None:
         value = self._resolve(value)
-        return str(value)[1:] if isinstance(value, NameObject) else None
+        if not isinstance(value, NameObject):
+            return None
+        return pypdf_name_bytes(str(value)[1:], self._content)
+
+    def key_bytes(self, value: Any) -> list[bytes]:
+        return [pypdf_name_bytes(str(k)[1:], self._content) for k in self.as_dict(value) or {}]
+
+    def get_key(self, holder: Any, key: bytes) -> Any:
+        for name, value in (self.as_dict(holder) or {}).items():
+            if pypdf_name_bytes(str(name)[1:], self._content) == key:
+                return self._resolve(value)
+        return None
 
     def text(self, value: Any) -> str | None:
         value = self._resolve(value)

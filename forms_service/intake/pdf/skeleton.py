@@ -11,9 +11,10 @@ field's `maps_to` (the definition check names every one still missing).
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ import yaml
 
 from forms_service.definitions.fieldtypes import type_for_acroform, type_named_by
 from forms_service.issuing.widgets import TOKEN_FIELD
+from forms_service.pdfforms.labels import readable_name
 from forms_service.pdfforms.model import PdfField, PdfFieldKind, PdfForm
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -35,6 +37,10 @@ class Skeleton:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     #: The ticked state (export value) of each checkbox, by definition field name.
     checkbox_states: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Radio groups whose buttons share an export value, by definition field name.
+    shared_states: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: How many of the PDF's fields the `only` patterns matched (None: no patterns given).
+    matched: int | None = None
 
     def counts(self) -> dict[str, int]:
         """Fields per type."""
@@ -48,14 +54,23 @@ class Skeleton:
         header = (
             f"# Skeleton made by `forms-service definitions import-pdf {source_name}` on "
             f"{dt.date.today().isoformat()}.\n"
-            "# To complete: 'source' (connector, record_type), 'key', the English labels, and\n"
-            "# 'maps_to' of every field (the source column it updates); delete the fields you do\n"
-            "# not need. Then run `forms-service definitions check`.\n"
+            "# To complete: 'source' (connector, record_type), 'key', and 'maps_to' of every\n"
+            "# field (the source column it updates); delete the fields you do not need. Each\n"
+            "# label is the field's tooltip, else the text printed next to it, else its name,\n"
+            "# in both languages: translate the one the form is not in (fr and en are needed).\n"
+            "# Then run `forms-service definitions check`.\n"
         )
         if self.checkbox_states:
             header += "# Checkboxes (any of these states counts as ticked):\n" + "".join(
                 f"#   {name}: {', '.join(states) or '(no state drawn)'}\n"
                 for name, states in self.checkbox_states.items()
+            )
+        if self.shared_states:
+            header += (
+                "# Radio buttons sharing one export value (ticking one ticks them all, the\n"
+                "# returned PDF cannot say which was meant; give each its own value in the PDF):\n"
+            ) + "".join(
+                f"#   {name}: {', '.join(states)}\n" for name, states in self.shared_states.items()
             )
         if self.skipped:
             header += "# Left out:\n" + "".join(
@@ -67,7 +82,15 @@ class Skeleton:
         return header + body
 
 
-def definition_skeleton(form: PdfForm, *, form_id: str, title: str, template_path: str) -> Skeleton:
+def definition_skeleton(
+    form: PdfForm,
+    *,
+    form_id: str,
+    title: str,
+    template_path: str,
+    printed: Mapping[str, str] | None = None,
+    only: Sequence[str] = (),
+) -> Skeleton:
     """Build the skeleton of a definition that issues and reads `form`'s own PDF.
 
     Args:
@@ -75,20 +98,28 @@ def definition_skeleton(form: PdfForm, *, form_id: str, title: str, template_pat
         form_id: the definition id (lower case, digits and dashes).
         title: the form's title (both languages get it until translated).
         template_path: the PDF's path as the definition will give it (relative to the YAML).
+        printed: the text printed next to each field (pdfforms.labels.printed_labels), the
+            label of a field without a tooltip.
+        only: patterns of the full field names to import (`matches_any`); all when empty.
     """
     fields: list[dict[str, Any]] = []
     skipped: list[tuple[str, str]] = []
     checkbox_states: dict[str, tuple[str, ...]] = {}
+    shared_states: dict[str, tuple[str, ...]] = {}
     names: set[str] = set()
-    for pdf_field in form.fields.values():
+    chosen = [f for f in form.fields.values() if not only or matches_any(f.name, only)]
+    for pdf_field in chosen:
         why = _skip_reason(pdf_field)
         if why:
             skipped.append((pdf_field.name, why))
             continue
         name = _unique(_field_name(pdf_field.name), names)
-        fields.append(_field(pdf_field, name))
+        label = pdf_field.tooltip or (printed or {}).get(pdf_field.name)
+        fields.append(_field(pdf_field, name, label or readable_name(pdf_field.name)))
         if pdf_field.kind is PdfFieldKind.CHECKBOX:
             checkbox_states[name] = pdf_field.states
+        if pdf_field.shared_states:
+            shared_states[name] = pdf_field.shared_states
     definition: dict[str, Any] = {
         "id": form_id,
         "version": 1,
@@ -98,7 +129,25 @@ def definition_skeleton(form: PdfForm, *, form_id: str, title: str, template_pat
         "pdf_template": template_path,
         "fields": fields,
     }
-    return Skeleton(definition, skipped, checkbox_states)
+    return Skeleton(
+        definition, skipped, checkbox_states, shared_states, len(chosen) if only else None
+    )
+
+
+def matches_any(full_name: str, patterns: Sequence[str]) -> bool:
+    r"""Whether a full field name matches one of `patterns`.
+
+    A pattern is a glob (`topmostSubform[[]0].Page1*`, `*Email*`, case-sensitive, `[` written
+    `[[]`), or a regular expression after `re:` (`re:.*f1_0[1-5]\[0\]`), matched against
+    the whole name.
+    """
+    for pattern in patterns:
+        if pattern.startswith("re:"):
+            if re.fullmatch(pattern[3:], full_name):
+                return True
+        elif fnmatch.fnmatchcase(full_name, pattern):
+            return True
+    return False
 
 
 def form_id_of(filename: str) -> str:
@@ -124,8 +173,8 @@ def _skip_reason(pdf_field: PdfField) -> str | None:
     return None
 
 
-def _field(pdf_field: PdfField, name: str) -> dict[str, Any]:
-    label = (pdf_field.tooltip or _readable(pdf_field.name)).strip()[:200] or name
+def _field(pdf_field: PdfField, name: str, label: str) -> dict[str, Any]:
+    label = label.strip()[:200] or name
     item: dict[str, Any] = {"name": name, "pdf_field": pdf_field.name, "type": None}
     item["label"] = {"fr": label, "en": label}
     rules: dict[str, Any] = {}
@@ -133,7 +182,8 @@ def _field(pdf_field: PdfField, name: str) -> dict[str, Any]:
     if kind is PdfFieldKind.TEXT:
         # Words in the field's name or tooltip may name a stricter type (see name_hint).
         item["type"] = type_named_by(f"{pdf_field.name} {label}")
-        if pdf_field.max_length and item["type"] is None:
+        if pdf_field.max_length:
+            # Kept for a guessed e-mail, phone or postcode too: the box holds no more.
             rules["max_length"] = pdf_field.max_length
     elif kind is PdfFieldKind.RADIO:
         item["choices"] = _choices((s, s) for s in pdf_field.states)
@@ -169,11 +219,6 @@ def _choices(options: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
 
 def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-
-
-def _readable(full_name: str) -> str:
-    last = _INDEX.sub("", full_name.rsplit(".", 1)[-1])
-    return re.sub(r"[_\s]+", " ", last).strip()
 
 
 def _field_name(full_name: str) -> str:
