@@ -69,9 +69,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("documents") as batch:
-        batch.drop_column("challenge_blocked_at")
-        batch.drop_column("challenge_locks")
+    # Plain DROP COLUMN (SQLite 3.35 on), not a batch: a batch copies `documents` and drops
+    # it, which the tables of the other branches still referencing it forbid.
+    op.drop_column("documents", "challenge_blocked_at")
+    op.drop_column("documents", "challenge_locks")
     op.drop_table("sign_in_failures")
     op.drop_index(op.f("ix_user_sessions_user_id"), table_name="user_sessions")
     op.drop_table("user_sessions")
