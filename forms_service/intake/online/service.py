@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, insert, select, update
+from sqlalchemy import Row, bindparam, case, delete, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -53,6 +53,7 @@ from forms_service.issuing.tokens import (
     UnknownDocument,
     new_document_id,
 )
+from forms_service.storage.drafts import Draft as DraftRow
 from forms_service.storage.events import EventKind, record_event
 from forms_service.storage.model import (
     Document,
@@ -400,8 +401,6 @@ class OnlineIntake:
             receipt, queued = self._store(definition, submission, None)
         if proposer is not None:
             proposer.after_commit(queued)
-        if self.drafts is not None:
-            self.drafts.discard(document.id)  # the answer is in: nothing to resume
         return receipt
 
     def _store(
@@ -457,6 +456,11 @@ class OnlineIntake:
                     channel=Channel.ONLINE.value,
                     detail={"submission": submission.id},
                 )
+                if self.drafts is not None:
+                    # The answer is in: nothing to resume (in its transaction, no trip more).
+                    connection.execute(
+                        delete(DraftRow).where(DraftRow.document_id == submission.document_id)
+                    )
                 # Events last (on SQLite the chain head is locked there; PostgreSQL chains at
                 # commit).
                 submitted = audit.NewEvent(
