@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
+from forms_service.delivery.gsm import is_gsm
 from forms_service.delivery.interfaces import (
     OutgoingSms,
     PermanentFailure,
@@ -38,17 +39,11 @@ if TYPE_CHECKING:
 
 #: Every DLR type: 1 delivered, 2 failed, 4 buffered, 8 SMSC submit, 16 SMSC reject.
 DLR_MASK = 1 + 2 + 4 + 8 + 16
-#: GSM 03.38 default alphabet and its extension table (escaped): anything else needs UCS-2.
-GSM_CHARACTERS = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-    "\f^{}\\[~]|€"
-)
 
 
 def needs_ucs2(text: str) -> bool:
     """Whether `text` has a character outside GSM 03.38 (then it goes as UCS-2, 70 a segment)."""
-    return any(character not in GSM_CHARACTERS for character in text)
+    return not all(is_gsm(character) for character in text)
 
 
 def checked_number(number: str, default_region: str) -> str:

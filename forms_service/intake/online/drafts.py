@@ -108,11 +108,6 @@ class DraftStore:
             return None  # sealed with another secret: as if there were none
         return Draft(boxes=payload["b"], shown=payload["s"], saved_at=saved_at)
 
-    def discard(self, document_id: str) -> None:
-        """Forget the document's draft (its answer was submitted)."""
-        with self.sessions() as session, session.begin():
-            session.execute(delete(DraftRow).where(DraftRow.document_id == document_id))
-
     def purge_expired(self) -> int:
         """Delete the drafts whose link expired; how many."""
         with self.sessions() as session, session.begin():
