@@ -42,9 +42,14 @@ run: install
 prod-local: install-test
 	bash scripts/prod-local.sh
 
+# Two pytest workers (pytest-xdist), a test file each at a time: most slow tests wait on
+# processes of their own (Celery workers, Kannel, Chromium, a production stack), not the CPU.
+# PYTEST_WORKERS=0 runs them in this one process.
+PYTEST_WORKERS ?= 2
 test: install-test lint typecheck
 	bash scripts/ensure-test-services.sh > var/test-services.env
-	set -a && . var/test-services.env && set +a && $(BIN)/python -m pytest --durations=25
+	set -a && . var/test-services.env && set +a && $(BIN)/python -m pytest --durations=25 \
+	  $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 # The fast tests (about 30 s): tests/unit and the connector contract without PostgreSQL. They
 # need the service's install and the PDF tools (pdftk, qpdf) of the tests' system packages.

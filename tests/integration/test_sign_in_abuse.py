@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from forms_service.accounts.lockout import EVERY_CLIENT
 from forms_service.app import create_app
 from forms_service.runtime import Runtime
 from forms_service.storage.model import SecurityEvent, SignInFailures
@@ -114,8 +115,15 @@ def test_failures_from_many_clients_slow_the_account_down(backoff_app: Flask) ->
     add_user(runtime, "clerk", ["clerk"])
     for n in range(3):  # one try from each of three clients: no client is locked
         assert _try(_browser(backoff_app, f"198.51.100.{n}"), "clerk", "wrong!!!")[0] == 401
-    # From then on each try waits for the last failure's back-off, from any client, even
-    # with the right password; an unknown name would be slowed the same.
+    # From then on each try waits for the last failure's back-off (1 s after the third), from
+    # any client, even with the right password; an unknown name would be slowed the same.
+    with runtime.sessions() as session, session.begin():
+        (every,) = session.execute(
+            select(SignInFailures).where(SignInFailures.client == EVERY_CLIENT)
+        ).scalars()
+        assert every.failures == 3  # the three clients' failures counted together
+        # The last failure "just now": a slow machine's hashing does not outlast the 1 s.
+        every.last_failure_at = dt.datetime.now(dt.UTC)
     office = _browser(backoff_app, "192.0.2.10")
     status, page = _try(office, "clerk", PASSWORD)
     assert status == 429 and "Too many failed sign-ins" in page

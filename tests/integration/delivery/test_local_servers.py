@@ -187,7 +187,7 @@ def _assert(condition: bool) -> None:
     assert condition
 
 
-def _retry(action: object, timeout: float = 20.0) -> None:
+def _retry(action: object, timeout: float = 60.0) -> None:
     assert callable(action)
     deadline = time.monotonic() + timeout
     while True:
