@@ -165,9 +165,7 @@ class ConsentLedger:
             self._store_texts(session, [e.wording for e in batch if e.wording], now)
             new_ids = list(
                 session.execute(
-                    insert(ConsentEvent).returning(
-                        ConsentEvent.id, sort_by_parameter_order=True
-                    ),
+                    insert(ConsentEvent).returning(ConsentEvent.id, sort_by_parameter_order=True),
                     [_event_row(entry, now) for entry in batch],
                 ).scalars()
             )
@@ -261,9 +259,7 @@ class ConsentLedger:
 
     def unknown_customers(self, session: Session, *, limit: int = 100) -> tuple[int, list[str]]:
         """Events kept for customers the source did not know: how many, and the first keys."""
-        count = session.scalar(
-            select(func.count()).where(ConsentEvent.unknown_customer.is_(True))
-        )
+        count = session.scalar(select(func.count()).where(ConsentEvent.unknown_customer.is_(True)))
         keys = session.scalars(
             select(ConsentEvent.customer)
             .where(ConsentEvent.unknown_customer.is_(True))

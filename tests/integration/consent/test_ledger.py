@@ -59,7 +59,9 @@ def test_every_opt_in_and_opt_out_is_kept_and_the_latest_is_the_state(
                     wording=None,
                 ),
                 # An older history imported after: kept in the events, the state stays.
-                _entry(key, ConsentState.GRANTED, T0 - dt.timedelta(days=400), source=Source.IMPORT),
+                _entry(
+                    key, ConsentState.GRANTED, T0 - dt.timedelta(days=400), source=Source.IMPORT
+                ),
             ],
         )
     with sessions() as session:
@@ -86,7 +88,10 @@ def test_unknown_purpose_or_channel_is_refused_and_nothing_is_written(
         with pytest.raises(InvalidInput), sessions() as session, session.begin():
             ledger.record(
                 session,
-                [_entry("k/1/ok", ConsentState.GRANTED, T0), _entry("k/1/x", ConsentState.GRANTED, T0, **bad)],
+                [
+                    _entry("k/1/ok", ConsentState.GRANTED, T0),
+                    _entry("k/1/x", ConsentState.GRANTED, T0, **bad),
+                ],
             )
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 0

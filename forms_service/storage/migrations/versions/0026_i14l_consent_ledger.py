@@ -53,9 +53,7 @@ def upgrade() -> None:
             "ix_consent_events_customer", ["customer", "purpose", "channel", "at"], unique=False
         )
         batch.create_index("ix_consent_events_unknown", ["unknown_customer", "id"], unique=False)
-        batch.create_index(
-            batch.f("ix_consent_events_document_id"), ["document_id"], unique=False
-        )
+        batch.create_index(batch.f("ix_consent_events_document_id"), ["document_id"], unique=False)
     op.create_table(
         "consent_states",
         sa.Column("customer", sa.String(length=200), nullable=False),
