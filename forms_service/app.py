@@ -33,6 +33,7 @@ from forms_service.web.guards import ServiceRequest, refuse_unstorable_character
 from forms_service.web.hooks import blueprint as hooks
 from forms_service.web.mailroom import register as register_mailroom
 from forms_service.web.public.assist import blueprint as public_assist
+from forms_service.web.public.unsubscribe import blueprint as public_unsubscribe
 from forms_service.web.public.organisation import install as install_organisation
 from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
@@ -90,6 +91,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_upload)
     install_organisation(app)
     app.register_blueprint(public_assist)
+    # RFC 8058: the mail client's one-click POST carries no CSRF token (the link is signed).
+    app.register_blueprint(public_unsubscribe)
+    csrf.exempt(public_unsubscribe)
     # Providers' webhooks: no browser posts them; each is authenticated (web/hooks.py).
     app.register_blueprint(hooks)
     csrf.exempt(hooks)
