@@ -33,8 +33,8 @@ from forms_service.web.guards import ServiceRequest, refuse_unstorable_character
 from forms_service.web.hooks import blueprint as hooks
 from forms_service.web.mailroom import register as register_mailroom
 from forms_service.web.public.assist import blueprint as public_assist
-from forms_service.web.public.unsubscribe import blueprint as public_unsubscribe
 from forms_service.web.public.organisation import install as install_organisation
+from forms_service.web.public.unsubscribe import blueprint as public_unsubscribe
 from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
 from forms_service.web.public.views import render_error

@@ -51,7 +51,9 @@ SOURCE_NAMES = {
 }
 
 
-def _search_page(form: CustomerSearchForm, message: str = "", status: int = 200) -> ResponseReturnValue:
+def _search_page(
+    form: CustomerSearchForm, message: str = "", status: int = 200
+) -> ResponseReturnValue:
     return (
         render_template(
             "backoffice/customers.html",
@@ -132,7 +134,10 @@ def record_consent(reference: str) -> ResponseReturnValue:
     found = _customer(reference)
     form = PhoneConsentForm()
     if not form.validate():
-        flash(gettext("Choose the purpose, the channel and the answer, and give the wording."), "warning")
+        flash(
+            gettext("Choose the purpose, the channel and the answer, and give the wording."),
+            "warning",
+        )
         return _customer_page(reference, found, form, 422)
     try:
         at = _call_time(form.at.data)

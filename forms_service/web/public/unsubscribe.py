@@ -34,11 +34,13 @@ def _link_limit() -> str:
 
 def _question(purpose: str, channel: str) -> str:
     organisation = runtime().organisation.name_in(locale())
-    return gettext(
-        "Stop receiving %(what)s from %(organisation)s %(channel)s?",
-        what=_PURPOSES[purpose],
-        organisation=organisation,
-        channel=_CHANNELS[channel],
+    return str(
+        gettext(
+            "Stop receiving %(what)s from %(organisation)s %(channel)s?",
+            what=_PURPOSES[purpose],
+            organisation=organisation,
+            channel=_CHANNELS[channel],
+        )
     )
 
 

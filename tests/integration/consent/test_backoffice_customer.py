@@ -60,9 +60,14 @@ def test_a_clerk_finds_a_customer_and_records_a_consent_change_by_phone(
     assert wording.replace("'", "&#39;") in page.text and "clara" in page.text
     with runtime.sessions() as session:
         (event,) = runtime.consent_ledger.history(session, CUSTOMER)
-        audit = session.scalars(select(AuditEvent).where(AuditEvent.kind == "consent_recorded")).one()
+        audit = session.scalars(
+            select(AuditEvent).where(AuditEvent.kind == "consent_recorded")
+        ).one()
     assert (event.state, event.source, event.via, event.actor) == (
-        ConsentState.GRANTED, "clerk", "phone", "clara"
+        ConsentState.GRANTED,
+        "clerk",
+        "phone",
+        "clara",
     )
     assert event.text == wording
     # 10:15 in the office's zone (Paris, winter): 09:15 UTC.
@@ -78,7 +83,9 @@ def test_the_page_needs_a_clerk_the_csrf_token_and_a_wording(
     add_user(runtime, "clara", ["clerk"])
     sign_in(client, "mo")
     assert client.get("/backoffice/customers").status_code == 403
-    client.post("/backoffice/logout", data={"csrf_token": csrf_of(client.get("/backoffice/login").text)})
+    client.post(
+        "/backoffice/logout", data={"csrf_token": csrf_of(client.get("/backoffice/login").text)}
+    )
     sign_in(client, "clara")
     location = _find(client, source="crm/customer", key=KEY)
     # Without the CSRF token: refused.
@@ -86,13 +93,20 @@ def test_the_page_needs_a_clerk_the_csrf_token_and_a_wording(
     page = client.get(location)
     refused = client.post(
         location + "/consents",
-        data={"csrf_token": csrf_of(page.text), "purpose": "commercial", "channel": "sms",
-              "state": "granted", "wording": ""},
+        data={
+            "csrf_token": csrf_of(page.text),
+            "purpose": "commercial",
+            "channel": "sms",
+            "state": "granted",
+            "wording": "",
+        },
     )
     assert refused.status_code == 422
     # An unknown number, a forged reference: nothing found.
     token = csrf_of(client.get("/backoffice/customers").text)
-    missing = client.post("/backoffice/customers", data={"csrf_token": token, "source": "crm/customer", "key": "NOPE"})
+    missing = client.post(
+        "/backoffice/customers", data={"csrf_token": token, "source": "crm/customer", "key": "NOPE"}
+    )
     assert missing.status_code == 404
     assert client.get("/backoffice/customers/forged").status_code == 404
     with runtime.sessions() as session:

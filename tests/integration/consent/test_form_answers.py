@@ -26,7 +26,10 @@ def test_an_applied_consent_answer_reaches_the_crm_and_the_ledger_with_its_evide
     document = issue(runtime, "consent-preferences", KEY)
     # The write-back waits for the outbox worker: nothing reaches the ledger before it.
     runtime.changes.on_queued = None
-    flipped = {"consent_email": not before["consent_email"], "consent_sms": not before["consent_sms"]}
+    flipped = {
+        "consent_email": not before["consent_email"],
+        "consent_sms": not before["consent_sms"],
+    }
     submission_id = submit(runtime, document, flipped)
     assert _events(runtime) == 0
     assert crm_record(runtime, KEY)["consent_email"] == before["consent_email"]
@@ -46,7 +49,9 @@ def test_an_applied_consent_answer_reaches_the_crm_and_the_ledger_with_its_evide
     assert (email.source, email.via, email.document_id) == ("form", "online", document.id)
     assert email.at == received_at
     assert email.text == "J'accepte de recevoir des informations par e-mail"
-    assert email.detail["form"] == "consent-preferences" and email.detail["field"] == "consent_email"
+    assert (
+        email.detail["form"] == "consent-preferences" and email.detail["field"] == "consent_email"
+    )
     assert email.detail["submission"] == submission_id
     # Delivered again (a crash after the source write): no second event.
     assert runtime.outbox.run_once() == {}

@@ -21,7 +21,9 @@ def _crm(runtime: Runtime) -> dict[str, Any]:
 
 
 def _import(app: Flask, *args: str) -> dict[str, Any]:
-    result = app.test_cli_runner().invoke(consent, ["import", "--form", "contact-update", "--json", *args])
+    result = app.test_cli_runner().invoke(
+        consent, ["import", "--form", "contact-update", "--json", *args]
+    )
     assert result.exit_code == 0, result.output
     report: dict[str, Any] = json.loads(result.output)
     return report
@@ -53,16 +55,32 @@ def test_import_reads_every_opt_in_column_once_and_settles_disagreements(
     with runtime.sessions() as session, session.begin():
         runtime.consent_ledger.record(
             session,
-            [ConsentEntry(customer, "commercial", "email", ConsentState.WITHDRAWN,
-                          runtime.clock(), Source.UNSUBSCRIBE)],
+            [
+                ConsentEntry(
+                    customer,
+                    "commercial",
+                    "email",
+                    ConsentState.WITHDRAWN,
+                    runtime.clock(),
+                    Source.UNSUBSCRIBE,
+                )
+            ],
         )
     # A customer only the ledger knows (gone from the CRM): kept and counted.
     with runtime.sessions() as session, session.begin():
         runtime.consent_ledger.record(
             session,
-            [ConsentEntry(customer_key("crm", "customer", "GONE"), "commercial", "email",
-                          ConsentState.WITHDRAWN, runtime.clock(), Source.UNSUBSCRIBE,
-                          unknown_customer=True)],
+            [
+                ConsentEntry(
+                    customer_key("crm", "customer", "GONE"),
+                    "commercial",
+                    "email",
+                    ConsentState.WITHDRAWN,
+                    runtime.clock(),
+                    Source.UNSUBSCRIBE,
+                    unknown_customer=True,
+                )
+            ],
         )
     counted = _import(app)
     assert counted["disagreed"] == 1 and counted["not_in_source"] == 1

@@ -79,12 +79,17 @@ def test_one_click_unsubscribe_writes_the_ledger_the_history_and_the_crm(
     assert {"consent_withdrawn", "consent_written_back"} <= kinds
 
     # A second click (or the page's button afterwards) records nothing more.
-    assert client.post(path, data={"List-Unsubscribe": "One-Click", "from_page": "1"}).status_code == 200
+    assert (
+        client.post(path, data={"List-Unsubscribe": "One-Click", "from_page": "1"}).status_code
+        == 200
+    )
     assert _count(runtime, ConsentEvent) == 1
     assert b"already unsubscribed" in client.get(path).data
 
 
-def test_an_altered_link_is_refused_and_records_nothing(runtime: Runtime, client: FlaskClient) -> None:
+def test_an_altered_link_is_refused_and_records_nothing(
+    runtime: Runtime, client: FlaskClient
+) -> None:
     email = _send_commercial_email(runtime, _opted_in_key(runtime))
     url = email.rendition.unsubscribe_url
     assert url is not None
