@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from forms_service.consent.interfaces import customer_key
 from forms_service.core.errors import NotFound
+from forms_service.core.i18n import N_
 from forms_service.definitions.model import ContactMapping, FormDefinition
 from forms_service.storage.events import DocumentEvent
 from forms_service.storage.messages import Message
@@ -70,10 +71,10 @@ class CustomerReferences:
                 padded.encode(), ttl=int(max_age.total_seconds()) if max_age else None
             ).decode()
         except (InvalidToken, ValueError, UnicodeDecodeError):
-            raise UnknownCustomerReference("There is no such customer.") from None
+            raise UnknownCustomerReference(N_("There is no such customer.")) from None
         parts = plain.split("\x1f")
         if len(parts) != 3:
-            raise UnknownCustomerReference("There is no such customer.")
+            raise UnknownCustomerReference(N_("There is no such customer."))
         return Customer(*parts)
 
 

@@ -40,6 +40,7 @@ from forms_service.consent.ledger import (
 from forms_service.consent.unsubscribe import UnsubscribeTokens
 from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import InvalidInput, NotFound
+from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
 from forms_service.storage.consent import ConsentEvent
 from forms_service.storage.events import EventKind, record_event
@@ -213,12 +214,12 @@ class ConsentService:
         text = wording.strip()
         if not text or len(text) > MAX_WORDING:
             raise InvalidInput(
-                "Give the wording read out to the customer (up to 2000 characters).",
+                N_("Give the wording read out to the customer (up to 2000 characters)."),
                 field="wording",
             )
         now = self.clock()
         if at > now + dt.timedelta(minutes=5):
-            raise InvalidInput("The time of the call cannot be in the future.", field="at")
+            raise InvalidInput(N_("The time of the call cannot be in the future."), field="at")
         record, known = self._read(customer)
         entry = ConsentEntry(
             customer=customer.key,
@@ -339,11 +340,11 @@ class ConsentService:
                 ).first()
                 definition = self.definitions.get(document.form_id) if document else None
                 if document is None or definition is None:
-                    raise NotFound("No document has this reference.", field="reference")
+                    raise NotFound(N_("No document has this reference."), field="reference")
                 return _customer(definition, document)
         pairs = {f"{c}/{t}": (c, t) for c, t in self.sources()}
         if source not in pairs or not key.strip():
-            raise NotFound("Choose a source and type a customer number.", field="key")
+            raise NotFound(N_("Choose a source and type a customer number."), field="key")
         customer = Customer(*pairs[source], key.strip())
         record, _known = self._read(customer)
         if record is None:
@@ -352,7 +353,7 @@ class ConsentService:
                     select(ConsentEvent.id).where(ConsentEvent.customer == customer.key)
                 ).first()
             if in_ledger is None:
-                raise NotFound("No customer has this number.", field="key")
+                raise NotFound(N_("No customer has this number."), field="key")
         return customer
 
     def customer_file(self, customer: Customer) -> CustomerFile:
@@ -392,7 +393,7 @@ class ConsentService:
         document = session.get(Document, document_id)
         definition = self.definitions.get(document.form_id) if document else None
         if document is None or definition is None:
-            raise NotFound("This link does not lead to any form.", field="document")
+            raise NotFound(N_("This link does not lead to any form."), field="document")
         return document, definition
 
     def _read(self, customer: Customer) -> tuple[Mapping[str, Any] | None, bool]:

@@ -17,6 +17,7 @@ from forms_service.accounts.service import Role
 from forms_service.consent.customers import Customer
 from forms_service.consent.interfaces import ConsentState
 from forms_service.core.errors import FormsError, InvalidInput
+from forms_service.core.i18n import N_
 from forms_service.issuing.tokens import normalise_reference
 from forms_service.web.backoffice.auth import role_required, signed_in
 from forms_service.web.backoffice.forms import CustomerSearchForm, PhoneConsentForm
@@ -165,7 +166,7 @@ def _call_time(text: str | None) -> dt.datetime:
     try:
         typed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput("The time of the call is not a date and time.", field="at") from None
+        raise InvalidInput(N_("The time of the call is not a date and time."), field="at") from None
     if typed.tzinfo is None:
         typed = typed.replace(tzinfo=office_zone())
     return typed.astimezone(dt.UTC)
