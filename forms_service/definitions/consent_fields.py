@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from forms_service.definitions.fieldtypes import FieldType, OnlineControl
+
 #: Purposes a form can ask consent for (service messages are contractual: none).
 CONSENT_PURPOSES = ("regulatory", "commercial")
 #: Channels a consent is given for.
@@ -25,12 +27,14 @@ class FieldConsent:
 
 
 def parse_field_consent(
-    raw: object, add: Callable[[str], None], type_name: str
+    raw: object, add: Callable[[str], None], field_type: FieldType
 ) -> FieldConsent | None:
     """Read a field's `consent:`; every problem goes to `add`."""
     if raw is None:
         return None
-    if type_name != "checkbox":
+    # A yes/no box: ticked is granted, cleared is withdrawn (no other answer means either).
+    if field_type.control is not OnlineControl.TICKBOX or field_type.multiple:
+        type_name = field_type.name
         add(
             f"'consent' needs a checkbox field (ticked: granted, cleared: withdrawn), not {type_name}"
         )

@@ -400,7 +400,7 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
     if confirms is not None and not field_type.confirmable:
         out.add(f"a {type_name} field cannot be confirmed by another ('confirms' must go)", name)
         confirms = None
-    consent = parse_field_consent(item.get("consent"), lambda p: out.add(p, name), type_name)
+    consent = parse_field_consent(item.get("consent"), lambda p: out.add(p, name), field_type)
     return FieldDefinition(
         name=name,
         type_name=type_name,
