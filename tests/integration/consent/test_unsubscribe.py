@@ -6,12 +6,14 @@ import urllib.parse
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, create_engine, delete, func, select
 
+from forms_service.cli.consent import consent as consent_commands
 from forms_service.connectors.interfaces import Selection
 from forms_service.consent.interfaces import ConsentState, customer_key
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.interfaces import Channel, OutgoingEmail, Purpose
+from forms_service.demo.service import customers_table
 from forms_service.runtime import Runtime
 from forms_service.storage.consent import ConsentEvent
 from forms_service.storage.events import DocumentEvent, EventKind
@@ -103,3 +105,28 @@ def test_an_altered_link_is_refused_and_records_nothing(
 def _rows(runtime: Runtime, *columns: Any) -> list[Any]:
     with runtime.sessions() as session:
         return list(session.execute(select(*columns)))
+
+
+def test_an_unsubscribe_for_a_customer_gone_from_the_crm_is_kept_and_reported(
+    app: Any, runtime: Runtime, client: FlaskClient, crm_url: str
+) -> None:
+    key = _opted_in_key(runtime)
+    email = _send_commercial_email(runtime, key)
+    assert email.rendition.unsubscribe_url is not None
+    # The CRM deleted the record meanwhile (another application, a merge of duplicates).
+    engine = create_engine(crm_url)
+    with engine.begin() as connection:
+        table = customers_table(MetaData())
+        connection.execute(delete(table).where(table.c.customer_no == key))
+    engine.dispose()
+
+    path = urllib.parse.urlsplit(email.rendition.unsubscribe_url).path
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    customer = customer_key("crm", "customer", key)
+    with runtime.sessions() as session:
+        (event,) = runtime.consent_ledger.history(session, customer)
+        assert event.unknown_customer and event.state is ConsentState.WITHDRAWN
+        assert runtime.consent_ledger.unknown_customers(session) == (1, [customer])
+    report = app.test_cli_runner().invoke(consent_commands, ["unknown"])
+    assert "1 event(s) for customers unknown to their source" in report.output
+    assert customer in report.output
