@@ -95,7 +95,8 @@ def main() -> None:
                 "SELECT count(*) FROM consent_states WHERE purpose = 'commercial' "
                 "AND channel = 'email'"
             )
-            (counted,) = cursor.fetchone()
+            row = cursor.fetchone()
+            counted = row[0] if row else 0
         finally:
             raw.close()
         engine.dispose()

@@ -20,6 +20,7 @@ from forms_service.runtime import build_runtime
 from forms_service.web import ops
 from forms_service.web.api.audit import blueprint as api_audit
 from forms_service.web.api.change_sets import blueprint as api_change_sets
+from forms_service.web.api.consents import blueprint as api_consents
 from forms_service.web.api.delivery import blueprint as api_delivery
 from forms_service.web.api.docs import blueprint as api_docs
 from forms_service.web.api.problems import ProblemApi
@@ -77,7 +78,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(api_documents)
     csrf.exempt(api_documents)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for resource in (api_submissions, api_change_sets, api_audit, api_delivery):
+    for resource in (api_submissions, api_change_sets, api_audit, api_delivery, api_consents):
         api.register_blueprint(resource)
         csrf.exempt(resource)
     app.register_blueprint(api_docs)

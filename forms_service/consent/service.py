@@ -84,6 +84,8 @@ class ConsentChange:
     customer: Customer
     recorded: bool
     write_back: str
+    #: The ledger event written (None: nothing new was recorded).
+    event_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -206,8 +208,11 @@ class ConsentService:
         wording: str,
         locale: str,
         via: str = "phone",
+        source: Source = Source.CLERK,
     ) -> ConsentChange:
         """Record what a customer said to a clerk (on the phone), with the wording read out.
+
+        An API client records the same way (`source=Source.API`, its name as the actor).
 
         Raises InvalidInput: an unknown purpose or channel, no wording, a time to come.
         """
@@ -227,7 +232,7 @@ class ConsentService:
             channel=channel,
             state=state,
             at=at,
-            source=Source.CLERK,
+            source=source,
             via=via,
             actor=actor,
             wording=Wording(text, locale),
@@ -250,7 +255,7 @@ class ConsentService:
                 },
             )
         outcome = self.write_back(customer, purpose, channel, state, record, actor=actor)
-        return ConsentChange(customer, True, outcome)
+        return ConsentChange(customer, True, outcome, event_id)
 
     # -- the source's opt-in column ------------------------------------------------------
 
@@ -324,6 +329,13 @@ class ConsentService:
         return sorted(
             {(d.source.connector, d.source.record_type) for d in self.definitions.values()}
         )
+
+    def customer_in(self, source: str, key: str) -> Customer:
+        """The customer `key` of a source named `connector/record type`; NotFound if none."""
+        pairs = {f"{c}/{t}": (c, t) for c, t in self.sources()}
+        if source not in pairs or not key.strip():
+            raise NotFound(N_("Choose a source and type a customer number."), field="source")
+        return Customer(*pairs[source], key.strip())
 
     def find(
         self, *, reference: str | None = None, source: str | None = None, key: str = ""
