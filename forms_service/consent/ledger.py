@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -276,10 +276,19 @@ def _insert_events(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert event rows; their ids, in order."""
     events = cast(Table, ConsentEvent.__table__)
     if session.get_bind().dialect.name == "postgresql":
-        returned = session.execute(
-            insert(events).returning(events.c.id, sort_by_parameter_order=True), rows
+        # The ids drawn from the sequence first, in one query (safe beside other writers),
+        # then the rows with their ids: several times faster than an ordered RETURNING.
+        ids = list(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('consent_events', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": len(rows)},
+            )
         )
-        return list(returned.scalars())
+        session.execute(insert(events), [row | {"id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
     # SQLite cannot keep RETURNING's order for many rows (SQLAlchemy then inserts one row
     # a statement); its transactions write alone (BEGIN IMMEDIATE) and rowids follow the
     # largest one: the batch's ids are the last ones.

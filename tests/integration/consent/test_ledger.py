@@ -133,3 +133,45 @@ def test_unknown_customers_are_kept_and_reported(sessions: sessionmaker[Session]
         assert ledger.states(session, ["crm/customer/GONE1"], "commercial", "email") == {
             "crm/customer/GONE1": ConsentState.WITHDRAWN
         }
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_writers_on_the_same_customers_at_once_keep_the_latest_state(
+    sessions: sessionmaker[Session],
+) -> None:
+    import threading
+
+    ledger = ConsentLedger(clock=lambda: T0)
+    keys = [customer_key("crm", "customer", f"C{n:05d}") for n in range(3000)]
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def write(state: ConsentState, at: dt.datetime) -> None:
+        try:
+            start.wait()
+            for first in range(0, len(keys), 500):
+                with sessions() as session, session.begin():
+                    ledger.record(
+                        session,
+                        [_entry(k, state, at, wording=None) for k in keys[first : first + 500]],
+                    )
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    later = T0 + dt.timedelta(minutes=1)
+    threads = [
+        threading.Thread(target=write, args=(ConsentState.GRANTED, T0)),
+        threading.Thread(target=write, args=(ConsentState.WITHDRAWN, later)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with sessions() as session:
+        states = ledger.states(session, keys, "commercial", "email")
+        events = session.scalar(select(func.count()).select_from(ConsentEvent))
+    # Whatever order the transactions committed in: every event kept, the later one wins.
+    assert events == 6000
+    assert set(states.values()) == {ConsentState.WITHDRAWN} and len(states) == 3000
