@@ -28,10 +28,11 @@ def test_an_api_client_records_a_consent_and_reads_the_states(
     }
     recorded = client.post("/api/v1/consents", json=body, headers=auth)
     assert recorded.status_code == 201, recorded.json
-    assert recorded.json["write_back"] in ("written", "unchanged")
+    answer = recorded.get_json()
+    assert answer["write_back"] in ("written", "unchanged")
     with runtime.sessions() as session:
         (event,) = runtime.consent_ledger.history(session, customer_key("crm", "customer", KEY))
-    assert event.id == recorded.json["event"]
+    assert event.id == answer["event"]
     assert (event.source, event.via, event.actor, event.text) == (
         "api",
         "api",
