@@ -20,6 +20,7 @@ from forms_service.runtime import build_runtime
 from forms_service.web import ops
 from forms_service.web.api.audit import blueprint as api_audit
 from forms_service.web.api.change_sets import blueprint as api_change_sets
+from forms_service.web.api.consents import blueprint as api_consents
 from forms_service.web.api.delivery import blueprint as api_delivery
 from forms_service.web.api.docs import blueprint as api_docs
 from forms_service.web.api.problems import ProblemApi
@@ -34,6 +35,7 @@ from forms_service.web.hooks import blueprint as hooks
 from forms_service.web.mailroom import register as register_mailroom
 from forms_service.web.public.assist import blueprint as public_assist
 from forms_service.web.public.organisation import install as install_organisation
+from forms_service.web.public.unsubscribe import blueprint as public_unsubscribe
 from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
 from forms_service.web.public.views import render_error
@@ -76,7 +78,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(api_documents)
     csrf.exempt(api_documents)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for resource in (api_submissions, api_change_sets, api_audit, api_delivery):
+    for resource in (api_submissions, api_change_sets, api_audit, api_delivery, api_consents):
         api.register_blueprint(resource)
         csrf.exempt(resource)
     app.register_blueprint(api_docs)
@@ -90,6 +92,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_upload)
     install_organisation(app)
     app.register_blueprint(public_assist)
+    # RFC 8058: the mail client's one-click POST carries no CSRF token (the link is signed).
+    app.register_blueprint(public_unsubscribe)
+    csrf.exempt(public_unsubscribe)
     # Providers' webhooks: no browser posts them; each is authenticated (web/hooks.py).
     app.register_blueprint(hooks)
     csrf.exempt(hooks)

@@ -431,6 +431,11 @@ class Settings(BaseModel):
         "the `mailto:` of List-Unsubscribe beside the https link (empty: the link only)",
         shown="none",
     )
+    consent_unsubscribe_write_back: bool = _setting(
+        True,
+        "an unsubscribe or a clerk's consent change also writes the source's opt-in column "
+        "(commercial consents), besides the consent ledger",
+    )
     dkim_selector: str = _setting("", "DKIM selector (empty: no DKIM signature)", shown="none")
     dkim_domain: str = _setting("", "DKIM signing domain (d=)", shown="the From domain")
     dkim_private_key_path: Path | None = _setting(

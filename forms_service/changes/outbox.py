@@ -38,6 +38,10 @@ from forms_service.storage.model import (
 
 log = logging.getLogger(__name__)
 
+#: Called in the transaction that records a delivered message, with its change set, the
+#: rows it applied and the time: the consent ledger records applied consent answers there.
+DeliveredHook = Callable[[Session, ChangeSet, Sequence[FieldChangeRow], dt.datetime], object]
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -84,12 +88,14 @@ class OutboxDeliverer:
         *,
         clock: Clock = utc_now,
         retry: RetryPolicy | None = None,
+        on_delivered: DeliveredHook | None = None,
     ) -> None:
         self.sessions = sessions
         self.connectors = connectors
         self.definitions = definitions
         self.clock = clock
         self.retry = retry or RetryPolicy()
+        self.on_delivered = on_delivered
 
     def deliver(self, message_id: int) -> Delivery:
         """Deliver one message if it is due and nobody else holds it (NOTHING otherwise)."""
@@ -257,8 +263,10 @@ class OutboxDeliverer:
         message.delivered_at = now
         message.last_error = None
         events = []
+        delivered = []
         for write in message.writes.values():
             row = rows[write["field"]]
+            delivered.append(row)
             transition(row, Action.DELIVER, now)
             events.append(
                 change_set_event(
@@ -275,6 +283,8 @@ class OutboxDeliverer:
                 )
             )
         audit.record_all(session, events)  # one statement for the message's fields
+        if self.on_delivered is not None:
+            self.on_delivered(session, change_set, delivered, now)
         settle(session, change_set, now)
         return Delivery.DELIVERED
 

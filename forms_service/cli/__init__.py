@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup
 from forms_service.cli import (
     accounts,
     audit,
+    consent,
     database,
     definitions,
     delivery,
@@ -58,6 +59,7 @@ for _command in (
     accounts.api_tokens,
     outbox.outbox,
     audit.audit,
+    consent.consent,
     demo.demo,
     mailroom.mailroom,
     worker.worker,

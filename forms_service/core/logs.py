@@ -17,6 +17,8 @@ _TOKEN_IN_PATH = re.compile(r"/f/+(?!<token>[\s\"'?#/]|<token>$)[^\s\"'?#/\\]+")
 _BEARER = re.compile(r"(?i)(bearer\s+[\"']?)(?!\[redacted\])[^\s\"',;]+")
 #: Short link codes (/r/<code>) are as secret: whatever follows /r/ in a path goes.
 _CODE_IN_PATH = re.compile(r"/r/[^\s\"'?#]+")
+#: Unsubscribe tokens (/u/<token>) too: whoever holds one can withdraw a consent.
+_UNSUBSCRIBE_IN_PATH = re.compile(r"/u/[^\s\"'?#]+")
 _BEARER_WORD = re.compile(r"(?i)bearer")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 #: PostgreSQL names the offending values in its errors ("Key (email)=(jeanne@…) already
@@ -36,6 +38,8 @@ def redact(text: str) -> str:
         text = _TOKEN_IN_PATH.sub("/f/[token]", text)
     if "/r/" in text:
         text = _CODE_IN_PATH.sub("/r/[code]", text)
+    if "/u/" in text:
+        text = _UNSUBSCRIBE_IN_PATH.sub("/u/[token]", text)
     if _BEARER_WORD.search(text):
         text = _BEARER.sub(_redacted_bearer, text)
     if ")=(" in text or "Failing row" in text:

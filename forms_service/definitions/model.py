@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from forms_service.core.i18n import pick
+from forms_service.definitions.consent_fields import FieldConsent
 from forms_service.definitions.fieldtypes import (
     FIELD_TYPES,
     Choice,
@@ -59,6 +60,8 @@ class FieldDefinition:
     autocomplete: str | None = None
     #: The field whose value, read beside this one, confirms it (a postcode's city).
     confirms: str | None = None
+    #: The consent its answer gives or withdraws (`consent:`), written to the ledger.
+    consent: FieldConsent | None = None
 
     @property
     def type(self) -> FieldType:
@@ -68,6 +71,10 @@ class FieldDefinition:
     def parse(self, raw: object) -> str | None:
         """Canonical value of raw input; raises FieldValueError."""
         return self.type.parse(raw, self.rules, self.choices)
+
+    def consent_wording(self, locale: str) -> str:
+        """The text a customer agrees to by ticking the field: its label, then its help."""
+        return "\n".join(t for t in (self.label_in(locale), self.help_in(locale)) if t)
 
     def parse_answer(self, raw: object, shown: str | None) -> str | None:
         """Canonical value of an answer to a form that showed `shown`; raises FieldValueError.

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from forms_service.core.i18n import LOCALES
+from forms_service.definitions.consent_fields import parse_field_consent
 from forms_service.definitions.fieldtypes import (
     FIELD_TYPES,
     Choice,
@@ -71,6 +72,7 @@ _FIELD_KEYS = frozenset(
         "pdf_field",
         "autocomplete",
         "confirms",
+        "consent",
     }
 )
 _CHALLENGE_KEYS = frozenset({"name", "type", "label", "maps_to", "rules"})
@@ -398,6 +400,7 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
     if confirms is not None and not field_type.confirmable:
         out.add(f"a {type_name} field cannot be confirmed by another ('confirms' must go)", name)
         confirms = None
+    consent = parse_field_consent(item.get("consent"), lambda p: out.add(p, name), field_type)
     return FieldDefinition(
         name=name,
         type_name=type_name,
@@ -412,6 +415,7 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
         pdf_field=pdf_field,
         autocomplete=autocomplete,
         confirms=confirms,
+        consent=consent,
     )
 
 

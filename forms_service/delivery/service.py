@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -67,6 +68,8 @@ class Links(Protocol):
 
 
 ShortLinker = Callable[[Session, Document], str]
+#: (document id, purpose, channel) -> the one-click unsubscribe link (consent/unsubscribe.py).
+UnsubscribeLinker = Callable[[str, str, str], str]
 
 
 class DeliveryService:
@@ -87,6 +90,7 @@ class DeliveryService:
         clock: Clock = utc_now,
         short_link: ShortLinker | None = None,
         rate: SendRate | None = None,
+        unsubscribe_link: UnsubscribeLinker | None = None,
     ) -> None:
         self.sessions = sessions
         self.definitions = definitions
@@ -100,6 +104,7 @@ class DeliveryService:
         self.clock = clock
         self.short_link = short_link
         self.rate = rate or SendRate(sessions)
+        self.unsubscribe_link = unsubscribe_link
 
     # -- campaigns -----------------------------------------------------------------------
 
@@ -456,6 +461,12 @@ class DeliveryService:
             record = connector.read(definition.source.record_type, document.record_key) or {}
             context = self._context(session, definition, document, record, message.reminder)
             recipient, channel = message.recipient, Channel(message.channel)
+            purpose = definition.purpose.value
+            if purpose != Purpose.SERVICE.value and self.unsubscribe_link is not None:
+                # RFC 8058: a non-service message carries its one-click unsubscribe link.
+                context = replace(
+                    context, unsubscribe_url=self.unsubscribe_link(document.id, purpose, channel)
+                )
             session.commit()  # a short link the context created is kept
         if channel is Channel.EMAIL:
             return self.email.send(

@@ -21,6 +21,11 @@ from forms_service.changes.service import ChangeService
 from forms_service.config import Settings, ensure_secrets
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
+from forms_service.consent.answers import AnswerConsents
+from forms_service.consent.customers import CustomerReferences
+from forms_service.consent.ledger import ConsentLedger
+from forms_service.consent.service import ConsentService
+from forms_service.consent.unsubscribe import UnsubscribeTokens, unsubscribe_url
 from forms_service.core.clock import Clock, utc_now
 from forms_service.definitions.organisation import NEUTRAL, Organisation, load_organisation
 from forms_service.definitions.service import DefinitionSet, load_definitions
@@ -86,6 +91,12 @@ class Runtime:
     clock: Clock
     #: The documents' short links (`/r/<code>`, SMS and QR codes).
     short_links: ShortLinks
+    #: Every opt-in and opt-out, and each customer's current state (the gate's ConsentView).
+    consent_ledger: ConsentLedger
+    #: Unsubscribes, clerks' consent changes, customers' files (over the ledger).
+    consent: ConsentService
+    #: The sealed customer references of the back office's addresses.
+    customer_references: CustomerReferences
     #: Who customers deal with: name, logo, colour, notices, contact (every customer page).
     organisation: Organisation = NEUTRAL
     #: Set right after construction: both need the runtime itself.
@@ -114,8 +125,14 @@ class Runtime:
                 settings=delivery_parts.delivery_settings(self.settings),
                 clock=self.clock,
                 short_link=self._short_link,
+                unsubscribe_link=self._unsubscribe_link,
             )
         return self._delivery
+
+    def _unsubscribe_link(self, document_id: str, purpose: str, channel: str) -> str:
+        """The one-click unsubscribe link of a document's message (`…/u/<token>`)."""
+        token = self.consent.tokens.sign(document_id, purpose, channel)
+        return unsubscribe_url(self.settings.base_url, token)
 
     def _short_link(self, session: Session, document: Document) -> str:
         """The document's short link (`…/r/<code>`), made when it has none yet."""
@@ -147,6 +164,16 @@ def build_runtime(settings: Settings) -> Runtime:
         answers=AnswerDigester(settings.identity_answer_key.encode()),
         short_base_url=settings.short_link_base_url,
     )
+    ledger = ConsentLedger(clock=clock)
+    consent = ConsentService(
+        sessions,
+        definitions,
+        connectors,
+        ledger,
+        UnsubscribeTokens(signer.keys),
+        clock=clock,
+        write_back=settings.consent_unsubscribe_write_back,
+    )
     outbox = OutboxDeliverer(
         sessions,
         connectors,
@@ -156,6 +183,8 @@ def build_runtime(settings: Settings) -> Runtime:
             max_attempts=settings.outbox_max_attempts,
             first_delay=dt.timedelta(seconds=settings.outbox_first_delay_seconds),
         ),
+        # An applied consent answer reaches the ledger with the source write.
+        on_delivered=AnswerConsents(definitions, ledger).record_applied,
     )
     changes = ChangeService(
         sessions,
@@ -195,6 +224,9 @@ def build_runtime(settings: Settings) -> Runtime:
         clock=clock,
         organisation=organisation,
         short_links=ShortLinks(signer.keys, clock=clock),
+        consent_ledger=ledger,
+        consent=consent,
+        customer_references=CustomerReferences(settings.secret_key),
         delivery_providers=delivery_parts.PROVIDERS,
     )
     runtime.jobs = build_job_queue(settings, lambda: runtime, JOBS)

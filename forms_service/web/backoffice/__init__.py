@@ -10,6 +10,7 @@ def register(app: Flask) -> None:
     from forms_service.web.backoffice import (  # noqa: F401 - their routes join the blueprint
         accounts,
         campaigns,
+        customers,
         local_mail,
         review,
     )

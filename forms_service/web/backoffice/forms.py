@@ -68,3 +68,22 @@ class LanguageForm(FlaskForm):
 
 class RevokeForm(FlaskForm):
     """Ending one session or all of a user's: nothing but the CSRF token."""
+
+
+class CustomerSearchForm(FlaskForm):
+    """Find a customer by a document's reference, or by a customer number in a source."""
+
+    reference = StringField(validators=[Optional(), Length(max=32)])
+    source = StringField(validators=[Optional(), Length(max=130)])
+    key = StringField(validators=[Optional(), Length(max=128)])
+
+
+class PhoneConsentForm(FlaskForm):
+    """A consent change a customer asked for on the phone, with the wording read out."""
+
+    purpose = StringField(validators=[DataRequired(), AnyOf(["commercial", "regulatory"])])
+    channel = StringField(validators=[DataRequired(), AnyOf(["email", "sms", "letter"])])
+    state = StringField(validators=[DataRequired(), AnyOf(["granted", "withdrawn"])])
+    #: The call's local time (datetime-local); empty: now.
+    at = StringField(validators=[Optional(), Length(max=32)])
+    wording = TextAreaField(validators=[DataRequired(), Length(max=2000)])
