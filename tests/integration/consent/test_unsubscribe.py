@@ -86,7 +86,7 @@ def test_one_click_unsubscribe_writes_the_ledger_the_history_and_the_crm(
         == 200
     )
     assert _count(runtime, ConsentEvent) == 1
-    assert b"already unsubscribed" in client.get(path).data
+    assert b'class="unsubscribed"' in client.get(path).data
 
 
 def test_an_altered_link_is_refused_and_records_nothing(
