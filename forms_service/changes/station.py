@@ -313,7 +313,9 @@ def line_checks(
             choice
             or bool(checks)
             or any(c.doubtful for c in characters)
-            or row.confidence < review_below
+            # Per-character probabilities say more than the whole reading's confidence; a
+            # value a clerk keyed is theirs.
+            or (not characters and row.edited_from is None and row.confidence < review_below)
             or row.verdict not in (None, VALID)
             or row.proposed is None
         )
