@@ -8,6 +8,8 @@ the valid lines), and prints both.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 #: A paper answer: the 5 of 75011 misread as a 6 (the recogniser doubted it: 5 was second).
 VALUES = {"address_line": "12 RUE DES LILAS", "postcode": "76011", "city": "PARIS"}
-NOTES = {
+NOTES: dict[str, dict[str, Any]] = {
     "address_line": {"characters": characters("12 RUE DES LILAS", {})},
     "postcode": {
         "characters": characters("76011", {1: (0.58, [["5", 0.4], ["8", 0.01]])}),

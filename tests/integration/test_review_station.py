@@ -40,9 +40,7 @@ def _row_html(page: str, field: str) -> str:
 
 def _events(runtime: Runtime, kind: str) -> list[AuditEvent]:
     with runtime.sessions() as session:
-        return list(
-            session.execute(select(AuditEvent).where(AuditEvent.kind == kind)).scalars()
-        )
+        return list(session.execute(select(AuditEvent).where(AuditEvent.kind == kind)).scalars())
 
 
 def _conflict(runtime: Runtime) -> str:
@@ -58,7 +56,7 @@ def test_a_conflict_is_refused_by_every_accept_and_shows_its_three_values(
     change_set_id = _conflict(runtime)
     add_user(runtime, "clerk", ["clerk"])
     assert sign_in(client, "clerk") == 303
-    page, _, version = _page(client, change_set_id)
+    page, _, _ = _page(client, change_set_id)
     row = _row_html(page, "city")
     assert 'data-choice="1"' in row
     assert 'data-three-way="current">Brest<' in row and 'data-three-way="answer">Nantes<' in row
@@ -85,7 +83,9 @@ def test_a_conflict_is_refused_by_every_accept_and_shows_its_three_values(
     # Taking the answer needs a reason: refused without one, with the error by its box.
     response = _post(client, change_set_id, "fields/city/take-answer", reason="  ")
     assert response.status_code == 422
-    assert 'id="reason-error-city"' in response.text and 'data-code="reason_required"' in response.text
+    assert (
+        'id="reason-error-city"' in response.text and 'data-code="reason_required"' in response.text
+    )
     with pytest.raises(ReasonRequired):
         runtime.changes.take_answer(
             change_set_id, "city", reason="", actor="clerk", version=after.version
@@ -192,9 +192,7 @@ def test_the_station_shows_doubtful_characters_checks_and_who_corrected_what(
     assert crm_record(runtime, "C000006")["postcode"] == "75011"
 
 
-def test_a_typed_answer_gets_the_services_own_checks(
-    client: FlaskClient, runtime: Runtime
-) -> None:
+def test_a_typed_answer_gets_the_services_own_checks(client: FlaskClient, runtime: Runtime) -> None:
     change_set_id = answer(runtime, "contact-update", {"postcode": "76011", "city": "Paris"})
     add_user(runtime, "clerk", ["clerk"])
     assert sign_in(client, "clerk") == 303
@@ -225,7 +223,9 @@ def test_next_follows_the_queue_filters(client: FlaskClient, runtime: Runtime) -
     assert client.get("/backoffice/next").headers["Location"].endswith(f"/change-sets/{contact}")
 
 
-def test_for_me_skips_what_waits_for_another_reviewer(client: FlaskClient, runtime: Runtime) -> None:
+def test_for_me_skips_what_waits_for_another_reviewer(
+    client: FlaskClient, runtime: Runtime
+) -> None:
     bank = answer(
         runtime, "bank-details", {"account_holder": "Jeanne Martin", "mandate": True}, "C000002"
     )
@@ -235,8 +235,7 @@ def test_for_me_skips_what_waits_for_another_reviewer(client: FlaskClient, runti
     assert sign_in(client, "anna") == 303
     assert _post(client, bank, "approve").status_code == 303  # four eyes: Anna's first approval
     assert all(
-        r.status is FieldChangeStatus.AWAITING_SECOND
-        for r in runtime.changes.change_set(bank).rows
+        r.status is FieldChangeStatus.AWAITING_SECOND for r in runtime.changes.change_set(bank).rows
     )
     queue = client.get("/backoffice/").text
     assert 'data-board="for_others">1<' in queue and 'data-count="total">2<' in queue
@@ -245,9 +244,7 @@ def test_for_me_skips_what_waits_for_another_reviewer(client: FlaskClient, runti
     # "Next" never lands on it for Anna, filters or not.
     assert client.get("/backoffice/").status_code == 200
     assert client.get("/backoffice/next").headers["Location"].endswith(f"/change-sets/{contact}")
-    assert client.get(f"/backoffice/next?after={contact}").headers["Location"].endswith(
-        "?done=end"
-    )
+    assert client.get(f"/backoffice/next?after={contact}").headers["Location"].endswith("?done=end")
     client.post("/backoffice/logout", data={"csrf_token": csrf_of(queue)})
     assert sign_in(client, "bruno") == 303
     queue = client.get("/backoffice/?mine=y").text

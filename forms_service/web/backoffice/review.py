@@ -18,8 +18,8 @@ from forms_service.audit.service import AuditEntry, events_of, redact
 from forms_service.changes.model import ChangeSetView, FieldRowView, QueueFilter, Reviewer
 from forms_service.changes.queries import queue_filter
 from forms_service.changes.review import Decision
-from forms_service.changes.station import editors_of
 from forms_service.changes.service import ChangeService
+from forms_service.changes.station import editors_of
 from forms_service.core.errors import FormsError, InvalidInput
 from forms_service.core.i18n import field_message
 from forms_service.delivery.history import HistoryEntry, document_history

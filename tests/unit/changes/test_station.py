@@ -101,8 +101,11 @@ def test_characters_line_up_with_a_value_the_type_spaces_out(
     # A reading that does not spell the value highlights but selects nothing.
     other = _row("address_line", "9 RUE", evidence=evidence)
     assert (
-        line_checks(forms["contact-update"], [other], {}, resolutions={})["address_line"]
-    ).doubtful_at is None
+        (
+            line_checks(forms["contact-update"], [other], {}, resolutions={})["address_line"]
+        ).doubtful_at
+        is None
+    )
 
 
 def test_evidence_without_the_recogniser_keys_is_shown_without_them(
@@ -134,7 +137,9 @@ def test_a_postcode_its_city_contradicts_is_flagged_with_the_one_that_would_pass
     assert not service_checks(
         contact, "postcode", {"postcode": "75011", "city": "PARIS"}, {"postcode"}, VALID
     )
-    assert not service_checks(contact, "postcode", {"postcode": "76011", "city": "Paris"}, (), VALID)
+    assert not service_checks(
+        contact, "postcode", {"postcode": "76011", "city": "Paris"}, (), VALID
+    )
 
 
 def test_an_iban_whose_checksum_fails_shows_the_alternative_the_recogniser_offered(
@@ -154,7 +159,11 @@ def test_the_recognisers_own_checks_are_shown_once(forms: Mapping[str, FormDefin
     evidence = {
         "kind": "scan",
         "cross_checks": [
-            {"code": "postcode_city_mismatch", "fields": ["postcode", "city"], "alternative": "75011"},
+            {
+                "code": "postcode_city_mismatch",
+                "fields": ["postcode", "city"],
+                "alternative": "75011",
+            },
             {"code": "not_a_check", "fields": []},
         ],
     }
