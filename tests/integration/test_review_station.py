@@ -13,7 +13,14 @@ from forms_service.changes.model import ChoiceRequired, ReasonRequired
 from forms_service.runtime import Runtime
 from forms_service.storage.model import AuditEvent, FieldChangeStatus
 from tests.integration.changes_support import crm_record
-from tests.integration.reviewing import add_user, answer, change_source, csrf_of, sign_in
+from tests.integration.reviewing import (
+    add_token,
+    add_user,
+    answer,
+    change_source,
+    csrf_of,
+    sign_in,
+)
 from tests.integration.station_support import characters, paper_change_set
 
 
@@ -250,3 +257,24 @@ def test_for_me_skips_what_waits_for_another_reviewer(
     queue = client.get("/backoffice/?mine=y").text
     assert 'data-board="for_others">0<' in queue and bank in queue
     assert client.get("/backoffice/next").headers["Location"].endswith(f"/change-sets/{bank}")
+
+
+def test_the_api_settles_a_conflict_only_with_a_reason(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    change_set_id = _conflict(runtime)
+    headers = {"Authorization": f"Bearer {add_token(runtime, 'robot', ['clerk'])}"}
+    version = runtime.changes.change_set(change_set_id).version
+    base = f"/api/v1/change-sets/{change_set_id}/fields/city"
+    refused = client.post(f"{base}/accept", json={"version": version}, headers=headers)
+    assert refused.status_code == 422 and refused.json is not None
+    assert refused.json["code"] == "choice_required"
+    no_reason = client.post(f"{base}/take-answer", json={"version": version}, headers=headers)
+    assert no_reason.status_code == 422
+    assert runtime.changes.change_set(change_set_id).version == version  # nothing changed
+    taken = client.post(
+        f"{base}/take-answer", json={"version": version, "reason": "newer"}, headers=headers
+    )
+    assert taken.status_code == 200 and taken.json is not None
+    assert taken.json["status"] == "applied"
+    assert crm_record(runtime, "C000002")["city"] == "Nantes"

@@ -133,6 +133,12 @@ class RejectSchema(VersionSchema):
     reason = fields.String(load_default="", validate=validate.Length(0, 200))
 
 
+class TakeAnswerSchema(VersionSchema):
+    """A conflict settled for the answer: the reason is required (kept in the audit log)."""
+
+    reason = fields.String(required=True, validate=validate.Length(1, 200))
+
+
 class EditSchema(VersionSchema):
     """A corrected value for one field (checked by the field type); accept it at once or not."""
 
