@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from forms_service.runtime import Runtime
 from forms_service.storage.model import FieldChangeStatus
-from tests.e2e.browsing import offline
+from tests.e2e.browsing import offline, serious_violations
 from tests.integration.reviewing import PASSWORD, add_user, answer
 from tests.integration.station_support import POSTCODE_CROP, characters, paper_change_set
 
@@ -31,6 +31,9 @@ NOTES: dict[str, dict[str, Any]] = {
     },
     "city": {"characters": characters("PARIS", {})},
 }
+#: The same answer read right: nothing doubtful, the postcode and the city agree.
+CLEAN = {**VALUES, "postcode": "75011"}
+CLEAN_NOTES = {**NOTES, "postcode": {"characters": characters("75011", {})}}
 
 
 class Keys:
@@ -68,6 +71,8 @@ def test_a_paper_change_set_is_reviewed_with_the_keyboard_only(
 ) -> None:
     before_set = paper_change_set(runtime, VALUES, "C000010", notes=NOTES)
     after_set = paper_change_set(runtime, VALUES, "C000011", notes=NOTES)
+    clean_before = paper_change_set(runtime, CLEAN, "C000012", notes=CLEAN_NOTES)
+    clean_after = paper_change_set(runtime, CLEAN, "C000013", notes=CLEAN_NOTES)
     add_user(runtime, "clerk", ["clerk"])
     page = browser.new_page()
     problems = offline(page, server)
@@ -84,6 +89,7 @@ def test_a_paper_change_set_is_reviewed_with_the_keyboard_only(
         "75011"
     )
     expect(page.locator("[data-customer=key]")).to_have_text("C000010")
+    assert serious_violations(page) == []
 
     # Before the station: move to the line, `e` selected the whole value (Control+A here,
     # not counted: it is what `e` did), retype it, save; then accept each line and confirm.
@@ -128,7 +134,7 @@ def test_a_paper_change_set_is_reviewed_with_the_keyboard_only(
     )
     _ready(page)
     after.press("Shift+A")
-    expect(page).to_have_url(f"{server}/backoffice/?done=approved")
+    expect(page).to_have_url(f"{server}/backoffice/change-sets/{clean_before}?done=approved")
     record = runtime.connectors["crm"].read("customer", "C000011")
     assert record is not None
     assert (record["address_line"], record["postcode"], record["city"]) == (
@@ -136,8 +142,24 @@ def test_a_paper_change_set_is_reviewed_with_the_keyboard_only(
         "75011",
         "PARIS",
     )
-    print(f"\nkeystrokes per paper change set: before {before.count}, after {after.count}")
-    assert (before.count, after.count) == (12, 5)
+
+    # A paper change set read right: each line accepted, then confirmed; or all in one key.
+    _ready(page)
+    clean = Keys(page)
+    clean.press("a", "a", "a", "Enter")
+    expect(page).to_have_url(f"{server}/backoffice/change-sets/{clean_after}?done=decided")
+    _ready(page)
+    one = Keys(page)
+    one.press("Shift+A")
+    expect(page).to_have_url(f"{server}/backoffice/?done=approved")
+    for key in ("C000012", "C000013"):
+        applied = runtime.connectors["crm"].read("customer", key)
+        assert applied is not None and applied["postcode"] == "75011"
+    print(
+        "\nkeystrokes per paper change set (3 lines): one character misread: before "
+        f"{before.count}, after {after.count}; read right: before {clean.count}, after {one.count}"
+    )
+    assert (before.count, after.count, clean.count, one.count) == (12, 5, 4, 1)
     assert problems == []
 
 
@@ -155,6 +177,7 @@ def test_a_conflict_cannot_be_accepted_without_choosing(
     expect(row).to_have_class("change conflict current")
     expect(row.locator("[data-three-way=current]")).to_have_text("Brest")
     expect(row.locator("[data-three-way=answer]")).to_have_text("Nantes")
+    assert serious_violations(page) == []
 
     # The accept key stages nothing, Enter confirms nothing; the page says what to do.
     page.keyboard.press("a")
