@@ -46,7 +46,8 @@ from forms_service.changes.settlement import (
     settle,
     transition,
 )
-from forms_service.changes.station import Resolution, Station, station_of, writer_of
+from forms_service.changes.station import Resolution, writer_of
+from forms_service.changes.station_use_cases import StationUseCases
 from forms_service.connectors.interfaces import Connector
 from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import InvalidInput, NotFound
@@ -72,7 +73,7 @@ QueuedHook = Callable[[Sequence[int]], None]
 __all__ = ["ChangeService", "QueueFilter", "QueuePage", "Reviewer", "StaleChangeSet"]
 
 
-class ChangeService:
+class ChangeService(StationUseCases):
     """Turns submissions into change sets and takes clerks' decisions on them."""
 
     def __init__(
@@ -246,11 +247,6 @@ class ChangeService:
         midnight = dt.datetime.combine(local.date(), dt.time(), tzinfo=zone)
         with reading(self.sessions) as session:
             return queries.dashboard(session, midnight.astimezone(dt.UTC))
-
-    def waiting_for_others(self, person: Reviewer) -> int:
-        """Change sets waiting where nothing is for `person` (the dashboard counts them apart)."""
-        with reading(self.sessions) as session:
-            return queries.waiting_for_others(session, person)
 
     def change_set(self, change_set_id: str, *, locale: str = "fr") -> ChangeSetView:
         """One change set, its rows and its outbox messages.
@@ -435,98 +431,6 @@ class ChangeService:
             audit.record_all(session, events)
 
         return self._decide(change_set_id, version, actor, act)
-
-    def approve_valid(
-        self, change_set_id: str, *, actor: str | Reviewer, version: int, locale: str = "fr"
-    ) -> ChangeSetView:
-        """Accept the lines still waiting that are valid and pass every check (one key).
-
-        What the station shows as needing a look stays waiting: an invalid or unread value,
-        a failed cross-field check (a postcode its city contradicts), a conflict to settle.
-
-        Raises:
-            InvalidTransition: no such line waits for this person.
-            StaleChangeSet: as for `accept`.
-        """
-        view = self.change_set(change_set_id, locale=locale)
-        if view.version != version:
-            raise StaleChangeSet(
-                "this change set was changed by someone else: reload it", field="version"
-            )
-        lines = self.station(view, locale=locale).lines
-        valid = [
-            row.field
-            for row in view.rows
-            if row.field in lines
-            and lines[row.field].approvable
-            and row.verdict in (None, VALID)
-            and row.proposed is not None
-        ]
-        return self._decide(change_set_id, version, actor, choices.approve_lines(valid))
-
-    def take_answer(
-        self, change_set_id: str, field: str, *, reason: str, actor: str | Reviewer, version: int
-    ) -> ChangeSetView:
-        """Settle a conflict: the answer wins over the source's newer value, for `reason`.
-
-        Raises:
-            ReasonRequired: no reason given (nothing changes).
-            InvalidTransition: the line is not a conflict waiting for a decision.
-            StaleChangeSet, SecondReviewerRequired, InvalidInput: as for `accept`.
-        """
-        return self._decide(change_set_id, version, actor, choices.take_answer(field, reason))
-
-    def keep_source(
-        self,
-        change_set_id: str,
-        field: str,
-        *,
-        actor: str | Reviewer,
-        version: int,
-        reason: str = "",
-    ) -> ChangeSetView:
-        """Settle a conflict: the source keeps the value it holds now.
-
-        Raises:
-            InvalidTransition: the line is not a conflict waiting for a decision.
-            StaleChangeSet: as for `accept`.
-        """
-        return self._decide(change_set_id, version, actor, choices.keep_source(field, reason))
-
-    def station(
-        self,
-        view: ChangeSetView,
-        *,
-        locale: str = "fr",
-        editors: Mapping[str, str] | None = None,
-    ) -> Station:
-        """The verification station of a change set: customer, other fields, checks per line.
-
-        Reads the live record for the customer's name and the fields left as they are;
-        a source that cannot be read now shows the snapshot the customer saw instead.
-        """
-        definition = self._definition(view.form_id)
-        with reading(self.sessions) as session:
-            snapshot = session.scalar(
-                select(Document.snapshot).where(Document.id == view.document_id)
-            )
-        try:
-            source = self._source_of(definition).read(
-                definition.source.record_type, view.record_key
-            )
-        except Exception as exc:  # the station still shows what it knows
-            log.warning("cannot read the source for the station now (%s)", error_kind(exc))
-            source = None
-        return station_of(
-            definition,
-            view.rows,
-            view.record_key,
-            snapshot or {},
-            source,
-            locale=locale,
-            editors=editors,
-            review_below=self.policy.auto_apply_min_confidence,
-        )
 
     def reject_all(
         self, change_set_id: str, *, actor: str | Reviewer, version: int, reason: str = ""

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -19,9 +20,16 @@ from tests.integration.reviewing import (
     answer,
     change_source,
     csrf_of,
+    english_client,
     sign_in,
 )
 from tests.integration.station_support import characters, paper_change_set
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """The screens in English (the back office's default is French)."""
+    return english_client(app)
 
 
 def _page(client: FlaskClient, change_set_id: str) -> tuple[str, str, str]:
@@ -150,7 +158,7 @@ def test_a_write_back_conflict_needs_a_new_choice(runtime: Runtime) -> None:
 
 
 def test_the_station_shows_doubtful_characters_checks_and_who_corrected_what(
-    client: FlaskClient, runtime: Runtime
+    app: Flask, client: FlaskClient, runtime: Runtime
 ) -> None:
     notes = {
         "postcode": {
@@ -192,6 +200,12 @@ def test_the_station_shows_doubtful_characters_checks_and_who_corrected_what(
     page, _, _ = _page(client, change_set_id)
     assert "The OCR read 76011; clerk corrected it to 75011." in _row_html(page, "postcode")
     assert "the customer wrote" not in page
+    # Regression: in French too, the audit blamed the customer for the OCR's misread.
+    french = app.test_client()
+    assert sign_in(french, "clerk") == 303
+    assert (
+        "le client avait écrit" not in french.get(f"/backoffice/change-sets/{change_set_id}").text
+    )
     assert 'data-written-by="ocr"' in page  # the history's edit says who wrote the old value
     (edit,) = _events(runtime, "edited")
     assert edit.detail["written_by"] == "ocr"
