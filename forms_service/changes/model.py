@@ -228,6 +228,8 @@ class Dashboard:
         closed_week: change sets closed in the last 7 days (since `week`), per status.
         today: the start of today in the back office's time zone.
         week: the start of the day 6 days before today.
+        for_others: of `waiting`, those where nothing is for the person asking (a four-eyes
+            line they approved first waits for someone else); 0 when nobody asked.
     """
 
     waiting: int
@@ -240,6 +242,7 @@ class Dashboard:
     closed_week: Mapping[str, int]
     today: dt.datetime
     week: dt.datetime
+    for_others: int = 0
 
     @property
     def needs_attention(self) -> int:
@@ -309,6 +312,8 @@ class ChangeSetView:
     closed_at: dt.datetime | None
     rows: tuple[FieldRowView, ...]
     outbox: tuple[OutboxView, ...] = field(default_factory=tuple)
+    #: The values the customer saw (the document's snapshot: the station shows the others).
+    snapshot: Mapping[str, Any] = field(default_factory=dict)
 
     def row(self, name: str) -> FieldRowView:
         """The row of field `name`; KeyError when the change set does not change it."""

@@ -341,14 +341,14 @@ def change_set_view(
 ) -> ChangeSetView:
     """One change set with its rows and outbox messages; NotFound when absent."""
     found = session.execute(
-        select(ChangeSet, Document.reference, Document.record_key)
+        select(ChangeSet, Document.reference, Document.record_key, Document.snapshot)
         .join(Document, Document.id == ChangeSet.document_id)
         .where(ChangeSet.id == change_set_id)
         .execution_options(populate_existing=True)
     ).one_or_none()
     if found is None:
         raise NotFound("unknown change set", field="change_set")
-    cs, reference, record_key = found
+    cs, reference, record_key, snapshot = found
     definition = definitions.get(cs.form_id)
     rows = []
     for row in cs.fields:
@@ -397,6 +397,7 @@ def change_set_view(
         created_at=cs.created_at,
         closed_at=cs.closed_at,
         rows=tuple(rows),
+        snapshot=dict(snapshot or {}),
         outbox=tuple(
             OutboxView(
                 id=m.id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -238,15 +239,19 @@ class ChangeService(StationUseCases):
                 with_counts=with_counts,
             )
 
-    def dashboard(self, zone: dt.tzinfo) -> Dashboard:
+    def dashboard(self, zone: dt.tzinfo, *, person: Reviewer | None = None) -> Dashboard:
         """What waits now, what needs attention, and what closed today and this week.
 
-        "Today" starts at midnight in `zone` (the back office's time zone), read now.
+        "Today" starts at midnight in `zone` (the back office's time zone), read now. With
+        `person`, what waits with nothing for them (`for_others`) is counted apart.
         """
         local = self.clock().astimezone(zone)
         midnight = dt.datetime.combine(local.date(), dt.time(), tzinfo=zone)
         with reading(self.sessions) as session:
-            return queries.dashboard(session, midnight.astimezone(dt.UTC))
+            board = queries.dashboard(session, midnight.astimezone(dt.UTC))
+            if person is None:
+                return board
+            return replace(board, for_others=queries.waiting_for_others(session, person))
 
     def change_set(self, change_set_id: str, *, locale: str = "fr") -> ChangeSetView:
         """One change set, its rows and its outbox messages.

@@ -11,17 +11,15 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from forms_service.changes import choices, queries
+from forms_service.changes import choices
 from forms_service.changes.model import VALID, ChangeSetView, Reviewer, StaleChangeSet, error_kind
 from forms_service.changes.policy import PolicySettings
 from forms_service.changes.station import Station, station_of
 from forms_service.connectors.interfaces import Connector
 from forms_service.definitions.model import FormDefinition
-from forms_service.storage.model import ChangeSet, Document
-from forms_service.storage.service import reading
+from forms_service.storage.model import ChangeSet
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +54,6 @@ class _Reviewing(Protocol):
 
 class StationUseCases:
     """The station's reading of a change set, conflicts settled by a choice, valid lines."""
-
-    def waiting_for_others(self: _Reviewing, person: Reviewer) -> int:
-        """Change sets waiting where nothing is for `person` (the dashboard counts them apart)."""
-        with reading(self.sessions) as session:
-            return queries.waiting_for_others(session, person)
 
     def approve_valid(
         self: _Reviewing,
@@ -143,10 +136,6 @@ class StationUseCases:
         a source that cannot be read now shows the snapshot the customer saw instead.
         """
         definition = self._definition(view.form_id)
-        with reading(self.sessions) as session:
-            snapshot = session.scalar(
-                select(Document.snapshot).where(Document.id == view.document_id)
-            )
         try:
             source = self._source_of(definition).read(
                 definition.source.record_type, view.record_key
@@ -158,7 +147,7 @@ class StationUseCases:
             definition,
             view.rows,
             view.record_key,
-            snapshot or {},
+            view.snapshot,
             source,
             locale=locale,
             editors=editors,

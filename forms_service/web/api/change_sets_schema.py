@@ -59,6 +59,8 @@ class FieldRowSchema(Schema):
     current_display = fields.String(allow_none=True)
     proposed_display = fields.String(allow_none=True)
     edited_from = fields.String(allow_none=True)
+    #: How a clerk settled a conflict: keep_source, take_answer, edit (None: not settled).
+    resolution = fields.String(allow_none=True)
     outcome = fields.String(required=True)
     policy = fields.String(required=True)
     confidence = fields.Float(required=True)

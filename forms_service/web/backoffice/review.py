@@ -212,7 +212,7 @@ def queue() -> ResponseReturnValue:
     # "Next" (the `n` key, and after each decision) follows the filters last shown here.
     session[_FOLLOWED] = {k: v for k, v in request.args.items() if k in _FILTERS and valid}
     page = _changes().queue(wanted, locale=office_locale(), with_counts=False)
-    board = _changes().dashboard(office_zone())
+    board = _changes().dashboard(office_zone(), person=_reviewer())
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k in filters.data and v}
     prev_url = (
         url_for("backoffice.queue", **{**args, "offset": max(0, start - _PAGE)})
@@ -233,7 +233,6 @@ def queue() -> ResponseReturnValue:
         filters=filters,
         forms=[(f, definitions[f].title_in(office_locale())) for f in definitions],
         channels=[c.value for c in AnswerChannel],
-        for_others=_changes().waiting_for_others(_reviewer()),
         statuses=[s.value for s in ChangeSetStatus],
         prev_url=prev_url,
         next_url=next_url,
