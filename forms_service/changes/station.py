@@ -423,7 +423,12 @@ def station_of(
         record[field.name] = value
         if field.name not in changed and value not in (None, ""):
             try:
-                shown = field.display(value, locale)
+                # Context, not a decision: bank details left alone stay masked.
+                shown = (
+                    field.customer_display(value, locale)
+                    if field.type.masked
+                    else field.display(value, locale)
+                )
             except (KeyError, ValueError):
                 shown = str(value)
             unchanged.append(RecordLine(field.name, field.label_in(locale), shown))

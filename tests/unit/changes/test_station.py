@@ -242,6 +242,20 @@ def test_the_station_names_the_customer_and_shows_the_fields_left_alone(
     assert blind.approvable == ("city",)
 
 
+def test_bank_details_left_alone_stay_masked(forms: Mapping[str, FormDefinition]) -> None:
+    iban = "FR1420041010050500013M02606"
+    station = station_of(
+        forms["bank-details"],
+        [_row("account_holder", "Jeanne Martin")],
+        "C000007",
+        {"iban": iban},
+        None,
+        locale="en",
+    )
+    (shown,) = [line.value for line in station.unchanged if line.field == "iban"]
+    assert shown == "FR14 •••• •••• •••• •••• •••2 606"  # the last 4 only
+
+
 def test_the_directory_gives_one_alternative_or_none() -> None:
     directory = postcode_directory()
     assert directory.one_digit_away("76011", "Paris") == "75011"
