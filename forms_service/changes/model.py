@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from forms_service.core.errors import Conflict, Forbidden
+from forms_service.core.errors import Conflict, Forbidden, InvalidInput
 from forms_service.storage.model import ChangeSetStatus, FieldChangeStatus
 
 
@@ -65,6 +65,22 @@ class InvalidTransition(Conflict):
     """The field's change is not in a state that allows this action."""
 
     code = "invalid_transition"
+
+
+class ChoiceRequired(InvalidInput):
+    """A conflicting line is settled by a choice (keep source, take answer, edit), not accepted.
+
+    The plain accept, "accept these" and "approve all" never take one: the source changed
+    since the customer saw the form, and only a clerk who chose knows which value is right.
+    """
+
+    code = "choice_required"
+
+
+class ReasonRequired(InvalidInput):
+    """Taking the answer over the source's newer value needs the clerk's reason."""
+
+    code = "reason_required"
 
 
 class SecondReviewerRequired(Forbidden):
@@ -136,6 +152,8 @@ class QueueFilter:
         statuses: only these statuses (default: those that wait for a clerk or a delivery).
         older_than: only change sets created at least this long ago.
         newer_than: only change sets created at most this long ago.
+        actionable_by: only change sets with a line this person may decide (a four-eyes
+            line they approved first waits for someone else: the "for me" view).
         limit: page size.
         offset: rows to skip.
     """
@@ -148,6 +166,7 @@ class QueueFilter:
     )
     older_than: dt.timedelta | None = None
     newer_than: dt.timedelta | None = None
+    actionable_by: Reviewer | None = None
     limit: int = 50
     offset: int = 0
 
@@ -209,6 +228,8 @@ class Dashboard:
         closed_week: change sets closed in the last 7 days (since `week`), per status.
         today: the start of today in the back office's time zone.
         week: the start of the day 6 days before today.
+        for_others: of `waiting`, those where nothing is for the person asking (a four-eyes
+            line they approved first waits for someone else); 0 when nobody asked.
     """
 
     waiting: int
@@ -221,6 +242,7 @@ class Dashboard:
     closed_week: Mapping[str, int]
     today: dt.datetime
     week: dt.datetime
+    for_others: int = 0
 
     @property
     def needs_attention(self) -> int:
@@ -250,6 +272,8 @@ class FieldRowView:
     second_reviewer: str | None
     edited_from: str | None
     decided_at: dt.datetime | None
+    #: How a clerk settled a conflict on this line (keep_source, take_answer, edit).
+    resolution: str | None = None
 
     @property
     def waiting(self) -> bool:
@@ -288,6 +312,8 @@ class ChangeSetView:
     closed_at: dt.datetime | None
     rows: tuple[FieldRowView, ...]
     outbox: tuple[OutboxView, ...] = field(default_factory=tuple)
+    #: The values the customer saw (the document's snapshot: the station shows the others).
+    snapshot: Mapping[str, Any] = field(default_factory=dict)
 
     def row(self, name: str) -> FieldRowView:
         """The row of field `name`; KeyError when the change set does not change it."""

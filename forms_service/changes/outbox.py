@@ -244,6 +244,7 @@ class OutboxDeliverer:
                 )
                 row.current_raw = encode_raw(value)
                 row.outcome = Outcome.CONFLICT.value
+                row.resolution = None  # the source moved again: a new choice is needed
                 row.first_reviewer = row.second_reviewer = None
                 row.first_reviewer_id = row.second_reviewer_id = None
                 record_event(

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, select, true, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from forms_service.changes.model import (
@@ -20,6 +20,7 @@ from forms_service.changes.model import (
     QueueEntry,
     QueueFilter,
     QueuePage,
+    Reviewer,
 )
 from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
@@ -28,6 +29,7 @@ from forms_service.storage.model import (
     ChangeSetStatus,
     Document,
     FieldChangeRow,
+    FieldChangeStatus,
     OutboxMessage,
     OutboxStatus,
 )
@@ -42,6 +44,7 @@ def queue_filter(
     channel: str | None = None,
     status: str | None = None,
     older_than_days: int | None = None,
+    actionable_by: Reviewer | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> QueueFilter:
@@ -54,6 +57,7 @@ def queue_filter(
         "form_id": form_id or None,
         "channel": channel or None,
         "older_than": dt.timedelta(days=older_than_days) if older_than_days else None,
+        "actionable_by": actionable_by,
         "limit": limit,
         "offset": offset,
     }
@@ -71,7 +75,53 @@ def _filtered(query: Select[*_Ts], filters: QueueFilter, now: dt.datetime) -> Se
         query = query.where(ChangeSet.created_at <= now - filters.older_than)
     if filters.newer_than is not None:
         query = query.where(ChangeSet.created_at >= now - filters.newer_than)
+    if filters.actionable_by is not None:
+        query = query.where(actionable_by(filters.actionable_by))
     return query
+
+
+def _approved_first_by(person: Reviewer) -> ColumnElement[bool]:
+    """The line's first approval is this person's (persons compared when both are known)."""
+    if person.user_id is None:
+        return FieldChangeRow.first_reviewer == person.name
+    return or_(
+        FieldChangeRow.first_reviewer_id == person.user_id,
+        and_(
+            FieldChangeRow.first_reviewer_id.is_(None),
+            FieldChangeRow.first_reviewer == person.name,
+        ),
+    )
+
+
+def actionable_by(person: Reviewer) -> ColumnElement[bool]:
+    """The change set has a line `person` may decide: waiting, and not for a second person.
+
+    A four-eyes line this person approved first waits for somebody else (Reviewer.is_).
+    """
+    return exists().where(
+        FieldChangeRow.change_set_id == ChangeSet.id,
+        or_(
+            FieldChangeRow.status.in_((FieldChangeStatus.PENDING, FieldChangeStatus.CONFLICT)),
+            and_(
+                FieldChangeRow.status == FieldChangeStatus.AWAITING_SECOND,
+                not_(_approved_first_by(person)),
+            ),
+        ),
+    )
+
+
+def waiting_for_others(session: Session, person: Reviewer) -> int:
+    """Change sets waiting for a clerk where nothing is for `person` (their four-eyes firsts)."""
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(ChangeSet)
+            .where(
+                ChangeSet.status.in_((ChangeSetStatus.OPEN, ChangeSetStatus.CONFLICT)),
+                not_(actionable_by(person)),
+            )
+        ).scalar_one()
+    )
 
 
 def _title(definitions: Mapping[str, FormDefinition], form_id: str, locale: str) -> str:
@@ -291,14 +341,14 @@ def change_set_view(
 ) -> ChangeSetView:
     """One change set with its rows and outbox messages; NotFound when absent."""
     found = session.execute(
-        select(ChangeSet, Document.reference, Document.record_key)
+        select(ChangeSet, Document.reference, Document.record_key, Document.snapshot)
         .join(Document, Document.id == ChangeSet.document_id)
         .where(ChangeSet.id == change_set_id)
         .execution_options(populate_existing=True)
     ).one_or_none()
     if found is None:
         raise NotFound("unknown change set", field="change_set")
-    cs, reference, record_key = found
+    cs, reference, record_key, snapshot = found
     definition = definitions.get(cs.form_id)
     rows = []
     for row in cs.fields:
@@ -326,6 +376,7 @@ def change_set_view(
                 second_reviewer=row.second_reviewer,
                 edited_from=row.edited_from,
                 decided_at=row.decided_at,
+                resolution=row.resolution,
             )
         )
     messages = session.execute(
@@ -346,6 +397,7 @@ def change_set_view(
         created_at=cs.created_at,
         closed_at=cs.closed_at,
         rows=tuple(rows),
+        snapshot=dict(snapshot or {}),
         outbox=tuple(
             OutboxView(
                 id=m.id,

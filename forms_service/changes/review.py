@@ -61,6 +61,17 @@ def next_status(status: FieldChangeStatus, action: Action, *, field: str) -> Fie
         ) from None
 
 
+def needs_choice(outcome: str, status: FieldChangeStatus, resolution: str | None) -> bool:
+    """Whether a line is a conflict a clerk must settle by a choice, not by the accept key.
+
+    A conflict: the three-way diff found the source moved since the customer saw the form,
+    or the write-back found it moved since the diff. Settled: kept the source's value, took
+    the answer with a reason, or edited the value (`FieldChangeRow.resolution`).
+    """
+    conflict = outcome == "conflict" or status is S.CONFLICT
+    return conflict and resolution is None
+
+
 def change_set_status(statuses: Iterable[FieldChangeStatus]) -> ChangeSetStatus:
     """A change set's status from its fields' states.
 

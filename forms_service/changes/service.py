@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from forms_service.audit import service as audit
-from forms_service.changes import queries
+from forms_service.changes import choices, queries
 from forms_service.changes.diff import outcome_of
 from forms_service.changes.model import (
     VALID,
@@ -37,7 +38,7 @@ from forms_service.changes.model import (
 )
 from forms_service.changes.policy import PolicySettings
 from forms_service.changes.proposal import Answer, Proposal, plan, store
-from forms_service.changes.review import Decision
+from forms_service.changes.review import Decision, needs_choice
 from forms_service.changes.settlement import (
     accept_row,
     queue_rows,
@@ -46,6 +47,8 @@ from forms_service.changes.settlement import (
     settle,
     transition,
 )
+from forms_service.changes.station import Resolution, writer_of
+from forms_service.changes.station_use_cases import StationUseCases
 from forms_service.connectors.interfaces import Connector
 from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import InvalidInput, NotFound
@@ -71,7 +74,7 @@ QueuedHook = Callable[[Sequence[int]], None]
 __all__ = ["ChangeService", "QueueFilter", "QueuePage", "Reviewer", "StaleChangeSet"]
 
 
-class ChangeService:
+class ChangeService(StationUseCases):
     """Turns submissions into change sets and takes clerks' decisions on them."""
 
     def __init__(
@@ -236,15 +239,19 @@ class ChangeService:
                 with_counts=with_counts,
             )
 
-    def dashboard(self, zone: dt.tzinfo) -> Dashboard:
+    def dashboard(self, zone: dt.tzinfo, *, person: Reviewer | None = None) -> Dashboard:
         """What waits now, what needs attention, and what closed today and this week.
 
-        "Today" starts at midnight in `zone` (the back office's time zone), read now.
+        "Today" starts at midnight in `zone` (the back office's time zone), read now. With
+        `person`, what waits with nothing for them (`for_others`) is counted apart.
         """
         local = self.clock().astimezone(zone)
         midnight = dt.datetime.combine(local.date(), dt.time(), tzinfo=zone)
         with reading(self.sessions) as session:
-            return queries.dashboard(session, midnight.astimezone(dt.UTC))
+            board = queries.dashboard(session, midnight.astimezone(dt.UTC))
+            if person is None:
+                return board
+            return replace(board, for_others=queries.waiting_for_others(session, person))
 
     def change_set(self, change_set_id: str, *, locale: str = "fr") -> ChangeSetView:
         """One change set, its rows and its outbox messages.
@@ -359,7 +366,10 @@ class ChangeService:
                 ) from exc
             if parsed is None and field_def.required:
                 raise InvalidInput(field_message("required", locale), field=field)
+            settles = choices.is_conflict(row)
             transition(row, Action.EDIT, now)
+            if settles:
+                row.resolution = Resolution.EDIT.value
             before = row.proposed
             if row.edited_from is None:
                 row.edited_from = row.proposed
@@ -377,6 +387,8 @@ class ChangeService:
                 row=row,
                 before=before,
                 after=parsed,
+                written_by=writer_of(row.evidence).value,
+                **({"resolution": row.resolution} if settles else {}),
                 **({"via": who.via} if who.via else {}),
             )
             if accept:
@@ -387,9 +399,11 @@ class ChangeService:
     def approve_all(
         self, change_set_id: str, *, actor: str | Reviewer, version: int
     ) -> ChangeSetView:
-        """Accept every field still waiting for this person.
+        """Accept every field still waiting for this person, but conflicts.
 
-        Four-eyes fields this person approved first stay waiting for someone else.
+        Four-eyes fields this person approved first stay waiting for someone else; a
+        conflict nobody settled stays waiting for a choice (`take_answer`, `keep_source`,
+        `edit`): approving all never takes the answer over the source's newer value.
 
         Raises:
             InvalidInput: a waiting value is invalid (nothing is accepted; edit it first).
@@ -408,6 +422,7 @@ class ChangeService:
                 r
                 for r in cs.fields
                 if r.status in WAITING
+                and not needs_choice(r.outcome, r.status, r.resolution)
                 and not (
                     r.status is FieldChangeStatus.AWAITING_SECOND
                     and who.is_(r.first_reviewer, r.first_reviewer_id)

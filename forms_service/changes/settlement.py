@@ -15,6 +15,7 @@ from forms_service.audit import service as audit
 from forms_service.changes.model import (
     VALID,
     Action,
+    ChoiceRequired,
     FieldDiff,
     Outcome,
     Reviewer,
@@ -23,7 +24,7 @@ from forms_service.changes.model import (
     encode_raw,
 )
 from forms_service.changes.policy import PolicySettings, confidence_of, route, verdict_of
-from forms_service.changes.review import change_set_status, next_status
+from forms_service.changes.review import change_set_status, needs_choice, next_status
 from forms_service.changes.scripts import MIXED_SCRIPTS, mixed_scripts
 from forms_service.core.errors import InvalidInput
 from forms_service.definitions.model import FormDefinition
@@ -307,6 +308,7 @@ def accept_row(
     now: dt.datetime,
     *,
     events: list[audit.NewEvent] | None = None,
+    reason: str = "",
 ) -> None:
     """Accept one field's change (first or second approval of a four-eyes field).
 
@@ -314,11 +316,19 @@ def accept_row(
     others of the same decision (one statement for all).
 
     Raises:
+        ChoiceRequired: the line is a conflict nobody settled (keep source, take answer or
+            edit): never accepted as it stands.
         InvalidInput: the proposed value is not valid (edit it first).
         SecondReviewerRequired: the first approver approves a four-eyes field again (the
             same person, on the web or through a token they own).
         InvalidTransition: the field is not waiting for a decision.
     """
+    if needs_choice(row.outcome, row.status, row.resolution):
+        raise ChoiceRequired(
+            "the source changed since the customer saw this field: keep the source, take "
+            "the answer with a reason, or edit it",
+            field=row.field,
+        )
     if row.verdict not in (None, VALID):
         raise InvalidInput(
             f"the proposed value is not valid ({row.verdict}): edit it before accepting",
@@ -350,6 +360,8 @@ def accept_row(
         after=row.proposed,
         step=step,
         over_conflict=row.outcome == Outcome.CONFLICT,
+        **({"resolution": row.resolution} if row.resolution else {}),
+        **({"reason": reason[:200]} if reason else {}),
         **_via(reviewer),
     )
     if events is None:
@@ -380,6 +392,7 @@ def reject_row(
         before=row.current,
         after=row.proposed,
         reason=reason[:200],
+        **({"resolution": row.resolution} if row.resolution else {}),
         **_via(reviewer),
     )
 

@@ -361,6 +361,9 @@ class FieldChangeRow(Base):
     second_reviewer_id: Mapped[int | None] = mapped_column(Integer)
     edited_from: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[dt.datetime | None]
+    #: How a clerk settled a conflict on this line (changes/station.py `Resolution`); None:
+    #: not a conflict, or not settled yet, which the plain accept refuses.
+    resolution: Mapped[str | None] = mapped_column(String(16))
 
     change_set: Mapped[ChangeSet] = relationship(back_populates="fields")
 

@@ -64,6 +64,11 @@ OFFICE: Final[Mapping[str, object]] = {
     ),
     "invalid_transition": lazy_gettext("This field is not in a state that allows this action."),
     "four_eyes": lazy_gettext("This field needs a second, different reviewer."),
+    "choice_required": lazy_gettext(
+        "The source changed since the customer saw this field: choose keep source, take "
+        "answer (with a reason) or edit; accepting is not enough."
+    ),
+    "reason_required": lazy_gettext("Say why the answer wins over the value the source holds now."),
     "not_found": lazy_gettext("Not found: nothing has this name."),
     "conflict": lazy_gettext("The operation cannot be done in the present state."),
     "forbidden": lazy_gettext("You may not do this."),

@@ -470,7 +470,7 @@ def test_a_scanned_crop_is_shown_beside_the_value(client: FlaskClient, runtime: 
     assert sign_in(client, "clerk") == 303
     page, token, _ = _page(client, change_set_id)
     address = f"/backoffice/change-sets/{change_set_id}/fields/city/evidence"
-    assert f'<img src="{address}" alt="Scanned answer for City">' in page
+    assert f'<img class="crop" src="{address}" alt="Scanned answer for City"' in page
     assert "confidence 62%" in page  # English writes no space before %
     image = client.get(address)
     assert image.status_code == 200

@@ -136,6 +136,7 @@ def test_the_queue_page_shows_the_dashboard_and_reads_no_whole_table(
     shown = dict(re.findall(r'data-board="([a-z_]+)">([^<]*)<', page))
     assert shown == {
         "waiting": "3",
+        "for_others": "0",
         "oldest": "3 days 5 h",
         "conflicts": "1",
         "dead_letters": "1",

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from forms_service.changes.model import (
+    ChoiceRequired,
     InvalidTransition,
     Outcome,
     QueueFilter,
@@ -293,8 +294,17 @@ def test_a_source_changed_during_review_turns_the_field_into_a_conflict(runtime:
     assert (record["city"], record["postcode"]) == ("Caluire", before["postcode"])
     assert _outbox(runtime)[0].status is OutboxStatus.CONFLICT
     assert "conflict" in _kinds(runtime)
-    # The clerk sees the new value and decides knowingly: the write expects "Caluire" now.
-    view = runtime.changes.accept(view.id, "city", actor="alice", version=view.version)
+    # The clerk sees the new value and decides knowingly (a choice, with a reason: the plain
+    # accept is refused): the write expects "Caluire" now.
+    with pytest.raises(ChoiceRequired):
+        runtime.changes.accept(view.id, "city", actor="alice", version=view.version)
+    view = runtime.changes.take_answer(
+        view.id,
+        "city",
+        reason="the customer's answer is newer",
+        actor="alice",
+        version=view.version,
+    )
     assert view.status is ChangeSetStatus.APPLIED
     record = crm_record(runtime)
     assert (record["city"], record["postcode"]) == ("Villeurbanne", "69100")

@@ -152,6 +152,9 @@ class FieldType:
     #: Whether that check is a checksum, which no single misread character passes: a
     #: reading that passes it carries its own proof and may be applied without a clerk.
     checksum: ClassVar[bool] = False
+    #: The verification station's name for this type's own check failing on a proposed
+    #: value (`iban_checksum`, `phone_invalid`…; changes/station.py), None when it has none.
+    check_code: ClassVar[str | None] = None
     #: Whether another field read beside it can confirm it (`confirms` in a definition).
     confirmable: ClassVar[bool] = False
     #: Whether customers see only a masked form of the current value (bank details): the
@@ -270,6 +273,14 @@ class FieldType:
         """The value of the field it `confirms` that `value` suggests (a postcode's locality).
 
         None when this type suggests nothing, or nothing for this value.
+        """
+        return None
+
+    def confirmed_alternative(self, value: str, other: str) -> str | None:
+        """The one value a character away from `value` that `other` confirms, if exactly one.
+
+        What a misread character would have been (a postcode one digit from the city's);
+        None when this type confirms nothing, or no single such value exists.
         """
         return None
 

@@ -23,6 +23,7 @@ class DateType(FieldType):
     """A calendar date, canonical ISO 8601 (YYYY-MM-DD), typed the French way or ISO."""
 
     name = "date"
+    check_code = "date_invalid"
     widget = WidgetKind.COMB
     ocr_charset = "0123456789"
     # A text box, not <input type="date">: pickers are slow for memorable dates such as a

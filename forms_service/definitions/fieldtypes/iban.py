@@ -27,6 +27,7 @@ class IbanType(FieldType):
     html_attributes = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
     paper_checked = True
     checksum = True
+    check_code = "iban_checksum"
     masked = True
     name_hint = re.compile(r"iban", re.I)
 

@@ -20,6 +20,7 @@ class PhoneType(FieldType):
     """A phone number in E.164 (+33612345678), read in the field's region."""
 
     name = "phone"
+    check_code = "phone_invalid"
     widget = WidgetKind.COMB
     ocr_charset = "0123456789+"
     html_attributes = {"type": "tel", "inputmode": "tel", "autocomplete": "tel"}

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from forms_service.definitions.fieldtypes.base import (
@@ -59,6 +59,10 @@ class PostcodeType(FieldType):
         """The listed locality of a French postcode, as La Poste writes it (capitals)."""
         return postcode_directory().names.get(value.strip())
 
+    def confirmed_alternative(self, value: str, other: str) -> str | None:
+        """The one listed postcode a digit away from `value` whose locality is `other`."""
+        return postcode_directory().one_digit_away(value, other)
+
 
 def _french_department_exists(code: str) -> bool:
     prefix = int(code[:2])
@@ -109,6 +113,30 @@ class PostcodeDirectory:
         if key == listed or (key and listed.startswith(key + " ")):
             return PairVerdict.CONFIRMED
         return PairVerdict.UNCONFIRMED
+
+    def one_digit_away(self, postcode: str, city: str) -> str | None:
+        """The only listed postcode of `city` that differs from `postcode` in one digit.
+
+        None when there is none or several: a guess between two is left to a person.
+        """
+        code, key = postcode.strip(), _locality_key(city)
+        if not key:
+            return None
+        found = [
+            other
+            for other in self._codes_of.get(key, ())
+            if len(other) == len(code)
+            and sum(a != b for a, b in zip(other, code, strict=True)) == 1
+        ]
+        return found[0] if len(found) == 1 else None
+
+    @cached_property
+    def _codes_of(self) -> Mapping[str, tuple[str, ...]]:
+        """Locality key -> its postcodes (built on first use, kept with the directory)."""
+        grouped: dict[str, list[str]] = {}
+        for code, locality in self.localities.items():
+            grouped.setdefault(locality, []).append(code)
+        return {locality: tuple(codes) for locality, codes in grouped.items()}
 
 
 @cache

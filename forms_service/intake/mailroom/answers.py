@@ -113,10 +113,24 @@ def answer_of(
             "warnings": warnings,
             "read": listed or text,
             **({"verdict": verdict} if verdict != VALID else {}),
+            **_recogniser_notes(readings),
         }
         if listed is not None:
             raw[field_def.name] = listed
     return PaperAnswer(raw, values, evidence)
+
+
+#: What the handprint recogniser may add to a reading, kept for the verification station
+#: (changes/station.py): per-character probabilities and alternatives, the whole
+#: suggestion's probability, the OCR's value before the checks, its cross-field checks.
+RECOGNISER_NOTES = ("characters", "suggestion_probability", "ocr_value", "cross_checks")
+
+
+def _recogniser_notes(readings: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The recogniser's notes of a field read in one zone (several zones: none)."""
+    if len(readings) != 1:
+        return {}
+    return {key: readings[0][key] for key in RECOGNISER_NOTES if key in readings[0]}
 
 
 #: (text read, None when inked but unread; confidence; warnings; crop key)

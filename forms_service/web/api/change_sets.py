@@ -21,6 +21,7 @@ from forms_service.web.api.change_sets_schema import (
     EditSchema,
     QueuePageSchema,
     RejectSchema,
+    TakeAnswerSchema,
     VersionSchema,
 )
 from forms_service.web.api.problems import problems
@@ -148,6 +149,22 @@ def field_reject(body: dict[str, Any], change_set_id: str, field: str) -> dict[s
     """Reject one field's change."""
     view = _changes().reject(
         change_set_id, field, actor=g.api_reviewer, version=body["version"], reason=body["reason"]
+    )
+    return _shown(view)
+
+
+@blueprint.route("/change-sets/<change_set_id>/fields/<field>/take-answer", methods=["POST"])
+@require_token(*DECIDERS, decides=True)  # outside `arguments`: authenticate before parsing
+@blueprint.arguments(TakeAnswerSchema)
+@blueprint.response(200, ChangeSetSchema)
+@problems(blueprint, 403, 404, 409, 422)
+def field_take_answer(body: dict[str, Any], change_set_id: str, field: str) -> dict[str, Any]:
+    """Settle a conflict for the answer, with the reason (accept refuses a conflict).
+
+    Keeping the source's value is a rejection of the field.
+    """
+    view = _changes().take_answer(
+        change_set_id, field, reason=body["reason"], actor=g.api_reviewer, version=body["version"]
     )
     return _shown(view)
 

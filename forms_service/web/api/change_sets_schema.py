@@ -59,6 +59,8 @@ class FieldRowSchema(Schema):
     current_display = fields.String(allow_none=True)
     proposed_display = fields.String(allow_none=True)
     edited_from = fields.String(allow_none=True)
+    #: How a clerk settled a conflict: keep_source, take_answer, edit (None: not settled).
+    resolution = fields.String(allow_none=True)
     outcome = fields.String(required=True)
     policy = fields.String(required=True)
     confidence = fields.Float(required=True)
@@ -131,6 +133,12 @@ class RejectSchema(VersionSchema):
     """A rejection, with an optional reason kept in the audit log."""
 
     reason = fields.String(load_default="", validate=validate.Length(0, 200))
+
+
+class TakeAnswerSchema(VersionSchema):
+    """A conflict settled for the answer: the reason is required (kept in the audit log)."""
+
+    reason = fields.String(required=True, validate=validate.Length(1, 200))
 
 
 class EditSchema(VersionSchema):

@@ -45,6 +45,12 @@ class EditForm(DecisionForm):
     and_accept = BooleanField()
 
 
+class TakeAnswerForm(DecisionForm):
+    """Settle a conflict for the answer: the clerk says why (the domain requires it)."""
+
+    reason = StringField(validators=[Optional(), Length(max=200)])
+
+
 class QueueFilterForm(FlaskForm):
     """The queue's filters, read from the query string (GET, no CSRF)."""
 
@@ -57,6 +63,8 @@ class QueueFilterForm(FlaskForm):
     channel = StringField(validators=[Optional(), AnyOf([c.value for c in AnswerChannel])])
     status = StringField(validators=[Optional(), Length(max=32)])
     older_than_days = IntegerField(validators=[Optional(), NumberRange(min=0, max=3650)])
+    #: Only the change sets with a line this clerk may decide (not their four-eyes firsts).
+    mine = BooleanField()
 
 
 class LanguageForm(FlaskForm):

@@ -41,6 +41,23 @@ NAMES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "scan": NP_("evidence", "scan"),
         "unknown": NP_("evidence", "unknown"),
     },
+    "check": {
+        "postcode_city_mismatch": NP_("station check", "the postcode and the city disagree"),
+        "iban_checksum": NP_("station check", "the IBAN's checksum fails"),
+        "phone_invalid": NP_("station check", "not a valid phone number"),
+        "date_invalid": NP_("station check", "not a real date"),
+        "email_domain_unknown": NP_("station check", "unknown e-mail domain"),
+    },
+    "resolution": {
+        "keep_source": NP_("conflict settled", "settled: source kept"),
+        "take_answer": NP_("conflict settled", "settled: answer taken"),
+        "edit": NP_("conflict settled", "settled: value edited"),
+    },
+    "writer": {
+        "ocr": NP_("written by", "OCR"),
+        "pdf": NP_("written by", "PDF field"),
+        "customer": NP_("written by", "customer"),
+    },
     "outbox": {
         "pending": NP_("write-back status", "to deliver"),
         "delivered": NP_("write-back status", "delivered"),

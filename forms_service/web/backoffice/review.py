@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from werkzeug.datastructures import MultiDict
@@ -19,6 +19,7 @@ from forms_service.changes.model import ChangeSetView, FieldRowView, QueueFilter
 from forms_service.changes.queries import queue_filter
 from forms_service.changes.review import Decision
 from forms_service.changes.service import ChangeService
+from forms_service.changes.station import editors_of
 from forms_service.core.errors import FormsError, InvalidInput
 from forms_service.core.i18n import field_message
 from forms_service.delivery.history import HistoryEntry, document_history
@@ -26,7 +27,12 @@ from forms_service.intake.queries import AnswerOrigin, origin_of
 from forms_service.storage.model import AnswerChannel, ChangeSetStatus, FieldChangeStatus
 from forms_service.storage.service import reading
 from forms_service.web.backoffice.auth import REVIEWERS, role_required, signed_in
-from forms_service.web.backoffice.forms import DecisionForm, EditForm, QueueFilterForm
+from forms_service.web.backoffice.forms import (
+    DecisionForm,
+    EditForm,
+    QueueFilterForm,
+    TakeAnswerForm,
+)
 from forms_service.web.backoffice.locale import office_locale, office_zone
 from forms_service.web.backoffice.views import blueprint, reason_of
 from forms_service.web.context import runtime
@@ -77,6 +83,8 @@ def _render_change_set(
     shown = replace(view, rows=rows)
     if not message and request.args.get("done"):
         message, code = _done(request.args["done"])
+    history = _history(view)
+    station = _changes().station(view, locale=office_locale(), editors=editors_of(history))
     return (
         render_template(
             "backoffice/change_set.html",
@@ -87,14 +95,24 @@ def _render_change_set(
             code=code,
             error=error,
             errors=dict(errors or {}),
-            history=_history(view),
+            station=station,
+            history=history,
             document_events=_document_events(view),
-            labels={row.field: row.label for row in view.rows},
+            labels=_labels(view),
             origin=origin,
             mailroom_links=_may_open_mailroom(),
         ),
         status,
     )
+
+
+def _labels(view: ChangeSetView) -> dict[str, str]:
+    """Every field's label in the screen's language (a check names fields not changed too)."""
+    definition = runtime().definitions.get(view.form_id)
+    fields = definition.fields if definition is not None else ()
+    return {f.name: f.label_in(office_locale()) for f in fields} | {
+        row.field: row.label for row in view.rows
+    }
 
 
 def _origin(view: ChangeSetView) -> AnswerOrigin:
@@ -130,6 +148,7 @@ _DONE = {
     "rejected": lazy_gettext("Rejected."),
     "edited": lazy_gettext("Saved: the new value was checked and waits for a decision."),
     "approved": lazy_gettext("Approved."),
+    "settled": lazy_gettext("Conflict settled."),
     "decided": lazy_gettext("Decisions recorded."),
     "end": lazy_gettext("No other change set is waiting."),
 }
@@ -145,7 +164,7 @@ def _after_action(view: ChangeSetView, done: str) -> ResponseReturnValue:
     username = signed_in().username
     if any(_row_actions(row, username).can_decide for row in view.rows):
         return redirect(url_for("backoffice.change_set", change_set_id=view.id, done=done), 303)
-    following = _changes().next_in_queue(after=view.id)
+    following = _changes().next_in_queue(after=view.id, filters=_followed_filter())
     if following is None or following == view.id:
         return redirect(url_for("backoffice.queue", done=done), 303)
     return redirect(url_for("backoffice.change_set", change_set_id=following, done=done), 303)
@@ -190,8 +209,10 @@ def queue() -> ResponseReturnValue:
     offset = request.args.get("offset", "0")
     start = int(offset) if offset.isdigit() and int(offset) < 1_000_000 else 0
     wanted = _queue_filter(filters if valid else QueueFilterForm(MultiDict()), start)
+    # "Next" (the `n` key, and after each decision) follows the filters last shown here.
+    session[_FOLLOWED] = {k: v for k, v in request.args.items() if k in _FILTERS and valid}
     page = _changes().queue(wanted, locale=office_locale(), with_counts=False)
-    board = _changes().dashboard(office_zone())
+    board = _changes().dashboard(office_zone(), person=_reviewer())
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k in filters.data and v}
     prev_url = (
         url_for("backoffice.queue", **{**args, "offset": max(0, start - _PAGE)})
@@ -226,15 +247,29 @@ def _age(since: dt.datetime | None) -> dt.timedelta | None:
     return max(dt.timedelta(0), runtime().changes.clock() - since)
 
 
-def _queue_filter(form: QueueFilterForm, offset: int) -> QueueFilter:
+#: The session key of the queue's filters "Next" follows, and the filters it keeps.
+_FOLLOWED = "review_queue_filters"
+_FILTERS = ("form", "channel", "status", "older_than_days", "mine")
+
+
+def _queue_filter(form: QueueFilterForm, offset: int, *, mine: bool | None = None) -> QueueFilter:
     return queue_filter(
         form_id=form.form.data,
         channel=form.channel.data,
         status=form.status.data,
         older_than_days=form.older_than_days.data,
+        actionable_by=_reviewer() if (form.mine.data if mine is None else mine) else None,
         limit=_PAGE,
         offset=offset,
     )
+
+
+def _followed_filter() -> QueueFilter:
+    """The queue filters last shown, with only what this clerk may act on: what "Next" walks."""
+    form = QueueFilterForm(MultiDict(session.get(_FOLLOWED) or {}))
+    if not form.validate():
+        form = QueueFilterForm(MultiDict())
+    return _queue_filter(form, 0, mine=True)
 
 
 @blueprint.get("/next")
@@ -242,7 +277,7 @@ def _queue_filter(form: QueueFilterForm, offset: int) -> QueueFilter:
 def next_change_set() -> ResponseReturnValue:
     """The next change set waiting in the queue after `after` (the `n` key)."""
     after = request.args.get("after") or None
-    following = _changes().next_in_queue(after=after)
+    following = _changes().next_in_queue(after=after, filters=_followed_filter())
     if following is None:
         return redirect(url_for("backoffice.queue", done="end"), 303)
     return redirect(url_for("backoffice.change_set", change_set_id=following), 303)
@@ -325,6 +360,57 @@ def approve_all(change_set_id: str) -> ResponseReturnValue:
         change_set_id,
         "approved",
         lambda service, version: service.approve_all(change_set_id, actor=actor, version=version),
+    )
+
+
+@blueprint.post("/change-sets/<change_set_id>/approve-valid")
+@role_required(*REVIEWERS)
+def approve_valid(change_set_id: str) -> ResponseReturnValue:
+    """Accept the lines still waiting that are valid and pass every check (the `A` key)."""
+    actor = _reviewer()
+    return _act(
+        change_set_id,
+        "approved",
+        lambda service, version: service.approve_valid(
+            change_set_id, actor=actor, version=version, locale=office_locale()
+        ),
+    )
+
+
+@blueprint.post("/change-sets/<change_set_id>/fields/<field>/take-answer")
+@role_required(*REVIEWERS)
+def take_answer(change_set_id: str, field: str) -> ResponseReturnValue:
+    """Settle a conflict for the answer; the reason is required (the domain checks it)."""
+    form = TakeAnswerForm()
+    if not form.validate():
+        reason = gettext("The form is incomplete.")
+        return _refused(
+            change_set_id, InvalidInput(reason, field="reason"), {f"reason:{field}": reason}
+        )
+    try:
+        view = _changes().take_answer(
+            change_set_id,
+            field,
+            reason=form.reason.data or "",
+            actor=_reviewer(),
+            version=int(form.version.data or 0),
+        )
+    except FormsError as error:
+        return _refused(change_set_id, error, {f"reason:{field}": reason_of(error)})
+    return _after_action(view, "settled")
+
+
+@blueprint.post("/change-sets/<change_set_id>/fields/<field>/keep-source")
+@role_required(*REVIEWERS)
+def keep_source(change_set_id: str, field: str) -> ResponseReturnValue:
+    """Settle a conflict for the source: it keeps the value it holds now."""
+    actor = _reviewer()
+    return _act(
+        change_set_id,
+        "settled",
+        lambda service, version: service.keep_source(
+            change_set_id, field, actor=actor, version=version
+        ),
     )
 
 

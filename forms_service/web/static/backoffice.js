@@ -1,4 +1,6 @@
-// Back-office keyboard review: j/k move, a accept, r reject, e edit, Enter confirm, n next.
+// Back-office keyboard review: j/k move, u next uncertain line, a accept, r reject, e edit
+// (the first doubtful character selected), Enter confirm, A approve all valid lines, s/t keep
+// the source or take the answer of a conflict, z zoom the scan, n next change set.
 // Every action also works without this file: each row has its own forms and buttons.
 // Loaded in the head without `defer`, so that its keys are bound before any row is shown:
 // keys pressed while the rest of the page is still parsed wait and run once it is ready.
@@ -8,7 +10,7 @@
   var rows = [];
   var current = -1;
   var decide = null;
-  var KEYS = ["j", "k", "a", "r", "e", "Enter", "n"];
+  var KEYS = ["j", "k", "u", "a", "r", "e", "Enter", "A", "s", "t", "z", "n"];
   var handler = null;
   var early = [];
 
@@ -42,9 +44,24 @@
     return -1;
   }
 
+  function announce(sentence, field) {
+    var status = document.getElementById("staged-status");
+    if (status && sentence) {
+      status.textContent = sentence.replace("{field}", field);
+    }
+  }
+
   function stage(decision) {
     var row = rows[current];
     if (!row || row.getAttribute("data-waiting") !== "1" || !decide) {
+      return;
+    }
+    if (row.hasAttribute("data-choice")) {
+      // A conflict is settled by a choice (s, t, e), never staged by the accept key: the
+      // server refuses it too.
+      var table = document.querySelector("table.review");
+      announce(table && table.getAttribute("data-needs-choice"), row.getAttribute("data-field"));
+      row.setAttribute("data-refused", decision);
       return;
     }
     var field = row.getAttribute("data-field");
@@ -71,12 +88,67 @@
     }
   }
 
+  function nextUncertain() {
+    // The next line worth a look after the current one, from the top again at the end.
+    for (var step = 1; step <= rows.length; step += 1) {
+      var index = (current + step) % rows.length;
+      var row = rows[index];
+      if (row.getAttribute("data-uncertain") === "1" && row.getAttribute("data-waiting") === "1") {
+        select(index);
+        return;
+      }
+    }
+  }
+
   function edit() {
     var row = rows[current];
     var input = row && row.querySelector("form.edit input[name=value]");
     if (input) {
       input.focus();
-      input.select();
+      var at = parseInt(input.getAttribute("data-doubtful-at") || "", 10);
+      if (at >= 0 && at < input.value.length) {
+        // One doubtful character: typing its correction replaces just it.
+        input.setSelectionRange(at, at + 1);
+      } else {
+        input.select();
+      }
+    }
+  }
+
+  function submitOf(selector) {
+    var form = document.querySelector(selector);
+    if (form) {
+      form.submit();
+    }
+  }
+
+  function keepSource() {
+    var row = rows[current];
+    var form = row && row.hasAttribute("data-choice") && row.querySelector("form.keep-source");
+    if (form) {
+      form.submit();
+    }
+  }
+
+  function takeAnswer() {
+    var row = rows[current];
+    var reason = row && row.hasAttribute("data-choice") && row.querySelector("form.take-answer input[name=reason]");
+    if (reason) {
+      reason.focus();
+    }
+  }
+
+  function zoom(field) {
+    var image = document.querySelector('img[data-crop="' + CSS.escape(field) + '"]');
+    var button = document.querySelector('button[data-zoom="' + CSS.escape(field) + '"]');
+    if (!image || !image.naturalWidth) {
+      return;
+    }
+    var zoomed = image.getAttribute("data-zoomed") === "1";
+    image.style.width = zoomed ? "" : image.naturalWidth * 2 + "px";
+    image.setAttribute("data-zoomed", zoomed ? "0" : "1");
+    if (button) {
+      button.setAttribute("aria-pressed", zoomed ? "false" : "true");
     }
   }
 
@@ -118,6 +190,23 @@
         break;
       case "e":
         edit();
+        break;
+      case "u":
+        nextUncertain();
+        break;
+      case "A":
+        submitOf("#approve-valid");
+        break;
+      case "s":
+        keepSource();
+        break;
+      case "t":
+        takeAnswer();
+        break;
+      case "z":
+        if (rows[current]) {
+          zoom(rows[current].getAttribute("data-field"));
+        }
         break;
       case "Enter":
         if (event.target && (event.target.tagName === "A" || event.target.tagName === "BUTTON")) {
@@ -182,6 +271,11 @@
     live.className = "visually-hidden";
     live.setAttribute("role", "status");
     document.querySelector("table.review").after(live);
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-zoom]"), function (button) {
+      button.addEventListener("click", function () {
+        zoom(button.getAttribute("data-zoom"));
+      });
+    });
     var first = nextWaiting(-1);
     select(first >= 0 ? first : 0);
     ready(onKey);

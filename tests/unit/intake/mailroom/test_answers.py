@@ -317,3 +317,22 @@ def test_readings_of_a_field_not_answered_on_paper_are_left_out(
     assert answer_of(bank, ticked).values == {}
     # A flattened PDF return read by scan answers on the PDF channel: the mandate counts.
     assert answer_of(bank, ticked, channel=Channel.PDF).values == {"mandate": "true"}
+
+
+def test_the_recognisers_notes_reach_the_evidence_for_the_station(
+    definitions: DefinitionSet,
+) -> None:
+    notes = {
+        "characters": [{"c": "7", "p": 0.99, "alt": []}, {"c": "6", "p": 0.6, "alt": [["5", 0.4]]}],
+        "suggestion_probability": 0.58,
+        "ocr_value": "7b",
+        "cross_checks": [{"code": "postcode_city_mismatch", "fields": ["postcode", "city"]}],
+    }
+    answer = answer_of(
+        definitions["contact-update"],
+        [_zone("postcode", "75011", kind="comb", **notes), _zone("city", "PARIS")],
+    )
+    postcode = answer.evidence["postcode"]
+    assert {key: postcode[key] for key in notes} == notes
+    # A reading without them (Tesseract alone) has none: the station shows what it has.
+    assert not {"characters", "suggestion_probability"} & set(answer.evidence["city"])
