@@ -1,0 +1,27 @@
+"""one head again: the revisions of the consent, review-station and other session-7 areas meet
+
+The consent ledger (0026_i14l), the conflicts' resolution (0026_i16station) and the other
+revisions grown from 0025 in parallel are joined; no table changes here.
+
+Revision ID: 0030_one_head
+Revises: 0026_i14l_consent_ledger, 0026_i16station_resolution
+Create Date: 2026-12-07 15:00:00
+"""
+
+from __future__ import annotations
+
+revision = "0030_one_head"
+down_revision = (
+    "0026_i14l_consent_ledger",
+    "0026_i16station_resolution",
+)
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
