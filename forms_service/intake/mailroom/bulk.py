@@ -9,7 +9,8 @@ skipped and named in the outcome, never an error for the others.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -21,7 +22,8 @@ from forms_service.definitions.model import FormDefinition
 from forms_service.intake.mailroom.operators import find_document
 from forms_service.intake.mailroom.reading import GeometryOf
 from forms_service.issuing.layout import UnknownLayoutVersion
-from forms_service.storage.scans import PageStatus, ScanPage
+from forms_service.storage.scans import PageStatus, ScanBatch, ScanPage
+from ocr.manual import Alignment
 
 #: Most pages one bulk action takes (a screen of the exception queue is 50).
 MAX_BULK = 200
@@ -48,6 +50,7 @@ class BulkOutcome:
 @dataclass(frozen=True)
 class _Selected:
     id: str
+    batch_id: str
     sequence: int
     status: PageStatus
     document_id: str | None
@@ -61,9 +64,13 @@ class BulkActions:
     definitions: Mapping[str, FormDefinition]
     geometry: GeometryOf
 
-    assign: Callable[..., None]
+    clock: Callable[[], dt.datetime]
+    _assign_in: Callable[..., None]
     reject: Callable[..., None]
     requeue_page: Callable[..., None]
+
+    def _queue(self, page_ids: Iterable[str]) -> None:
+        raise NotImplementedError
 
     def assign_pages(self, page_ids: Sequence[str], document: str, *, actor: str) -> BulkOutcome:
         """Assign the selected pages to one document (by reference or id), in batch order.
@@ -102,12 +109,33 @@ class BulkActions:
                 params={"reference": reference, "pages": len(numbers)},
             )
         plan = _page_numbers(waiting, document_id, numbers)
-        return self._each(
-            selected,
-            lambda page: self.assign(
-                page.id, document_id, form_page=plan.get(page.id), actor=actor
-            ),
-        )
+        done: list[str] = []
+        skipped: list[Skipped] = []
+        now = self.clock()
+        # One transaction: no page of the letter is read (and its answer submitted without
+        # the others, as an operator's assignment forces) before all are assigned.
+        with self.sessions() as session, session.begin():
+            for batch_id in sorted({page.batch_id for page in selected}):
+                session.get(ScanBatch, batch_id, with_for_update=True)
+            for page in selected:
+                try:
+                    # Each check comes before the page is changed: a refusal leaves it as it was.
+                    self._assign_in(
+                        session,
+                        page.id,
+                        document_id,
+                        form_page=plan.get(page.id),
+                        actor=actor,
+                        alignment=Alignment.SQUARES.value,
+                        turn=None,
+                        now=now,
+                    )
+                except (Conflict, NotFound) as exc:
+                    skipped.append(_skipped(page, exc))
+                else:
+                    done.append(page.id)
+        self._queue(done)
+        return BulkOutcome(tuple(done), tuple(skipped))
 
     def reject_pages(self, page_ids: Sequence[str], reason: str, *, actor: str) -> BulkOutcome:
         """Reject the selected pages with one reason (each kept, as `reject`).
@@ -147,9 +175,8 @@ class BulkActions:
                 ).where(ScanPage.id.in_(ids))
             ).all()
         found = {
-            row.id: (
-                row.batch_id,
-                _Selected(row.id, row.sequence, row.status, row.document_id, row.form_page),
+            row.id: _Selected(
+                row.id, row.batch_id, row.sequence, row.status, row.document_id, row.form_page
             )
             for row in rows
         }
@@ -157,7 +184,7 @@ class BulkActions:
         if missing:
             raise NotFound("unknown scan page", field="pages")
         # In batch order: the pages of one letter follow each other.
-        return [page for _, page in sorted(found.values(), key=lambda f: (f[0], f[1].sequence))]
+        return sorted(found.values(), key=lambda page: (page.batch_id, page.sequence))
 
     @staticmethod
     def _each(selected: Sequence[_Selected], act: Callable[[_Selected], None]) -> BulkOutcome:

@@ -87,75 +87,102 @@ class OperatorActions:
             )
         now = self.clock()
         with self.sessions() as session, session.begin():
-            # The batch first, as the page jobs lock it (see PageJob._lock_batch_of in pages.py).
-            batch = self._lock_batch(session, page_id)
-            page = session.get(ScanPage, page_id, with_for_update=True)
-            if page is None:
-                raise NotFound("unknown scan page", field="page")
-            if page.status is not PageStatus.EXCEPTION:
-                raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
-            found = find_document(session, document)
-            if found is None:
-                raise NotFound("no document with this reference", field="document")
-            if found.status is DocumentStatus.REVOKED:
-                raise Conflict(f"document {found.reference} was withdrawn", field="document")
-            definition = self.definitions.get(found.form_id)
-            if definition is None:
-                raise NotFound("the document's form is no longer served", field="document")
-            # A page whose code was read keeps its layout; otherwise it is taken to be the
-            # letter as issued (documents issued before layout versions: version 1).
-            layout = page.layout_version or found.layout_version or 1
-            try:
-                numbers = [p.number for p in self.geometry(definition, layout).pages]
-            except UnknownLayoutVersion as exc:
-                raise Conflict(exc.message, field="document", params=exc.params) from exc
-            number = form_page or page.form_page or 1
-            if number not in numbers:
-                raise InvalidInput(
-                    N_("the form has pages %(first)s to %(last)s"),
-                    field="form_page",
-                    params={"first": numbers[0], "last": numbers[-1]},
-                )
-            page.document_id = found.id
-            page.form_id = found.form_id
-            page.form_version = definition.version
-            page.form_page = number
-            page.layout_version = layout
-            # An operator's "not blank" stands: the page is not set aside again when read.
-            kept = {"not_blank": True} if page.readings.get("not_blank") else {}
-            page.readings = {"alignment": alignment, "turn": turn, **kept}
-            page.assigned_by = actor
-            page.status = PageStatus.QUEUED
-            page.attempts = 0  # counted again from the operator's decision (pages.MAX_ATTEMPTS)
-            page.resolved_by = actor
-            page.resolved_at = now
-            page.updated_at = now
-            previous = page.exception
-            batch.status = BatchStatus.PROCESSING
-            audit.record(
+            self._assign_in(
                 session,
-                "scan_page_assigned",
+                page_id,
+                document,
+                form_page=form_page,
                 actor=actor,
-                at=now,
-                document_id=found.id,
-                detail={
-                    "page": page_id,
-                    "form_page": number,
-                    "exception": previous,
-                    "alignment": alignment,
-                    "turn": turn,
-                },
-            )
-            actions.record(
-                session,
-                batch.id,
-                Action.ASSIGNED,
-                actor=actor,
-                at=now,
-                page_id=page_id,
-                detail={"reference": found.reference, "form_page": number, "exception": previous},
+                alignment=alignment,
+                turn=turn,
+                now=now,
             )
         self._queue([page_id])
+
+    def _assign_in(
+        self,
+        session: Session,
+        page_id: str,
+        document: str,
+        *,
+        form_page: int | None,
+        actor: str,
+        alignment: str,
+        turn: int | None,
+        now: dt.datetime,
+    ) -> None:
+        """`assign`'s work inside the caller's transaction; the caller queues the page after.
+
+        Every check is made before the page is changed: a refusal leaves it as it was.
+        """
+        # The batch first, as the page jobs lock it (see PageJob._lock_batch_of in pages.py).
+        batch = self._lock_batch(session, page_id)
+        page = session.get(ScanPage, page_id, with_for_update=True)
+        if page is None:
+            raise NotFound("unknown scan page", field="page")
+        if page.status is not PageStatus.EXCEPTION:
+            raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
+        found = find_document(session, document)
+        if found is None:
+            raise NotFound("no document with this reference", field="document")
+        if found.status is DocumentStatus.REVOKED:
+            raise Conflict(f"document {found.reference} was withdrawn", field="document")
+        definition = self.definitions.get(found.form_id)
+        if definition is None:
+            raise NotFound("the document's form is no longer served", field="document")
+        # A page whose code was read keeps its layout; otherwise it is taken to be the
+        # letter as issued (documents issued before layout versions: version 1).
+        layout = page.layout_version or found.layout_version or 1
+        try:
+            numbers = [p.number for p in self.geometry(definition, layout).pages]
+        except UnknownLayoutVersion as exc:
+            raise Conflict(exc.message, field="document", params=exc.params) from exc
+        number = form_page or page.form_page or 1
+        if number not in numbers:
+            raise InvalidInput(
+                N_("the form has pages %(first)s to %(last)s"),
+                field="form_page",
+                params={"first": numbers[0], "last": numbers[-1]},
+            )
+        page.document_id = found.id
+        page.form_id = found.form_id
+        page.form_version = definition.version
+        page.form_page = number
+        page.layout_version = layout
+        # An operator's "not blank" stands: the page is not set aside again when read.
+        kept = {"not_blank": True} if page.readings.get("not_blank") else {}
+        page.readings = {"alignment": alignment, "turn": turn, **kept}
+        page.assigned_by = actor
+        page.status = PageStatus.QUEUED
+        page.attempts = 0  # counted again from the operator's decision (pages.MAX_ATTEMPTS)
+        page.resolved_by = actor
+        page.resolved_at = now
+        page.updated_at = now
+        previous = page.exception
+        batch.status = BatchStatus.PROCESSING
+        audit.record(
+            session,
+            "scan_page_assigned",
+            actor=actor,
+            at=now,
+            document_id=found.id,
+            detail={
+                "page": page_id,
+                "form_page": number,
+                "exception": previous,
+                "alignment": alignment,
+                "turn": turn,
+            },
+        )
+        actions.record(
+            session,
+            batch.id,
+            Action.ASSIGNED,
+            actor=actor,
+            at=now,
+            page_id=page_id,
+            detail={"reference": found.reference, "form_page": number, "exception": previous},
+        )
 
     def reject(self, page_id: str, reason: str, *, actor: str) -> None:
         """An operator sets a page aside for good (kept, never read again), saying why.

@@ -15,10 +15,10 @@ from forms_service.core.errors import FormsError
 from forms_service.intake.mailroom import actions, worklists
 from forms_service.intake.mailroom.bulk import BulkOutcome
 from forms_service.web.backoffice.auth import role_required
-from forms_service.web.backoffice.views import reason_of
 from forms_service.web.context import runtime
 from forms_service.web.mailroom.forms import ActionForm, BulkForm, RenameForm
 from forms_service.web.mailroom.views import _actor, _render_exceptions, blueprint
+from forms_service.web.refusals import said
 
 #: Lines of a batch's history per screen.
 HISTORY_SIZE = 50
@@ -80,7 +80,7 @@ def rename(batch_id: str) -> ResponseReturnValue:
     except FormsError as exc:
         if exc.status == 404:
             abort(404)
-        flash(reason_of(exc))
+        flash(said(exc))
         return redirect(url_for("mailroom.batch", batch_id=batch_id), code=303)
     flash(gettext("Batch renamed “%(name)s”.", name=name))
     return redirect(url_for("mailroom.batch", batch_id=batch_id), code=303)
@@ -99,7 +99,7 @@ def not_blank(page_id: str) -> ResponseReturnValue:
     try:
         rt.mailroom.not_blank(page_id, actor=_actor())
     except FormsError as exc:
-        flash(reason_of(exc))
+        flash(said(exc))
     else:
         flash(gettext("The page is read again as a page with something on it."))
     return redirect(url_for("mailroom.batch", batch_id=batch_id), code=303)
@@ -145,7 +145,7 @@ def bulk_assign() -> ResponseReturnValue:
             form.selected(), form.document.data, actor=_actor()
         )
     except FormsError as exc:
-        return _render_exceptions(error=reason_of(exc), status=exc.status, selected=form.selected())
+        return _render_exceptions(error=said(exc), status=exc.status, selected=form.selected())
     count = len(outcome.done)
     _said(
         outcome,
@@ -171,7 +171,7 @@ def bulk_reject() -> ResponseReturnValue:
             form.selected(), form.reason.data or "", actor=_actor()
         )
     except FormsError as exc:
-        return _render_exceptions(error=reason_of(exc), status=exc.status, selected=form.selected())
+        return _render_exceptions(error=said(exc), status=exc.status, selected=form.selected())
     count = len(outcome.done)
     _said(outcome, ngettext("%(num)s page rejected.", "%(num)s pages rejected.", count))
     return _back(form)
@@ -187,7 +187,7 @@ def bulk_requeue() -> ResponseReturnValue:
     try:
         outcome = runtime().mailroom.requeue_pages(form.selected(), actor=_actor())
     except FormsError as exc:
-        return _render_exceptions(error=reason_of(exc), status=exc.status, selected=form.selected())
+        return _render_exceptions(error=said(exc), status=exc.status, selected=form.selected())
     count = len(outcome.done)
     _said(
         outcome,
