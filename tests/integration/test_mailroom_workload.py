@@ -27,7 +27,7 @@ from PIL import Image
 from reportlab.pdfgen import canvas
 from sqlalchemy import event, select
 
-from forms_service.intake.mailroom import queries, worklists
+from forms_service.intake.mailroom import actions, queries, worklists
 from forms_service.intake.mailroom.service import Upload
 from forms_service.issuing.layout import CURRENT_LAYOUT
 from forms_service.issuing.pagecode import PageCodes
@@ -62,7 +62,10 @@ def _back_of_the_form() -> np.ndarray[Any, np.dtype[np.uint8]]:
     printed = IssuedForms().print_form(FORM, dpi=200)[0].image
     back = cv2.GaussianBlur(printed[:, ::-1].astype(np.float32), (0, 0), 1.5)
     through = 255 - (255 - back) * 0.12
-    return np.clip(np.minimum(through, scanner_white(5) + 9.0), 0, 255).astype(np.uint8)
+    page: np.ndarray[Any, np.dtype[np.uint8]] = np.clip(
+        np.minimum(through, scanner_white(5) + 9.0), 0, 255
+    ).astype(np.uint8)
+    return page
 
 
 def _no_code(seed: int = 0) -> np.ndarray[Any, np.dtype[np.uint8]]:
@@ -101,7 +104,7 @@ def _pages(runtime: Runtime, batch_id: str) -> list[ScanPage]:
 def _history(runtime: Runtime, batch_id: str) -> list[tuple[str, str, int | None]]:
     """(actor, action, page sequence) of the batch's history, oldest first."""
     with runtime.sessions() as session:
-        lines, _ = worklists.actions.of_batch(session, batch_id, limit=500)
+        lines, _ = actions.of_batch(session, batch_id, limit=500)
     return [(line.actor, line.action.value, line.sequence) for line in reversed(lines)]
 
 
@@ -206,10 +209,11 @@ def test_a_page_decoded_before_thumbnails_gets_one_on_its_first_request_only(
     # Kept: its key is the page's now (the store is content-addressed: the same bytes as
     # the thumbnail made when the page was decoded), and the next request reads it.
     (kept,) = _pages(runtime, received.id)
-    assert kept.thumb_key == page.thumb_key and runtime.files.get(kept.thumb_key) == first.data
-    stored = _files(app_settings)
+    assert kept.thumb_key and kept.thumb_key == page.thumb_key
+    assert runtime.files.get(kept.thumb_key) == first.data
+    files = _files(app_settings)
     assert client.get(f"/mailroom/pages/{page.id}/thumbnail").data == first.data
-    assert _files(app_settings) == stored
+    assert _files(app_settings) == files
     assert client.get(f"/mailroom/pages/{new_document_id()}/thumbnail").status_code == 404
 
 
@@ -477,3 +481,38 @@ def test_a_batch_of_hundreds_of_pages_is_shown_a_screen_at_a_time_with_bounded_q
     queue = client.get(f"/mailroom/exceptions?batch={received.id}&exception=unreadable_code")
     assert queue.text.count('name="pages"') == 8
     assert 'data-filter-code="unreadable_code"' in queue.text
+
+
+def test_the_api_and_the_cli_name_a_batch_and_say_its_name(
+    client: FlaskClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    from forms_service.cli import cli
+    from tests.integration.reviewing import add_token
+
+    token = add_token(runtime, "scanner", ["mailroom"])
+    sent = client.post(
+        "/api/v1/scans",
+        data={"name": "Lot API 3", "files": [(io.BytesIO(_titled_pdf("Lot 9")), "a.pdf")]},
+        headers={"Authorization": f"Bearer {token}"},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 202, sent.text[:300]
+    assert (sent.get_json()["name"], sent.get_json()["name_source"]) == ("Lot API 3", "operator")
+    unnamed = client.post(
+        "/api/v1/scans",
+        data={"files": [(io.BytesIO(_titled_pdf("Lot 9")), "a.pdf")]},
+        headers={"Authorization": f"Bearer {token}"},
+        content_type="multipart/form-data",
+    )
+    assert (unnamed.get_json()["name"], unnamed.get_json()["name_source"]) == (
+        "Lot 9",
+        "scanner_title",
+    )
+    path = tmp_path / "morning.pdf"
+    path.write_bytes(_titled_pdf("untitled"))
+    runner = client.application.test_cli_runner()
+    assert runner.invoke(cli, ["mailroom", "import", str(path)]).exit_code == 0
+    assert runner.invoke(cli, ["mailroom", "import", "--name", "Tri 2", str(path)]).exit_code == 0
+    with runtime.sessions() as session:
+        names = [b.name for b in queries.batches(session)]
+    assert names[:2] == ["Tri 2", "morning"]

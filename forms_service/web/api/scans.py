@@ -38,7 +38,13 @@ _UPLOAD_BODY = {
                         "type": "array",
                         "items": {"type": "string", "format": "binary"},
                         "description": "PDF, TIFF, PNG or JPEG files; one batch",
-                    }
+                    },
+                    "name": {
+                        "type": "string",
+                        "maxLength": 120,
+                        "description": "the batch's name (else its scanner's: the first "
+                        "file's PDF /Title or TIFF DocumentName, else the file's name)",
+                    },
                 },
                 "required": ["files"],
             }
@@ -69,7 +75,9 @@ def scans_create() -> Any:
     """
     mailroom = runtime().mailroom
     with spooled(files_of()) as uploads:
-        received = mailroom.receive(uploads, source="api", actor=str(g.api_actor))
+        received = mailroom.receive(
+            uploads, source="api", actor=str(g.api_actor), name=request.form.get("name")
+        )
     with runtime().sessions() as session:
         return queries.batch(session, received.id)
 

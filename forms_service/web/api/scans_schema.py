@@ -27,6 +27,13 @@ class ScanBatchSummarySchema(Schema):
 
     id = fields.String()
     source = fields.String()
+    name = fields.String(
+        allow_none=True,
+        metadata={"description": "the batch's name: given with it, else its scanner's or file's"},
+    )
+    name_source = fields.String(
+        allow_none=True, metadata={"description": "operator, scanner_title or file_name"}
+    )
     status = fields.String(metadata={"description": "processing or done"})
     created_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
