@@ -508,6 +508,21 @@ def test_the_api_and_the_cli_name_a_batch_and_say_its_name(
         "Lot 9",
         "scanner_title",
     )
+    # A batch's pages through the API, a screen at a time (pages_total counts them all).
+    white = np.full((2339, 1654), 250, dtype=np.uint8)
+    three = client.post(
+        "/api/v1/scans",
+        data={"files": [(io.BytesIO(as_pdf([white, white, white])), "three.pdf")]},
+        headers={"Authorization": f"Bearer {token}"},
+        content_type="multipart/form-data",
+    ).get_json()
+    paged = client.get(
+        f"/api/v1/scans/{three['id']}?limit=2&offset=1",
+        headers={"Authorization": f"Bearer {token}"},
+    ).get_json()
+    assert paged["pages_total"] == 3
+    assert [p["sequence"] for p in paged["pages"]] == [2, 3]
+    assert {p["exception"] for p in paged["pages"]} == {"blank_page"}
     path = tmp_path / "morning.pdf"
     path.write_bytes(_titled_pdf("untitled"))
     runner = client.application.test_cli_runner()

@@ -269,8 +269,10 @@ def batches(session: Session, *, limit: int = 50, offset: int = 0) -> list[Batch
     return [_batch_view(b, counts[b.id], returns) for b in found]
 
 
-def batch(session: Session, batch_id: str) -> BatchView:
-    """One batch with every page's progress.
+def batch(
+    session: Session, batch_id: str, *, limit: int | None = None, offset: int = 0
+) -> BatchView:
+    """One batch with its pages' progress: every page, or `limit` of them from `offset`.
 
     Raises:
         NotFound: no such batch.
@@ -278,7 +280,19 @@ def batch(session: Session, batch_id: str) -> BatchView:
     found = session.get(ScanBatch, batch_id)
     if found is None:
         raise NotFound("unknown batch", field="batch")
-    pages = list(found.pages)
+    if limit is None:
+        pages = list(found.pages)
+    else:
+        pages = list(
+            session.execute(
+                select(ScanPage)
+                .options(joinedload(ScanPage.file))
+                .where(ScanPage.batch_id == batch_id)
+                .order_by(ScanPage.sequence)
+                .limit(limit)
+                .offset(offset)
+            ).scalars()
+        )
     references = _references(session, pages)
     returns = _returns(session, [batch_id] if found.pdf_return_id else [])
     view = _batch_view(found, _counts(session, [batch_id])[batch_id], returns)

@@ -65,6 +65,13 @@ class ScanBatchQuerySchema(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
 
 
+class ScanBatchDetailQuerySchema(Schema):
+    """Which of a batch's pages to show, in batch order (`pages_total` counts them all)."""
+
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+
+
 class ScanBatchPageSchema(Schema):
     """A page of batches, without their pages (ask a batch for those)."""
 
