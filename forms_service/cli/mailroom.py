@@ -28,11 +28,12 @@ def mailroom() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Watch this folder: each new file is a batch, then moves to done/ or failed/.",
 )
+@click.option("--name", default=None, help="The batch's name (else the scanner's or the file's).")
 @click.option("--once", is_flag=True, help="With --watch: take what is there now and stop.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between looks.")
 @with_appcontext
 def mailroom_import(
-    files: tuple[Path, ...], folder: Path | None, once: bool, interval: float
+    files: tuple[Path, ...], folder: Path | None, name: str | None, once: bool, interval: float
 ) -> None:
     """Store FILE… as one batch (PDF, TIFF, PNG, JPEG), or watch a folder; pages are read as jobs."""
     if bool(files) == bool(folder):
@@ -41,7 +42,7 @@ def mailroom_import(
     if files:
         # By path: counted and stored from disk, up to MAILROOM_MAX_BATCH_BYTES in all.
         uploads = [Upload(path.name, path=path) for path in files]
-        batch = service.receive(uploads, source="cli", actor="cli")
+        batch = service.receive(uploads, source="cli", actor="cli", name=name)
         click.echo(f"batch {batch.id}: {batch.files} file(s), {batch.pages} page(s) queued")
         return
     assert folder is not None  # noqa: S101 - checked above

@@ -55,6 +55,10 @@ class ScanBatch(Base):
     finished_at: Mapped[dt.datetime | None]
     #: The flattened PDF return (`pdf_returns.id`) this batch reads, for source `pdf_return`.
     pdf_return_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    #: The batch's name: an operator's, or the scanner's (a PDF's /Title, the first file's
+    #: name); `name_source` says which ("operator", "scanner_title", "file_name").
+    name: Mapped[str | None] = mapped_column(String(120))
+    name_source: Mapped[str | None] = mapped_column(String(16))
 
     files: Mapped[list[ScanFile]] = relationship(
         back_populates="batch", order_by="ScanFile.position"
@@ -85,7 +89,11 @@ class ScanPage(Base):
     """One page of a batch: one job, its progress, what it was identified as and read."""
 
     __tablename__ = "scan_pages"
-    __table_args__ = (Index("ix_scan_pages_document_page", "document_id", "form_page"),)
+    __table_args__ = (
+        Index("ix_scan_pages_document_page", "document_id", "form_page"),
+        # A batch's pages of one status in order: its set-aside and exception lists, paged.
+        Index("ix_scan_pages_batch_status", "batch_id", "status", "sequence"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     batch_id: Mapped[str] = mapped_column(ForeignKey("scan_batches.id"), index=True)
@@ -97,6 +105,8 @@ class ScanPage(Base):
     status: Mapped[PageStatus] = mapped_column(_enum(PageStatus), index=True)
     #: The page raster (PNG) once decoded, for the operator and the crops.
     image_key: Mapped[str | None] = mapped_column(String(80))
+    #: A small PNG of the page (THUMBNAIL_WIDTH px wide), made once when it is decoded.
+    thumb_key: Mapped[str | None] = mapped_column(String(80))
     document_id: Mapped[str | None] = mapped_column(String(32))
     form_id: Mapped[str | None] = mapped_column(String(64))
     form_version: Mapped[int | None] = mapped_column(Integer)
@@ -122,6 +132,30 @@ class ScanPage(Base):
 
     batch: Mapped[ScanBatch] = relationship(back_populates="pages")
     file: Mapped[ScanFile] = relationship()
+
+
+class ScanPageAction(Base):
+    """Who did what to a page of a batch, and when: the batch's history as operators read it.
+
+    Every operator action (assign, reject, requeue, "not blank", a batch renamed) and every
+    page the mailroom set aside by itself is one row, in the transaction of the action; the
+    audit chain records the same events for the record.
+    """
+
+    __tablename__ = "scan_page_actions"
+    __table_args__ = (
+        Index("ix_scan_page_actions_batch_at", "batch_id", "at"),
+        Index("ix_scan_page_actions_page", "page_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("scan_batches.id"))
+    #: None for an action on the whole batch (renamed).
+    page_id: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class OcrCorrection(Base):

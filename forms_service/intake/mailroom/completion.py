@@ -26,7 +26,7 @@ from forms_service.storage.model import (
     Submission,
     SubmissionStatus,
 )
-from forms_service.storage.scans import PageStatus, ScanPage
+from forms_service.storage.scans import PENDING_PAGE_STATUSES, PageStatus, ScanPage
 
 #: A page read, waiting for the document's other pages after its batch ended.
 MISSING_PAGES = "missing_pages"
@@ -68,6 +68,10 @@ def complete(
     present = {p.form_page for p in pages}
     forced = any(p.assigned_by for p in pages)
     if not expected <= present and not forced:
+        return None
+    if not expected <= present and _pages_on_their_way(session, document.id):
+        # Pages an operator assigned together (bulk.py) are read one by one: the last read
+        # submits them all, not the first one alone.
         return None
     zones = [zone for p in pages for zone in p.readings.get("zones", [])]
     # Pages of a flattened PDF return answer on the PDF channel, letters on paper.
@@ -128,3 +132,18 @@ def complete(
         },
     )
     return submission.id
+
+
+def _pages_on_their_way(session: Session, document_id: str) -> bool:
+    """Whether a page of the document is queued or being read (assigned to it by an operator)."""
+    return (
+        session.execute(
+            select(ScanPage.id)
+            .where(
+                ScanPage.document_id == document_id,
+                ScanPage.status.in_(PENDING_PAGE_STATUSES),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )

@@ -44,6 +44,12 @@ MARK_AREA_MM2 = 0.4
 BLANK_MARKS = 8
 WORD_GAP_MM = 3.0
 WRITING_MM = 4.0
+#: How much darker than the paper a faint mark is (0..255): print showing through from the
+#: back of the sheet. A page blank at INK_CONTRAST with such marks is near-blank.
+FAINT_CONTRAST = 18
+#: Band along the edges (mm) left out when faint marks are looked for: a scanner lid's
+#: shadow fades over several millimetres there, as faint as show-through.
+FAINT_EDGE_MM = 12.0
 
 GrayImage = npt.NDArray[np.uint8]
 
@@ -149,8 +155,18 @@ def _count_pdf_pages(content: Source) -> int:
         document.close()
 
 
-def load_page(content: bytes, media_type: str, index: int, *, dpi: int = RENDER_DPI) -> GrayImage:
+def load_page(
+    content: bytes,
+    media_type: str,
+    index: int,
+    *,
+    dpi: int = RENDER_DPI,
+    check_blank: bool = True,
+) -> GrayImage:
     """Decode page `index` (0-based) of a file to a grayscale image (0 black .. 255 white).
+
+    With `check_blank` False a blank page is returned like any other (the page job keeps
+    its image and thumbnail first, then asks `blank_problem`).
 
     Raises:
         PageProblem: protected or corrupt PDF, corrupt image, too many pixels, blank page.
@@ -159,9 +175,37 @@ def load_page(content: bytes, media_type: str, index: int, *, dpi: int = RENDER_
         gray = _render_pdf_page(content, index, dpi)
     else:
         gray = _decode_frame(content, index)
-    if is_blank(gray):
-        raise PageProblem("blank_page", N_("the page is blank (nothing printed or written on it)"))
+    if check_blank:
+        problem = blank_problem(gray)
+        if problem is not None:
+            raise problem
     return gray
+
+
+def blank_problem(gray: GrayImage) -> PageProblem | None:
+    """Why a page is set aside as blank or near-blank, None when something is on it.
+
+    Near-blank is a page that is blank by `is_blank` but shows faint structure: print
+    showing through from the other side of the sheet (the back of a form), a separator
+    sheet's faint rules. Both need no operator; the reason says which it was.
+    """
+    ink = _ink(gray)
+    if not _blank(ink > INK_CONTRAST, gray.shape):
+        return None
+    # Faint marks are looked for at half the resolution (show-through is blurred by the
+    # paper anyway): a quarter of the pixels to label on every blank page.
+    faint = cv2.resize(
+        ink.clip(0, 255).astype(np.uint8), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA
+    )
+    if _blank(faint > FAINT_CONTRAST, faint.shape, FAINT_EDGE_MM):
+        return PageProblem("blank_page", N_("the page is blank (nothing printed or written on it)"))
+    return PageProblem(
+        "near_blank_page",
+        N_(
+            "the page is almost blank: only faint marks, such as print showing through from "
+            "the other side of the sheet or a separator sheet"
+        ),
+    )
 
 
 def is_blank(gray: GrayImage) -> bool:
@@ -169,9 +213,15 @@ def is_blank(gray: GrayImage) -> bool:
 
     Ink is what is clearly darker than the paper around it (the paper level is measured
     locally, so a light edge shadow is paper). The outer EDGE_MM of the scan (the sheet's
-    edge, a dark border) and marks smaller than dust (MARK_MM, MARK_AREA_MM2) are dropped; a page with fewer than BLANK_MARKS marks left, none of them WRITING_MM long,
-    is blank. The size of a millimetre is taken from the page (an A4 sheet).
+    edge, a dark border) and marks smaller than dust (MARK_MM, MARK_AREA_MM2) are dropped; a
+    page with fewer than BLANK_MARKS marks left, none of them WRITING_MM long, is blank. The
+    size of a millimetre is taken from the page (an A4 sheet).
     """
+    return _blank(_ink(gray) > INK_CONTRAST, gray.shape)
+
+
+def _ink(gray: GrayImage) -> npt.NDArray[np.int16]:
+    """How much darker than the paper around it each pixel is (0 or less: paper)."""
     height, width = gray.shape
     per_mm = max(height, width) / 297
     # The paper level: the page without its ink (a local maximum over 10 mm), smoothed, on
@@ -180,20 +230,28 @@ def is_blank(gray: GrayImage) -> bool:
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     paper_small = cv2.blur(cv2.dilate(small, np.ones((5, 5), np.uint8)), (5, 5))
     paper = cv2.resize(paper_small, (width, height), interpolation=cv2.INTER_LINEAR)
-    ink = (paper.astype(np.int16) - gray.astype(np.int16) > INK_CONTRAST).astype(np.uint8)
-    # The sheet's edge and the scanner's border lie in the outer EDGE_MM: nothing is printed there.
-    edge = round(EDGE_MM * per_mm)
+    return paper.astype(np.int16) - gray.astype(np.int16)
+
+
+def _blank(mask: npt.NDArray[np.bool_], shape: tuple[int, ...], edge_mm: float = EDGE_MM) -> bool:
+    """Whether an ink mask holds nothing but dust (see `is_blank`), `edge_mm` left out."""
+    height, width = shape[:2]
+    per_mm = max(height, width) / 297
+    ink = mask.astype(np.uint8)
+    # The sheet's edge and the scanner's border lie in the outer band: nothing is printed there.
+    edge = round(edge_mm * per_mm)
     ink[:edge, :] = ink[height - edge :, :] = 0
     ink[:, :edge] = ink[:, width - edge :] = 0
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    boxes: list[list[float]] = []
-    for label in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[label])
-        if max(w, h) < MARK_MM * per_mm or area < MARK_AREA_MM2 * per_mm**2:
-            continue
-        boxes.append([x, y, x + w, y + h])
-        if len(boxes) >= BLANK_MARKS:
-            return False
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    # Marks smaller than dust are dropped (whole arrays: salt noise is thousands of specks).
+    x, y, w, h, area = (stats[1:, i] for i in range(5))
+    kept = (np.maximum(w, h) >= MARK_MM * per_mm) & (area >= MARK_AREA_MM2 * per_mm**2)
+    if int(kept.sum()) >= BLANK_MARKS:
+        return False
+    boxes = [
+        [float(left), float(top), float(left + width), float(top + height)]
+        for left, top, width, height in zip(x[kept], y[kept], w[kept], h[kept], strict=True)
+    ]
     # Marks close together are one word (letters, strokes of a signature); dust is scattered.
     words = _groups(boxes, WORD_GAP_MM * per_mm)
     return all(

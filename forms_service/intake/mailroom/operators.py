@@ -1,4 +1,10 @@
-"""What mailroom operators do with the exception queue: assign a page to a document, or reject it."""
+"""What mailroom operators do with pages and batches: assign, reject, read again, not blank, name.
+
+A waiting page is assigned to a document or rejected, or read again; a page the mailroom set
+aside as blank may be said not blank; a batch may be named.
+
+Each action is an audit event and a line of its batch's history (actions.py), with who and when.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ from forms_service.audit import service as audit
 from forms_service.core.errors import Conflict, InvalidInput, NotFound
 from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
-from forms_service.intake.mailroom import reasons, returns
+from forms_service.intake.mailroom import actions, naming, reasons, returns
+from forms_service.intake.mailroom.actions import Action
 from forms_service.intake.mailroom.reading import GeometryOf
 from forms_service.issuing.layout import UnknownLayoutVersion
 from forms_service.issuing.tokens import normalise_reference
@@ -21,6 +28,8 @@ from forms_service.storage.scans import BatchStatus, PageStatus, ScanBatch, Scan
 from ocr.manual import Alignment
 
 MAX_REASON = 200
+#: Exceptions of pages the mailroom sets aside as blank, which an operator may read again.
+BLANK_CODES = frozenset({"blank_page", "near_blank_page"})
 #: The ways an operator may have an assigned page aligned.
 ALIGNMENTS = tuple(a.value for a in Alignment)
 #: Quarter turns (degrees counter-clockwise) an operator may give a page aligned on its frame.
@@ -78,64 +87,102 @@ class OperatorActions:
             )
         now = self.clock()
         with self.sessions() as session, session.begin():
-            # The batch first, as the page jobs lock it (see PageJob._lock_batch_of in pages.py).
-            batch = self._lock_batch(session, page_id)
-            page = session.get(ScanPage, page_id, with_for_update=True)
-            if page is None:
-                raise NotFound("unknown scan page", field="page")
-            if page.status is not PageStatus.EXCEPTION:
-                raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
-            found = find_document(session, document)
-            if found is None:
-                raise NotFound("no document with this reference", field="document")
-            if found.status is DocumentStatus.REVOKED:
-                raise Conflict(f"document {found.reference} was withdrawn", field="document")
-            definition = self.definitions.get(found.form_id)
-            if definition is None:
-                raise NotFound("the document's form is no longer served", field="document")
-            # A page whose code was read keeps its layout; otherwise it is taken to be the
-            # letter as issued (documents issued before layout versions: version 1).
-            layout = page.layout_version or found.layout_version or 1
-            try:
-                numbers = [p.number for p in self.geometry(definition, layout).pages]
-            except UnknownLayoutVersion as exc:
-                raise Conflict(exc.message, field="document", params=exc.params) from exc
-            number = form_page or page.form_page or 1
-            if number not in numbers:
-                raise InvalidInput(
-                    N_("the form has pages %(first)s to %(last)s"),
-                    field="form_page",
-                    params={"first": numbers[0], "last": numbers[-1]},
-                )
-            page.document_id = found.id
-            page.form_id = found.form_id
-            page.form_version = definition.version
-            page.form_page = number
-            page.layout_version = layout
-            page.readings = {"alignment": alignment, "turn": turn}
-            page.assigned_by = actor
-            page.status = PageStatus.QUEUED
-            page.attempts = 0  # counted again from the operator's decision (pages.MAX_ATTEMPTS)
-            page.resolved_by = actor
-            page.resolved_at = now
-            page.updated_at = now
-            previous = page.exception
-            batch.status = BatchStatus.PROCESSING
-            audit.record(
+            self._assign_in(
                 session,
-                "scan_page_assigned",
+                page_id,
+                document,
+                form_page=form_page,
                 actor=actor,
-                at=now,
-                document_id=found.id,
-                detail={
-                    "page": page_id,
-                    "form_page": number,
-                    "exception": previous,
-                    "alignment": alignment,
-                    "turn": turn,
-                },
+                alignment=alignment,
+                turn=turn,
+                now=now,
             )
         self._queue([page_id])
+
+    def _assign_in(
+        self,
+        session: Session,
+        page_id: str,
+        document: str,
+        *,
+        form_page: int | None,
+        actor: str,
+        alignment: str,
+        turn: int | None,
+        now: dt.datetime,
+    ) -> None:
+        """`assign`'s work inside the caller's transaction; the caller queues the page after.
+
+        Every check is made before the page is changed: a refusal leaves it as it was.
+        """
+        # The batch first, as the page jobs lock it (see PageJob._lock_batch_of in pages.py).
+        batch = self._lock_batch(session, page_id)
+        page = session.get(ScanPage, page_id, with_for_update=True)
+        if page is None:
+            raise NotFound("unknown scan page", field="page")
+        if page.status is not PageStatus.EXCEPTION:
+            raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
+        found = find_document(session, document)
+        if found is None:
+            raise NotFound("no document with this reference", field="document")
+        if found.status is DocumentStatus.REVOKED:
+            raise Conflict(f"document {found.reference} was withdrawn", field="document")
+        definition = self.definitions.get(found.form_id)
+        if definition is None:
+            raise NotFound("the document's form is no longer served", field="document")
+        # A page whose code was read keeps its layout; otherwise it is taken to be the
+        # letter as issued (documents issued before layout versions: version 1).
+        layout = page.layout_version or found.layout_version or 1
+        try:
+            numbers = [p.number for p in self.geometry(definition, layout).pages]
+        except UnknownLayoutVersion as exc:
+            raise Conflict(exc.message, field="document", params=exc.params) from exc
+        number = form_page or page.form_page or 1
+        if number not in numbers:
+            raise InvalidInput(
+                N_("the form has pages %(first)s to %(last)s"),
+                field="form_page",
+                params={"first": numbers[0], "last": numbers[-1]},
+            )
+        page.document_id = found.id
+        page.form_id = found.form_id
+        page.form_version = definition.version
+        page.form_page = number
+        page.layout_version = layout
+        # An operator's "not blank" stands: the page is not set aside again when read.
+        kept = {"not_blank": True} if page.readings.get("not_blank") else {}
+        page.readings = {"alignment": alignment, "turn": turn, **kept}
+        page.assigned_by = actor
+        page.status = PageStatus.QUEUED
+        page.attempts = 0  # counted again from the operator's decision (pages.MAX_ATTEMPTS)
+        page.resolved_by = actor
+        page.resolved_at = now
+        page.updated_at = now
+        previous = page.exception
+        batch.status = BatchStatus.PROCESSING
+        audit.record(
+            session,
+            "scan_page_assigned",
+            actor=actor,
+            at=now,
+            document_id=found.id,
+            detail={
+                "page": page_id,
+                "form_page": number,
+                "exception": previous,
+                "alignment": alignment,
+                "turn": turn,
+            },
+        )
+        actions.record(
+            session,
+            batch.id,
+            Action.ASSIGNED,
+            actor=actor,
+            at=now,
+            page_id=page_id,
+            detail={"reference": found.reference, "form_page": number, "exception": previous},
+        )
 
     def reject(self, page_id: str, reason: str, *, actor: str) -> None:
         """An operator sets a page aside for good (kept, never read again), saying why.
@@ -153,12 +200,21 @@ class OperatorActions:
         now = self.clock()
         with self.sessions() as session, session.begin():
             # The batch first, then the page and its PDF return, as the page jobs lock them.
-            self._lock_batch(session, page_id)
+            batch = self._lock_batch(session, page_id)
             page = session.get(ScanPage, page_id, with_for_update=True)
             if page is None:
                 raise NotFound("unknown scan page", field="page")
             if page.status is not PageStatus.EXCEPTION:
                 raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
+            actions.record(
+                session,
+                batch.id,
+                Action.REJECTED,
+                actor=actor,
+                at=now,
+                page_id=page_id,
+                detail={"exception": page.exception, "reason": reason},
+            )
             page.status = PageStatus.REJECTED
             reasons.record_rejection(page, reason)
             page.resolved_by = actor
@@ -175,6 +231,143 @@ class OperatorActions:
                 document_id=page.document_id,
                 detail={"page": page_id, "exception": page.exception, "reason": reason},
             )
+
+    def requeue_page(self, page_id: str, *, actor: str) -> None:
+        """An operator has a waiting page read again from its scan, as it came in.
+
+        For a page whose problem is gone (an internal error fixed, a form version served
+        again, a worker lost): its identity is found again from its code, unless an operator
+        assigned it, and its attempts are counted from zero.
+
+        Raises:
+            NotFound: no such page. Conflict: not waiting.
+        """
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            batch = self._lock_batch(session, page_id)
+            page = session.get(ScanPage, page_id, with_for_update=True)
+            if page is None:
+                raise NotFound("unknown scan page", field="page")
+            if page.status is not PageStatus.EXCEPTION:
+                raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
+            previous = page.exception
+            page.status = PageStatus.QUEUED
+            page.exception = None
+            reasons.record(page, None)
+            page.attempts = 0
+            page.updated_at = now
+            batch.status = BatchStatus.PROCESSING
+            audit.record(
+                session,
+                "scan_page_requeued",
+                actor=actor,
+                at=now,
+                document_id=page.document_id,
+                detail={"page": page_id, "exception": previous},
+            )
+            actions.record(
+                session,
+                batch.id,
+                Action.REQUEUED,
+                actor=actor,
+                at=now,
+                page_id=page_id,
+                detail={"exception": previous},
+            )
+        self._queue([page_id])
+
+    def not_blank(self, page_id: str, *, actor: str) -> None:
+        """An operator says a page the mailroom set aside as blank is not: it is read again.
+
+        Its blankness is not checked again (an operator's decision stands, also when the page
+        is assigned later); what it becomes (read, or waiting with its own reason) follows.
+
+        Raises:
+            NotFound: no such page. Conflict: the page was not set aside as blank, or it is
+            a page of a PDF return (whose outcome was already written back).
+        """
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            batch = self._lock_batch(session, page_id)
+            page = session.get(ScanPage, page_id, with_for_update=True)
+            if page is None:
+                raise NotFound("unknown scan page", field="page")
+            set_aside = page.status is PageStatus.REJECTED and page.resolved_by == actions.MAILROOM
+            if not set_aside or page.exception not in BLANK_CODES:
+                raise Conflict(
+                    N_("this page was not set aside as blank by the mailroom"), field="page"
+                )
+            if batch.pdf_return_id is not None:
+                raise Conflict(
+                    N_("a page of a PDF return cannot be read again: ask the customer to send it"),
+                    field="page",
+                )
+            previous = page.exception
+            page.status = PageStatus.QUEUED
+            page.readings = {**page.readings, "not_blank": True}
+            page.exception = None
+            reasons.record(page, None)
+            page.attempts = 0
+            page.resolved_by = None
+            page.resolved_at = None
+            page.updated_at = now
+            batch.status = BatchStatus.PROCESSING
+            audit.record(
+                session,
+                "scan_page_not_blank",
+                actor=actor,
+                at=now,
+                detail={"page": page_id, "exception": previous},
+            )
+            actions.record(
+                session,
+                batch.id,
+                Action.NOT_BLANK,
+                actor=actor,
+                at=now,
+                page_id=page_id,
+                detail={"exception": previous},
+            )
+        self._queue([page_id])
+
+    def rename_batch(self, batch_id: str, name: str, *, actor: str) -> str:
+        """An operator names a batch (or renames it); the name kept, tidied, is returned.
+
+        Raises:
+            NotFound: no such batch. InvalidInput: an empty or too long name.
+        """
+        tidy = naming.tidy(name)
+        if not tidy:
+            raise InvalidInput(N_("give the batch a name"), field="name")
+        if len(" ".join(name.split())) > naming.MAX_NAME:
+            raise InvalidInput(
+                N_("at most %(max)s characters"), field="name", params={"max": naming.MAX_NAME}
+            )
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            batch = session.get(ScanBatch, batch_id, with_for_update=True)
+            if batch is None:
+                raise NotFound("unknown batch", field="batch")
+            before = batch.name
+            batch.name, batch.name_source = tidy, naming.OPERATOR
+            audit.record(
+                session,
+                "scan_batch_renamed",
+                actor=actor,
+                at=now,
+                before=before,
+                after=tidy,
+                detail={"batch": batch_id},
+            )
+            actions.record(
+                session,
+                batch_id,
+                Action.RENAMED,
+                actor=actor,
+                at=now,
+                detail={"before": before, "after": tidy},
+            )
+        return tidy
 
     @staticmethod
     def _lock_batch(session: Session, page_id: str) -> ScanBatch:

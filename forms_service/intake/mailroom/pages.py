@@ -19,9 +19,10 @@ from forms_service.core.clock import Clock
 from forms_service.core.errors import NotFound
 from forms_service.core.i18n import N_
 from forms_service.definitions.model import Channel, FormDefinition
-from forms_service.intake.mailroom import completion, reasons, returns
+from forms_service.intake.mailroom import actions, completion, reasons, returns
+from forms_service.intake.mailroom.actions import Action
 from forms_service.intake.mailroom.completion import MISSING_PAGES
-from forms_service.intake.mailroom.files import PageProblem, load_page
+from forms_service.intake.mailroom.files import PageProblem, blank_problem, load_page
 from forms_service.intake.mailroom.identification import (
     Identity,
     PageException,
@@ -34,6 +35,7 @@ from forms_service.intake.mailroom.reading import (
     GeometryOf,
     ReadingSettings,
     page_png,
+    page_thumbnail,
     read_scanned_page,
 )
 from forms_service.intake.mailroom.reasons import Reason
@@ -57,8 +59,9 @@ log = logging.getLogger(__name__)
 #: Called after commit with a new submission's id (the change-set proposal).
 ProposeHook = Callable[[str], object]
 #: Page problems that need no operator: the page is kept, set aside as rejected (a covering
-#: letter sent back, a blank sheet: nothing on it but dust, see files.is_blank).
-SET_ASIDE = frozenset({"covering_letter", "blank_page"})
+#: letter sent back, a blank sheet: nothing on it but dust, see files.is_blank; a near-blank
+#: one: the back of a sheet, a separator, see files.blank_problem).
+SET_ASIDE = frozenset({"covering_letter", "blank_page", "near_blank_page"})
 #: Runs of a page's job that may start without settling it (a worker killed or lost while
 #: reading it) before the page goes to an operator instead: a page that kills its worker
 #: every time would otherwise be sent again by every `requeue`, and its batch (and the PDF
@@ -112,6 +115,8 @@ class PageJob:
             # How the operator who assigned the page chose to align it (operators.assign).
             alignment = Alignment(page.readings.get("alignment", Alignment.SQUARES.value))
             turn = page.readings.get("turn")
+            # An operator said this page is not blank (operators.not_blank): read it anyway.
+            not_blank = bool(page.readings.get("not_blank"))
             # A flattened PDF return answers on the PDF channel: its PDF-only fields count.
             channel = Channel.PDF if page.batch.pdf_return_id else Channel.PAPER
         if lost:
@@ -129,9 +134,15 @@ class PageJob:
                 None,
             )
         image_key: str | None = None
+        thumb_key: str | None = None
         try:
-            gray = load_page(self.files.get(file_key), media_type, index)
+            gray = load_page(self.files.get(file_key), media_type, index, check_blank=False)
+            # Kept before anything is decided, blank pages too: the screens show them.
             image_key = self.files.put(page_png(gray), suffix=".png")
+            thumb_key = self.files.put(page_thumbnail(gray), suffix=".png")
+            problem = None if not_blank else blank_problem(gray)
+            if problem is not None:
+                raise problem
             result = read_scanned_page(
                 gray,
                 identify_payload=self._identify,
@@ -148,7 +159,9 @@ class PageJob:
             )
         except (PageProblem, PageException) as exc:
             document_id = getattr(exc, "document_id", None)
-            return self._settle_exception(page_id, exc.code, exc.why, image_key, document_id)
+            return self._settle_exception(
+                page_id, exc.code, exc.why, image_key, document_id, thumb_key
+            )
         except Exception:  # one broken page must not stop the batch; it waits for a person
             log.exception("scan page %s could not be read", page_id)
             return self._settle_exception(
@@ -161,8 +174,11 @@ class PageJob:
                 ),
                 image_key,
                 None,
+                thumb_key,
             )
-        return self._settle_read(page_id, image_key, result.identity, result.zones, result.rotation)
+        return self._settle_read(
+            page_id, image_key, thumb_key, result.identity, result.zones, result.rotation
+        )
 
     def _identify(self, payload: str) -> Identity:
         with self.sessions() as session:
@@ -204,6 +220,7 @@ class PageJob:
         reason: Reason,
         image_key: str | None,
         document_id: str | None,
+        thumb_key: str | None = None,
     ) -> PageStatus:
         with self.sessions() as session, session.begin():
             self._lock_batch_of(session, page_id)
@@ -215,14 +232,24 @@ class PageJob:
             page.exception = code
             reasons.record(page, reason)
             page.image_key = image_key or page.image_key
+            page.thumb_key = thumb_key or page.thumb_key
             page.document_id = page.document_id or document_id
             page.updated_at = self.clock()
             if code in SET_ASIDE:
                 # Kept and shown in the batch, but no operator needs to look at it.
                 page.status = PageStatus.REJECTED
-                page.resolved_by = "mailroom"
+                page.resolved_by = actions.MAILROOM
                 page.resolved_at = page.updated_at
                 returns.settle(session, [page.batch_id], now=page.updated_at)
+                actions.record(
+                    session,
+                    page.batch_id,
+                    Action.SET_ASIDE,
+                    actor=actions.MAILROOM,
+                    at=page.updated_at,
+                    page_id=page.id,
+                    detail={"exception": code},
+                )
             status = page.status
             self._finish_batch(session, page.batch_id)
         return status
@@ -231,6 +258,7 @@ class PageJob:
         self,
         page_id: str,
         image_key: str | None,
+        thumb_key: str | None,
         identity: Identity,
         zones: Sequence[Mapping[str, Any]],
         rotation: int,
@@ -248,6 +276,7 @@ class PageJob:
                 # its result stands, or the page would be flagged as its own duplicate.
                 return page.status
             page.image_key = image_key
+            page.thumb_key = thumb_key
             page.document_id = identity.document_id
             page.form_id = identity.form_id
             page.form_version = identity.version

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import String, cast, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from forms_service.connectors.interfaces import Connector, Selection, SourceUnavailable
 from forms_service.core.errors import NotFound
@@ -79,6 +79,15 @@ class PageView:
     resolved_by: str | None
     #: The PDF return the page came in, when its batch reads one.
     pdf_return: ReturnSummary | None = None
+    #: Whether a thumbnail is kept, or can be made once from the page's image.
+    has_thumbnail: bool = False
+    #: When the page was settled (by an operator, or by the mailroom setting it aside).
+    resolved_at: dt.datetime | None = None
+
+    @property
+    def set_aside(self) -> bool:
+        """Whether the mailroom set the page aside by itself (a blank page, a covering letter)."""
+        return self.status is PageStatus.REJECTED and self.resolved_by == "mailroom"
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,9 @@ class BatchView:
     pages: tuple[PageView, ...] = ()
     #: The flattened PDF return the batch reads (source `pdf_return`), None for scans.
     pdf_return: ReturnSummary | None = None
+    #: Its name (an operator's, the scanner's, or its first file's) and where it comes from.
+    name: str | None = None
+    name_source: str | None = None
 
     @property
     def done(self) -> int:
@@ -147,6 +159,8 @@ def _page_view(
         updated_at=page.updated_at,
         resolved_by=page.resolved_by,
         pdf_return=(returns or {}).get(page.batch_id),
+        has_thumbnail=bool(page.thumb_key or page.image_key),
+        resolved_at=page.resolved_at,
     )
 
 
@@ -237,6 +251,8 @@ def _batch_view(
         pages_total=batch.pages_total,
         counts=dict(counts),
         pdf_return=returns.get(batch.id),
+        name=batch.name,
+        name_source=batch.name_source,
     )
 
 
@@ -253,8 +269,10 @@ def batches(session: Session, *, limit: int = 50, offset: int = 0) -> list[Batch
     return [_batch_view(b, counts[b.id], returns) for b in found]
 
 
-def batch(session: Session, batch_id: str) -> BatchView:
-    """One batch with every page's progress.
+def batch(
+    session: Session, batch_id: str, *, limit: int | None = None, offset: int = 0
+) -> BatchView:
+    """One batch with its pages' progress: every page, or `limit` of them from `offset`.
 
     Raises:
         NotFound: no such batch.
@@ -262,7 +280,19 @@ def batch(session: Session, batch_id: str) -> BatchView:
     found = session.get(ScanBatch, batch_id)
     if found is None:
         raise NotFound("unknown batch", field="batch")
-    pages = list(found.pages)
+    if limit is None:
+        pages = list(found.pages)
+    else:
+        pages = list(
+            session.execute(
+                select(ScanPage)
+                .options(joinedload(ScanPage.file))
+                .where(ScanPage.batch_id == batch_id)
+                .order_by(ScanPage.sequence)
+                .limit(limit)
+                .offset(offset)
+            ).scalars()
+        )
     references = _references(session, pages)
     returns = _returns(session, [batch_id] if found.pdf_return_id else [])
     view = _batch_view(found, _counts(session, [batch_id])[batch_id], returns)
@@ -281,13 +311,30 @@ def page(session: Session, page_id: str) -> PageView:
     return _page_view(found, _references(session, [found]))
 
 
-def exceptions(session: Session, *, limit: int = 50, offset: int = 0) -> tuple[list[PageView], int]:
-    """Pages waiting for an operator, oldest first, and how many there are in all."""
+def exceptions(
+    session: Session,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    batch_id: str | None = None,
+    exception: str | None = None,
+) -> tuple[list[PageView], int]:
+    """Pages waiting for an operator, oldest first, and how many there are in all.
+
+    `batch_id` and `exception` keep the pages of one batch, or with one exception code.
+    """
     query = select(ScanPage).where(ScanPage.status == PageStatus.EXCEPTION)
+    if batch_id:
+        query = query.where(ScanPage.batch_id == batch_id)
+    if exception:
+        query = query.where(ScanPage.exception == exception)
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     pages = list(
         session.execute(
-            query.order_by(ScanPage.updated_at, ScanPage.sequence).limit(limit).offset(offset)
+            query.options(joinedload(ScanPage.file))
+            .order_by(ScanPage.updated_at, ScanPage.sequence)
+            .limit(limit)
+            .offset(offset)
         ).scalars()
     )
     references = _references(session, pages)

@@ -319,3 +319,23 @@ def page_png(gray: GrayImage) -> bytes:
     if not ok:
         raise PageException("unreadable_image", N_("the page cannot be encoded as an image"))
     return bytes(encoded.tobytes())
+
+
+#: Width of a page's thumbnail (px): a page's layout, a blank sheet or a letter is told
+#: apart at this size, and a screen of 50 of them weighs about 1 MB.
+THUMBNAIL_WIDTH = 160
+
+
+def page_thumbnail(gray: GrayImage) -> bytes:
+    """A small PNG of the page (THUMBNAIL_WIDTH px wide), made once and kept in the file store."""
+    height, width = gray.shape[:2]
+    scale = min(1.0, THUMBNAIL_WIDTH / max(width, 1))
+    small = cv2.resize(
+        gray,
+        (max(1, round(width * scale)), max(1, round(height * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
+    ok, encoded = cv2.imencode(".png", small, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    if not ok:
+        raise PageException("unreadable_image", N_("the page cannot be encoded as an image"))
+    return bytes(encoded.tobytes())

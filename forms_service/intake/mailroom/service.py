@@ -24,6 +24,8 @@ from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import InvalidInput
 from forms_service.core.i18n import N_
 from forms_service.definitions.model import FormDefinition
+from forms_service.intake.mailroom import naming
+from forms_service.intake.mailroom.bulk import BulkActions
 from forms_service.intake.mailroom.files import MAX_PAGES, count_pages, media_type_of
 from forms_service.intake.mailroom.operators import OperatorActions
 from forms_service.intake.mailroom.pages import PageJob, ProposeHook
@@ -128,7 +130,7 @@ class Recovered:
     pages: int
 
 
-class MailroomIntake(PageJob, OperatorActions):
+class MailroomIntake(PageJob, OperatorActions, BulkActions):
     """Receives scan batches, reads their pages, and lets operators settle exceptions."""
 
     def __init__(
@@ -175,6 +177,7 @@ class MailroomIntake(PageJob, OperatorActions):
         source: str,
         actor: str,
         pdf_return_id: str | None = None,
+        name: str | None = None,
     ) -> ReceivedBatch:
         """Store a batch and its files, then queue one job per page.
 
@@ -182,6 +185,9 @@ class MailroomIntake(PageJob, OperatorActions):
         TIFF, PNG or JPEG is refused whole (nothing stored). A file that cannot be opened
         (protected PDF, corrupt TIFF) is kept as one page whose job reports the error.
         `pdf_return_id` names the flattened PDF return the batch reads (see returns.py).
+        `name` is the operator's name for the batch; without one it is named by its scanner
+        (the first file's PDF /Title or TIFF DocumentName) or its first file's name
+        (naming.py).
 
         Raises:
             InvalidInput: no file, too many files or pages, an empty or unsupported file.
@@ -193,6 +199,10 @@ class MailroomIntake(PageJob, OperatorActions):
             )
         if not uploads:
             raise InvalidInput(N_("send at least one scanned file"), field="files")
+        if name and len(" ".join(name.split())) > naming.MAX_NAME:
+            raise InvalidInput(
+                N_("at most %(max)s characters"), field="name", params={"max": naming.MAX_NAME}
+            )
         if len(uploads) > MAX_FILES:
             raise InvalidInput(
                 N_("at most %(max)s files per batch"), field="files", params={"max": MAX_FILES}
@@ -206,6 +216,9 @@ class MailroomIntake(PageJob, OperatorActions):
                 raise InvalidInput(N_("the file is empty"), field=_safe_name(upload.filename))
             media.append(media_type_of(upload.head(), _safe_name(upload.filename)))
         counts = _page_counts(uploads, media)
+        batch_name, name_source = naming.batch_name(
+            name, uploads[0].filename, uploads[0].source, media[0]
+        )
         # Files first: a database row never points to a file that is not stored.
         keys = [self._store(u, _suffix(m)) for u, m in zip(uploads, media, strict=True)]
         now = self.clock()
@@ -224,6 +237,8 @@ class MailroomIntake(PageJob, OperatorActions):
                 pages_total=sum(counts),
                 created_at=now,
                 pdf_return_id=pdf_return_id,
+                name=batch_name,
+                name_source=name_source,
             )
             session.add(batch)
             sequence = 0
@@ -266,6 +281,7 @@ class MailroomIntake(PageJob, OperatorActions):
                     "files": len(uploads),
                     "pages": sequence,
                     "source": source,
+                    "name": batch_name,
                 },
             )
         self._queue(page_ids)

@@ -16,6 +16,7 @@ from forms_service.intake.mailroom import queries
 from forms_service.web.api.auth import require_token
 from forms_service.web.api.problems import problems
 from forms_service.web.api.scans_schema import (
+    ScanBatchDetailQuerySchema,
     ScanBatchPageSchema,
     ScanBatchQuerySchema,
     ScanBatchSchema,
@@ -38,7 +39,13 @@ _UPLOAD_BODY = {
                         "type": "array",
                         "items": {"type": "string", "format": "binary"},
                         "description": "PDF, TIFF, PNG or JPEG files; one batch",
-                    }
+                    },
+                    "name": {
+                        "type": "string",
+                        "maxLength": 120,
+                        "description": "the batch's name (else its scanner's: the first "
+                        "file's PDF /Title or TIFF DocumentName, else the file's name)",
+                    },
                 },
                 "required": ["files"],
             }
@@ -69,7 +76,9 @@ def scans_create() -> Any:
     """
     mailroom = runtime().mailroom
     with spooled(files_of()) as uploads:
-        received = mailroom.receive(uploads, source="api", actor=str(g.api_actor))
+        received = mailroom.receive(
+            uploads, source="api", actor=str(g.api_actor), name=request.form.get("name")
+        )
     with runtime().sessions() as session:
         return queries.batch(session, received.id)
 
@@ -87,13 +96,14 @@ def scans_list(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/scans/<batch_id>", methods=["GET"])
-@blueprint.response(200, ScanBatchSchema)
-@problems(blueprint, 403, 404)
 @require_token(Role.MAILROOM, Role.INTEGRATION)
-def scans_detail(batch_id: str) -> Any:
-    """A batch's progress, page by page."""
+@blueprint.arguments(ScanBatchDetailQuerySchema, location="query")
+@blueprint.response(200, ScanBatchSchema)
+@problems(blueprint, 403, 404, 422)
+def scans_detail(query: dict[str, Any], batch_id: str) -> Any:
+    """A batch's progress, page by page: `limit` pages (500 by default) from `offset`."""
     with runtime().sessions() as session:
-        return queries.batch(session, batch_id)
+        return queries.batch(session, batch_id, limit=query["limit"], offset=query["offset"])
 
 
 @blueprint.errorhandler(RequestEntityTooLarge)

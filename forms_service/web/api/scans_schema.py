@@ -27,6 +27,13 @@ class ScanBatchSummarySchema(Schema):
 
     id = fields.String()
     source = fields.String()
+    name = fields.String(
+        allow_none=True,
+        metadata={"description": "the batch's name: given with it, else its scanner's or file's"},
+    )
+    name_source = fields.String(
+        allow_none=True, metadata={"description": "operator, scanner_title or file_name"}
+    )
     status = fields.String(metadata={"description": "processing or done"})
     created_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
@@ -55,6 +62,13 @@ class ScanBatchQuerySchema(Schema):
     """Paging of the batch list (newest first)."""
 
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+
+
+class ScanBatchDetailQuerySchema(Schema):
+    """Which of a batch's pages to show, in batch order (`pages_total` counts them all)."""
+
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
 
 

@@ -134,6 +134,7 @@ NAMES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
     },
     "exception": {
         "blank_page": NP_("page exception", "blank page"),
+        "near_blank_page": NP_("page exception", "almost blank page"),
         "protected_pdf": NP_("page exception", "protected PDF"),
         "corrupt_pdf": NP_("page exception", "corrupt PDF"),
         "corrupt_image": NP_("page exception", "corrupt image"),
@@ -155,6 +156,19 @@ NAMES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "missing_pages": NP_("page exception", "missing pages"),
         "internal_error": NP_("page exception", "internal error"),
         "worker_lost": NP_("page exception", "reading interrupted three times"),
+    },
+    "action": {
+        "assigned": NP_("mailroom action", "assigned"),
+        "rejected": NP_("mailroom action", "rejected"),
+        "requeued": NP_("mailroom action", "sent to be read again"),
+        "set_aside": NP_("mailroom action", "set aside"),
+        "not_blank": NP_("mailroom action", "said not blank"),
+        "renamed": NP_("mailroom action", "renamed the batch"),
+    },
+    "namesource": {
+        "operator": NP_("batch name from", "given by an operator"),
+        "scanner_title": NP_("batch name from", "from the scanner"),
+        "file_name": NP_("batch name from", "from the file's name"),
     },
     "history": {
         "issued": NP_("document history", "issued"),

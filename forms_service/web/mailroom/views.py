@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
@@ -9,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms_service.accounts.service import Role
 from forms_service.core.errors import FormsError
-from forms_service.intake.mailroom import queries
+from forms_service.intake.mailroom import queries, worklists
 from forms_service.intake.mailroom.corrections import accuracy_summary, record_corrections
 from forms_service.web.backoffice.auth import role_required, signed_in
 from forms_service.web.backoffice.locale import template_context
@@ -66,7 +68,9 @@ def upload() -> ResponseReturnValue:
     files = [f for f in request.files.getlist(form.files.name) if f and f.filename]
     try:
         with spooled(files) as uploads:
-            received = runtime().mailroom.receive(uploads, source="upload", actor=_actor())
+            received = runtime().mailroom.receive(
+                uploads, source="upload", actor=_actor(), name=form.name.data or None
+            )
     except FormsError as exc:
         with runtime().sessions() as session:
             found = queries.batches(session, limit=PAGE_SIZE)
@@ -82,15 +86,6 @@ def upload() -> ResponseReturnValue:
     return redirect(url_for("mailroom.batch", batch_id=received.id), code=303)
 
 
-@blueprint.get("/batches/<batch_id>")
-@role_required(Role.MAILROOM)
-def batch(batch_id: str) -> ResponseReturnValue:
-    """One batch, page by page; the page refreshes itself while jobs run."""
-    with runtime().sessions() as session:
-        view = queries.batch(session, batch_id)
-    return render_template("mailroom/batch.html", batch=view)
-
-
 @blueprint.get("/returns/<return_id>")
 @role_required(Role.MAILROOM)
 def pdf_return(return_id: str) -> ResponseReturnValue:
@@ -103,23 +98,42 @@ def pdf_return(return_id: str) -> ResponseReturnValue:
 @blueprint.get("/exceptions")
 @role_required(Role.MAILROOM)
 def exceptions() -> ResponseReturnValue:
-    """Pages waiting for an operator, oldest first."""
+    """Pages waiting for an operator, oldest first (of one batch, or with one code)."""
     return _render_exceptions()
+
+
+def _filters() -> dict[str, str]:
+    """The queue's filters, from the query string or the form that was sent."""
+    found = {name: (request.values.get(name) or "").strip()[:32] for name in ("batch", "exception")}
+    return {name: value for name, value in found.items() if value}
 
 
 def _render_exceptions(
     *, hits: list[queries.DocumentHit] | None = None, search: SearchForm | None = None,
-    error: str | None = None, status: int = 200,
+    error: str | None = None, status: int = 200, selected: Sequence[str] = (),
 ) -> ResponseReturnValue:  # fmt: skip
     offset = max(0, request.args.get("offset", 0, type=int) or 0)
+    filters = _filters()
     with runtime().sessions() as session:
-        pages, total = queries.exceptions(session, limit=PAGE_SIZE, offset=offset)
+        pages, total = queries.exceptions(
+            session,
+            limit=PAGE_SIZE,
+            offset=offset,
+            batch_id=filters.get("batch"),
+            exception=filters.get("exception"),
+        )
+        codes = worklists.exception_codes(session, filters.get("batch"))
+        batch = worklists.summary(session, filters["batch"]) if "batch" in filters else None
     return render_template(
         "mailroom/exceptions.html",
         pages=pages,
         total=total,
         offset=offset,
         page_size=PAGE_SIZE,
+        filters=filters,
+        codes=codes,
+        batch=batch,
+        selected=set(selected),
         assign=AssignForm(formdata=None),
         reject=RejectForm(formdata=None),
         search=search or SearchForm(formdata=None),
@@ -133,16 +147,21 @@ def _render_exceptions(
 def search() -> ResponseReturnValue:
     """Find documents to assign pages to (by POST, so that no name lands in a URL or log)."""
     form = SearchForm()
+    # The pages ticked before searching stay ticked, to be assigned to a hit in one click.
+    selected = request.form.getlist("pages")[:PAGE_SIZE]
     if not form.validate_on_submit():
         return _render_exceptions(
-            search=form, error=gettext("Type a reference, number or name."), status=422
+            search=form,
+            error=gettext("Type a reference, number or name."),
+            status=422,
+            selected=selected,
         )
     rt = runtime()
     with rt.sessions() as session:
         hits = queries.search_documents(
             session, form.query.data or "", rt.definitions, rt.connectors, locale()
         )
-    return _render_exceptions(hits=hits, search=form)
+    return _render_exceptions(hits=hits, search=form, selected=selected)
 
 
 @blueprint.post("/pages/<page_id>/assign")

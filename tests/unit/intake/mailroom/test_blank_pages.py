@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from forms_service.intake.mailroom.files import is_blank
+from forms_service.intake.mailroom.files import blank_problem, is_blank
 from tests.ocr_forms import IssuedForms
 from tests.ocr_pages import TYPED_FONT
 
@@ -88,3 +88,42 @@ def test_a_faint_form_is_not_blank() -> None:
 
 def test_a_few_printed_characters_are_not_blank() -> None:
     assert not is_blank(_written(scanner_white(), "Page 2", 3.5, TYPED_FONT))
+
+
+# Issue 16 (7): near-blank pages (the back of a sheet, a separator) are set aside too, with
+# a reason saying what they are, while a faint form stays a page to read.
+
+
+def _back_of_a_form(strength: float) -> Gray:
+    """The back of a printed form: its print showing through, mirrored and blurred by the paper."""
+    printed = IssuedForms().print_form("contact-update", dpi=200)[0].image
+    back = cv2.GaussianBlur(printed[:, ::-1].astype(np.float32), (0, 0), 1.5)
+    through = 255 - (255 - back) * strength
+    page: Gray = np.clip(np.minimum(through, scanner_white(2) + 9.0), 0, 255).astype(np.uint8)
+    return page
+
+
+@pytest.mark.parametrize("strength", [0.1, 0.16])
+def test_the_back_of_a_printed_sheet_is_near_blank(strength: float) -> None:
+    problem = blank_problem(_back_of_a_form(strength))
+    assert problem is not None and problem.code == "near_blank_page"
+    assert "showing through" in problem.reason
+
+
+def test_a_coloured_separator_sheet_is_blank() -> None:
+    rng = np.random.default_rng(4)
+    sheet = np.clip(rng.normal(190, 4, (HEIGHT, WIDTH)), 0, 255).astype(np.uint8)
+    problem = blank_problem(sheet)
+    assert problem is not None and problem.code == "blank_page"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_white_sheet_with_an_edge_shadow_is_blank_not_near_blank(seed: int) -> None:
+    # The lid's shadow is as faint as show-through, but along the edge: it says nothing.
+    problem = blank_problem(scanner_white(seed))
+    assert problem is not None and problem.code == "blank_page"
+
+
+def test_a_faint_form_and_written_words_are_neither_blank_nor_near_blank() -> None:
+    assert blank_problem(_back_of_a_form(0.22)) is None
+    assert blank_problem(_written(scanner_white(), "Bon pour accord", 6)) is None
