@@ -53,6 +53,10 @@ NAMES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "take_answer": NP_("conflict settled", "settled: answer taken"),
         "edit": NP_("conflict settled", "settled: value edited"),
     },
+    # The history's "by" column: a person's user name as it is, the customer named.
+    "actor": {
+        "customer": NP_("written by", "customer"),
+    },
     "writer": {
         "ocr": NP_("written by", "OCR"),
         "pdf": NP_("written by", "PDF field"),

@@ -1,10 +1,11 @@
 """one head again: the revisions of the consent, review-station and other session-7 areas meet
 
-The consent ledger (0026_i14l), the conflicts' resolution (0026_i16station) and the other
+The consent ledger (0026_i14l), the conflicts' resolution (0026_i16station), the mailroom's
+workload (0026_i16mail) and the other
 revisions grown from 0025 in parallel are joined; no table changes here.
 
 Revision ID: 0030_one_head
-Revises: 0026_i14l_consent_ledger, 0026_i16station_resolution
+Revises: 0026_i14l_consent_ledger, 0026_i16station_resolution, 0026_i16mail_workload
 Create Date: 2026-12-07 15:00:00
 """
 
@@ -14,6 +15,7 @@ revision = "0030_one_head"
 down_revision = (
     "0026_i14l_consent_ledger",
     "0026_i16station_resolution",
+    "0026_i16mail_workload",
 )
 branch_labels = None
 depends_on = None
