@@ -383,7 +383,6 @@ class DeliveryService:
             )
         if suppress:
             return self._suppress(message_id)
-        self.rate.wait(channel.value, self.settings.rates.get(channel.value, 0.0))
         now = self.clock()
         with self.sessions() as session, session.begin():
             claimed = (
@@ -457,11 +456,17 @@ class DeliveryService:
             context = self._context(session, definition, document, record, message.reminder)
             recipient, channel = message.recipient, Channel(message.channel)
             session.commit()  # a short link the context created is kept
-        if channel is Channel.EMAIL:
-            return self.email.send(
-                OutgoingEmail(message_id, recipient, self.renderer.render_email(context))
-            )
-        return self.sms.send(OutgoingSms(message_id, recipient, self.renderer.render_sms(context)))
+        outgoing: OutgoingEmail | OutgoingSms = (
+            OutgoingEmail(message_id, recipient, self.renderer.render_email(context))
+            if channel is Channel.EMAIL
+            else OutgoingSms(message_id, recipient, self.renderer.render_sms(context))
+        )
+        # The slot is waited for last, right before the hand-over: what the gateway sees is
+        # then the slots' pace, not the pace of renders and reads that a loaded machine delays.
+        self.rate.wait(channel.value, self.settings.rates.get(channel.value, 0.0))
+        if isinstance(outgoing, OutgoingEmail):
+            return self.email.send(outgoing)
+        return self.sms.send(outgoing)
 
     def _context(
         self,
@@ -529,6 +534,13 @@ class DeliveryService:
             message_id=message.id,
             detail={"reason": message.reason, "reminder": message.reminder, **detail},
         )
+
+    def close(self) -> None:
+        """End the providers' open sessions (the SMTP session, Kannel's kept-alive connection)."""
+        for provider in (self.email, self.sms):
+            close = getattr(provider, "close", None)
+            if close is not None:
+                close()
 
     # -- reports, fallback, letters (delivery/followup.py) --------------------------------
 

@@ -93,7 +93,7 @@ class Runtime:
     mailroom: MailroomIntake = field(init=False)
     #: Builds the e-mail and SMS providers delivery sends with (replaceable before first use).
     delivery_providers: Callable[[Settings], tuple[EmailProvider, SmsProvider]] = field(
-        default=delivery_parts.interim_providers
+        default=delivery_parts.transport_providers
     )
     _delivery: DeliveryService | None = field(default=None, init=False, repr=False)
 
@@ -116,6 +116,12 @@ class Runtime:
                 short_link=self._short_link,
             )
         return self._delivery
+
+    def close(self) -> None:
+        """Close what the runtime holds open: the providers' sessions, the database pool."""
+        if self._delivery is not None:
+            self._delivery.close()
+        self.engine.dispose()
 
     def _short_link(self, session: Session, document: Document) -> str:
         """The document's short link (`…/r/<code>`), made when it has none yet."""

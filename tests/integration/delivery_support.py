@@ -9,19 +9,57 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, select, update
 
 from forms_service.connectors.interfaces import Selection
+from forms_service.definitions.service import DefinitionSet
 from forms_service.delivery.interfaces import (
+    EmailRendition,
+    MessageContext,
     OutgoingEmail,
     OutgoingSms,
+    Purpose,
+    Sender,
     SendResult,
+    SmsRendition,
 )
 from forms_service.delivery.model import DeliverySettings
 from forms_service.delivery.service import DeliveryService
 from forms_service.demo.service import customers_table
 from forms_service.runtime import Runtime
-from forms_service.runtime.delivery import PlainRenderer
 from forms_service.storage.events import DocumentEvent, EventKind
 from forms_service.storage.messages import Message
 from tests.integration.changes_support import ManualClock
+
+
+class PlainRenderer:
+    """A renderer of one line (the form's title, the deadline, the link): the flow's tests
+    look at what is sent and when, not at the message (tests/unit/delivery/test_messages.py)."""
+
+    def __init__(self, definitions: DefinitionSet) -> None:
+        self.definitions = definitions
+
+    def _text(self, context: MessageContext, link: str) -> str:
+        title = self.definitions[context.form_id].title_in(context.locale)
+        return f"{title}: {context.deadline.isoformat()}: {link}"
+
+    def render_email(self, context: MessageContext) -> EmailRendition:
+        """A plain e-mail with the link."""
+        text = self._text(context, context.link)
+        return EmailRendition(
+            subject=self.definitions[context.form_id].title_in(context.locale),
+            text=text,
+            html=f"<p>{text}</p>",
+            sender=Sender(name="forms_service"),
+            purpose=Purpose.SERVICE,
+            locale=context.locale,
+        )
+
+    def render_sms(self, context: MessageContext) -> SmsRendition:
+        """A short SMS with the short link."""
+        return SmsRendition(
+            text=self._text(context, context.short_link),
+            sender="forms",
+            purpose=Purpose.SERVICE,
+            locale=context.locale,
+        )
 
 
 class RecordingProvider:
