@@ -414,7 +414,8 @@ class DeliveryService:
             return "failed"
         with self.sessions() as session, session.begin():
             message = session.get_one(Message, message_id)
-            message.status = MessageStatus.SENT
+            if message.status is MessageStatus.SENDING:  # a report may have come first
+                message.status = MessageStatus.SENT
             message.provider_ref = result.provider_ref[:255]
             message.sent_at = result.at
             message.updated_at = self.clock()
