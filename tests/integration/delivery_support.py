@@ -1,9 +1,15 @@
-"""Helpers of the delivery tests: recording providers, a recording job queue, CRM edits."""
+"""Helpers of the delivery tests: recording providers and job queue, CRM edits, real workers."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, select, update
@@ -186,3 +192,55 @@ REACHABLE = {
     "consent_post": True,
     "preferred_channel": "email",
 }
+
+
+#: The test app's settings a worker process is given as FORMS_* variables (when set).
+_WORKER_SETTINGS = (
+    "VAR_DIR",
+    "DATABASE_URL",
+    "FILE_STORE_DIR",
+    "DEFINITIONS_DIR",
+    "BASE_URL",
+    "DELIVERY_EMAIL_RATE",
+    "EMAIL_PROVIDER",
+    "SMTP_PORT",
+    "SMS_PROVIDER",
+    "KANNEL_SENDSMS_URL",
+    "DELIVERY_HOOK_SECRET",
+)
+
+
+def _worker_env(settings: dict[str, Any]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMS_")}
+    for name in _WORKER_SETTINGS:
+        if name in settings:
+            env[f"FORMS_{name}"] = str(settings[name])
+    env["FORMS_CONNECTORS"] = json.dumps(settings["CONNECTORS"])
+    # The tests run the sweeps themselves, when they want them.
+    env["FORMS_SWEEP_INTERVAL_SECONDS"] = "0"
+    env["FORMS_DELIVERY_SWEEP_INTERVAL_SECONDS"] = "0"
+    return env
+
+
+@contextlib.contextmanager
+def worker_process(settings: dict[str, Any], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real job worker (`celery … worker`, one process) on the test app's settings."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "forms_service.runtime.celery_app", "worker",
+        "--loglevel=INFO", "--pool=solo", "--without-gossip", "--without-mingle",
+        "--without-heartbeat",
+    ]  # fmt: skip
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command, env=_worker_env(settings), stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -10,12 +10,7 @@ reconciles the message rows with.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -36,7 +31,7 @@ from forms_service.runtime import Runtime
 from forms_service.runtime.delivery import transport_providers
 from forms_service.storage.messages import Message, MessageStatus
 from tests.delivery_servers import free_port
-from tests.integration.delivery_support import REACHABLE, PlainRenderer, edit_crm
+from tests.integration.delivery_support import REACHABLE, PlainRenderer, edit_crm, worker_process
 
 pytestmark = pytest.mark.slow
 
@@ -61,43 +56,6 @@ def app_settings(app_settings: dict[str, Any], relay: LocalMailServer) -> dict[s
         "EMAIL_PROVIDER": "smtp",
         "SMTP_PORT": relay.port,
     }
-
-
-def _env(settings: dict[str, Any]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMS_")}
-    for name in ("VAR_DIR", "DATABASE_URL", "FILE_STORE_DIR", "DEFINITIONS_DIR", "BASE_URL"):
-        env[f"FORMS_{name}"] = str(settings[name])
-    env["FORMS_CONNECTORS"] = json.dumps(settings["CONNECTORS"])
-    env["FORMS_DELIVERY_EMAIL_RATE"] = str(RATE)
-    env["FORMS_EMAIL_PROVIDER"] = "smtp"
-    env["FORMS_SMTP_PORT"] = str(settings["SMTP_PORT"])
-    # The test runs the sweeps itself, when it wants them.
-    env["FORMS_SWEEP_INTERVAL_SECONDS"] = "0"
-    env["FORMS_DELIVERY_SWEEP_INTERVAL_SECONDS"] = "0"
-    return env
-
-
-@contextlib.contextmanager
-def _worker(settings: dict[str, Any], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    command = [
-        sys.executable, "-m", "celery", "-A", "forms_service.runtime.celery_app", "worker",
-        "--loglevel=INFO", "--pool=solo", "--without-gossip", "--without-mingle",
-        "--without-heartbeat",
-    ]  # fmt: skip
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            command, env=_env(settings), stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def _sink(runtime: Runtime) -> list[dict[str, Any]]:
@@ -142,8 +100,8 @@ def test_two_workers_together_keep_the_channel_rate(
     count = 30
     _campaign(runtime, crm_url, count)
     with (
-        _worker(app_settings, tmp_path / "one.log"),
-        _worker(app_settings, tmp_path / "two.log"),
+        worker_process(app_settings, tmp_path / "one.log"),
+        worker_process(app_settings, tmp_path / "two.log"),
     ):
         runtime.delivery.send_campaign("spring")
         _wait_for(lambda: len(_sink(runtime)) >= count, f"{count} e-mails")
@@ -171,7 +129,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     count = 40
     _campaign(runtime, crm_url, count)
     log = tmp_path / "worker.log"
-    with _worker(app_settings, log) as first:
+    with worker_process(app_settings, log) as first:
         runtime.delivery.send_campaign("spring")
         _wait_for(lambda: len(_sink(runtime)) >= 12, "a dozen e-mails")
         first.kill()  # SIGKILL: no chance to record anything
@@ -196,7 +154,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     )
     time.sleep(0.01)
     swept = sweep.run()
-    with _worker(app_settings, log):
+    with worker_process(app_settings, log):
         _wait_for(
             lambda: all(
                 m.status not in (MessageStatus.QUEUED, MessageStatus.SENDING)
