@@ -543,7 +543,7 @@ class DeliveryService:
             if close is not None:
                 close()
 
-    # -- reports, fallback, letters (delivery/followup.py) --------------------------------
+    # -- reports and fallback (delivery/followup.py; letters: delivery/letters.py) ---------
 
     def record_report(self, report: DeliveryReport) -> None:
         """Record a provider's report (ReportSink); see FollowUp.record_report."""
@@ -556,7 +556,3 @@ class DeliveryService:
     def resolve_unknown(self, message_id: str, *, sent: bool, actor: str) -> str:
         """Settle a message left `unknown`; see FollowUp.resolve_unknown."""
         return FollowUp(self).resolve_unknown(message_id, sent=sent, actor=actor)
-
-    def mark_printed(self, campaign: str, *, actor: str = "system") -> int:
-        """Record the campaign's queued letters as handed to the printer; how many."""
-        return FollowUp(self).mark_printed(campaign, actor=actor)
