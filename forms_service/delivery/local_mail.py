@@ -156,7 +156,7 @@ def delivery_status(original: bytes, recipients: list[str], host: str = "localho
     )
     status = MIMEBase("message", "delivery-status")
     # Its payload is header blocks: the per-message fields, then one block per recipient.
-    blocks = [_fields({"Reporting-MTA": f"dns; {host}"})]
+    blocks: list[Message | str] = [_fields({"Reporting-MTA": f"dns; {host}"})]
     for recipient in recipients:
         blocks.append(
             _fields(

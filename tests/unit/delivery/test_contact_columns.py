@@ -60,8 +60,7 @@ def test_a_contact_column_missing_from_the_configured_columns_is_refused(
     )
     assert done.exit_code == 1, done.output
     assert (
-        "error: contact-update.yaml: contact.opt_in.email: the source has no column "
-        "'consent_mail'"
+        "error: contact-update.yaml: contact.opt_in.email: the source has no column 'consent_mail'"
     ) in done.output
     assert _check(tmp_path, _contact_update()).exit_code == 0
 
