@@ -12,6 +12,11 @@ benchmarks/send.py in the same run, to the same aiosmtpd server:
   SMTP hand-over and record, per message.
 
     .venv/bin/python benchmarks/send_jobs.py [--count 2000]
+    .venv/bin/python benchmarks/send_jobs.py --postgres "$FORMS_TEST_POSTGRES_URL" \
+        --broker "$FORMS_TEST_REDIS_URL"     # the production stack: PostgreSQL and Redis
+
+With --postgres (an administrator's URL), each run creates a database of its own and drops it
+after; with --broker, the jobs go to a queue of the run's own on that broker.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +60,22 @@ def _counting_server(port: int, received: Any, ready: Any, stop: Any) -> None:
     controller.stop()
 
 
-def _env(var_dir: Path, smtp_port: int) -> dict[str, str]:
+@dataclass(frozen=True)
+class Stack:
+    """Where the run keeps its rows and jobs (empty: SQLite and files under var/)."""
+
+    database_url: str = ""
+    broker_url: str = ""
+    queue: str = ""
+
+
+def _env(var_dir: Path, smtp_port: int, stack: Stack) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMS_")}
+    if stack.database_url:
+        env["FORMS_DATABASE_URL"] = stack.database_url
+    if stack.broker_url:
+        env["FORMS_JOBS_BROKER_URL"] = stack.broker_url
+        env["FORMS_JOBS_QUEUE"] = stack.queue
     env.update(
         FORMS_VAR_DIR=str(var_dir),
         FORMS_BASE_URL="https://formulaires.example.org",
@@ -69,7 +89,7 @@ def _env(var_dir: Path, smtp_port: int) -> dict[str, str]:
     return env
 
 
-def _prepare(var_dir: Path, smtp_port: int, count: int) -> Any:
+def _prepare(var_dir: Path, smtp_port: int, count: int, stack: Stack) -> Any:
     """A migrated database, a demo CRM of `count` customers reachable by e-mail, issued."""
     from forms_service.config import Settings, ensure_secrets
     from forms_service.connectors.interfaces import Selection
@@ -85,6 +105,12 @@ def _prepare(var_dir: Path, smtp_port: int, count: int) -> Any:
             email_provider="smtp",
             smtp_port=smtp_port,
             delivery_email_rate=0,
+            **({"database_url": stack.database_url} if stack.database_url else {}),
+            **(
+                {"jobs_broker_url": stack.broker_url, "jobs_queue": stack.queue}
+                if stack.broker_url
+                else {}
+            ),
         )
     )
     migrate.upgrade(settings.database_url)
@@ -103,7 +129,7 @@ def _prepare(var_dir: Path, smtp_port: int, count: int) -> Any:
 
 
 @contextlib.contextmanager
-def _workers(var_dir: Path, smtp_port: int, count: int) -> Iterator[None]:
+def _workers(var_dir: Path, smtp_port: int, count: int, stack: Stack) -> Iterator[None]:
     logs = [var_dir / f"worker-{n}.log" for n in range(count)]
     processes = []
     for log in logs:
@@ -115,7 +141,10 @@ def _workers(var_dir: Path, smtp_port: int, count: int) -> Iterator[None]:
         with log.open("wb") as output:
             processes.append(
                 subprocess.Popen(
-                    command, env=_env(var_dir, smtp_port), stdout=output, stderr=subprocess.STDOUT
+                    command,
+                    env=_env(var_dir, smtp_port, stack),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
                 )
             )
     try:
@@ -132,7 +161,29 @@ def _workers(var_dir: Path, smtp_port: int, count: int) -> Iterator[None]:
             process.wait(30)
 
 
-def run(count: int) -> list[str]:
+@contextlib.contextmanager
+def _database(admin_url: str, name: str) -> Iterator[str]:
+    """A PostgreSQL database of the run's own (none: SQLite under var/)."""
+    if not admin_url:
+        yield ""
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin_url)
+    connect = {"host": url.host, "port": url.port or 5432, "user": url.username}
+    if url.password:
+        connect["password"] = url.password
+    with psycopg.connect(dbname=url.database, autocommit=True, **connect) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dbname=url.database, autocommit=True, **connect) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run(count: int, postgres: str = "", broker: str = "") -> list[str]:
     """Both worker counts, each on a fresh database and broker, beside the bare loop."""
     context = multiprocessing.get_context("spawn")
     port = _free_port()
@@ -147,10 +198,15 @@ def run(count: int) -> list[str]:
     try:
         for workers in (1, 2):
             baseline, _ = measure(Job("email", "baseline", 0, count, smtp_port=port), workers)
-            with tempfile.TemporaryDirectory(prefix="send-jobs-") as directory:
+            name = f"forms_bench_{os.getpid()}_{workers}"
+            with (
+                tempfile.TemporaryDirectory(prefix="send-jobs-") as directory,
+                _database(postgres, name) as database_url,
+            ):
+                stack = Stack(database_url, broker, name if broker else "")
                 var_dir = Path(directory)
-                runtime = _prepare(var_dir, port, count)
-                with _workers(var_dir, port, workers):
+                runtime = _prepare(var_dir, port, count, stack)
+                with _workers(var_dir, port, workers, stack):
                     with received.get_lock():
                         received.value = 0
                     start = time.perf_counter()
@@ -182,9 +238,15 @@ def run(count: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--postgres", default="", help="an administrator's PostgreSQL URL")
+    parser.add_argument("--broker", default="", help="a Redis or RabbitMQ URL")
     args = parser.parse_args()
-    print(f"benchmarks/send_jobs.py --count {args.count}: e-mail, SQLite, filesystem broker")
-    run(args.count)
+    stack = (
+        f"{'PostgreSQL' if args.postgres else 'SQLite'}, "
+        f"{'broker ' + args.broker.split('://')[0] if args.broker else 'filesystem broker'}"
+    )
+    print(f"benchmarks/send_jobs.py --count {args.count}: e-mail, {stack}")
+    run(args.count, args.postgres, args.broker)
 
 
 if __name__ == "__main__":
