@@ -23,18 +23,21 @@ export OMP_THREAD_LIMIT ?= 1
 .PHONY: run test install install-test system-packages test-system-packages lint typecheck unit clean prod-local messages settings-table
 
 # SMS of `make run`: to a local Kannel with its test SMSC when Kannel is installed, else files.
+# Once the worker and the local servers are started, `demo send` queues the demo campaign's
+# e-mails and SMS (the worker sends them: read them at /backoffice/dev/mail and var/sms/).
 run: export FORMS_SMS_PROVIDER ?= $(if $(wildcard /usr/lib/kannel/test/fakesmsc),kannel,file)
 run: install
 	$(BIN)/forms-service db upgrade
 	$(BIN)/forms-service definitions check
 	$(BIN)/forms-service demo init
-	@echo "Starting a job worker (scanned pages; queue under var/jobs), the local mail server (var/mail)," \
+	@echo "Starting a job worker (scanned pages, messages; queue under var/jobs), the local mail server (var/mail)," \
 	  "$(if $(filter kannel,$(FORMS_SMS_PROVIDER)),a local Kannel (var/sms/fakesmsc.log),SMS as files (var/sms))" \
 	  "and the service on $(FORMS_BASE_URL) (Ctrl+C to stop)"
 	$(BIN)/forms-service worker --loglevel WARNING & worker=$$!; \
 	$(BIN)/forms-service mail-server & mail=$$!; \
 	$(if $(filter kannel,$(FORMS_SMS_PROVIDER)),$(BIN)/forms-service sms-gateway & sms=$$!;,sms=;) \
 	trap 'kill $$worker $$mail $$sms 2>/dev/null; wait $$worker $$mail $$sms' EXIT; \
+	$(BIN)/forms-service demo send; \
 	$(BIN)/forms-service run --host $(HOST) --port $(PORT)
 
 # Production mode without Docker (the processes of docker/compose.yaml) on the local

@@ -126,6 +126,10 @@ def app_settings(tmp_path: Path, database_url: str, crm_url: str) -> dict[str, A
         },
         "TESTING": True,
         "RATELIMIT_ENABLED": False,
+        # What is sent goes to files under var/mail/ and var/sms/ unless a test starts a real
+        # server (never to whatever listens on the default port 8025 of this machine).
+        "EMAIL_PROVIDER": "file",
+        "SMS_PROVIDER": "file",
     }
 
 
@@ -134,7 +138,7 @@ def app(app_settings: dict[str, Any]) -> Iterator[Flask]:
     """The application on real databases."""
     application = create_app(app_settings)
     yield application
-    application.extensions["forms_service"].engine.dispose()
+    application.extensions["forms_service"].close()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -106,12 +107,31 @@ def sweep() -> None:
 
 
 @delivery.command("mark-printed")
-@click.option("--campaign", required=True)
+@click.option("--campaign", help="Only the letters of this campaign (default: every queued one).")
+@click.option(
+    "--out",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the print files go (default var/print/); a folder per day.",
+)
 @with_appcontext
-def mark_printed(campaign: str) -> None:
-    """Record the campaign's queued letters as handed to the printer (one event each)."""
-    count = app_runtime().delivery.mark_printed(campaign, actor="cli")
-    click.echo(f"{count} letter(s) recorded as handed to the printer")
+def mark_printed(campaign: str | None, directory: Path | None) -> None:
+    """Write the queued letters into today's print files; record each handed to the printer."""
+    from forms_service.delivery.letters import LetterPrints
+
+    runtime = app_runtime()
+    prints = LetterPrints(
+        runtime.sessions,
+        runtime.printer,
+        directory or runtime.settings.var_dir / "print",
+        clock=runtime.clock,
+    )
+    run = prints.print_queued(campaign, actor="cli")
+    for path in run.files:
+        click.echo(f"print file: {path}")
+    if run.recovered:
+        click.echo(f"{run.recovered} letter(s) already in today's files, recorded now")
+    click.echo(f"{run.printed + run.recovered} letter(s) recorded as handed to the printer")
 
 
 @delivery.command("resolve")

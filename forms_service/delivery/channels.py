@@ -8,7 +8,7 @@ preferred channel first when the campaign honours preferences, then the campaign
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,3 +181,25 @@ def _letter(contact: ContactMapping, record: Mapping[str, Any]) -> Reach:
     ):
         return Reach(Channel.LETTER, None, Reason.NO_ADDRESS)
     return Reach(Channel.LETTER, "")
+
+
+def contact_problems(contact: ContactMapping, columns: Collection[str]) -> list[str]:
+    """What of a `contact:` mapping names a column the source's record type does not have.
+
+    `columns` are the record type's logical columns (as the connector names them); each
+    problem names the mapping's key and the missing column.
+    """
+    named: list[tuple[str, str | None]] = [
+        ("email", contact.email),
+        ("mobile", contact.mobile),
+        *((f"address[{i}]", column) for i, column in enumerate(contact.address)),
+        ("preferred_channel", contact.preferred_channel),
+        *((f"opt_in.{channel}", column) for channel, column in contact.opt_in.items()),
+        ("locale", contact.locale),
+    ]
+    known = set(columns)
+    return [
+        f"contact.{key}: the source has no column {column!r}"
+        for key, column in named
+        if column and column not in known
+    ]

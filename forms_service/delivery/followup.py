@@ -1,4 +1,4 @@
-"""After the send: reports, fallback, unknown outcomes, letters handed to the printer."""
+"""After the send: reports, fallback, unknown outcomes (letters: delivery/letters.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach, plan_channels
 from forms_service.delivery.interfaces import (
     PERMANENT_STATUSES,
-    Channel,
     DeliveryReport,
     ForgedReport,
     Purpose,
@@ -243,34 +242,3 @@ class FollowUp:
             self.service.enqueue(SEND_JOB, message_id)
             return "queued again"
         return "recorded as sent"
-
-    # -- letters -------------------------------------------------------------------------
-
-    def mark_printed(self, campaign: str, *, actor: str = "system") -> int:
-        """Record the campaign's queued letters as handed to the printer; how many."""
-        now = self.service.clock()
-        with self.service.sessions() as session, session.begin():
-            letters = list(
-                session.scalars(
-                    select(Message).where(
-                        Message.campaign == campaign,
-                        Message.channel == Channel.LETTER.value,
-                        Message.status == MessageStatus.QUEUED,
-                    )
-                )
-            )
-            for message in letters:
-                message.status = MessageStatus.SENT
-                message.sent_at = now
-                message.attempts += 1
-                message.updated_at = now
-                record_event(
-                    session,
-                    message.document_id,
-                    EventKind.PRINTED,
-                    at=now,
-                    channel=Channel.LETTER.value,
-                    message_id=message.id,
-                    detail={"reminder": message.reminder, "by": actor[:64]},
-                )
-        return len(letters)

@@ -6,10 +6,18 @@ is appended to `var/mail/index.jsonl` (time, envelope, subject, file) for the ba
 page. Messages addressed to the bounce address (a bounce, a complaint) are also given to the
 `on_bounce` hook, which the composition root connects to the bounce parser and the report
 sink, as a real deployment's bounce mailbox would be.
+
+So that a newcomer sees a bounce without a real relay, the server bounces what it is given for
+the domain `undeliverable.example` (RFC 2606 reserves `.example`: no such mailbox exists; a
+`.invalid` address would be refused by the address check before any send) as a relay would
+after accepting it: it takes the message, then writes a delivery status notification (RFC
+3464, `5.1.1`) from MAILER-DAEMON to the message's envelope sender, the VERP bounce address,
+and handles it as any mail it receives (a file, and the bounce hook).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import json
@@ -17,18 +25,25 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email import message_from_bytes
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.policy import default as default_policy
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from forms_service.delivery.interfaces import ReportSink
+from forms_service.delivery.interfaces import ForgedReport, ReportSink
 
 #: Called with the raw message and its envelope recipients, for mail to the bounce address.
 BounceHook = Callable[[bytes, list[str]], None]
 INDEX = "index.jsonl"
+#: Recipients at this domain (or under it) are bounced: RFC 2606 reserves `.example`.
+UNDELIVERABLE_DOMAIN = "undeliverable.example"
 
 
 @dataclass(frozen=True)
@@ -90,18 +105,82 @@ class _Handler:
         self.bounce_prefix = bounce_local_part.lower() + "+"
         self.bounce_local_part = bounce_local_part.lower()
         self.on_bounce = on_bounce
+        self._bouncing: set[asyncio.Task[None]] = set()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         recipients = [str(r) for r in envelope.rcpt_tos]
-        self.mails.write(raw, str(envelope.mail_from or ""), recipients)
-        if self.on_bounce is not None and any(self._is_bounce(r) for r in recipients):
-            self.on_bounce(raw, recipients)
+        mail_from = str(envelope.mail_from or "")
+        await self._receive(raw, mail_from, recipients)
+        undeliverable = [r for r in recipients if _undeliverable(r)]
+        if undeliverable and mail_from:  # a null sender's mail is never bounced (RFC 5321)
+            # After the answer, as a relay bounces what it accepted: a task of its own.
+            bounce = self._receive(delivery_status(raw, undeliverable), "", [mail_from])
+            task = asyncio.get_running_loop().create_task(bounce)
+            self._bouncing.add(task)
+            task.add_done_callback(self._bouncing.discard)
         return "250 Message accepted for delivery"
+
+    async def _receive(self, raw: bytes, mail_from: str, recipients: list[str]) -> None:
+        self.mails.write(raw, mail_from, recipients)
+        if self.on_bounce is not None and any(self._is_bounce(r) for r in recipients):
+            # The hook writes to the database: off the server's event loop.
+            await asyncio.get_running_loop().run_in_executor(None, self.on_bounce, raw, recipients)
 
     def _is_bounce(self, recipient: str) -> bool:
         local = recipient.rpartition("@")[0].lower()
         return local == self.bounce_local_part or local.startswith(self.bounce_prefix)
+
+
+def _undeliverable(recipient: str) -> bool:
+    domain = recipient.rpartition("@")[2].lower().rstrip(".")
+    return domain == UNDELIVERABLE_DOMAIN or domain.endswith("." + UNDELIVERABLE_DOMAIN)
+
+
+def delivery_status(original: bytes, recipients: list[str], host: str = "localhost") -> bytes:
+    """The RFC 3464 notification a relay sends back for `recipients` it cannot deliver to."""
+    headers = original.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    report = MIMEMultipart("report", report_type="delivery-status")
+    report["From"] = f"MAILER-DAEMON@{host} (Mail Delivery System)"
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    report["Message-ID"] = make_msgid(domain=host)
+    report["Auto-Submitted"] = "auto-replied"
+    report.attach(
+        MIMEText(
+            f"This is the local mail server of forms_service at {host}.\n\n"
+            "Your message could not be delivered: these recipients do not exist (mail to\n"
+            f"{UNDELIVERABLE_DOMAIN} is always bounced):\n\n"
+            + "".join(f"  <{r}>\n" for r in recipients)
+        )
+    )
+    status = MIMEBase("message", "delivery-status")
+    # Its payload is header blocks: the per-message fields, then one block per recipient.
+    blocks: list[Message | str] = [_fields({"Reporting-MTA": f"dns; {host}"})]
+    for recipient in recipients:
+        blocks.append(
+            _fields(
+                {
+                    "Final-Recipient": f"rfc822; {recipient}",
+                    "Action": "failed",
+                    "Status": "5.1.1",
+                    "Diagnostic-Code": "smtp; 550 5.1.1 Recipient address rejected: User unknown",
+                }
+            )
+        )
+    status.set_payload(blocks)
+    report.attach(status)
+    quoted = MIMEBase("text", "rfc822-headers")
+    quoted.set_payload(headers.decode("ascii", "replace"))
+    report.attach(quoted)
+    return report.as_bytes()
+
+
+def _fields(values: dict[str, str]) -> Message:
+    block = Message()
+    for name, value in values.items():
+        block[name] = value
+    return block
 
 
 class LocalMailServer:
@@ -154,7 +233,8 @@ def reporting_bounces(
 ) -> BounceHook:
     """The `on_bounce` hook that parses a bounce and hands its report to `sink`.
 
-    Without a sink (nothing records reports yet), the report is only logged.
+    Without a sink, the report is only logged. A report naming no message of the service (a
+    forged or foreign bounce) is logged and recorded nowhere.
     """
     from forms_service.delivery.reports import parse_bounce
 
@@ -166,7 +246,11 @@ def reporting_bounces(
             log("mail to the bounce address that is no bounce: kept, not recorded")
             return
         log(f"bounce: message {report.message_id} {report.status} {report.code}".rstrip())
-        if sink is not None:
+        if sink is None:
+            return
+        try:
             sink.record_report(report)
+        except ForgedReport:
+            log(f"bounce for message {report.message_id}: no message of the service, ignored")
 
     return on_bounce

@@ -33,9 +33,8 @@ class SendRate:
 
     def reserve(self, channel: str, rate: float) -> float:
         """Reserve the channel's next slot; return its time (seconds since the epoch)."""
-        now = self.now()
         if rate <= 0:
-            return now
+            return self.now()
         for _ in range(3):
             try:
                 with self.sessions() as session, session.begin():
@@ -44,6 +43,9 @@ class SendRate:
                         .where(SendSchedule.channel == channel)
                         .with_for_update()
                     ).one_or_none()
+                    # The time once the row is ours: read before, it would be stale by the
+                    # wait for the lock, and two sends would leave a slot apart or less.
+                    now = self.now()
                     if row is None:
                         row = SendSchedule(channel=channel, next_slot=0.0)
                         session.add(row)

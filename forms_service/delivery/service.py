@@ -388,7 +388,6 @@ class DeliveryService:
             )
         if suppress:
             return self._suppress(message_id)
-        self.rate.wait(channel.value, self.settings.rates.get(channel.value, 0.0))
         now = self.clock()
         with self.sessions() as session, session.begin():
             claimed = (
@@ -420,7 +419,8 @@ class DeliveryService:
             return "failed"
         with self.sessions() as session, session.begin():
             message = session.get_one(Message, message_id)
-            message.status = MessageStatus.SENT
+            if message.status is MessageStatus.SENDING:  # a report may have come first
+                message.status = MessageStatus.SENT
             message.provider_ref = result.provider_ref[:255]
             message.sent_at = result.at
             message.updated_at = self.clock()
@@ -468,11 +468,17 @@ class DeliveryService:
                     context, unsubscribe_url=self.unsubscribe_link(document.id, purpose, channel)
                 )
             session.commit()  # a short link the context created is kept
-        if channel is Channel.EMAIL:
-            return self.email.send(
-                OutgoingEmail(message_id, recipient, self.renderer.render_email(context))
-            )
-        return self.sms.send(OutgoingSms(message_id, recipient, self.renderer.render_sms(context)))
+        outgoing: OutgoingEmail | OutgoingSms = (
+            OutgoingEmail(message_id, recipient, self.renderer.render_email(context))
+            if channel is Channel.EMAIL
+            else OutgoingSms(message_id, recipient, self.renderer.render_sms(context))
+        )
+        # The slot is waited for last, right before the hand-over: what the gateway sees is
+        # then the slots' pace, not the pace of renders and reads that a loaded machine delays.
+        self.rate.wait(channel.value, self.settings.rates.get(channel.value, 0.0))
+        if isinstance(outgoing, OutgoingEmail):
+            return self.email.send(outgoing)
+        return self.sms.send(outgoing)
 
     def _context(
         self,
@@ -541,7 +547,14 @@ class DeliveryService:
             detail={"reason": message.reason, "reminder": message.reminder, **detail},
         )
 
-    # -- reports, fallback, letters (delivery/followup.py) --------------------------------
+    def close(self) -> None:
+        """End the providers' open sessions (the SMTP session, Kannel's kept-alive connection)."""
+        for provider in (self.email, self.sms):
+            close = getattr(provider, "close", None)
+            if close is not None:
+                close()
+
+    # -- reports and fallback (delivery/followup.py; letters: delivery/letters.py) ---------
 
     def record_report(self, report: DeliveryReport) -> None:
         """Record a provider's report (ReportSink); see FollowUp.record_report."""
@@ -554,7 +567,3 @@ class DeliveryService:
     def resolve_unknown(self, message_id: str, *, sent: bool, actor: str) -> str:
         """Settle a message left `unknown`; see FollowUp.resolve_unknown."""
         return FollowUp(self).resolve_unknown(message_id, sent=sent, actor=actor)
-
-    def mark_printed(self, campaign: str, *, actor: str = "system") -> int:
-        """Record the campaign's queued letters as handed to the printer; how many."""
-        return FollowUp(self).mark_printed(campaign, actor=actor)

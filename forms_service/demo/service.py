@@ -159,13 +159,19 @@ class DemoCredentials:
     api_token: str
     mailroom_user: str = "mailroom"
     mailroom_password: str = ""
+    #: Reads the local mailbox (/backoffice/dev/mail) and manages accounts.
+    admin_user: str = "admin"
+    admin_password: str = ""
 
 
 def ensure_demo_accounts(runtime: Runtime) -> DemoCredentials:
-    """Create the demo clerk, supervisor and API token once; keep their secrets in var/."""
+    """Create the demo clerk, supervisor, mailroom, admin and API token once (secrets in var/).
+
+    A credentials file of an older demo (without the mailroom or admin user) is completed.
+    """
     path = runtime.settings.var_dir / "demo-credentials.json"
     stored = json.loads(path.read_text()) if path.is_file() else {}
-    if stored.get("mailroom_password"):
+    if stored.get("mailroom_password") and stored.get("admin_password"):
         return DemoCredentials(**stored)
     now = dt.datetime.now(dt.UTC)
     credentials = DemoCredentials(
@@ -174,13 +180,15 @@ def ensure_demo_accounts(runtime: Runtime) -> DemoCredentials:
         supervisor_user="supervisor",
         supervisor_password=stored.get("supervisor_password") or secrets.token_urlsafe(12),
         api_token=stored.get("api_token", ""),
-        mailroom_password=secrets.token_urlsafe(12),
+        mailroom_password=stored.get("mailroom_password") or secrets.token_urlsafe(12),
+        admin_password=secrets.token_urlsafe(12),
     )
     with runtime.sessions() as session, session.begin():
         for user, password, roles in (
             (credentials.clerk_user, credentials.clerk_password, ["clerk"]),
             (credentials.supervisor_user, credentials.supervisor_password, ["clerk", "supervisor"]),
             (credentials.mailroom_user, credentials.mailroom_password, ["mailroom"]),
+            (credentials.admin_user, credentials.admin_password, ["admin"]),
         ):
             with contextlib.suppress(Conflict):
                 create_user(session, user, password, roles, now=now)
@@ -221,13 +229,20 @@ def demo_letters(runtime: Runtime, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     printer = runtime.printer
     written = []
+    # Read first, render after: rendering opens sessions of its own, and on SQLite an open
+    # (immediate) transaction here would lock them out.
     with runtime.sessions() as session:
-        documents = session.execute(
-            select(Document).where(Document.campaign == "demo", Document.record_key == "C000001")
-        ).scalars()
-        for document in documents:
-            path = directory / f"{document.form_id}-{document.record_key}.pdf"
-            if not path.exists():
-                path.write_bytes(printer.render(document))
-            written.append(path)
+        documents = list(
+            session.execute(
+                select(Document).where(
+                    Document.campaign == "demo", Document.record_key == "C000001"
+                )
+            ).scalars()
+        )
+        session.expunge_all()
+    for document in documents:
+        path = directory / f"{document.form_id}-{document.record_key}.pdf"
+        if not path.exists():
+            path.write_bytes(printer.render(document))
+        written.append(path)
     return sorted(written)

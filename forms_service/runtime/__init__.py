@@ -104,7 +104,7 @@ class Runtime:
     mailroom: MailroomIntake = field(init=False)
     #: Builds the e-mail and SMS providers delivery sends with (replaceable before first use).
     delivery_providers: Callable[[Settings], tuple[EmailProvider, SmsProvider]] = field(
-        default=delivery_parts.interim_providers
+        default=delivery_parts.transport_providers
     )
     _delivery: DeliveryService | None = field(default=None, init=False, repr=False)
 
@@ -133,6 +133,12 @@ class Runtime:
         """The one-click unsubscribe link of a document's message (`…/u/<token>`)."""
         token = self.consent.tokens.sign(document_id, purpose, channel)
         return unsubscribe_url(self.settings.base_url, token)
+
+    def close(self) -> None:
+        """Close what the runtime holds open: the providers' sessions, the database pool."""
+        if self._delivery is not None:
+            self._delivery.close()
+        self.engine.dispose()
 
     def _short_link(self, session: Session, document: Document) -> str:
         """The document's short link (`…/r/<code>`), made when it has none yet."""

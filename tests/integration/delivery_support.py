@@ -1,27 +1,71 @@
-"""Helpers of the delivery tests: recording providers, a recording job queue, CRM edits."""
+"""Helpers of the delivery tests: recording providers and job queue, CRM edits, real workers."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, select, update
 
 from forms_service.connectors.interfaces import Selection
+from forms_service.definitions.service import DefinitionSet
 from forms_service.delivery.interfaces import (
+    EmailRendition,
+    MessageContext,
     OutgoingEmail,
     OutgoingSms,
+    Purpose,
+    Sender,
     SendResult,
+    SmsRendition,
 )
 from forms_service.delivery.model import DeliverySettings
 from forms_service.delivery.service import DeliveryService
 from forms_service.demo.service import customers_table
 from forms_service.runtime import Runtime
-from forms_service.runtime.delivery import PlainRenderer
 from forms_service.storage.events import DocumentEvent, EventKind
 from forms_service.storage.messages import Message
 from tests.integration.changes_support import ManualClock
+
+
+class PlainRenderer:
+    """A renderer of one line (the form's title, the deadline, the link): the flow's tests
+    look at what is sent and when, not at the message (tests/unit/delivery/test_messages.py)."""
+
+    def __init__(self, definitions: DefinitionSet) -> None:
+        self.definitions = definitions
+
+    def _text(self, context: MessageContext, link: str) -> str:
+        title = self.definitions[context.form_id].title_in(context.locale)
+        return f"{title}: {context.deadline.isoformat()}: {link}"
+
+    def render_email(self, context: MessageContext) -> EmailRendition:
+        """A plain e-mail with the link."""
+        text = self._text(context, context.link)
+        return EmailRendition(
+            subject=self.definitions[context.form_id].title_in(context.locale),
+            text=text,
+            html=f"<p>{text}</p>",
+            sender=Sender(name="forms_service"),
+            purpose=Purpose.SERVICE,
+            locale=context.locale,
+        )
+
+    def render_sms(self, context: MessageContext) -> SmsRendition:
+        """A short SMS with the short link."""
+        return SmsRendition(
+            text=self._text(context, context.short_link),
+            sender="forms",
+            purpose=Purpose.SERVICE,
+            locale=context.locale,
+        )
 
 
 class RecordingProvider:
@@ -148,3 +192,55 @@ REACHABLE = {
     "consent_post": True,
     "preferred_channel": "email",
 }
+
+
+#: The test app's settings a worker process is given as FORMS_* variables (when set).
+_WORKER_SETTINGS = (
+    "VAR_DIR",
+    "DATABASE_URL",
+    "FILE_STORE_DIR",
+    "DEFINITIONS_DIR",
+    "BASE_URL",
+    "DELIVERY_EMAIL_RATE",
+    "EMAIL_PROVIDER",
+    "SMTP_PORT",
+    "SMS_PROVIDER",
+    "KANNEL_SENDSMS_URL",
+    "DELIVERY_HOOK_SECRET",
+)
+
+
+def _worker_env(settings: dict[str, Any]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMS_")}
+    for name in _WORKER_SETTINGS:
+        if name in settings:
+            env[f"FORMS_{name}"] = str(settings[name])
+    env["FORMS_CONNECTORS"] = json.dumps(settings["CONNECTORS"])
+    # The tests run the sweeps themselves, when they want them.
+    env["FORMS_SWEEP_INTERVAL_SECONDS"] = "0"
+    env["FORMS_DELIVERY_SWEEP_INTERVAL_SECONDS"] = "0"
+    return env
+
+
+@contextlib.contextmanager
+def worker_process(settings: dict[str, Any], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real job worker (`celery … worker`, one process) on the test app's settings."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "forms_service.runtime.celery_app", "worker",
+        "--loglevel=INFO", "--pool=solo", "--without-gossip", "--without-mingle",
+        "--without-heartbeat",
+    ]  # fmt: skip
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command, env=_worker_env(settings), stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

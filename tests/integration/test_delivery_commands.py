@@ -4,6 +4,7 @@ the providers' webhooks (authenticated, forged input refused) and the metrics.""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,12 @@ from werkzeug.test import TestResponse
 from forms_service.cli.delivery import delivery as delivery_group
 from forms_service.cli.delivery import send
 from forms_service.connectors.interfaces import Selection
+from forms_service.delivery.local_mail import LocalMailServer, MailDirectory
 from forms_service.delivery.reports import dlr_secret, kannel_dlr_url
 from forms_service.runtime import Runtime
 from forms_service.storage.events import DocumentEvent, EventKind
 from forms_service.storage.messages import Message, MessageStatus
+from tests.delivery_servers import free_port
 from tests.integration.delivery_support import REACHABLE, edit_crm
 from tests.integration.reviewing import add_token
 
@@ -28,9 +31,22 @@ KEYS = [f"C{n:06d}" for n in range(1, 5)]
 
 
 @pytest.fixture
-def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
-    """Jobs run in the caller (the send goes to the interim file sinks), hooks keyed."""
-    return {**app_settings, "JOBS_EAGER": True, "DELIVERY_HOOK_SECRET": SECRET}
+def relay(tmp_path: Path) -> Iterator[LocalMailServer]:
+    """The local SMTP server of `make run` (writing var/mail/), on a port of the test's own."""
+    with LocalMailServer(tmp_path / "var" / "mail", port=free_port()) as server:
+        yield server
+
+
+@pytest.fixture
+def app_settings(app_settings: dict[str, Any], relay: LocalMailServer) -> dict[str, Any]:
+    """Jobs run in the caller; e-mail over SMTP to the local server, SMS as files; hooks keyed."""
+    return {
+        **app_settings,
+        "JOBS_EAGER": True,
+        "DELIVERY_HOOK_SECRET": SECRET,
+        "EMAIL_PROVIDER": "smtp",
+        "SMTP_PORT": relay.port,
+    }
 
 
 @pytest.fixture
@@ -57,11 +73,15 @@ def _messages(runtime: Runtime) -> list[Message]:
         return rows
 
 
-def _sink(runtime: Runtime, channel: str) -> list[dict[str, Any]]:
-    path: Path = runtime.settings.var_dir / "outbound" / f"{channel}.jsonl"
+def _sink(runtime: Runtime, channel: str) -> list[str]:
+    """The recipients of what the local SMTP server received, or of the SMS files written."""
+    if channel == "email":
+        mails = MailDirectory(runtime.settings.var_dir / "mail")
+        return [to for entry in mails.entries() for to in entry.recipients]
+    path: Path = runtime.settings.var_dir / "sms" / "index.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return [json.loads(line)["to"] for line in path.read_text().splitlines()]
 
 
 def test_dry_run_prints_counts_and_reasons_and_sends_nothing(
@@ -87,8 +107,8 @@ def test_send_queues_sends_and_resumes(app: Flask, runtime: Runtime, campaign: l
     counts = json.loads(result.output)
     assert counts["channels"] == {"email": 1, "sms": 1, "letter": 1}
     assert counts["unreachable"] == {"no_email": 1}
-    assert [line["to"] for line in _sink(runtime, "email")] == ["anne.martin@example.org"]
-    assert [line["to"] for line in _sink(runtime, "sms")] == ["+33612345678"]
+    assert _sink(runtime, "email") == ["anne.martin@example.org"]
+    assert _sink(runtime, "sms") == ["+33612345678"]
     statuses = sorted((m.channel, m.status.value) for m in _messages(runtime))
     assert ("email", "sent") in statuses and ("sms", "sent") in statuses
     assert ("letter", "queued") in statuses

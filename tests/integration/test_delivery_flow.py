@@ -257,18 +257,6 @@ def test_a_send_left_unfinished_becomes_unknown_and_is_never_resent(delivery: De
     assert delivery.messages(document_id)[0].status is MessageStatus.DELIVERED
 
 
-def test_letters_are_recorded_printed(delivery: Delivery, crm_url: str) -> None:
-    (document_id,) = delivery.issue(KEYS[:1])
-    edit_crm(crm_url, KEYS[0], preferred_channel="letter")
-    delivery.service.send_campaign("spring")
-    assert delivery.run_jobs() == []  # letters wait for the printer, no send job
-    assert delivery.service.mark_printed("spring", actor="cli") == 1
-    assert delivery.service.mark_printed("spring") == 0
-    (letter,) = delivery.messages(document_id)
-    assert letter.status is MessageStatus.SENT
-    assert [e.kind for e in delivery.events(document_id)] == [EventKind.PRINTED]
-
-
 def test_bad_channel_names_are_refused() -> None:
     assert parse_channels("sms, email") == (Channel.SMS, Channel.EMAIL)
     with pytest.raises(InvalidInput, match="pigeon"):

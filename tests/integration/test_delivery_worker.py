@@ -3,18 +3,14 @@ SIGKILL mid-batch loses nothing and sends nothing twice once another one takes o
 
 The workers are `celery -A forms_service.runtime.celery_app worker` processes configured through
 FORMS_* variables (the test app's database, var directory and secrets; the filesystem broker);
-they send through the interim file sink, whose fsynced log under var/outbound/ plays the
-gateway's own log that the test reconciles the message rows with.
+they send over SMTP to the local mail server of `make run` (aiosmtpd, in the test's process),
+whose index of what it received (var/mail/index.jsonl) is the relay's own log that the test
+reconciles the message rows with.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,14 +22,16 @@ from sqlalchemy import select
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.delivery.interfaces import Channel, DeliveryReport, ReportStatus
+from forms_service.delivery.local_mail import LocalMailServer, MailDirectory
 from forms_service.delivery.model import DeliverySettings
 from forms_service.delivery.reminders import DeliverySweep
 from forms_service.delivery.service import DeliveryService
 from forms_service.jobs.service import CeleryJobQueue
 from forms_service.runtime import Runtime
-from forms_service.runtime.delivery import PlainRenderer, interim_providers
+from forms_service.runtime.delivery import transport_providers
 from forms_service.storage.messages import Message, MessageStatus
-from tests.integration.delivery_support import REACHABLE, edit_crm
+from tests.delivery_servers import free_port
+from tests.integration.delivery_support import REACHABLE, PlainRenderer, edit_crm, worker_process
 
 pytestmark = pytest.mark.slow
 
@@ -42,51 +40,31 @@ RATE = 10.0
 
 
 @pytest.fixture
-def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
+def relay(tmp_path: Path) -> Iterator[LocalMailServer]:
+    """The local SMTP server of `make run`, writing the test app's var/mail/."""
+    with LocalMailServer(tmp_path / "var" / "mail", port=free_port()) as server:
+        yield server
+
+
+@pytest.fixture
+def app_settings(app_settings: dict[str, Any], relay: LocalMailServer) -> dict[str, Any]:
     """The test app only queues (the filesystem broker under its var directory)."""
-    return {**app_settings, "JOBS_EAGER": False, "DELIVERY_EMAIL_RATE": RATE}
-
-
-def _env(settings: dict[str, Any]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMS_")}
-    for name in ("VAR_DIR", "DATABASE_URL", "FILE_STORE_DIR", "DEFINITIONS_DIR", "BASE_URL"):
-        env[f"FORMS_{name}"] = str(settings[name])
-    env["FORMS_CONNECTORS"] = json.dumps(settings["CONNECTORS"])
-    env["FORMS_DELIVERY_EMAIL_RATE"] = str(RATE)
-    # The test runs the sweeps itself, when it wants them.
-    env["FORMS_SWEEP_INTERVAL_SECONDS"] = "0"
-    env["FORMS_DELIVERY_SWEEP_INTERVAL_SECONDS"] = "0"
-    return env
-
-
-@contextlib.contextmanager
-def _worker(settings: dict[str, Any], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    command = [
-        sys.executable, "-m", "celery", "-A", "forms_service.runtime.celery_app", "worker",
-        "--loglevel=INFO", "--pool=solo", "--without-gossip", "--without-mingle",
-        "--without-heartbeat",
-    ]  # fmt: skip
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            command, env=_env(settings), stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    return {
+        **app_settings,
+        "JOBS_EAGER": False,
+        "DELIVERY_EMAIL_RATE": RATE,
+        "EMAIL_PROVIDER": "smtp",
+        "SMTP_PORT": relay.port,
+    }
 
 
 def _sink(runtime: Runtime) -> list[dict[str, Any]]:
-    path = runtime.settings.var_dir / "outbound" / "email.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """What the relay received: the message id (from the VERP envelope sender) and when."""
+    received = MailDirectory(runtime.settings.var_dir / "mail").entries()
+    return [
+        {"message_id": entry.mail_from.partition("+")[2].partition("@")[0], "at": entry.received_at}
+        for entry in received
+    ]
 
 
 def _wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -122,8 +100,8 @@ def test_two_workers_together_keep_the_channel_rate(
     count = 30
     _campaign(runtime, crm_url, count)
     with (
-        _worker(app_settings, tmp_path / "one.log"),
-        _worker(app_settings, tmp_path / "two.log"),
+        worker_process(app_settings, tmp_path / "one.log"),
+        worker_process(app_settings, tmp_path / "two.log"),
     ):
         runtime.delivery.send_campaign("spring")
         _wait_for(lambda: len(_sink(runtime)) >= count, f"{count} e-mails")
@@ -132,7 +110,7 @@ def test_two_workers_together_keep_the_channel_rate(
     assert len({line["message_id"] for line in sent}) == count == len(sent)
     moments = sorted(dt.datetime.fromisoformat(line["at"]).timestamp() for line in sent)
     # 30 at 10 a second: the last about 2.9 s after the first, whatever the workers (the
-    # slots are exact; the sink's clock is read after each render, a few ms apart).
+    # slots are exact; the relay's clock is read on receipt, a render and a hand-over later).
     assert moments[-1] - moments[0] >= (count - 1) / RATE - 0.3
     # No one-second window holds more than the rate (one slot of slack for the edges).
     for i, start in enumerate(moments):
@@ -151,7 +129,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     count = 40
     _campaign(runtime, crm_url, count)
     log = tmp_path / "worker.log"
-    with _worker(app_settings, log) as first:
+    with worker_process(app_settings, log) as first:
         runtime.delivery.send_campaign("spring")
         _wait_for(lambda: len(_sink(runtime)) >= 12, "a dozen e-mails")
         first.kill()  # SIGKILL: no chance to record anything
@@ -167,7 +145,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
             runtime.connectors,
             runtime.issuing,
             PlainRenderer(runtime.definitions),
-            *interim_providers(runtime.settings),
+            *transport_providers(runtime.settings),
             runtime.jobs,
             settings=DeliverySettings(
                 sending_timeout=dt.timedelta(seconds=0), requeue_after=dt.timedelta(0)
@@ -176,7 +154,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     )
     time.sleep(0.01)
     swept = sweep.run()
-    with _worker(app_settings, log):
+    with worker_process(app_settings, log):
         _wait_for(
             lambda: all(
                 m.status not in (MessageStatus.QUEUED, MessageStatus.SENDING)

@@ -14,25 +14,20 @@ PermanentFailure carrying the SMTP code.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import hmac
-import io
 import re
 import secrets
 import smtplib
 import ssl
 import threading
 from dataclasses import dataclass
-from email.charset import QP, Charset
-from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import Address
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.nonmultipart import MIMENonMultipart
-from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,32 +64,81 @@ DKIM_HEADERS = (
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 _UNSAFE_URL = re.compile(r"[\x00-\x20\x7f<>\"\\,]")
-#: Bodies in UTF-8, quoted-printable (readable in a .eml file, safe for 8-bit-less relays).
-_UTF8 = Charset("utf-8")
-_UTF8.body_encoding = QP
-#: The bytes as they go on the wire: CRLF, lines folded at 78.
-_WIRE = compat32.clone(linesep="\r\n")
+#: Header lines are folded (at a space) beyond this length (RFC 5322's recommended 78).
+_FOLD_AT = 78
+_CRLF = b"\r\n"
 
 
 @dataclass(frozen=True)
 class BuiltEmail:
-    """A message ready to send: the MIME tree, its Message-ID, the checked recipient."""
+    """A message ready to send: its header lines and MIME body as on the wire.
 
-    message: Message
+    With its Message-ID, the checked recipient and the sender's domain.
+    """
+
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
     message_id: str
     recipient: str
     from_domain: str
 
+    def header(self, name: str) -> str | None:
+        """The value of header `name` (case-insensitive), None when absent."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
 
-def _text_part(text: str, subtype: str) -> MIMENonMultipart:
-    part = MIMENonMultipart("text", subtype)
-    part.set_payload(text, _UTF8)
-    return part
+
+def _text_part(text: str, subtype: str) -> bytes:
+    """A text part in UTF-8, quoted-printable (readable in a .eml file, safe for 7-bit relays).
+
+    binascii's quoted-printable (C) instead of the email package's (pure Python, most of a
+    message's build time): lines of at most 76 characters, `=` and trailing spaces encoded.
+    """
+    lines = text.replace("\r\n", "\n").encode("utf-8")
+    encoded = binascii.b2a_qp(lines, istext=True).replace(b"\n", _CRLF)
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'.encode()
+        + b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        + encoded
+    )
 
 
-def _header_text(value: str) -> str:
-    """An unstructured header value: as is in ASCII, else RFC 2047 encoded words."""
-    return value if value.isascii() else Header(value, "utf-8").encode()
+def _multipart(boundary: str, parts: list[bytes]) -> bytes:
+    """multipart/alternative's body (quoted-printable never holds `==`: nor the boundary)."""
+    delimiter = b"--" + boundary.encode()
+    body = b"".join(delimiter + _CRLF + part + _CRLF for part in parts)
+    return body + delimiter + b"--" + _CRLF
+
+
+def _header_line(name: str, value: str) -> bytes:
+    """`Name: value` folded at spaces beyond 78 characters, CRLF-terminated.
+
+    Values are one line already (`one_line`); encoded words come folded by `Header.encode`.
+    """
+    line = f"{name}: {value}"
+    if len(line) <= _FOLD_AT or "\r\n" in value:
+        return line.encode("utf-8") + _CRLF
+    folded, current = [], ""
+    for word in line.split(" "):
+        if current and len(current) + 1 + len(word) > _FOLD_AT:
+            folded.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    folded.append(current)
+    return "\r\n ".join(folded).encode("utf-8") + _CRLF
+
+
+@functools.lru_cache(maxsize=512)
+def _header_text(value: str, name: str) -> str:
+    """An unstructured header value: as is in ASCII, else RFC 2047 encoded words (folded).
+
+    Cached: a subject quotes nothing of the record, so a campaign's messages share a few
+    (the email package's encoder is pure Python, the dearest step of a message).
+    """
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
 
 
 @dataclass(frozen=True)
@@ -188,10 +232,10 @@ class SmtpProvider:
     def build(self, message: OutgoingEmail) -> BuiltEmail:
         """The message as it will be sent (without DKIM), its Message-ID and recipient.
 
-        Built with the email package's compat32 API, about ten times faster than the
-        EmailMessage one for the same bytes: every header value is made one line first
+        Written directly as wire bytes, several times faster than the email package's
+        generator for the same message: every header value is made one line first
         (`one_line`), names and addresses are checked by `Address` and written by
-        `formataddr` (quoted, RFC 2047-encoded when not ASCII).
+        `formataddr` (quoted, RFC 2047-encoded when not ASCII), the parts encoded by binascii.
         """
         if not MESSAGE_ID_PATTERN.fullmatch(message.message_id):
             raise ValueError(f"message id {message.message_id!r} is not [A-Za-z0-9_-]")
@@ -201,16 +245,20 @@ class SmtpProvider:
             one_line(rendition.sender.name), rendition.sender.address or self.settings.default_from
         )
         message_id = f"<{message.message_id}.{self._tag(message.message_id)}@{sender.domain}>"
-        email = MIMEMultipart("alternative")
-        email["From"] = formataddr((sender.display_name, sender.addr_spec), charset="utf-8")
-        email["To"] = to
+        headers = [
+            ("From", _from_header(sender.display_name, sender.addr_spec)),
+            ("To", to),
+        ]
         if rendition.sender.reply_to:
-            email["Reply-To"] = _address("", one_line(rendition.sender.reply_to)).addr_spec
-        email["Subject"] = _header_text(one_line(rendition.subject))
-        email["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-        email["Message-ID"] = message_id
+            reply_to = _address("", one_line(rendition.sender.reply_to)).addr_spec
+            headers.append(("Reply-To", reply_to))
+        headers += [
+            ("Subject", _header_text(one_line(rendition.subject), "Subject")),
+            ("Date", format_datetime(dt.datetime.now(dt.UTC))),
+            ("Message-ID", message_id),
+        ]
         if rendition.locale:
-            email["Content-Language"] = one_line(rendition.locale)
+            headers.append(("Content-Language", one_line(rendition.locale)))
         if rendition.purpose is not Purpose.SERVICE:
             url = rendition.unsubscribe_url
             if not url or not url.startswith("https://") or _UNSAFE_URL.search(url):
@@ -221,11 +269,17 @@ class SmtpProvider:
                     f"<mailto:{self.settings.unsubscribe_mailbox}"
                     f"?subject=unsubscribe-{message.message_id}>"
                 )
-            email["List-Unsubscribe"] = ", ".join(targets)
-            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        email.attach(_text_part(rendition.text, "plain"))
-        email.attach(_text_part(rendition.html, "html"))
-        return BuiltEmail(email, message_id, to, sender.domain)
+            headers.append(("List-Unsubscribe", ", ".join(targets)))
+            headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        boundary = f"=={secrets.token_hex(12)}=="
+        headers += [
+            ("MIME-Version", "1.0"),
+            ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        ]
+        body = _multipart(
+            boundary, [_text_part(rendition.text, "plain"), _text_part(rendition.html, "html")]
+        )
+        return BuiltEmail(tuple(headers), body, message_id, to, sender.domain)
 
     def _tag(self, message_id: str) -> str:
         """The Message-ID's 64-bit tag: keyed on the message id, else random."""
@@ -236,9 +290,8 @@ class SmtpProvider:
 
     def message_bytes(self, built: BuiltEmail) -> bytes:
         """The message's bytes as sent (CRLF), signed with DKIM when a key is configured."""
-        buffer = io.BytesIO()
-        BytesGenerator(buffer, policy=_WIRE).flatten(built.message)
-        data = buffer.getvalue()
+        head = b"".join(_header_line(name, value) for name, value in built.headers)
+        data = head + _CRLF + built.body
         if self._dkim_key is None:
             return data
         signature = dkim.sign(
@@ -246,7 +299,7 @@ class SmtpProvider:
             self.settings.dkim_selector.encode(),
             (self.settings.dkim_domain or built.from_domain).encode(),
             self._dkim_key,
-            include_headers=[h for h in DKIM_HEADERS if built.message[h.decode()] is not None],
+            include_headers=[h for h in DKIM_HEADERS if built.header(h.decode()) is not None],
         )
         return bytes(signature) + data
 
@@ -337,6 +390,13 @@ class SmtpProvider:
             self._session = None
 
 
+@functools.lru_cache(maxsize=512)
+def _from_header(name: str, address: str) -> str:
+    """The From value of a sender (one per organisation or form: cached)."""
+    return formataddr((name, address), charset="utf-8")
+
+
+@functools.lru_cache(maxsize=512)
 def _address(name: str, address: str) -> Address:
     try:
         return Address(display_name=name, addr_spec=address)
