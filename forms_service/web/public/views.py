@@ -264,8 +264,9 @@ def challenge(token: str) -> ResponseReturnValue:
             {q.name: getattr(web_form, q.name).data for q in definition.challenge},
             client=client_pseudonym(),
         )
-    except ChallengeFailed:
-        return _render_challenge(token, document, definition, lang, web_form, failed=True), 422
+    except ChallengeFailed as failure:
+        page = _render_challenge(token, document, definition, lang, web_form, failure=failure)
+        return page, 422
     # A new identity level: drop the old session content to defeat session fixation.
     lang_kept = session.get("lang")
     passed = [*session.get(_PASSED, [])[-19:], document.id]
@@ -372,19 +373,29 @@ def _render_challenge(
     lang: str,
     web_form: Any = None,
     *,
-    failed: bool = False,
+    failure: ChallengeFailed | None = None,
 ) -> str:
     form_class = challenge_form_class(definition.challenge, lang, PublicForm)
     web_form = web_form or form_class()
+    rule = runtime().intake.challenge
+    if failure is not None and failure.tries_left is not None:
+        tries_left: int | None = failure.tries_left
+    else:
+        # Opened after wrong answers of another visit: they count too.
+        failures = document.challenge_failures or 0
+        tries_left = rule.tries_left(failures) if failures else None
+    locked_for = failure.locked_for if failure is not None else None
     return render_template(
         "public/challenge.html",
         token=token,
         definition=definition,
         document=document,
         form=web_form,
-        failed=failed,
+        failed=failure is not None,
+        tries_left=tries_left,
+        locked_minutes=int(locked_for.total_seconds() // 60) if locked_for else None,
         lang=lang,
-        lock_rule=runtime().intake.challenge,
+        lock_rule=rule,
     )
 
 
