@@ -33,6 +33,7 @@ from forms_service.web.guards import ServiceRequest, refuse_unstorable_character
 from forms_service.web.hooks import blueprint as hooks
 from forms_service.web.mailroom import register as register_mailroom
 from forms_service.web.public.assist import blueprint as public_assist
+from forms_service.web.public.entry import blueprint as public_entry
 from forms_service.web.public.organisation import install as install_organisation
 from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
@@ -88,6 +89,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(api_returns)
     csrf.exempt(api_returns)
     app.register_blueprint(public_upload)
+    app.register_blueprint(public_entry)
     install_organisation(app)
     app.register_blueprint(public_assist)
     # Providers' webhooks: no browser posts them; each is authenticated (web/hooks.py).

@@ -40,6 +40,7 @@ from forms_service.storage.service import reading
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
 from forms_service.web.formatting import format_time, office_zone
+from forms_service.web.public.entry import broken_link_page
 from forms_service.web.public.forms import PublicForm
 from forms_service.web.public.receipts import next_steps, receipt_of, receipt_rows
 from forms_service.web.refusals import for_customer
@@ -401,6 +402,10 @@ def _render_challenge(
 
 def render_error(error: FormsError) -> ResponseReturnValue:
     """The customer page for a link or request that cannot be served."""
+    token = (request.view_args or {}).get("token")
+    if error.code == "tampered_link" and isinstance(token, str):
+        # A cut or lower-cased link: say what happened, and offer the access code instead.
+        return broken_link_page(token), error.status
     lang = locale()
     message = for_customer(error.code)
     return (
