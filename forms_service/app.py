@@ -32,6 +32,7 @@ from forms_service.web.extensions import csrf, init_babel, limiter
 from forms_service.web.guards import ServiceRequest, refuse_unstorable_characters
 from forms_service.web.hooks import blueprint as hooks
 from forms_service.web.mailroom import register as register_mailroom
+from forms_service.web.public.amend import blueprint as public_amend
 from forms_service.web.public.assist import blueprint as public_assist
 from forms_service.web.public.entry import blueprint as public_entry
 from forms_service.web.public.organisation import install as install_organisation
@@ -90,6 +91,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api_returns)
     app.register_blueprint(public_upload)
     app.register_blueprint(public_entry)
+    app.register_blueprint(public_amend)
     install_organisation(app)
     app.register_blueprint(public_assist)
     # Providers' webhooks: no browser posts them; each is authenticated (web/hooks.py).

@@ -19,6 +19,7 @@ from forms_service.core.errors import InvalidInput
 from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.intake.interfaces import ChangeProposer
+from forms_service.intake.online.amend import amend, amendable
 from forms_service.intake.online.challenge import check_identity
 from forms_service.intake.online.drafts import DraftStore
 from forms_service.intake.online.model import (
@@ -179,6 +180,12 @@ class OnlineIntake:
         self.mark_opened(document)
         if link.answer is not None:
             return OpenedForm(document, definition, link.answer)
+        return self.prefilled(document, definition)
+
+    def prefilled(
+        self, document: Document, definition: FormDefinition, answer: Submission | None = None
+    ) -> OpenedForm:
+        """The form page's values, live, and them signed into the page (the diff's base)."""
         prefill = self.prefill(document)
         shown = ShownValues(
             document_id=document.id,
@@ -188,7 +195,8 @@ class OnlineIntake:
             opened_at=self.clock(),
             live=prefill.live,
         )
-        return OpenedForm(document, definition, prefill=prefill, shown=self.seal.sign(shown))
+        signed = self.seal.sign(shown)
+        return OpenedForm(document, definition, answer, prefill=prefill, shown=signed)
 
     def shown_values(self, document: Document, signed: str) -> ShownValues:
         """The values a form page showed, as it posts them back signed.
@@ -353,14 +361,7 @@ class OnlineIntake:
         form, and are parsed again here so that no channel can skip the field types.
         """
         definition = self.definition(document)
-        values: dict[str, str | None] = {}
-        for field_def in definition.fields_for(Channel.ONLINE):
-            try:
-                values[field_def.name] = field_def.parse_answer(
-                    raw_values.get(field_def.name), base.get(field_def.name)
-                )
-            except FieldValueError as exc:
-                raise InvalidInput(exc.key, field=field_def.name) from exc
+        values = _parsed(definition, raw_values, base)
         proposer = self.proposer
         # The source is read before the transaction: no lock waits on the network. A source
         # that cannot answer leaves the proposal to `propose_pending`; the answer is stored.
@@ -402,6 +403,41 @@ class OnlineIntake:
         if proposer is not None:
             proposer.after_commit(queued)
         return receipt
+
+    def amendable(self, submission: Submission) -> bool:
+        """Whether the customer may still correct `submission` (intake/online/amend.py)."""
+        return amendable(self.sessions, submission)
+
+    def amend(
+        self,
+        document: Document,
+        raw_values: Mapping[str, Any],
+        base: Mapping[str, str | None],
+        *,
+        locale: str,
+        opened_at: dt.datetime | None,
+    ) -> Receipt:
+        """A corrected answer instead of the pending one, in its change set (see amend.py).
+
+        Raises:
+            AnswerProcessed: the answer was processed, in part or whole, meanwhile.
+        """
+        definition = self.definition(document)
+        values = _parsed(definition, raw_values, base)
+        return amend(
+            sessions=self.sessions,
+            proposer=self.proposer,
+            definition=definition,
+            document=document,
+            values=values,
+            raw_values=raw_values,
+            base=base,
+            evidence={k: {"kind": "typed"} for k in values},
+            locale=locale,
+            opened_at=opened_at,
+            now=self.clock,
+            jsonable=_jsonable,
+        )
 
     def _store(
         self, definition: FormDefinition, submission: Submission, proposal: Proposal | None
@@ -496,6 +532,21 @@ def _repeated_by(answers: Sequence[Row[Any, Any, Any, Any, Any]], new: Submissio
     ):
         return str(latest.id)
     return None
+
+
+def _parsed(
+    definition: FormDefinition, raw_values: Mapping[str, Any], base: Mapping[str, str | None]
+) -> dict[str, str | None]:
+    """The canonical values of an online answer, parsed again by the field types."""
+    values: dict[str, str | None] = {}
+    for field_def in definition.fields_for(Channel.ONLINE):
+        try:
+            values[field_def.name] = field_def.parse_answer(
+                raw_values.get(field_def.name), base.get(field_def.name)
+            )
+        except FieldValueError as exc:
+            raise InvalidInput(exc.key, field=field_def.name) from exc
+    return values
 
 
 def _row_of(submission: Submission) -> dict[str, Any]:

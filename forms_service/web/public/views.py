@@ -123,7 +123,7 @@ def form(token: str) -> ResponseReturnValue:
             if draft is not None
         ]
     web_form = form_class(data=data)
-    return _render_form(
+    return render_form(
         token,
         document,
         definition,
@@ -178,7 +178,7 @@ def submit(token: str) -> ResponseReturnValue:
     if not web_form.validate():
         _keep_draft(document, definition, web_form, shown.values)  # works without script
         # Keep the snapshot note on the redisplayed form.
-        page = _render_form(
+        page = render_form(
             token,
             document,
             definition,
@@ -320,11 +320,14 @@ def _render_done(
         next_steps=next_steps(submission, lang),
         token=request.view_args["token"] if request.view_args else "",
         repeated=request.args.get("again") == "1",
+        amended=request.args.get("amended") == "1",
+        late=request.args.get("late") == "1",
+        amendable=runtime().intake.amendable(submission),
         lang=lang,
     )
 
 
-def _render_form(
+def render_form(
     token: str,
     document: Document,
     definition: FormDefinition,
@@ -336,7 +339,9 @@ def _render_form(
     current: Mapping[str, str | None],
     resumed: Resumed | None = None,
     changed_since: list[dict[str, str]] | None = None,
+    amending: Submission | None = None,
 ) -> str:
+    """The form page (`amending`: the answer it corrects, posted to `/amend`, no draft)."""
     fields = [
         {
             "definition": f,
@@ -355,7 +360,8 @@ def _render_form(
         today=runtime().clock().astimezone(office_zone()).date(),
         resumed=resumed,
         changed_since=changed_since or [],
-        drafts=runtime().intake.drafts is not None,
+        drafts=runtime().intake.drafts is not None and amending is None,
+        amending=amending,
         token=token,
         definition=definition,
         document=document,
