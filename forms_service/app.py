@@ -36,6 +36,7 @@ from forms_service.web.public.amend import blueprint as public_amend
 from forms_service.web.public.assist import blueprint as public_assist
 from forms_service.web.public.entry import blueprint as public_entry
 from forms_service.web.public.organisation import install as install_organisation
+from forms_service.web.public.receipt_mail import blueprint as public_receipt_mail
 from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
 from forms_service.web.public.views import render_error
@@ -92,6 +93,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_upload)
     app.register_blueprint(public_entry)
     app.register_blueprint(public_amend)
+    app.register_blueprint(public_receipt_mail)
     install_organisation(app)
     app.register_blueprint(public_assist)
     # Providers' webhooks: no browser posts them; each is authenticated (web/hooks.py).

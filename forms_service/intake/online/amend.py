@@ -41,6 +41,7 @@ from forms_service.storage.model import (
     Submission,
     SubmissionStatus,
 )
+from forms_service.storage.service import reading
 
 _CHANGE_SETS = cast(Table, ChangeSet.__table__)
 _FIELD_CHANGES = cast(Table, FieldChangeRow.__table__)
@@ -84,18 +85,23 @@ def amendable(sessions: sessionmaker[Session], submission: Submission) -> bool:
     """Whether `submission` is pending and nothing of its change set was processed yet."""
     if submission.status not in PENDING:
         return False
-    with sessions() as session:
+    decided = (
+        select(_FIELD_CHANGES.c.id)
+        .where(
+            _FIELD_CHANGES.c.change_set_id == _CHANGE_SETS.c.id,
+            _FIELD_CHANGES.c.status != FieldChangeStatus.PENDING,
+        )
+        .exists()
+    )
+    with reading(sessions) as session:  # one statement, no transaction
         row = session.execute(
-            select(_CHANGE_SETS.c.id, _CHANGE_SETS.c.status).where(
+            select(_CHANGE_SETS.c.status, decided).where(
                 _CHANGE_SETS.c.submission_id == submission.id
             )
         ).first()
-        if row is None:
-            return True  # stored, not proposed yet (the source did not answer)
-        if row.status is not ChangeSetStatus.OPEN:
-            return False
-        decided = session.execute(_DECIDED_ROWS, {"change_set_id": row.id}).first()
-        return decided is None
+    if row is None:
+        return True  # stored, not proposed yet (the source did not answer)
+    return row[0] is ChangeSetStatus.OPEN and not row[1]
 
 
 def amend(

@@ -26,6 +26,7 @@ from forms_service.definitions.online_form import (
     form_value,
     online_form_class,
 )
+from forms_service.delivery.receipts import known_address, masked_address
 from forms_service.intake.online.drafts import DraftTooLarge, Resumed, resume
 from forms_service.intake.online.model import (
     ChallengeFailed,
@@ -50,6 +51,8 @@ blueprint = Blueprint("public", __name__)
 _DRAFT_LIMIT = "120 per minute"
 
 _PASSED = "challenges_passed"
+#: Where the receipt page finds the masked address its copy went to (never in the URL).
+SENT_TO = "receipt_sent_to"
 
 
 def _link_limit() -> str:
@@ -323,8 +326,17 @@ def _render_done(
         amended=request.args.get("amended") == "1",
         late=request.args.get("late") == "1",
         amendable=runtime().intake.amendable(submission),
+        mail=request.args.get("mail"),
+        mailed_to=session.pop(SENT_TO, None),
+        known_email=_masked_known(definition, document, submission),
         lang=lang,
     )
+
+
+def _masked_known(definition: FormDefinition, document: Document, answer: Submission) -> str:
+    """The customer's address, masked, when the answer or the snapshot gives it ("" else)."""
+    known = known_address(definition, answer.values, document.snapshot)
+    return masked_address(known) if known else ""
 
 
 def render_form(
