@@ -354,11 +354,13 @@ class OnlineIntake:
         *,
         locale: str,
         opened_at: dt.datetime | None,
+        evidence: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Receipt:
         """Store an online answer (raw values first) and list what it changes.
 
         `raw_values` hold only the fields shown online; they must already be validated by the
         form, and are parsed again here so that no channel can skip the field types.
+        `evidence` adds to a field's evidence (an attached document, intake/online/attachments.py).
         """
         definition = self.definition(document)
         values = _parsed(definition, raw_values, base)
@@ -375,7 +377,7 @@ class OnlineIntake:
             raw_values={k: _jsonable(v) for k, v in raw_values.items()},
             values=values,
             base={k: base.get(k) for k in values},
-            evidence={k: {"kind": "typed"} for k in values},
+            evidence={k: {"kind": "typed", **(evidence or {}).get(k, {})} for k in values},
             locale=locale,
             opened_at=opened_at,
             received_at=now,

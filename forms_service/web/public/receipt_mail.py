@@ -7,8 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from forms_service.connectors.interfaces import SourceUnavailable
-from forms_service.definitions.fieldtypes import FIELD_TYPES, FieldValueError
-from forms_service.definitions.fieldtypes.base import Rules
+from forms_service.definitions.fieldtypes import FieldValueError, email_address
 from forms_service.delivery.interfaces import PermanentFailure, TemporaryFailure
 from forms_service.delivery.receipts import (
     ReceiptCopy,
@@ -52,7 +51,7 @@ def email_copy(token: str) -> ResponseReturnValue:
     address: str | None = None
     if typed:
         try:
-            address = FIELD_TYPES["email"].parse(typed, Rules(), ())
+            address = email_address(typed)
         except FieldValueError:
             return redirect(url_for("public.done", token=token, mail="invalid"), code=303)
     if address is None:

@@ -27,6 +27,7 @@ from forms_service.definitions.online_form import (
     online_form_class,
 )
 from forms_service.delivery.receipts import known_address, masked_address
+from forms_service.intake.online.attachments import StoredAttachment
 from forms_service.intake.online.drafts import DraftTooLarge, Resumed, resume
 from forms_service.intake.online.model import (
     ChallengeFailed,
@@ -41,6 +42,7 @@ from forms_service.storage.service import reading
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
 from forms_service.web.formatting import format_time, office_zone
+from forms_service.web.public.attach import posted_attachment
 from forms_service.web.public.entry import broken_link_page
 from forms_service.web.public.forms import PublicForm
 from forms_service.web.public.receipts import next_steps, receipt_of, receipt_rows
@@ -137,6 +139,7 @@ def form(token: str) -> ResponseReturnValue:
         current=values,
         resumed=resumed,
         changed_since=changed_since if resumed is not None else [],
+        kept_attachment=StoredAttachment.of(draft.attachment) if resumed and draft else None,
     )
 
 
@@ -178,9 +181,12 @@ def submit(token: str) -> ResponseReturnValue:
         abort(400)
     form_class = online_form_class(definition, lang, PublicForm)
     web_form = form_class(meta={"shown": shown.values})
-    if not web_form.validate():
-        _keep_draft(document, definition, web_form, shown.values)  # works without script
-        # Keep the snapshot note on the redisplayed form.
+    drafts = runtime().intake.drafts
+    draft = drafts.load(document.id) if drafts is not None else None
+    attached = posted_attachment(definition, draft)
+    if not web_form.validate() or attached.error is not None:
+        # Works without script; a file taken stays with the draft (a browser sends it once).
+        _keep_draft(document, definition, web_form, shown.values, attached.stored)
         page = render_form(
             token,
             document,
@@ -190,11 +196,24 @@ def submit(token: str) -> ResponseReturnValue:
             lang,
             live=shown.live,
             current=shown.values,
+            attachment_error=attached.error,
+            kept_attachment=attached.stored
+            or (StoredAttachment.of(draft.attachment) if draft else None),
         )
         return page, 422
     values = {f.name: getattr(web_form, f.name).data for f in definition.fields_for(Channel.ONLINE)}
+    evidence = (
+        {definition.attachment.beside: attached.stored.evidence()}
+        if attached.stored is not None and definition.attachment is not None
+        else {}
+    )
     receipt = runtime().intake.submit(
-        document, values, shown.values, locale=lang, opened_at=shown.opened_at
+        document,
+        values,
+        shown.values,
+        locale=lang,
+        opened_at=shown.opened_at,
+        evidence=evidence,
     )
     target = url_for("public.done", token=token)
     return redirect(target + ("?again=1" if receipt.repeated else ""), code=303)
@@ -213,7 +232,9 @@ def draft(token: str) -> ResponseReturnValue:
     except TamperedShownValues:
         abort(400)
     web_form = online_form_class(definition, locale(), PublicForm)(meta={"shown": shown.values})
-    saved_at = _keep_draft(document, definition, web_form, shown.values)
+    # A file attached since the last save comes with this one (the page sends it once).
+    attached = posted_attachment(definition, None)
+    saved_at = _keep_draft(document, definition, web_form, shown.values, attached.stored)
     if saved_at is None:
         abort(413)
     when = format_time(saved_at, locale(), office_zone())
@@ -221,14 +242,19 @@ def draft(token: str) -> ResponseReturnValue:
 
 
 def _keep_draft(
-    document: Document, definition: FormDefinition, web_form: Any, shown: Mapping[str, Any]
+    document: Document,
+    definition: FormDefinition,
+    web_form: Any,
+    shown: Mapping[str, Any],
+    attachment: StoredAttachment | None = None,
 ) -> dt.datetime | None:
     drafts = runtime().intake.drafts
     if drafts is None:
         return None
     boxes = {f.name: getattr(web_form, f.name).data for f in definition.fields_for(Channel.ONLINE)}
+    kept = attachment.evidence() if attachment is not None else None
     try:
-        return drafts.save(document, boxes, shown)
+        return drafts.save(document, boxes, shown, kept)
     except DraftTooLarge:
         return None
 
@@ -352,6 +378,8 @@ def render_form(
     resumed: Resumed | None = None,
     changed_since: list[dict[str, str]] | None = None,
     amending: Submission | None = None,
+    attachment_error: str | None = None,
+    kept_attachment: StoredAttachment | None = None,
 ) -> str:
     """The form page (`amending`: the answer it corrects, posted to `/amend`, no draft)."""
     fields = [
@@ -374,6 +402,9 @@ def render_form(
         changed_since=changed_since or [],
         drafts=runtime().intake.drafts is not None and amending is None,
         amending=amending,
+        attachment=definition.attachment,
+        attachment_error=attachment_error,
+        kept_attachment=kept_attachment,
         token=token,
         definition=definition,
         document=document,
