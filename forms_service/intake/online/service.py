@@ -418,6 +418,7 @@ class OnlineIntake:
         *,
         locale: str,
         opened_at: dt.datetime | None,
+        evidence: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Receipt:
         """A corrected answer instead of the pending one, in its change set (see amend.py).
 
@@ -434,7 +435,7 @@ class OnlineIntake:
             values=values,
             raw_values=raw_values,
             base=base,
-            evidence={k: {"kind": "typed"} for k in values},
+            evidence={k: {"kind": "typed", **(evidence or {}).get(k, {})} for k in values},
             locale=locale,
             opened_at=opened_at,
             now=self.clock,

@@ -10,10 +10,12 @@ from flask.typing import ResponseReturnValue
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.definitions.online_form import form_value, online_form_class
 from forms_service.intake.online.amend import AnswerProcessed
+from forms_service.intake.online.attachments import StoredAttachment
 from forms_service.intake.online.model import Purpose, TamperedShownValues
 from forms_service.storage.model import Submission
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
+from forms_service.web.public.attach import posted_attachment
 from forms_service.web.public.forms import PublicForm
 from forms_service.web.public.views import identified, render_form
 
@@ -60,7 +62,15 @@ def amend_form(token: str) -> ResponseReturnValue:
         live=page.prefill.live,
         current=page.prefill.values,
         amending=answer,
+        kept_attachment=_kept(opened.definition, answer),
     )
+
+
+def _kept(definition: FormDefinition, answer: Submission | None) -> StoredAttachment | None:
+    """The file the answer being corrected came with (kept unless another is chosen)."""
+    if definition.attachment is None or answer is None:
+        return None
+    return StoredAttachment.of(answer.evidence.get(definition.attachment.beside))
 
 
 @blueprint.route("/f/<token>/amend", methods=["POST"])
@@ -80,7 +90,10 @@ def amend(token: str) -> ResponseReturnValue:
         abort(400)
     lang = locale()
     web_form = online_form_class(definition, lang, PublicForm)(meta={"shown": shown.values})
-    if not web_form.validate():
+    pending = intake.pending_submission(document)
+    kept = _kept(definition, pending)
+    attached = posted_attachment(definition, kept.evidence() if kept else None)
+    if not web_form.validate() or attached.error is not None:
         page = render_form(
             token,
             document,
@@ -90,12 +103,25 @@ def amend(token: str) -> ResponseReturnValue:
             lang,
             live=shown.live,
             current=shown.values,
-            amending=intake.pending_submission(document),
+            amending=pending,
+            attachment_error=attached.error,
+            kept_attachment=attached.stored or kept,
         )
         return page, 422
     values = {f.name: getattr(web_form, f.name).data for f in definition.fields_for(Channel.ONLINE)}
     try:
-        intake.amend(document, values, shown.values, locale=lang, opened_at=shown.opened_at)
+        intake.amend(
+            document,
+            values,
+            shown.values,
+            locale=lang,
+            opened_at=shown.opened_at,
+            evidence=(
+                {definition.attachment.beside: attached.stored.evidence()}
+                if attached.stored is not None and definition.attachment is not None
+                else {}
+            ),
+        )
     except AnswerProcessed:
         return redirect(url_for("public.done", token=token, late=1), code=303)
     return redirect(url_for("public.done", token=token, amended=1), code=303)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import request
 from flask_babel import gettext
@@ -13,7 +15,6 @@ from forms_service.intake.online.attachments import (
     StoredAttachment,
     store_attachment,
 )
-from forms_service.intake.online.drafts import Draft
 from forms_service.web.context import runtime
 
 #: The file input's name, and the hidden input saying "keep the file of my draft".
@@ -44,8 +45,13 @@ def _said(refused: AttachmentRefused) -> str:
     return str(words.get(refused.code, words["attachment_type"]))
 
 
-def posted_attachment(definition: FormDefinition, draft: Draft | None) -> PostedAttachment:
-    """The file posted with the form (checked and stored), else the draft's when it is kept."""
+def posted_attachment(
+    definition: FormDefinition, kept: Mapping[str, Any] | None
+) -> PostedAttachment:
+    """The file posted with the form (checked and stored), else `kept` when the page keeps it.
+
+    `kept` is what a draft or the answer being corrected holds of its file.
+    """
     if definition.attachment is None:
         return PostedAttachment()
     upload = request.files.get(FILE_FIELD)
@@ -62,6 +68,6 @@ def posted_attachment(definition: FormDefinition, draft: Draft | None) -> Posted
             )
         except AttachmentRefused as refused:
             return PostedAttachment(error=_said(refused))
-    if request.form.get(KEPT_FIELD) == "1" and draft is not None:
-        return PostedAttachment(StoredAttachment.of(draft.attachment))
+    if request.form.get(KEPT_FIELD) == "1" and kept is not None:
+        return PostedAttachment(StoredAttachment.of(kept))
     return PostedAttachment()

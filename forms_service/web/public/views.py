@@ -183,7 +183,7 @@ def submit(token: str) -> ResponseReturnValue:
     web_form = form_class(meta={"shown": shown.values})
     drafts = runtime().intake.drafts
     draft = drafts.load(document.id) if drafts is not None else None
-    attached = posted_attachment(definition, draft)
+    attached = posted_attachment(definition, draft.attachment if draft else None)
     if not web_form.validate() or attached.error is not None:
         # Works without script; a file taken stays with the draft (a browser sends it once).
         _keep_draft(document, definition, web_form, shown.values, attached.stored)
