@@ -25,6 +25,7 @@ from forms_service.connectors.interfaces import SourceUnavailable
 from forms_service.core.errors import Conflict
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.intake.interfaces import ChangeProposer
+from forms_service.intake.online.answering import jsonable
 from forms_service.intake.online.model import Receipt, RevokedLink, changes_of
 from forms_service.intake.online.queries import DOCUMENTS, PENDING, SUBMISSIONS
 from forms_service.issuing.tokens import new_document_id
@@ -117,7 +118,6 @@ def amend(
     locale: str,
     opened_at: dt.datetime | None,
     now: Callable[[], dt.datetime],
-    jsonable: Callable[[Any], Any],
 ) -> Receipt:
     """Store `values` as the document's answer instead of its pending one, same change set.
 

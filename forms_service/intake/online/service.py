@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -15,11 +15,16 @@ from forms_service.audit import service as audit
 from forms_service.changes.model import error_kind
 from forms_service.changes.proposal import Answer, Proposal, store
 from forms_service.connectors.interfaces import SourceUnavailable
-from forms_service.core.errors import InvalidInput
-from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.intake.interfaces import ChangeProposer
 from forms_service.intake.online.amend import amend, amendable
+from forms_service.intake.online.answering import (
+    document_part,
+    jsonable,
+    parsed_answer,
+    repeated_by,
+    row_of,
+)
 from forms_service.intake.online.challenge import check_identity
 from forms_service.intake.online.drafts import DraftStore
 from forms_service.intake.online.model import (
@@ -37,7 +42,6 @@ from forms_service.intake.online.model import (
 )
 from forms_service.intake.online.queries import (
     DOCUMENTS,
-    PENDING,
     READ_DOCUMENT,
     READ_DOCUMENT_AND_ANSWERS,
     SUBMISSIONS,
@@ -246,7 +250,7 @@ class OnlineIntake:
             self.security_event("link_tampered", client=client)
             raise
         except ExpiredLink:
-            self.security_event("link_expired", document_id=_document_part(token), client=client)
+            self.security_event("link_expired", document_id=document_part(token), client=client)
             raise
         with reading_connection(self.sessions) as connection:
             statement = READ_DOCUMENT_AND_ANSWERS if with_answer else READ_DOCUMENT
@@ -363,7 +367,7 @@ class OnlineIntake:
         `evidence` adds to a field's evidence (an attached document, intake/online/attachments.py).
         """
         definition = self.definition(document)
-        values = _parsed(definition, raw_values, base)
+        values = parsed_answer(definition, raw_values, base)
         proposer = self.proposer
         # The source is read before the transaction: no lock waits on the network. A source
         # that cannot answer leaves the proposal to `propose_pending`; the answer is stored.
@@ -374,7 +378,7 @@ class OnlineIntake:
             document_id=document.id,
             channel=Channel.ONLINE.value,
             status=SubmissionStatus.RECEIVED,
-            raw_values={k: _jsonable(v) for k, v in raw_values.items()},
+            raw_values={k: jsonable(v) for k, v in raw_values.items()},
             values=values,
             base={k: base.get(k) for k in values},
             evidence={k: {"kind": "typed", **(evidence or {}).get(k, {})} for k in values},
@@ -426,7 +430,7 @@ class OnlineIntake:
             AnswerProcessed: the answer was processed, in part or whole, meanwhile.
         """
         definition = self.definition(document)
-        values = _parsed(definition, raw_values, base)
+        values = parsed_answer(definition, raw_values, base)
         return amend(
             sessions=self.sessions,
             proposer=self.proposer,
@@ -439,7 +443,6 @@ class OnlineIntake:
             locale=locale,
             opened_at=opened_at,
             now=self.clock,
-            jsonable=_jsonable,
         )
 
     def _store(
@@ -477,14 +480,14 @@ class OnlineIntake:
                 states = connection.execute(
                     _ANSWER_STATES, {"document_id": submission.document_id}
                 ).all()
-                repeated = _repeated_by(states, submission)
+                repeated = repeated_by(states, submission)
                 if repeated is not None:
                     existing = session.get(Submission, repeated)
                     assert existing is not None  # noqa: S101 - read just before, under the lock
                     session.expunge(existing)  # kept loaded through the rollback
                     raise _Repeated(existing)  # rolls the document's new status back
                 # Written with Core statements: nothing is read back in this transaction.
-                connection.execute(_INSERT_SUBMISSION, _row_of(submission))
+                connection.execute(_INSERT_SUBMISSION, row_of(submission))
                 if proposal is not None:
                     queued = store(session, proposal)
                 record_event(
@@ -514,56 +517,3 @@ class OnlineIntake:
             existing = repeat.submission
             return Receipt(existing, changes_of(definition, existing), repeated=True), []
         return Receipt(submission, changes_of(definition, submission)), queued
-
-
-def _repeated_by(answers: Sequence[Row[Any, Any, Any, Any, Any]], new: Submission) -> str | None:
-    """The id of the stored answer a new one repeats, if any.
-
-    The earliest pending answer, else the latest one when it was confirmed without change
-    with the same values and base: an answer that changes nothing is closed in the submit's
-    own transaction, so without this second rule a double click on it would store it twice.
-    """
-    pending = [a for a in answers if a.status in PENDING]
-    if pending:
-        return str(min(pending, key=lambda a: a.received_at).id)
-    latest = max(answers, key=lambda a: a.received_at, default=None)
-    if (
-        latest is not None
-        and latest.status is SubmissionStatus.NO_CHANGE
-        and latest.answer == new.values
-        and latest.base == new.base
-    ):
-        return str(latest.id)
-    return None
-
-
-def _parsed(
-    definition: FormDefinition, raw_values: Mapping[str, Any], base: Mapping[str, str | None]
-) -> dict[str, str | None]:
-    """The canonical values of an online answer, parsed again by the field types."""
-    values: dict[str, str | None] = {}
-    for field_def in definition.fields_for(Channel.ONLINE):
-        try:
-            values[field_def.name] = field_def.parse_answer(
-                raw_values.get(field_def.name), base.get(field_def.name)
-            )
-        except FieldValueError as exc:
-            raise InvalidInput(exc.key, field=field_def.name) from exc
-    return values
-
-
-def _row_of(submission: Submission) -> dict[str, Any]:
-    return {column.key: getattr(submission, column.key) for column in SUBMISSIONS.columns}
-
-
-def _document_part(token: str) -> str | None:
-    head = token.split(".", 1)[0]
-    return head if len(head) == 22 else None
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return str(value)
