@@ -13,7 +13,7 @@ the check character, 2 to 15 for the others) is a multiple of 31. 31 is prime an
 are distinct, so any one character mistyped and any two characters swapped are caught before
 the service looks anything up (`read_access_code`).
 
-Guessing, in numbers (docs/customers.md): 31^14 = 7.6e20 codes. With 10 million live
+Guessing, in numbers (docs/delivery.md, "Access codes"): 31^14 = 7.6e20 codes. With 10 million live
 documents, one guess in 7.6e13 hits one. The entry page takes at most
 RATELIMIT_SHORT_LINK_GLOBAL guesses a minute from everyone together (6,000 by default):
 3.2e9 a year, so 4e-5 hits expected in a year at the cap, and a hit still meets the identity
