@@ -33,8 +33,11 @@ from forms_service.web.extensions import csrf, init_babel, limiter
 from forms_service.web.guards import ServiceRequest, refuse_unstorable_characters
 from forms_service.web.hooks import blueprint as hooks
 from forms_service.web.mailroom import register as register_mailroom
+from forms_service.web.public.amend import blueprint as public_amend
 from forms_service.web.public.assist import blueprint as public_assist
+from forms_service.web.public.entry import blueprint as public_entry
 from forms_service.web.public.organisation import install as install_organisation
+from forms_service.web.public.receipt_mail import blueprint as public_receipt_mail
 from forms_service.web.public.unsubscribe import blueprint as public_unsubscribe
 from forms_service.web.public.upload import blueprint as public_upload
 from forms_service.web.public.views import blueprint as public
@@ -90,6 +93,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(api_returns)
     csrf.exempt(api_returns)
     app.register_blueprint(public_upload)
+    app.register_blueprint(public_entry)
+    app.register_blueprint(public_amend)
+    app.register_blueprint(public_receipt_mail)
     install_organisation(app)
     app.register_blueprint(public_assist)
     # RFC 8058: the mail client's one-click POST carries no CSRF token (the link is signed).

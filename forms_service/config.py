@@ -357,7 +357,12 @@ class Settings(BaseModel):
     )
     ratelimit_short_link: str = _setting("30 per minute", "per client, on short links `/r/…`")
     ratelimit_short_link_global: str = _setting(
-        "6000 per minute", "all clients together, on short links `/r/…` (enumeration cap)"
+        "6000 per minute",
+        "all clients together, on short links `/r/…` and access codes typed at `/r` "
+        "(enumeration cap)",
+    )
+    ratelimit_access_code: str = _setting(
+        "10 per minute", "per client, on access codes typed at `/r` (issue 15)"
     )
 
     # -- delivery: sending, fallback, reminders (docs/delivery.md) ---------------------------

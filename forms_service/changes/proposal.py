@@ -110,12 +110,14 @@ def plan(
     now: dt.datetime,
     *,
     actor: str = "system",
+    change_set_id: str | None = None,
 ) -> Proposal:
     """The change set of `answer` against the source's `record` (only fields that change).
 
     Each real change is routed by the field's policy, the evidence's confidence and the
     validators; the safe ones are queued at once (one outbox message). An answer that changes
-    nothing gets a change set closed as `no_change`.
+    nothing gets a change set closed as `no_change`. `change_set_id` plans the rows of an
+    existing change set again (an amended answer supersedes the one it was made for).
     """
     diffs = [
         d
@@ -124,7 +126,7 @@ def plan(
         )
         if d.outcome is not Outcome.UNCHANGED
     ]
-    change_set_id = new_document_id()
+    change_set_id = change_set_id or new_document_id()
     rows = field_rows(definition, diffs, answer.evidence, policy, now)
     events: list[NewEvent] = []
 

@@ -181,9 +181,18 @@ class ChangeService(StationUseCases):
         record: Mapping[str, object],
         *,
         actor: str = "system",
+        change_set_id: str | None = None,
     ) -> Proposal:
         """The change set of an answer against the source record (see `proposal.plan`)."""
-        return plan(definition, answer, record, self.policy, self.clock(), actor=actor)
+        return plan(
+            definition,
+            answer,
+            record,
+            self.policy,
+            self.clock(),
+            actor=actor,
+            change_set_id=change_set_id,
+        )
 
     def propose_quietly(self, submission_id: str) -> None:
         """Propose right after intake; a failure is logged and left to `propose_pending`.

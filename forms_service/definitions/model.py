@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from forms_service.core.i18n import pick
+from forms_service.definitions.attachment import Attachment
 from forms_service.definitions.consent_fields import FieldConsent
 from forms_service.definitions.fieldtypes import (
     FIELD_TYPES,
@@ -217,6 +218,8 @@ class FormDefinition:
     pdf_template: str | None = None
     #: The SEPA mandate its agreement box signs, shown whole before it (definitions/mandate.py).
     sepa_mandate: SepaMandate | None = None
+    #: The document the customer may attach beside a field (definitions/attachment.py).
+    attachment: Attachment | None = None
     #: The message its documents are sent with (e-mail, SMS; `message:`), None when none.
     message: MessageTemplate | None = None
     #: Why its messages are sent (`purpose:`): service messages carry no unsubscribe link.

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from forms_service.core.i18n import LOCALES
+from forms_service.definitions.attachment import parse_attachment
 from forms_service.definitions.consent_fields import parse_field_consent
 from forms_service.definitions.fieldtypes import (
     FIELD_TYPES,
@@ -51,6 +52,7 @@ _FORM_KEYS = frozenset(
         "letter",
         "pdf_template",
         "sepa_mandate",
+        "attachment",
         "message",
         "purpose",
         "contact",
@@ -267,6 +269,12 @@ def _build(
     challenge = _challenge(raw.get("challenge", []), out)
     pdf_template = _pdf_template(raw.get("pdf_template"), out, path)
     mandate = parse_mandate(raw.get("sepa_mandate"), out.add, {f.name for f in fields})
+    attachment = parse_attachment(
+        raw.get("attachment"),
+        out.add,
+        {f.name for f in fields},
+        lambda value, what, required: _texts(value, out, what, None, required=required),
+    )
     message = parse_message(
         raw.get("message"),
         out.add,
@@ -290,6 +298,7 @@ def _build(
         path=path,
         pdf_template=pdf_template,
         sepa_mandate=mandate,
+        attachment=attachment,
         message=message,
         purpose=purpose,
         contact=contact,

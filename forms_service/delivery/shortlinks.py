@@ -15,24 +15,39 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import Gone, NotFound
+from forms_service.issuing.accesscodes import access_digest, grouped, read_access_code
 from forms_service.issuing.shortcodes import ShortCodes, normalise_code, short_url
 from forms_service.issuing.tokens import ExpiredLink, SigningKey, UnknownDocument
 from forms_service.storage.model import Document, DocumentStatus
 from forms_service.storage.shortlinks import ShortLink, code_digest
 
-__all__ = ["ExpiredLink", "RevokedShortLink", "ShortLinkTarget", "ShortLinks", "short_url"]
+__all__ = [
+    "ExpiredLink",
+    "RevokedShortLink",
+    "ShortLinkTarget",
+    "ShortLinks",
+    "UnknownAccessCode",
+    "short_url",
+]
 
 
 class RevokedShortLink(Gone):
     """The short link, or its document, was withdrawn (the long link's `revoked_link` page)."""
 
     code = "revoked_link"
+
+
+class UnknownAccessCode(NotFound):
+    """A well-typed access code that no document has (said on the entry page itself)."""
+
+    code = "access_code_unknown"
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,33 @@ class ShortLinks:
         ).one_or_none()
         if canonical is None or row is None:
             raise UnknownDocument("This link does not lead to any form.")
+        return self._working(row, now)
+
+    def access_target(
+        self, session: Session, typed: str, now: dt.datetime | None = None
+    ) -> ShortLinkTarget:
+        """Where an access code typed from the letter leads (issuing/accesscodes.py).
+
+        A mistyped code (length, a character codes never use, the check character) is
+        refused before any lookup; a well-typed one costs one lookup by digest.
+
+        Raises:
+            MistypedAccessCode: the typed text cannot be a code (nothing looked up).
+            UnknownAccessCode: no document has this code.
+            ExpiredLink: the link or its document has expired (410).
+            RevokedShortLink: the link or its document was withdrawn (410).
+        """
+        canonical = read_access_code(typed)
+        row = session.execute(
+            select(ShortLink, Document.status, Document.expires_at)
+            .join(Document, Document.id == ShortLink.document_id)
+            .where(ShortLink.access_digest == access_digest(canonical))
+        ).one_or_none()
+        if row is None:
+            raise UnknownAccessCode("No form has this code.", field="code")
+        return self._working(row, now)
+
+    def _working(self, row: Any, now: dt.datetime | None) -> ShortLinkTarget:
         link, status, document_expires = row
         if link.revoked_at is not None or status is DocumentStatus.REVOKED:
             raise RevokedShortLink("This form was withdrawn.")
@@ -92,6 +134,11 @@ class ShortLinks:
         if expires_at <= (now or self.clock()):
             raise ExpiredLink("This link has expired.")
         return ShortLinkTarget(link.document_id, document_expires)
+
+    def access_code_of(self, session: Session, document_id: str) -> str | None:
+        """The access code of a document's working short link, as printed (None: none)."""
+        codes = self.codes.existing_access_codes(session, [document_id])
+        return grouped(codes[document_id]) if document_id in codes else None
 
     def resolve(self, session: Session, code: str, now: dt.datetime | None = None) -> str:
         """The document a code leads to; raises NotFound (unknown) or Gone (expired, revoked)."""

@@ -24,8 +24,9 @@ class ChangeProposer(Protocol):
         record: Mapping[str, object],
         *,
         actor: str = "system",
+        change_set_id: str | None = None,
     ) -> Proposal:
-        """The change set of `answer`, in memory."""
+        """The change set of `answer`, in memory (`change_set_id`: an existing one again)."""
 
     def after_commit(self, message_ids: Sequence[int]) -> None:
         """Deliver the outbox messages of a committed transaction (failures are logged)."""

@@ -166,12 +166,15 @@ class BatchWorker:
     def _singles(self, documents: list[tuple[Document, Record]], created: int) -> BatchResult:
         lines = []
         rendered = 0
-        short_links = self.issuing.short_links_for([d.id for d, _record in documents])
+        ids = [d.id for d, _record in documents]
+        short_links = self.issuing.short_links_for(ids)
+        access_codes = self.issuing.access_codes_for(ids)
         for document, record in documents:
             name = f"{document.reference}.pdf"
             target = self.plan.out_dir / name
             if not target.exists():
-                _write_atomically(target, self.printer.render(document, record, short_links))
+                pdf = self.printer.render(document, record, short_links, access_codes)
+                _write_atomically(target, pdf)
                 rendered += 1
             lines.append(self._line(document, name, 0))
         return BatchResult(tuple(lines), created, rendered)
@@ -192,9 +195,11 @@ class BatchWorker:
         )
         lines = []
         offset = 0
-        short_links = self.issuing.short_links_for([d.id for d, _record in documents])
+        ids = [d.id for d, _record in documents]
+        short_links = self.issuing.short_links_for(ids)
+        access_codes = self.issuing.access_codes_for(ids)
         for document, record in documents:
-            content = self.printer.content(document, record, short_links)
+            content = self.printer.content(document, record, short_links, access_codes)
             pages = renderer.draw(canvas, self.definition, letter, content, fillable=False)
             lines.append(self._line(document, name, offset))
             offset += pages

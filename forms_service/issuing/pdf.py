@@ -68,6 +68,8 @@ class DocumentContent:
         expires_on: the last day the link works.
         short_link: the document's short link (`…/r/<code>`), printed and in the letter's QR
             code instead of `link` when it has one.
+        access_code: the code to type at `host/r` without a camera (`K7PXM-3QR9T-WHB4A`),
+            printed under the link when the document has one.
     """
 
     document_id: str
@@ -79,6 +81,7 @@ class DocumentContent:
     issued_on: dt.date = field(default_factory=dt.date.today)
     expires_on: dt.date | None = None
     short_link: str | None = None
+    access_code: str | None = None
 
 
 class PdfRenderer:
@@ -263,6 +266,17 @@ class PdfRenderer:
                 left,
                 line_y - 5.5 * MM,
                 f"Ce lien est valable jusqu'au {french_date(content.expires_on)}.",
+            )
+        if content.access_code and content.short_link:
+            # Without a camera: the short address to type and the code, grouped for reading.
+            entry = content.short_link.split("://", 1)[-1].rsplit("/", 1)[0]
+            canvas.drawString(left, line_y - 10 * MM, f"Sans appareil photo : allez sur {entry}")
+            canvas.drawString(left, line_y - 14 * MM, "et tapez votre code d'accès :")
+            canvas.setFont(FONT_BOLD, 10.5)
+            canvas.drawString(
+                left + pdfmetrics.stringWidth("et tapez votre code d'accès : ", FONT, 9),
+                line_y - 14 * MM,
+                content.access_code,
             )
 
     # -- form pages --------------------------------------------------------------------

@@ -62,11 +62,13 @@ class DocumentPrinter:
         document: Document,
         record: Mapping[str, Any] | None = None,
         short_links: Mapping[str, str] | None = None,
+        access_codes: Mapping[str, str] | None = None,
     ) -> DocumentContent:
         """What the PDF of `document` shows; reads the source record when not given.
 
-        `short_links` are the short links of a batch of documents, looked up at once by a
-        campaign (`IssuingService.short_links_for`); without it the document's is looked up.
+        `short_links` and `access_codes` are those of a batch of documents, looked up at once
+        by a campaign (`IssuingService.short_links_for`, `access_codes_for`); without them
+        the document's are looked up.
         """
         definition = self.issuing.definition(document.form_id)
         if record is None:
@@ -74,6 +76,8 @@ class DocumentPrinter:
             record = connector.read(definition.source.record_type, document.record_key) or {}
         if short_links is None:
             short_links = self.issuing.short_links_for([document.id])
+        if access_codes is None:
+            access_codes = self.issuing.access_codes_for([document.id])
         return DocumentContent(
             document_id=document.id,
             reference=document.reference,
@@ -84,6 +88,7 @@ class DocumentPrinter:
             issued_on=document.issued_at.astimezone(dt.UTC).date(),
             expires_on=document.expires_at.astimezone(dt.UTC).date(),
             short_link=short_links.get(document.id),
+            access_code=access_codes.get(document.id),
         )
 
     def render(
@@ -91,8 +96,9 @@ class DocumentPrinter:
         document: Document,
         record: Mapping[str, Any] | None = None,
         short_links: Mapping[str, str] | None = None,
+        access_codes: Mapping[str, str] | None = None,
     ) -> bytes:
-        """The fillable PDF of one stored document (`short_links`: see `content`)."""
+        """The fillable PDF of one stored document (`short_links`, `access_codes`: `content`)."""
         definition = self.definition_of(document)
         if definition.pdf_template:
             # An organisation's own form: a prefilled copy of its PDF instead of our letter.
@@ -100,7 +106,9 @@ class DocumentPrinter:
                 definition, document.snapshot, self.issuing.token_for(document)
             )
         return self.renderer.render(
-            definition, self.letter(definition), self.content(document, record, short_links)
+            definition,
+            self.letter(definition),
+            self.content(document, record, short_links, access_codes),
         )
 
     def customer_copy(self, document: Document) -> PdfCopy:

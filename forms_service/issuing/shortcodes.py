@@ -20,6 +20,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forms_service.issuing.accesscodes import access_code_for, access_digest
 from forms_service.issuing.tokens import SigningKey
 from forms_service.storage.shortlinks import ShortLink, code_digest
 
@@ -69,6 +70,25 @@ class ShortCodes:
             chars.append(ALPHABET[digit])
         return "".join(reversed(chars))
 
+    def access_code_for(self, document_id: str, key_id: str | None = None) -> str:
+        """The access code of a document (issuing/accesscodes.py), canonical.
+
+        Raises:
+            KeyError: `key_id` is no longer in the rotation.
+        """
+        key = self._current if key_id is None else self._keys[key_id]
+        return access_code_for(key.secret, document_id)
+
+    def _row(self, document_id: str, expires_at: dt.datetime, now: dt.datetime) -> ShortLink:
+        return ShortLink(
+            digest=code_digest(self.code_for(document_id)),
+            access_digest=access_digest(self.access_code_for(document_id)),
+            document_id=document_id,
+            key_id=self._current.id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+
     def add(
         self, session: Session, document_id: str, expires_at: dt.datetime, now: dt.datetime
     ) -> str:
@@ -84,31 +104,15 @@ class ShortCodes:
         for row in rows:
             if row.key_id in self._keys:
                 return self.code_for(document_id, row.key_id)
-        code = self.code_for(document_id)
-        session.add(
-            ShortLink(
-                digest=code_digest(code),
-                document_id=document_id,
-                key_id=self._current.id,
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
-        return code
+        session.add(self._row(document_id, expires_at, now))
+        return self.code_for(document_id)
 
     def add_many(
         self, session: Session, documents: Sequence[tuple[str, dt.datetime]], now: dt.datetime
     ) -> None:
         """Store the short links of documents just inserted (none has one yet)."""
         session.add_all(
-            ShortLink(
-                digest=code_digest(self.code_for(document_id)),
-                document_id=document_id,
-                key_id=self._current.id,
-                created_at=now,
-                expires_at=expires_at,
-            )
-            for document_id, expires_at in documents
+            self._row(document_id, expires_at, now) for document_id, expires_at in documents
         )
 
     def existing_codes(self, session: Session, document_ids: Sequence[str]) -> dict[str, str]:
@@ -124,6 +128,24 @@ class ShortCodes:
             for document_id, key_id in rows:
                 if key_id in self._keys and document_id not in found:
                     found[document_id] = self.code_for(document_id, key_id)
+        return found
+
+    def existing_access_codes(
+        self, session: Session, document_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """The access codes of documents' working short links (none: made before them)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(document_ids), 500):
+            rows = session.execute(
+                select(ShortLink.document_id, ShortLink.key_id).where(
+                    ShortLink.document_id.in_(document_ids[start : start + 500]),
+                    ShortLink.revoked_at.is_(None),
+                    ShortLink.access_digest.is_not(None),
+                )
+            )
+            for document_id, key_id in rows:
+                if key_id in self._keys and document_id not in found:
+                    found[document_id] = self.access_code_for(document_id, key_id)
         return found
 
     def existing_code(self, session: Session, document_id: str) -> str | None:

@@ -15,6 +15,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from forms_service.core.errors import FormsError, Gone, NotFound
 
@@ -22,6 +23,40 @@ _TOKEN = re.compile(
     r"([A-Za-z0-9_-]{22})\.([0-9a-z]{1,10})\.([A-Za-z0-9]{1,16})\.([A-Za-z0-9_-]{22})"
 )
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32: no I, L, O, U
+#: What is left of a token cut anywhere (an e-mail client wrapping or cutting the link).
+_CUT = re.compile(
+    r"[A-Za-z0-9_-]{1,22}(?:\.(?:[0-9a-z]{1,10}(?:\.(?:[A-Za-z0-9]{1,16}"
+    r"(?:\.[A-Za-z0-9_-]{0,21})?)?)?)?)?"
+)
+
+
+class LinkDamage(StrEnum):
+    """What happened to a link that does not verify, as far as its text tells."""
+
+    #: Cut short: an e-mail client wrapped it, or part of it was not copied.
+    TRUNCATED = "truncated"
+    #: Written again in lower case (typed from paper, or a client that lower-cases URLs).
+    LOWERCASED = "lowercased"
+    #: Anything else: altered, or not made by this service.
+    ALTERED = "altered"
+
+
+def damage_of(token: str) -> LinkDamage:
+    """Why a token that does not verify fails, guessed from its text alone.
+
+    The document id and the signature are 128 random bits each in base64url: a real token
+    has capital letters (all 44 characters lower case by chance: about 1 in 10^13), so a
+    token without any was lower-cased. A token that is a beginning of the token pattern was
+    cut.
+    """
+    whole = _TOKEN.fullmatch(token) is not None
+    if not whole and _CUT.fullmatch(token) is None:
+        return LinkDamage.ALTERED  # not even the beginning of a token
+    random_parts = token.split(".")[0::3]  # the document id and, when there, the signature
+    letters = "".join(c for c in "".join(random_parts) if c.isalpha())
+    if len(letters) >= 4 and letters == letters.lower():
+        return LinkDamage.LOWERCASED
+    return LinkDamage.ALTERED if whole else LinkDamage.TRUNCATED
 
 
 class TamperedLink(FormsError):

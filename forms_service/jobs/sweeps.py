@@ -7,6 +7,9 @@ worker's main process runs `MailroomIntake.recover` every SWEEP_INTERVAL_SECONDS
 has waited SWEEP_AFTER_SECONDS. On PostgreSQL the round runs under an advisory lock: with N
 workers one sweep works and the others skip that round; `recover` itself claims its pages
 with row locks, so a CLI requeue at the same moment cannot send a page twice either.
+
+The same round deletes the online form's drafts whose link has expired (their sealed
+answers in progress are kept no longer than the link: intake/online/drafts.py).
 """
 
 from __future__ import annotations
@@ -48,14 +51,30 @@ class Recovering(Protocol):
     def recover(self, *, older_than: dt.timedelta) -> Recovered: ...
 
 
+class PurgingDrafts(Protocol):
+    """The online form's drafts, as the sweep sees them: the expired ones are deleted."""
+
+    def purge_expired(self) -> int: ...
+
+
+class HoldingDrafts(Protocol):
+    """The online intake, as the sweep sees it: its drafts (None: not kept)."""
+
+    @property
+    def drafts(self) -> PurgingDrafts | None: ...
+
+
 class SweptRuntime(Protocol):
-    """What a round needs of a process's runtime: its database engine and its mailroom."""
+    """What a round needs of a process's runtime: its engine, its mailroom, its drafts."""
 
     @property
     def engine(self) -> Engine: ...
 
     @property
     def mailroom(self) -> Recovering: ...
+
+    @property
+    def intake(self) -> HoldingDrafts: ...
 
 
 class Periodic(Protocol):
@@ -98,6 +117,8 @@ class SweepRound:
     swept: bool
     returns: int = 0
     pages: int = 0
+    #: Expired drafts deleted.
+    drafts: int = 0
 
 
 @contextlib.contextmanager
@@ -127,12 +148,17 @@ def sweep_once(
     engine: Engine,
     recover: Callable[[dt.timedelta], Recovered],
     settings: SweepSettings,
+    purge_drafts: Callable[[], int] | None = None,
 ) -> SweepRound:
-    """Run one round if no other process is sweeping; log what was sent again."""
+    """Run one round if no other process is sweeping; log what was sent again and purged."""
     with sweep_lock(engine) as held:
         if not held:
             return SweepRound(swept=False)
         recovered = recover(dt.timedelta(seconds=settings.after))
+        purged = purge_drafts() if purge_drafts is not None else 0
+    if purged:
+        # A count only: a draft's document or content is never logged.
+        log.info("recovery sweep: %d expired draft(s) deleted", purged, extra={"drafts": purged})
     if recovered.pages or recovered.returns:
         log.warning(
             "recovery sweep: %d page(s) sent again, %d PDF return(s) given their batch",
@@ -142,7 +168,7 @@ def sweep_once(
         )
     else:
         log.info("recovery sweep: nothing left waiting")
-    return SweepRound(swept=True, returns=recovered.returns, pages=recovered.pages)
+    return SweepRound(swept=True, returns=recovered.returns, pages=recovered.pages, drafts=purged)
 
 
 class SweepTimer:
@@ -195,10 +221,12 @@ class SweepTimer:
             return None
         self._engine = built.engine
         try:
+            drafts = built.intake.drafts
             return sweep_once(
                 built.engine,
                 lambda after: built.mailroom.recover(older_than=after),
                 self.settings,
+                drafts.purge_expired if drafts is not None else None,
             )
         except Exception:
             log.exception("recovery sweep failed; the next round tries again")

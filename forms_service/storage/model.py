@@ -118,6 +118,9 @@ class SubmissionStatus(StrEnum):
     APPLIED = "applied"
     REJECTED = "rejected"
     CLOSED = "closed"
+    #: Replaced by the customer's amended answer before it was processed: kept as history,
+    #: its change set now belongs to the amendment.
+    SUPERSEDED = "superseded"
 
 
 class AnswerChannel(StrEnum):

@@ -2,7 +2,8 @@
 
 A short link's code (issuing/shortcodes.py) is an HMAC of the document id, so the service can
 print it again; the table keeps only the SHA-256 of the code, looked up by that digest: a copy
-of the database gives no working link. A row names a document and nothing personal.
+of the database gives no working link. The same row holds the digest of the document's access
+code (the code typed from the letter), which lives and dies with the short link. A row names a document and nothing personal.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class ShortLink(Base):
     #: The document's expiry when the link was made: the link expires with it.
     expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+    #: SHA-256 of the document's access code, typed at `host/r` (issuing/accesscodes.py);
+    #: None for links made before access codes.
+    access_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 def code_digest(code: str) -> str:

@@ -2,9 +2,11 @@
 criteria axe cannot judge (focus indicator contrast, label in name, focus on errors, reflow
 at 400% zoom).
 
-A phone in French and a desktop in English walk: the identity question, a wrong answer, the
-form, the form refused, the confirmation, the PDF upload, a refused upload, a broken link,
-an unknown address and both notices. Any violation, whatever its impact, fails.
+A phone in French and a desktop in English walk: the access code entry and a refused code,
+the identity question, a wrong answer (with the tries left), the form, the form refused, the
+confirmation (with its e-mail copy and its correction), the correction form, the PDF upload,
+a refused upload, a broken, a cut and a lower-cased link, an unknown address and both
+notices. Any violation, whatever its impact, fails.
 """
 
 from __future__ import annotations
@@ -127,6 +129,13 @@ def _walk(
     page = context.new_page()
     try:
         link = issue_link(runtime, server, "contact-update", key)
+        page.goto(server + "/")
+        _check(page, "access code entry")
+        page.locator("#code").fill("K7PXM-3QR9T-WHB4B")
+        page.locator("#code").press("Enter")
+        expect(page.locator("#error-summary")).to_be_focused()
+        expect(page.locator("#code")).to_have_attribute("aria-invalid", "true")
+        _check(page, "access code refused")
         page.goto(link)
         _check(page, "challenge")
         page.get_by_label(words["birth"]).fill("01/01/1900")
@@ -147,6 +156,13 @@ def _walk(
         with page.expect_navigation():
             page.get_by_role("button", name=words["send"]).click()
         _check(page, "confirmation")
+        page.locator("#amend-link").click()
+        expect(page.locator("#amending")).to_be_visible()
+        _check(page, "correction form")
+        page.goto(link + "/done")
+        page.locator(".receipt-copy button").click()
+        expect(page.locator("#mail-sent")).to_be_visible()
+        _check(page, "confirmation, copy sent")
         page.goto(link + "/upload")
         _check(page, "upload")
         not_pdf = tmp_path / "letter.txt"
@@ -158,6 +174,12 @@ def _walk(
         _check(page, "upload refused")
         page.goto(link[:-4] + "AAAA")
         _check(page, "broken link")
+        page.goto(link[:-30])
+        expect(page.locator("[data-damage=truncated]")).to_be_visible()
+        _check(page, "cut link")
+        page.goto(link.replace(link.split("/f/")[1], link.split("/f/")[1].lower()))
+        expect(page.locator("[data-damage=lowercased]")).to_be_visible()
+        _check(page, "lower-cased link")
         page.goto(server + "/no/such/page")
         _check(page, "unknown address")
         page.goto(server + "/legal")

@@ -107,3 +107,32 @@ def test_drafts_are_refused_without_identity_or_token_and_forgotten_once_expired
     assert "Nous avons repris" not in client.get(path).text
     assert runtime.intake.drafts is not None and runtime.intake.drafts.purge_expired() == 1
     assert _document_id(path)
+
+
+def test_the_recovery_sweep_deletes_expired_drafts_and_keeps_the_others(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    from forms_service.jobs.sweeps import SweepSettings, SweepTimer
+
+    expired_path = _issue(runtime, "contact-update", "C000001")
+    _draft(
+        client, expired_path, _pass_challenge(client, runtime, expired_path), runtime, city="Lyon"
+    )
+    kept_path = _issue(runtime, "contact-update", "C000002")
+    other = client.application.test_client()
+    from tests.integration.test_online_form import _pass_challenge_of
+
+    kept_page = _pass_challenge_of(other, runtime, kept_path, "C000002")
+    data = _contact_answer(kept_page, _record(runtime, "C000002"), city="Lyon")
+    assert other.post(f"{kept_path}/draft", data=data).status_code == 200
+    with runtime.sessions() as session, session.begin():
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        session.execute(
+            update(Draft)
+            .where(Draft.document_id == _document_id(expired_path))
+            .values(expires_at=past)
+        )
+    # The worker's sweep timer, as `worker_celery` starts it, with this process's runtime.
+    swept = SweepTimer(lambda: runtime, SweepSettings(interval=60)).run_round()
+    assert swept is not None and swept.drafts == 1
+    assert [row.document_id for row in _rows(runtime)] == [_document_id(kept_path)]

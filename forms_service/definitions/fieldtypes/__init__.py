@@ -58,6 +58,7 @@ __all__ = [
     "Rules",
     "WidgetKind",
     "check_date_spec",
+    "email_address",
     "register_field_type",
     "register_installed_field_types",
     "type_for_acroform",
@@ -164,3 +165,18 @@ for _type in (
 
 #: The built-in types whose definition must list choices (see FieldType.takes_choices).
 CHOICE_TYPES = frozenset(name for name, t in FIELD_TYPES.items() if t.takes_choices)
+
+
+def email_address(text: str) -> str:
+    """An e-mail address typed outside any form field (a receipt's copy), canonical.
+
+    Raises:
+        FieldValueError: not an e-mail address (the e-mail type's own check).
+    """
+    value = _EMAIL.parse(text, Rules(), ())
+    if value is None:
+        raise FieldValueError("required")
+    return value
+
+
+_EMAIL = EmailType()

@@ -99,6 +99,7 @@ def check_identity(
         failures, locks = state.challenge_failures, state.challenge_locks or 0
         locked_until, blocked_at = state.challenge_locked_until, state.challenge_blocked_at
         refused: IdentityLocked | IdentityBlocked | None = None
+        lasts: dt.timedelta | None = None
         if blocked_at is not None:
             refused = IdentityBlocked("This form is locked until an adviser unlocks it.")
         elif locked_until and locked_until > now:
@@ -171,7 +172,11 @@ def check_identity(
             )
     if refused is not None:
         raise refused
-    raise ChallengeFailed("The answers do not match our records.")
+    raise ChallengeFailed(
+        "The answers do not match our records.",
+        tries_left=policy.tries_left(failures) if failures else 0,
+        locked_for=lasts if not failures else None,
+    )
 
 
 def _parsed(

@@ -44,11 +44,14 @@ class Draft:
         boxes: what each box of the form held (WTForms data: text, a bool, a list).
         shown: the values the page showed when they were filled (the three-way base).
         saved_at: when it was last saved.
+        attachment: the file attached to it, as kept in the file store (its key, type and
+            size: intake/online/attachments.py), None when none.
     """
 
     boxes: Mapping[str, Any]
     shown: Mapping[str, str | None]
     saved_at: dt.datetime
+    attachment: Mapping[str, Any] | None = None
 
 
 class DraftTooLarge(ValueError):
@@ -72,16 +75,31 @@ class DraftStore:
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
 
     def save(
-        self, document: Document, boxes: Mapping[str, Any], shown: Mapping[str, str | None]
+        self,
+        document: Document,
+        boxes: Mapping[str, Any],
+        shown: Mapping[str, str | None],
+        attachment: Mapping[str, Any] | None = None,
     ) -> dt.datetime:
-        """Keep what the boxes hold now; returns when it was saved."""
-        payload = json.dumps({"b": dict(boxes), "s": dict(shown)}, separators=(",", ":"))
-        if len(payload) > MAX_DRAFT_BYTES:
-            raise DraftTooLarge(f"a draft holds at most {MAX_DRAFT_BYTES} bytes")
-        sealed = self._fernet.encrypt(payload.encode()).decode("ascii")
+        """Keep what the boxes hold now; returns when it was saved.
+
+        `attachment` is a file just attached; without one the draft keeps the one it had (the
+        page sends a file once, not with every save).
+        """
+        content: dict[str, Any] = {"b": dict(boxes), "s": dict(shown)}
+        if attachment is not None:
+            content["a"] = dict(attachment)
         now = self.clock()
         with self.sessions() as session, session.begin():
             row = session.get(DraftRow, document.id)
+            if attachment is None and row is not None:
+                kept = self._opened(row.sealed)
+                if kept is not None and kept.get("a"):
+                    content["a"] = kept["a"]
+            payload = json.dumps(content, separators=(",", ":"))
+            if len(payload) > MAX_DRAFT_BYTES:
+                raise DraftTooLarge(f"a draft holds at most {MAX_DRAFT_BYTES} bytes")
+            sealed = self._fernet.encrypt(payload.encode()).decode("ascii")
             if row is None:
                 session.add(
                     DraftRow(
@@ -102,11 +120,19 @@ class DraftStore:
             if row is None or row.expires_at <= self.clock():
                 return None
             sealed, saved_at = row.sealed, row.saved_at
-        try:
-            payload = json.loads(self._fernet.decrypt(sealed.encode()))
-        except (InvalidToken, ValueError):
+        payload = self._opened(sealed)
+        if payload is None:
             return None  # sealed with another secret: as if there were none
-        return Draft(boxes=payload["b"], shown=payload["s"], saved_at=saved_at)
+        return Draft(
+            boxes=payload["b"], shown=payload["s"], saved_at=saved_at, attachment=payload.get("a")
+        )
+
+    def _opened(self, sealed: str) -> dict[str, Any] | None:
+        try:
+            payload: dict[str, Any] = json.loads(self._fernet.decrypt(sealed.encode()))
+        except (InvalidToken, ValueError):
+            return None
+        return payload
 
     def purge_expired(self) -> int:
         """Delete the drafts whose link expired; how many."""

@@ -26,9 +26,26 @@ class ClosedLink(Gone):
 
 
 class ChallengeFailed(InvalidInput):
-    """A wrong answer to the identity question."""
+    """A wrong answer to the identity question.
+
+    Attributes:
+        tries_left: wrong answers still possible before the next lock (0: this one locked).
+        locked_for: how long the lock this answer set lasts (None: no lock, or until an
+            adviser unlocks when `tries_left` is 0).
+    """
 
     code = "challenge_failed"
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        tries_left: int | None = None,
+        locked_for: dt.timedelta | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.tries_left = tries_left
+        self.locked_for = locked_for
 
 
 class TamperedShownValues(Exception):
@@ -48,6 +65,10 @@ class ChallengePolicy:
     lock_minutes: int = 30
     long_lock_hours: int = 6
     max_locks: int = 3
+
+    def tries_left(self, failures: int) -> int:
+        """Wrong answers still possible before the next lock, `failures` counted so far."""
+        return max(0, self.max_failures - failures)
 
     def lock_for(self, locks: int) -> dt.timedelta | None:
         """How long lock number `locks` (1, 2, …) lasts; None: until an adviser unlocks."""

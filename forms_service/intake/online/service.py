@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -15,10 +15,16 @@ from forms_service.audit import service as audit
 from forms_service.changes.model import error_kind
 from forms_service.changes.proposal import Answer, Proposal, store
 from forms_service.connectors.interfaces import SourceUnavailable
-from forms_service.core.errors import InvalidInput
-from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import Channel, FormDefinition
 from forms_service.intake.interfaces import ChangeProposer
+from forms_service.intake.online.amend import amend, amendable
+from forms_service.intake.online.answering import (
+    document_part,
+    jsonable,
+    parsed_answer,
+    repeated_by,
+    row_of,
+)
 from forms_service.intake.online.challenge import check_identity
 from forms_service.intake.online.drafts import DraftStore
 from forms_service.intake.online.model import (
@@ -36,7 +42,6 @@ from forms_service.intake.online.model import (
 )
 from forms_service.intake.online.queries import (
     DOCUMENTS,
-    PENDING,
     READ_DOCUMENT,
     READ_DOCUMENT_AND_ANSWERS,
     SUBMISSIONS,
@@ -179,6 +184,12 @@ class OnlineIntake:
         self.mark_opened(document)
         if link.answer is not None:
             return OpenedForm(document, definition, link.answer)
+        return self.prefilled(document, definition)
+
+    def prefilled(
+        self, document: Document, definition: FormDefinition, answer: Submission | None = None
+    ) -> OpenedForm:
+        """The form page's values, live, and them signed into the page (the diff's base)."""
         prefill = self.prefill(document)
         shown = ShownValues(
             document_id=document.id,
@@ -188,7 +199,8 @@ class OnlineIntake:
             opened_at=self.clock(),
             live=prefill.live,
         )
-        return OpenedForm(document, definition, prefill=prefill, shown=self.seal.sign(shown))
+        signed = self.seal.sign(shown)
+        return OpenedForm(document, definition, answer, prefill=prefill, shown=signed)
 
     def shown_values(self, document: Document, signed: str) -> ShownValues:
         """The values a form page showed, as it posts them back signed.
@@ -238,7 +250,7 @@ class OnlineIntake:
             self.security_event("link_tampered", client=client)
             raise
         except ExpiredLink:
-            self.security_event("link_expired", document_id=_document_part(token), client=client)
+            self.security_event("link_expired", document_id=document_part(token), client=client)
             raise
         with reading_connection(self.sessions) as connection:
             statement = READ_DOCUMENT_AND_ANSWERS if with_answer else READ_DOCUMENT
@@ -346,21 +358,16 @@ class OnlineIntake:
         *,
         locale: str,
         opened_at: dt.datetime | None,
+        evidence: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Receipt:
         """Store an online answer (raw values first) and list what it changes.
 
         `raw_values` hold only the fields shown online; they must already be validated by the
         form, and are parsed again here so that no channel can skip the field types.
+        `evidence` adds to a field's evidence (an attached document, intake/online/attachments.py).
         """
         definition = self.definition(document)
-        values: dict[str, str | None] = {}
-        for field_def in definition.fields_for(Channel.ONLINE):
-            try:
-                values[field_def.name] = field_def.parse_answer(
-                    raw_values.get(field_def.name), base.get(field_def.name)
-                )
-            except FieldValueError as exc:
-                raise InvalidInput(exc.key, field=field_def.name) from exc
+        values = parsed_answer(definition, raw_values, base)
         proposer = self.proposer
         # The source is read before the transaction: no lock waits on the network. A source
         # that cannot answer leaves the proposal to `propose_pending`; the answer is stored.
@@ -371,10 +378,10 @@ class OnlineIntake:
             document_id=document.id,
             channel=Channel.ONLINE.value,
             status=SubmissionStatus.RECEIVED,
-            raw_values={k: _jsonable(v) for k, v in raw_values.items()},
+            raw_values={k: jsonable(v) for k, v in raw_values.items()},
             values=values,
             base={k: base.get(k) for k in values},
-            evidence={k: {"kind": "typed"} for k in values},
+            evidence={k: {"kind": "typed", **(evidence or {}).get(k, {})} for k in values},
             locale=locale,
             opened_at=opened_at,
             received_at=now,
@@ -402,6 +409,41 @@ class OnlineIntake:
         if proposer is not None:
             proposer.after_commit(queued)
         return receipt
+
+    def amendable(self, submission: Submission) -> bool:
+        """Whether the customer may still correct `submission` (intake/online/amend.py)."""
+        return amendable(self.sessions, submission)
+
+    def amend(
+        self,
+        document: Document,
+        raw_values: Mapping[str, Any],
+        base: Mapping[str, str | None],
+        *,
+        locale: str,
+        opened_at: dt.datetime | None,
+        evidence: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Receipt:
+        """A corrected answer instead of the pending one, in its change set (see amend.py).
+
+        Raises:
+            AnswerProcessed: the answer was processed, in part or whole, meanwhile.
+        """
+        definition = self.definition(document)
+        values = parsed_answer(definition, raw_values, base)
+        return amend(
+            sessions=self.sessions,
+            proposer=self.proposer,
+            definition=definition,
+            document=document,
+            values=values,
+            raw_values=raw_values,
+            base=base,
+            evidence={k: {"kind": "typed", **(evidence or {}).get(k, {})} for k in values},
+            locale=locale,
+            opened_at=opened_at,
+            now=self.clock,
+        )
 
     def _store(
         self, definition: FormDefinition, submission: Submission, proposal: Proposal | None
@@ -438,14 +480,14 @@ class OnlineIntake:
                 states = connection.execute(
                     _ANSWER_STATES, {"document_id": submission.document_id}
                 ).all()
-                repeated = _repeated_by(states, submission)
+                repeated = repeated_by(states, submission)
                 if repeated is not None:
                     existing = session.get(Submission, repeated)
                     assert existing is not None  # noqa: S101 - read just before, under the lock
                     session.expunge(existing)  # kept loaded through the rollback
                     raise _Repeated(existing)  # rolls the document's new status back
                 # Written with Core statements: nothing is read back in this transaction.
-                connection.execute(_INSERT_SUBMISSION, _row_of(submission))
+                connection.execute(_INSERT_SUBMISSION, row_of(submission))
                 if proposal is not None:
                     queued = store(session, proposal)
                 record_event(
@@ -475,41 +517,3 @@ class OnlineIntake:
             existing = repeat.submission
             return Receipt(existing, changes_of(definition, existing), repeated=True), []
         return Receipt(submission, changes_of(definition, submission)), queued
-
-
-def _repeated_by(answers: Sequence[Row[Any, Any, Any, Any, Any]], new: Submission) -> str | None:
-    """The id of the stored answer a new one repeats, if any.
-
-    The earliest pending answer, else the latest one when it was confirmed without change
-    with the same values and base: an answer that changes nothing is closed in the submit's
-    own transaction, so without this second rule a double click on it would store it twice.
-    """
-    pending = [a for a in answers if a.status in PENDING]
-    if pending:
-        return str(min(pending, key=lambda a: a.received_at).id)
-    latest = max(answers, key=lambda a: a.received_at, default=None)
-    if (
-        latest is not None
-        and latest.status is SubmissionStatus.NO_CHANGE
-        and latest.answer == new.values
-        and latest.base == new.base
-    ):
-        return str(latest.id)
-    return None
-
-
-def _row_of(submission: Submission) -> dict[str, Any]:
-    return {column.key: getattr(submission, column.key) for column in SUBMISSIONS.columns}
-
-
-def _document_part(token: str) -> str | None:
-    head = token.split(".", 1)[0]
-    return head if len(head) == 22 else None
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return str(value)

@@ -22,7 +22,9 @@ from forms_service.changes.service import ChangeService
 from forms_service.changes.station import editors_of
 from forms_service.core.errors import FormsError, InvalidInput
 from forms_service.core.i18n import field_message
+from forms_service.definitions.attachment import TYPES
 from forms_service.delivery.history import HistoryEntry, document_history
+from forms_service.intake.online.attachments import StoredAttachment
 from forms_service.intake.queries import AnswerOrigin, origin_of
 from forms_service.storage.model import AnswerChannel, ChangeSetStatus, FieldChangeStatus
 from forms_service.storage.service import reading
@@ -456,6 +458,32 @@ def evidence(change_set_id: str, field: str) -> ResponseReturnValue:
     if not kind.startswith("image/"):
         abort(404)
     return files.get(key), 200, {"Content-Type": kind, "Cache-Control": "private, no-store"}
+
+
+@blueprint.get("/change-sets/<change_set_id>/fields/<field>/attachment")
+@role_required(*REVIEWERS)
+def attachment(change_set_id: str, field: str) -> ResponseReturnValue:
+    """The document the customer attached beside a field (a RIB), as a download."""
+    view = _changes().change_set(change_set_id, locale=office_locale())
+    try:
+        row = view.row(field)
+    except KeyError:
+        abort(404)
+    stored = StoredAttachment.of(row.evidence)
+    files = runtime().files
+    if stored is None or not files.exists(stored.key):
+        abort(404)
+    suffix = TYPES[stored.media_type]
+    return (
+        files.get(stored.key),
+        200,
+        {
+            "Content-Type": stored.media_type,
+            # Downloaded, never rendered inside the back office's origin.
+            "Content-Disposition": f'attachment; filename="{field}-{view.reference}{suffix}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @blueprint.get("/change-sets/<change_set_id>/returned-pdf")

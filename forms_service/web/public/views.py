@@ -26,6 +26,8 @@ from forms_service.definitions.online_form import (
     form_value,
     online_form_class,
 )
+from forms_service.delivery.receipts import known_address, masked_address
+from forms_service.intake.online.attachments import StoredAttachment
 from forms_service.intake.online.drafts import DraftTooLarge, Resumed, resume
 from forms_service.intake.online.model import (
     ChallengeFailed,
@@ -40,6 +42,8 @@ from forms_service.storage.service import reading
 from forms_service.web.context import client_pseudonym, locale, runtime
 from forms_service.web.extensions import limiter
 from forms_service.web.formatting import format_time, office_zone
+from forms_service.web.public.attach import posted_attachment
+from forms_service.web.public.entry import broken_link_page
 from forms_service.web.public.forms import PublicForm
 from forms_service.web.public.receipts import next_steps, receipt_of, receipt_rows
 from forms_service.web.refusals import for_customer
@@ -49,6 +53,8 @@ blueprint = Blueprint("public", __name__)
 _DRAFT_LIMIT = "120 per minute"
 
 _PASSED = "challenges_passed"
+#: Where the receipt page finds the masked address its copy went to (never in the URL).
+SENT_TO = "receipt_sent_to"
 
 
 def _link_limit() -> str:
@@ -122,7 +128,7 @@ def form(token: str) -> ResponseReturnValue:
             if draft is not None
         ]
     web_form = form_class(data=data)
-    return _render_form(
+    return render_form(
         token,
         document,
         definition,
@@ -133,6 +139,7 @@ def form(token: str) -> ResponseReturnValue:
         current=values,
         resumed=resumed,
         changed_since=changed_since if resumed is not None else [],
+        kept_attachment=StoredAttachment.of(draft.attachment) if resumed and draft else None,
     )
 
 
@@ -174,10 +181,13 @@ def submit(token: str) -> ResponseReturnValue:
         abort(400)
     form_class = online_form_class(definition, lang, PublicForm)
     web_form = form_class(meta={"shown": shown.values})
-    if not web_form.validate():
-        _keep_draft(document, definition, web_form, shown.values)  # works without script
-        # Keep the snapshot note on the redisplayed form.
-        page = _render_form(
+    drafts = runtime().intake.drafts
+    draft = drafts.load(document.id) if drafts is not None else None
+    attached = posted_attachment(definition, draft.attachment if draft else None)
+    if not web_form.validate() or attached.error is not None:
+        # Works without script; a file taken stays with the draft (a browser sends it once).
+        _keep_draft(document, definition, web_form, shown.values, attached.stored)
+        page = render_form(
             token,
             document,
             definition,
@@ -186,11 +196,24 @@ def submit(token: str) -> ResponseReturnValue:
             lang,
             live=shown.live,
             current=shown.values,
+            attachment_error=attached.error,
+            kept_attachment=attached.stored
+            or (StoredAttachment.of(draft.attachment) if draft else None),
         )
         return page, 422
     values = {f.name: getattr(web_form, f.name).data for f in definition.fields_for(Channel.ONLINE)}
+    evidence = (
+        {definition.attachment.beside: attached.stored.evidence()}
+        if attached.stored is not None and definition.attachment is not None
+        else {}
+    )
     receipt = runtime().intake.submit(
-        document, values, shown.values, locale=lang, opened_at=shown.opened_at
+        document,
+        values,
+        shown.values,
+        locale=lang,
+        opened_at=shown.opened_at,
+        evidence=evidence,
     )
     target = url_for("public.done", token=token)
     return redirect(target + ("?again=1" if receipt.repeated else ""), code=303)
@@ -209,7 +232,9 @@ def draft(token: str) -> ResponseReturnValue:
     except TamperedShownValues:
         abort(400)
     web_form = online_form_class(definition, locale(), PublicForm)(meta={"shown": shown.values})
-    saved_at = _keep_draft(document, definition, web_form, shown.values)
+    # A file attached since the last save comes with this one (the page sends it once).
+    attached = posted_attachment(definition, None)
+    saved_at = _keep_draft(document, definition, web_form, shown.values, attached.stored)
     if saved_at is None:
         abort(413)
     when = format_time(saved_at, locale(), office_zone())
@@ -217,14 +242,19 @@ def draft(token: str) -> ResponseReturnValue:
 
 
 def _keep_draft(
-    document: Document, definition: FormDefinition, web_form: Any, shown: Mapping[str, Any]
+    document: Document,
+    definition: FormDefinition,
+    web_form: Any,
+    shown: Mapping[str, Any],
+    attachment: StoredAttachment | None = None,
 ) -> dt.datetime | None:
     drafts = runtime().intake.drafts
     if drafts is None:
         return None
     boxes = {f.name: getattr(web_form, f.name).data for f in definition.fields_for(Channel.ONLINE)}
+    kept = attachment.evidence() if attachment is not None else None
     try:
-        return drafts.save(document, boxes, shown)
+        return drafts.save(document, boxes, shown, kept)
     except DraftTooLarge:
         return None
 
@@ -264,8 +294,9 @@ def challenge(token: str) -> ResponseReturnValue:
             {q.name: getattr(web_form, q.name).data for q in definition.challenge},
             client=client_pseudonym(),
         )
-    except ChallengeFailed:
-        return _render_challenge(token, document, definition, lang, web_form, failed=True), 422
+    except ChallengeFailed as failure:
+        page = _render_challenge(token, document, definition, lang, web_form, failure=failure)
+        return page, 422
     # A new identity level: drop the old session content to defeat session fixation.
     lang_kept = session.get("lang")
     passed = [*session.get(_PASSED, [])[-19:], document.id]
@@ -318,11 +349,23 @@ def _render_done(
         next_steps=next_steps(submission, lang),
         token=request.view_args["token"] if request.view_args else "",
         repeated=request.args.get("again") == "1",
+        amended=request.args.get("amended") == "1",
+        late=request.args.get("late") == "1",
+        amendable=runtime().intake.amendable(submission),
+        mail=request.args.get("mail"),
+        mailed_to=session.pop(SENT_TO, None),
+        known_email=_masked_known(definition, document, submission),
         lang=lang,
     )
 
 
-def _render_form(
+def _masked_known(definition: FormDefinition, document: Document, answer: Submission) -> str:
+    """The customer's address, masked, when the answer or the snapshot gives it ("" else)."""
+    known = known_address(definition, answer.values, document.snapshot)
+    return masked_address(known) if known else ""
+
+
+def render_form(
     token: str,
     document: Document,
     definition: FormDefinition,
@@ -334,7 +377,11 @@ def _render_form(
     current: Mapping[str, str | None],
     resumed: Resumed | None = None,
     changed_since: list[dict[str, str]] | None = None,
+    amending: Submission | None = None,
+    attachment_error: str | None = None,
+    kept_attachment: StoredAttachment | None = None,
 ) -> str:
+    """The form page (`amending`: the answer it corrects, posted to `/amend`, no draft)."""
     fields = [
         {
             "definition": f,
@@ -353,7 +400,11 @@ def _render_form(
         today=runtime().clock().astimezone(office_zone()).date(),
         resumed=resumed,
         changed_since=changed_since or [],
-        drafts=runtime().intake.drafts is not None,
+        drafts=runtime().intake.drafts is not None and amending is None,
+        amending=amending,
+        attachment=definition.attachment,
+        attachment_error=attachment_error,
+        kept_attachment=kept_attachment,
         token=token,
         definition=definition,
         document=document,
@@ -372,24 +423,38 @@ def _render_challenge(
     lang: str,
     web_form: Any = None,
     *,
-    failed: bool = False,
+    failure: ChallengeFailed | None = None,
 ) -> str:
     form_class = challenge_form_class(definition.challenge, lang, PublicForm)
     web_form = web_form or form_class()
+    rule = runtime().intake.challenge
+    if failure is not None and failure.tries_left is not None:
+        tries_left: int | None = failure.tries_left
+    else:
+        # Opened after wrong answers of another visit: they count too.
+        failures = document.challenge_failures or 0
+        tries_left = rule.tries_left(failures) if failures else None
+    locked_for = failure.locked_for if failure is not None else None
     return render_template(
         "public/challenge.html",
         token=token,
         definition=definition,
         document=document,
         form=web_form,
-        failed=failed,
+        failed=failure is not None,
+        tries_left=tries_left,
+        locked_minutes=int(locked_for.total_seconds() // 60) if locked_for else None,
         lang=lang,
-        lock_rule=runtime().intake.challenge,
+        lock_rule=rule,
     )
 
 
 def render_error(error: FormsError) -> ResponseReturnValue:
     """The customer page for a link or request that cannot be served."""
+    token = (request.view_args or {}).get("token")
+    if error.code == "tampered_link" and isinstance(token, str):
+        # A cut or lower-cased link: say what happened, and offer the access code instead.
+        return broken_link_page(token), error.status
     lang = locale()
     message = for_customer(error.code)
     return (

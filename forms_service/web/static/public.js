@@ -69,13 +69,26 @@
     var draftStatus = document.getElementById("draft-status");
     var saving = null;
     var dirty = false;
+    // A file chosen (a RIB) goes with the next save only: the server keeps it with the draft.
+    var fileChosen = false;
+    var draftData = function (withFile) {
+      var data = new FormData(form);
+      Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (input) {
+        if (!withFile || !input.files.length) {
+          data.delete(input.name);
+        }
+      });
+      return data;
+    };
     var saveDraft = function () {
       saving = null;
       if (!dirty) {
         return;
       }
       dirty = false;
-      fetch(draftUrl, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      var data = draftData(fileChosen);
+      fileChosen = false;
+      fetch(draftUrl, { method: "POST", body: data, credentials: "same-origin" })
         .then(function (response) {
           return response.ok ? response.json() : null;
         })
@@ -88,7 +101,10 @@
           dirty = true; // kept for the next change or the page's leaving
         });
     };
-    var changed = function () {
+    var changed = function (event) {
+      if (event && event.target && event.target.type === "file") {
+        fileChosen = true;
+      }
       dirty = true;
       if (!saving) {
         saving = window.setTimeout(saveDraft, 1000);
@@ -102,7 +118,7 @@
     });
     window.addEventListener("pagehide", function () {
       if (dirty && navigator.sendBeacon) {
-        navigator.sendBeacon(draftUrl, new FormData(form));
+        navigator.sendBeacon(draftUrl, draftData(false)); // a beacon is too small for a file
         dirty = false;
       }
     });

@@ -77,10 +77,34 @@ class _Mailroom:
         return Recovered(returns=0, pages=2)
 
 
+class _Drafts:
+    def __init__(self) -> None:
+        self.purges = 0
+
+    def purge_expired(self) -> int:
+        self.purges += 1
+        return 3
+
+
+class _Intake:
+    def __init__(self, drafts: _Drafts | None) -> None:
+        self.drafts = drafts
+
+
 class _Runtime:
-    def __init__(self, engine: Engine, mailroom: _Mailroom) -> None:
+    def __init__(self, engine: Engine, mailroom: _Mailroom, drafts: _Drafts | None = None) -> None:
         self.engine = engine
         self.mailroom = mailroom
+        self.intake = _Intake(drafts)
+
+
+def test_each_round_purges_the_expired_drafts(engine: Engine) -> None:
+    drafts = _Drafts()
+    built: Any = _Runtime(engine, _Mailroom(), drafts)
+    timer = SweepTimer(lambda: built, SweepSettings(interval=60))
+    assert timer.run_round() == SweepRound(swept=True, pages=2, drafts=3)
+    assert timer.run_round() == SweepRound(swept=True, pages=2, drafts=3)
+    assert drafts.purges == 2
 
 
 def test_a_failed_round_is_logged_and_the_next_one_works(
