@@ -6,8 +6,11 @@ the page; the address is never logged nor put in a URL.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import logging
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from forms_service.connectors.interfaces import Selection
+from forms_service.delivery.local_mail import MailDirectory
 from forms_service.runtime import Runtime
 from forms_service.storage.model import Document
 from tests.conftest import hidden_fields
@@ -29,10 +33,22 @@ from tests.integration.test_online_form import (
 
 
 def _sent(runtime: Runtime) -> list[dict[str, Any]]:
-    sink = Path(runtime.settings.var_dir) / "outbound" / "email.jsonl"
-    if not sink.exists():
-        return []
-    return [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
+    """The e-mails the file sink wrote under var/mail/, as a relay would have got them."""
+    mails = MailDirectory(Path(runtime.settings.var_dir) / "mail")
+    sent = []
+    for entry in mails.entries():
+        message = email.message_from_bytes(mails.read(entry.file), policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        body = message.get_body(("plain",))
+        assert body is not None
+        sent.append(
+            {
+                "to": entry.recipients[0],
+                "subject": str(message["subject"]),
+                "text": body.get_content(),
+            }
+        )
+    return sent
 
 
 def _ask(client: FlaskClient, done: str, path: str, email: str = "") -> Any:

@@ -38,6 +38,7 @@ _ROLES = {
     "backoffice.keep_source": {"clerk", "supervisor"},
     "backoffice.decide": {"clerk", "supervisor"},
     "backoffice.evidence": {"clerk", "supervisor"},
+    "backoffice.attachment": {"clerk", "supervisor"},
     "backoffice.returned_pdf": {"clerk", "supervisor"},
     "backoffice.customers": {"clerk", "supervisor"},
     "backoffice.find_customer": {"clerk", "supervisor"},

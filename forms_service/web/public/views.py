@@ -182,7 +182,9 @@ def submit(token: str) -> ResponseReturnValue:
     form_class = online_form_class(definition, lang, PublicForm)
     web_form = form_class(meta={"shown": shown.values})
     drafts = runtime().intake.drafts
-    draft = drafts.load(document.id) if drafts is not None else None
+    # Only a form with an attachment reads its draft here: the file kept since a resume.
+    keeps_files = drafts is not None and definition.attachment is not None
+    draft = drafts.load(document.id) if keeps_files and drafts is not None else None
     attached = posted_attachment(definition, draft.attachment if draft else None)
     if not web_form.validate() or attached.error is not None:
         # Works without script; a file taken stays with the draft (a browser sends it once).
