@@ -11,11 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.connectors.interfaces import Connector
+from forms_service.consent.gate import Contact, Gate
+from forms_service.consent.interfaces import Verdict
+from forms_service.consent.pressure import count_contact, lock_customers
 from forms_service.core.errors import InvalidInput, NotFound
 from forms_service.definitions.service import DefinitionSet
 from forms_service.delivery.answers import has_answer, is_open
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach, plan_channels
+from forms_service.delivery.gating import apply_decision, customer_of
 from forms_service.delivery.interfaces import (
     PERMANENT_STATUSES,
     Channel,
@@ -40,6 +44,9 @@ class Sending(Protocol):
 
     @property
     def connectors(self) -> Mapping[str, Connector]: ...
+
+    @property
+    def gate(self) -> Gate: ...
 
     def clock(self) -> dt.datetime: ...
 
@@ -247,23 +254,60 @@ class FollowUp:
     # -- letters -------------------------------------------------------------------------
 
     def mark_printed(self, campaign: str, *, actor: str = "system") -> int:
-        """Record the campaign's queued letters as handed to the printer; how many."""
-        now = self.service.clock()
-        with self.service.sessions() as session, session.begin():
+        """Record the campaign's due letters as handed to the printer; how many.
+
+        The hand-over of letters: each passes the gate again (in bulk, the customers locked),
+        is counted against their caps when printed, or stays queued until its time (a
+        letter deferred by capacity or a cap waits for a later print run).
+        """
+        service = self.service
+        now = service.clock()
+        with service.sessions() as session, session.begin():
             letters = list(
                 session.scalars(
-                    select(Message).where(
+                    select(Message)
+                    .where(
                         Message.campaign == campaign,
                         Message.channel == Channel.LETTER.value,
                         Message.status == MessageStatus.QUEUED,
+                        Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= now),
                     )
+                    .order_by(Message.created_at, Message.id)
                 )
             )
+            documents = {
+                d.id: d
+                for d in session.scalars(
+                    select(Document).where(Document.id.in_([m.document_id for m in letters]))
+                )
+            }
+            customers = {
+                m.id: customer_of(service.definitions, documents[m.document_id]) for m in letters
+            }
+            lock_customers(session, customers.values())
+            gate = service.gate
+            past = gate.past(session, set(customers.values()), now, exclude=list(customers))
+            decisions = gate.decide(
+                [Contact(m.id, customers[m.id], m.channel, m.purpose) for m in letters], now, past
+            )
+            printed = 0
             for message in letters:
+                decision = decisions[message.id]
+                if decision.verdict is not Verdict.SEND:
+                    apply_decision(session, message, decision, now)
+                    continue
                 message.status = MessageStatus.SENT
                 message.sent_at = now
                 message.attempts += 1
                 message.updated_at = now
+                count_contact(
+                    session,
+                    message.id,
+                    customers[message.id],
+                    message.channel,
+                    message.purpose,
+                    now,
+                )
                 record_event(
                     session,
                     message.document_id,
@@ -273,4 +317,5 @@ class FollowUp:
                     message_id=message.id,
                     detail={"reminder": message.reminder, "by": actor[:64]},
                 )
-        return len(letters)
+                printed += 1
+        return printed

@@ -21,14 +21,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.connectors.interfaces import Connector
+from forms_service.consent.capacity import Bookings
+from forms_service.consent.gate import Contact, Gate
+from forms_service.consent.interfaces import Verdict
+from forms_service.consent.pressure import count_contact, lock_customers, uncount_contact
 from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
 from forms_service.delivery.answers import is_open, opted_out
 from forms_service.delivery.campaigns import CampaignOptions
-from forms_service.delivery.channels import Reach, Reason, plan_channels
+from forms_service.delivery.channels import Reach
 from forms_service.delivery.followup import FALLBACK_JOB, SEND_JOB, FollowUp
+from forms_service.delivery.gating import apply_decision, customer_of, plan_batch, plan_row
 from forms_service.delivery.interfaces import (
     Channel,
     DeliveryReport,
@@ -87,6 +92,7 @@ class DeliveryService:
         clock: Clock = utc_now,
         short_link: ShortLinker | None = None,
         rate: SendRate | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.sessions = sessions
         self.definitions = definitions
@@ -100,6 +106,9 @@ class DeliveryService:
         self.clock = clock
         self.short_link = short_link
         self.rate = rate or SendRate(sessions)
+        #: Consent, pressure caps, calendars and capacity (consent/gate.py): asked at
+        #: planning and again at each claim.
+        self.gate = gate or Gate()
 
     # -- campaigns -----------------------------------------------------------------------
 
@@ -210,34 +219,32 @@ class DeliveryService:
                 )
             )
             records = self._records(documents)
+            todo = []
             for document in documents:
                 if document.id in started:
                     plan.already += 1
-                    continue
-                if not is_open(document, now):
+                elif not is_open(document, now):
                     plan.closed += 1
-                    continue
-                definition = self.definitions[document.form_id]
-                record = records.get(document.id)
-                reaches = (
-                    plan_channels(
-                        definition.contact,
-                        record,
-                        options.channels,
-                        honour_preference=not options.force,
-                        purpose=options.purpose,
-                    )
-                    if record is not None
-                    else [Reach(c, None, Reason.RECORD_GONE) for c in options.channels]
-                )
-                chosen = next((r for r in reaches if r.usable), None)
+                else:
+                    todo.append(document)
+            bookings = Bookings(session, self.gate.rules)
+            planned = plan_batch(
+                self.gate, self.definitions, session, todo, records, options, now, bookings
+            )
+            for item in planned:
+                document, reaches, chosen = item.document, item.reaches, item.chosen
                 passed = reaches[: reaches.index(chosen)] if chosen else reaches
                 for skipped in passed:
                     plan.skipped[f"{skipped.channel.value}:{skipped.reason}"] += 1
                 if chosen is None:
                     plan.unreachable[str(reaches[0].reason)] += 1
-                else:
+                elif item.decision is None or item.decision.verdict is not Verdict.SUPPRESS:
                     plan.channels[chosen.channel.value] += 1
+                decision = item.decision
+                channel, column = plan_row(item)
+                plan.count_gate(channel, column, decision.not_before if decision else None)
+                if decision is not None and decision.verdict is not Verdict.SEND:
+                    plan.decisions[f"{decision.reason}: {decision.detail.get('rule', '')}"] += 1
                 if dry_run:
                     continue
                 for skipped in passed:
@@ -246,10 +253,14 @@ class DeliveryService:
                     self.record_no_channel_left(session, document, 0, now)
                     continue
                 message = self.queue_message(session, document, chosen, 0, options.purpose, now)
-                if chosen.channel is not Channel.LETTER:  # letters wait for the printer
+                if decision is not None and decision.verdict is not Verdict.SEND:
+                    apply_decision(session, message, decision, now)
+                elif chosen.channel is not Channel.LETTER:  # letters wait for the printer
                     queued.append(message.id)
             if dry_run:
                 session.rollback()
+            else:
+                bookings.save()
         return queued
 
     def _records(self, documents: Sequence[Document]) -> dict[str, Mapping[str, Any]]:
@@ -384,28 +395,9 @@ class DeliveryService:
         if suppress:
             return self._suppress(message_id)
         self.rate.wait(channel.value, self.settings.rates.get(channel.value, 0.0))
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            claimed = (
-                session.connection()
-                .execute(
-                    update(Message)
-                    .where(
-                        Message.id == message_id,
-                        Message.status == MessageStatus.QUEUED,
-                        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
-                    )
-                    .values(
-                        status=MessageStatus.SENDING,
-                        attempts=Message.attempts + 1,
-                        sending_at=now,
-                        updated_at=now,
-                    )
-                )
-                .rowcount
-            )
-        if claimed != 1:
-            return "not_due"
+        claimed = self._claim(message_id)
+        if claimed != "claimed":
+            return claimed
         try:
             result = self._hand_over(message_id)
         except TemporaryFailure as exc:
@@ -429,6 +421,51 @@ class DeliveryService:
                 detail={"reminder": message.reminder, "attempt": message.attempts},
             )
         return "sent"
+
+    def _claim(self, message_id: str) -> str:
+        """Ask the gate again and claim the message (`queued` -> `sending`), in one transaction.
+
+        The customer is locked first (PostgreSQL; SQLite has one writer at a time): two
+        workers claiming messages of one customer decide one after the other, each seeing
+        the other's count, which is written here with the claim. A crash after this commit
+        leaves the message `sending` and counted once; a claim again keeps its one count.
+        """
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            message = session.get(Message, message_id)
+            if message is None or message.status is not MessageStatus.QUEUED:
+                return "not_due"
+            document = session.get_one(Document, message.document_id)
+            customer = customer_of(self.definitions, document)
+            lock_customers(session, [customer])
+            session.refresh(message)
+            due = message.next_attempt_at is None or message.next_attempt_at <= now
+            if message.status is not MessageStatus.QUEUED or not due:
+                return "not_due"
+            contact = Contact(message.id, customer, message.channel, message.purpose)
+            past = self.gate.past(session, [customer], now, exclude=[message.id])
+            decision = self.gate.decide([contact], now, past)[message.id]
+            if decision.verdict is not Verdict.SEND:
+                apply_decision(session, message, decision, now)
+                return "deferred" if decision.verdict is Verdict.DEFER else "suppressed"
+            claimed = (
+                session.connection()
+                .execute(
+                    update(Message)
+                    .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
+                    .values(
+                        status=MessageStatus.SENDING,
+                        attempts=Message.attempts + 1,
+                        sending_at=now,
+                        updated_at=now,
+                    )
+                )
+                .rowcount
+            )
+            if claimed != 1:
+                return "not_due"
+            count_contact(session, message.id, customer, message.channel, message.purpose, now)
+        return "claimed"
 
     def _suppress(self, message_id: str) -> str:
         """A commercial message to a customer who opted out (the consent issue's hook)."""
@@ -491,6 +528,7 @@ class DeliveryService:
             if message.attempts >= self.settings.max_attempts:
                 reason = f"gave_up_after_{message.attempts}_attempts"
                 self._fail(session, message, reason, now, detail={"last": exc.code})
+                uncount_contact(session, message_id)
                 return "dead_lettered"
             message.status = MessageStatus.QUEUED
             message.next_attempt_at = now + self.settings.retry_delay(message.attempts)
@@ -504,6 +542,7 @@ class DeliveryService:
         with self.sessions() as session, session.begin():
             message = session.get_one(Message, message_id)
             self._fail(session, message, reason, now, detail={})
+            uncount_contact(session, message_id)  # refused at hand-over: never reached them
         log.info("message %s: permanent failure (%s)", message_id, reason)
         self.enqueue(FALLBACK_JOB, message_id)
 

@@ -21,6 +21,9 @@ from forms_service.changes.service import ChangeService
 from forms_service.config import Settings, ensure_secrets
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
+from forms_service.consent.gate import Gate
+from forms_service.consent.interfaces import ConsentView
+from forms_service.consent.rules import NO_RULES, ContactRules, load_contact_rules
 from forms_service.core.clock import Clock, utc_now
 from forms_service.definitions.organisation import NEUTRAL, Organisation, load_organisation
 from forms_service.definitions.service import DefinitionSet, load_definitions
@@ -88,6 +91,10 @@ class Runtime:
     short_links: ShortLinks
     #: Who customers deal with: name, logo, colour, notices, contact (every customer page).
     organisation: Organisation = NEUTRAL
+    #: Pressure caps, calendars and channel capacity (`<definitions>/consent/contact_rules.yaml`).
+    contact_rules: ContactRules = NO_RULES
+    #: The consent ledger's current state the gate reads (None: the CRM's opt-in columns).
+    consent_view: ConsentView | None = None
     #: Set right after construction: both need the runtime itself.
     jobs: JobQueue = field(init=False)
     mailroom: MailroomIntake = field(init=False)
@@ -114,6 +121,7 @@ class Runtime:
                 settings=delivery_parts.delivery_settings(self.settings),
                 clock=self.clock,
                 short_link=self._short_link,
+                gate=Gate(self.contact_rules, self.consent_view),
             )
         return self._delivery
 
@@ -133,6 +141,7 @@ def build_runtime(settings: Settings) -> Runtime:
     organisation = load_organisation(
         settings.definitions_dir, required=settings.env == "production"
     )
+    contact_rules = load_contact_rules(settings.definitions_dir)
     clock: Clock = utc_now
     engine = make_engine(settings.database_url, immediate=True)
     sessions = make_session_factory(engine)
@@ -194,6 +203,7 @@ def build_runtime(settings: Settings) -> Runtime:
         printer=DocumentPrinter(issuing),
         clock=clock,
         organisation=organisation,
+        contact_rules=contact_rules,
         short_links=ShortLinks(signer.keys, clock=clock),
         delivery_providers=delivery_parts.PROVIDERS,
     )

@@ -1,0 +1,110 @@
+"""Channel capacity: the messages booked per day and per hour, read once a period, written once.
+
+A plan books each message it queues in the period it goes in; a period full moves the message
+to the next one (the next hour, the next day at midnight in the rules' zone), so a campaign
+beyond capacity is spread over the following days in the order it is planned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forms_service.consent.rules import ContactRules
+from forms_service.storage.pressure import ChannelBooking
+
+#: How many periods ahead a message may be moved before the plan gives up (ten years of days).
+_HORIZON = 3660
+
+
+class Bookings:
+    """The bookings of the channels' periods, as one plan sees and adds to them."""
+
+    def __init__(self, session: Session, rules: ContactRules) -> None:
+        self.session = session
+        self.rules = rules
+        self._stored: dict[tuple[str, str, dt.datetime], int] = {}
+        self.added: Counter[tuple[str, str, dt.datetime]] = Counter()
+
+    def limited(self, channel: str) -> bool:
+        """Whether the channel has a capacity at all."""
+        return channel in self.rules.capacity
+
+    def first_free(self, channel: str, at: dt.datetime) -> dt.datetime:
+        """The first moment from `at` when both the channel's day and hour have room."""
+        capacity = self.rules.capacity.get(channel)
+        if capacity is None:
+            return at
+        for _ in range(_HORIZON * 24):
+            moved = at
+            if capacity.per_day is not None:
+                day = self.day_of(at)
+                if self._booked(channel, "day", day) >= capacity.per_day:
+                    moved = self._next_day(day)
+            if moved == at and capacity.per_hour is not None:
+                hour = _hour_of(at)
+                if self._booked(channel, "hour", hour) >= capacity.per_hour:
+                    moved = hour + dt.timedelta(hours=1)
+            if moved == at:
+                return at
+            at = moved
+        raise RuntimeError(f"no capacity left on {channel} within {_HORIZON} days")
+
+    def book(self, channel: str, at: dt.datetime) -> None:
+        """Count one message on the channel at `at` (in memory until `save`)."""
+        capacity = self.rules.capacity.get(channel)
+        if capacity is None:
+            return
+        if capacity.per_day is not None:
+            self.added[(channel, "day", self.day_of(at))] += 1
+        if capacity.per_hour is not None:
+            self.added[(channel, "hour", _hour_of(at))] += 1
+
+    def save(self) -> None:
+        """Write what was booked (in the caller's transaction)."""
+        for (channel, period, start), count in self.added.items():
+            row = self.session.get(ChannelBooking, (channel, period, start))
+            if row is None:
+                self.session.add(
+                    ChannelBooking(channel=channel, period=period, starts_at=start, booked=count)
+                )
+            else:
+                row.booked += count
+        self.session.flush()
+        for key, count in self.added.items():
+            self._stored[key] = self._stored.get(key, 0) + count
+        self.added.clear()
+
+    def day_of(self, at: dt.datetime) -> dt.datetime:
+        """The start (UTC) of the local day `at` falls in."""
+        local = at.astimezone(self.rules.time_zone).date()
+        return dt.datetime.combine(local, dt.time(0), tzinfo=self.rules.time_zone).astimezone(
+            dt.UTC
+        )
+
+    def _next_day(self, day: dt.datetime) -> dt.datetime:
+        local = day.astimezone(self.rules.time_zone).date() + dt.timedelta(days=1)
+        return dt.datetime.combine(local, dt.time(0), tzinfo=self.rules.time_zone).astimezone(
+            dt.UTC
+        )
+
+    def _booked(self, channel: str, period: str, start: dt.datetime) -> int:
+        key = (channel, period, start)
+        if key not in self._stored:
+            stored = self.session.scalar(
+                select(ChannelBooking.booked).where(
+                    ChannelBooking.channel == channel,
+                    ChannelBooking.period == period,
+                    ChannelBooking.starts_at == start,
+                )
+            )
+            self._stored[key] = int(stored or 0)
+        return self._stored[key] + self.added[key]
+
+
+def _hour_of(at: dt.datetime) -> dt.datetime:
+    at = at.astimezone(dt.UTC)
+    return at.replace(minute=0, second=0, microsecond=0)

@@ -1,0 +1,174 @@
+"""Delivery's side of the consent gate: customers of documents, batch plans, decisions' rows.
+
+Every message passes the gate twice: when a campaign plans it (`plan_batch`: consent picks
+the channel, then caps, calendars and capacity say now, later or never) and again when a
+worker claims it, just before the hand-over (`DeliveryService.send_message`), where the
+customer is locked so that two workers never let more through than a cap allows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from forms_service.consent.capacity import Bookings
+from forms_service.consent.gate import CONSENT_WITHDRAWN, Contact, Gate
+from forms_service.consent.interfaces import ConsentState, Decision, Verdict, customer_key
+from forms_service.definitions.model import ContactMapping
+from forms_service.definitions.service import DefinitionSet
+from forms_service.delivery.campaigns import CampaignOptions
+from forms_service.delivery.channels import Reach, Reason, plan_channels, reach
+from forms_service.delivery.interfaces import Channel
+from forms_service.storage.events import EventKind, record_event
+from forms_service.storage.messages import Message, MessageStatus
+from forms_service.storage.model import Document
+
+#: Reasons a channel is refused by the customer (the dry run's "suppressed by consent").
+CONSENT_REASONS = frozenset({Reason.NOT_OPTED_IN, CONSENT_WITHDRAWN})
+
+
+def customer_of(definitions: DefinitionSet, document: Document) -> str:
+    """The customer key of a document: its form's source and its record key."""
+    source = definitions[document.form_id].source
+    return customer_key(source.connector, source.record_type, document.record_key)
+
+
+@dataclass(frozen=True)
+class PlannedSend:
+    """One document of a batch: its channels' reaches, the one chosen, the gate's decision."""
+
+    document: Document
+    reaches: list[Reach]
+    chosen: Reach | None
+    decision: Decision | None
+
+
+def plan_batch(
+    gate: Gate,
+    definitions: DefinitionSet,
+    session: Session,
+    documents: Sequence[Document],
+    records: Mapping[str, Mapping[str, Any]],
+    options: CampaignOptions,
+    now: dt.datetime,
+    bookings: Bookings | None,
+) -> list[PlannedSend]:
+    """Choose each document's channel (consent first) and decide its send, in bulk.
+
+    The ledger is read once per channel, the customers' past contacts once for the batch.
+    """
+    purpose = options.purpose.value
+    customers = {d.id: customer_of(definitions, d) for d in documents}
+    states = {
+        channel.value: gate.consent(session, set(customers.values()), purpose, channel.value)
+        for channel in options.channels
+    }
+    chosen_of: dict[str, tuple[list[Reach], Reach | None]] = {}
+    for document in documents:
+        record = records.get(document.id)
+        if record is None:
+            reaches = [Reach(c, None, Reason.RECORD_GONE) for c in options.channels]
+        else:
+            contact = definitions[document.form_id].contact
+            reaches = [
+                _with_ledger(
+                    contact, record, r, options, states[r.channel.value].get(customers[document.id])
+                )
+                for r in plan_channels(
+                    contact,
+                    record,
+                    options.channels,
+                    honour_preference=not options.force,
+                    purpose=options.purpose,
+                )
+            ]
+        chosen_of[document.id] = (reaches, next((r for r in reaches if r.usable), None))
+    contacts = [
+        Contact(document.id, customers[document.id], chosen.channel.value, purpose)
+        for document in documents
+        if (chosen := chosen_of[document.id][1]) is not None
+    ]
+    past = gate.past(session, {c.customer for c in contacts}, now)
+    decisions = gate.decide(contacts, now, past, bookings)
+    return [
+        PlannedSend(
+            document, chosen_of[document.id][0], chosen_of[document.id][1],
+            decisions.get(document.id),
+        )
+        for document in documents
+    ]  # fmt: skip
+
+
+def _with_ledger(
+    contact: ContactMapping | None,
+    record: Mapping[str, Any],
+    found: Reach,
+    options: CampaignOptions,
+    state: ConsentState | None,
+) -> Reach:
+    """The ledger's state wins over the CRM's opt-in column; none known: the column's."""
+    if state is ConsentState.WITHDRAWN:
+        return Reach(found.channel, None, CONSENT_WITHDRAWN)
+    if state is ConsentState.GRANTED and found.reason == Reason.NOT_OPTED_IN and contact:
+        freed = dataclasses.replace(
+            contact, opt_in={k: v for k, v in contact.opt_in.items() if k != found.channel.value}
+        )
+        return reach(freed, record, found.channel, options.purpose)
+    return found
+
+
+def apply_decision(
+    session: Session, message: Message, decision: Decision, now: dt.datetime
+) -> None:
+    """Record a deferral or a suppression on the row and in the document's history.
+
+    A deferred message stays queued with `next_attempt_at` = when it may go: the sweep's
+    due retries hand it to a job then, and the gate is asked again.
+    """
+    if decision.verdict is Verdict.SEND:
+        return
+    detail = {"reason": decision.reason, "reminder": message.reminder, **decision.detail}
+    if decision.verdict is Verdict.DEFER and decision.not_before is not None:
+        message.status = MessageStatus.QUEUED
+        message.next_attempt_at = decision.not_before
+        detail["until"] = decision.not_before.isoformat()
+        kind = EventKind.DEFERRED
+    else:
+        message.status = MessageStatus.SUPPRESSED
+        kind = EventKind.SUPPRESSED
+    message.reason = (decision.reason or "")[:64]
+    message.updated_at = now
+    record_event(
+        session,
+        message.document_id,
+        kind,
+        at=now,
+        channel=message.channel,
+        message_id=message.id,
+        detail=detail,
+    )
+
+
+def plan_row(planned: PlannedSend) -> tuple[str, str]:
+    """The dry run's channel and column of one planned document."""
+    if planned.chosen is None:
+        first = planned.reaches[0]
+        column = "suppressed_consent" if first.reason in CONSENT_REASONS else "unreachable"
+        return first.channel.value, column
+    channel = planned.chosen.channel.value
+    decision = planned.decision
+    if decision is None or decision.verdict is Verdict.SEND:
+        return channel, "sendable_now"
+    if decision.verdict is Verdict.SUPPRESS:
+        return channel, "suppressed_cap"
+    return channel, "capacity" if decision.reason == "capacity" else "deferred"
+
+
+def is_letter(message: Message) -> bool:
+    """Letters wait for the printer (no send job)."""
+    return message.channel == Channel.LETTER.value
