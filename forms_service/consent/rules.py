@@ -370,10 +370,14 @@ def _cap(item: _Marked, out: _Problems) -> Cap | None:
         )
         days = 0
     weights: dict[str, int] = {}
-    given = item.get("weights") or {}
-    if not isinstance(given, _Marked):
+    given = item.get("weights")
+    if given is None:
+        given = _Marked()
+        given.key_lines = {}
+    elif not isinstance(given, _Marked):
         out.add(item.key_lines.get("weights", item.line), "'weights' maps channels to numbers")
         given = _Marked()
+        given.key_lines = {}
     for channel, weight in given.items():
         if channel not in CHANNELS:
             out.add(given.key_lines[channel], _unknown("channel", channel, CHANNELS))
