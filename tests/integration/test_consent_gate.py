@@ -251,3 +251,33 @@ def test_a_message_claimed_again_after_a_retry_is_counted_once(
     assert delivery.run_jobs() == ["sent"]
     with runtime.sessions() as session:
         assert len(list(session.scalars(select(ContactPressure)))) == 1
+
+
+class _Killed(BaseException):
+    """The worker dies in the middle of the hand-over (after the claim, before the record)."""
+
+
+def test_a_crash_between_the_decision_and_the_send_loses_nothing_and_counts_once(
+    delivery: Delivery, runtime: Runtime
+) -> None:
+    delivery.clock.now = TUESDAY
+    delivery.issue(["C000001"], campaign="winter")
+    delivery.service.send_campaign("winter", WINTER)
+    delivery.sms.refuse["+33612345678"] = _Killed()  # type: ignore[assignment]
+    with pytest.raises(_Killed):
+        delivery.run_jobs()
+    (row,) = _by_key(runtime, "winter").values()
+    assert row.status is MessageStatus.SENDING  # claimed, decided, counted: not lost
+    with runtime.sessions() as session:
+        assert [p.message_id for p in session.scalars(select(ContactPressure))] == [row.id]
+    # The sweep finds it cut short: unknown, never resent blindly; the provider's log says it
+    # never left: queued again, sent, still counted once.
+    delivery.jobs.jobs.clear()
+    del delivery.sms.refuse["+33612345678"]
+    delivery.clock.advance(minutes=20)
+    assert DeliverySweep(delivery.service).stalled() == 1
+    delivery.service.resolve_unknown(row.id, sent=False, actor="test")
+    assert delivery.run_jobs() == ["sent"]
+    with runtime.sessions() as session:
+        assert [p.message_id for p in session.scalars(select(ContactPressure))] == [row.id]
+    assert len(delivery.sms.sent) == 1
