@@ -21,13 +21,27 @@ _HORIZON = 3660
 
 
 class Bookings:
-    """The bookings of the channels' periods, as one plan sees and adds to them."""
+    """The bookings of the channels' periods, as one plan sees and adds to them.
 
-    def __init__(self, session: Session, rules: ContactRules) -> None:
-        self.session = session
+    One per plan: each batch's transaction `use`s it; a plan that writes `save`s what each
+    batch booked (the next batch reads the table again: another plan may book meanwhile);
+    a dry run keeps its bookings in memory from one batch to the next.
+    """
+
+    def __init__(self, session: Session | None, rules: ContactRules) -> None:
+        self.session: Session | None = session
         self.rules = rules
         self._stored: dict[tuple[str, str, dt.datetime], int] = {}
+        #: Channels whose stored bookings are read (all of them from the first period asked).
+        self._read: dict[str, dt.datetime] = {}
         self.added: Counter[tuple[str, str, dt.datetime]] = Counter()
+
+    def use(self, session: Session, *, fresh: bool) -> None:
+        """Read and write in `session` (a batch's); `fresh`: forget what was read before."""
+        self.session = session
+        if fresh:
+            self._stored.clear()
+            self._read.clear()
 
     def limited(self, channel: str) -> bool:
         """Whether the channel has a capacity at all."""
@@ -65,6 +79,8 @@ class Bookings:
 
     def save(self) -> None:
         """Write what was booked (in the caller's transaction)."""
+        if self.session is None:
+            raise RuntimeError("bookings saved outside a transaction")
         for (channel, period, start), count in self.added.items():
             row = self.session.get(ChannelBooking, (channel, period, start))
             if row is None:
@@ -92,17 +108,21 @@ class Bookings:
         )
 
     def _booked(self, channel: str, period: str, start: dt.datetime) -> int:
+        since = self._read.get(channel)
+        if (since is None or start < since) and self.session is not None:
+            # One query per channel: every booking from the day asked on (a table of a few
+            # rows per day), not one per period a deferred message lands in.
+            since = self.day_of(start) if period == "day" else start
+            since = min(since, self.day_of(start))
+            for row_period, row_start, booked in self.session.execute(
+                select(
+                    ChannelBooking.period, ChannelBooking.starts_at, ChannelBooking.booked
+                ).where(ChannelBooking.channel == channel, ChannelBooking.starts_at >= since)
+            ):
+                self._stored[(channel, row_period, row_start)] = int(booked)
+            self._read[channel] = since
         key = (channel, period, start)
-        if key not in self._stored:
-            stored = self.session.scalar(
-                select(ChannelBooking.booked).where(
-                    ChannelBooking.channel == channel,
-                    ChannelBooking.period == period,
-                    ChannelBooking.starts_at == start,
-                )
-            )
-            self._stored[key] = int(stored or 0)
-        return self._stored[key] + self.added[key]
+        return self._stored.get(key, 0) + self.added[key]
 
 
 def _hour_of(at: dt.datetime) -> dt.datetime:

@@ -24,6 +24,7 @@ FREQUENCY_CAPPED = "frequency_capped"
 QUIET_HOURS = "quiet_hours"
 CAPACITY = "capacity"
 CONSENT_WITHDRAWN = "consent_withdrawn"
+_SEND = Decision(Verdict.SEND)
 _NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 #: Rounds of calendar, caps and capacity before a message's time settles.
 _ROUNDS = 64
@@ -50,6 +51,10 @@ class Gate:
             import holidays
 
             self._holidays = holidays.country_holidays(rules.holiday_country)
+        #: (purpose, channel) -> the calendars and caps that govern it.
+        self._governing: dict[tuple[str, str], tuple[list[Calendar], list[Cap]]] = {}
+        #: (calendar id, local day) -> its open intervals (UTC): a batch asks the same days.
+        self._days: dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
 
     # -- consent ---------------------------------------------------------------------------
 
@@ -111,8 +116,13 @@ class Gate:
         at = now
         reason: str | None = None
         detail: dict[str, object] = {}
-        calendars = [c for c in self.rules.calendars if c.holds(contact.purpose, contact.channel)]
-        caps = [c for c in self.rules.caps if c.holds(contact.purpose, contact.channel)]
+        calendars, caps = self._governing_rules(contact.purpose, contact.channel)
+        if (
+            not calendars
+            and not caps
+            and (bookings is None or not bookings.limited(contact.channel))
+        ):
+            return _SEND
         for _ in range(_ROUNDS):
             start = at
             for calendar in calendars:
@@ -143,25 +153,46 @@ class Gate:
             if at == start:
                 break
         if at == now:
-            return Decision(Verdict.SEND)
+            return _SEND
         return Decision(Verdict.DEFER, reason, detail, at)
+
+    def _governing_rules(self, purpose: str, channel: str) -> tuple[list[Calendar], list[Cap]]:
+        key = (purpose, channel)
+        found = self._governing.get(key)
+        if found is None:
+            found = self._governing[key] = (
+                [c for c in self.rules.calendars if c.holds(purpose, channel)],
+                [c for c in self.rules.caps if c.holds(purpose, channel)],
+            )
+        return found
 
     def next_open(self, calendar: Calendar, at: dt.datetime) -> dt.datetime:
         """The first moment from `at` when the calendar lets a message go."""
-        zone = self.rules.time_zone
-        local = at.astimezone(zone)
-        day = local.date()
+        day = at.astimezone(self.rules.time_zone).date()
         for _ in range(800):
-            if day.weekday() in calendar.days and (
-                calendar.public_holidays or self._holidays is None or day not in self._holidays
-            ):
-                for start, end in calendar.hours:
-                    opens = _at(day, start, zone)
-                    closes = _at(day, end, zone)
-                    if at < closes:
-                        return max(at, opens)
+            for opens, closes in self._open_on(calendar, day):
+                if at < closes:
+                    return max(at, opens)
             day += dt.timedelta(days=1)
         raise RuntimeError(f"calendar {calendar.id!r} never opens")
+
+    def _open_on(self, calendar: Calendar, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+        key = (calendar.id, day)
+        found = self._days.get(key)
+        if found is None:
+            allowed = day.weekday() in calendar.days and (
+                calendar.public_holidays or self._holidays is None or day not in self._holidays
+            )
+            zone = self.rules.time_zone
+            found = (
+                [(_at(day, start, zone), _at(day, end, zone)) for start, end in calendar.hours]
+                if allowed
+                else []
+            )
+            if len(self._days) > 10_000:
+                self._days.clear()
+            self._days[key] = found
+        return found
 
 
 def _at(day: dt.date, minutes: int, zone: dt.tzinfo) -> dt.datetime:
@@ -178,8 +209,11 @@ def _room(
     cap: Cap, channel: str, rows: list[PastContact], at: dt.datetime
 ) -> tuple[int, dt.datetime | None]:
     """What the cap has used at `at`, and when it has room again (None: room now)."""
+    if not rows:
+        return 0, None
+    since = at - cap.window
     counted = sorted(
-        (row for row in rows if cap.counted(row.purpose, row.channel) and row.at > at - cap.window),
+        (row for row in rows if row.at > since and cap.counted(row.purpose, row.channel)),
         key=lambda row: row.at,
     )
     used = sum(cap.weight(row.channel) for row in counted)

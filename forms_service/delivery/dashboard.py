@@ -266,8 +266,8 @@ def _read_events(session: Session, ids: list[str], facts: dict[str, _Facts]) -> 
             fact.fallbacks += 1
         elif kind is EventKind.OPENED and fact.opened_at is None:
             fact.opened_at = at
-    for doc_id, kind, detail in session.execute(
-        select(DocumentEvent.document_id, DocumentEvent.kind, DocumentEvent.detail).where(
+    for doc_id, detail in session.execute(
+        select(DocumentEvent.document_id, DocumentEvent.detail).where(
             DocumentEvent.document_id.in_(ids),
             DocumentEvent.kind.in_((EventKind.DEFERRED, EventKind.SUPPRESSED)),
         )

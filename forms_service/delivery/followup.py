@@ -16,7 +16,7 @@ from forms_service.consent.interfaces import Verdict
 from forms_service.consent.pressure import count_contact, lock_customers
 from forms_service.core.errors import InvalidInput, NotFound
 from forms_service.definitions.service import DefinitionSet
-from forms_service.delivery.answers import has_answer, is_open
+from forms_service.delivery.answers import DocumentFacts, has_answer, is_open
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach, plan_channels
 from forms_service.delivery.gating import apply_decision, customer_of
@@ -55,7 +55,7 @@ class Sending(Protocol):
     def queue_message(
         self,
         session: Session,
-        document: Document,
+        document: Document | DocumentFacts,
         chosen: Reach,
         reminder: int,
         purpose: Purpose,
@@ -65,7 +65,7 @@ class Sending(Protocol):
     def record_unreachable(
         self,
         session: Session,
-        document: Document,
+        document: Document | DocumentFacts,
         passed: Reach,
         reminder: int,
         purpose: Purpose,
@@ -73,7 +73,11 @@ class Sending(Protocol):
     ) -> None: ...
 
     def record_no_channel_left(
-        self, session: Session, document: Document, reminder: int, now: dt.datetime
+        self,
+        session: Session,
+        document: Document | DocumentFacts,
+        reminder: int,
+        now: dt.datetime,
     ) -> None: ...
 
     def enqueue(self, job: str, message_id: str) -> None: ...

@@ -21,6 +21,7 @@ from forms_service.consent.gate import CONSENT_WITHDRAWN, Contact, Gate
 from forms_service.consent.interfaces import ConsentState, Decision, Verdict, customer_key
 from forms_service.definitions.model import ContactMapping
 from forms_service.definitions.service import DefinitionSet
+from forms_service.delivery.answers import DocumentFacts
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach, Reason, plan_channels, reach
 from forms_service.delivery.interfaces import Channel
@@ -32,7 +33,7 @@ from forms_service.storage.model import Document
 CONSENT_REASONS = frozenset({Reason.NOT_OPTED_IN, CONSENT_WITHDRAWN})
 
 
-def customer_of(definitions: DefinitionSet, document: Document) -> str:
+def customer_of(definitions: DefinitionSet, document: Document | DocumentFacts) -> str:
     """The customer key of a document: its form's source and its record key."""
     source = definitions[document.form_id].source
     return customer_key(source.connector, source.record_type, document.record_key)
@@ -42,7 +43,7 @@ def customer_of(definitions: DefinitionSet, document: Document) -> str:
 class PlannedSend:
     """One document of a batch: its channels' reaches, the one chosen, the gate's decision."""
 
-    document: Document
+    document: DocumentFacts
     reaches: list[Reach]
     chosen: Reach | None
     decision: Decision | None
@@ -52,7 +53,7 @@ def plan_batch(
     gate: Gate,
     definitions: DefinitionSet,
     session: Session,
-    documents: Sequence[Document],
+    documents: Sequence[DocumentFacts],
     records: Mapping[str, Mapping[str, Any]],
     options: CampaignOptions,
     now: dt.datetime,
@@ -75,18 +76,19 @@ def plan_batch(
             reaches = [Reach(c, None, Reason.RECORD_GONE) for c in options.channels]
         else:
             contact = definitions[document.form_id].contact
-            reaches = [
-                _with_ledger(
-                    contact, record, r, options, states[r.channel.value].get(customers[document.id])
-                )
-                for r in plan_channels(
-                    contact,
-                    record,
-                    options.channels,
-                    honour_preference=not options.force,
-                    purpose=options.purpose,
-                )
-            ]
+            reaches = plan_channels(
+                contact,
+                record,
+                options.channels,
+                honour_preference=not options.force,
+                purpose=options.purpose,
+            )
+            customer = customers[document.id]
+            if any(customer in states[r.channel.value] for r in reaches):
+                reaches = [
+                    _with_ledger(contact, record, r, options, states[r.channel.value].get(customer))
+                    for r in reaches
+                ]
         chosen_of[document.id] = (reaches, next((r for r in reaches if r.usable), None))
     contacts = [
         Contact(document.id, customers[document.id], chosen.channel.value, purpose)

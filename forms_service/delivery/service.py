@@ -29,7 +29,7 @@ from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
-from forms_service.delivery.answers import is_open, opted_out
+from forms_service.delivery.answers import FACT_COLUMNS, DocumentFacts, is_open, opted_out
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach
 from forms_service.delivery.followup import FALLBACK_JOB, SEND_JOB, FollowUp
@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 #: Documents planned per transaction (and records read per connector query).
 SEND_BATCH = 200
+#: Documents counted per read in a dry run (no transaction writes: larger batches).
+DRY_RUN_BATCH = 1000
 
 
 class Links(Protocol):
@@ -174,8 +176,9 @@ class DeliveryService:
         if total is None:
             raise NotFound(f"no document was issued in campaign {campaign!r}", field="campaign")
         plan = SendPlan(campaign=campaign, dry_run=dry_run)
-        for batch in self._batches(campaign):
-            queued = self._plan_batch(batch, chosen, plan, dry_run=dry_run)
+        bookings = Bookings(None, self.gate.rules)
+        for batch in self._batches(campaign, DRY_RUN_BATCH if dry_run else SEND_BATCH):
+            queued = self._plan_batch(batch, chosen, plan, bookings, dry_run=dry_run)
             for message_id in queued:
                 self.enqueue(SEND_JOB, message_id)
             if progress is not None:
@@ -194,23 +197,32 @@ class DeliveryService:
                 or 0
             )
 
-    def _batches(self, campaign: str) -> Iterator[list[str]]:
+    def _batches(self, campaign: str, size: int = SEND_BATCH) -> Iterator[list[str]]:
         with self.sessions() as session:
             ids = list(
                 session.scalars(
                     select(Document.id).where(Document.campaign == campaign).order_by(Document.id)
                 )
             )
-        for start in range(0, len(ids), SEND_BATCH):
-            yield ids[start : start + SEND_BATCH]
+        for start in range(0, len(ids), size):
+            yield ids[start : start + size]
 
     def _plan_batch(
-        self, ids: list[str], options: CampaignOptions, plan: SendPlan, *, dry_run: bool
+        self,
+        ids: list[str],
+        options: CampaignOptions,
+        plan: SendPlan,
+        bookings: Bookings,
+        *,
+        dry_run: bool,
     ) -> list[str]:
         now = self.clock()
         queued: list[str] = []
         with self.sessions() as session, session.begin():
-            documents = list(session.scalars(select(Document).where(Document.id.in_(ids))))
+            documents = [
+                DocumentFacts(*row)  # plain rows: a plan reads no snapshot
+                for row in session.execute(select(*FACT_COLUMNS).where(Document.id.in_(ids)))
+            ]
             started = set(
                 session.scalars(
                     select(Message.document_id).where(
@@ -227,7 +239,7 @@ class DeliveryService:
                     plan.closed += 1
                 else:
                     todo.append(document)
-            bookings = Bookings(session, self.gate.rules)
+            bookings.use(session, fresh=not dry_run)
             planned = plan_batch(
                 self.gate, self.definitions, session, todo, records, options, now, bookings
             )
@@ -263,10 +275,12 @@ class DeliveryService:
                 bookings.save()
         return queued
 
-    def _records(self, documents: Sequence[Document]) -> dict[str, Mapping[str, Any]]:
+    def _records(
+        self, documents: Sequence[Document | DocumentFacts]
+    ) -> dict[str, Mapping[str, Any]]:
         """Each document's current source record, read a batch at a time per form."""
         found: dict[str, Mapping[str, Any]] = {}
-        by_form: dict[str, list[Document]] = {}
+        by_form: dict[str, list[Document | DocumentFacts]] = {}
         for document in documents:
             by_form.setdefault(document.form_id, []).append(document)
         for form_id, group in by_form.items():
@@ -283,7 +297,7 @@ class DeliveryService:
     def queue_message(
         self,
         session: Session,
-        document: Document,
+        document: Document | DocumentFacts,
         chosen: Reach,
         reminder: int,
         purpose: Purpose,
@@ -309,7 +323,7 @@ class DeliveryService:
     def record_unreachable(
         self,
         session: Session,
-        document: Document,
+        document: Document | DocumentFacts,
         passed: Reach,
         reminder: int,
         purpose: Purpose,
@@ -353,7 +367,7 @@ class DeliveryService:
 
     @staticmethod
     def record_no_channel_left(
-        session: Session, document: Document, reminder: int, now: dt.datetime
+        session: Session, document: Document | DocumentFacts, reminder: int, now: dt.datetime
     ) -> None:
         record_event(
             session,

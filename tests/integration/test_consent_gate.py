@@ -119,9 +119,13 @@ def _by_key(runtime: Runtime, campaign: str) -> dict[str, Message]:
     return {key: message for key, message in rows}
 
 
+@pytest.mark.parametrize("batch", [1000, 3], ids=["one-batch", "batches-of-3"])
 def test_a_campaign_is_deferred_and_suppressed_exactly_as_the_rules_say(
-    delivery: Delivery, runtime: Runtime
+    delivery: Delivery, runtime: Runtime, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # In batches of 3, the capacity booked by one batch holds back the next (dry run too).
+    monkeypatch.setattr("forms_service.delivery.service.SEND_BATCH", batch)
+    monkeypatch.setattr("forms_service.delivery.service.DRY_RUN_BATCH", batch)
     day = dt.timedelta(days=1)
     # C4: three commercial e-mails in the last 30 days (three campaigns).
     _past_campaign(
