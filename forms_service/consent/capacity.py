@@ -32,6 +32,8 @@ class Bookings:
         self.session: Session | None = session
         self.rules = rules
         self._stored: dict[tuple[str, str, dt.datetime], int] = {}
+        #: A full period -> a later period to look at next (full periods only fill up).
+        self._full: dict[tuple[str, str, dt.datetime], dt.datetime] = {}
         #: Channels whose stored bookings are read (all of them from the first period asked).
         self._read: dict[str, dt.datetime] = {}
         self.added: Counter[tuple[str, str, dt.datetime]] = Counter()
@@ -42,6 +44,7 @@ class Bookings:
         if fresh:
             self._stored.clear()
             self._read.clear()
+            self._full.clear()
 
     def limited(self, channel: str) -> bool:
         """Whether the channel has a capacity at all."""
@@ -56,16 +59,32 @@ class Bookings:
             moved = at
             if capacity.per_day is not None:
                 day = self.day_of(at)
-                if self._booked(channel, "day", day) >= capacity.per_day:
-                    moved = self._next_day(day)
+                free = self._free_from(channel, "day", day, capacity.per_day)
+                if free != day:
+                    moved = free
             if moved == at and capacity.per_hour is not None:
                 hour = _hour_of(at)
-                if self._booked(channel, "hour", hour) >= capacity.per_hour:
-                    moved = hour + dt.timedelta(hours=1)
+                free = self._free_from(channel, "hour", hour, capacity.per_hour)
+                if free != hour:
+                    moved = free
             if moved == at:
                 return at
             at = moved
         raise RuntimeError(f"no capacity left on {channel} within {_HORIZON} days")
+
+    def _free_from(self, channel: str, period: str, start: dt.datetime, limit: int) -> dt.datetime:
+        """The first period from `start` with room (full periods stay full: jumped over)."""
+        seen = []
+        while self._booked(channel, period, start) >= limit:
+            seen.append(start)
+            jump = self._full.get((channel, period, start))
+            start = jump if jump is not None else self._next(period, start)
+        for full in seen:  # the next plan's message jumps straight here
+            self._full[(channel, period, full)] = start
+        return start
+
+    def _next(self, period: str, start: dt.datetime) -> dt.datetime:
+        return self._next_day(start) if period == "day" else start + dt.timedelta(hours=1)
 
     def book(self, channel: str, at: dt.datetime) -> None:
         """Count one message on the channel at `at` (in memory until `save`)."""
