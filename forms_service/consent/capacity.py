@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +33,9 @@ class Bookings:
         self.session: Session | None = session
         self.rules = rules
         self._stored: dict[tuple[str, str, dt.datetime], int] = {}
+        #: (purpose, channel, from) -> the slot a message asking from then got, why, the rule
+        #: (the gate's memory for this plan: a refused time stays refused).
+        self.slots: dict[tuple[str, str, dt.datetime], tuple[dt.datetime, str | None, Any]] = {}
         #: A full period -> a later period to look at next (full periods only fill up).
         self._full: dict[tuple[str, str, dt.datetime], dt.datetime] = {}
         #: Channels whose stored bookings are read (all of them from the first period asked).
@@ -45,6 +49,7 @@ class Bookings:
             self._stored.clear()
             self._read.clear()
             self._full.clear()
+            self.slots.clear()
 
     def limited(self, channel: str) -> bool:
         """Whether the channel has a capacity at all."""

@@ -26,8 +26,10 @@ CAPACITY = "capacity"
 CONSENT_WITHDRAWN = "consent_withdrawn"
 _SEND = Decision(Verdict.SEND)
 _NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
-#: Rounds of calendar, caps and capacity before a message's time settles.
-_ROUNDS = 64
+#: Rounds of caps before a message's time settles (each drops a past message from a window).
+_ROUNDS = 1000
+#: Steps between calendars and capacity (a day closed, a full hour) before a slot is found.
+_SLOT_STEPS = 100_000
 
 
 @dataclass(frozen=True)
@@ -113,27 +115,23 @@ class Gate:
         rows: list[PastContact],
         bookings: Bookings | None,
     ) -> Decision:
+        calendars, caps = self._governing_rules(contact.purpose, contact.channel)
+        limited = bookings is not None and bookings.limited(contact.channel)
+        if not calendars and not caps and not limited:
+            return _SEND
+        for calendar in calendars:  # a calendar that suppresses: outside it now, never
+            if calendar.over is Over.SUPPRESS and self.next_open(calendar, now) != now:
+                return Decision(Verdict.SUPPRESS, QUIET_HOURS, _calendar_detail(calendar))
         at = now
         reason: str | None = None
-        detail: dict[str, object] = {}
-        calendars, caps = self._governing_rules(contact.purpose, contact.channel)
-        if (
-            not calendars
-            and not caps
-            and (bookings is None or not bookings.limited(contact.channel))
-        ):
-            return _SEND
+        detail: Mapping[str, object] = {}
         for _ in range(_ROUNDS):
             start = at
-            for calendar in calendars:
-                opens = self.next_open(calendar, at)
-                if opens == at:
-                    continue
-                if calendar.over is Over.SUPPRESS:
-                    return Decision(Verdict.SUPPRESS, QUIET_HOURS, _calendar_detail(calendar))
-                at = opens
+            slot, why, why_detail = self._slot(contact, calendars, at, bookings)
+            if slot != at:
+                at = slot
                 if reason is None:
-                    reason, detail = QUIET_HOURS, _calendar_detail(calendar)
+                    reason, detail = why, why_detail
             for cap in caps:
                 used, frees_at = _room(cap, contact.channel, rows, at)
                 if frees_at is None:
@@ -143,18 +141,59 @@ class Gate:
                 at = frees_at
                 if reason is None:
                     reason, detail = FREQUENCY_CAPPED, _cap_detail(cap, used)
-            if bookings is not None and bookings.limited(contact.channel):
-                free = bookings.first_free(contact.channel, at)
-                if free != at:
-                    at = free
-                    if reason is None:
-                        reason = CAPACITY
-                        detail = {"rule": f"capacity-{contact.channel}", "channel": contact.channel}
             if at == start:
                 break
+        else:
+            raise RuntimeError(f"no time found for message {contact.key} in {_ROUNDS} rounds")
         if at == now:
             return _SEND
         return Decision(Verdict.DEFER, reason, detail, at)
+
+    def _slot(
+        self,
+        contact: Contact,
+        calendars: list[Calendar],
+        at: dt.datetime,
+        bookings: Bookings | None,
+    ) -> tuple[dt.datetime, str | None, Mapping[str, object]]:
+        """The first time from `at` the calendars and the channel's capacity both allow.
+
+        With the reason of the first move. Remembered for the plan: a time refused once
+        stays refused (bookings only grow, calendars do not change), so the next message
+        asking from the same time starts where this one ended.
+        """
+        limited = bookings is not None and bookings.limited(contact.channel)
+        key = (contact.purpose, contact.channel, at)
+        if bookings is not None:
+            known = bookings.slots.get(key)
+            if known is not None:
+                start, reason, detail = known
+                at = start
+            else:
+                reason, detail = None, {}
+        else:
+            reason, detail = None, {}
+        for _ in range(_SLOT_STEPS):
+            moved = at
+            for calendar in calendars:
+                opens = self.next_open(calendar, moved)
+                if opens != moved and reason is None:
+                    reason, detail = QUIET_HOURS, _calendar_detail(calendar)
+                moved = opens
+            if limited and bookings is not None:
+                free = bookings.first_free(contact.channel, moved)
+                if free != moved and reason is None:
+                    reason = CAPACITY
+                    detail = {"rule": f"capacity-{contact.channel}", "channel": contact.channel}
+                moved = free
+            if moved == at:
+                break
+            at = moved
+        else:
+            raise RuntimeError(f"the calendars and the capacity of {contact.channel} never meet")
+        if bookings is not None:
+            bookings.slots[key] = (at, reason, detail)
+        return at, reason, detail
 
     def _governing_rules(self, purpose: str, channel: str) -> tuple[list[Calendar], list[Cap]]:
         key = (purpose, channel)
