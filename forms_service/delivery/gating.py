@@ -14,17 +14,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.consent.capacity import Bookings
 from forms_service.consent.gate import CONSENT_WITHDRAWN, Contact, Gate
 from forms_service.consent.interfaces import ConsentState, Decision, Verdict, customer_key
+from forms_service.consent.pressure import count_contact, lock_customers
 from forms_service.definitions.model import ContactMapping
 from forms_service.definitions.service import DefinitionSet
 from forms_service.delivery.answers import DocumentFacts
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach, Reason, plan_channels, reach
-from forms_service.delivery.interfaces import Channel
 from forms_service.storage.events import EventKind, record_event
 from forms_service.storage.messages import Message, MessageStatus
 from forms_service.storage.model import Document
@@ -171,6 +172,52 @@ def plan_row(planned: PlannedSend) -> tuple[str, str]:
     return channel, "capacity" if decision.reason == "capacity" else "deferred"
 
 
-def is_letter(message: Message) -> bool:
-    """Letters wait for the printer (no send job)."""
-    return message.channel == Channel.LETTER.value
+def claim(
+    sessions: sessionmaker[Session],
+    definitions: DefinitionSet,
+    gate: Gate,
+    message_id: str,
+    now: dt.datetime,
+) -> str:
+    """Ask the gate again and claim the message (`queued` -> `sending`), in one transaction.
+
+    The customer is locked first (PostgreSQL; SQLite has one writer at a time): two
+    workers claiming messages of one customer decide one after the other, each seeing
+    the other's count, which is written here with the claim. A crash after this commit
+    leaves the message `sending` and counted once; a claim again keeps its one count.
+    """
+    with sessions() as session, session.begin():
+        message = session.get(Message, message_id)
+        if message is None or message.status is not MessageStatus.QUEUED:
+            return "not_due"
+        document = session.get_one(Document, message.document_id)
+        customer = customer_of(definitions, document)
+        lock_customers(session, [customer])
+        session.refresh(message)
+        due = message.next_attempt_at is None or message.next_attempt_at <= now
+        if message.status is not MessageStatus.QUEUED or not due:
+            return "not_due"
+        contact = Contact(message.id, customer, message.channel, message.purpose)
+        past = gate.past(session, [customer], now, exclude=[message.id])
+        decision = gate.decide([contact], now, past)[message.id]
+        if decision.verdict is not Verdict.SEND:
+            apply_decision(session, message, decision, now)
+            return "deferred" if decision.verdict is Verdict.DEFER else "suppressed"
+        claimed = (
+            session.connection()
+            .execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
+                .values(
+                    status=MessageStatus.SENDING,
+                    attempts=Message.attempts + 1,
+                    sending_at=now,
+                    updated_at=now,
+                )
+            )
+            .rowcount
+        )
+        if claimed != 1:
+            return "not_due"
+        count_contact(session, message.id, customer, message.channel, message.purpose, now)
+    return "claimed"

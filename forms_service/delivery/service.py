@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -22,18 +22,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.connectors.interfaces import Connector
 from forms_service.consent.capacity import Bookings
-from forms_service.consent.gate import Contact, Gate
-from forms_service.consent.interfaces import Verdict
-from forms_service.consent.pressure import count_contact, lock_customers, uncount_contact
+from forms_service.consent.gate import Gate
+from forms_service.consent.pressure import uncount_contact
 from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
-from forms_service.delivery.answers import FACT_COLUMNS, DocumentFacts, is_open, opted_out
+from forms_service.delivery.answers import DocumentFacts, opted_out
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach
 from forms_service.delivery.followup import FALLBACK_JOB, SEND_JOB, FollowUp
-from forms_service.delivery.gating import apply_decision, customer_of, plan_batch, plan_row
+from forms_service.delivery.gating import claim
 from forms_service.delivery.interfaces import (
     Channel,
     DeliveryReport,
@@ -48,6 +47,7 @@ from forms_service.delivery.interfaces import (
     TemporaryFailure,
 )
 from forms_service.delivery.model import DeliverySettings, SendPlan
+from forms_service.delivery.planning import plan_and_queue
 from forms_service.delivery.ratelimit import SendRate
 from forms_service.jobs.interfaces import JobQueue
 from forms_service.storage.events import EventKind, record_event
@@ -178,7 +178,7 @@ class DeliveryService:
         plan = SendPlan(campaign=campaign, dry_run=dry_run)
         bookings = Bookings(None, self.gate.rules)
         for batch in self._batches(campaign, DRY_RUN_BATCH if dry_run else SEND_BATCH):
-            queued = self._plan_batch(batch, chosen, plan, bookings, dry_run=dry_run)
+            queued = plan_and_queue(self, batch, chosen, plan, bookings, dry_run=dry_run)
             for message_id in queued:
                 self.enqueue(SEND_JOB, message_id)
             if progress is not None:
@@ -206,93 +206,6 @@ class DeliveryService:
             )
         for start in range(0, len(ids), size):
             yield ids[start : start + size]
-
-    def _plan_batch(
-        self,
-        ids: list[str],
-        options: CampaignOptions,
-        plan: SendPlan,
-        bookings: Bookings,
-        *,
-        dry_run: bool,
-    ) -> list[str]:
-        now = self.clock()
-        queued: list[str] = []
-        with self.sessions() as session, session.begin():
-            documents = [
-                DocumentFacts(*row)  # plain rows: a plan reads no snapshot
-                for row in session.execute(select(*FACT_COLUMNS).where(Document.id.in_(ids)))
-            ]
-            started = set(
-                session.scalars(
-                    select(Message.document_id).where(
-                        Message.document_id.in_(ids), Message.reminder == 0
-                    )
-                )
-            )
-            records = self._records(documents)
-            todo = []
-            for document in documents:
-                if document.id in started:
-                    plan.already += 1
-                elif not is_open(document, now):
-                    plan.closed += 1
-                else:
-                    todo.append(document)
-            bookings.use(session, fresh=not dry_run)
-            planned = plan_batch(
-                self.gate, self.definitions, session, todo, records, options, now, bookings
-            )
-            for item in planned:
-                document, reaches, chosen = item.document, item.reaches, item.chosen
-                passed = reaches[: reaches.index(chosen)] if chosen else reaches
-                for skipped in passed:
-                    plan.skipped[f"{skipped.channel.value}:{skipped.reason}"] += 1
-                if chosen is None:
-                    plan.unreachable[str(reaches[0].reason)] += 1
-                elif item.decision is None or item.decision.verdict is not Verdict.SUPPRESS:
-                    plan.channels[chosen.channel.value] += 1
-                decision = item.decision
-                channel, column = plan_row(item)
-                plan.count_gate(channel, column, decision.not_before if decision else None)
-                if decision is not None and decision.verdict is not Verdict.SEND:
-                    plan.decisions[f"{decision.reason}: {decision.detail.get('rule', '')}"] += 1
-                if dry_run:
-                    continue
-                for skipped in passed:
-                    self.record_unreachable(session, document, skipped, 0, options.purpose, now)
-                if chosen is None:
-                    self.record_no_channel_left(session, document, 0, now)
-                    continue
-                message = self.queue_message(session, document, chosen, 0, options.purpose, now)
-                if decision is not None and decision.verdict is not Verdict.SEND:
-                    apply_decision(session, message, decision, now)
-                elif chosen.channel is not Channel.LETTER:  # letters wait for the printer
-                    queued.append(message.id)
-            if dry_run:
-                session.rollback()
-            else:
-                bookings.save()
-        return queued
-
-    def _records(
-        self, documents: Sequence[Document | DocumentFacts]
-    ) -> dict[str, Mapping[str, Any]]:
-        """Each document's current source record, read a batch at a time per form."""
-        found: dict[str, Mapping[str, Any]] = {}
-        by_form: dict[str, list[Document | DocumentFacts]] = {}
-        for document in documents:
-            by_form.setdefault(document.form_id, []).append(document)
-        for form_id, group in by_form.items():
-            definition = self.definitions[form_id]
-            connector = self.connectors[definition.source.connector]
-            records = connector.read_many(
-                definition.source.record_type, [d.record_key for d in group]
-            )
-            for document in group:
-                if document.record_key in records:
-                    found[document.id] = records[document.record_key]
-        return found
 
     def queue_message(
         self,
@@ -409,7 +322,7 @@ class DeliveryService:
         if suppress:
             return self._suppress(message_id)
         self.rate.wait(channel.value, self.settings.rates.get(channel.value, 0.0))
-        claimed = self._claim(message_id)
+        claimed = claim(self.sessions, self.definitions, self.gate, message_id, self.clock())
         if claimed != "claimed":
             return claimed
         try:
@@ -435,51 +348,6 @@ class DeliveryService:
                 detail={"reminder": message.reminder, "attempt": message.attempts},
             )
         return "sent"
-
-    def _claim(self, message_id: str) -> str:
-        """Ask the gate again and claim the message (`queued` -> `sending`), in one transaction.
-
-        The customer is locked first (PostgreSQL; SQLite has one writer at a time): two
-        workers claiming messages of one customer decide one after the other, each seeing
-        the other's count, which is written here with the claim. A crash after this commit
-        leaves the message `sending` and counted once; a claim again keeps its one count.
-        """
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            message = session.get(Message, message_id)
-            if message is None or message.status is not MessageStatus.QUEUED:
-                return "not_due"
-            document = session.get_one(Document, message.document_id)
-            customer = customer_of(self.definitions, document)
-            lock_customers(session, [customer])
-            session.refresh(message)
-            due = message.next_attempt_at is None or message.next_attempt_at <= now
-            if message.status is not MessageStatus.QUEUED or not due:
-                return "not_due"
-            contact = Contact(message.id, customer, message.channel, message.purpose)
-            past = self.gate.past(session, [customer], now, exclude=[message.id])
-            decision = self.gate.decide([contact], now, past)[message.id]
-            if decision.verdict is not Verdict.SEND:
-                apply_decision(session, message, decision, now)
-                return "deferred" if decision.verdict is Verdict.DEFER else "suppressed"
-            claimed = (
-                session.connection()
-                .execute(
-                    update(Message)
-                    .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
-                    .values(
-                        status=MessageStatus.SENDING,
-                        attempts=Message.attempts + 1,
-                        sending_at=now,
-                        updated_at=now,
-                    )
-                )
-                .rowcount
-            )
-            if claimed != 1:
-                return "not_due"
-            count_contact(session, message.id, customer, message.channel, message.purpose, now)
-        return "claimed"
 
     def _suppress(self, message_id: str) -> str:
         """A commercial message to a customer who opted out (the consent issue's hook)."""
