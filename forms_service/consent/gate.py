@@ -125,13 +125,10 @@ class Gate:
         at = now
         reason: str | None = None
         detail: Mapping[str, object] = {}
+        # Each round: the customer's caps first (the reason a person would give), then the
+        # calendars and the channel's capacity; until neither moves the time.
         for _ in range(_ROUNDS):
             start = at
-            slot, why, why_detail = self._slot(contact, calendars, at, bookings)
-            if slot != at:
-                at = slot
-                if reason is None:
-                    reason, detail = why, why_detail
             for cap in caps:
                 used, frees_at = _room(cap, contact.channel, rows, at)
                 if frees_at is None:
@@ -141,6 +138,11 @@ class Gate:
                 at = frees_at
                 if reason is None:
                     reason, detail = FREQUENCY_CAPPED, _cap_detail(cap, used)
+            slot, why, why_detail = self._slot(contact, calendars, at, bookings)
+            if slot != at:
+                at = slot
+                if reason is None:
+                    reason, detail = why, why_detail
             if at == start:
                 break
         else:
