@@ -121,9 +121,9 @@ def _service_rows(url: str, count: int, rng: random.Random) -> None:
                 )
     with engine.begin() as connection:
         for start in range(0, len(documents), 10_000):
-            connection.execute(insert(Document.__table__), documents[start : start + 10_000])
+            connection.execute(insert(Document), documents[start : start + 10_000])
         for start in range(0, len(pressure), 10_000):
-            connection.execute(insert(ContactPressure.__table__), pressure[start : start + 10_000])
+            connection.execute(insert(ContactPressure), pressure[start : start + 10_000])
     engine.dispose()
 
 
