@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Collection, Mapping
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from forms_service.storage.messages import Message, MessageStatus
 from forms_service.storage.model import Document
 from forms_service.storage.pressure import ContactPressure
 from tests.integration.delivery_support import REACHABLE, Delivery, edit_crm
+from tests.integration.reviewing import add_user, english_client, sign_in
 
 PARIS = dt.timezone(dt.timedelta(hours=1))  # December
 #: Tuesday 8 December 2026, 10:00 in Paris.
@@ -121,7 +123,11 @@ def _by_key(runtime: Runtime, campaign: str) -> dict[str, Message]:
 
 @pytest.mark.parametrize("batch", [1000, 3], ids=["one-batch", "batches-of-3"])
 def test_a_campaign_is_deferred_and_suppressed_exactly_as_the_rules_say(
-    delivery: Delivery, runtime: Runtime, batch: int, monkeypatch: pytest.MonkeyPatch
+    delivery: Delivery,
+    runtime: Runtime,
+    app: Flask,
+    batch: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # In batches of 3, the capacity booked by one batch holds back the next (dry run too).
     monkeypatch.setattr("forms_service.delivery.service.SEND_BATCH", batch)
@@ -209,6 +215,15 @@ def test_a_campaign_is_deferred_and_suppressed_exactly_as_the_rules_say(
             "frequency_capped: commercial-3-per-30d": 1,
             "frequency_capped: commercial-sms-1-per-week": 1,
         }
+
+    # The campaign's dashboard page counts them too.
+    client = english_client(app)
+    add_user(runtime, "manager", ["supervisor"])
+    assert sign_in(client, "manager") == 303
+    page = client.get("/backoffice/campaigns/winter").text
+    assert '<strong data-overall="deferred">4</strong>' in page
+    assert '<span data-overall="suppressed">1</span>' in page
+    assert 'data-held="frequency_capped: commercial-3-per-30d">' in page
 
     # The next hour: the sweep hands the three held by capacity to jobs; the gate lets them go.
     delivery.clock.now = next_hour
