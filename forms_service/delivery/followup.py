@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.connectors.interfaces import Connector
-from forms_service.consent.gate import Contact, Gate
-from forms_service.consent.interfaces import Verdict
+from forms_service.consent.gate import CONSENT_WITHDRAWN, Contact, Gate
+from forms_service.consent.interfaces import ConsentState, Decision, Verdict
 from forms_service.consent.pressure import count_contact, lock_customers
 from forms_service.core.errors import InvalidInput, NotFound
 from forms_service.definitions.service import DefinitionSet
@@ -294,6 +294,16 @@ class FollowUp:
             decisions = gate.decide(
                 [Contact(m.id, customers[m.id], m.channel, m.purpose) for m in letters], now, past
             )
+            for purpose in {m.purpose for m in letters}:  # consent withdrawn since the plan
+                states = gate.consent(session, set(customers.values()), purpose, "letter")
+                for m in letters:
+                    if (
+                        m.purpose == purpose
+                        and states.get(customers[m.id]) is ConsentState.WITHDRAWN
+                    ):
+                        decisions[m.id] = Decision(
+                            Verdict.SUPPRESS, CONSENT_WITHDRAWN, {"rule": "consent"}
+                        )
             printed = 0
             for message in letters:
                 decision = decisions[message.id]

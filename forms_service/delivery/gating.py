@@ -198,8 +198,12 @@ def claim(
         if message.status is not MessageStatus.QUEUED or not due:
             return "not_due"
         contact = Contact(message.id, customer, message.channel, message.purpose)
-        past = gate.past(session, [customer], now, exclude=[message.id])
-        decision = gate.decide([contact], now, past)[message.id]
+        withdrawn = gate.consent(session, [customer], message.purpose, message.channel)
+        if withdrawn.get(customer) is ConsentState.WITHDRAWN:  # since the plan
+            decision = Decision(Verdict.SUPPRESS, CONSENT_WITHDRAWN, {"rule": "consent"})
+        else:
+            past = gate.past(session, [customer], now, exclude=[message.id])
+            decision = gate.decide([contact], now, past)[message.id]
         if decision.verdict is not Verdict.SEND:
             apply_decision(session, message, decision, now)
             return "deferred" if decision.verdict is Verdict.DEFER else "suppressed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+from collections import Counter
 from collections.abc import Collection, Mapping
 
 import pytest
@@ -300,3 +301,50 @@ def test_a_crash_between_the_decision_and_the_send_loses_nothing_and_counts_once
     with runtime.sessions() as session:
         assert [p.message_id for p in session.scalars(select(ContactPressure))] == [row.id]
     assert len(delivery.sms.sent) == 1
+
+
+def test_a_consent_withdrawn_after_the_plan_stops_the_message_at_the_claim(
+    delivery: Delivery, runtime: Runtime
+) -> None:
+    delivery.clock.now = TUESDAY
+    delivery.issue(["C000001"], campaign="winter")
+    delivery.service.send_campaign("winter", WINTER)
+    ledger = delivery.service.gate.consent_view
+    assert isinstance(ledger, Ledger)
+    ledger.known[(_customer("C000001"), "commercial", "sms")] = ConsentState.WITHDRAWN
+    assert delivery.run_jobs() == ["suppressed"]
+    (row,) = _by_key(runtime, "winter").values()
+    assert (row.status, row.reason) == (MessageStatus.SUPPRESSED, "consent_withdrawn")
+    assert delivery.sms.sent == []
+    with runtime.sessions() as session:
+        (event,) = [e for e in document_history(session, row.document_id) if e.kind == "suppressed"]
+    assert event.detail["reason"] == "consent_withdrawn"
+
+
+def test_letters_beyond_the_print_shop_s_day_wait_and_a_withdrawn_consent_stops_one(
+    delivery: Delivery, runtime: Runtime
+) -> None:
+    rules = "time_zone: Europe/Paris\ncapacity:\n  - {channel: letter, per_day: 2}\n"
+    ledger = delivery.service.gate.consent_view
+    delivery.service.gate = Gate(parse_contact_rules(rules, "rules.yaml"), ledger)
+    delivery.clock.now = TUESDAY
+    keys = ["C000001", "C000002", "C000003", "C000004"]
+    delivery.issue(keys, campaign="post")
+    letters = CampaignOptions(channels=(Channel.LETTER,), force=True, purpose=Purpose.COMMERCIAL)
+    plan = delivery.service.send_campaign("post", letters)
+    assert plan.gate["letter"]["sendable_now"] == 2 and plan.gate["letter"]["capacity"] == 2
+    assert isinstance(ledger, Ledger)
+    rows = _by_key(runtime, "post")
+    now_keys = sorted(k for k, m in rows.items() if m.next_attempt_at is None)
+    ledger.known[(_customer(now_keys[0]), "commercial", "letter")] = ConsentState.WITHDRAWN
+    assert delivery.service.mark_printed("post") == 1  # the other one of today's two
+    rows = _by_key(runtime, "post")
+    assert rows[now_keys[0]].status is MessageStatus.SUPPRESSED
+    assert rows[now_keys[0]].reason == "consent_withdrawn"
+    # The next day (midnight in Paris), the two held back by capacity are printed.
+    delivery.clock.now = dt.datetime(2026, 12, 9, 0, 0, tzinfo=PARIS).astimezone(dt.UTC)
+    assert delivery.service.mark_printed("post") == 2
+    assert Counter(m.status for m in _by_key(runtime, "post").values()) == {
+        MessageStatus.SENT: 3,
+        MessageStatus.SUPPRESSED: 1,
+    }
