@@ -12,6 +12,7 @@ from forms_service.cli.pdf import import_pdf
 from forms_service.config import Settings, load_settings
 from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
+from forms_service.consent.rules import load_contact_rules, rules_path
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.organisation import FILE, FOLDER, NEUTRAL, load_organisation
 from forms_service.definitions.service import DefinitionError, load_definitions
@@ -32,6 +33,7 @@ def definitions_check(directory: Path | None) -> None:
     try:
         loaded = load_definitions(directory, connectors=connectors)
         organisation = load_organisation(directory, required=settings.env == "production")
+        rules = load_contact_rules(directory)
     except DefinitionError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
@@ -67,6 +69,11 @@ def definitions_check(directory: Path | None) -> None:
         )
     if print_problems:
         sys.exit(1)
+    if rules_path(directory).is_file():
+        click.echo(
+            f"ok: {rules.path}: {len(rules.caps)} caps, {len(rules.calendars)} calendars, "
+            f"{len(rules.capacity)} channel capacities ({rules.time_zone.key})"
+        )
     click.echo(
         f"ok: organisation: {organisation.name_in('fr')}"
         + ("" if organisation is not NEUTRAL else f" (no {FOLDER}/{FILE}: a neutral name)")

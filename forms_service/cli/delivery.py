@@ -12,7 +12,7 @@ from tqdm import tqdm
 from forms_service.cli.context import app_runtime
 from forms_service.delivery.campaigns import CampaignOptions, parse_channels, parse_reminders
 from forms_service.delivery.interfaces import Channel, Purpose
-from forms_service.delivery.model import SendPlan
+from forms_service.delivery.model import GATE_COLUMNS, SendPlan
 from forms_service.delivery.reminders import DeliverySweep
 
 
@@ -87,10 +87,45 @@ def describe(plan: SendPlan) -> str:
         lines.append("  channels passed over for the next one:")
         for reason, count in plan.skipped.most_common():
             lines.append(f"    {reason}: {count}")
+    lines.extend(describe_gate(plan))
     lines.append(f"  already sent: {plan.already}; answered, expired or revoked: {plan.closed}")
     if plan.dry_run:
         lines.append("dry run: nothing was sent or written")
     return "\n".join(lines)
+
+
+#: The gate's columns as a person reads them.
+_GATE_LABELS = {
+    "selected": "selected",
+    "sendable_now": "sendable now",
+    "deferred": "deferred by a cap or the calendar",
+    "capacity": "deferred by capacity",
+    "suppressed_consent": "suppressed by consent",
+    "suppressed_cap": "suppressed by a cap",
+    "unreachable": "unreachable",
+}
+
+
+def describe_gate(plan: SendPlan) -> list[str]:
+    """The consent gate's table: per channel, where each selected document goes."""
+    if not plan.gate:
+        return []
+    lines = ["  contact rules and consent, per channel:"]
+    for channel in Channel:
+        row = plan.gate.get(channel.value)
+        if not row:
+            continue
+        figures = ", ".join(f"{_GATE_LABELS[c]} {row.get(c, 0)}" for c in GATE_COLUMNS)
+        lines.append(f"    {channel.value}: {figures}")
+        if channel.value in plan.deferred_until:
+            first, last = plan.deferred_until[channel.value]
+            lines.append(
+                f"      deferred until {first.isoformat(timespec='minutes')}"
+                + (f" ... {last.isoformat(timespec='minutes')}" if last != first else "")
+            )
+    for reason, count in plan.decisions.most_common():
+        lines.append(f"    {reason}: {count}")
+    return lines
 
 
 @click.group("delivery")
@@ -125,6 +160,7 @@ def mark_printed(campaign: str | None, directory: Path | None) -> None:
         runtime.printer,
         directory or runtime.settings.var_dir / "print",
         clock=runtime.clock,
+        delivery=runtime.delivery,
     )
     run = prints.print_queued(campaign, actor="cli")
     for path in run.files:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +19,32 @@ from forms_service.storage.model import (
 from forms_service.storage.scans import PageStatus, ScanPage
 
 
-def is_open(document: Document, now: dt.datetime) -> bool:
+@dataclass(frozen=True)
+class DocumentFacts:
+    """What planning a send reads of a document (not its snapshot): a plain row."""
+
+    id: str
+    form_id: str
+    record_key: str
+    campaign: str
+    status: DocumentStatus
+    revoked_at: dt.datetime | None
+    expires_at: dt.datetime
+
+
+#: The columns of `DocumentFacts`, in order.
+FACT_COLUMNS = (
+    Document.id,
+    Document.form_id,
+    Document.record_key,
+    Document.campaign,
+    Document.status,
+    Document.revoked_at,
+    Document.expires_at,
+)
+
+
+def is_open(document: Document | DocumentFacts, now: dt.datetime) -> bool:
     """Whether the document's link still works: not answered, closed, revoked or expired."""
     return (
         document.status in (DocumentStatus.ISSUED, DocumentStatus.OPENED)

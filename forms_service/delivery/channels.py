@@ -8,6 +8,8 @@ preferred channel first when the campaign honours preferences, then the campaign
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,8 @@ _CHANNEL_WORDS = {
 }
 #: E-mail addresses are checked as the forms check them (no type name: the class itself).
 _EMAIL = EmailType()
+_NO_RULES = Rules()
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 _FALSE = frozenset({False, "0", "false", "no", "n", "non", "f"})
 
 
@@ -143,8 +147,15 @@ def _email(contact: ContactMapping, record: Mapping[str, Any]) -> Reach:
     raw = record.get(contact.email) if contact.email else None
     if raw is None or not str(raw).strip():
         return Reach(Channel.EMAIL, None, Reason.NO_EMAIL)
+    text = str(raw)
+    address: str | None
     try:
-        address = _EMAIL.parse(str(raw), Rules(), ())
+        if _PRINTABLE_ASCII.fullmatch(text):
+            # Nothing to collapse nor any invisible character: the form's normalisation alone
+            # (a plan reads every record's address: this is 3 µs, the full parse 15).
+            address = _EMAIL.normalise(text, _NO_RULES, ())
+        else:
+            address = _EMAIL.parse(text, _NO_RULES, ())
     except FieldValueError:
         return Reach(Channel.EMAIL, None, Reason.INVALID_EMAIL)
     # A line break or a comma would make one address several (or a header): refused.
@@ -153,10 +164,59 @@ def _email(contact: ContactMapping, record: Mapping[str, Any]) -> Reach:
     return Reach(Channel.EMAIL, address)
 
 
+#: What separates a number's digit groups as CRMs write them.
+_SEPARATORS = re.compile(r"[\s.\-()]")
+
+
+@functools.lru_cache(maxsize=32)
+def _mobile_shape(region: str) -> tuple[str, str, re.Pattern[str], int] | None:
+    """The region's national prefix, country code and mobile pattern (phonenumbers' own)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.mobile is None or not metadata.national_prefix:
+        return None
+    pattern = metadata.mobile.national_number_pattern
+    lengths = metadata.mobile.possible_length or ()
+    parsing = metadata.national_prefix_for_parsing
+    if not pattern or len(lengths) != 1 or parsing not in (None, metadata.national_prefix):
+        return None
+    return (
+        metadata.national_prefix,
+        str(metadata.country_code),
+        re.compile(f"(?:{pattern})"),
+        lengths[0],
+    )
+
+
+def _plain_mobile(raw: str, region: str) -> str | None:
+    """The E.164 form of a plainly written mobile number of the region, else None.
+
+    A campaign's plan reads every record's number: the full parse costs ~90 µs, this ~3 µs.
+    It answers only for numbers written `06 12 34 56 78` or `+33 6 12 34 56 78` that match
+    the region's mobile pattern (phonenumbers' metadata); any other goes to the full parse.
+    """
+    shape = _mobile_shape(region)
+    if shape is None:
+        return None
+    prefix, country, pattern, length = shape
+    digits = _SEPARATORS.sub("", raw)
+    if digits.startswith("+" + country):
+        national = digits[1 + len(country) :]
+    elif digits.startswith(prefix):
+        national = digits[len(prefix) :]
+    else:
+        return None
+    if len(national) != length or not national.isdigit() or not pattern.fullmatch(national):
+        return None
+    return f"+{country}{national}"
+
+
 def _mobile(contact: ContactMapping, record: Mapping[str, Any]) -> Reach:
     raw = record.get(contact.mobile) if contact.mobile else None
     if raw is None or not str(raw).strip():
         return Reach(Channel.SMS, None, Reason.NO_PHONE)
+    plain = _plain_mobile(str(raw), contact.region)
+    if plain is not None:
+        return Reach(Channel.SMS, plain)
     try:
         number = phonenumbers.parse(str(raw), contact.region)
     except phonenumbers.NumberParseException:

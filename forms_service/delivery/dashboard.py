@@ -18,6 +18,10 @@ A document counts under the channel of the last message sent before its first an
 one that brought the answer), else of the last message sent; "none" when no message was sent
 by the service (a PDF the integrator sent itself).
 
+Held back by the consent gate: documents with a message deferred (`deferred` events) or
+suppressed (`suppressed`), and per reason and rule (`frequency_capped: commercial-3-per-30d`)
+how many such decisions were taken.
+
 Straight-through: answered documents whose change set was settled without any clerk's
 decision (every line applied automatically, or nothing to change).
 Time to answer: from the first message sent (else the issue) to the first submission.
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -92,6 +96,10 @@ class FunnelRow:
     bounced: int = 0
     failed: int = 0
     fallbacks: int = 0
+    deferred: int = 0
+    suppressed: int = 0
+    #: `reason: rule` -> the gate's decisions (deferrals and suppressions).
+    held: Counter[str] = field(default_factory=Counter)
     answer_seconds: list[float] = field(default_factory=list, repr=False)
     apply_seconds: list[float] = field(default_factory=list, repr=False)
 
@@ -136,6 +144,7 @@ class _Facts:
     kinds: set[EventKind] = field(default_factory=set)
     email_sent: bool = False
     fallbacks: int = 0
+    held: Counter[str] = field(default_factory=Counter)
     first_answer: dt.datetime | None = None
     applied_at: dt.datetime | None = None
     settled: bool = False
@@ -216,8 +225,17 @@ def totals(rows: Iterable[FunnelRow], *, channel: str = "all") -> FunnelRow:
         channel=channel,
     )
     for row in rows:
-        for name in (*STAGES, "straight_through", "bounced", "failed", "fallbacks"):
+        for name in (
+            *STAGES,
+            "straight_through",
+            "bounced",
+            "failed",
+            "fallbacks",
+            "deferred",
+            "suppressed",
+        ):
             setattr(total, name, getattr(total, name) + getattr(row, name))
+        total.held.update(row.held)
         total.answer_seconds.extend(row.answer_seconds)
         total.apply_seconds.extend(row.apply_seconds)
     return total
@@ -248,6 +266,14 @@ def _read_events(session: Session, ids: list[str], facts: dict[str, _Facts]) -> 
             fact.fallbacks += 1
         elif kind is EventKind.OPENED and fact.opened_at is None:
             fact.opened_at = at
+    for doc_id, detail in session.execute(
+        select(DocumentEvent.document_id, DocumentEvent.detail).where(
+            DocumentEvent.document_id.in_(ids),
+            DocumentEvent.kind.in_((EventKind.DEFERRED, EventKind.SUPPRESSED)),
+        )
+    ):
+        detail = detail or {}
+        facts[doc_id].held[f"{detail.get('reason', '')}: {detail.get('rule', '')}"] += 1
 
 
 def _read_answers(session: Session, ids: list[str], facts: dict[str, _Facts]) -> None:
@@ -304,6 +330,9 @@ def _count(row: FunnelRow, fact: _Facts) -> None:
     row.bounced += bounced
     row.failed += EventKind.FAILED in fact.kinds
     row.fallbacks += fact.fallbacks
+    row.deferred += EventKind.DEFERRED in fact.kinds
+    row.suppressed += EventKind.SUPPRESSED in fact.kinds
+    row.held.update(fact.held)
     delivered = (
         EventKind.DELIVERED in fact.kinds
         or EventKind.PRINTED in fact.kinds

@@ -11,13 +11,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.connectors.interfaces import Connector
+from forms_service.consent.gate import CONSENT_WITHDRAWN, Contact, Gate
+from forms_service.consent.interfaces import ConsentState, Decision, Verdict
+from forms_service.consent.pressure import lock_customers
 from forms_service.core.errors import InvalidInput, NotFound
 from forms_service.definitions.service import DefinitionSet
-from forms_service.delivery.answers import has_answer, is_open
+from forms_service.delivery.answers import DocumentFacts, has_answer, is_open
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach, plan_channels
+from forms_service.delivery.gating import apply_decision, customer_of
 from forms_service.delivery.interfaces import (
     PERMANENT_STATUSES,
+    Channel,
     DeliveryReport,
     ForgedReport,
     Purpose,
@@ -40,6 +45,9 @@ class Sending(Protocol):
     @property
     def connectors(self) -> Mapping[str, Connector]: ...
 
+    @property
+    def gate(self) -> Gate: ...
+
     def clock(self) -> dt.datetime: ...
 
     def options_of(self, session: Session, campaign: str) -> CampaignOptions: ...
@@ -47,7 +55,7 @@ class Sending(Protocol):
     def queue_message(
         self,
         session: Session,
-        document: Document,
+        document: Document | DocumentFacts,
         chosen: Reach,
         reminder: int,
         purpose: Purpose,
@@ -57,7 +65,7 @@ class Sending(Protocol):
     def record_unreachable(
         self,
         session: Session,
-        document: Document,
+        document: Document | DocumentFacts,
         passed: Reach,
         reminder: int,
         purpose: Purpose,
@@ -65,7 +73,11 @@ class Sending(Protocol):
     ) -> None: ...
 
     def record_no_channel_left(
-        self, session: Session, document: Document, reminder: int, now: dt.datetime
+        self,
+        session: Session,
+        document: Document | DocumentFacts,
+        reminder: int,
+        now: dt.datetime,
     ) -> None: ...
 
     def enqueue(self, job: str, message_id: str) -> None: ...
@@ -242,3 +254,62 @@ class FollowUp:
             self.service.enqueue(SEND_JOB, message_id)
             return "queued again"
         return "recorded as sent"
+
+    # -- letters -------------------------------------------------------------------------
+
+    def release_letters(self, campaign: str | None) -> dict[str, str]:
+        """The due queued letters (of `campaign`, else all) the gate lets go to the printer.
+
+        Each letter passes the gate again (in bulk, the customers locked): a letter deferred
+        by capacity or a cap stays queued until its time, one whose consent was withdrawn
+        since the plan is suppressed. Returns {message id: customer key} of those to print;
+        each is counted against its customer's caps when recorded as printed.
+        """
+        service = self.service
+        now = service.clock()
+        with service.sessions() as session, session.begin():
+            query = (
+                select(Message)
+                .where(
+                    Message.channel == Channel.LETTER.value,
+                    Message.status == MessageStatus.QUEUED,
+                    Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= now),
+                )
+                .order_by(Message.created_at, Message.id)
+            )
+            if campaign is not None:
+                query = query.where(Message.campaign == campaign)
+            letters = list(session.scalars(query))
+            documents = {
+                d.id: d
+                for d in session.scalars(
+                    select(Document).where(Document.id.in_([m.document_id for m in letters]))
+                )
+            }
+            customers = {
+                m.id: customer_of(service.definitions, documents[m.document_id]) for m in letters
+            }
+            lock_customers(session, customers.values())
+            gate = service.gate
+            past = gate.past(session, set(customers.values()), now, exclude=list(customers))
+            decisions = gate.decide(
+                [Contact(m.id, customers[m.id], m.channel, m.purpose) for m in letters], now, past
+            )
+            for purpose in {m.purpose for m in letters}:  # consent withdrawn since the plan
+                states = gate.consent(session, set(customers.values()), purpose, "letter")
+                for m in letters:
+                    if (
+                        m.purpose == purpose
+                        and states.get(customers[m.id]) is ConsentState.WITHDRAWN
+                    ):
+                        decisions[m.id] = Decision(
+                            Verdict.SUPPRESS, CONSENT_WITHDRAWN, {"rule": "consent"}
+                        )
+            released: dict[str, str] = {}
+            for message in letters:
+                decision = decisions[message.id]
+                if decision.verdict is not Verdict.SEND:
+                    apply_decision(session, message, decision, now)
+                    continue
+                released[message.id] = customers[message.id]
+        return released

@@ -18,14 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from forms_service.consent.pressure import count_contact
 from forms_service.core.clock import Clock, utc_now
+from forms_service.delivery.followup import FollowUp, Sending
 from forms_service.delivery.interfaces import Channel
 from forms_service.issuing.printing import DocumentPrinter
 from forms_service.storage.events import EventKind, record_event
@@ -69,8 +71,11 @@ class LetterPrints:
         *,
         clock: Clock = utc_now,
         per_file: int = PER_FILE,
+        delivery: Sending | None = None,
     ) -> None:
         self.sessions = sessions
+        #: The gate letters pass before the printer (consent, caps, capacity); None: none.
+        self.delivery = delivery
         self.printer = printer
         self.directory = directory
         self.clock = clock
@@ -81,7 +86,14 @@ class LetterPrints:
         now = self.clock()
         folder = self.directory / now.date().isoformat()
         in_files = {letter.message_id: letter for letter in self.printed_today(folder)}
-        queued = self._queued(campaign)
+        released = (
+            FollowUp(self.delivery).release_letters(campaign) if self.delivery is not None else None
+        )
+        queued = [
+            (m, d)
+            for m, d in self._queued(campaign, now)
+            if released is None or m.id in released or m.id in in_files
+        ]
         recovered = [in_files[m.id] for m, _ in queued if m.id in in_files]
         new = [(m, d) for m, d in queued if m.id not in in_files]
         files: list[Path] = []
@@ -96,7 +108,7 @@ class LetterPrints:
                 )
                 files.append(path)
                 printed.extend(lines)
-        self._record([*recovered, *printed], folder.name, actor, now)
+        self._record([*recovered, *printed], folder.name, actor, now, released or {})
         return PrintRun(tuple(files), len(printed), len(recovered))
 
     def printed_today(self, folder: Path) -> Iterator[PrintedLetter]:
@@ -107,7 +119,7 @@ class LetterPrints:
             for item in json.loads(sidecar.read_text(encoding="utf-8")):
                 yield PrintedLetter(**item)
 
-    def _queued(self, campaign: str | None) -> list[tuple[Message, Document]]:
+    def _queued(self, campaign: str | None, now: dt.datetime) -> list[tuple[Message, Document]]:
         with self.sessions() as session:
             query = (
                 select(Message, Document)
@@ -115,6 +127,7 @@ class LetterPrints:
                 .where(
                     Message.channel == Channel.LETTER.value,
                     Message.status == MessageStatus.QUEUED,
+                    Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= now),
                 )
                 .order_by(Document.form_id, Document.reference, Message.reminder)
             )
@@ -158,9 +171,17 @@ class LetterPrints:
         return target, lines
 
     def _record(
-        self, letters: Sequence[PrintedLetter], day: str, actor: str, now: dt.datetime
+        self,
+        letters: Sequence[PrintedLetter],
+        day: str,
+        actor: str,
+        now: dt.datetime,
+        customers: Mapping[str, str],
     ) -> None:
-        """Each letter still queued: sent, with a `printed` event naming its file and page."""
+        """Each letter still queued: sent, with a `printed` event naming its file and page.
+
+        A letter the gate released is counted against its customer's contact caps.
+        """
         if not letters:
             return
         with self.sessions() as session, session.begin():
@@ -173,6 +194,15 @@ class LetterPrints:
                 message.attempts += 1
                 message.provider_ref = f"{day}/{printed.file}#{printed.offset + 1}"
                 message.updated_at = now
+                if message.id in customers:
+                    count_contact(
+                        session,
+                        message.id,
+                        customers[message.id],
+                        message.channel,
+                        message.purpose,
+                        now,
+                    )
                 record_event(
                     session,
                     message.document_id,

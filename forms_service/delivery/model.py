@@ -60,6 +60,10 @@ class SendPlan:
         already: documents that already had their first message (a resumed send).
         closed: documents not sent because they are answered, expired or revoked.
         dry_run: nothing was written or sent.
+        gate: channel -> the consent gate's columns (selected, sendable_now, deferred,
+            capacity, suppressed_consent, suppressed_cap, unreachable), per document.
+        deferred_until: channel -> (earliest, latest) time a deferred message may go.
+        decisions: `reason: rule` -> messages deferred or suppressed by it.
     """
 
     campaign: str
@@ -69,6 +73,18 @@ class SendPlan:
     already: int = 0
     closed: int = 0
     dry_run: bool = False
+    gate: dict[str, Counter[str]] = field(default_factory=dict)
+    deferred_until: dict[str, tuple[dt.datetime, dt.datetime]] = field(default_factory=dict)
+    decisions: Counter[str] = field(default_factory=Counter)
+
+    def count_gate(self, channel: str, column: str, until: dt.datetime | None = None) -> None:
+        """Count one document in the gate's table (and when a deferred one may go)."""
+        row = self.gate.setdefault(channel, Counter())
+        row["selected"] += 1
+        row[column] += 1
+        if until is not None:
+            first, last = self.deferred_until.get(channel, (until, until))
+            self.deferred_until[channel] = (min(first, until), max(last, until))
 
     @property
     def documents(self) -> int:
@@ -91,7 +107,28 @@ class SendPlan:
             "skipped": dict(self.skipped),
             "already": self.already,
             "closed": self.closed,
+            "gate": {
+                channel: {column: row.get(column, 0) for column in GATE_COLUMNS}
+                for channel, row in sorted(self.gate.items())
+            },
+            "deferred_until": {
+                channel: {"first": first.isoformat(), "last": last.isoformat()}
+                for channel, (first, last) in sorted(self.deferred_until.items())
+            },
+            "decisions": dict(self.decisions),
         }
+
+
+#: The dry run's columns, per channel, in the order they are shown.
+GATE_COLUMNS = (
+    "selected",
+    "sendable_now",
+    "deferred",
+    "capacity",
+    "suppressed_consent",
+    "suppressed_cap",
+    "unreachable",
+)
 
 
 #: report status -> (the message's new status, the statuses it may come from).

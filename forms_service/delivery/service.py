@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -22,14 +22,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.connectors.interfaces import Connector
+from forms_service.consent.capacity import Bookings
+from forms_service.consent.gate import Gate
+from forms_service.consent.pressure import uncount_contact
 from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
-from forms_service.delivery.answers import is_open, opted_out
+from forms_service.delivery.answers import DocumentFacts, opted_out
 from forms_service.delivery.campaigns import CampaignOptions
-from forms_service.delivery.channels import Reach, Reason, plan_channels
+from forms_service.delivery.channels import Reach
 from forms_service.delivery.followup import FALLBACK_JOB, SEND_JOB, FollowUp
+from forms_service.delivery.gating import claim
 from forms_service.delivery.interfaces import (
     Channel,
     DeliveryReport,
@@ -44,6 +48,7 @@ from forms_service.delivery.interfaces import (
     TemporaryFailure,
 )
 from forms_service.delivery.model import DeliverySettings, SendPlan
+from forms_service.delivery.planning import plan_and_queue
 from forms_service.delivery.ratelimit import SendRate
 from forms_service.jobs.interfaces import JobQueue
 from forms_service.storage.events import EventKind, record_event
@@ -59,6 +64,8 @@ log = logging.getLogger(__name__)
 
 #: Documents planned per transaction (and records read per connector query).
 SEND_BATCH = 200
+#: Documents counted per read in a dry run (no transaction writes: larger batches).
+DRY_RUN_BATCH = 1000
 
 
 class Links(Protocol):
@@ -91,6 +98,7 @@ class DeliveryService:
         short_link: ShortLinker | None = None,
         rate: SendRate | None = None,
         unsubscribe_link: UnsubscribeLinker | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.sessions = sessions
         self.definitions = definitions
@@ -105,6 +113,9 @@ class DeliveryService:
         self.short_link = short_link
         self.rate = rate or SendRate(sessions)
         self.unsubscribe_link = unsubscribe_link
+        #: Consent, pressure caps, calendars and capacity (consent/gate.py): asked at
+        #: planning and again at each claim.
+        self.gate = gate or Gate()
 
     # -- campaigns -----------------------------------------------------------------------
 
@@ -170,8 +181,9 @@ class DeliveryService:
         if total is None:
             raise NotFound(f"no document was issued in campaign {campaign!r}", field="campaign")
         plan = SendPlan(campaign=campaign, dry_run=dry_run)
-        for batch in self._batches(campaign):
-            queued = self._plan_batch(batch, chosen, plan, dry_run=dry_run)
+        bookings = Bookings(None, self.gate.rules)
+        for batch in self._batches(campaign, DRY_RUN_BATCH if dry_run else SEND_BATCH):
+            queued = plan_and_queue(self, batch, chosen, plan, bookings, dry_run=dry_run)
             for message_id in queued:
                 self.enqueue(SEND_JOB, message_id)
             if progress is not None:
@@ -190,94 +202,20 @@ class DeliveryService:
                 or 0
             )
 
-    def _batches(self, campaign: str) -> Iterator[list[str]]:
+    def _batches(self, campaign: str, size: int = SEND_BATCH) -> Iterator[list[str]]:
         with self.sessions() as session:
             ids = list(
                 session.scalars(
                     select(Document.id).where(Document.campaign == campaign).order_by(Document.id)
                 )
             )
-        for start in range(0, len(ids), SEND_BATCH):
-            yield ids[start : start + SEND_BATCH]
-
-    def _plan_batch(
-        self, ids: list[str], options: CampaignOptions, plan: SendPlan, *, dry_run: bool
-    ) -> list[str]:
-        now = self.clock()
-        queued: list[str] = []
-        with self.sessions() as session, session.begin():
-            documents = list(session.scalars(select(Document).where(Document.id.in_(ids))))
-            started = set(
-                session.scalars(
-                    select(Message.document_id).where(
-                        Message.document_id.in_(ids), Message.reminder == 0
-                    )
-                )
-            )
-            records = self._records(documents)
-            for document in documents:
-                if document.id in started:
-                    plan.already += 1
-                    continue
-                if not is_open(document, now):
-                    plan.closed += 1
-                    continue
-                definition = self.definitions[document.form_id]
-                record = records.get(document.id)
-                reaches = (
-                    plan_channels(
-                        definition.contact,
-                        record,
-                        options.channels,
-                        honour_preference=not options.force,
-                        purpose=options.purpose,
-                    )
-                    if record is not None
-                    else [Reach(c, None, Reason.RECORD_GONE) for c in options.channels]
-                )
-                chosen = next((r for r in reaches if r.usable), None)
-                passed = reaches[: reaches.index(chosen)] if chosen else reaches
-                for skipped in passed:
-                    plan.skipped[f"{skipped.channel.value}:{skipped.reason}"] += 1
-                if chosen is None:
-                    plan.unreachable[str(reaches[0].reason)] += 1
-                else:
-                    plan.channels[chosen.channel.value] += 1
-                if dry_run:
-                    continue
-                for skipped in passed:
-                    self.record_unreachable(session, document, skipped, 0, options.purpose, now)
-                if chosen is None:
-                    self.record_no_channel_left(session, document, 0, now)
-                    continue
-                message = self.queue_message(session, document, chosen, 0, options.purpose, now)
-                if chosen.channel is not Channel.LETTER:  # letters wait for the printer
-                    queued.append(message.id)
-            if dry_run:
-                session.rollback()
-        return queued
-
-    def _records(self, documents: Sequence[Document]) -> dict[str, Mapping[str, Any]]:
-        """Each document's current source record, read a batch at a time per form."""
-        found: dict[str, Mapping[str, Any]] = {}
-        by_form: dict[str, list[Document]] = {}
-        for document in documents:
-            by_form.setdefault(document.form_id, []).append(document)
-        for form_id, group in by_form.items():
-            definition = self.definitions[form_id]
-            connector = self.connectors[definition.source.connector]
-            records = connector.read_many(
-                definition.source.record_type, [d.record_key for d in group]
-            )
-            for document in group:
-                if document.record_key in records:
-                    found[document.id] = records[document.record_key]
-        return found
+        for start in range(0, len(ids), size):
+            yield ids[start : start + size]
 
     def queue_message(
         self,
         session: Session,
-        document: Document,
+        document: Document | DocumentFacts,
         chosen: Reach,
         reminder: int,
         purpose: Purpose,
@@ -303,7 +241,7 @@ class DeliveryService:
     def record_unreachable(
         self,
         session: Session,
-        document: Document,
+        document: Document | DocumentFacts,
         passed: Reach,
         reminder: int,
         purpose: Purpose,
@@ -347,7 +285,7 @@ class DeliveryService:
 
     @staticmethod
     def record_no_channel_left(
-        session: Session, document: Document, reminder: int, now: dt.datetime
+        session: Session, document: Document | DocumentFacts, reminder: int, now: dt.datetime
     ) -> None:
         record_event(
             session,
@@ -388,28 +326,9 @@ class DeliveryService:
             )
         if suppress:
             return self._suppress(message_id)
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            claimed = (
-                session.connection()
-                .execute(
-                    update(Message)
-                    .where(
-                        Message.id == message_id,
-                        Message.status == MessageStatus.QUEUED,
-                        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
-                    )
-                    .values(
-                        status=MessageStatus.SENDING,
-                        attempts=Message.attempts + 1,
-                        sending_at=now,
-                        updated_at=now,
-                    )
-                )
-                .rowcount
-            )
-        if claimed != 1:
-            return "not_due"
+        claimed = claim(self.sessions, self.definitions, self.gate, message_id, self.clock())
+        if claimed != "claimed":
+            return claimed
         try:
             result = self._hand_over(message_id)
         except TemporaryFailure as exc:
@@ -508,6 +427,7 @@ class DeliveryService:
             if message.attempts >= self.settings.max_attempts:
                 reason = f"gave_up_after_{message.attempts}_attempts"
                 self._fail(session, message, reason, now, detail={"last": exc.code})
+                uncount_contact(session, message_id)
                 return "dead_lettered"
             message.status = MessageStatus.QUEUED
             message.next_attempt_at = now + self.settings.retry_delay(message.attempts)
@@ -521,6 +441,7 @@ class DeliveryService:
         with self.sessions() as session, session.begin():
             message = session.get_one(Message, message_id)
             self._fail(session, message, reason, now, detail={})
+            uncount_contact(session, message_id)  # refused at hand-over: never reached them
         log.info("message %s: permanent failure (%s)", message_id, reason)
         self.enqueue(FALLBACK_JOB, message_id)
 

@@ -23,7 +23,10 @@ from forms_service.connectors.interfaces import Connector
 from forms_service.connectors.service import build_connectors
 from forms_service.consent.answers import AnswerConsents
 from forms_service.consent.customers import CustomerReferences
+from forms_service.consent.gate import Gate
+from forms_service.consent.interfaces import ConsentView
 from forms_service.consent.ledger import ConsentLedger
+from forms_service.consent.rules import NO_RULES, ContactRules, load_contact_rules
 from forms_service.consent.service import ConsentService
 from forms_service.consent.unsubscribe import UnsubscribeTokens, unsubscribe_url
 from forms_service.core.clock import Clock, utc_now
@@ -99,6 +102,10 @@ class Runtime:
     customer_references: CustomerReferences
     #: Who customers deal with: name, logo, colour, notices, contact (every customer page).
     organisation: Organisation = NEUTRAL
+    #: Pressure caps, calendars and channel capacity (`<definitions>/consent/contact_rules.yaml`).
+    contact_rules: ContactRules = NO_RULES
+    #: The consent ledger's current state the gate reads (None: the CRM's opt-in columns).
+    consent_view: ConsentView | None = None
     #: Set right after construction: both need the runtime itself.
     jobs: JobQueue = field(init=False)
     mailroom: MailroomIntake = field(init=False)
@@ -126,6 +133,7 @@ class Runtime:
                 clock=self.clock,
                 short_link=self._short_link,
                 unsubscribe_link=self._unsubscribe_link,
+                gate=Gate(self.contact_rules, self.consent_view),
             )
         return self._delivery
 
@@ -156,6 +164,7 @@ def build_runtime(settings: Settings) -> Runtime:
     organisation = load_organisation(
         settings.definitions_dir, required=settings.env == "production"
     )
+    contact_rules = load_contact_rules(settings.definitions_dir)
     clock: Clock = utc_now
     engine = make_engine(settings.database_url, immediate=True)
     sessions = make_session_factory(engine)
@@ -229,8 +238,10 @@ def build_runtime(settings: Settings) -> Runtime:
         printer=DocumentPrinter(issuing),
         clock=clock,
         organisation=organisation,
+        contact_rules=contact_rules,
         short_links=ShortLinks(signer.keys, clock=clock),
         consent_ledger=ledger,
+        consent_view=ledger,
         consent=consent,
         customer_references=CustomerReferences(settings.secret_key),
         delivery_providers=delivery_parts.PROVIDERS,

@@ -3,9 +3,10 @@
 Every table is declared here: model.py (documents, submissions, change sets, the outbox, the
 audit log, accounts, PDF returns), scans.py (the mailroom's batches, files, pages and
 corrections), events.py (each document's history), shortlinks.py (the short links of SMS
-and QR codes, by digest), drafts.py (answers in progress) and consent.py (the consent
-ledger). Importing the package registers them all with `Base.metadata`, so that migrations,
-the schema check and the tests see every table whatever else was imported.
+and QR codes, by digest), drafts.py (answers in progress), consent.py (the consent ledger) and
+pressure.py (messages counted against the contact caps, channels' bookings). Importing the
+package registers them all with `Base.metadata`, so that migrations, the schema check and the
+tests see every table whatever else was imported.
 """
 
 from forms_service.storage import (  # noqa: F401 - registers every table
@@ -14,6 +15,7 @@ from forms_service.storage import (  # noqa: F401 - registers every table
     events,
     messages,
     model,
+    pressure,
     scans,
     shortlinks,
 )

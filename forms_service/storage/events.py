@@ -3,7 +3,7 @@
 Every layer that sees something happen to a document records it here (issuing: issued;
 delivery: sent, delivered, bounced, failed, fallback, reminder, printed, unreachable; the
 online channel: link opened, identity answered; every intake channel: submitted; changes:
-applied, rejected; consent: opted out). The API, the back office and the dashboard read it.
+applied, rejected; consent: opted out; the consent gate: deferred, suppressed). The API, the back office and the dashboard read it.
 Rows are only ever added. `detail` holds figures and codes, never personal data.
 """
 
@@ -37,6 +37,10 @@ class EventKind(StrEnum):
     APPLIED = "applied"
     REJECTED = "rejected"
     OPTED_OUT = "opted_out"
+    #: The consent gate held a message back until a later time (the rule and its numbers).
+    DEFERRED = "deferred"
+    #: The consent gate stopped a message for good (the rule and its numbers).
+    SUPPRESSED = "suppressed"
 
 
 class DocumentEvent(Base):

@@ -24,7 +24,13 @@ KEYS = ["C000001", "C000002", "C000003"]
 
 def _prints(delivery: Delivery, directory: Path) -> LetterPrints:
     runtime = delivery.runtime
-    return LetterPrints(runtime.sessions, runtime.printer, directory, clock=delivery.clock)
+    return LetterPrints(
+        runtime.sessions,
+        runtime.printer,
+        directory,
+        clock=delivery.clock,
+        delivery=delivery.service,
+    )
 
 
 def _text(path: Path) -> str:

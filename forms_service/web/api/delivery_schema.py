@@ -39,6 +39,25 @@ class SendResponseSchema(Schema):
     skipped = fields.Dict(keys=fields.String(), values=fields.Integer())
     already = fields.Integer()
     closed = fields.Integer()
+    gate = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+        metadata={
+            "description": "Per channel, the consent gate's columns: selected, sendable_now, "
+            "deferred, capacity (spread over later days), suppressed_consent, suppressed_cap, "
+            "unreachable."
+        },
+    )
+    deferred_until = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.String()),
+        metadata={"description": "Per channel, the first and last time a deferred one may go."},
+    )
+    decisions = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "`reason: rule` -> messages deferred or suppressed by it."},
+    )
 
 
 class HistoryEntrySchema(Schema):

@@ -190,6 +190,8 @@ NAMES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "applied": NP_("document history", "changes applied"),
         "rejected": NP_("document history", "changes rejected"),
         "opted_out": NP_("document history", "opted out"),
+        "deferred": NP_("document history", "held back by the contact rules"),
+        "suppressed": NP_("document history", "stopped by the contact rules"),
     },
     "hchannel": {
         "email": NP_("history channel", "e-mail"),
