@@ -140,10 +140,15 @@ def own_path(target: str) -> bool:
     return target.isprintable() and " " not in target
 
 
+#: The details of a document's history event shown beside it (never personal data).
+HISTORY_DETAILS = frozenset({"reason", "from", "to", "reminder", "status", "code", "text", "until"})
+
+
 def template_context() -> dict[str, Any]:
     """What every back-office and mailroom template gets: the language, names, the way back."""
     return {
         "named": named,
+        "history_details": HISTORY_DETAILS,
         "recorded": recorded,
         "recorded_reason": recorded_reason,
         "lang": office_locale(),
