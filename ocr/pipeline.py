@@ -11,6 +11,7 @@ import cv2
 from ocr.align import AlignedPage, align_page, set_upright
 from ocr.confidence import DEFAULT_THRESHOLD, judge
 from ocr.geometry import OptionBox, PageGeometry, Zone, ZoneKind
+from ocr.handprint import shipped_model
 from ocr.identify import CodeFinding, find_code
 from ocr.ink import classify_mark, is_filled, measure_ink
 from ocr.interfaces import (
@@ -41,6 +42,9 @@ class PageContext:
         pairs: fields confirmed by another read on the same page (a postcode by its city).
         second_reading: read every inked box a second, independent way and compare.
         verified_only: flag written values no check confirms (see flag_unverifiable).
+        handprint: read comb cells one by one with the shipped handprint classifier
+            (ocr/handprint.py), Tesseract's line reading being the second opinion; False
+            reads combs with the engine alone (as before issue 16).
     """
 
     dpi: float = 300
@@ -49,6 +53,7 @@ class PageContext:
     pairs: tuple[PairCheck, ...] = ()
     second_reading: bool = True
     verified_only: bool = True
+    handprint: bool = True
 
 
 def _png(image: GrayImage) -> bytes:
@@ -97,14 +102,15 @@ def read_zone(
         # less goes to a clerk whatever a second reading says (and it costs most of the time).
         return context.second_reading and line.confidence >= context.threshold
 
-    texts = read_text(aligned, zone, ink, engine, worth_second)
+    cells = shipped_model().read_cells if context.handprint else None
+    texts = read_text(aligned, zone, ink, engine, worth_second, cells)
     readings = [texts.line] if texts.second is None else [texts.line, texts.second]
     checksum = check is not None and check.checksum
     verdict = judge(readings, check, context.threshold, checksum=checksum)
     reasons = (*verdict.reasons, ReviewReason.FAINT_INK) if ink.faint else verdict.reasons
     return Reading(
         zone.field, zone.kind, verdict.value or None, verdict.confidence, crop,
-        reasons, zone.choice, ink.share,
+        reasons, zone.choice, ink.share, None, texts.line.text or None, texts.line.alternatives,
     )  # fmt: skip
 
 

@@ -167,6 +167,9 @@ class FieldType:
     #: and a No box, empty meaning "unchanged" for that option (layout 2 on), read back by
     #: `read_option_rows`. Layout 1 printed one square per option.
     option_rows: ClassVar[bool] = False
+    #: The code a paper reading of this type that fails its check is flagged with on the
+    #: review screen ("iban_checksum", "phone_invalid"…), None when the type has no check.
+    failed_check: ClassVar[str | None] = None
 
     def parse(self, raw: object, rules: Rules, choices: Sequence[Choice]) -> str | None:
         """Turn raw input into the canonical string, None when empty."""
@@ -273,6 +276,28 @@ class FieldType:
         """
         return None
 
+    def plausible(self, value: str, rules: Rules, choices: Sequence[Choice]) -> bool:
+        """Whether a valid value read on paper is one to suggest, not just accept.
+
+        Stricter than valid (a listed postcode, an address at a known e-mail provider), and
+        never required of a value: it decides which reading to suggest, not what is refused.
+        """
+        return True
+
+    def repairs(self, text: str) -> tuple[str, ...]:
+        """Values a misreading of `text` suggests that no change of characters reaches.
+
+        A known e-mail domain a letter added or dropped away, say; best first, none by default.
+        """
+        return ()
+
+    def confirmed_by(self, other: str) -> tuple[str, ...]:
+        """The values `other` (the field it `confirms`, read beside it) would confirm.
+
+        A city's postcodes; empty when this type confirms nothing.
+        """
+        return ()
+
     def is_shown(self, raw: object, shown: str | None, choices: Sequence[Choice]) -> bool:
         """Whether `raw` is the stored value `shown`, sent back as stored or as displayed."""
         if shown is None or not isinstance(raw, str):
@@ -304,6 +329,14 @@ class PaperCheck:
             return self.field_type.parse(text, self.rules, self.choices) is not None
         except FieldValueError:
             return False
+
+    def plausible(self, text: str) -> bool:
+        """Whether the type accepts `text` and finds it plausible (see FieldType.plausible)."""
+        try:
+            value = self.field_type.parse(text, self.rules, self.choices)
+        except FieldValueError:
+            return False
+        return value is not None and self.field_type.plausible(value, self.rules, self.choices)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ class DateType(FieldType):
     # birth date, read inconsistently by screen readers, and ignore typing in some browsers.
     html_attributes = {"inputmode": "numeric"}
     paper_checked = True
+    failed_check = "date_invalid"
     date_hint = True
     _FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %m %Y", "%d%m%Y")
 

@@ -26,6 +26,7 @@ class IbanType(FieldType):
     ocr_charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     html_attributes = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
     paper_checked = True
+    failed_check = "iban_checksum"
     checksum = True
     masked = True
     name_hint = re.compile(r"iban", re.I)
