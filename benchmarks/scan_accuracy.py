@@ -43,7 +43,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.scan_handprint import report as report_handprint  # noqa: E402
+from scan_handprint import report as report_handprint  # noqa: E402  (benchmarks/, the script's folder)
+
 from forms_service.changes.model import UNREAD, Route  # noqa: E402
 from forms_service.changes.policy import PolicySettings  # noqa: E402
 from forms_service.changes.proposal import Answer, plan  # noqa: E402

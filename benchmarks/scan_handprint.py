@@ -73,7 +73,7 @@ def report(
         old_values = {r[0]: r for r in old[0] if r[1] in (ZoneKind.TEXT, ZoneKind.COMB)}
         probabilities = new[2]
         for row in new[0]:
-            field, kind, _choice, value, warnings, _confidence = row
+            field, kind, _choice, value, _warnings, _confidence = row
             if kind not in (ZoneKind.TEXT, ZoneKind.COMB):
                 continue
             expected = sample.answers.texts.get(field)

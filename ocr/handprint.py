@@ -33,8 +33,8 @@ CLASSES = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ@.-_'/+"
 SIZE = 28
 GLYPH_BOX = 20
 #: Alternatives kept per cell, and the smallest probability worth keeping.
-TOP = 4
-MIN_PROBABILITY = 0.001
+TOP = 6
+MIN_PROBABILITY = 0.0005
 MODEL_DIR = Path(__file__).with_name("models")
 MODEL_PATH = MODEL_DIR / "handprint.npz"
 
@@ -78,14 +78,15 @@ def _convolve(x: Floats, weight: Floats, bias: Floats) -> Floats:
     columns = windows.transpose(0, 2, 3, 1, 4, 5).reshape(count * height * width, channels * 9)
     out = columns @ weight.reshape(weight.shape[0], -1).T + bias
     out = out.reshape(count, height, width, -1).transpose(0, 3, 1, 2)
-    return np.maximum(out, 0, dtype=np.float32)
+    return np.asarray(np.maximum(out, 0), dtype=np.float32)
 
 
 def _pool(x: Floats) -> Floats:
     """2x2 max pooling, odd edges dropped (as torch.nn.MaxPool2d(2))."""
     count, channels, height, width = x.shape
     h, w = height // 2, width // 2
-    return x[:, :, : 2 * h, : 2 * w].reshape(count, channels, h, 2, w, 2).max(axis=(3, 5))
+    pooled = x[:, :, : 2 * h, : 2 * w].reshape(count, channels, h, 2, w, 2).max(axis=(3, 5))
+    return np.asarray(pooled, dtype=np.float32)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ ocr/handprint.py, with a JSON record of data, command, seed, fonts and accuracy.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
@@ -161,7 +162,7 @@ def _sample(glyph_of, rng: random.Random, np_rng: np.random.Generator):  # type:
 
 
 def _render_fonts(fonts: dict[str, str], per_char: int, seed: int) -> tuple[list, list]:  # type: ignore[type-arg]
-    rng, np_rng = random.Random(seed), np.random.default_rng(seed)
+    rng, np_rng = random.Random(seed), np.random.default_rng(seed)  # noqa: S311 (data, not secrets)
     inputs, labels = [], []
     for path in fonts.values():
         for char in CLASSES:
@@ -178,7 +179,7 @@ def _render_fonts(fonts: dict[str, str], per_char: int, seed: int) -> tuple[list
 def _scanned_digits(
     images: np.ndarray, digits: np.ndarray, copies: int, seed: int
 ) -> tuple[list, list]:  # type: ignore[type-arg]
-    rng, np_rng = random.Random(seed), np.random.default_rng(seed)
+    rng, np_rng = random.Random(seed), np.random.default_rng(seed)  # noqa: S311 (data, not secrets)
     inputs, labels = [], []
     for image, digit in zip(images, digits, strict=True):
         for _ in range(copies):
@@ -234,7 +235,7 @@ def expected_calibration_error(
     right = probabilities.argmax(axis=1) == labels
     edges = np.linspace(0, 1, bins + 1)
     total = 0.0
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in itertools.pairwise(edges):
         inside = (confidence > low) & (confidence <= high)
         if inside.any():
             total += inside.mean() * abs(confidence[inside].mean() - right[inside].mean())
@@ -277,6 +278,7 @@ def _report(
 
 
 def main() -> None:
+    """Generate the data, train, calibrate, evaluate and write the model and its record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument(

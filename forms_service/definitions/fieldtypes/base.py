@@ -117,6 +117,17 @@ def _has_invisible(text: str) -> bool:
     return any(unicodedata.category(character) in _INVISIBLE for character in text)
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Characters changed, added or dropped to turn `a` into `b` (Levenshtein)."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
 def ascii_forms(text: str) -> str:
     """Compatibility forms folded (NFKC): full-width "６９００３" from a phone keyboard is 69003."""
     return unicodedata.normalize("NFKC", text)
@@ -291,6 +302,14 @@ class FieldType:
         """
         return ()
 
+    def cell_charsets(self, cells: int, rules: Rules) -> tuple[str, ...] | None:
+        """The characters each of `cells` comb cells may hold, None when any of the type's.
+
+        An IBAN's country letters, check digits and its country's BBAN layout, say: a
+        reading's alternatives outside them are dropped before the checks search them.
+        """
+        return None
+
     def confirmed_by(self, other: str) -> tuple[str, ...]:
         """The values `other` (the field it `confirms`, read beside it) would confirm.
 
@@ -332,11 +351,21 @@ class PaperCheck:
 
     def plausible(self, text: str) -> bool:
         """Whether the type accepts `text` and finds it plausible (see FieldType.plausible)."""
+        return self.grade(text) == 2
+
+    def grade(self, text: str) -> int:
+        """0 when the type refuses `text`, 1 when it accepts it, 2 when it is also plausible."""
         try:
             value = self.field_type.parse(text, self.rules, self.choices)
         except FieldValueError:
-            return False
-        return value is not None and self.field_type.plausible(value, self.rules, self.choices)
+            return 0
+        if value is None:
+            return 0
+        return 2 if self.field_type.plausible(value, self.rules, self.choices) else 1
+
+    def cell_charsets(self, cells: int) -> tuple[str, ...] | None:
+        """What each comb cell may hold (see FieldType.cell_charsets)."""
+        return self.field_type.cell_charsets(cells, self.rules)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,11 @@ class DateType(FieldType):
         if rules.max_date and day > _resolve_date(rules.max_date):
             raise FieldValueError("date_max", max=_french(_resolve_date(rules.max_date)))
 
+    def plausible(self, value: str, rules: Rules, choices: Sequence[Choice]) -> bool:
+        """A date from 1900 to ten years from now (a year misread as 2989 is valid, not real)."""
+        year = dt.date.fromisoformat(value).year
+        return 1900 <= year <= dt.date.today().year + 10
+
     def display(self, value: str | None, locale: str, choices: Sequence[Choice]) -> str:
         if not value:
             return ""

@@ -11,6 +11,7 @@ from forms_service.definitions.fieldtypes.base import (
     FieldValueError,
     Rules,
     WidgetKind,
+    edit_distance,
 )
 
 
@@ -38,17 +39,6 @@ KNOWN_EMAIL_DOMAINS = (
 )  # fmt: skip
 #: Edits (letters changed, added or dropped) at most between a domain read and a known one.
 DOMAIN_EDITS = 2
-
-
-def _edits(a: str, b: str) -> int:
-    """Levenshtein distance."""
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
 
 
 class EmailType(FieldType):
@@ -84,7 +74,7 @@ class EmailType(FieldType):
         near = sorted(
             (distance, known)
             for known in KNOWN_EMAIL_DOMAINS
-            if (distance := _edits(domain, known)) <= DOMAIN_EDITS
+            if (distance := edit_distance(domain, known)) <= DOMAIN_EDITS
         )
         best = [known for distance, known in near if distance == near[0][0]] if near else []
         return tuple(f"{local}@{known}" for known in best)

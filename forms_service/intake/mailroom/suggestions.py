@@ -22,12 +22,12 @@ The evidence each stored reading gains (the review screen's contract):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from forms_service.definitions.fieldtypes import PairCheck, PaperCheck
-from ocr.alternatives import Alternatives, Suggestion, best_passing
+from forms_service.definitions.fieldtypes import PairCheck, PaperCheck, edit_distance
+from ocr.alternatives import LIMIT, NEGLIGIBLE, Alternatives, Suggestion, ranked
 from ocr.geometry import ZoneKind
 from ocr.interfaces import PairCheck as ReadPair
 from ocr.interfaces import PairVerdict, ValueCheck
@@ -87,6 +87,52 @@ def _likelihood(value: str, alternatives: Alternatives) -> float:
     )
 
 
+def within(
+    alternatives: list[list[tuple[str, float]]], charsets: Sequence[str] | None
+) -> list[list[tuple[str, float]]]:
+    """Each cell's alternatives that the cell may hold (an IBAN's bank code: digits).
+
+    A cell left with none keeps its own: the search then fails the check, and says so.
+    """
+    if charsets is None or len(charsets) != len(alternatives):
+        return alternatives
+    kept = []
+    for choices, allowed in zip(alternatives, charsets, strict=True):
+        inside = [(c, p) for c, p in choices if c.upper() in allowed]
+        kept.append(inside or choices)
+    return kept
+
+
+def _search(
+    alternatives: Alternatives, check: PaperCheck, confirmed: Callable[[str], bool] | None
+) -> Suggestion | None:
+    """The likeliest combination of the strictest grade found, in one best-first pass.
+
+    Grades: 1 the type accepts it, 2 it is also plausible (a listed postcode), 3 the field
+    read beside it also confirms it (its city). The probability is the combination's
+    share of all combinations found of that grade.
+    """
+    target = 3 if confirmed is not None else 2
+    best: dict[int, tuple[str, float]] = {}
+    mass = dict.fromkeys(range(1, 4), 0.0)
+    tried = 0
+    for text, probability in ranked(alternatives, LIMIT):
+        tried += 1
+        if target in best and probability < best[target][1] * NEGLIGIBLE:
+            break
+        grade = check.grade(text)
+        if grade == 2 and confirmed is not None and confirmed(text):
+            grade = 3
+        for level in range(1, grade + 1):
+            mass[level] += probability
+            best.setdefault(level, (text, probability))
+    if not best:
+        return None
+    level = max(best)
+    text, probability = best[level]
+    return Suggestion(text, round(probability / mass[level], 4), round(probability, 6), tried)
+
+
 def _pair_of(field: str, pairs: Sequence[ReadPair]) -> ReadPair | None:
     return next((pair for pair in pairs if pair.field == field), None)
 
@@ -118,12 +164,8 @@ def suggest(
     def confirmed(text: str) -> bool:
         return pair is not None and other is not None and pair(text, other) is PairVerdict.CONFIRMED
 
-    found: Suggestion | None = None
-    if paired:
-        found = best_passing(alternatives, lambda t: check.plausible(t) and confirmed(t))
-    found = (
-        found or best_passing(alternatives, check.plausible) or best_passing(alternatives, check)
-    )
+    charsets = check.cell_charsets(len(alternatives)) if reading.kind is ZoneKind.COMB else None
+    found = _search(within(alternatives, charsets), check, confirmed if paired else None)
     value, probability = (found.value, found.probability) if found else (read, prior)
     if not check.plausible(value):
         repaired = check.field_type.repairs(value)
@@ -175,4 +217,41 @@ def suggest_page(
         pair = _pair_of(reading.field, pairs)
         other = values.get(pair.other) if pair is not None else None
         suggested.append(suggest(reading, checks.get(reading.field), pair, other))
-    return suggested
+    return [_confirming(s, suggested, pairs) for s in suggested]
+
+
+def _confirming(
+    found: Suggested, page: Sequence[Suggested], pairs: Sequence[ReadPair | PairCheck]
+) -> Suggested:
+    """A field that confirms another (a city), corrected to what the other one names.
+
+    When the postcode suggested names a locality a letter or two from the city read (a
+    quarter of its letters at most), and the two do not confirm each other, the locality
+    is suggested: Tesseract's misreadings of handwritten names are mostly one letter.
+    """
+    reading = found.reading
+    pair = next((p for p in pairs if p.other == reading.field), None)
+    value = reading.value
+    if not isinstance(pair, PairCheck) or value is None or reading.kind is not ZoneKind.TEXT:
+        return found
+    by_field = {s.reading.field: s.reading.value for s in page}
+    code = by_field.get(pair.field)
+    if code is None or pair(code, value) is PairVerdict.CONFIRMED:
+        return found
+    listed = pair.field_type.suggest_confirming(code)
+    if listed is None or edit_distance(value.upper(), listed) > max(1, len(listed) // 4):
+        return found
+    cross = {"code": pair.field_type.failed_check, "fields": [pair.field, pair.other]}
+    evidence = {
+        "ocr_value": reading.read or value,
+        "suggestion_probability": round(min(reading.confidence, 0.5), 4),
+        "characters": [],
+        "cross_checks": [{**cross, "alternative": listed}],
+    }
+    warnings = reading.warnings
+    if ReviewReason.CORRECTED_BY_CHECK not in warnings:
+        warnings = (*warnings, ReviewReason.CORRECTED_BY_CHECK)
+    corrected = replace(
+        reading, value=listed, warnings=warnings, confidence=min(reading.confidence, 0.5)
+    )
+    return Suggested(corrected, evidence)

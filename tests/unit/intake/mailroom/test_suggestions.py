@@ -126,3 +126,29 @@ def test_marks_and_empty_boxes_are_left_as_they_are() -> None:
     found = suggest_page([tick, empty], {"phone": _check("phone")})
     assert [s.reading for s in found] == [tick, empty]
     assert all(s.evidence == {} for s in found)
+
+
+def test_a_city_one_letter_from_the_postcodes_locality_is_suggested_as_listed() -> None:
+    pair = PairCheck(FIELD_TYPES["postcode"], "postcode", "city")
+    city = Reading("city", ZoneKind.TEXT, "BORDEAUE", 0.9, b"", read="BORDEAUE")
+    found = suggest_page(
+        [_comb("postcode", _certain("33000")), city], {"postcode": _check("postcode")}, (pair,)
+    )
+    assert found[1].reading.value == "BORDEAUX"
+    assert ReviewReason.CORRECTED_BY_CHECK in found[1].reading.warnings
+    assert found[1].evidence["ocr_value"] == "BORDEAUE"
+    assert found[1].evidence["cross_checks"] == [
+        {
+            "code": "postcode_city_mismatch",
+            "fields": ["postcode", "city"],
+            "alternative": "BORDEAUX",
+        }
+    ]
+
+
+def test_an_iban_bank_code_misread_as_letters_is_read_as_digits() -> None:
+    cells = _certain(IBAN)
+    for position in (5, 6, 7):  # the zeros of "30006" read as O first
+        cells[position] = [("O", 0.7), ("0", 0.25), ("D", 0.05)]
+    found = _one([_comb("iban", cells, (ReviewReason.FAILED_CHECK,))], {"iban": _check("iban")})
+    assert found.reading.value == IBAN
