@@ -103,7 +103,10 @@ def read_zone(
         return context.second_reading and line.confidence >= context.threshold
 
     cells = shipped_model().read_cells if context.handprint else None
-    texts = read_text(aligned, zone, ink, engine, worth_second, cells)
+    # Tesseract's line is the handprint model's second opinion: always asked for (one call,
+    # cheaper than the cells it read one by one before), it often has a typed hand right.
+    second = context.second_reading if cells is not None else worth_second
+    texts = read_text(aligned, zone, ink, engine, second, cells)
     readings = [texts.line] if texts.second is None else [texts.line, texts.second]
     checksum = check is not None and check.checksum
     verdict = judge(readings, check, context.threshold, checksum=checksum)

@@ -62,6 +62,12 @@ TRAIN_FONTS = {
     "seto": "truetype/seto/setofont.ttf",
     "rufscript": "truetype/rufscript/Rufscript010.ttf",
     "cabin-sketch": "truetype/cabinsketch/CabinSketch-Regular.ttf",
+    # Neat capitals look typed: without these, a typed 0 in an IBAN cell reads as an O.
+    "dejavu-sans": "truetype/dejavu/DejaVuSans.ttf",
+    "dejavu-sans-bold": "truetype/dejavu/DejaVuSans-Bold.ttf",
+    "liberation-sans": "truetype/liberation/LiberationSans-Regular.ttf",
+    "liberation-serif": "truetype/liberation/LiberationSerif-Regular.ttf",
+    "liberation-mono": "truetype/liberation/LiberationMono-Regular.ttf",
 }
 #: Whole families kept out of training: the benchmark and the tests measure on them.
 HELD_OUT_FONTS = {
@@ -77,6 +83,7 @@ PACKAGES = {
     "kiloji": "fonts-kiloji", "seto": "fonts-seto", "rufscript": "fonts-rufscript",
     "cabin-sketch": "fonts-cabinsketch", "dkg-handwriting": "fonts-dkg-handwriting",
     "sjfonts": "fonts-sjfonts", "klee": "fonts-klee", "yusei-magic": "fonts-yusei-magic",
+    "dejavu": "fonts-dejavu-core", "liberation": "fonts-liberation",
 }  # fmt: skip
 INDEX = {c: i for i, c in enumerate(CLASSES)}
 
@@ -87,7 +94,7 @@ def _font_glyph(path: Path, char: str, height: int, width: int, rng: random.Rand
     size = max(8, round(rng.uniform(0.55, 1.0) * height * scale))
     font = ImageFont.truetype(str(path), size)
     canvas = Image.new("L", (width * scale, height * scale), 0)
-    stroke = rng.choice([0, 0, 1, 2, 3]) * scale // 2
+    stroke = rng.choice([0, 0, 0, 1, 2]) * scale // 2
     x = width * scale / 2 + rng.uniform(-0.08, 0.08) * width * scale
     y = height * scale / 2 + rng.uniform(-0.08, 0.08) * height * scale
     ImageDraw.Draw(canvas).text(
@@ -127,7 +134,7 @@ def _distort(cell: np.ndarray, rng: random.Random, np_rng: np.random.Generator) 
         np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)
     )
     cell = cv2.remap(cell, grid_x + alpha * dx, grid_y + alpha * dy, cv2.INTER_LINEAR)
-    pen = rng.choice([-1, 0, 0, 1, 1, 2]) * max(1, height // 40)
+    pen = rng.choice([-1, 0, 0, 0, 1, 1, 2]) * max(1, height // 50)
     if pen:
         kernel = np.ones((abs(pen) + 1, abs(pen) + 1), np.uint8)
         cell = cv2.dilate(cell, kernel) if pen > 0 else cv2.erode(cell, kernel)
@@ -375,7 +382,10 @@ def main() -> None:
         "parameters": int(sum(v.numel() for v in net.parameters())),
         "input": "ocr.handprint.glyph_input: cell ink cut to its box, scaled into 20x20, centred in 28x28",
         "temperature": temperature,
-        "command": "python scripts/train_handprint.py " + " ".join(sys.argv[1:]),
+        "command": (
+            f"python scripts/train_handprint.py --seed {args.seed} --per-char {args.per_char} "
+            f"--epochs {args.epochs}"
+        ),
         "seed": args.seed,
         "epochs": args.epochs,
         "data": {
