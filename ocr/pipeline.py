@@ -26,6 +26,10 @@ from ocr.model import Mark, PageReading, Reading, ReviewReason, ScanError, Unkno
 from ocr.raster import load_pages
 from ocr.text import read_text
 
+#: Under this confidence, a comb the handprint model reads and Tesseract makes nothing of is
+#: unreadable (measured: a blot across phone cells read "01" at 0.26).
+UNSURE_ALONE = 0.5
+
 Resolve = Callable[[str], PageGeometry]
 """Turns a QR payload into the page's template; raises UnknownPage (or KeyError) if none."""
 
@@ -108,6 +112,11 @@ def read_zone(
     second = context.second_reading if cells is not None else worth_second
     texts = read_text(aligned, zone, ink, engine, second, cells)
     readings = [texts.line] if texts.second is None else [texts.line, texts.second]
+    if cells is not None and texts.second is not None and not texts.second.text:
+        if texts.line.confidence < UNSURE_ALONE:
+            # Ink Tesseract makes nothing of and the model is unsure of (a blot, a scrawl
+            # across the cells): unreadable, for a clerk to key, not a guess to confirm.
+            readings = []
     checksum = check is not None and check.checksum
     verdict = judge(readings, check, context.threshold, checksum=checksum)
     reasons = (*verdict.reasons, ReviewReason.FAINT_INK) if ink.faint else verdict.reasons
