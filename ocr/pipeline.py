@@ -112,11 +112,11 @@ def read_zone(
     second = context.second_reading if cells is not None else worth_second
     texts = read_text(aligned, zone, ink, engine, second, cells)
     readings = [texts.line] if texts.second is None else [texts.line, texts.second]
-    if cells is not None and texts.second is not None and not texts.second.text:
-        if texts.line.confidence < UNSURE_ALONE:
-            # Ink Tesseract makes nothing of and the model is unsure of (a blot, a scrawl
-            # across the cells): unreadable, for a clerk to key, not a guess to confirm.
-            readings = []
+    tesseract_blank = texts.second is not None and not texts.second.text
+    if cells is not None and tesseract_blank and texts.line.confidence < UNSURE_ALONE:
+        # Ink Tesseract makes nothing of and the model is unsure of (a blot, a scrawl
+        # across the cells): unreadable, for a clerk to key, not a guess to confirm.
+        readings = []
     checksum = check is not None and check.checksum
     verdict = judge(readings, check, context.threshold, checksum=checksum)
     reasons = (*verdict.reasons, ReviewReason.FAINT_INK) if ink.faint else verdict.reasons
