@@ -106,7 +106,8 @@ def read_zone(
         # less goes to a clerk whatever a second reading says (and it costs most of the time).
         return context.second_reading and line.confidence >= context.threshold
 
-    cells = shipped_model().read_cells if context.handprint else None
+    combed = zone.kind is ZoneKind.COMB and (zone.cells or 0) > 1
+    cells = shipped_model().read_cells if context.handprint and combed else None
     # Tesseract's line is the handprint model's second opinion: always asked for (one call,
     # cheaper than the cells it read one by one before), it often has a typed hand right.
     second = context.second_reading if cells is not None else worth_second
