@@ -135,6 +135,16 @@ def report(
             f"{sum(p for p, _ in calibration) / len(calibration):.2f}, exact "
             f"{sum(r for _, r in calibration) / len(calibration):.2f}"
         )
+    cpu = [
+        [outcome[3] for outcome in results.values() if not isinstance(outcome, str)]
+        for results in (before, after)
+    ]
+    if all(cpu):
+        per_page = [1000 * sum(times) / len(times) for times in cpu]
+        print(
+            f"CPU per page in a worker (read, and suggestions after): before {per_page[0]:.0f} ms, "
+            f"after {per_page[1]:.0f} ms ({per_page[0] / per_page[1]:.2f}x the pages per core)"
+        )
     before_rate, after_rate = (len(samples) / s * 60 for s in seconds)
     print(
         f"Pages per minute (2 processes): before {before_rate:.0f}, after {after_rate:.0f} "

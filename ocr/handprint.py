@@ -70,14 +70,18 @@ def glyph_input(mask: Mask, reference: float) -> tuple[Floats, Floats]:
 
 
 def _convolve(x: Floats, weight: Floats, bias: Floats) -> Floats:
-    """A 3x3 convolution with padding 1 (as torch.nn.Conv2d), then ReLU."""
-    count, channels, height, width = x.shape
+    """A 3x3 convolution with padding 1 (as torch.nn.Conv2d), then ReLU.
+
+    Summed over the nine shifts of the padded input: no 9x copy of it (im2col) is made.
+    """
+    _count, _channels, height, width = x.shape
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))
-    # (N, C, H, W, 3, 3) -> (N*H*W, C*9), in the order of weight.reshape(out, C*9)
-    columns = windows.transpose(0, 2, 3, 1, 4, 5).reshape(count * height * width, channels * 9)
-    out = columns @ weight.reshape(weight.shape[0], -1).T + bias
-    out = out.reshape(count, height, width, -1).transpose(0, 3, 1, 2)
+    out = np.zeros((weight.shape[0], x.shape[0], height, width), dtype=np.float32)
+    for dy in range(3):
+        for dx in range(3):
+            shifted = padded[:, :, dy : dy + height, dx : dx + width]
+            out += np.tensordot(weight[:, :, dy, dx], shifted, axes=([1], [1]))
+    out = out.transpose(1, 0, 2, 3) + bias[None, :, None, None]
     return np.asarray(np.maximum(out, 0), dtype=np.float32)
 
 
