@@ -47,6 +47,11 @@ class Reading:
         ink: share of the zone's interior covered by ink, after line and speckle removal.
         answer: for one of an option's two boxes (an OptionBox), "yes" or "no"; None for
             any other zone.
+        read: the text box's or comb's first reading as the reader read it, before any
+            check chose among its alternatives (None for marks and empty boxes).
+        alternatives: per character of `read`, the candidate characters best first with
+            their probabilities (calibrated for comb cells read by ocr/handprint.py;
+            Tesseract's scores for text boxes); empty when the reader gives none.
     """
 
     field: str
@@ -58,6 +63,8 @@ class Reading:
     choice: str | None = None
     ink: float = 0.0
     answer: str | None = None
+    read: str | None = None
+    alternatives: tuple[tuple[tuple[str, float], ...], ...] = ()
 
     @property
     def needs_review(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -170,12 +170,17 @@ def _read_cells(masks: list[Mask | None], zone: Zone, engine: OcrEngine) -> Engi
     return EngineReading("".join(texts), min(confidences), tuple(alternatives))
 
 
+CellReader = Callable[[Sequence[Mask], "str | None"], EngineReading]
+"""Reads comb cells one by one (ocr/handprint.py's model): the inked cells, the charset."""
+
+
 def read_text(
     aligned: AlignedPage,
     zone: Zone,
     ink: ZoneInk,
     engine: OcrEngine,
     second_reading: bool | Callable[[EngineReading], bool] = True,
+    cells: CellReader | None = None,
 ) -> TextReadings:
     """Read an inked box with the field's charset.
 
@@ -187,6 +192,9 @@ def read_text(
         second_reading: also read the box a second, independent way (comb: cell by cell;
             text: at another scale), always or when this predicate of the first reading
             says it is worth it; confidence compares the two.
+        cells: the handprint classifier of comb cells: when given, a comb is read cell by
+            cell with it first, and the engine's reading of the closed-up line is the
+            second opinion.
     """
     comb = zone.kind is ZoneKind.COMB and (zone.cells or 0) > 1
     masks: list[Mask | None] = []
@@ -196,6 +204,13 @@ def read_text(
         image = comb_line(masks, gap)
     else:
         image = clean_crop(ink)
+    if comb and cells is not None:
+        inked = [mask for mask in masks if mask is not None]
+        first = cells(inked, zone.charset) if inked else EngineReading("", 0.0)
+        wanted = second_reading(first) if callable(second_reading) else second_reading
+        if not wanted:
+            return TextReadings(first, None)
+        return TextReadings(first, tidy(engine.read_line(image, zone.charset), zone))
     line = engine.read_line(image, zone.charset)
     line = tidy(line, zone)
     wanted = second_reading(line) if callable(second_reading) else second_reading

@@ -10,6 +10,10 @@ if [ "${1:-}" = "--tests" ]; then
   # gettext: msgfmt --check, which the catalogue tests run on both catalogues.
   packages+=(chromium poppler-utils qpdf pdftk-java postgresql redis-server gettext
              fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-liberation
+             # Handwriting fonts of the handprint model (scripts/train_handprint.py trains on
+             # the first line, the tests and benchmarks/scan_accuracy.py measure on the second).
+             fonts-bwht fonts-kiloji fonts-seto fonts-rufscript fonts-cabinsketch
+             fonts-dkg-handwriting fonts-sjfonts fonts-klee fonts-yusei-magic
              # Kannel's bearerbox and smsbox, and fakesmsc (its test SMSC, in kannel-extras):
              # the SMS tests and benchmarks/send.py run them; `make run` too when installed.
              kannel kannel-extras)

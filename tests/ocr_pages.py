@@ -9,6 +9,7 @@ slightly in perspective, with the back page showing through.
 from __future__ import annotations
 
 import io
+import json
 import math
 import random
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from forms_service.definitions.fieldtypes import FIELD_TYPES, PairCheck, Rules
 from ocr.geometry import FormGeometry, PageGeometry, Rect, Zone, ZoneKind
+from ocr.handprint import MODEL_PATH
 from ocr.interfaces import ValueCheck
 
 MM = 72 / 25.4
@@ -36,6 +38,17 @@ HANDWRITING_FONTS = {
     "humor-sans": "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf",
     "comic-neue": "/usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf",
 }
+
+
+def held_out_fonts() -> dict[str, str]:
+    """The handwriting fonts kept out of the handprint model's training (its JSON record)."""
+    record = json.loads(MODEL_PATH.with_suffix(".json").read_text(encoding="utf-8"))
+    return {name: f"/usr/share/fonts/{path}" for name, path in record["held_out_fonts"].items()}
+
+
+#: Fonts the comb-cell model never saw (Debian fonts-dkg-handwriting, fonts-sjfonts,
+#: fonts-klee, fonts-yusei-magic): the benchmark and tests measure generalisation on them.
+HELD_OUT_FONTS = held_out_fonts()
 DIGITS = "0123456789"
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 NAME_CHARSET = UPPER + "-' "

@@ -29,6 +29,7 @@ from forms_service.definitions.fieldtypes.base import (
     PaperChoice,
     Rules,
     WidgetKind,
+    edit_distance,
 )
 from forms_service.definitions.fieldtypes.date import DATE_CAPTIONS, DateType, check_date_spec
 from forms_service.definitions.fieldtypes.iban import IbanType
@@ -58,6 +59,7 @@ __all__ = [
     "Rules",
     "WidgetKind",
     "check_date_spec",
+    "edit_distance",
     "email_address",
     "register_field_type",
     "register_installed_field_types",

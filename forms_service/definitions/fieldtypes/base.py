@@ -117,6 +117,17 @@ def _has_invisible(text: str) -> bool:
     return any(unicodedata.category(character) in _INVISIBLE for character in text)
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Characters changed, added or dropped to turn `a` into `b` (Levenshtein)."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
 def ascii_forms(text: str) -> str:
     """Compatibility forms folded (NFKC): full-width "６９００３" from a phone keyboard is 69003."""
     return unicodedata.normalize("NFKC", text)
@@ -170,6 +181,9 @@ class FieldType:
     #: and a No box, empty meaning "unchanged" for that option (layout 2 on), read back by
     #: `read_option_rows`. Layout 1 printed one square per option.
     option_rows: ClassVar[bool] = False
+    #: The code a paper reading of this type that fails its check is flagged with on the
+    #: review screen ("iban_checksum", "phone_invalid"…), None when the type has no check.
+    failed_check: ClassVar[str | None] = None
 
     def parse(self, raw: object, rules: Rules, choices: Sequence[Choice]) -> str | None:
         """Turn raw input into the canonical string, None when empty."""
@@ -284,6 +298,36 @@ class FieldType:
         """
         return None
 
+    def plausible(self, value: str, rules: Rules, choices: Sequence[Choice]) -> bool:
+        """Whether a valid value read on paper is one to suggest, not just accept.
+
+        Stricter than valid (a listed postcode, an address at a known e-mail provider), and
+        never required of a value: it decides which reading to suggest, not what is refused.
+        """
+        return True
+
+    def repairs(self, text: str) -> tuple[str, ...]:
+        """Values a misreading of `text` suggests that no change of characters reaches.
+
+        A known e-mail domain a letter added or dropped away, say; best first, none by default.
+        """
+        return ()
+
+    def cell_charsets(self, cells: int, rules: Rules) -> tuple[str, ...] | None:
+        """The characters each of `cells` comb cells may hold, None when any of the type's.
+
+        An IBAN's country letters, check digits and its country's BBAN layout, say: a
+        reading's alternatives outside them are dropped before the checks search them.
+        """
+        return None
+
+    def confirmed_by(self, other: str) -> tuple[str, ...]:
+        """The values `other` (the field it `confirms`, read beside it) would confirm.
+
+        A city's postcodes; empty when this type confirms nothing.
+        """
+        return ()
+
     def is_shown(self, raw: object, shown: str | None, choices: Sequence[Choice]) -> bool:
         """Whether `raw` is the stored value `shown`, sent back as stored or as displayed."""
         if shown is None or not isinstance(raw, str):
@@ -315,6 +359,24 @@ class PaperCheck:
             return self.field_type.parse(text, self.rules, self.choices) is not None
         except FieldValueError:
             return False
+
+    def plausible(self, text: str) -> bool:
+        """Whether the type accepts `text` and finds it plausible (see FieldType.plausible)."""
+        return self.grade(text) == 2
+
+    def grade(self, text: str) -> int:
+        """0 when the type refuses `text`, 1 when it accepts it, 2 when it is also plausible."""
+        try:
+            value = self.field_type.parse(text, self.rules, self.choices)
+        except FieldValueError:
+            return 0
+        if value is None:
+            return 0
+        return 2 if self.field_type.plausible(value, self.rules, self.choices) else 1
+
+    def cell_charsets(self, cells: int) -> tuple[str, ...] | None:
+        """What each comb cell may hold (see FieldType.cell_charsets)."""
+        return self.field_type.cell_charsets(cells, self.rules)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class DateType(FieldType):
     # birth date, read inconsistently by screen readers, and ignore typing in some browsers.
     html_attributes = {"inputmode": "numeric"}
     paper_checked = True
+    failed_check = "date_invalid"
     date_hint = True
     _FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %m %Y", "%d%m%Y")
 
@@ -59,6 +60,11 @@ class DateType(FieldType):
             raise FieldValueError("date_min", min=_french(_resolve_date(rules.min_date)))
         if rules.max_date and day > _resolve_date(rules.max_date):
             raise FieldValueError("date_max", max=_french(_resolve_date(rules.max_date)))
+
+    def plausible(self, value: str, rules: Rules, choices: Sequence[Choice]) -> bool:
+        """A date from 1900 to ten years from now (a year misread as 2989 is valid, not real)."""
+        year = dt.date.fromisoformat(value).year
+        return 1900 <= year <= dt.date.today().year + 10
 
     def display(self, value: str | None, locale: str, choices: Sequence[Choice]) -> str:
         if not value:

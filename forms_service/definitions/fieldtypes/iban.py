@@ -17,6 +17,20 @@ from forms_service.definitions.fieldtypes.base import (
     ascii_forms,
 )
 
+_DIGITS = "0123456789"
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_KINDS = {"n": _DIGITS, "a": _LETTERS, "c": _DIGITS + _LETTERS}
+#: BBAN layouts (ISO 13616 registry, as schwifty has them) of the countries paper forms take.
+_BBAN_SPECS = {"FR": "5!n5!n11!c2!n", "MC": "5!n5!n11!c2!n", "BE": "3!n7!n2!n", "DE": "8!n10!n"}
+
+
+def _mod97_passes(compact: str) -> bool:
+    """ISO 7064 mod 97-10 over the IBAN moved round (country and check digits last)."""
+    if not compact.isascii() or not compact.isalnum() or len(compact) < 5:
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(char, 36)) for char in moved)) % 97 == 1
+
 
 class IbanType(FieldType):
     """An IBAN, canonical without spaces, checksum verified."""
@@ -26,6 +40,7 @@ class IbanType(FieldType):
     ocr_charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     html_attributes = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
     paper_checked = True
+    failed_check = "iban_checksum"
     checksum = True
     check_code = "iban_checksum"
     masked = True
@@ -33,6 +48,9 @@ class IbanType(FieldType):
 
     def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:
         compact = re.sub(r"[\s.-]", "", ascii_forms(text)).upper()
+        if not _mod97_passes(compact):
+            # What schwifty would say too, 15x sooner: the paper search tries thousands.
+            raise FieldValueError("iban")
         try:
             iban = IBAN(compact)
         except SchwiftyException as exc:
@@ -52,6 +70,17 @@ class IbanType(FieldType):
             return ""
         hidden = value[:4] + "•" * (len(value) - 8) + value[-4:]
         return self.display(hidden, locale, choices)
+
+    def cell_charsets(self, cells: int, rules: Rules) -> tuple[str, ...] | None:
+        """Country letters, check digits, then the BBAN layout of the one country it can be."""
+        country = rules.countries[0] if len(rules.countries) == 1 else "FR"
+        spec = _BBAN_SPECS.get(country)
+        if spec is None:
+            return None
+        charsets = [_LETTERS, _LETTERS, _DIGITS, _DIGITS]
+        for count, kind in re.findall(r"(\d+)!([nac])", spec):
+            charsets += [_KINDS[kind]] * int(count)
+        return tuple(charsets) if len(charsets) == cells else None
 
     def comb_cells(self, rules: Rules) -> int | None:
         return 27 if not rules.countries or rules.countries == ("FR",) else 34

@@ -25,6 +25,7 @@ class PhoneType(FieldType):
     ocr_charset = "0123456789+"
     html_attributes = {"type": "tel", "inputmode": "tel", "autocomplete": "tel"}
     paper_checked = True
+    failed_check = "phone_invalid"
     name_hint = re.compile(r"phone|t[ée]l[ée]phone|\btel\b|mobile", re.I)
 
     def normalise(self, text: str, rules: Rules, choices: Sequence[Choice]) -> str:

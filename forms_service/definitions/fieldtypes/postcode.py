@@ -32,6 +32,7 @@ class PostcodeType(FieldType):
     ocr_charset = "0123456789"
     html_attributes = {"inputmode": "numeric", "autocomplete": "postal-code"}
     paper_checked = True
+    failed_check = "postcode_city_mismatch"
     confirmable = True
     name_hint = re.compile(r"postcode|postal|zip|\bcp\b|code_postal", re.I)
     _GENERIC = re.compile(r"[A-Z0-9][A-Z0-9 -]{1,9}")
@@ -51,9 +52,17 @@ class PostcodeType(FieldType):
     def comb_cells(self, rules: Rules) -> int | None:
         return 5 if (rules.country or "FR") == "FR" else 10
 
+    def plausible(self, value: str, rules: Rules, choices: Sequence[Choice]) -> bool:
+        """A French postcode in the shipped list (an existing département is not enough)."""
+        return (rules.country or "FR") != "FR" or postcode_directory().exists(value)
+
     def confirm(self, value: str, other: str) -> PairVerdict | None:
         """Whether the city `other` is the listed locality of the postcode `value`."""
         return postcode_directory().verdict(value, other)
+
+    def confirmed_by(self, other: str) -> tuple[str, ...]:
+        """The listed postcodes of the city `other`."""
+        return postcodes_of(other)
 
     def suggest_confirming(self, value: str) -> str | None:
         """The listed locality of a French postcode, as La Poste writes it (capitals)."""
@@ -143,3 +152,16 @@ class PostcodeDirectory:
 def postcode_directory() -> PostcodeDirectory:
     """The shipped directory, loaded once per process."""
     return PostcodeDirectory.load()
+
+
+@cache
+def _codes_by_locality() -> Mapping[str, tuple[str, ...]]:
+    codes: dict[str, list[str]] = {}
+    for code, key in postcode_directory().localities.items():
+        codes.setdefault(key, []).append(code)
+    return {key: tuple(found) for key, found in codes.items()}
+
+
+def postcodes_of(city: str) -> tuple[str, ...]:
+    """The listed postcodes whose main locality is `city` (a city read on the page)."""
+    return _codes_by_locality().get(_locality_key(city), ())

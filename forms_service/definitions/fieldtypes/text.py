@@ -11,6 +11,7 @@ from forms_service.definitions.fieldtypes.base import (
     FieldValueError,
     Rules,
     WidgetKind,
+    edit_distance,
 )
 
 
@@ -27,6 +28,19 @@ class TextType(FieldType):
         return None if value is None else value.casefold()
 
 
+#: The e-mail providers most French customers use: a domain read on paper that is not one
+#: of them is flagged (a company's own domain is valid, but worth a look), and one a letter
+#: or two from one of them is suggested as it.
+KNOWN_EMAIL_DOMAINS = (
+    "gmail.com", "orange.fr", "wanadoo.fr", "free.fr", "sfr.fr", "laposte.net", "hotmail.fr",
+    "hotmail.com", "yahoo.fr", "yahoo.com", "outlook.fr", "outlook.com", "live.fr", "icloud.com",
+    "neuf.fr", "bbox.fr", "aol.com", "gmx.fr", "protonmail.com", "proton.me", "numericable.fr",
+    "club-internet.fr", "aliceadsl.fr", "msn.com", "me.com", "cegetel.net", "noos.fr",
+)  # fmt: skip
+#: Edits (letters changed, added or dropped) at most between a domain read and a known one.
+DOMAIN_EDITS = 2
+
+
 class EmailType(FieldType):
     """An e-mail address, lower-cased."""
 
@@ -35,6 +49,7 @@ class EmailType(FieldType):
     ocr_charset = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@.-_+"
     html_attributes = {"type": "email", "inputmode": "email", "autocomplete": "email"}
     paper_checked = True
+    failed_check = "email_domain_unknown"
     name_hint = re.compile(r"e-?mail|courriel", re.I)
     _SYNTAX = re.compile(
         r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -46,3 +61,20 @@ class EmailType(FieldType):
         if len(value) > 254 or not self._SYNTAX.fullmatch(value):
             raise FieldValueError("email")
         return value
+
+    def plausible(self, value: str, rules: Rules, choices: Sequence[Choice]) -> bool:
+        """An address at one of the KNOWN_EMAIL_DOMAINS."""
+        return value.rpartition("@")[2] in KNOWN_EMAIL_DOMAINS
+
+    def repairs(self, text: str) -> tuple[str, ...]:
+        """The address with its domain replaced by the nearest known ones (DOMAIN_EDITS)."""
+        local, at, domain = text.replace(" ", "").lower().rpartition("@")
+        if not at or not local or domain in KNOWN_EMAIL_DOMAINS:
+            return ()
+        near = sorted(
+            (distance, known)
+            for known in KNOWN_EMAIL_DOMAINS
+            if (distance := edit_distance(domain, known)) <= DOMAIN_EDITS
+        )
+        best = [known for distance, known in near if distance == near[0][0]] if near else []
+        return tuple(f"{local}@{known}" for known in best)

@@ -22,6 +22,7 @@ from forms_service.intake.mailroom.identification import (
     Identity,
     PageException,
 )
+from forms_service.intake.mailroom.suggestions import suggest_page
 from forms_service.issuing.layout import LAYOUTS, UnknownLayoutVersion, answer_zones
 from forms_service.storage.filestore import FileStore
 from ocr.align import set_upright
@@ -209,7 +210,10 @@ def read_scanned_page(
         identity=identity,
         rotation=reading.rotation,
         skew=reading.skew,
-        zones=tuple(_stored(r, files, engine.name) for r in _readings(reading)),
+        zones=tuple(
+            _stored(s.reading, files, engine.name, s.evidence)
+            for s in suggest_page(_readings(reading), context.checks, context.pairs)
+        ),
     )
 
 
@@ -297,7 +301,10 @@ def _readings(page: PageReading) -> Sequence[Reading]:
     return page.readings
 
 
-def _stored(reading: Reading, files: FileStore, engine: str) -> dict[str, Any]:
+def _stored(
+    reading: Reading, files: FileStore, engine: str, evidence: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A zone's reading as stored with the page, with its suggestion's evidence (if any)."""
     return {
         "field": reading.field,
         "kind": reading.kind.value,
@@ -310,6 +317,8 @@ def _stored(reading: Reading, files: FileStore, engine: str) -> dict[str, Any]:
         "engine": engine,
         # Only an option's Yes or No box has one (layout 2 on): older readings stay as stored.
         **({"answer": reading.answer} if reading.answer is not None else {}),
+        # Issue 16: ocr_value, suggestion_probability, characters, cross_checks (suggestions.py).
+        **(evidence or {}),
     }
 
 

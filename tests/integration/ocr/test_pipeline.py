@@ -51,6 +51,7 @@ PARTIAL = Answers(
 )
 
 REVIEW_ONLY = {ReviewReason.LOW_CONFIDENCE, ReviewReason.UNVERIFIABLE}
+COMB_DOUBT = {ReviewReason.READINGS_DISAGREE}
 
 DEGRADATIONS = {
     "clean": Degradation(),
@@ -80,8 +81,11 @@ def _assert_read(result: PageReading, page: PageGeometry, answers: Answers) -> N
             expected = answers.texts.get(reading.field)
             assert reading.value == expected, (reading.field, reading.value, reading.warnings)
             if expected is not None:
-                # Read exactly; a clerk may still be asked to confirm a value no check confirms.
-                assert set(reading.warnings) <= REVIEW_ONLY, reading.warnings
+                # Read exactly; a clerk may still be asked to confirm a value no check confirms,
+                # or a comb whose two readers (the handprint model, Tesseract's line) disagree
+                # on a cell (issue 16: a noisy typed 6 read as a 9 by the model at 150 dpi).
+                allowed = REVIEW_ONLY | (COMB_DOUBT if zone_kind is ZoneKind.COMB else set())
+                assert set(reading.warnings) <= allowed, reading.warnings
         elif zone_kind is ZoneKind.CHECKBOX:
             ticked = (reading.field, reading.choice) in answers.ticks
             assert reading.value == ("true" if ticked else "false"), (reading.field, reading.choice)

@@ -70,7 +70,10 @@ def test_a_failed_check_is_flagged_for_review(
     geometry: FormGeometry, filled_200: GrayImage
 ) -> None:
     engine = ScriptedEngine(EngineReading("FR7630006000011234567890188", 0.99))
-    context = PageContext(checks=sample_checks({"iban": "iban"}), second_reading=False)
+    # The scripted engine reads the combs too (not the handprint model).
+    context = PageContext(
+        checks=sample_checks({"iban": "iban"}), second_reading=False, handprint=False
+    )
     result = read_page(filled_200, _resolver(geometry), engine, context)
     iban = next(r for r in result.readings if r.field == "iban")
     assert ReviewReason.FAILED_CHECK in iban.warnings
@@ -81,7 +84,8 @@ def test_postcode_and_city_not_confirmed_are_flagged(
     geometry: FormGeometry, filled_200: GrayImage
 ) -> None:
     engine = ScriptedEngine(EngineReading("LILLE", 0.99))
-    context = PageContext(pairs=SAMPLE_PAIRS, second_reading=False)
+    # The scripted engine reads the combs too (not the handprint model).
+    context = PageContext(pairs=SAMPLE_PAIRS, second_reading=False, handprint=False)
     result = read_page(filled_200, _resolver(geometry), engine, context)
     # every text box reads LILLE here: the postcode "LILLE" is not in the list
     flagged = {r.field for r in result.readings if ReviewReason.FAILED_CHECK in r.warnings}
