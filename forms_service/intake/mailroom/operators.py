@@ -250,29 +250,8 @@ class OperatorActions:
                 raise NotFound("unknown scan page", field="page")
             if page.status is not PageStatus.EXCEPTION:
                 raise Conflict(f"this page is {page.status.value}, not waiting", field="page")
-            previous = page.exception
-            page.status = PageStatus.QUEUED
-            page.exception = None
-            reasons.record(page, None)
-            page.attempts = 0
-            page.updated_at = now
-            batch.status = BatchStatus.PROCESSING
-            audit.record(
-                session,
-                "scan_page_requeued",
-                actor=actor,
-                at=now,
-                document_id=page.document_id,
-                detail={"page": page_id, "exception": previous},
-            )
-            actions.record(
-                session,
-                batch.id,
-                Action.REQUEUED,
-                actor=actor,
-                at=now,
-                page_id=page_id,
-                detail={"exception": previous},
+            _back_to_reading(
+                session, batch, page, "scan_page_requeued", Action.REQUEUED, actor=actor, at=now
             )
         self._queue([page_id])
 
@@ -302,31 +281,11 @@ class OperatorActions:
                     N_("a page of a PDF return cannot be read again: ask the customer to send it"),
                     field="page",
                 )
-            previous = page.exception
-            page.status = PageStatus.QUEUED
             page.readings = {**page.readings, "not_blank": True}
-            page.exception = None
-            reasons.record(page, None)
-            page.attempts = 0
             page.resolved_by = None
             page.resolved_at = None
-            page.updated_at = now
-            batch.status = BatchStatus.PROCESSING
-            audit.record(
-                session,
-                "scan_page_not_blank",
-                actor=actor,
-                at=now,
-                detail={"page": page_id, "exception": previous},
-            )
-            actions.record(
-                session,
-                batch.id,
-                Action.NOT_BLANK,
-                actor=actor,
-                at=now,
-                page_id=page_id,
-                detail={"exception": previous},
+            _back_to_reading(
+                session, batch, page, "scan_page_not_blank", Action.NOT_BLANK, actor=actor, at=now
             )
         self._queue([page_id])
 
@@ -394,3 +353,40 @@ def find_document(session: Session, text: str) -> Document | None:
         select(Document).where(Document.reference == normalise_reference(text))
     ).scalar_one_or_none()
     return found or session.get(Document, text)
+
+
+def _back_to_reading(
+    session: Session,
+    batch: ScanBatch,
+    page: ScanPage,
+    kind: str,
+    action: Action,
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> None:
+    """Queue a page to be read again from its scan, attempts from zero; audited as `kind`."""
+    previous = page.exception
+    page.status = PageStatus.QUEUED
+    page.exception = None
+    reasons.record(page, None)
+    page.attempts = 0
+    page.updated_at = at
+    batch.status = BatchStatus.PROCESSING
+    audit.record(
+        session,
+        kind,
+        actor=actor,
+        at=at,
+        document_id=page.document_id,
+        detail={"page": page.id, "exception": previous},
+    )
+    actions.record(
+        session,
+        batch.id,
+        action,
+        actor=actor,
+        at=at,
+        page_id=page.id,
+        detail={"exception": previous},
+    )
