@@ -77,9 +77,7 @@ class FieldDefinition:
         """The text a customer agrees to by ticking the field: its label, then its help."""
         return "\n".join(t for t in (self.label_in(locale), self.help_in(locale)) if t)
 
-    def parse_answer(
-        self, raw: object, shown: str | None, country: object = None
-    ) -> str | None:
+    def parse_answer(self, raw: object, shown: str | None, country: object = None) -> str | None:
         """Canonical value of an answer to a form that showed `shown`; raises FieldValueError.
 
         A stored value this type refuses (a dirty source value) is kept when it comes back

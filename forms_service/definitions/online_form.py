@@ -78,9 +78,7 @@ def _answer_validator(definition: FieldDefinition, locale: str) -> Any:
     return check_masked
 
 
-def _country_answer(
-    name: str | None, form: Form, shown: Mapping[str, str | None]
-) -> object:
+def _country_answer(name: str | None, form: Form, shown: Mapping[str, str | None]) -> object:
     """The country chosen in the same form's field `name`: as submitted, else as shown."""
     if name is None:
         return None
