@@ -239,6 +239,10 @@ class FieldType:
             return (f"rule 'country_field' is for postcode fields, not {self.name}",)
         return ()
 
+    def charset(self, rules: Rules) -> str | None:
+        """The characters the OCR engine may return for a field with `rules` (ocr_charset)."""
+        return self.ocr_charset
+
     def input_attributes(self, rules: Rules) -> Mapping[str, str]:
         """The attributes of the online input for a field with `rules` (html_attributes)."""
         return self.html_attributes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import string
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -96,6 +97,18 @@ class PostcodeType(FieldType):
         if rules.country_field is not None and len(rules.countries) < 2:
             problems.append("rule 'country_field' needs 'countries' (two countries or more)")
         return tuple(problems)
+
+    def charset(self, rules: Rules) -> str | None:
+        """Digits, and what the other countries' postcodes hold (letters, a dash, a space)."""
+        extra: set[str] = set()
+        for country in _allowed(rules):
+            if country != "FR":
+                known = _format(country)
+                extra |= set("".join(known.examples)) if known is not None else set("A -")
+        if any(character.isalpha() for character in extra):
+            extra |= set(string.ascii_uppercase)
+        digits = self.ocr_charset or ""
+        return digits + "".join(sorted(extra - set(digits)))
 
     def input_attributes(self, rules: Rules) -> Mapping[str, str]:
         """No numeric keyboard when a country the field takes has letters in its postcodes."""
