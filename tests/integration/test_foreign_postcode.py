@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from forms_service.config import DEMO_CRM_RECORD_TYPES
 from forms_service.connectors.interfaces import Selection
+from forms_service.core.errors import InvalidInput
 from forms_service.runtime import Runtime
 from forms_service.storage.model import Submission
 from tests.conftest import hidden_fields
@@ -131,4 +132,23 @@ def test_a_french_postcode_with_belgium_chosen_is_refused_naming_belgium(
     # The same postcode with France chosen is an answer.
     accepted = client.post(path, data={**answer, "country": "FR", "postcode": "75011"})
     assert accepted.status_code == 303, accepted.text
+    assert _submissions(runtime) == 1
+
+
+def test_the_service_parses_the_postcode_again_against_the_chosen_country(
+    runtime: Runtime,
+) -> None:
+    """No channel skips the check: the intake refuses what the online form would refuse."""
+    path = _link(runtime)
+    document = runtime.intake.resolve(path.removeprefix("/f/"))
+    raw = {"address_line": "Rue Neuve 1", "city": "Bruxelles", "country": "BE"}
+    with pytest.raises(InvalidInput) as refused:
+        runtime.intake.submit(
+            document, {**raw, "postcode": "75011"}, document.snapshot, locale="en", opened_at=None
+        )
+    assert refused.value.field == "postcode"
+    assert _submissions(runtime) == 0
+    runtime.intake.submit(
+        document, {**raw, "postcode": "1000"}, document.snapshot, locale="en", opened_at=None
+    )
     assert _submissions(runtime) == 1
