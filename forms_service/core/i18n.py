@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+from babel import Locale
 from babel.support import Translations
 
 LOCALES: Final = ("fr", "en")
@@ -46,6 +47,8 @@ FIELD_MESSAGES: Final[Mapping[str, str]] = {
     "phone": N_("Invalid phone number (example: +33 6 12 34 56 78)."),
     "postcode_fr": N_("Invalid French postcode: 5 digits (example: 75011)."),
     "postcode": N_("Invalid postcode."),
+    "postcode_country": N_("Not a postcode of %(country)s (example: %(example)s)."),
+    "postcode_countries": N_("Not a postcode of any of these countries: %(countries)s."),
     "date": N_("Invalid date (DD/MM/YYYY)."),
     "date_min": N_("The date must be on or after %(min)s."),
     "date_max": N_("The date must be on or before %(max)s."),
@@ -89,10 +92,30 @@ def pgettext(context: str, message: str, locale: str, /) -> str:
     return str(catalogue(locale).upgettext(context, message))
 
 
+class CountryCodes(str):
+    """Country codes ("BE" or "BE,CH") that a message shows by their names in its locale."""
+
+    __slots__ = ()
+
+    def names(self, locale: str) -> str:
+        """The countries' names in `locale` (CLDR, through Babel), joined by commas."""
+        territories = Locale.parse(known_locale(locale)).territories
+        return ", ".join(territories.get(code, code) for code in self.split(",") if code)
+
+
 def field_message(key: str, locale: str, /, **params: object) -> str:
-    """The message of a FieldValueError `key` in `locale`; an unknown key is returned as is."""
+    """The message of a FieldValueError `key` in `locale`; an unknown key is returned as is.
+
+    A `CountryCodes` parameter is shown as the countries' names in `locale`.
+    """
     message = FIELD_MESSAGES.get(key)
-    return gettext(message, locale, **params) if message else key
+    if not message:
+        return key
+    shown = {
+        name: value.names(locale) if isinstance(value, CountryCodes) else value
+        for name, value in params.items()
+    }
+    return gettext(message, locale, **shown)
 
 
 def pick(texts: Mapping[str, str], locale: str) -> str:

@@ -77,17 +77,19 @@ class FieldDefinition:
         """The text a customer agrees to by ticking the field: its label, then its help."""
         return "\n".join(t for t in (self.label_in(locale), self.help_in(locale)) if t)
 
-    def parse_answer(self, raw: object, shown: str | None) -> str | None:
+    def parse_answer(self, raw: object, shown: str | None, country: object = None) -> str | None:
         """Canonical value of an answer to a form that showed `shown`; raises FieldValueError.
 
         A stored value this type refuses (a dirty source value) is kept when it comes back
         untouched: the customer is not blocked by a value they did not change, and an
-        unchanged value is no change to review.
+        unchanged value is no change to review. `country` is the same answer's value of the
+        rules' `country_field` (a postcode is then checked against that country alone).
         """
         if self.type.masked and shown is not None and (raw is None or raw == ""):
             return shown  # the box of a masked value starts empty: empty keeps it
+        rules = self.type.in_country(self.rules, country)
         try:
-            return self.parse(raw)
+            return self.type.parse(raw, rules, self.choices)
         except FieldValueError:
             if self.type.is_shown(raw, shown, self.choices):
                 return shown

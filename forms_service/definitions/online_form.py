@@ -62,7 +62,8 @@ def _answer_validator(definition: FieldDefinition, locale: str) -> Any:
 
     def parse(raw: object, form: Form) -> str | None:
         shown: Mapping[str, str | None] = getattr(form.meta, "shown", None) or {}
-        return definition.parse_answer(raw, shown.get(definition.name))
+        country = _country_answer(definition.rules.country_field, form, shown)
+        return definition.parse_answer(raw, shown.get(definition.name), country)
 
     check = _validator(parse, definition.required, locale)
     if not definition.type.masked:
@@ -77,8 +78,16 @@ def _answer_validator(definition: FieldDefinition, locale: str) -> Any:
     return check_masked
 
 
+def _country_answer(name: str | None, form: Form, shown: Mapping[str, str | None]) -> object:
+    """The country chosen in the same form's field `name`: as submitted, else as shown."""
+    if name is None:
+        return None
+    submitted = form[name].data if name in form else None
+    return submitted if submitted not in (None, "") else shown.get(name)
+
+
 def _input_attributes(definition: FieldDefinition, locale: str) -> dict[str, Any]:
-    attributes: dict[str, Any] = {**definition.type.html_attributes}
+    attributes: dict[str, Any] = {**definition.type.input_attributes(definition.rules)}
     if definition.autocomplete:
         attributes["autocomplete"] = definition.autocomplete
     if definition.rules.max_length:

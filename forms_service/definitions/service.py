@@ -111,6 +111,7 @@ _RULE_VALUES: dict[str, tuple[tuple[type, ...], str]] = {
     "pattern": ((str,), "a regular expression in quotes"),
     "country": ((str,), "a country code such as FR"),
     "countries": ((list,), "a list of country codes such as [FR, BE]"),
+    "country_field": ((str,), "the name of the form's field choosing the country"),
     "region": ((str,), "a country code such as FR"),
     "min_date": ((str, dt.date), "an ISO date, 'today' or 'today-18y'"),
     "max_date": ((str, dt.date), "an ISO date, 'today' or 'today-18y'"),
@@ -266,6 +267,7 @@ def _build(
         for built in fields:
             if built.confirms is not None and built.confirms not in names:
                 out.add(f"'confirms' names {built.confirms!r}, which is not a field", built.name)
+            _check_country_field(built, fields, out)
     challenge = _challenge(raw.get("challenge", []), out)
     pdf_template = _pdf_template(raw.get("pdf_template"), out, path)
     mandate = parse_mandate(raw.get("sepa_mandate"), out.add, {f.name for f in fields})
@@ -364,6 +366,8 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
     label = _texts(item.get("label"), out, "label", name, required=True)
     help_texts = _texts(item.get("help"), out, "help", name, required=False)
     rules = _rules(item.get("rules", {}), out, name)
+    for problem in FIELD_TYPES[type_name].rule_problems(rules):
+        out.add(problem, name)
     choices = _choices(item.get("choices"), FIELD_TYPES[type_name], out, name)
     policy_raw = item.get("policy", "review")
     try:
@@ -426,6 +430,24 @@ def _field(item: object, index: int, out: _Collector) -> FieldDefinition | None:
         confirms=confirms,
         consent=consent,
     )
+
+
+def _check_country_field(
+    built: FieldDefinition, fields: Sequence[FieldDefinition], out: _Collector
+) -> None:
+    """A `country_field` names a one-answer choice field whose options are in `countries`."""
+    name = built.rules.country_field
+    if name is None:
+        return
+    other = next((f for f in fields if f.name == name), None)
+    if other is None:
+        out.add(f"'country_field' names {name!r}, which is not a field", built.name)
+    elif not other.type.takes_choices or other.type.multiple:
+        out.add(f"'country_field' {name!r} must be a choice field (one country)", built.name)
+    else:
+        extra = sorted({c.value.upper() for c in other.choices} - set(built.rules.countries))
+        if extra:
+            out.add(f"'country_field' {name!r} offers {extra}, not in 'countries'", built.name)
 
 
 def _rules(raw: object, out: _Collector, name: str) -> Rules:

@@ -155,7 +155,7 @@ def _block(field: FieldDefinition, page: int, top: float) -> FieldBlock:
     label_at = (_r(MARGIN), _r(top - LABEL_DROP))
     current_at = (_r(MARGIN), _r(top - CURRENT_DROP))
     widget = field.type.widget
-    charset = field.type.ocr_charset
+    charset = field.type.charset(field.rules)
     if widget is WidgetKind.SIGNATURE:
         bottom = top - LABEL_DROP - 2 * MM - SIGNATURE_HEIGHT
         zone = Zone(

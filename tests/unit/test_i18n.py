@@ -106,7 +106,8 @@ def test_the_compiled_catalogue_is_the_current_one(locale: str) -> None:
 
 def test_each_field_check_has_a_message_in_each_language() -> None:
     for key in FIELD_MESSAGES:
-        texts = {field_message(key, locale, max=1, min=1, country="XX") for locale in LOCALES}
+        params = {"max": 1, "min": 1, "country": "XX", "countries": "XX", "example": "1"}
+        texts = {field_message(key, locale, **params) for locale in LOCALES}
         assert len(texts) == len(LOCALES), key
     assert field_message("too_long", "fr", max=12) == "12 caractères au maximum."
     assert field_message("too_long", "en", max=12) == "At most 12 characters."

@@ -70,6 +70,8 @@ class Rules:
     pattern: str | None = None
     country: str | None = None
     countries: tuple[str, ...] = ()
+    #: The form's field whose answer (a country code) says which of `countries` applies.
+    country_field: str | None = None
     region: str = "FR"
     min_date: str | None = None
     max_date: str | None = None
@@ -230,6 +232,24 @@ class FieldType:
     def comb_cells(self, rules: Rules) -> int | None:
         """Number of comb cells on paper, None for a plain box."""
         return None
+
+    def rule_problems(self, rules: Rules) -> tuple[str, ...]:
+        """What is wrong with the field's rules for this type (`definitions check` says it)."""
+        if rules.country_field is not None:
+            return (f"rule 'country_field' is for postcode fields, not {self.name}",)
+        return ()
+
+    def charset(self, rules: Rules) -> str | None:
+        """The characters the OCR engine may return for a field with `rules` (ocr_charset)."""
+        return self.ocr_charset
+
+    def input_attributes(self, rules: Rules) -> Mapping[str, str]:
+        """The attributes of the online input for a field with `rules` (html_attributes)."""
+        return self.html_attributes
+
+    def in_country(self, rules: Rules, country: object) -> Rules:
+        """The rules of an answer given with `country` chosen in the rules' `country_field`."""
+        return rules
 
     def comb_groups(self, cells: int) -> tuple[int, ...]:
         """Cell indexes after which paper draws a thicker separator (digits in groups)."""

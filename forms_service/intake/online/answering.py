@@ -38,12 +38,20 @@ def repeated_by(answers: Sequence[Row[Any, Any, Any, Any, Any]], new: Submission
 def parsed_answer(
     definition: FormDefinition, raw_values: Mapping[str, Any], base: Mapping[str, str | None]
 ) -> dict[str, str | None]:
-    """The canonical values of an online answer, parsed again by the field types."""
+    """The canonical values of an online answer, parsed again by the field types.
+
+    A postcode with a `country_field` is checked against the country the same answer
+    chose (or the one it was shown, when it sent none).
+    """
     values: dict[str, str | None] = {}
     for field_def in definition.fields_for(Channel.ONLINE):
+        country_field = field_def.rules.country_field
+        country = (
+            (raw_values.get(country_field) or base.get(country_field)) if country_field else None
+        )
         try:
             values[field_def.name] = field_def.parse_answer(
-                raw_values.get(field_def.name), base.get(field_def.name)
+                raw_values.get(field_def.name), base.get(field_def.name), country
             )
         except FieldValueError as exc:
             raise InvalidInput(exc.key, field=field_def.name) from exc

@@ -66,6 +66,8 @@ def test_every_refusal_has_a_message_in_every_language() -> None:
         "phone",
         "postcode_fr",
         "postcode",
+        "postcode_country",
+        "postcode_countries",
         "date",
         "date_min",
         "date_max",
@@ -77,7 +79,10 @@ def test_every_refusal_has_a_message_in_every_language() -> None:
         "signature",
     }
     for key in keys:
-        texts = {field_message(key, loc, max=1, min=1, country="XX") for loc in LOCALES}
+        texts = {
+            field_message(key, loc, max=1, min=1, country="XX", countries="XX", example="1")
+            for loc in LOCALES
+        }
         assert key not in texts
         assert len(texts) == len(LOCALES), key
 
@@ -186,11 +191,11 @@ def test_french_postcode_refuses_impossible_codes(raw: str) -> None:
     assert refused("postcode", raw).key == "postcode_fr"
 
 
-def test_generic_postcode_for_other_countries() -> None:
+def test_other_countries_postcodes_follow_their_own_format() -> None:
     rules = Rules(country="GB")
     assert parse("postcode", "sw1a 1aa", rules) == "SW1A 1AA"
-    assert refused("postcode", "!!", rules).key == "postcode"
-    assert FIELD_TYPES["postcode"].comb_cells(rules) == 10
+    assert refused("postcode", "!!", rules).key == "postcode_country"
+    assert FIELD_TYPES["postcode"].comb_cells(rules) == 8  # the longest example, EC1Y 8SY
     assert FIELD_TYPES["postcode"].comb_cells(Rules()) == 5
 
 

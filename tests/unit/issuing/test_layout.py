@@ -139,6 +139,22 @@ def test_comb_cells_follow_the_field_types() -> None:
     assert blocks["iban"].groups == (4, 8, 12, 16, 20, 24, 28, 32)  # grouped by 4
 
 
+def test_a_postcode_of_several_countries_gets_cells_and_characters_for_each() -> None:
+    contact = _definitions()["contact-update"]
+    fields = []
+    for field in contact.fields:
+        if field.name == "postcode":
+            field = dataclasses.replace(field, rules=Rules(countries=("FR", "BE", "NL", "PT")))
+        fields.append(field)
+    foreign = dataclasses.replace(contact, fields=tuple(fields))
+    zones = {z.field: z for z in form_geometry(foreign).pages[0].zones}
+    assert zones["postcode"].cells == 8  # the longest: a Portuguese 1250-096
+    charset = zones["postcode"].charset or ""
+    assert set("0123456789-AB ") <= set(charset)  # Dutch letters, the Portuguese dash
+    french = {z.field: z for z in form_geometry(contact).pages[0].zones}
+    assert french["postcode"].charset == "0123456789"
+
+
 def test_choices_and_checkboxes_get_one_square_per_answer_in_layout_1() -> None:
     geometry = form_geometry(_definitions()["consent-preferences"], 1)
     zones = [z for page in geometry.pages for z in page.zones]
