@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,9 +177,13 @@ def claim(
     definitions: DefinitionSet,
     gate: Gate,
     message_id: str,
-    now: dt.datetime,
+    clock: Callable[[], dt.datetime],
 ) -> str:
     """Ask the gate again and claim the message (`queued` -> `sending`), in one transaction.
+
+    The time is read once the customer is locked: a claim that waited for another's sees
+    that one's send as past, never as after its own "now" (which would push the first free
+    moment beyond the cap's window, and suppress instead of defer).
 
     The customer is locked first (PostgreSQL; SQLite has one writer at a time): two
     workers claiming messages of one customer decide one after the other, each seeing
@@ -193,6 +197,7 @@ def claim(
         document = session.get_one(Document, message.document_id)
         customer = customer_of(definitions, document)
         lock_customers(session, [customer])
+        now = clock()
         session.refresh(message)
         due = message.next_attempt_at is None or message.next_attempt_at <= now
         if message.status is not MessageStatus.QUEUED or not due:

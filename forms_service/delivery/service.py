@@ -326,7 +326,7 @@ class DeliveryService:
             )
         if suppress:
             return self._suppress(message_id)
-        claimed = claim(self.sessions, self.definitions, self.gate, message_id, self.clock())
+        claimed = claim(self.sessions, self.definitions, self.gate, message_id, self.clock)
         if claimed != "claimed":
             return claimed
         try:

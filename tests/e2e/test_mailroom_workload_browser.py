@@ -40,9 +40,20 @@ def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _loaded(page: Page, selector: str) -> list[int]:
-    """The natural widths of the images matched (0 for one that did not load)."""
+    """The natural widths of the images matched, once each has loaded (0 for one that failed).
+
+    The thumbnails load lazily: each is scrolled into view, then waited for.
+    """
     widths: list[int] = page.locator(selector).evaluate_all(
-        "images => images.map(i => i.complete ? i.naturalWidth : 0)"
+        """images => Promise.all(images.map(i => {
+            i.scrollIntoView();
+            if (i.complete && i.naturalWidth) return i.naturalWidth;
+            return new Promise(done => {
+                i.addEventListener("load", () => done(i.naturalWidth));
+                i.addEventListener("error", () => done(0));
+                setTimeout(() => done(i.complete ? i.naturalWidth : 0), 10000);
+            });
+        }))"""
     )
     return widths
 

@@ -268,6 +268,11 @@ def test_definitions_check_lists_what_it_loaded(
     done = console("definitions", "check")
     assert done.returncode == 0, done.stderr
     *lines, organisation = done.stdout.splitlines()
+    rules = [x for x in lines if x.startswith("ok: consent/contact_rules.yaml: ")]
+    assert rules == [
+        "ok: consent/contact_rules.yaml: 2 caps, 1 calendars, 2 channel capacities (Europe/Paris)"
+    ]
+    lines.remove(rules[0])
     assert len(lines) == len(list(DEFINITIONS.glob("*.yaml")))
     assert all(re.fullmatch(r"ok: [a-z0-9-]+\.yaml: [a-z0-9-]+ v\d+, \d+ fields", x) for x in lines)
     assert organisation == "ok: organisation: Mutuelle Horizon"
