@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -194,3 +195,19 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     with _admin_connection() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def rate_limited_app(settings: dict[str, Any], **limits: str) -> Iterator[Flask]:
+    """An app with rate limiting on and `limits` (RATELIMIT_… settings), counters reset."""
+    from forms_service.web.extensions import limiter
+
+    app = create_app({**settings, "RATELIMIT_ENABLED": True, **limits})
+    with app.app_context():
+        limiter.reset()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            limiter.reset()
+        app.extensions["forms_service"].engine.dispose()

@@ -19,13 +19,11 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import event, select
 
-from forms_service.app import create_app
 from forms_service.connectors.interfaces import Selection
 from forms_service.runtime import Runtime
 from forms_service.storage.model import Document, SecurityEvent
 from forms_service.storage.shortlinks import ShortLink
-from forms_service.web.extensions import limiter
-from tests.conftest import hidden_fields
+from tests.conftest import hidden_fields, rate_limited_app
 
 
 def _issue(runtime: Runtime, key: str = "C000001", form_id: str = "contact-update") -> Any:
@@ -169,19 +167,12 @@ def test_a_cut_or_lower_cased_long_link_says_what_happened_and_offers_the_code(
 
 @pytest.fixture
 def limited(app_settings: dict[str, Any]) -> Iterator[Flask]:
-    settings = {
-        **app_settings,
-        "RATELIMIT_ENABLED": True,
+    limits = {
         "RATELIMIT_ACCESS_CODE": "3 per minute",
         "RATELIMIT_SHORT_LINK_GLOBAL": "5 per minute",
     }
-    app = create_app(settings)
-    with app.app_context():
-        limiter.reset()
-    yield app
-    with app.app_context():
-        limiter.reset()
-    app.extensions["forms_service"].engine.dispose()
+    with rate_limited_app(app_settings, **limits) as app:
+        yield app
 
 
 def test_codes_are_rate_limited_per_client_and_for_everyone(limited: Flask) -> None:

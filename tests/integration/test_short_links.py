@@ -14,7 +14,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
-from forms_service.app import create_app
 from forms_service.connectors.interfaces import Selection
 from forms_service.core.errors import FormsError
 from forms_service.core.logs import RedactingFilter
@@ -24,7 +23,7 @@ from forms_service.runtime import Runtime
 from forms_service.storage.model import Document, DocumentStatus, SecurityEvent
 from forms_service.storage.service import reading
 from forms_service.storage.shortlinks import ShortLink, code_digest
-from forms_service.web.extensions import limiter
+from tests.conftest import rate_limited_app
 from tests.integration.changes_support import submit
 
 SHORT = re.compile(r"/r/([0-9a-z]{20})$")
@@ -205,19 +204,9 @@ def test_no_code_reaches_a_log_line(runtime: Runtime, client: Any, caplog: Any) 
 
 @pytest.fixture
 def limited(app_settings: dict[str, Any]) -> Iterator[Flask]:
-    settings = {
-        **app_settings,
-        "RATELIMIT_ENABLED": True,
-        "RATELIMIT_SHORT_LINK": "3 per minute",
-        "RATELIMIT_SHORT_LINK_GLOBAL": "5 per minute",
-    }
-    app = create_app(settings)
-    with app.app_context():
-        limiter.reset()
-    yield app
-    with app.app_context():
-        limiter.reset()
-    app.extensions["forms_service"].engine.dispose()
+    limits = {"RATELIMIT_SHORT_LINK": "3 per minute", "RATELIMIT_SHORT_LINK_GLOBAL": "5 per minute"}
+    with rate_limited_app(app_settings, **limits) as app:
+        yield app
 
 
 def test_short_links_are_rate_limited_per_client_and_for_everyone(limited: Flask) -> None:
