@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import numpy.typing as npt
+import pytest
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
@@ -393,6 +394,8 @@ def degrade(image: GrayImage, how: Degradation, seed: int = 0) -> GrayImage:
     return result
 
 
-def font_exists(path: str) -> bool:
-    """Whether a font file is installed (scripts/install-system-packages.sh --tests installs them)."""
-    return Path(path).is_file()
+def require_font(path: str) -> None:
+    """Fail, not skip, when a font file is missing: `make test` installs every font the tests
+    use (scripts/install-system-packages.sh --tests), so a missing one is a broken install."""
+    if not Path(path).is_file():
+        pytest.fail(f"{path} is not installed: run scripts/install-system-packages.sh --tests")

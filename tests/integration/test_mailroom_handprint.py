@@ -17,7 +17,7 @@ from forms_service.intake.mailroom.service import Upload
 from forms_service.runtime import Runtime
 from forms_service.storage.scans import ScanPage
 from tests.mailroom_scans import as_pdf, issue, printed_and_filled
-from tests.ocr_pages import HELD_OUT_FONTS, font_exists
+from tests.ocr_pages import HELD_OUT_FONTS, require_font
 from tests.readers.returning import submission_of
 
 FORM = "contact-update"
@@ -42,8 +42,7 @@ def _zones(runtime: Runtime, batch_id: str) -> dict[str, dict[str, Any]]:
 
 
 def test_stored_comb_readings_carry_their_suggestion_and_alternatives(runtime: Runtime) -> None:
-    if not font_exists(FONT):
-        pytest.skip(f"{FONT} is not installed (scripts/install-system-packages.sh --tests)")
+    require_font(FONT)
     document = issue(runtime, FORM, "C000012")
     written = {"postcode": "33000", "city": "BORDEAUX", "phone": "0612345678"}
     sheets = printed_and_filled(runtime, document, written, font=FONT)

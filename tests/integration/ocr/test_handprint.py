@@ -21,8 +21,8 @@ from tests.ocr_pages import (
     Degradation,
     GrayImage,
     degrade,
-    font_exists,
     render_page,
+    require_font,
     sample_checks,
     sample_geometry,
 )
@@ -59,8 +59,7 @@ def _read(engine: TesserocrEngine, font: str, seed: int, handprint: bool) -> dic
 def test_held_out_handwriting_in_comb_cells_is_suggested_exactly(engine: TesserocrEngine) -> None:
     right_after = right_before = total = 0
     for seed, font in enumerate(HELD_OUT_FONTS.values()):
-        if not font_exists(font):
-            pytest.skip(f"{font} is not installed (scripts/install-system-packages.sh --tests)")
+        require_font(font)
         after = _read(engine, font, seed, handprint=True)
         before = _read(engine, font, seed, handprint=False)
         for field, written in COMBS.items():

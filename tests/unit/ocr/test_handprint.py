@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr.handprint import CLASSES, MODEL_PATH, HandprintModel, Mask, glyph_input, shipped_model
-from tests.ocr_pages import HELD_OUT_FONTS, font_exists
+from tests.ocr_pages import HELD_OUT_FONTS, require_font
 
 DIGITS = "0123456789"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -33,8 +33,7 @@ def _accuracy(chars: str, charset: str | None) -> float:
     rng = random.Random(16)
     right = total = 0
     for font in HELD_OUT_FONTS.values():
-        if not font_exists(font):
-            pytest.skip(f"{font} is not installed (scripts/install-system-packages.sh --tests)")
+        require_font(font)
         masks = [_cell(font, char, rng) for char in chars]
         reading = model.read_cells(masks, charset)
         right += sum(
@@ -60,8 +59,7 @@ def test_capitals_and_digits_of_held_out_fonts_are_read() -> None:
 def test_alternatives_are_probabilities_best_first() -> None:
     rng = random.Random(3)
     font = next(iter(HELD_OUT_FONTS.values()))
-    if not font_exists(font):
-        pytest.skip(f"{font} is not installed")
+    require_font(font)
     reading = shipped_model().read_cells([_cell(font, "7", rng), _cell(font, "B", rng)], None)
     assert len(reading.alternatives) == 2
     for choices in reading.alternatives:
@@ -76,8 +74,7 @@ def test_alternatives_are_probabilities_best_first() -> None:
 def test_a_charset_keeps_the_alternatives_within_it() -> None:
     rng = random.Random(4)
     font = next(iter(HELD_OUT_FONTS.values()))
-    if not font_exists(font):
-        pytest.skip(f"{font} is not installed")
+    require_font(font)
     reading = shipped_model().read_cells([_cell(font, "O", rng)], DIGITS)
     assert all(char in DIGITS for char, _ in reading.alternatives[0])
 
