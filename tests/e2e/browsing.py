@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page, Route, expect
 
 CHROMIUM = "/usr/bin/chromium"
 #: Without the background-networking flags Chromium knocks on closed doors at every start.
@@ -70,3 +70,16 @@ def tab_to(page: Page, selector: str, limit: int = 40) -> None:
         if page.evaluate("(s) => document.activeElement?.matches(s) ?? false", selector):
             return
     raise AssertionError(f"{selector} cannot be reached with the keyboard")
+
+
+def fill_address(page: Page, postcode: tuple[str, str], city: tuple[str, str]) -> None:
+    """Type a city, then its postcode (each a (label, value)), and wait for the commune check.
+
+    The check answers while the customer goes on: a hint that appeared under the pointer as
+    Submit is pressed would take the click. Once the commune is offered and agrees with the
+    city, nothing more moves.
+    """
+    page.get_by_label(city[0]).fill(city[1])
+    page.get_by_label(postcode[0]).fill(postcode[1])
+    expect(page.locator("#city-suggestions option")).to_have_count(1)
+    expect(page.locator("#city-check")).to_have_text("")

@@ -19,6 +19,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from forms_service.runtime import Runtime
+from tests.e2e.browsing import fill_address
 from tests.e2e.test_online_browser import DESKTOP, PHONE, issue_link, record_of
 
 pytestmark = pytest.mark.browser
@@ -151,8 +152,8 @@ def _walk(
         # The error summary takes the focus, so that it is read first.
         expect(page.locator("#error-summary")).to_be_focused()
         _check(page, "form refused")
-        page.get_by_label(words["postcode"]).fill("69003")
-        page.get_by_label({"fr": "Ville", "en": "City"}[locale]).fill("Lyon")
+        city = {"fr": "Ville", "en": "City"}[locale]
+        fill_address(page, (words["postcode"], "69003"), (city, "Lyon"))
         with page.expect_navigation():
             page.get_by_role("button", name=words["send"]).click()
         _check(page, "confirmation")

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from forms_service.connectors.interfaces import Selection
 from forms_service.runtime import Runtime
-from tests.e2e.browsing import tab_to
+from tests.e2e.browsing import fill_address, tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -94,8 +94,7 @@ def test_phone_change_address_and_see_the_changes(
         expect(page.get_by_label("Code postal")).to_be_focused()
 
         address.fill("12 rue des Lilas")
-        page.get_by_label("Code postal").fill("69003")
-        page.get_by_label("Ville").fill("Lyon")
+        fill_address(page, ("Code postal", "69003"), ("Ville", "Lyon"))
         with page.expect_navigation():
             page.get_by_role("button", name="Envoyer").tap()
 

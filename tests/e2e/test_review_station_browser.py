@@ -81,7 +81,7 @@ def test_a_paper_change_set_is_reviewed_with_the_keyboard_only(
     # The crop is at its natural 300 dpi size (not squeezed), beside the value; z zooms it.
     crop = page.locator('img[data-crop="postcode"]')
     expect(crop).to_be_visible()
-    page.wait_for_function("document.querySelector('img[data-crop=postcode]').complete")
+    expect(page.locator("img[data-crop=postcode]")).to_have_js_property("complete", True)
     width = crop.evaluate("image => [image.naturalWidth, image.getBoundingClientRect().width]")
     assert width == [POSTCODE_CROP[0], POSTCODE_CROP[0]]
     expect(page.locator("#station-postcode mark.doubtful")).to_have_text("6")
@@ -114,7 +114,7 @@ def test_a_paper_change_set_is_reviewed_with_the_keyboard_only(
     after = Keys(page)
     after.press("u")
     expect(page.locator("#row-postcode")).to_have_class("change current")
-    page.wait_for_function("document.querySelector('img[data-crop=postcode]').complete")
+    expect(page.locator("img[data-crop=postcode]")).to_have_js_property("complete", True)
     page.keyboard.press("z")  # zoom (not counted: looking, not deciding)
     expect(page.locator('button[data-zoom="postcode"]')).to_have_attribute("aria-pressed", "true")
     width = page.locator('img[data-crop="postcode"]').evaluate(

@@ -8,7 +8,7 @@
  * - A field that another confirms (a postcode, confirmed by its city) asks the server what
  *   its value suggests, by a POST with the page's CSRF token (never in an address): the
  *   commune is offered for the city, and a city that does not match is flagged before the
- *   answer is sent.
+ *   answer is sent (from the page's load on: a refused or resumed answer is checked too).
  * Messages come from the form's data attributes, in the page's language; announcements go
  * through polite live regions.
  */
@@ -231,5 +231,8 @@
       }
     });
     other.addEventListener("change", ask);
+    // A page shown again (refused, resumed) or typed into before this script ran is checked
+    // as it stands.
+    ask();
   });
 })();
