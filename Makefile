@@ -19,6 +19,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FORMS_BASE_URL ?= http://$(HOST):$(PORT)
 export OMP_THREAD_LIMIT ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: run test install install-test system-packages test-system-packages lint typecheck unit clean prod-local messages settings-table
 

@@ -28,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ["OMP_THREAD_LIMIT"] = "1"
+os.environ["OPENBLAS_NUM_THREADS"] = "1"  # the handprint model's numpy (docs/ocr.md)
 
 from forms_service.app import create_app  # noqa: E402
 from forms_service.config import DEMO_CRM_RECORD_TYPES  # noqa: E402

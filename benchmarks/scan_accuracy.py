@@ -27,6 +27,10 @@ import os
 
 # Same threading for the pipeline and the baseline, or the ratio lies (shared/VERIFIED.md).
 os.environ["OMP_THREAD_LIMIT"] = "1"
+# One BLAS thread per worker, as deployed (docs/ocr.md): numpy's OpenBLAS otherwise starts a
+# thread per core for the handprint model's products, whose spinning costs each worker more
+# CPU than the products themselves on a busy machine. Read when numpy loads: set it first.
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 import argparse
 import datetime as dt

@@ -29,6 +29,7 @@ def ranked(alternatives: Alternatives, limit: int = LIMIT) -> Iterator[tuple[str
     if not alternatives or any(not choices for choices in alternatives):
         return
     logs = [[math.log(max(p, 1e-12)) for _, p in choices] for choices in alternatives]
+    chars = [[char for char, _ in choices] for choices in alternatives]
     start = tuple(0 for _ in alternatives)
     # (-log probability, indexes, first position that may still move): every combination
     # is reached once, from the one differing only at its last moved position.
@@ -37,7 +38,7 @@ def ranked(alternatives: Alternatives, limit: int = LIMIT) -> Iterator[tuple[str
     while heap and count < limit:
         cost, indexes, first = heapq.heappop(heap)
         count += 1
-        yield "".join(alternatives[i][j][0] for i, j in enumerate(indexes)), math.exp(-cost)
+        yield "".join([chars[i][j] for i, j in enumerate(indexes)]), math.exp(-cost)
         for position in range(first, len(indexes)):
             index = indexes[position] + 1
             if index < len(logs[position]):

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ocr.interfaces import EngineReading
 
@@ -72,25 +73,25 @@ def glyph_input(mask: Mask, reference: float) -> tuple[Floats, Floats]:
 def _convolve(x: Floats, weight: Floats, bias: Floats) -> Floats:
     """A 3x3 convolution with padding 1 (as torch.nn.Conv2d), then ReLU.
 
-    Summed over the nine shifts of the padded input: no 9x copy of it (im2col) is made.
+    One matrix product over the nine shifts of every pixel (im2col): the copy is small
+    (a page's cells, 28x28 at most) and one product is several times faster than nine.
     """
-    _count, _channels, height, width = x.shape
+    count, channels, height, width = x.shape
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    out = np.zeros((weight.shape[0], x.shape[0], height, width), dtype=np.float32)
-    for dy in range(3):
-        for dx in range(3):
-            shifted = padded[:, :, dy : dy + height, dx : dx + width]
-            out += np.tensordot(weight[:, :, dy, dx], shifted, axes=([1], [1]))
-    out = out.transpose(1, 0, 2, 3) + bias[None, :, None, None]
+    windows = sliding_window_view(padded, (3, 3), axis=(2, 3))  # (N, C, H, W, 3, 3)
+    columns = windows.transpose(0, 2, 3, 1, 4, 5).reshape(count * height * width, channels * 9)
+    out = columns @ weight.reshape(weight.shape[0], channels * 9).T + bias
+    out = out.reshape(count, height, width, -1).transpose(0, 3, 1, 2)
     return np.asarray(np.maximum(out, 0), dtype=np.float32)
 
 
 def _pool(x: Floats) -> Floats:
     """2x2 max pooling, odd edges dropped (as torch.nn.MaxPool2d(2))."""
-    count, channels, height, width = x.shape
-    h, w = height // 2, width // 2
-    pooled = x[:, :, : 2 * h, : 2 * w].reshape(count, channels, h, 2, w, 2).max(axis=(3, 5))
-    return np.asarray(pooled, dtype=np.float32)
+    _count, _channels, height, width = x.shape
+    h, w = 2 * (height // 2), 2 * (width // 2)
+    top = np.maximum(x[:, :, 0:h:2, 0:w:2], x[:, :, 0:h:2, 1:w:2])
+    bottom = np.maximum(x[:, :, 1:h:2, 0:w:2], x[:, :, 1:h:2, 1:w:2])
+    return np.asarray(np.maximum(top, bottom), dtype=np.float32)
 
 
 @dataclass(frozen=True)

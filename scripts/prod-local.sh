@@ -102,6 +102,7 @@ from forms_service.config import DEMO_CRM_RECORD_TYPES
 print(json.dumps({"crm": {"type": "sql", "url": sys.argv[1], "record_types": DEMO_CRM_RECORD_TYPES}}))
 ' "$crm_url")"
 export OMP_THREAD_LIMIT=1
+export OPENBLAS_NUM_THREADS=1
 unset FLASK_DEBUG FORMS_DEBUG
 
 # -- the one-off steps (compose: migrate), then the long-running processes ------------------

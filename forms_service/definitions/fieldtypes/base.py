@@ -116,6 +116,8 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs"})
 
 
 def _has_invisible(text: str) -> bool:
+    if text.isascii():  # the common case, and the only invisible ASCII are controls (Cc)
+        return not text.isprintable()
     return any(unicodedata.category(character) in _INVISIBLE for character in text)
 
 
