@@ -132,6 +132,9 @@ class BatchSender:
                 if not taken:  # another run took it since the claim
                     outcomes[outgoing.message_id] = "not_due"
                     continue
+                if isinstance(outgoing, HandedOver):  # not rendered: failed, the batch goes on
+                    done = outgoing
+                    continue
                 if slot is not None:
                     self.service.rate.wait_until(slot)
                 done = self._provide(outgoing)
@@ -139,8 +142,12 @@ class BatchSender:
             self._step(done, None, outcomes)
         return outcomes
 
-    def _prepare(self, message_ids: Sequence[str]) -> list[Outgoing]:
-        """The batch's messages rendered: its rows, records and short links read in one session."""
+    def _prepare(self, message_ids: Sequence[str]) -> list[Outgoing | HandedOver]:
+        """The batch's messages rendered: its rows, records and short links read in one session.
+
+        A message that cannot be rendered (a template or a record the renderer refuses) comes
+        back as its permanent failure, so that it fails alone and its fallback is queued.
+        """
         service = self.service
         with service.sessions() as session:
             messages = {
@@ -151,15 +158,22 @@ class BatchSender:
                 d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))
             }
             records = self._records(documents.values())
-            prepared = [
-                service.outgoing(
-                    session,
-                    messages[i],
-                    documents[messages[i].document_id],
-                    records.get(messages[i].document_id) or {},
-                )
-                for i in message_ids
-            ]
+            prepared: list[Outgoing | HandedOver] = []
+            for i in message_ids:
+                message = messages[i]
+                try:
+                    prepared.append(
+                        service.outgoing(
+                            session,
+                            message,
+                            documents[message.document_id],
+                            records.get(message.document_id) or {},
+                        )
+                    )
+                except Exception as exc:  # one message's fault, not the batch's
+                    # The type only: a renderer's message may quote the record.
+                    log.error("message %s: not rendered (%s)", i, type(exc).__name__)
+                    prepared.append(HandedOver(i, permanent="not_rendered"))
             session.commit()  # the short links the contexts created are kept
         return prepared
 
@@ -177,23 +191,23 @@ class BatchSender:
             found.update({d.id: records[d.record_key] for d in group if d.record_key in records})
         return found
 
-    def _slots(self, prepared: Sequence[Outgoing]) -> list[float | None]:
+    def _slots(self, prepared: Sequence[Outgoing | HandedOver]) -> list[float | None]:
         """Each message's send slot, the batch's slots reserved at once per rate-limited channel."""
         rates = self.service.settings.rates
-        channels = [_channel(o) for o in prepared]
+        channels = [None if isinstance(o, HandedOver) else _channel(o) for o in prepared]
         first: dict[str, float] = {}
-        for channel in dict.fromkeys(channels):
+        for channel in dict.fromkeys(c for c in channels if c is not None):
             rate = rates.get(channel, 0.0)
             if rate > 0:
                 first[channel] = self.service.rate.reserve(channel, rate, channels.count(channel))
         slots: list[float | None] = []
         used: dict[str, int] = defaultdict(int)
-        for channel in channels:
-            if channel not in first:
+        for each in channels:
+            if each is None or each not in first:
                 slots.append(None)
                 continue
-            slots.append(first[channel] + used[channel] / rates[channel])
-            used[channel] += 1
+            slots.append(first[each] + used[each] / rates[each])
+            used[each] += 1
         return slots
 
     def _provide(self, outgoing: Outgoing) -> HandedOver:

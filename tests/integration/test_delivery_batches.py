@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -150,3 +151,31 @@ def test_a_batch_reserves_its_slots_at_the_channel_rate(delivery: Delivery) -> N
     assert delivery.run_jobs() == ["sent"] * 3
     # Three slots half a second apart, reserved in one transaction, waited for one by one.
     assert slept == [0.5, 1.0]
+
+
+def test_a_message_that_cannot_be_rendered_fails_alone_and_the_batch_goes_on(
+    runtime: Runtime, crm_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in KEYS[:3]:
+        edit_crm(crm_url, key, **{**REACHABLE, "email": _address(key)})
+    delivery = Delivery(runtime, batch_size=3)
+    delivery.issue(KEYS[:3])
+    delivery.service.send_campaign("spring")
+    ((_, *batch),) = delivery.jobs.jobs
+    render = delivery.service.outgoing
+
+    def broken(session: Any, message: Any, document: Any, record: Any) -> Any:
+        if message.id == batch[1]:
+            raise KeyError("a placeholder the record lacks")
+        return render(session, message, document, record)
+
+    monkeypatch.setattr(delivery.service, "outgoing", broken)
+    assert delivery.service.send_batch(batch) == {
+        batch[0]: "sent",
+        batch[1]: "failed",
+        batch[2]: "sent",
+    }
+    rows = {m.id: m for m in delivery.messages()}
+    assert rows[batch[1]].status is MessageStatus.FAILED
+    assert rows[batch[1]].reason == "not_rendered"
+    assert _handed(delivery) == {batch[0]: 1, batch[2]: 1}
