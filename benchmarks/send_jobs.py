@@ -1,4 +1,4 @@
-"""The whole send path: a campaign queued (message rows, `delivery.send` jobs) and sent by workers.
+"""The whole send path: a campaign queued (message rows, `delivery.send_batch` jobs), then sent.
 
 What `forms-service send --campaign` and `forms-service worker` do in the embedded default
 (SQLite, the filesystem broker under var/jobs/), measured against the bare smtplib loop of

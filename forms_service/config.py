@@ -381,6 +381,9 @@ class Settings(BaseModel):
     delivery_requeue_after_seconds: float = _setting(
         600, "the sweep hands a message still queued this long to a job again", ge=0
     )
+    delivery_batch_size: int = _setting(
+        50, "messages a send job claims, reads and hands over on one provider session", ge=1
+    )
     delivery_email_rate: float = _setting(
         20, "e-mails per second all workers together send (0: no limit)", ge=0
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -74,6 +75,22 @@ def has_answer(session: Session, document_id: str) -> bool:
         )
     ).first()
     return page is not None
+
+
+def opted_out_among(session: Session, document_ids: Collection[str]) -> set[str]:
+    """The documents among `document_ids` whose customer opted out (one query per 500)."""
+    ids = sorted(set(document_ids))
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        found.update(
+            session.scalars(
+                select(DocumentEvent.document_id).where(
+                    DocumentEvent.document_id.in_(ids[start : start + 500]),
+                    DocumentEvent.kind == EventKind.OPTED_OUT,
+                )
+            )
+        )
+    return found
 
 
 def opted_out(session: Session, document_id: str) -> bool:

@@ -80,11 +80,12 @@ class Sending(Protocol):
         now: dt.datetime,
     ) -> None: ...
 
-    def enqueue(self, job: str, message_id: str) -> None: ...
+    def enqueue(self, job: str, *message_ids: str) -> None: ...
 
 
 #: The jobs this module hands work to (runtime.JOBS).
 SEND_JOB = "delivery.send"
+SEND_BATCH_JOB = "delivery.send_batch"
 FALLBACK_JOB = "delivery.fallback"
 
 

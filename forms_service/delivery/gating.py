@@ -2,8 +2,9 @@
 
 Every message passes the gate twice: when a campaign plans it (`plan_batch`: consent picks
 the channel, then caps, calendars and capacity say now, later or never) and again when a
-worker claims it, just before the hand-over (`DeliveryService.send_message`), where the
-customer is locked so that two workers never let more through than a cap allows.
+worker claims it, just before the hand-over (`claim` for one message, `claim_batch` for a
+send job's batch), where the customer is locked so that two workers never let more through
+than a cap allows.
 """
 
 from __future__ import annotations
@@ -14,24 +15,27 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.consent.capacity import Bookings
 from forms_service.consent.gate import CONSENT_WITHDRAWN, Contact, Gate
 from forms_service.consent.interfaces import ConsentState, Decision, Verdict, customer_key
-from forms_service.consent.pressure import count_contact, lock_customers
+from forms_service.consent.pressure import count_contact, lock_customers, uncount_contact
 from forms_service.definitions.model import ContactMapping
 from forms_service.definitions.service import DefinitionSet
-from forms_service.delivery.answers import DocumentFacts
+from forms_service.delivery.answers import DocumentFacts, opted_out_among
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach, Reason, plan_channels, reach
+from forms_service.delivery.interfaces import Channel, Purpose
 from forms_service.storage.events import EventKind, record_event
 from forms_service.storage.messages import Message, MessageStatus
 from forms_service.storage.model import Document
 
 #: Reasons a channel is refused by the customer (the dry run's "suppressed by consent").
 CONSENT_REASONS = frozenset({Reason.NOT_OPTED_IN, CONSENT_WITHDRAWN})
+#: A commercial message's customer unsubscribed (an `opted_out` event in its history).
+OPTED_OUT = "opted_out"
 
 
 def customer_of(definitions: DefinitionSet, document: Document | DocumentFacts) -> str:
@@ -230,3 +234,127 @@ def claim(
             return "not_due"
         count_contact(session, message.id, customer, message.channel, message.purpose, now)
     return "claimed"
+
+
+#: What `claim_batch` says of a message the gate lets go (its count written, the row still
+#: `queued`: the sender moves it to `sending` right before its own hand-over).
+CLEARED = "cleared"
+
+
+def claim_batch(
+    sessions: sessionmaker[Session],
+    definitions: DefinitionSet,
+    gate: Gate,
+    message_ids: Sequence[str],
+    clock: Callable[[], dt.datetime],
+) -> dict[str, str]:
+    """Ask the gate again for a batch of messages, in one transaction: id -> outcome.
+
+    As `claim` does for one: the batch's customers are locked (in order, so that two
+    batches never deadlock), the time is read then, each customer's counted messages are
+    read once and the batch decided together (`Gate.decide` counts the batch's own sends
+    against the caps). A message let go is counted here and `cleared`; the others are
+    `deferred`, `suppressed` (the ledger, a cap, or an opt-out) or `not_due`. A cleared row
+    stays `queued` until its own hand-over: a crash leaves it for the sweep to hand out again,
+    and a claim again keeps its one count.
+    """
+    outcomes = {message_id: "unknown_message" for message_id in message_ids}
+    with sessions() as session, session.begin():
+        found = []
+        for message in session.scalars(select(Message).where(Message.id.in_(message_ids))):
+            outcomes[message.id] = _screen(message)
+            if outcomes[message.id] == "not_due":
+                found.append(message)
+        documents = _documents_of(session, found)
+        customers = {m.id: customer_of(definitions, documents[m.document_id]) for m in found}
+        lock_customers(session, customers.values())
+        now = clock()
+        due = [
+            m
+            for m in _queued_rows(session, [m.id for m in found])
+            if m.next_attempt_at is None or m.next_attempt_at <= now
+        ]
+        for message, decision in _decisions(session, gate, due, customers, now):
+            outcomes[message.id] = _apply(session, message, decision, customers[message.id], now)
+    return outcomes
+
+
+def _screen(message: Message) -> str:
+    """What a single send says of a row it would not claim (`not_due` until decided)."""
+    if message.channel == Channel.LETTER.value:
+        return "awaiting_print"
+    if message.status is not MessageStatus.QUEUED:
+        return f"not_queued:{message.status.value}"
+    return "not_due"
+
+
+def _queued_rows(session: Session, message_ids: Sequence[str]) -> list[Message]:
+    """The queued rows among `message_ids`, read again once their customers are ours."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.id.in_(list(message_ids)), Message.status == MessageStatus.QUEUED)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _documents_of(session: Session, messages: Sequence[Message]) -> dict[str, Document]:
+    ids = {m.document_id for m in messages}
+    return {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
+
+
+def _decisions(
+    session: Session,
+    gate: Gate,
+    due: Sequence[Message],
+    customers: Mapping[str, str],
+    now: dt.datetime,
+) -> list[tuple[Message, Decision]]:
+    """Each due message's decision: an opt-out or the ledger's withdrawal first, then the caps."""
+    opted = opted_out_among(
+        session, [m.document_id for m in due if m.purpose == Purpose.COMMERCIAL.value]
+    )
+    withdrawn: set[str] = set()
+    for (purpose, channel), group in _by_purpose_and_channel(due).items():
+        states = gate.consent(session, {customers[m.id] for m in group}, purpose, channel)
+        withdrawn.update(
+            m.id for m in group if states.get(customers[m.id]) is ConsentState.WITHDRAWN
+        )
+    refused: dict[str, Decision] = {}
+    for message in due:
+        if message.document_id in opted:
+            refused[message.id] = Decision(Verdict.SUPPRESS, OPTED_OUT, {"rule": "opt_out"})
+        elif message.id in withdrawn:  # since the plan
+            refused[message.id] = Decision(Verdict.SUPPRESS, CONSENT_WITHDRAWN, {"rule": "consent"})
+    contacts = [
+        Contact(m.id, customers[m.id], m.channel, m.purpose) for m in due if m.id not in refused
+    ]
+    past = gate.past(session, {c.customer for c in contacts}, now, exclude=[m.id for m in due])
+    decided = {**gate.decide(contacts, now, past), **refused}
+    return [(m, decided[m.id]) for m in due]
+
+
+def _by_purpose_and_channel(messages: Sequence[Message]) -> dict[tuple[str, str], list[Message]]:
+    groups: dict[tuple[str, str], list[Message]] = {}
+    for message in messages:
+        groups.setdefault((message.purpose, message.channel), []).append(message)
+    return groups
+
+
+def _apply(
+    session: Session, message: Message, decision: Decision, customer: str, now: dt.datetime
+) -> str:
+    """Record one decision of a batch: counted and cleared, or deferred, or suppressed."""
+    if decision.verdict is Verdict.SEND:
+        message.updated_at = now  # the sweep's requeue waits from here
+        count_contact(session, message.id, customer, message.channel, message.purpose, now)
+        return CLEARED
+    if decision.reason == OPTED_OUT:  # as a single send records it (no event)
+        message.status = MessageStatus.SUPPRESSED
+        message.reason = OPTED_OUT
+        message.updated_at = now
+    else:
+        apply_decision(session, message, decision, now)
+    uncount_contact(session, message.id)  # counted by an earlier claim that never sent it
+    return "deferred" if decision.verdict is Verdict.DEFER else "suppressed"

@@ -26,6 +26,8 @@ class DeliverySettings:
         rates: channel -> messages per second every worker together may send (0: no limit).
         requeue_after: the sweep hands a queued message to a job again once it has waited
             this long since it was queued or retried (its job may have been lost).
+        batch_size: messages a `delivery.send_batch` job sends (one claim, one read of the
+            records, one provider session).
     """
 
     max_attempts: int = 6
@@ -34,10 +36,13 @@ class DeliverySettings:
     sending_timeout: dt.timedelta = dt.timedelta(minutes=10)
     rates: Mapping[str, float] = field(default_factory=dict)
     requeue_after: dt.timedelta = dt.timedelta(minutes=10)
+    batch_size: int = 50
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be 1 or more")
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be 1 or more")
         if any(rate < 0 for rate in self.rates.values()):
             raise ValueError("rates must be 0 (no limit) or more")
 

@@ -31,8 +31,11 @@ class SendRate:
         self.now = now
         self.sleep = sleep
 
-    def reserve(self, channel: str, rate: float) -> float:
-        """Reserve the channel's next slot; return its time (seconds since the epoch)."""
+    def reserve(self, channel: str, rate: float, count: int = 1) -> float:
+        """Reserve the channel's next `count` slots; return the first one's time (epoch seconds).
+
+        The others follow it 1/rate apart (a batch reserves its slots in one transaction).
+        """
         if rate <= 0:
             return self.now()
         for _ in range(3):
@@ -51,7 +54,7 @@ class SendRate:
                         session.add(row)
                     # An idle channel does not bank slots: a burst after a pause is not allowed.
                     slot = max(now, row.next_slot)
-                    row.next_slot = slot + 1.0 / rate
+                    row.next_slot = slot + count / rate
                     return slot
             except IntegrityError:  # two first reservations of a channel at once
                 continue
@@ -59,7 +62,10 @@ class SendRate:
 
     def wait(self, channel: str, rate: float) -> None:
         """Reserve the next slot and sleep until it comes."""
-        slot = self.reserve(channel, rate)
+        self.wait_until(self.reserve(channel, rate))
+
+    def wait_until(self, slot: float) -> None:
+        """Sleep until a reserved slot comes."""
         delay = slot - self.now()
         if delay > 0:
             self.sleep(delay)

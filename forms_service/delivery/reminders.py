@@ -22,7 +22,6 @@ from forms_service.definitions.fieldtypes import FieldValueError
 from forms_service.definitions.model import FormDefinition
 from forms_service.delivery.answers import has_answer, is_open
 from forms_service.delivery.channels import Reach, plan_channels
-from forms_service.delivery.followup import SEND_JOB
 from forms_service.delivery.interfaces import Channel
 from forms_service.delivery.service import DeliveryService
 from forms_service.storage.messages import (
@@ -135,8 +134,7 @@ class DeliverySweep:
                     )
                     .values(updated_at=now, next_attempt_at=None)
                 )
-        for message_id in ids:
-            service.enqueue(SEND_JOB, message_id)
+        service.enqueue_sends(ids)
         return len(ids)
 
     def reminders(self) -> Counter[str]:
@@ -181,8 +179,7 @@ class DeliverySweep:
                 counts[outcome] += 1
                 if outcome.startswith("queued:"):
                     queued.append(outcome.removeprefix("queued:"))
-        for message_id in queued:
-            service.enqueue(SEND_JOB, message_id)
+        service.enqueue_sends(queued)
         return Counter(
             {k if not k.startswith("queued:") else "reminders": v for k, v in counts.items()}
         )

@@ -8,13 +8,15 @@ the message, hands it to the provider, then records the provider's reference (`s
 worker killed between the two leaves the row `sending`: it is never sent again blindly (the
 sweep marks it `unknown`, docs/delivery.md "Sending"). Reports (`record_report`) move the
 row on; a permanent failure falls back to the next allowed channel in a job of its own.
+A campaign's messages go in `delivery.send_batch` jobs (`send_batch`, delivery/batches.py):
+one claim, one read and one provider session per batch, the same rows and events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -24,15 +26,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.connectors.interfaces import Connector
 from forms_service.consent.capacity import Bookings
 from forms_service.consent.gate import Gate
-from forms_service.consent.pressure import uncount_contact
 from forms_service.core.clock import Clock, utc_now
 from forms_service.core.errors import NotFound
 from forms_service.definitions.model import FormDefinition
 from forms_service.definitions.service import DefinitionSet
 from forms_service.delivery.answers import DocumentFacts, opted_out
+from forms_service.delivery.batches import BatchSender
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach
-from forms_service.delivery.followup import FALLBACK_JOB, SEND_JOB, FollowUp
+from forms_service.delivery.followup import FALLBACK_JOB, SEND_BATCH_JOB, SEND_JOB, FollowUp
 from forms_service.delivery.gating import claim
 from forms_service.delivery.interfaces import (
     Channel,
@@ -44,10 +46,17 @@ from forms_service.delivery.interfaces import (
     PermanentFailure,
     Purpose,
     Renderer,
+    SendResult,
     SmsProvider,
     TemporaryFailure,
 )
 from forms_service.delivery.model import DeliverySettings, SendPlan
+from forms_service.delivery.outcomes import (
+    permanent_reason,
+    record_permanent,
+    record_sent,
+    record_temporary,
+)
 from forms_service.delivery.planning import plan_and_queue
 from forms_service.delivery.ratelimit import SendRate
 from forms_service.jobs.interfaces import JobQueue
@@ -169,7 +178,8 @@ class DeliveryService:
 
         Documents that already have their first message are counted as `already` (a rerun
         resumes). A document no channel can reach is marked unreachable in its history,
-        with the reason of each channel. The messages are handed to `delivery.send` jobs.
+        with the reason of each channel. The messages are handed to `delivery.send_batch`
+        jobs of `settings.batch_size` messages.
         """
         if options is not None and not dry_run:
             self.configure(campaign, options)
@@ -184,8 +194,7 @@ class DeliveryService:
         bookings = Bookings(None, self.gate.rules)
         for batch in self._batches(campaign, DRY_RUN_BATCH if dry_run else SEND_BATCH):
             queued = plan_and_queue(self, batch, chosen, plan, bookings, dry_run=dry_run)
-            for message_id in queued:
-                self.enqueue(SEND_JOB, message_id)
+            self.enqueue_sends(queued)
             if progress is not None:
                 progress(len(batch))
         return plan
@@ -295,14 +304,21 @@ class DeliveryService:
             detail={"reason": "no_channel_left", "reminder": reminder},
         )
 
-    def enqueue(self, job: str, message_id: str) -> None:
-        """Hand `message_id` to `job`; a broker down is logged (the sweep sends it later)."""
+    def enqueue(self, job: str, *message_ids: str) -> None:
+        """Hand `message_ids` to `job`; a broker down is logged (the sweep sends them later)."""
         if self.jobs is None:
             return
         try:
-            self.jobs.enqueue(job, message_id)
-        except Exception:  # the row is queued: the sweep sends it when the broker is back
-            log.exception("cannot queue %s for message %s; the sweep will", job, message_id)
+            self.jobs.enqueue(job, *message_ids)
+        except Exception:  # the rows are queued: the sweep sends them when the broker is back
+            log.exception("cannot queue %s for %s; the sweep will", job, ", ".join(message_ids))
+
+    def enqueue_sends(self, message_ids: Sequence[str]) -> None:
+        """Hand queued messages to send jobs, `settings.batch_size` a job (one alone: a send)."""
+        size = self.settings.batch_size
+        for start in range(0, len(message_ids), size):
+            chunk = message_ids[start : start + size]
+            self.enqueue(SEND_JOB if len(chunk) == 1 else SEND_BATCH_JOB, *chunk)
 
     # -- sending -------------------------------------------------------------------------
 
@@ -334,25 +350,15 @@ class DeliveryService:
         except TemporaryFailure as exc:
             return self._temporary(message_id, exc)
         except PermanentFailure as exc:
-            self._permanent(message_id, exc.code if not exc.field else exc.field, str(exc))
+            self._permanent(message_id, permanent_reason(exc))
             return "failed"
         with self.sessions() as session, session.begin():
-            message = session.get_one(Message, message_id)
-            if message.status is MessageStatus.SENDING:  # a report may have come first
-                message.status = MessageStatus.SENT
-            message.provider_ref = result.provider_ref[:255]
-            message.sent_at = result.at
-            message.updated_at = self.clock()
-            record_event(
-                session,
-                message.document_id,
-                EventKind.REMINDER_SENT if message.reminder else EventKind.SENT,
-                at=result.at,
-                channel=message.channel,
-                message_id=message.id,
-                detail={"reminder": message.reminder, "attempt": message.attempts},
-            )
+            record_sent(session, message_id, result, self.clock())
         return "sent"
+
+    def send_batch(self, message_ids: Sequence[str]) -> dict[str, str]:
+        """Send queued messages as one batch; message id -> what happened (delivery/batches.py)."""
+        return BatchSender(self).send(message_ids)
 
     def _suppress(self, message_id: str) -> str:
         """A commercial message to a customer who opted out (the consent issue's hook)."""
@@ -366,7 +372,7 @@ class DeliveryService:
             )
         return "suppressed"
 
-    def _hand_over(self, message_id: str) -> Any:
+    def _hand_over(self, message_id: str) -> SendResult:
         """Render and give the message to its provider, with no transaction open meanwhile.
 
         (SQLite's transactions take the write lock when they begin: a provider answering
@@ -378,23 +384,37 @@ class DeliveryService:
             definition = self.definitions[document.form_id]
             connector = self.connectors[definition.source.connector]
             record = connector.read(definition.source.record_type, document.record_key) or {}
-            context = self._context(session, definition, document, record, message.reminder)
-            recipient, channel = message.recipient, Channel(message.channel)
-            purpose = definition.purpose.value
-            if purpose != Purpose.SERVICE.value and self.unsubscribe_link is not None:
-                # RFC 8058: a non-service message carries its one-click unsubscribe link.
-                context = replace(
-                    context, unsubscribe_url=self.unsubscribe_link(document.id, purpose, channel)
-                )
+            outgoing = self.outgoing(session, message, document, record)
             session.commit()  # a short link the context created is kept
-        outgoing: OutgoingEmail | OutgoingSms = (
-            OutgoingEmail(message_id, recipient, self.renderer.render_email(context))
-            if channel is Channel.EMAIL
-            else OutgoingSms(message_id, recipient, self.renderer.render_sms(context))
-        )
         # The slot is waited for last, right before the hand-over: what the gateway sees is
         # then the slots' pace, not the pace of renders and reads that a loaded machine delays.
+        channel = Channel(message.channel)
         self.rate.wait(channel.value, self.settings.rates.get(channel.value, 0.0))
+        return self.provide(outgoing)
+
+    def outgoing(
+        self,
+        session: Session,
+        message: Message,
+        document: Document,
+        record: Mapping[str, Any],
+    ) -> OutgoingEmail | OutgoingSms:
+        """The rendered message (its short link created in `session`, committed by the caller)."""
+        definition = self.definitions[document.form_id]
+        context = self._context(session, definition, document, record, message.reminder)
+        channel = Channel(message.channel)
+        purpose = definition.purpose.value
+        if purpose != Purpose.SERVICE.value and self.unsubscribe_link is not None:
+            # RFC 8058: a non-service message carries its one-click unsubscribe link.
+            context = replace(
+                context, unsubscribe_url=self.unsubscribe_link(document.id, purpose, channel)
+            )
+        if channel is Channel.EMAIL:
+            return OutgoingEmail(message.id, message.recipient, self.renderer.render_email(context))
+        return OutgoingSms(message.id, message.recipient, self.renderer.render_sms(context))
+
+    def provide(self, outgoing: OutgoingEmail | OutgoingSms) -> SendResult:
+        """Hand a rendered message to its channel's provider (its slot already waited for)."""
         if isinstance(outgoing, OutgoingEmail):
             return self.email.send(outgoing)
         return self.sms.send(outgoing)
@@ -421,52 +441,17 @@ class DeliveryService:
         )
 
     def _temporary(self, message_id: str, exc: TemporaryFailure) -> str:
-        now = self.clock()
         with self.sessions() as session, session.begin():
-            message = session.get_one(Message, message_id)
-            if message.attempts >= self.settings.max_attempts:
-                reason = f"gave_up_after_{message.attempts}_attempts"
-                self._fail(session, message, reason, now, detail={"last": exc.code})
-                uncount_contact(session, message_id)
-                return "dead_lettered"
-            message.status = MessageStatus.QUEUED
-            message.next_attempt_at = now + self.settings.retry_delay(message.attempts)
-            message.reason = exc.code
-            message.updated_at = now
-        log.warning("message %s: temporary failure, retried later", message_id)
-        return "retry"
+            outcome = record_temporary(session, message_id, exc, self.settings, self.clock())
+        if outcome == "retry":
+            log.warning("message %s: temporary failure, retried later", message_id)
+        return outcome
 
-    def _permanent(self, message_id: str, reason: str, text: str) -> None:
-        now = self.clock()
+    def _permanent(self, message_id: str, reason: str) -> None:
         with self.sessions() as session, session.begin():
-            message = session.get_one(Message, message_id)
-            self._fail(session, message, reason, now, detail={})
-            uncount_contact(session, message_id)  # refused at hand-over: never reached them
+            record_permanent(session, message_id, reason, self.clock())
         log.info("message %s: permanent failure (%s)", message_id, reason)
         self.enqueue(FALLBACK_JOB, message_id)
-
-    @staticmethod
-    def _fail(
-        session: Session,
-        message: Message,
-        reason: str,
-        now: dt.datetime,
-        *,
-        detail: Mapping[str, Any],
-    ) -> None:
-        message.status = MessageStatus.FAILED
-        message.reason = reason[:64]
-        message.failed_at = now
-        message.updated_at = now
-        record_event(
-            session,
-            message.document_id,
-            EventKind.FAILED,
-            at=now,
-            channel=message.channel,
-            message_id=message.id,
-            detail={"reason": message.reason, "reminder": message.reminder, **detail},
-        )
 
     def close(self) -> None:
         """End the providers' open sessions (the SMTP session, Kannel's kept-alive connection)."""

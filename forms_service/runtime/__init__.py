@@ -68,6 +68,7 @@ JOBS: Mapping[str, Job] = {
     "changes.propose": change_tasks.propose_change_set,
     "changes.deliver": change_tasks.deliver_outbox_message,
     "delivery.send": delivery_tasks.send_message,
+    "delivery.send_batch": delivery_tasks.send_batch,
     "delivery.fallback": delivery_tasks.fall_back,
 }
 

@@ -34,6 +34,7 @@ def delivery_settings(settings: Settings) -> DeliverySettings:
         sending_timeout=dt.timedelta(seconds=settings.delivery_sending_timeout_seconds),
         rates={"email": settings.delivery_email_rate, "sms": settings.delivery_sms_rate},
         requeue_after=dt.timedelta(seconds=settings.delivery_requeue_after_seconds),
+        batch_size=settings.delivery_batch_size,
     )
 
 

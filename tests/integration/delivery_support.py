@@ -89,15 +89,15 @@ class RecordingJobs:
     """A JobQueue that keeps the jobs instead of running them."""
 
     def __init__(self) -> None:
-        self.jobs: list[tuple[str, str]] = []
+        self.jobs: list[tuple[str, ...]] = []
 
     def enqueue(self, job: str, *ids: str) -> None:
         """Keep the job."""
-        self.jobs.append((job, *ids))  # type: ignore[arg-type]
+        self.jobs.append((job, *ids))
 
     def take(self, job: str) -> list[str]:
-        """The ids of `job` queued since the last take, forgotten."""
-        found = [ids for name, ids in self.jobs if name == job]
+        """The ids of `job` queued since the last take (a batch's one after the other), forgotten."""
+        found = [i for name, *ids in self.jobs if name == job for i in ids]
         self.jobs = [j for j in self.jobs if j[0] != job]
         return found
 
@@ -135,13 +135,15 @@ class Delivery:
 
     def run_jobs(self) -> list[str]:
         """Run every queued send and fallback job until none is left; their outcomes."""
-        outcomes = []
+        outcomes: list[str] = []
         while self.jobs.jobs:
-            job, message_id = self.jobs.jobs.pop(0)
-            if job == "delivery.send":
-                outcomes.append(self.service.send_message(message_id))
+            job, *ids = self.jobs.jobs.pop(0)
+            if job == "delivery.send_batch":
+                outcomes.extend(self.service.send_batch(ids).values())
+            elif job == "delivery.send":
+                outcomes.append(self.service.send_message(ids[0]))
             else:
-                outcomes.append(self.service.fall_back(message_id))
+                outcomes.append(self.service.fall_back(ids[0]))
         return outcomes
 
     def messages(self, document_id: str | None = None) -> list[Message]:
@@ -202,6 +204,7 @@ _WORKER_SETTINGS = (
     "DEFINITIONS_DIR",
     "BASE_URL",
     "DELIVERY_EMAIL_RATE",
+    "DELIVERY_BATCH_SIZE",
     "EMAIL_PROVIDER",
     "SMTP_PORT",
     "SMS_PROVIDER",

@@ -101,7 +101,7 @@ def test_two_workers_sending_to_the_same_customers_never_exceed_a_cap_of_one(
                 )
             ).all()
         )
-    ids = [message_id for _, message_id in planned.jobs]
+    ids = [message_id for _, *batch in planned.jobs for message_id in batch]
     by_key: dict[str, list[str]] = {}
     for message_id in ids:
         by_key.setdefault(of[message_id], []).append(message_id)

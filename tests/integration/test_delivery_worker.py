@@ -37,6 +37,9 @@ pytestmark = pytest.mark.slow
 
 PATIENCE_SECONDS = 120
 RATE = 10.0
+#: Messages a send job takes: 30 make two jobs (one for each worker), a kill after a dozen
+#: sends cuts the first batch short.
+BATCH = 16
 
 
 @pytest.fixture
@@ -53,6 +56,7 @@ def app_settings(app_settings: dict[str, Any], relay: LocalMailServer) -> dict[s
         **app_settings,
         "JOBS_EAGER": False,
         "DELIVERY_EMAIL_RATE": RATE,
+        "DELIVERY_BATCH_SIZE": BATCH,
         "EMAIL_PROVIDER": "smtp",
         "SMTP_PORT": relay.port,
     }
