@@ -23,14 +23,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from forms_service.connectors.interfaces import Connector
-from forms_service.consent.gate import Gate
-from forms_service.definitions.service import DefinitionSet
-from forms_service.delivery.followup import FALLBACK_JOB
-from forms_service.delivery.gating import CLEARED, claim_batch
+from forms_service.delivery.followup import FALLBACK_JOB, DeliveryStores
+from forms_service.delivery.gating import CLEARED, claim_batch, to_sending
 from forms_service.delivery.interfaces import (
     Channel,
     OutgoingEmail,
@@ -47,7 +44,7 @@ from forms_service.delivery.outcomes import (
     record_temporary,
 )
 from forms_service.delivery.ratelimit import SendRate
-from forms_service.storage.messages import Message, MessageStatus
+from forms_service.storage.messages import Message
 from forms_service.storage.model import Document
 
 log = logging.getLogger(__name__)
@@ -55,28 +52,14 @@ log = logging.getLogger(__name__)
 Outgoing = OutgoingEmail | OutgoingSms
 
 
-class BatchSending(Protocol):
+class BatchSending(DeliveryStores, Protocol):
     """What a batch needs of the delivery service (delivery/service.py)."""
-
-    @property
-    def sessions(self) -> sessionmaker[Session]: ...
-
-    @property
-    def definitions(self) -> DefinitionSet: ...
-
-    @property
-    def connectors(self) -> Mapping[str, Connector]: ...
-
-    @property
-    def gate(self) -> Gate: ...
 
     @property
     def settings(self) -> DeliverySettings: ...
 
     @property
     def rate(self) -> SendRate: ...
-
-    def clock(self) -> dt.datetime: ...
 
     def outgoing(
         self, session: Session, message: Message, document: Document, record: Mapping[str, Any]
@@ -251,24 +234,8 @@ class BatchSender:
 
 def _take(session: Session, message_id: str, now: dt.datetime) -> bool:
     """Move a cleared message `queued` -> `sending` (it is due and nobody took it meanwhile)."""
-    taken = (
-        session.connection()
-        .execute(
-            update(Message)
-            .where(
-                Message.id == message_id,
-                Message.status == MessageStatus.QUEUED,
-                Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= now),
-            )
-            .values(
-                status=MessageStatus.SENDING,
-                attempts=Message.attempts + 1,
-                sending_at=now,
-                updated_at=now,
-            )
-        )
-        .rowcount
-    )
+    due = Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= now)
+    taken = session.connection().execute(to_sending(message_id, now).where(due)).rowcount
     return bool(taken == 1)
 
 

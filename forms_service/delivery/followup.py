@@ -33,8 +33,8 @@ from forms_service.storage.messages import GIVEN_UP_STATUSES, Message, MessageSt
 from forms_service.storage.model import Document
 
 
-class Sending(Protocol):
-    """What the follow-up needs of the delivery service (delivery/service.py)."""
+class DeliveryStores(Protocol):
+    """What every part of sending reads through the delivery service (delivery/service.py)."""
 
     @property
     def sessions(self) -> sessionmaker[Session]: ...
@@ -49,6 +49,10 @@ class Sending(Protocol):
     def gate(self) -> Gate: ...
 
     def clock(self) -> dt.datetime: ...
+
+
+class Sending(DeliveryStores, Protocol):
+    """What the follow-up needs of the delivery service (delivery/service.py)."""
 
     def options_of(self, session: Session, campaign: str) -> CampaignOptions: ...
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_service.consent.capacity import Bookings
@@ -216,20 +216,7 @@ def claim(
         if decision.verdict is not Verdict.SEND:
             apply_decision(session, message, decision, now)
             return "deferred" if decision.verdict is Verdict.DEFER else "suppressed"
-        claimed = (
-            session.connection()
-            .execute(
-                update(Message)
-                .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
-                .values(
-                    status=MessageStatus.SENDING,
-                    attempts=Message.attempts + 1,
-                    sending_at=now,
-                    updated_at=now,
-                )
-            )
-            .rowcount
-        )
+        claimed = session.connection().execute(to_sending(message_id, now)).rowcount
         if claimed != 1:
             return "not_due"
         count_contact(session, message.id, customer, message.channel, message.purpose, now)
@@ -358,3 +345,17 @@ def _apply(
         apply_decision(session, message, decision, now)
     uncount_contact(session, message.id)  # counted by an earlier claim that never sent it
     return "deferred" if decision.verdict is Verdict.DEFER else "suppressed"
+
+
+def to_sending(message_id: str, now: dt.datetime) -> Update:
+    """The UPDATE that takes a queued message (`queued` -> `sending`, one more attempt)."""
+    return (
+        update(Message)
+        .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
+        .values(
+            status=MessageStatus.SENDING,
+            attempts=Message.attempts + 1,
+            sending_at=now,
+            updated_at=now,
+        )
+    )

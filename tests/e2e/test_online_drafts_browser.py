@@ -26,6 +26,9 @@ def test_a_tab_closed_mid_form_is_resumed_on_another_device(
     page.goto(link)
     page.get_by_label("Votre date de naissance").fill(record["birth_date"].strftime("%d%m%Y"))
     page.get_by_role("button", name="Continuer").tap()
+    # The page's script is running (its counters are drawn after the draft's listeners): a
+    # change typed before it ran would be sent with the form, not saved as a draft.
+    expect(page.locator("#address_line-count")).to_be_attached()
     # The page sends the draft within 2 seconds of the change (its timer: 1 s after the last
     # keystroke; the margin is for a busy machine), and says so once the server has it.
     with page.expect_request(
