@@ -99,10 +99,4 @@ def opted_out(session: Session, document_id: str) -> bool:
     The consent issue's unsubscribe page records the event; commercial messages are then
     suppressed, service messages still go.
     """
-    found = session.scalars(
-        select(DocumentEvent.id).where(
-            DocumentEvent.document_id == document_id,
-            DocumentEvent.kind == EventKind.OPTED_OUT,
-        )
-    ).first()
-    return found is not None
+    return document_id in opted_out_among(session, [document_id])

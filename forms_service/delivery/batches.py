@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms_service.delivery.followup import FALLBACK_JOB, DeliveryStores
-from forms_service.delivery.gating import CLEARED, claim_batch, to_sending
+from forms_service.delivery.gating import CLEARED, claim_batch, documents_of, to_sending
 from forms_service.delivery.interfaces import (
     Channel,
     OutgoingEmail,
@@ -136,10 +136,7 @@ class BatchSender:
             messages = {
                 m.id: m for m in session.scalars(select(Message).where(Message.id.in_(message_ids)))
             }
-            ids = {m.document_id for m in messages.values()}
-            documents = {
-                d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))
-            }
+            documents = documents_of(session, list(messages.values()))
             records = self._records(documents.values())
             prepared: list[Outgoing | HandedOver] = []
             for i in message_ids:

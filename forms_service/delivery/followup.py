@@ -28,6 +28,7 @@ from forms_service.delivery.interfaces import (
     Purpose,
 )
 from forms_service.delivery.model import REPORT_TRANSITIONS
+from forms_service.delivery.outcomes import record_sent_event
 from forms_service.storage.events import EventKind, record_event
 from forms_service.storage.messages import GIVEN_UP_STATUSES, Message, MessageStatus
 from forms_service.storage.model import Document
@@ -246,15 +247,7 @@ class FollowUp:
             else:
                 message.status = MessageStatus.SENT
                 message.sent_at = message.sending_at or now
-                record_event(
-                    session,
-                    message.document_id,
-                    EventKind.REMINDER_SENT if message.reminder else EventKind.SENT,
-                    at=message.sent_at,
-                    channel=message.channel,
-                    message_id=message.id,
-                    detail={"reminder": message.reminder, "resolved_by": actor[:64]},
-                )
+                record_sent_event(session, message, message.sent_at, resolved_by=actor[:64])
         if not sent:
             self.service.enqueue(SEND_JOB, message_id)
             return "queued again"

@@ -249,10 +249,11 @@ def claim_batch(
     with sessions() as session, session.begin():
         found = []
         for message in session.scalars(select(Message).where(Message.id.in_(message_ids))):
-            outcomes[message.id] = _screen(message)
-            if outcomes[message.id] == "not_due":
+            refused = unclaimable(message)
+            outcomes[message.id] = refused or "not_due"
+            if refused is None:
                 found.append(message)
-        documents = _documents_of(session, found)
+        documents = documents_of(session, found)
         customers = {m.id: customer_of(definitions, documents[m.document_id]) for m in found}
         lock_customers(session, customers.values())
         now = clock()
@@ -266,13 +267,13 @@ def claim_batch(
     return outcomes
 
 
-def _screen(message: Message) -> str:
-    """What a single send says of a row it would not claim (`not_due` until decided)."""
+def unclaimable(message: Message) -> str | None:
+    """Why a send would not claim the row (a letter, or no longer queued); None: it may."""
     if message.channel == Channel.LETTER.value:
         return "awaiting_print"
     if message.status is not MessageStatus.QUEUED:
         return f"not_queued:{message.status.value}"
-    return "not_due"
+    return None
 
 
 def _queued_rows(session: Session, message_ids: Sequence[str]) -> list[Message]:
@@ -286,7 +287,8 @@ def _queued_rows(session: Session, message_ids: Sequence[str]) -> list[Message]:
     )
 
 
-def _documents_of(session: Session, messages: Sequence[Message]) -> dict[str, Document]:
+def documents_of(session: Session, messages: Sequence[Message]) -> dict[str, Document]:
+    """Document id -> the document, for the documents of `messages` (one query)."""
     ids = {m.document_id for m in messages}
     return {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
 

@@ -27,14 +27,19 @@ def record_sent(session: Session, message_id: str, result: SendResult, now: dt.d
     message.provider_ref = result.provider_ref[:255]
     message.sent_at = result.at
     message.updated_at = now
+    record_sent_event(session, message, result.at, attempt=message.attempts)
+
+
+def record_sent_event(session: Session, message: Message, at: dt.datetime, **detail: Any) -> None:
+    """The document's history says the message (or reminder) went out at `at`."""
     record_event(
         session,
         message.document_id,
         EventKind.REMINDER_SENT if message.reminder else EventKind.SENT,
-        at=result.at,
+        at=at,
         channel=message.channel,
         message_id=message.id,
-        detail={"reminder": message.reminder, "attempt": message.attempts},
+        detail={"reminder": message.reminder, **detail},
     )
 
 

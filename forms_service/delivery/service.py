@@ -35,7 +35,7 @@ from forms_service.delivery.batches import BatchSender
 from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach
 from forms_service.delivery.followup import FALLBACK_JOB, SEND_BATCH_JOB, SEND_JOB, FollowUp
-from forms_service.delivery.gating import claim
+from forms_service.delivery.gating import claim, unclaimable
 from forms_service.delivery.interfaces import (
     Channel,
     DeliveryReport,
@@ -332,11 +332,9 @@ class DeliveryService:
             message = session.get(Message, message_id)
             if message is None:
                 return "unknown_message"
-            channel = Channel(message.channel)
-            if channel is Channel.LETTER:
-                return "awaiting_print"
-            if message.status is not MessageStatus.QUEUED:
-                return f"not_queued:{message.status.value}"
+            refused = unclaimable(message)
+            if refused is not None:
+                return refused
             suppress = message.purpose == Purpose.COMMERCIAL.value and opted_out(
                 session, message.document_id
             )
