@@ -1,22 +1,28 @@
 """The whole send path: a campaign queued (message rows, `delivery.send_batch` jobs), then sent.
 
 What `forms-service send --campaign` and `forms-service worker` do in the embedded default
-(SQLite, the filesystem broker under var/jobs/), measured against the bare smtplib loop of
-benchmarks/send.py in the same run, to the same aiosmtpd server:
+(SQLite, the filesystem broker under var/jobs/), per channel, measured against the bare loops
+of benchmarks/send.py in the same run, to the same gateway:
 
+- e-mail: to an aiosmtpd server counting what it receives; baseline: smtplib sending one
+  rendered message's bytes in a loop on one session;
+- SMS: to a local Kannel (bearerbox + smsbox + fakesmsc, forms_service.delivery.local_kannel);
+  baseline: Kannel's sendsms called in a loop, each message with its own number and DLR URL;
 - enqueue: `DeliveryService.send_campaign` for N issued documents (each record read from the
   demo CRM, its channel chosen, its row written, its job queued), messages per second;
-- end to end: from the start of the enqueue until the server received the N-th e-mail, with
-  one and with two worker processes (`celery … worker --pool=solo` each, started and ready
-  before the clock starts): the job layer's pick-up, claim, render (the form's own message),
-  SMTP hand-over and record, per message.
+- end to end: from the start of the enqueue until the gateway has the N-th message (e-mail:
+  the server's count; SMS: the rows recorded sent), with one and with two worker processes
+  (`celery … worker --pool=solo` each, started and ready before the clock starts): the job
+  layer's pick-up, claim, render (the form's own message), hand-over and record.
 
-    .venv/bin/python benchmarks/send_jobs.py [--count 2000]
+    .venv/bin/python benchmarks/send_jobs.py [--count 2000] [--channels email,sms]
     .venv/bin/python benchmarks/send_jobs.py --postgres "$FORMS_TEST_POSTGRES_URL" \
         --broker "$FORMS_TEST_REDIS_URL"     # the production stack: PostgreSQL and Redis
 
 With --postgres (an administrator's URL), each run creates a database of its own and drops it
 after; with --broker, the jobs go to a queue of the run's own on that broker.
+`--record-every N` sets FORMS_DELIVERY_RECORD_EVERY of the workers (messages taken and
+recorded per transaction).
 """
 
 from __future__ import annotations
@@ -38,8 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from send import Job, _free_port, measure  # noqa: E402
-from sqlalchemy import MetaData, update  # noqa: E402
+from send import SECRET, Job, _dlr_server, _free_port, _started, measure  # noqa: E402
+from sqlalchemy import MetaData, func, select, update  # noqa: E402
 
 CAMPAIGN = "bench"
 
@@ -67,21 +73,62 @@ class Stack:
     database_url: str = ""
     broker_url: str = ""
     queue: str = ""
+    #: FORMS_DELIVERY_RECORD_EVERY of the workers (0: the default).
+    record_every: int = 0
 
 
-def _env(var_dir: Path, smtp_port: int, stack: Stack) -> dict[str, str]:
+@dataclass(frozen=True)
+class Gateway:
+    """The channel measured and where its messages go."""
+
+    channel: str  # email | sms
+    smtp_port: int = 0
+    sendsms_url: str = ""
+    username: str = ""
+    password: str = ""
+    dlr_url: str = ""
+
+    def settings(self) -> dict[str, Any]:
+        """The service's settings that send to this gateway, unthrottled."""
+        if self.channel == "email":
+            return {"email_provider": "smtp", "smtp_port": self.smtp_port, "delivery_email_rate": 0}
+        return {
+            "sms_provider": "kannel",
+            "kannel_sendsms_url": self.sendsms_url,
+            "kannel_username": self.username,
+            "kannel_password": self.password,
+            "kannel_dlr_url": self.dlr_url,
+            "kannel_dlr_secret": SECRET.decode(),
+            "delivery_sms_rate": 0,
+        }
+
+    def baseline(self, count: int) -> Job:
+        return Job(
+            self.channel,
+            "baseline",
+            0,
+            count,
+            smtp_port=self.smtp_port,
+            sendsms_url=self.sendsms_url,
+            username=self.username,
+            password=self.password,
+            dlr_url=self.dlr_url,
+        )
+
+
+def _env(var_dir: Path, gateway: Gateway, stack: Stack) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMS_")}
     if stack.database_url:
         env["FORMS_DATABASE_URL"] = stack.database_url
     if stack.broker_url:
         env["FORMS_JOBS_BROKER_URL"] = stack.broker_url
         env["FORMS_JOBS_QUEUE"] = stack.queue
+    if stack.record_every:
+        env["FORMS_DELIVERY_RECORD_EVERY"] = str(stack.record_every)
+    env.update({f"FORMS_{k.upper()}": str(v) for k, v in gateway.settings().items()})
     env.update(
         FORMS_VAR_DIR=str(var_dir),
         FORMS_BASE_URL="https://formulaires.example.org",
-        FORMS_EMAIL_PROVIDER="smtp",
-        FORMS_SMTP_PORT=str(smtp_port),
-        FORMS_DELIVERY_EMAIL_RATE="0",
         FORMS_SWEEP_INTERVAL_SECONDS="0",
         FORMS_DELIVERY_SWEEP_INTERVAL_SECONDS="0",
         PYTHONPATH=str(ROOT),
@@ -89,8 +136,8 @@ def _env(var_dir: Path, smtp_port: int, stack: Stack) -> dict[str, str]:
     return env
 
 
-def _prepare(var_dir: Path, smtp_port: int, count: int, stack: Stack) -> Any:
-    """A migrated database, a demo CRM of `count` customers reachable by e-mail, issued."""
+def _prepare(var_dir: Path, gateway: Gateway, count: int, stack: Stack) -> Any:
+    """A migrated database, a demo CRM of `count` customers reachable on the channel, issued."""
     from forms_service.config import Settings, ensure_secrets
     from forms_service.connectors.interfaces import Selection
     from forms_service.demo.service import create_demo_crm, customers_table
@@ -107,9 +154,7 @@ def _prepare(var_dir: Path, smtp_port: int, count: int, stack: Stack) -> Any:
         Settings(
             var_dir=var_dir,
             base_url="https://formulaires.example.org",
-            email_provider="smtp",
-            smtp_port=smtp_port,
-            delivery_email_rate=0,
+            **gateway.settings(),
             **stack_settings,
         )
     )
@@ -118,8 +163,9 @@ def _prepare(var_dir: Path, smtp_port: int, count: int, stack: Stack) -> Any:
     create_demo_crm(crm_url, count)
     engine = make_engine(crm_url)
     table = customers_table(MetaData())
+    consent = {f"consent_{gateway.channel}": True, "preferred_channel": gateway.channel}
     with engine.begin() as connection:
-        connection.execute(update(table).values(consent_email=True, preferred_channel="email"))
+        connection.execute(update(table).values(**consent))
     engine.dispose()
     runtime = build_runtime(settings)
     start = time.perf_counter()
@@ -128,8 +174,18 @@ def _prepare(var_dir: Path, smtp_port: int, count: int, stack: Stack) -> Any:
     return runtime
 
 
+def _recorded_sent(runtime: Any) -> int:
+    """Messages the workers recorded handed over (sent, or delivered since)."""
+    from forms_service.storage.messages import Message, MessageStatus
+
+    handed = (MessageStatus.SENT, MessageStatus.DELIVERED)
+    with runtime.sessions() as session:
+        query = select(func.count()).select_from(Message).where(Message.status.in_(handed))
+        return int(session.scalar(query) or 0)
+
+
 @contextlib.contextmanager
-def _workers(var_dir: Path, smtp_port: int, count: int, stack: Stack) -> Iterator[None]:
+def _workers(var_dir: Path, gateway: Gateway, count: int, stack: Stack) -> Iterator[None]:
     logs = [var_dir / f"worker-{n}.log" for n in range(count)]
     processes = []
     for log in logs:
@@ -142,7 +198,7 @@ def _workers(var_dir: Path, smtp_port: int, count: int, stack: Stack) -> Iterato
             processes.append(
                 subprocess.Popen(
                     command,
-                    env=_env(var_dir, smtp_port, stack),
+                    env=_env(var_dir, gateway, stack),
                     stdout=output,
                     stderr=subprocess.STDOUT,
                 )
@@ -191,70 +247,121 @@ def _database(admin_url: str, name: str) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run(count: int, postgres: str = "", broker: str = "") -> list[str]:
+def run(
+    count: int, gateway: Gateway, received: Any, stack: Stack, settle: Any = lambda: None
+) -> list[str]:
     """Both worker counts, each on a fresh database and broker, beside the bare loop."""
+    lines = []
+    for workers in (1, 2):
+        settle()
+        baseline, _ = measure(gateway.baseline(count), workers)
+        name = f"forms_bench_{os.getpid()}_{gateway.channel}_{workers}"
+        with (
+            tempfile.TemporaryDirectory(prefix="send-jobs-") as directory,
+            _database(stack.database_url, name) as database_url,
+        ):
+            run_stack = Stack(
+                database_url, stack.broker_url, name if stack.broker_url else "", stack.record_every
+            )
+            var_dir = Path(directory)
+            runtime = _prepare(var_dir, gateway, count, run_stack)
+            settle()
+            with _workers(var_dir, gateway, workers, run_stack):
+                first = received(runtime)
+                start = time.perf_counter()
+                plan = runtime.delivery.send_campaign(CAMPAIGN)
+                queued = time.perf_counter()
+                deadline = time.monotonic() + 3600
+                while received(runtime) - first < count and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                done = time.perf_counter()
+                arrived = received(runtime) - first
+            runtime.close()
+        if plan.channels.get(gateway.channel) != count:
+            raise RuntimeError(f"not every document went by {gateway.channel}: {plan.as_dict()}")
+        enqueue = count / (queued - start)
+        end_to_end = arrived / (done - start)
+        bare = "smtplib" if gateway.channel == "email" else "sendsms"
+        for line in (
+            f"  {workers} worker(s): enqueue {enqueue:8.0f} messages/s",
+            f"  {workers} worker(s): end to end {end_to_end:6.0f} messages/s "
+            f"(bare {bare} loop, {workers} process(es): {baseline:6.0f}/s; "
+            f"ratio {end_to_end / baseline:.0%})",
+        ):
+            lines.append(line)
+            print(line, flush=True)
+    return lines
+
+
+def run_email(count: int, stack: Stack) -> list[str]:
+    """E-mail to an aiosmtpd server of the run's own, counting what it receives."""
     context = multiprocessing.get_context("spawn")
     port = _free_port()
-    received = context.Value("i", 0)
+    counter = context.Value("i", 0)
     ready, stop = context.Event(), context.Event()
     server = context.Process(
-        target=_counting_server, args=(port, received, ready, stop), daemon=True
+        target=_counting_server, args=(port, counter, ready, stop), daemon=True
     )
     server.start()
     ready.wait(30)
-    lines = []
     try:
-        for workers in (1, 2):
-            baseline, _ = measure(Job("email", "baseline", 0, count, smtp_port=port), workers)
-            name = f"forms_bench_{os.getpid()}_{workers}"
-            with (
-                tempfile.TemporaryDirectory(prefix="send-jobs-") as directory,
-                _database(postgres, name) as database_url,
-            ):
-                stack = Stack(database_url, broker, name if broker else "")
-                var_dir = Path(directory)
-                runtime = _prepare(var_dir, port, count, stack)
-                with _workers(var_dir, port, workers, stack):
-                    with received.get_lock():
-                        received.value = 0
-                    start = time.perf_counter()
-                    plan = runtime.delivery.send_campaign(CAMPAIGN)
-                    queued = time.perf_counter()
-                    deadline = time.monotonic() + 3600
-                    while received.value < count and time.monotonic() < deadline:
-                        time.sleep(0.05)
-                    done = time.perf_counter()
-                runtime.close()
-            if plan.channels.get("email") != count:
-                raise RuntimeError(f"not every document went by e-mail: {plan.as_dict()}")
-            enqueue = count / (queued - start)
-            end_to_end = received.value / (done - start)
-            for line in (
-                f"  {workers} worker(s): enqueue {enqueue:8.0f} messages/s",
-                f"  {workers} worker(s): end to end {end_to_end:6.0f} messages/s "
-                f"(bare smtplib loop, {workers} process(es): {baseline:6.0f}/s; "
-                f"ratio {end_to_end / baseline:.0%})",
-            ):
-                lines.append(line)
-                print(line, flush=True)
+        return run(count, Gateway("email", smtp_port=port), lambda _: counter.value, stack)
     finally:
         stop.set()
         server.join(10)
-    return lines
+
+
+def run_sms(count: int, stack: Stack) -> list[str]:
+    """SMS to a local Kannel with fakesmsc; its delivery reports to a small HTTP server."""
+    from forms_service.delivery.local_kannel import LocalKannel
+
+    dlr_port = _free_port()
+    dlr, stop = _started(_dlr_server, dlr_port)
+    with tempfile.TemporaryDirectory(prefix="send-jobs-kannel-") as directory:
+        kannel = LocalKannel(Path(directory), log_level=2)
+        try:
+            kannel.start()
+            gateway = Gateway(
+                "sms",
+                sendsms_url=kannel.sendsms_url,
+                username=kannel.username,
+                password=kannel.password,
+                dlr_url=f"http://127.0.0.1:{dlr_port}/dlr",
+            )
+            return run(count, gateway, _recorded_sent, stack, kannel.wait_idle)
+        finally:
+            kannel.stop()
+            stop.set()
+            dlr.join(10)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--channels", default="email,sms")
     parser.add_argument("--postgres", default="", help="an administrator's PostgreSQL URL")
     parser.add_argument("--broker", default="", help="a Redis or RabbitMQ URL")
+    parser.add_argument(
+        "--record-every",
+        type=int,
+        default=0,
+        help="messages taken and recorded per transaction (FORMS_DELIVERY_RECORD_EVERY)",
+    )
     args = parser.parse_args()
-    stack = (
+    where = (
         f"{'PostgreSQL' if args.postgres else 'SQLite'}, "
         f"{'broker ' + args.broker.split('://')[0] if args.broker else 'filesystem broker'}"
     )
-    print(f"benchmarks/send_jobs.py --count {args.count}: e-mail, {stack}")
-    run(args.count, args.postgres, args.broker)
+    every = args.record_every or "default"
+    print(f"benchmarks/send_jobs.py --count {args.count}: {where}, record every {every}")
+    stack = Stack(args.postgres, args.broker, "", args.record_every)
+    channels = args.channels.split(",")
+    if "email" in channels:
+        print("E-mail to a local aiosmtpd server:", flush=True)
+        run_email(args.count, stack)
+    if "sms" in channels:
+        print("SMS to a local Kannel (bearerbox + smsbox + fakesmsc):", flush=True)
+        run_sms(args.count, stack)
 
 
 if __name__ == "__main__":

@@ -384,6 +384,12 @@ class Settings(BaseModel):
     delivery_batch_size: int = _setting(
         50, "messages a send job claims, reads and hands over on one provider session", ge=1
     )
+    delivery_record_every: int = _setting(
+        10,
+        "messages of a send job taken and recorded in one transaction (a worker killed "
+        "mid-job leaves at most this many `unknown`)",
+        ge=1,
+    )
     delivery_email_rate: float = _setting(
         20, "e-mails per second all workers together send (0: no limit)", ge=0
     )

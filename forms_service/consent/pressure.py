@@ -75,12 +75,40 @@ def count_contact(
     at: dt.datetime,
 ) -> None:
     """Count a message handed over (once: a message claimed again keeps its first row)."""
-    if session.get(ContactPressure, message_id) is not None:
-        return
-    session.add(
-        ContactPressure(
-            message_id=message_id, customer_key=customer, channel=channel, purpose=purpose, at=at
+    count_contacts(session, [Counted(message_id, customer, channel, purpose)], at)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A message to count: its id, its customer, its channel and purpose."""
+
+    message_id: str
+    customer: str
+    channel: str
+    purpose: str
+
+
+def count_contacts(session: Session, messages: Iterable[Counted], at: dt.datetime) -> None:
+    """Count messages handed over at `at`, each once (one query for those counted before)."""
+    wanted = {m.message_id: m for m in messages}
+    ids = list(wanted)
+    for start in range(0, len(ids), _CHUNK):
+        counted = session.scalars(
+            select(ContactPressure.message_id).where(
+                ContactPressure.message_id.in_(ids[start : start + _CHUNK])
+            )
         )
+        for message_id in counted:
+            del wanted[message_id]
+    session.add_all(
+        ContactPressure(
+            message_id=m.message_id,
+            customer_key=m.customer,
+            channel=m.channel,
+            purpose=m.purpose,
+            at=at,
+        )
+        for m in wanted.values()
     )
     session.flush()
 

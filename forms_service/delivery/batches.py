@@ -8,26 +8,36 @@ transaction per channel, and its messages handed to the provider one after the o
 provider's kept session.
 
 Each message still moves `queued` -> `sending` before its hand-over and has its outcome
-recorded after it, as a single send does: that write is the one transaction a message costs,
-shared with the record of the message before it. A worker killed mid-batch thus leaves at
-most one message `sending` (the sweep marks it `unknown`, never resent blindly) and the rest
-`queued` (handed out again by the sweep; their claim again keeps their one count).
+recorded after it, as a single send does, but `settings.record_every` messages at a time
+(`FORMS_DELIVERY_RECORD_EVERY`): one transaction records the group just handed over and takes
+the next, while a sender thread hands the group between them to the provider. A message thus
+costs a share of a transaction instead of one, and its hand-over overlaps the transactions.
+A worker killed mid-batch leaves at most two groups `sending` (the sweep marks them `unknown`,
+never resent blindly; a report naming one settles it) and the rest `queued` (handed out again
+by the sweep; their claim again keeps their one count).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections import defaultdict, deque
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms_service.delivery.followup import FALLBACK_JOB, DeliveryStores
-from forms_service.delivery.gating import CLEARED, claim_batch, documents_of, to_sending
+from forms_service.delivery.gating import (
+    CLEARED,
+    back_to_queued,
+    claim_batch,
+    documents_of,
+    to_sending,
+)
 from forms_service.delivery.interfaces import (
     Channel,
     OutgoingEmail,
@@ -40,7 +50,7 @@ from forms_service.delivery.model import DeliverySettings
 from forms_service.delivery.outcomes import (
     permanent_reason,
     record_permanent,
-    record_sent,
+    record_sent_many,
     record_temporary,
 )
 from forms_service.delivery.ratelimit import SendRate
@@ -62,8 +72,15 @@ class BatchSending(DeliveryStores, Protocol):
     def rate(self) -> SendRate: ...
 
     def outgoing(
-        self, session: Session, message: Message, document: Document, record: Mapping[str, Any]
+        self,
+        session: Session,
+        message: Message,
+        document: Document,
+        record: Mapping[str, Any],
+        short_link: str | None = None,
     ) -> Outgoing: ...
+
+    def short_links_of(self, session: Session, documents: Sequence[Document]) -> dict[str, str]: ...
 
     def provide(self, outgoing: Outgoing) -> SendResult: ...
 
@@ -78,6 +95,23 @@ class HandedOver:
     result: SendResult | None = None
     temporary: TemporaryFailure | None = None
     permanent: str | None = None
+
+
+@dataclass(eq=False)
+class _Group:
+    """Messages taken, handed over and recorded together (`settings.record_every`)."""
+
+    prepared: list[Outgoing | HandedOver]
+    slots: list[float | None] = field(default_factory=list)
+    #: Taken (`sending`) and not handed over yet; the sender discards each it hands over.
+    taken: set[str] = field(default_factory=set)
+    #: Handed over (or failed unrendered), not recorded yet.
+    done: list[HandedOver] = field(default_factory=list)
+    future: Future[None] | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return [outgoing.message_id for outgoing in self.prepared]
 
 
 class BatchSender:
@@ -103,27 +137,58 @@ class BatchSender:
         return outcomes
 
     def _hand_over(self, cleared: Sequence[str]) -> dict[str, str]:
-        """Render every cleared message, then take, hand over and record each in turn."""
+        """Take, hand over and record the cleared messages, group by group, in a pipeline.
+
+        A group is `settings.record_every` messages. While the provider has one group (on
+        the sender thread, which only talks to the provider), this thread renders the next,
+        records the group handed over before and takes the next (`queued` -> `sending`) in
+        one transaction: at most two groups are `sending` at any time.
+        """
+        every = self.service.settings.record_every
         prepared = self._prepare(cleared)
         slots = self._slots(prepared)
         outcomes: dict[str, str] = {}
-        done: HandedOver | None = None
-        try:
-            for outgoing, slot in zip(prepared, slots, strict=True):
-                taken = self._step(done, outgoing.message_id, outcomes)
-                done = None
-                if not taken:  # another run took it since the claim
-                    outcomes[outgoing.message_id] = "not_due"
-                    continue
-                if isinstance(outgoing, HandedOver):  # not rendered: failed, the batch goes on
-                    done = outgoing
-                    continue
-                if slot is not None:
-                    self.service.rate.wait_until(slot)
-                done = self._provide(outgoing)
-        finally:
-            self._step(done, None, outcomes)
+        handing: deque[_Group] = deque()  # given to the sender, oldest first
+        with ThreadPoolExecutor(1, thread_name_prefix="delivery-sender") as sender:
+            try:
+                for start in range(0, len(prepared), every):
+                    group = _Group(prepared[start : start + every], slots[start : start + every])
+                    finished = self._finished(handing) if len(handing) == 2 else None
+                    group.taken = self._step(finished, group.ids, outcomes)
+                    group.future = sender.submit(self._send_group, group)
+                    handing.append(group)
+                while handing:
+                    self._step(self._finished(handing), [], outcomes)
+            finally:
+                # An error stopping the batch: record what was handed over, give the rest back.
+                for group in handing:
+                    if group.future is not None:
+                        group.future.cancel()
+                        wait([group.future])
+                    self._step(group, [], outcomes, release=group.taken)
         return outcomes
+
+    @staticmethod
+    def _finished(handing: deque[_Group]) -> _Group:
+        """The oldest group given to the sender, once handed over (its error raised)."""
+        group = handing[0]
+        if group.future is not None:
+            group.future.result()
+        return handing.popleft()
+
+    def _send_group(self, group: _Group) -> None:
+        """Hand a group's taken messages to the provider in turn (the sender thread)."""
+        for outgoing, slot in zip(group.prepared, group.slots, strict=True):
+            if outgoing.message_id not in group.taken:
+                continue
+            if isinstance(outgoing, HandedOver):  # not rendered: fails, the batch goes on
+                group.taken.discard(outgoing.message_id)
+                group.done.append(outgoing)
+                continue
+            if slot is not None:
+                self.service.rate.wait_until(slot)
+            group.taken.discard(outgoing.message_id)  # its outcome is unknown until recorded
+            group.done.append(self._provide(outgoing))
 
     def _prepare(self, message_ids: Sequence[str]) -> list[Outgoing | HandedOver]:
         """The batch's messages rendered: its rows, records and short links read in one session.
@@ -138,6 +203,7 @@ class BatchSender:
             }
             documents = documents_of(session, list(messages.values()))
             records = self._records(documents.values())
+            links = service.short_links_of(session, list(documents.values()))
             prepared: list[Outgoing | HandedOver] = []
             for i in message_ids:
                 message = messages[i]
@@ -148,6 +214,7 @@ class BatchSender:
                             message,
                             documents[message.document_id],
                             records.get(message.document_id) or {},
+                            links[message.document_id],
                         )
                     )
                 except Exception as exc:  # one message's fault, not the batch's
@@ -198,42 +265,69 @@ class BatchSender:
         except PermanentFailure as exc:
             return HandedOver(outgoing.message_id, permanent=permanent_reason(exc))
 
-    def _step(self, done: HandedOver | None, take: str | None, outcomes: dict[str, str]) -> bool:
-        """One transaction: record the message just handed over, take the next (`sending`)."""
-        if done is None and take is None:
-            return False
+    def _step(
+        self,
+        finished: _Group | None,
+        take: Sequence[str],
+        outcomes: dict[str, str],
+        release: Collection[str] = (),
+    ) -> set[str]:
+        """One transaction: record a group handed over, take the next messages (`sending`).
+
+        `release`: messages taken but never handed over, queued again as they were. A
+        message taken by another run since the claim is `not_due`.
+        """
+        done = finished.done if finished is not None else []
+        if finished is not None:
+            finished.done = []
+        if not done and not take and not release:
+            return set()
         service = self.service
         now = service.clock()
         with service.sessions() as session, session.begin():
-            if done is not None:
-                outcomes[done.message_id] = self._record(session, done, now)
-            taken = take is not None and _take(session, take, now)
-        if done is not None and done.permanent is not None:
-            service.enqueue(FALLBACK_JOB, done.message_id)
+            outcomes.update(self._record(session, done, now))
+            taken = _take(session, take, now)
+            if release:
+                session.connection().execute(back_to_queued(*release))
+        outcomes.update((message_id, "not_due") for message_id in take if message_id not in taken)
+        for each in done:
+            if each.permanent is not None:
+                service.enqueue(FALLBACK_JOB, each.message_id)
         return taken
 
-    def _record(self, session: Session, done: HandedOver, now: dt.datetime) -> str:
-        if done.result is not None:
-            record_sent(session, done.message_id, done.result, now)
-            return "sent"
-        if done.temporary is not None:
-            outcome = record_temporary(
-                session, done.message_id, done.temporary, self.service.settings, now
-            )
-            if outcome == "retry":
-                log.warning("message %s: temporary failure, retried later", done.message_id)
-            return outcome
-        reason = done.permanent or "permanent_failure"
-        record_permanent(session, done.message_id, reason, now)
-        log.info("message %s: permanent failure (%s)", done.message_id, reason)
-        return "failed"
+    def _record(
+        self, session: Session, done: Sequence[HandedOver], now: dt.datetime
+    ) -> dict[str, str]:
+        sent: list[tuple[str, SendResult]] = [
+            (d.message_id, d.result) for d in done if d.result is not None
+        ]
+        record_sent_many(session, sent, now)
+        outcomes = dict.fromkeys((message_id for message_id, _ in sent), "sent")
+        for each in done:
+            if each.temporary is not None:
+                outcome = record_temporary(
+                    session, each.message_id, each.temporary, self.service.settings, now
+                )
+                if outcome == "retry":
+                    log.warning("message %s: temporary failure, retried later", each.message_id)
+                outcomes[each.message_id] = outcome
+            elif each.result is None:
+                reason = each.permanent or "permanent_failure"
+                record_permanent(session, each.message_id, reason, now)
+                log.info("message %s: permanent failure (%s)", each.message_id, reason)
+                outcomes[each.message_id] = "failed"
+        return outcomes
 
 
-def _take(session: Session, message_id: str, now: dt.datetime) -> bool:
-    """Move a cleared message `queued` -> `sending` (it is due and nobody took it meanwhile)."""
+def _take(session: Session, message_ids: Sequence[str], now: dt.datetime) -> set[str]:
+    """Move cleared messages `queued` -> `sending`: those due that nobody took meanwhile."""
+    if not message_ids:
+        return set()
     due = Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= now)
-    taken = session.connection().execute(to_sending(message_id, now).where(due)).rowcount
-    return bool(taken == 1)
+    taken = session.connection().execute(
+        to_sending(now, *message_ids).where(due).returning(Message.id)
+    )
+    return set(taken.scalars())
 
 
 def _channel(outgoing: Outgoing) -> str:

@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from forms_service.consent.capacity import Bookings
 from forms_service.consent.gate import CONSENT_WITHDRAWN, Contact, Gate
 from forms_service.consent.interfaces import ConsentState, Decision, Verdict, customer_key
-from forms_service.consent.pressure import count_contact, lock_customers, uncount_contact
+from forms_service.consent.pressure import (
+    Counted,
+    count_contact,
+    count_contacts,
+    lock_customers,
+    uncount_contact,
+)
 from forms_service.definitions.model import ContactMapping
 from forms_service.definitions.service import DefinitionSet
 from forms_service.delivery.answers import DocumentFacts, opted_out_among
@@ -216,7 +222,7 @@ def claim(
         if decision.verdict is not Verdict.SEND:
             apply_decision(session, message, decision, now)
             return "deferred" if decision.verdict is Verdict.DEFER else "suppressed"
-        claimed = session.connection().execute(to_sending(message_id, now)).rowcount
+        claimed = session.connection().execute(to_sending(now, message_id)).rowcount
         if claimed != 1:
             return "not_due"
         count_contact(session, message.id, customer, message.channel, message.purpose, now)
@@ -262,8 +268,14 @@ def claim_batch(
             for m in _queued_rows(session, [m.id for m in found])
             if m.next_attempt_at is None or m.next_attempt_at <= now
         ]
+        cleared = []
         for message, decision in _decisions(session, gate, due, customers, now):
-            outcomes[message.id] = _apply(session, message, decision, customers[message.id], now)
+            outcomes[message.id] = _apply(session, message, decision, now)
+            if outcomes[message.id] == CLEARED:
+                cleared.append(
+                    Counted(message.id, customers[message.id], message.channel, message.purpose)
+                )
+        count_contacts(session, cleared, now)
     return outcomes
 
 
@@ -331,13 +343,10 @@ def _by_purpose_and_channel(messages: Sequence[Message]) -> dict[tuple[str, str]
     return groups
 
 
-def _apply(
-    session: Session, message: Message, decision: Decision, customer: str, now: dt.datetime
-) -> str:
-    """Record one decision of a batch: counted and cleared, or deferred, or suppressed."""
+def _apply(session: Session, message: Message, decision: Decision, now: dt.datetime) -> str:
+    """Record one decision of a batch: cleared (the caller counts it), deferred, suppressed."""
     if decision.verdict is Verdict.SEND:
         message.updated_at = now  # the sweep's requeue waits from here
-        count_contact(session, message.id, customer, message.channel, message.purpose, now)
         return CLEARED
     if decision.reason == OPTED_OUT:  # as a single send records it (no event)
         message.status = MessageStatus.SUPPRESSED
@@ -349,15 +358,24 @@ def _apply(
     return "deferred" if decision.verdict is Verdict.DEFER else "suppressed"
 
 
-def to_sending(message_id: str, now: dt.datetime) -> Update:
-    """The UPDATE that takes a queued message (`queued` -> `sending`, one more attempt)."""
+def to_sending(now: dt.datetime, *message_ids: str) -> Update:
+    """The UPDATE that takes queued messages (`queued` -> `sending`, one more attempt)."""
     return (
         update(Message)
-        .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
+        .where(Message.id.in_(message_ids), Message.status == MessageStatus.QUEUED)
         .values(
             status=MessageStatus.SENDING,
             attempts=Message.attempts + 1,
             sending_at=now,
             updated_at=now,
         )
+    )
+
+
+def back_to_queued(*message_ids: str) -> Update:
+    """The UPDATE that gives back messages taken but never handed over (`to_sending` undone)."""
+    return (
+        update(Message)
+        .where(Message.id.in_(message_ids), Message.status == MessageStatus.SENDING)
+        .values(status=MessageStatus.QUEUED, attempts=Message.attempts - 1, sending_at=None)
     )

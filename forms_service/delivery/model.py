@@ -28,6 +28,9 @@ class DeliverySettings:
             this long since it was queued or retried (its job may have been lost).
         batch_size: messages a `delivery.send_batch` job sends (one claim, one read of the
             records, one provider session).
+        record_every: messages of a batch taken (`sending`) and recorded in one transaction:
+            a worker killed mid-batch leaves at most this many for the sweep to mark
+            `unknown` (1: one at most, one transaction a message).
     """
 
     max_attempts: int = 6
@@ -37,12 +40,15 @@ class DeliverySettings:
     rates: Mapping[str, float] = field(default_factory=dict)
     requeue_after: dt.timedelta = dt.timedelta(minutes=10)
     batch_size: int = 50
+    record_every: int = 10
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be 1 or more")
         if self.batch_size < 1:
             raise ValueError("batch_size must be 1 or more")
+        if self.record_every < 1:
+            raise ValueError("record_every must be 1 or more")
         if any(rate < 0 for rate in self.rates.values()):
             raise ValueError("rates must be 0 (no limit) or more")
 

@@ -7,40 +7,79 @@ so that a message sent alone or in a batch leaves the same rows and events.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from forms_service.consent.pressure import uncount_contact
 from forms_service.delivery.interfaces import PermanentFailure, SendResult, TemporaryFailure
 from forms_service.delivery.model import DeliverySettings
-from forms_service.storage.events import EventKind, record_event
+from forms_service.storage.events import DocumentEvent, EventKind, record_event
 from forms_service.storage.messages import Message, MessageStatus
 
 
 def record_sent(session: Session, message_id: str, result: SendResult, now: dt.datetime) -> None:
     """The provider took the message: its reference, `sent` (unless a report came first)."""
-    message = session.get_one(Message, message_id)
-    if message.status is MessageStatus.SENDING:  # a report may have come first
-        message.status = MessageStatus.SENT
-    message.provider_ref = result.provider_ref[:255]
-    message.sent_at = result.at
-    message.updated_at = now
-    record_sent_event(session, message, result.at, attempt=message.attempts)
+    record_sent_many(session, [(message_id, result)], now)
+
+
+def record_sent_many(
+    session: Session, sent: Sequence[tuple[str, SendResult]], now: dt.datetime
+) -> None:
+    """`record_sent` for each (message id, result), in four statements whatever their number."""
+    if not sent:
+        return
+    results = dict(sent)
+    connection = session.connection()
+    rows = connection.execute(
+        select(
+            Message.id, Message.document_id, Message.channel, Message.reminder, Message.attempts
+        ).where(Message.id.in_(list(results)))
+    ).all()
+    # A report may have come first: only a row still `sending` becomes `sent`.
+    connection.execute(
+        update(Message)
+        .where(Message.id.in_(list(results)), Message.status == MessageStatus.SENDING)
+        .values(status=MessageStatus.SENT)
+    )
+    connection.execute(
+        update(Message)
+        .where(Message.id == bindparam("sent_id"))
+        .values(provider_ref=bindparam("sent_ref"), sent_at=bindparam("sent_at"), updated_at=now),
+        [
+            {"sent_id": message_id, "sent_ref": result.provider_ref[:255], "sent_at": result.at}
+            for message_id, result in sent
+        ],
+    )
+    connection.execute(
+        insert(DocumentEvent),
+        [
+            sent_event(row.id, row.document_id, row.channel, row.reminder, results[row.id].at)
+            | {"detail": {"reminder": row.reminder, "attempt": row.attempts}}
+            for row in rows
+        ],
+    )
 
 
 def record_sent_event(session: Session, message: Message, at: dt.datetime, **detail: Any) -> None:
     """The document's history says the message (or reminder) went out at `at`."""
-    record_event(
-        session,
-        message.document_id,
-        EventKind.REMINDER_SENT if message.reminder else EventKind.SENT,
-        at=at,
-        channel=message.channel,
-        message_id=message.id,
-        detail={"reminder": message.reminder, **detail},
-    )
+    event = sent_event(message.id, message.document_id, message.channel, message.reminder, at)
+    record_event(session, **event, detail={"reminder": message.reminder, **detail})
+
+
+def sent_event(
+    message_id: str, document_id: str, channel: str, reminder: int, at: dt.datetime
+) -> dict[str, Any]:
+    """The columns of a message's `sent` (or `reminder_sent`) event, all but its detail."""
+    return {
+        "document_id": document_id,
+        "kind": EventKind.REMINDER_SENT if reminder else EventKind.SENT,
+        "at": at,
+        "channel": channel,
+        "message_id": message_id,
+    }
 
 
 def record_temporary(

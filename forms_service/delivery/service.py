@@ -83,7 +83,7 @@ class Links(Protocol):
     def link_for(self, document: Document) -> str: ...
 
 
-ShortLinker = Callable[[Session, Document], str]
+ShortLinker = Callable[[Session, Sequence[Document]], Mapping[str, str]]
 #: (document id, purpose, channel) -> the one-click unsubscribe link (consent/unsubscribe.py).
 UnsubscribeLinker = Callable[[str, str, str], str]
 
@@ -396,10 +396,16 @@ class DeliveryService:
         message: Message,
         document: Document,
         record: Mapping[str, Any],
+        short_link: str | None = None,
     ) -> OutgoingEmail | OutgoingSms:
-        """The rendered message (its short link created in `session`, committed by the caller)."""
+        """The rendered message (its short link, unless given, made in `session`).
+
+        The short link is created in `session` when the document has none; the caller commits.
+        """
         definition = self.definitions[document.form_id]
-        context = self._context(session, definition, document, record, message.reminder)
+        if short_link is None:
+            short_link = self.short_links_of(session, [document])[document.id]
+        context = self._context(definition, document, record, message.reminder, short_link)
         channel = Channel(message.channel)
         purpose = definition.purpose.value
         if purpose != Purpose.SERVICE.value and self.unsubscribe_link is not None:
@@ -417,13 +423,19 @@ class DeliveryService:
             return self.email.send(outgoing)
         return self.sms.send(outgoing)
 
+    def short_links_of(self, session: Session, documents: Sequence[Document]) -> dict[str, str]:
+        """Document id -> its short link (made in `session` if needed), else its full link."""
+        if self.short_link is None:
+            return {document.id: self.links.link_for(document) for document in documents}
+        return dict(self.short_link(session, documents))
+
     def _context(
         self,
-        session: Session,
         definition: FormDefinition,
         document: Document,
         record: Mapping[str, Any],
         reminder: int,
+        short_link: str,
     ) -> MessageContext:
         link = self.links.link_for(document)
         contact = definition.contact
@@ -433,7 +445,7 @@ class DeliveryService:
             locale=locale if locale in ("fr", "en") else "fr",
             record=record,
             link=link,
-            short_link=self.short_link(session, document) if self.short_link else link,
+            short_link=short_link,
             deadline=document.expires_at.date(),
             reminder=reminder,
         )

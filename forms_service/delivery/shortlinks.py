@@ -76,6 +76,12 @@ class ShortLinks:
         """The code of a document's short link, made in the caller's transaction if needed."""
         return self.codes.add(session, document_id, expires_at, now or self.clock())
 
+    def create_many(
+        self, session: Session, documents: Sequence[tuple[str, dt.datetime]]
+    ) -> dict[str, str]:
+        """`create` for each (document id, expiry): document id -> code, in one query."""
+        return self.codes.ensure(session, documents, self.clock())
+
     def code_of(self, session: Session, document_id: str) -> str | None:
         """The code of a document's working short link (None: issued before short links)."""
         return self.codes.existing_code(session, document_id)

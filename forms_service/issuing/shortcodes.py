@@ -96,16 +96,18 @@ class ShortCodes:
 
         A document that has one already made with a key still in the rotation keeps it.
         """
-        rows = session.scalars(
-            select(ShortLink).where(
-                ShortLink.document_id == document_id, ShortLink.revoked_at.is_(None)
-            )
-        )
-        for row in rows:
-            if row.key_id in self._keys:
-                return self.code_for(document_id, row.key_id)
-        session.add(self._row(document_id, expires_at, now))
-        return self.code_for(document_id)
+        return self.ensure(session, [(document_id, expires_at)], now)[document_id]
+
+    def ensure(
+        self, session: Session, documents: Sequence[tuple[str, dt.datetime]], now: dt.datetime
+    ) -> dict[str, str]:
+        """`add` for each (document id, expiry): document id -> code, one query per 500."""
+        codes = self.existing_codes(session, [document_id for document_id, _ in documents])
+        for document_id, expires_at in documents:
+            if document_id not in codes:
+                session.add(self._row(document_id, expires_at, now))
+                codes[document_id] = self.code_for(document_id)
+        return codes
 
     def add_many(
         self, session: Session, documents: Sequence[tuple[str, dt.datetime]], now: dt.datetime

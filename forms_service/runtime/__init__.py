@@ -7,7 +7,7 @@ receive their collaborators from it and never import it (docs/architecture.md).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from celery import Celery
@@ -132,7 +132,7 @@ class Runtime:
                 self.jobs,
                 settings=delivery_parts.delivery_settings(self.settings),
                 clock=self.clock,
-                short_link=self._short_link,
+                short_link=self._short_links,
                 unsubscribe_link=self._unsubscribe_link,
                 gate=Gate(self.contact_rules, self.consent_view),
             )
@@ -149,10 +149,11 @@ class Runtime:
             self._delivery.close()
         self.engine.dispose()
 
-    def _short_link(self, session: Session, document: Document) -> str:
-        """The document's short link (`…/r/<code>`), made when it has none yet."""
-        code = self.short_links.create(session, document.id, document.expires_at)
-        return short_url(self.settings.short_link_base_url or self.settings.base_url, code)
+    def _short_links(self, session: Session, documents: Sequence[Document]) -> dict[str, str]:
+        """Document id -> its short link (`…/r/<code>`), made when it has none yet."""
+        codes = self.short_links.create_many(session, [(d.id, d.expires_at) for d in documents])
+        base = self.settings.short_link_base_url or self.settings.base_url
+        return {document_id: short_url(base, code) for document_id, code in codes.items()}
 
 
 def build_runtime(settings: Settings) -> Runtime:

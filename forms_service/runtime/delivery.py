@@ -35,6 +35,7 @@ def delivery_settings(settings: Settings) -> DeliverySettings:
         rates={"email": settings.delivery_email_rate, "sms": settings.delivery_sms_rate},
         requeue_after=dt.timedelta(seconds=settings.delivery_requeue_after_seconds),
         batch_size=settings.delivery_batch_size,
+        record_every=settings.delivery_record_every,
     )
 
 

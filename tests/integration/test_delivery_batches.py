@@ -164,10 +164,10 @@ def test_a_message_that_cannot_be_rendered_fails_alone_and_the_batch_goes_on(
     ((_, *batch),) = delivery.jobs.jobs
     render = delivery.service.outgoing
 
-    def broken(session: Any, message: Any, document: Any, record: Any) -> Any:
+    def broken(session: Any, message: Any, document: Any, record: Any, link: Any) -> Any:
         if message.id == batch[1]:
             raise KeyError("a placeholder the record lacks")
-        return render(session, message, document, record)
+        return render(session, message, document, record, link)
 
     monkeypatch.setattr(delivery.service, "outgoing", broken)
     assert delivery.service.send_batch(batch) == {
