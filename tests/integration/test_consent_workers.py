@@ -76,9 +76,11 @@ def _waiting(engine: Any) -> int:
         )
 
 
-def test_two_workers_sending_to_the_same_customers_never_exceed_a_cap_of_one(
-    app_settings: dict[str, Any], runtime: Runtime, crm_url: str, tmp_path: Path
-) -> None:
+def _two_campaigns(runtime: Runtime, crm_url: str) -> tuple[list[str], RecordingJobs, Any]:
+    """Two campaigns issued to the same customers and planned; their jobs kept, not queued.
+
+    Returns the customers' keys, the jobs planned, and message id -> its customer's key.
+    """
     assert [cap.limit for cap in runtime.contact_rules.caps] == [1]
     keys = [f"C{n:06d}" for n in range(1, COUNT + 1)]
     for key in keys:
@@ -86,13 +88,13 @@ def test_two_workers_sending_to_the_same_customers_never_exceed_a_cap_of_one(
     for campaign in ("a", "b"):
         list(runtime.issuing.issue("contact-update", Selection(keys=tuple(keys)), campaign))
     # Plan both (the plan cannot see the other campaign's sends: none is claimed yet) and
-    # keep the jobs, to hand them to the broker interleaved.
-    broker = runtime.jobs
+    # keep the jobs, to hand them to the broker as the test needs.
     planned = RecordingJobs()
-    runtime.delivery.jobs = planned
+    broker, runtime.delivery.jobs = runtime.delivery.jobs, planned
     for campaign in ("a", "b"):
         plan = runtime.delivery.send_campaign(campaign, OPTIONS)
         assert plan.gate["email"]["sendable_now"] == COUNT
+    runtime.delivery.jobs = broker
     with runtime.sessions() as session:
         of = dict(
             session.execute(
@@ -101,33 +103,21 @@ def test_two_workers_sending_to_the_same_customers_never_exceed_a_cap_of_one(
                 )
             ).all()
         )
-    ids = [message_id for _, *batch in planned.jobs for message_id in batch]
-    by_key: dict[str, list[str]] = {}
-    for message_id in ids:
-        by_key.setdefault(of[message_id], []).append(message_id)
-    blocker = create_engine(app_settings["DATABASE_URL"])
-    with _worker(app_settings, tmp_path / "one.log"), _worker(app_settings, tmp_path / "two.log"):
-        for key in keys:
-            with blocker.connect() as connection:
-                connection.execute(text("SELECT id FROM messages FOR UPDATE"))
-                for message_id in by_key[key]:
-                    broker.enqueue("delivery.send", message_id)
-                _wait_for(lambda: _waiting(blocker) >= 2, f"both claims of {key} waiting")
-                connection.rollback()  # both claims go on at once
+    return keys, planned, of
 
-        def settled() -> bool:
-            with runtime.sessions() as session:
-                return not session.scalars(
-                    select(Message.id).where(
-                        Message.status.in_((MessageStatus.SENDING,))
-                        | Message.next_attempt_at.is_(None)
-                        & (Message.status == MessageStatus.QUEUED)
-                    )
-                ).first()
 
-        _wait_for(settled, "every message sent or deferred")
-    _close(runtime)
-    blocker.dispose()
+def _settled(runtime: Runtime) -> bool:
+    with runtime.sessions() as session:
+        return not session.scalars(
+            select(Message.id).where(
+                Message.status.in_((MessageStatus.SENDING,))
+                | Message.next_attempt_at.is_(None) & (Message.status == MessageStatus.QUEUED)
+            )
+        ).first()
+
+
+def _one_each(runtime: Runtime, keys: list[str], of: Any, logs: str) -> None:
+    """One message per customer reached the gateway, the other deferred; each counted once."""
     sent = _sink(runtime)
     handed = Counter(of[line["message_id"]] for line in sent)
     # One message per customer, never two, whatever the campaign.
@@ -143,9 +133,54 @@ def test_two_workers_sending_to_the_same_customers_never_exceed_a_cap_of_one(
             assert row.next_attempt_at is not None
             assert row.next_attempt_at > dt.datetime.now(dt.UTC) + dt.timedelta(days=6)
     assert sorted(counted.values()) == [1] * COUNT
-    # Both workers took part (each sent and each deferred some).
-    for log in ("one.log", "two.log"):
-        output = (tmp_path / log).read_text()
-        assert "'sent'" in output
-    logs = (tmp_path / "one.log").read_text() + (tmp_path / "two.log").read_text()
     assert logs.count("'deferred'") == COUNT
+
+
+def test_two_workers_sending_to_the_same_customers_never_exceed_a_cap_of_one(
+    app_settings: dict[str, Any], runtime: Runtime, crm_url: str, tmp_path: Path
+) -> None:
+    keys, planned, of = _two_campaigns(runtime, crm_url)
+    ids = [message_id for _, *batch in planned.jobs for message_id in batch]
+    by_key: dict[str, list[str]] = {}
+    for message_id in ids:
+        by_key.setdefault(of[message_id], []).append(message_id)
+    blocker = create_engine(app_settings["DATABASE_URL"])
+    with _worker(app_settings, tmp_path / "one.log"), _worker(app_settings, tmp_path / "two.log"):
+        for key in keys:
+            with blocker.connect() as connection:
+                connection.execute(text("SELECT id FROM messages FOR UPDATE"))
+                for message_id in by_key[key]:
+                    runtime.jobs.enqueue("delivery.send", message_id)
+                _wait_for(lambda: _waiting(blocker) >= 2, f"both claims of {key} waiting")
+                connection.rollback()  # both claims go on at once
+        _wait_for(lambda: _settled(runtime), "every message sent or deferred")
+    _close(runtime)
+    blocker.dispose()
+    logs = [(tmp_path / log).read_text() for log in ("one.log", "two.log")]
+    _one_each(runtime, keys, of, "".join(logs))
+    # Both workers took part (each sent some).
+    assert all("'sent'" in output for output in logs)
+
+
+def test_two_workers_sending_batches_to_the_same_customers_never_exceed_a_cap_of_one(
+    app_settings: dict[str, Any], runtime: Runtime, crm_url: str, tmp_path: Path
+) -> None:
+    """The same race with `delivery.send_batch` jobs: campaign a's batch and b's at once."""
+    keys, planned, of = _two_campaigns(runtime, crm_url)
+    assert [(job, len(ids)) for job, *ids in planned.jobs] == [("delivery.send_batch", COUNT)] * 2
+    blocker = create_engine(app_settings["DATABASE_URL"])
+    with _worker(app_settings, tmp_path / "one.log"), _worker(app_settings, tmp_path / "two.log"):
+        with blocker.connect() as connection:
+            connection.execute(text("SELECT id FROM messages FOR UPDATE"))
+            for job, *ids in planned.jobs:
+                runtime.jobs.enqueue(job, *ids)
+            # One batch holds its customers and waits for its rows, the other for the customers.
+            _wait_for(lambda: _waiting(blocker) >= 2, "both batches' claims waiting")
+            connection.rollback()  # both claims go on at once
+        _wait_for(lambda: _settled(runtime), "every message sent or deferred")
+    _close(runtime)
+    blocker.dispose()
+    logs = [(tmp_path / log).read_text() for log in ("one.log", "two.log")]
+    _one_each(runtime, keys, of, "".join(logs))
+    # Each worker had one batch: one sent its campaign, the other's was deferred whole.
+    assert all("succeeded" in output for output in logs)
