@@ -2,9 +2,9 @@
 
 `delivery.send_batch` (`DeliveryService.send_batch`) sends what a campaign, the sweep or the
 reminders queue many of at once. The batch passes the consent gate in one transaction
-(`gating.claim_batch`: its customers locked, its counts written), its records and short links
-are read and its messages rendered in one session, its rate-limited slots reserved in one
-transaction per channel, and its messages handed to the provider one after the other on the
+(`gating.claim_batch`: its customers locked, its counts written), its rows, records and short
+links are read in one session, and its messages are rendered, given their rate-limited slots
+(one reservation per group and channel) and handed to the provider one after the other on the
 provider's kept session.
 
 Each message still moves `queued` -> `sending` before its hand-over and has its outcome
@@ -71,13 +71,8 @@ class BatchSending(DeliveryStores, Protocol):
     @property
     def rate(self) -> SendRate: ...
 
-    def outgoing(
-        self,
-        session: Session,
-        message: Message,
-        document: Document,
-        record: Mapping[str, Any],
-        short_link: str | None = None,
+    def render(
+        self, message: Message, document: Document, record: Mapping[str, Any], short_link: str
     ) -> Outgoing: ...
 
     def short_links_of(self, session: Session, documents: Sequence[Document]) -> dict[str, str]: ...
@@ -95,6 +90,16 @@ class HandedOver:
     result: SendResult | None = None
     temporary: TemporaryFailure | None = None
     permanent: str | None = None
+
+
+@dataclass(frozen=True)
+class _ToRender:
+    """A message of the batch with what its rendition shows."""
+
+    message: Message
+    document: Document
+    record: Mapping[str, Any]
+    short_link: str
 
 
 @dataclass(eq=False)
@@ -145,14 +150,14 @@ class BatchSender:
         one transaction: at most two groups are `sending` at any time.
         """
         every = self.service.settings.record_every
-        prepared = self._prepare(cleared)
-        slots = self._slots(prepared)
+        loaded = self._load(cleared)
         outcomes: dict[str, str] = {}
         handing: deque[_Group] = deque()  # given to the sender, oldest first
         with ThreadPoolExecutor(1, thread_name_prefix="delivery-sender") as sender:
             try:
-                for start in range(0, len(prepared), every):
-                    group = _Group(prepared[start : start + every], slots[start : start + every])
+                for start in range(0, len(loaded), every):
+                    prepared = self._render(loaded[start : start + every])
+                    group = _Group(prepared, self._slots(prepared))
                     finished = self._finished(handing) if len(handing) == 2 else None
                     group.taken = self._step(finished, group.ids, outcomes)
                     group.future = sender.submit(self._send_group, group)
@@ -190,12 +195,8 @@ class BatchSender:
             group.taken.discard(outgoing.message_id)  # its outcome is unknown until recorded
             group.done.append(self._provide(outgoing))
 
-    def _prepare(self, message_ids: Sequence[str]) -> list[Outgoing | HandedOver]:
-        """The batch's messages rendered: its rows, records and short links read in one session.
-
-        A message that cannot be rendered (a template or a record the renderer refuses) comes
-        back as its permanent failure, so that it fails alone and its fallback is queued.
-        """
+    def _load(self, message_ids: Sequence[str]) -> list[_ToRender]:
+        """What the batch's messages are rendered from: rows, records, links, in one session."""
         service = self.service
         with service.sessions() as session:
             messages = {
@@ -204,25 +205,38 @@ class BatchSender:
             documents = documents_of(session, list(messages.values()))
             records = self._records(documents.values())
             links = service.short_links_of(session, list(documents.values()))
-            prepared: list[Outgoing | HandedOver] = []
-            for i in message_ids:
-                message = messages[i]
-                try:
-                    prepared.append(
-                        service.outgoing(
-                            session,
-                            message,
-                            documents[message.document_id],
-                            records.get(message.document_id) or {},
-                            links[message.document_id],
-                        )
-                    )
-                except Exception as exc:  # one message's fault, not the batch's
-                    # The type only: a renderer's message may quote the record.
-                    log.error("message %s: not rendered (%s)", i, type(exc).__name__)
-                    prepared.append(HandedOver(i, permanent="not_rendered"))
-            session.commit()  # the short links the contexts created are kept
-        return prepared
+            session.commit()  # the short links made for documents that had none are kept
+        loaded = []
+        for message_id in message_ids:
+            message = messages[message_id]
+            document_id = message.document_id
+            loaded.append(
+                _ToRender(
+                    message,
+                    documents[document_id],
+                    records.get(document_id) or {},
+                    links[document_id],
+                )
+            )
+        return loaded
+
+    def _render(self, loaded: Sequence[_ToRender]) -> list[Outgoing | HandedOver]:
+        """The messages rendered; one that cannot be comes back as its permanent failure.
+
+        A template or a record the renderer refuses fails its message alone (its fallback is
+        queued), and the batch goes on.
+        """
+        rendered: list[Outgoing | HandedOver] = []
+        for each in loaded:
+            try:
+                rendered.append(
+                    self.service.render(each.message, each.document, each.record, each.short_link)
+                )
+            except Exception as exc:  # one message's fault, not the batch's
+                # The type only: a renderer's message may quote the record.
+                log.error("message %s: not rendered (%s)", each.message.id, type(exc).__name__)
+                rendered.append(HandedOver(each.message.id, permanent="not_rendered"))
+        return rendered
 
     def _records(self, documents: Iterable[Document]) -> dict[str, Mapping[str, Any]]:
         """Document id -> its record, read one query per source and record type."""

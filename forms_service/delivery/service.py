@@ -396,15 +396,20 @@ class DeliveryService:
         message: Message,
         document: Document,
         record: Mapping[str, Any],
-        short_link: str | None = None,
     ) -> OutgoingEmail | OutgoingSms:
-        """The rendered message (its short link, unless given, made in `session`).
+        """The rendered message (its short link made in `session` if needed; caller commits)."""
+        short_link = self.short_links_of(session, [document])[document.id]
+        return self.render(message, document, record, short_link)
 
-        The short link is created in `session` when the document has none; the caller commits.
-        """
+    def render(
+        self,
+        message: Message,
+        document: Document,
+        record: Mapping[str, Any],
+        short_link: str,
+    ) -> OutgoingEmail | OutgoingSms:
+        """The message rendered for its channel, with the document's links and the record."""
         definition = self.definitions[document.form_id]
-        if short_link is None:
-            short_link = self.short_links_of(session, [document])[document.id]
         context = self._context(definition, document, record, message.reminder, short_link)
         channel = Channel(message.channel)
         purpose = definition.purpose.value

@@ -162,14 +162,14 @@ def test_a_message_that_cannot_be_rendered_fails_alone_and_the_batch_goes_on(
     delivery.issue(KEYS[:3])
     delivery.service.send_campaign("spring")
     ((_, *batch),) = delivery.jobs.jobs
-    render = delivery.service.outgoing
+    render = delivery.service.render
 
-    def broken(session: Any, message: Any, document: Any, record: Any, link: Any) -> Any:
+    def broken(message: Any, document: Any, record: Any, link: Any) -> Any:
         if message.id == batch[1]:
             raise KeyError("a placeholder the record lacks")
-        return render(session, message, document, record, link)
+        return render(message, document, record, link)
 
-    monkeypatch.setattr(delivery.service, "outgoing", broken)
+    monkeypatch.setattr(delivery.service, "render", broken)
     assert delivery.service.send_batch(batch) == {
         batch[0]: "sent",
         batch[1]: "failed",
