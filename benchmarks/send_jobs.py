@@ -185,7 +185,10 @@ def _recorded_sent(runtime: Any) -> int:
 
 
 @contextlib.contextmanager
-def _workers(var_dir: Path, gateway: Gateway, count: int, stack: Stack) -> Iterator[None]:
+def _workers(
+    var_dir: Path, gateway: Gateway, count: int, stack: Stack, peaks: list[int]
+) -> Iterator[None]:
+    """`count` worker processes, ready; their peak RSS (KiB) added to `peaks` as they stop."""
     logs = [var_dir / f"worker-{n}.log" for n in range(count)]
     processes = []
     for log in logs:
@@ -211,10 +214,22 @@ def _workers(var_dir: Path, gateway: Gateway, count: int, stack: Stack) -> Itera
             time.sleep(0.2)
         yield
     finally:
+        peaks.extend(_peak_rss(process.pid) for process in processes)
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(30)
+
+
+def _peak_rss(pid: int) -> int:
+    """A running process's peak resident set (VmHWM), KiB; 0 when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")), 0
+    )
 
 
 @contextlib.contextmanager
@@ -266,7 +281,8 @@ def run(
             var_dir = Path(directory)
             runtime = _prepare(var_dir, gateway, count, run_stack)
             settle()
-            with _workers(var_dir, gateway, workers, run_stack):
+            peaks: list[int] = []
+            with _workers(var_dir, gateway, workers, run_stack, peaks):
                 first = received(runtime)
                 start = time.perf_counter()
                 plan = runtime.delivery.send_campaign(CAMPAIGN)
@@ -286,7 +302,8 @@ def run(
             f"  {workers} worker(s): enqueue {enqueue:8.0f} messages/s",
             f"  {workers} worker(s): end to end {end_to_end:6.0f} messages/s "
             f"(bare {bare} loop, {workers} process(es): {baseline:6.0f}/s; "
-            f"ratio {end_to_end / baseline:.0%})",
+            f"ratio {end_to_end / baseline:.0%}); "
+            f"peak RSS of a worker {max(peaks) / 1024:.0f} MiB",
         ):
             lines.append(line)
             print(line, flush=True)

@@ -13,6 +13,7 @@ catalogues, in the document's language.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import textwrap
 from collections.abc import Callable, Mapping
@@ -84,14 +85,21 @@ def one_line(value: object) -> str:
     """A record value as a message may quote it: one line, no control characters."""
     if value is None or value is False:
         return ""
-    return re.sub(r"\s+", " ", _CONTROL.sub(" ", str(value))).strip()
+    text = str(value)
+    # Already one clean line (no control, separator or private-use character, single spaces):
+    # as it is, without the two substitutions (the common case, once per placeholder).
+    if text.isprintable() and "  " not in text and text == text.strip():
+        return text
+    return re.sub(r"\s+", " ", _CONTROL.sub(" ", text)).strip()
 
 
+@functools.lru_cache(maxsize=256)
 def email_date(day: dt.date, locale: str) -> str:
     """`30 septembre 2026`, `September 30, 2026`."""
     return format_date(day, "long", locale=known_locale(locale))
 
 
+@functools.lru_cache(maxsize=256)
 def sms_date(day: dt.date, locale: str) -> str:
     """`30/09/2026`, `30 Sep 2026`: short and in GSM-7."""
     locale = known_locale(locale)
@@ -109,8 +117,25 @@ def record_lengths(definition: FormDefinition) -> dict[str, int]:
 
 def _collapse(text: str) -> str:
     """Spaces a missing value leaves ("Bonjour  ," -> "Bonjour,")."""
+    if "\t" not in text and "  " not in text and " ," not in text and " ." not in text:
+        return text.strip()
     text = re.sub(r"[ \t]+", " ", text)
     return re.sub(r" +([,.])", r"\1", text).strip()
+
+
+#: Characters a line of the plain-text part holds at most (links are never cut).
+TEXT_WIDTH: Final = 76
+
+
+def wrap(line: str) -> str:
+    """A paragraph's line of the plain-text part wrapped at TEXT_WIDTH, as textwrap.fill does.
+
+    A line short enough and without tabs or other control characters needs no wrapping: it
+    comes back as textwrap.fill gives it (its trailing spaces dropped) without textwrap's cost.
+    """
+    if len(line) <= TEXT_WIDTH and line.isprintable():
+        return line.rstrip(" ")
+    return textwrap.fill(line, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:
@@ -142,6 +167,7 @@ class MessageRenderer:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # the package's own templates: no stat of the file per message
         )
 
     def _message(self, form_id: str) -> tuple[FormDefinition, MessageTemplate]:
@@ -255,11 +281,7 @@ class MessageRenderer:
         text = _fill(block.text_in(locale), values.plain)
         if block.kind is BlockKind.BUTTON:
             return {"kind": "button", "label": text}
-        wrapped = "\n".join(
-            textwrap.fill(line, 76, break_long_words=False, break_on_hyphens=False)
-            for line in text.split("\n")
-        )
-        return {"kind": "text", "text": wrapped}
+        return {"kind": "text", "text": "\n".join(wrap(line) for line in text.split("\n"))}
 
     # -- SMS ------------------------------------------------------------------------------
 
