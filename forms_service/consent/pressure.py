@@ -133,5 +133,15 @@ def lock_customers(session: Session, customers: Iterable[str]) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted({lock_key(c) for c in customers}):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    keys = sorted({lock_key(c) for c in customers})
+    if not keys:
+        return
+    # One statement for the batch, the locks taken in the keys' order (two batches sharing
+    # customers never wait for each other in a circle).
+    session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM "
+            "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"keys": keys},
+    )
