@@ -293,6 +293,10 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument(
+        "--balance", type=float, default=0.0,
+        help="class weights: the inverse of each class's share to this power (0: none)",
+    )  # fmt: skip
     args = parser.parse_args()
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -332,6 +336,10 @@ def main() -> None:
     valid_count = len(targets) // 10
     valid = split[:valid_count]
     train = split[valid_count:]
+    # Every class weighs the same in the loss: the scanned digits would otherwise make the
+    # network take a doubtful lower-case letter of an e-mail address for a digit.
+    counts = torch.bincount(targets[train], minlength=len(CLASSES)).clamp(min=1).float()
+    class_weights = (counts.sum() / (len(CLASSES) * counts)) ** args.balance
     net = Net()
     optimiser = torch.optim.Adam(net.parameters(), lr=2e-3)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -344,7 +352,9 @@ def main() -> None:
         total = 0.0
         for start in range(0, len(shuffled), 128):
             batch = shuffled[start : start + 128]
-            loss = nn.functional.cross_entropy(net(images[batch], features[batch]), targets[batch])
+            loss = nn.functional.cross_entropy(
+                net(images[batch], features[batch]), targets[batch], weight=class_weights
+            )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -384,7 +394,7 @@ def main() -> None:
         "temperature": temperature,
         "command": (
             f"python scripts/train_handprint.py --seed {args.seed} --per-char {args.per_char} "
-            f"--epochs {args.epochs}"
+            f"--epochs {args.epochs} --balance {args.balance}"
         ),
         "seed": args.seed,
         "epochs": args.epochs,
@@ -395,6 +405,7 @@ def main() -> None:
             "augmentation": "affine (rotation 10 deg, shear 0.25, scale 0.9-1.1), elastic, stroke -1..+2 px, blur 0-1.4 px, noise, threshold 0.3-0.6, cut cell edges",
             "training cells": len(inputs),
             "validation split": "10 % of the training cells, for the temperature",
+            "loss": f"cross-entropy, each class weighted by the inverse of its share of the training cells to the power {args.balance}",
         },
         "train_fonts": TRAIN_FONTS,
         "held_out_fonts": HELD_OUT_FONTS,

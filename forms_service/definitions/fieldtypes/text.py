@@ -46,7 +46,9 @@ class EmailType(FieldType):
 
     name = "email"
     widget = WidgetKind.TEXT
-    ocr_charset = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@.-_+"
+    #: Lower case only: addresses are compared so, and the handprint model then reads a
+    #: capital as its lower case (ocr/handprint.py) instead of a box reading mixed case.
+    ocr_charset = "abcdefghijklmnopqrstuvwxyz0123456789@.-_+"
     html_attributes = {"type": "email", "inputmode": "email", "autocomplete": "email"}
     paper_checked = True
     failed_check = "email_domain_unknown"
