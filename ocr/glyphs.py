@@ -35,9 +35,9 @@ MERGED = 1.2
 #: No single character is wider than this share of the box's height.
 WIDEST = 0.7
 #: A gap is a space between words when wider than this share of the writing's height...
-SPACE_HEIGHT = 0.42
+SPACE_HEIGHT = 0.3
 #: ... and than this many times the box's median gap between letters.
-SPACE_GAPS = 2.5
+SPACE_GAPS = 2.0
 
 
 @dataclass(frozen=True)

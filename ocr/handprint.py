@@ -1,7 +1,8 @@
-"""Handprint in comb cells: one character a cell, classified by the shipped small network.
+"""Handprint in comb cells and text boxes: one character at a time, by a shipped small network.
 
 Each inked cell is cut to its ink, scaled into a 28x28 square (as MNIST digits are) and
-classified with numpy alone by a small convolutional network trained by
+classified with numpy alone by a small convolutional network (text boxes' characters, cut
+apart by ocr/glyphs.py, by its twin that also knows lower case) trained by
 scripts/train_handprint.py (data, seed and measured accuracy in ocr/models/handprint.json).
 The softmax is temperature-scaled on a validation split, so the per-character
 probabilities are calibrated: the alternatives a cell hands to the field's checks say how
@@ -27,9 +28,12 @@ from ocr.interfaces import EngineReading
 Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float32]
 
-#: The characters the network knows, in its output order: digits, capitals, the few symbols
-#: of e-mail addresses, street addresses and phone numbers, then lower case (e-mail boxes).
-CLASSES = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ@.-_'/+abcdefghijklmnopqrstuvwxyz"
+#: The characters the comb model knows, in its output order: digits, capitals, and the few
+#: symbols of e-mail addresses, street addresses and phone numbers.
+CLASSES = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ@.-_'/+"
+#: The text-box model's: the same, then lower case (e-mail addresses). Two models, so that
+#: a comb's cells (capitals and digits) are not read among lower-case look-alikes.
+TEXT_CLASSES = CLASSES + "abcdefghijklmnopqrstuvwxyz"
 #: Side of the network's input square, and of the box the glyph is scaled into.
 SIZE = 28
 GLYPH_BOX = 20
@@ -38,6 +42,7 @@ TOP = 6
 MIN_PROBABILITY = 0.0005
 MODEL_DIR = Path(__file__).with_name("models")
 MODEL_PATH = MODEL_DIR / "handprint.npz"
+TEXT_MODEL_PATH = MODEL_DIR / "handprint_text.npz"
 
 
 def glyph_input(mask: Mask, reference: float) -> tuple[Floats, Floats]:
@@ -188,5 +193,11 @@ def _lower_only(charset: str) -> bool:
 
 @cache
 def shipped_model() -> HandprintModel:
-    """The model shipped in the package, loaded once per process."""
+    """The comb-cell model shipped in the package, loaded once per process."""
     return HandprintModel.load()
+
+
+@cache
+def shipped_text_model() -> HandprintModel:
+    """The text-box model (lower case too) shipped in the package, loaded once per process."""
+    return HandprintModel.load(TEXT_MODEL_PATH)

@@ -11,7 +11,7 @@ import cv2
 from ocr.align import AlignedPage, align_page, set_upright
 from ocr.confidence import DEFAULT_THRESHOLD, judge
 from ocr.geometry import OptionBox, PageGeometry, Zone, ZoneKind
-from ocr.handprint import shipped_model
+from ocr.handprint import shipped_model, shipped_text_model
 from ocr.identify import CodeFinding, find_code
 from ocr.ink import classify_mark, is_filled, measure_ink
 from ocr.interfaces import (
@@ -108,7 +108,8 @@ def read_zone(
         return context.second_reading and line.confidence >= context.threshold
 
     combed = zone.kind is ZoneKind.COMB and (zone.cells or 0) > 1
-    cells = shipped_model().read_cells if context.handprint else None
+    model = shipped_model() if combed else shipped_text_model()
+    cells = model.read_cells if context.handprint else None
     # Tesseract's line is the handprint model's second opinion: always asked for (one call,
     # cheaper than the cells it read one by one before), it often has a typed hand right.
     second = context.second_reading if cells is not None and combed else worth_second

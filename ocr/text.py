@@ -190,11 +190,11 @@ def _shares(choices: Choices) -> dict[str, float]:
     return {char: p * scale for char, p in choices if p > 0}
 
 
-def _mixed(model: Choices, engine: Choices) -> Choices:
+def _mixed(model: Choices, engine: Choices, weight: float = MODEL_WEIGHT) -> Choices:
     """One character's alternatives from the model and the engine, mixed, best first."""
-    mixed = {char: MODEL_WEIGHT * p for char, p in model}
+    mixed = {char: weight * p for char, p in model}
     for char, p in _shares(engine).items():
-        mixed[char] = mixed.get(char, 0.0) + (1 - MODEL_WEIGHT) * p
+        mixed[char] = mixed.get(char, 0.0) + (1 - weight) * p
     ranked = sorted(mixed.items(), key=lambda pair: -pair[1])[:6]
     return tuple((char, round(p, 4)) for char, p in ranked)
 
@@ -306,6 +306,9 @@ def read_glyphs(
     if not letters:
         return None
     cost, pairs = _aligned(read.alternatives, letters)
+    # A cut that found Tesseract's count as the ink falls is trusted at full weight; one
+    # forced or aligned over gaps may have cut letters wrong: the model weighs half.
+    weight = MODEL_WEIGHT if len(glyphs) == len(letters) else MODEL_WEIGHT / 2
     if len(glyphs) != len(letters):
         aimed = segment(ink.mask, len(letters))
         if aimed and len(aimed) == len(letters):
@@ -343,12 +346,21 @@ def read_glyphs(
             for missed in sorted(i for i in extra if placed < i < glyph):
                 add(read.alternatives[missed])
             placed = glyph
-            add(_mixed(read.alternatives[glyph], choices))
+            add(_mixed(read.alternatives[glyph], choices, weight))
         else:
             add(tuple((c, round(p, 4)) for c, p in _shares(choices).items()))
         index += 1
     for missed in sorted(i for i in extra if i > placed):
         add(read.alternatives[missed])
+    agreed = "".join(text) == line.text and all(
+        glyph is not None and read.alternatives[glyph][0][0] == choices[0][0]
+        for glyph, choices in zip(pairs, letters, strict=True)
+    )
+    if agreed:
+        # Both readers read every character alike: Tesseract's own confidence stands, so
+        # that what was applied before (a city its postcode confirms) still is, and no
+        # more than that.
+        confidence = line.confidence
     return tidy(EngineReading("".join(text), round(confidence, 4), tuple(alternatives)), zone)
 
 
