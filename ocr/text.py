@@ -179,7 +179,7 @@ Also a text box's characters once cut apart (ocr/glyphs.py): each has the box's 
 
 #: Weight of the handprint model in a text box's per-character mixture with Tesseract's
 #: alternatives: the model's probabilities are calibrated, Tesseract's scores are not.
-MODEL_WEIGHT = 0.4
+MODEL_WEIGHT = 0.3
 Choices = tuple[tuple[str, float], ...]
 
 
@@ -205,8 +205,8 @@ def _mixed(model: Choices, engine: Choices, weight: float = MODEL_WEIGHT) -> Cho
 #: nothing of, not a cut gone wrong.
 ENGINE_UNSURE = 0.6
 MODEL_SURE = 0.8
-#: A mark under this share of the writing's usual height, high and wide, is a dot.
-DOT = 0.4
+#: A mark narrower than this share of the writing's usual height is thin (a dot, a "1").
+THIN = 0.3
 
 
 def _mean(scores: Sequence[float]) -> float:
@@ -216,10 +216,10 @@ def _mean(scores: Sequence[float]) -> float:
     return math.exp(sum(math.log(max(s, 1e-6)) for s in scores) / len(scores))
 
 
-def _dot(glyph: Glyph, glyphs: Sequence[Glyph]) -> bool:
-    """Whether a glyph is a small mark beside the others (a dot, a comma)."""
+def _thin(glyph: Glyph, glyphs: Sequence[Glyph]) -> bool:
+    """Whether a glyph is a thin mark beside the others (a dot, a "1", an "l")."""
     usual = sorted(g.height for g in glyphs)[len(glyphs) // 2]
-    return glyph.height < DOT * usual and glyph.width < DOT * usual
+    return glyph.width < THIN * usual
 
 
 def _glyphs_alone(read: EngineReading, glyphs: Sequence[Glyph], zone: Zone) -> EngineReading:
@@ -318,10 +318,11 @@ def read_glyphs(
                 read, pairs = again, other_pairs
     spaced = " " in (zone.charset or " ")
     paired = {glyph for glyph in pairs if glyph is not None}
-    # A dot Tesseract read nothing in (it drops them), that the model is sure of.
+    # A thin mark Tesseract read nothing in (it drops dots and lone strokes: the "11" of
+    # "114"), that the model is sure of.
     extra = {
         i for i, choices in enumerate(read.alternatives)
-        if i not in paired and choices[0][1] >= MODEL_SURE and _dot(glyphs[i], glyphs)
+        if i not in paired and choices[0][1] >= MODEL_SURE and _thin(glyphs[i], glyphs)
     }  # fmt: skip
     text: list[str] = []
     alternatives: list[Choices] = []
