@@ -160,8 +160,8 @@ def _letters(pieces: list[_Piece], height: float, box: int, count: int | None) -
     it when splitting the widest pieces gets there.
     """
     typical = _typical_width(pieces, height)
-    # An "m", a "w" or an "@" is wide beside lower case: only a piece wider than the box
-    # is high is surely letters joined.
+    # An "m", a "w" or an "@" is wide beside lower case: only a piece also wider than
+    # WIDEST of the box's height is surely letters joined.
     wide = max(JOINED * typical, 1.1 * height, WIDEST * box)
     letters = [max(1, round(p.width / typical)) if p.width > wide else 1 for p in pieces]
     if count is None:
@@ -225,13 +225,17 @@ def segment(mask: Mask, count: int | None = None) -> list[Glyph]:
     if count is not None and len(pieces) > count:
         pieces = _merged_to(pieces, count, height)
     letters = _letters(pieces, height, mask.shape[0], count)
+    # Each component's piece number (1 on; 0 the paper), to cut out a piece's own ink.
+    owner = np.zeros(int(labels.max()) + 1, dtype=np.int32)
+    for number, piece in enumerate(pieces, start=1):
+        owner[list(piece.labels)] = number
     glyphs: list[tuple[int, int, Mask]] = []
-    for piece, number in zip(pieces, letters, strict=True):
-        own = np.isin(labels, list(piece.labels))
-        for left, right in _split(piece.left, piece.right, own, number):
+    for number, (piece, count_in) in enumerate(zip(pieces, letters, strict=True), start=1):
+        own = owner[labels[:, piece.left : piece.right]] == number
+        for left, right in _split(0, piece.width, own, count_in):
             part = own[:, left:right]
             if part.any():
-                glyphs.append((left, right, part))
+                glyphs.append((piece.left + left, piece.left + right, part))
     starts = _spaces([(left, right) for left, right, _ in glyphs], height)
     return [
         Glyph(left, right, part, space)
