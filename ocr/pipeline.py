@@ -101,6 +101,9 @@ def read_zone(
     if not is_filled(ink):
         return Reading(zone.field, zone.kind, None, 0.99, crop, (), zone.choice, ink.share)
     check = context.checks.get(zone.field)
+    if check is not None and check.lower_case and zone.charset is not None:
+        # The layout's charset stays as printed (its geometry is frozen per version).
+        zone = replace(zone, charset="".join(dict.fromkeys(zone.charset.lower())))
 
     def worth_second(line: EngineReading) -> bool:
         # Only a value that could be applied without a clerk needs confirming: anything

@@ -46,11 +46,10 @@ class EmailType(FieldType):
 
     name = "email"
     widget = WidgetKind.TEXT
-    #: Lower case only: addresses are compared so, and the handprint model then reads a
-    #: capital as its lower case (ocr/handprint.py) instead of a box reading mixed case.
-    ocr_charset = "abcdefghijklmnopqrstuvwxyz0123456789@.-_+"
+    ocr_charset = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@.-_+"
     html_attributes = {"type": "email", "inputmode": "email", "autocomplete": "email"}
     paper_checked = True
+    lower_case = True
     failed_check = "email_domain_unknown"
     name_hint = re.compile(r"e-?mail|courriel", re.I)
     _SYNTAX = re.compile(
