@@ -116,8 +116,8 @@ def test_held_out_handwriting_in_text_and_e_mail_boxes_is_read_glyph_by_glyph(
             assert suggested.warnings, (field, suggested.value)
             if field == "email" and suggested.read:
                 assert suggested.read == suggested.read.lower()
-    # Measured 9/15 before and 9/15 after (5 fonts, 3 boxes: klee and yusei-magic right
-    # throughout, the sjfonts hands wrong throughout): on so few boxes the glyph reading must
-    # at least not lose what Tesseract alone read; the gains are measured by the benchmark
-    # (docs/ocr.md), the mechanics by tests/unit/ocr/test_text_glyphs.py.
+    # Measured 9/15 before and 9/15 after (5 fonts, 3 boxes; klee and yusei-magic right
+    # either way; Steve's name gained, Delphine's city lost: "BORDEAUK"): on so few boxes
+    # the glyph reading must at least not lose more than it gains; the gains are measured
+    # by the benchmark (docs/ocr.md), the mechanics by tests/unit/ocr/test_text_glyphs.py.
     assert right_after >= right_before, (right_after, right_before, total)
