@@ -1,7 +1,8 @@
-"""Handprint in comb cells: one character a cell, classified by the shipped small network.
+"""Handprint in comb cells and text boxes: one character at a time, by a shipped small network.
 
 Each inked cell is cut to its ink, scaled into a 28x28 square (as MNIST digits are) and
-classified with numpy alone by a small convolutional network trained by
+classified with numpy alone by a small convolutional network (text boxes' characters, cut
+apart by ocr/glyphs.py, by its twin that also knows lower case) trained by
 scripts/train_handprint.py (data, seed and measured accuracy in ocr/models/handprint.json).
 The softmax is temperature-scaled on a validation split, so the per-character
 probabilities are calibrated: the alternatives a cell hands to the field's checks say how
@@ -27,9 +28,12 @@ from ocr.interfaces import EngineReading
 Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float32]
 
-#: The characters the network knows, in its output order: digits, capitals, and the few
+#: The characters the comb model knows, in its output order: digits, capitals, and the few
 #: symbols of e-mail addresses, street addresses and phone numbers.
 CLASSES = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ@.-_'/+"
+#: The text-box model's: the same, then lower case (e-mail addresses). Two models, so that
+#: a comb's cells (capitals and digits) are not read among lower-case look-alikes.
+TEXT_CLASSES = CLASSES + "abcdefghijklmnopqrstuvwxyz"
 #: Side of the network's input square, and of the box the glyph is scaled into.
 SIZE = 28
 GLYPH_BOX = 20
@@ -38,6 +42,7 @@ TOP = 6
 MIN_PROBABILITY = 0.0005
 MODEL_DIR = Path(__file__).with_name("models")
 MODEL_PATH = MODEL_DIR / "handprint.npz"
+TEXT_MODEL_PATH = MODEL_DIR / "handprint_text.npz"
 
 
 def glyph_input(mask: Mask, reference: float) -> tuple[Floats, Floats]:
@@ -131,12 +136,34 @@ class HandprintModel:
         return np.asarray(exp / exp.sum(axis=1, keepdims=True), dtype=np.float32)
 
     def allowed(self, charset: str | None) -> npt.NDArray[np.bool_]:
-        """Which classes a field's charset allows (letters in either case)."""
+        """Which classes a field's charset allows.
+
+        Letters keep their case (a capitals box never reads lower case), except in a
+        charset of lower-case letters only (an e-mail address's): capitals are read too,
+        and folded into lower case (see `folded`).
+        """
         if charset is None:
             return np.ones(len(self.classes), dtype=bool)
-        wanted = set(charset.upper())
+        wanted = set(charset.upper() + charset) if _lower_only(charset) else set(charset)
         allowed = np.array([c in wanted for c in self.classes], dtype=bool)
         return allowed if allowed.any() else np.ones(len(self.classes), dtype=bool)
+
+    def folded(self, probabilities: Floats, charset: str | None) -> list[list[tuple[str, float]]]:
+        """Per glyph, (character, probability) best first, case folded where `charset` says.
+
+        A charset of lower-case letters only (an e-mail address, compared lower case) gets
+        each capital's probability added to its lower case: an "o" and an "O" differ by
+        their size alone, and either is the same letter there.
+        """
+        fold = charset is not None and _lower_only(charset)
+        rows = []
+        for row in probabilities:
+            summed: dict[str, float] = {}
+            for index in np.argsort(-row)[: 2 * TOP]:
+                char = self.classes[index].lower() if fold else self.classes[index]
+                summed[char] = summed.get(char, 0.0) + float(row[index])
+            rows.append(sorted(summed.items(), key=lambda pair: -pair[1])[:TOP])
+        return rows
 
     def read_cells(self, masks: Sequence[Mask], charset: str | None) -> EngineReading:
         """Classify each cell's ink on its own; alternatives best first, with probabilities.
@@ -151,21 +178,26 @@ class HandprintModel:
         features = np.stack([feature for _, feature in pairs])
         probabilities = self.probabilities(images, features, charset)
         alternatives: list[tuple[tuple[str, float], ...]] = []
-        for row in probabilities:
-            order = np.argsort(-row)[:TOP]
-            choices = [(self.classes[i], float(row[i])) for i in order]
+        for choices in self.folded(probabilities, charset):
             kept = [choices[0]] + [c for c in choices[1:] if c[1] >= MIN_PROBABILITY]
             alternatives.append(tuple((char, round(p, 4)) for char, p in kept))
         text = "".join(choices[0][0] for choices in alternatives)
         confidence = math.prod(choices[0][1] for choices in alternatives)
-        # Lower case where the field wants it (a comb e-mail): the network reads capitals.
-        if charset is not None and not any(c.isupper() for c in charset):
-            text = text.lower()
-            alternatives = [tuple((c.lower(), p) for c, p in a) for a in alternatives]
         return EngineReading(text, round(confidence, 4), tuple(alternatives))
+
+
+def _lower_only(charset: str) -> bool:
+    """Whether a charset has letters in lower case only (its values are compared so)."""
+    return any(c.islower() for c in charset) and not any(c.isupper() for c in charset)
 
 
 @cache
 def shipped_model() -> HandprintModel:
-    """The model shipped in the package, loaded once per process."""
+    """The comb-cell model shipped in the package, loaded once per process."""
     return HandprintModel.load()
+
+
+@cache
+def shipped_text_model() -> HandprintModel:
+    """The text-box model (lower case too) shipped in the package, loaded once per process."""
+    return HandprintModel.load(TEXT_MODEL_PATH)

@@ -55,6 +55,15 @@ class ValueCheck(Protocol):
         """Whether the check is a checksum that no single misread character passes."""
         ...
 
+    @property
+    def lower_case(self) -> bool:
+        """Whether the field's values are lower case whatever the hand (an e-mail address).
+
+        The box is then read with the letters of its charset in lower case only: the
+        handprint model folds a capital into its lower case, Tesseract reads lower case.
+        """
+        ...
+
     def __call__(self, text: str) -> bool:
         """Whether `text` is acceptable."""
         ...

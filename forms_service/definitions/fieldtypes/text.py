@@ -49,6 +49,7 @@ class EmailType(FieldType):
     ocr_charset = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@.-_+"
     html_attributes = {"type": "email", "inputmode": "email", "autocomplete": "email"}
     paper_checked = True
+    lower_case = True
     failed_check = "email_domain_unknown"
     name_hint = re.compile(r"e-?mail|courriel", re.I)
     _SYNTAX = re.compile(

@@ -80,3 +80,44 @@ def test_held_out_handwriting_in_comb_cells_is_suggested_exactly(engine: Tessero
     # Measured 18/20 after, 0/20 with Tesseract alone (5 held-out fonts, 4 comb fields).
     assert right_after >= 0.7 * total, (right_after, right_before, total)
     assert right_after > right_before
+
+
+#: Text and e-mail boxes of the sample form, written in lower case where addresses are.
+BOXES = {"last_name": "MARTIN DUBOIS", "city": "BORDEAUX", "email": "claire.petit@orange.fr"}
+
+
+def _read_boxes(
+    engine: TesserocrEngine, font: str, seed: int, handprint: bool
+) -> dict[str, Suggested]:
+    geometry = sample_geometry()
+    answers = Answers(texts=BOXES, font=font, size_pt=14.0, jitter=0.35, pen_mm=0.2)
+    page = render_page(geometry.page(1), PAYLOAD, 300, answers, seed=seed)
+    scan = degrade(page, Degradation(rotation=1.0, noise=4, jpeg=85), seed=seed)
+    context = PageContext(checks=sample_checks(), pairs=SAMPLE_PAIRS, handprint=handprint)
+    read = read_page(scan, lambda _p: sample_geometry().page(1), engine, context)
+    return {s.reading.field: s for s in suggest_page(read.readings, context.checks, context.pairs)}
+
+
+def test_held_out_handwriting_in_text_and_e_mail_boxes_is_read_glyph_by_glyph(
+    engine: TesserocrEngine,
+) -> None:
+    right_after = right_before = total = 0
+    for seed, font in enumerate(HELD_OUT_FONTS.values()):
+        require_font(font)
+        after = _read_boxes(engine, font, seed, handprint=True)
+        before = _read_boxes(engine, font, seed, handprint=False)
+        for field, written in BOXES.items():
+            suggested = after[field].reading
+            assert suggested.kind is ZoneKind.TEXT
+            right_after += suggested.value == written
+            right_before += before[field].reading.value == written
+            total += 1
+            # Nothing without a checksum or a confirming pair is applied without a clerk.
+            assert suggested.warnings, (field, suggested.value)
+            if field == "email" and suggested.read:
+                assert suggested.read == suggested.read.lower()
+    # Measured 9/15 before and 9/15 after (5 fonts, 3 boxes; klee and yusei-magic right
+    # either way; Steve's name gained, Delphine's city lost: "BORDEAUK"): on so few boxes
+    # the glyph reading must at least not lose more than it gains; the gains are measured
+    # by the benchmark (docs/ocr.md), the mechanics by tests/unit/ocr/test_text_glyphs.py.
+    assert right_after >= right_before, (right_after, right_before, total)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ocr.align import MM, AlignedPage, align_page, set_upright
 from ocr.geometry import PageGeometry, ZoneKind
 from ocr.identify import find_code
-from ocr.ink import classify_mark, is_filled, measure_ink
+from ocr.ink import _remove_lines, classify_mark, is_filled, measure_ink
 from ocr.model import Mark
 from tests.ocr_pages import Degradation, GrayImage, degrade
 from tests.unit.ocr.conftest import FILLED
@@ -162,3 +163,16 @@ def test_dust_goes_but_the_dot_of_an_email_stays(blank_200: GrayImage, page: Pag
     lone_x = round((zone.rect.x + 22 * MM) * scale) - ink.box[0]
     lone_y = round((page.height - zone.rect.y - 4 * MM) * scale) - ink.box[1]
     assert not ink.mask[lone_y - 2 : lone_y + 4, lone_x - 2 : lone_x + 5].any()
+
+
+def test_a_tall_handwritten_l_in_a_text_box_is_not_taken_for_a_box_side() -> None:
+    # Issue 16: dkg-handwriting's "l" reaches 95% of a text box's interior; it was erased
+    # as a line, and "claire.martin@laposte.net" read "c aire.martin@ aposte.net".
+    mask = np.zeros((73, 400), dtype=np.uint8)
+    mask[2:72, 100:106] = 1  # an "l": 70 of 73 rows, touching neither edge
+    mask[0:73, 390:396] = 1  # a box side that slipped in: edge to edge
+    kept = _remove_lines(mask, text=True)
+    assert kept[:, 100:106].sum() == mask[:, 100:106].sum()
+    assert kept[:, 388:398].sum() == 0
+    # In a comb, anything that tall is what is left of a separator.
+    assert _remove_lines(mask, text=False)[:, 100:106].sum() == 0
