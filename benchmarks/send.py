@@ -22,6 +22,7 @@ reports go to a small HTTP server of this script. Memory: the sending process's 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -34,7 +35,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -262,6 +263,24 @@ def _started(target: Callable[..., None], *args: Any) -> tuple[Any, Any]:
     return process, stop
 
 
+@contextlib.contextmanager
+def local_kannel() -> Iterator[tuple[Any, str]]:
+    """A started local Kannel (bearerbox + smsbox + fakesmsc) and the URL of a DLR sink."""
+    from forms_service.delivery.local_kannel import LocalKannel
+
+    dlr_port = _free_port()
+    dlr, stop = _started(_dlr_server, dlr_port)
+    with tempfile.TemporaryDirectory(prefix="send-bench-") as directory:
+        kannel = LocalKannel(Path(directory), log_level=2)
+        try:
+            kannel.start()
+            yield kannel, f"http://127.0.0.1:{dlr_port}/dlr"
+        finally:
+            kannel.stop()
+            stop.set()
+            dlr.join(10)
+
+
 def _say(lines: list[str], line: str) -> None:
     """Print a line of the report as soon as it is measured (runs take minutes)."""
     lines.append(line)
@@ -314,30 +333,19 @@ def main() -> None:
             stop.set()
             server.join(10)
     if "sms" in channels:
-        from forms_service.delivery.local_kannel import LocalKannel
-
-        dlr_port = _free_port()
-        dlr, stop = _started(_dlr_server, dlr_port)
-        with tempfile.TemporaryDirectory(prefix="send-bench-") as directory:
-            kannel = LocalKannel(Path(directory), log_level=2)
-            try:
-                kannel.start()
-                base = Job(
-                    "sms",
-                    "",
-                    0,
-                    0,
-                    sendsms_url=kannel.sendsms_url,
-                    username=kannel.username,
-                    password=kannel.password,
-                    dlr_url=f"http://127.0.0.1:{dlr_port}/dlr",
-                )
-                _say(report, "SMS to a local Kannel (bearerbox + smsbox + fakesmsc):")
-                bench_channel("sms", args.count, base, kannel.wait_idle)
-            finally:
-                kannel.stop()
-                stop.set()
-                dlr.join(10)
+        with local_kannel() as (kannel, dlr_url):
+            base = Job(
+                "sms",
+                "",
+                0,
+                0,
+                sendsms_url=kannel.sendsms_url,
+                username=kannel.username,
+                password=kannel.password,
+                dlr_url=dlr_url,
+            )
+            _say(report, "SMS to a local Kannel (bearerbox + smsbox + fakesmsc):")
+            bench_channel("sms", args.count, base, kannel.wait_idle)
 
 
 if __name__ == "__main__":

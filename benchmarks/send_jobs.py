@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from send import SECRET, Job, _dlr_server, _free_port, _started, measure  # noqa: E402
+from send import SECRET, Job, _free_port, local_kannel, measure  # noqa: E402
 from sqlalchemy import MetaData, func, select, update  # noqa: E402
 
 CAMPAIGN = "bench"
@@ -330,26 +330,15 @@ def run_email(count: int, stack: Stack) -> list[str]:
 
 def run_sms(count: int, stack: Stack) -> list[str]:
     """SMS to a local Kannel with fakesmsc; its delivery reports to a small HTTP server."""
-    from forms_service.delivery.local_kannel import LocalKannel
-
-    dlr_port = _free_port()
-    dlr, stop = _started(_dlr_server, dlr_port)
-    with tempfile.TemporaryDirectory(prefix="send-jobs-kannel-") as directory:
-        kannel = LocalKannel(Path(directory), log_level=2)
-        try:
-            kannel.start()
-            gateway = Gateway(
-                "sms",
-                sendsms_url=kannel.sendsms_url,
-                username=kannel.username,
-                password=kannel.password,
-                dlr_url=f"http://127.0.0.1:{dlr_port}/dlr",
-            )
-            return run(count, gateway, _recorded_sent, stack, kannel.wait_idle)
-        finally:
-            kannel.stop()
-            stop.set()
-            dlr.join(10)
+    with local_kannel() as (kannel, dlr_url):
+        gateway = Gateway(
+            "sms",
+            sendsms_url=kannel.sendsms_url,
+            username=kannel.username,
+            password=kannel.password,
+            dlr_url=dlr_url,
+        )
+        return run(count, gateway, _recorded_sent, stack, kannel.wait_idle)
 
 
 def main() -> None:

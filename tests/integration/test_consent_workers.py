@@ -13,6 +13,7 @@ once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 from collections import Counter
@@ -136,6 +137,24 @@ def _one_each(runtime: Runtime, keys: list[str], of: Any, logs: str) -> None:
     assert logs.count("'deferred'") == COUNT
 
 
+@contextlib.contextmanager
+def _racing(app_settings: dict[str, Any], runtime: Runtime, tmp_path: Path) -> Iterator[Any]:
+    """Two real workers and an engine to hold row locks with; on exit, every message settled.
+
+    The workers' logs are tmp_path/one.log and tmp_path/two.log.
+    """
+    blocker = create_engine(app_settings["DATABASE_URL"])
+    with _worker(app_settings, tmp_path / "one.log"), _worker(app_settings, tmp_path / "two.log"):
+        yield blocker
+        _wait_for(lambda: _settled(runtime), "every message sent or deferred")
+    _close(runtime)
+    blocker.dispose()
+
+
+def _logs(tmp_path: Path) -> list[str]:
+    return [(tmp_path / log).read_text() for log in ("one.log", "two.log")]
+
+
 def test_two_workers_sending_to_the_same_customers_never_exceed_a_cap_of_one(
     app_settings: dict[str, Any], runtime: Runtime, crm_url: str, tmp_path: Path
 ) -> None:
@@ -144,8 +163,7 @@ def test_two_workers_sending_to_the_same_customers_never_exceed_a_cap_of_one(
     by_key: dict[str, list[str]] = {}
     for message_id in ids:
         by_key.setdefault(of[message_id], []).append(message_id)
-    blocker = create_engine(app_settings["DATABASE_URL"])
-    with _worker(app_settings, tmp_path / "one.log"), _worker(app_settings, tmp_path / "two.log"):
+    with _racing(app_settings, runtime, tmp_path) as blocker:
         for key in keys:
             with blocker.connect() as connection:
                 connection.execute(text("SELECT id FROM messages FOR UPDATE"))
@@ -153,10 +171,7 @@ def test_two_workers_sending_to_the_same_customers_never_exceed_a_cap_of_one(
                     runtime.jobs.enqueue("delivery.send", message_id)
                 _wait_for(lambda: _waiting(blocker) >= 2, f"both claims of {key} waiting")
                 connection.rollback()  # both claims go on at once
-        _wait_for(lambda: _settled(runtime), "every message sent or deferred")
-    _close(runtime)
-    blocker.dispose()
-    logs = [(tmp_path / log).read_text() for log in ("one.log", "two.log")]
+    logs = _logs(tmp_path)
     _one_each(runtime, keys, of, "".join(logs))
     # Both workers took part (each sent some).
     assert all("'sent'" in output for output in logs)
@@ -168,19 +183,14 @@ def test_two_workers_sending_batches_to_the_same_customers_never_exceed_a_cap_of
     """The same race with `delivery.send_batch` jobs: campaign a's batch and b's at once."""
     keys, planned, of = _two_campaigns(runtime, crm_url)
     assert [(job, len(ids)) for job, *ids in planned.jobs] == [("delivery.send_batch", COUNT)] * 2
-    blocker = create_engine(app_settings["DATABASE_URL"])
-    with _worker(app_settings, tmp_path / "one.log"), _worker(app_settings, tmp_path / "two.log"):
-        with blocker.connect() as connection:
-            connection.execute(text("SELECT id FROM messages FOR UPDATE"))
-            for job, *ids in planned.jobs:
-                runtime.jobs.enqueue(job, *ids)
-            # One batch holds its customers and waits for its rows, the other for the customers.
-            _wait_for(lambda: _waiting(blocker) >= 2, "both batches' claims waiting")
-            connection.rollback()  # both claims go on at once
-        _wait_for(lambda: _settled(runtime), "every message sent or deferred")
-    _close(runtime)
-    blocker.dispose()
-    logs = [(tmp_path / log).read_text() for log in ("one.log", "two.log")]
+    with _racing(app_settings, runtime, tmp_path) as blocker, blocker.connect() as connection:
+        connection.execute(text("SELECT id FROM messages FOR UPDATE"))
+        for job, *ids in planned.jobs:
+            runtime.jobs.enqueue(job, *ids)
+        # One batch holds its customers and waits for its rows, the other for the customers.
+        _wait_for(lambda: _waiting(blocker) >= 2, "both batches' claims waiting")
+        connection.rollback()  # both claims go on at once
+    logs = _logs(tmp_path)
     _one_each(runtime, keys, of, "".join(logs))
     # Each worker had one batch: one sent its campaign, the other's was deferred whole.
     assert all("succeeded" in output for output in logs)

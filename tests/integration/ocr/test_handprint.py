@@ -8,6 +8,8 @@ as the mailroom does (forms_service/intake/mailroom/suggestions.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from forms_service.intake.mailroom.suggestions import Suggested, suggest_page
@@ -42,41 +44,53 @@ def engine() -> TesserocrEngine:
     return TesserocrEngine()
 
 
-def _scan(font: str, seed: int) -> GrayImage:
+#: How the comb page and the text-box page are scanned.
+COMB_SCAN = Degradation(rotation=1.5, noise=5, jpeg=80)
+BOX_SCAN = Degradation(rotation=1.0, noise=4, jpeg=85)
+
+
+def _scan(texts: dict[str, str], font: str, seed: int, scan: Degradation) -> GrayImage:
     geometry = sample_geometry()
-    answers = Answers(texts=TEXTS, font=font, size_pt=14.0, jitter=0.35, pen_mm=0.2)
+    answers = Answers(texts=texts, font=font, size_pt=14.0, jitter=0.35, pen_mm=0.2)
     page = render_page(geometry.page(1), PAYLOAD, 300, answers, seed=seed)
-    return degrade(page, Degradation(rotation=1.5, noise=5, jpeg=80), seed=seed)
+    return degrade(page, scan, seed=seed)
 
 
-def _read(engine: TesserocrEngine, font: str, seed: int, handprint: bool) -> dict[str, Suggested]:
+def _read(engine: TesserocrEngine, image: GrayImage, handprint: bool) -> dict[str, Suggested]:
     context = PageContext(checks=sample_checks(), pairs=SAMPLE_PAIRS, handprint=handprint)
-    page = read_page(_scan(font, seed), lambda _p: sample_geometry().page(1), engine, context)
+    page = read_page(image, lambda _p: sample_geometry().page(1), engine, context)
     suggested = suggest_page(page.readings, context.checks, context.pairs)
     return {s.reading.field: s for s in suggested}
 
 
-def test_held_out_handwriting_in_comb_cells_is_suggested_exactly(engine: TesserocrEngine) -> None:
-    right_after = right_before = total = 0
+def _held_out(
+    engine: TesserocrEngine, texts: dict[str, str], written: dict[str, str], scan: Degradation
+) -> Iterator[tuple[str, str, Suggested, Suggested]]:
+    """(field, what was written, suggested with the model, without) for each held-out font."""
     for seed, font in enumerate(HELD_OUT_FONTS.values()):
         require_font(font)
-        after = _read(engine, font, seed, handprint=True)
-        before = _read(engine, font, seed, handprint=False)
-        for field, written in COMBS.items():
-            suggested = after[field]
-            right_after += suggested.reading.value == written
-            right_before += before[field].reading.value == written
-            total += 1
-            evidence = suggested.evidence
-            assert set(evidence) == {
-                "ocr_value", "suggestion_probability", "characters", "cross_checks",
-            }  # fmt: skip
-            assert suggested.reading.kind is ZoneKind.COMB
-            assert len(evidence["characters"]) == len(suggested.reading.value or "")
-            assert 0.0 <= evidence["suggestion_probability"] <= 1.0
-            if suggested.reading.value != written:
-                # A wrong suggestion is never applied without a clerk.
-                assert suggested.reading.warnings, (field, suggested.reading.value)
+        image = _scan(texts, font, seed, scan)
+        after, before = _read(engine, image, True), _read(engine, image, False)
+        for field, value in written.items():
+            yield field, value, after[field], before[field]
+
+
+def test_held_out_handwriting_in_comb_cells_is_suggested_exactly(engine: TesserocrEngine) -> None:
+    right_after = right_before = total = 0
+    for field, written, suggested, before in _held_out(engine, TEXTS, COMBS, COMB_SCAN):
+        right_after += suggested.reading.value == written
+        right_before += before.reading.value == written
+        total += 1
+        evidence = suggested.evidence
+        assert set(evidence) == {
+            "ocr_value", "suggestion_probability", "characters", "cross_checks",
+        }  # fmt: skip
+        assert suggested.reading.kind is ZoneKind.COMB
+        assert len(evidence["characters"]) == len(suggested.reading.value or "")
+        assert 0.0 <= evidence["suggestion_probability"] <= 1.0
+        if suggested.reading.value != written:
+            # A wrong suggestion is never applied without a clerk.
+            assert suggested.reading.warnings, (field, suggested.reading.value)
     # Measured 18/20 after, 0/20 with Tesseract alone (5 held-out fonts, 4 comb fields).
     assert right_after >= 0.7 * total, (right_after, right_before, total)
     assert right_after > right_before
@@ -86,36 +100,20 @@ def test_held_out_handwriting_in_comb_cells_is_suggested_exactly(engine: Tessero
 BOXES = {"last_name": "MARTIN DUBOIS", "city": "BORDEAUX", "email": "claire.petit@orange.fr"}
 
 
-def _read_boxes(
-    engine: TesserocrEngine, font: str, seed: int, handprint: bool
-) -> dict[str, Suggested]:
-    geometry = sample_geometry()
-    answers = Answers(texts=BOXES, font=font, size_pt=14.0, jitter=0.35, pen_mm=0.2)
-    page = render_page(geometry.page(1), PAYLOAD, 300, answers, seed=seed)
-    scan = degrade(page, Degradation(rotation=1.0, noise=4, jpeg=85), seed=seed)
-    context = PageContext(checks=sample_checks(), pairs=SAMPLE_PAIRS, handprint=handprint)
-    read = read_page(scan, lambda _p: sample_geometry().page(1), engine, context)
-    return {s.reading.field: s for s in suggest_page(read.readings, context.checks, context.pairs)}
-
-
 def test_held_out_handwriting_in_text_and_e_mail_boxes_is_read_glyph_by_glyph(
     engine: TesserocrEngine,
 ) -> None:
     right_after = right_before = total = 0
-    for seed, font in enumerate(HELD_OUT_FONTS.values()):
-        require_font(font)
-        after = _read_boxes(engine, font, seed, handprint=True)
-        before = _read_boxes(engine, font, seed, handprint=False)
-        for field, written in BOXES.items():
-            suggested = after[field].reading
-            assert suggested.kind is ZoneKind.TEXT
-            right_after += suggested.value == written
-            right_before += before[field].reading.value == written
-            total += 1
-            # Nothing without a checksum or a confirming pair is applied without a clerk.
-            assert suggested.warnings, (field, suggested.value)
-            if field == "email" and suggested.read:
-                assert suggested.read == suggested.read.lower()
+    for field, written, after, before in _held_out(engine, BOXES, BOXES, BOX_SCAN):
+        suggested = after.reading
+        assert suggested.kind is ZoneKind.TEXT
+        right_after += suggested.value == written
+        right_before += before.reading.value == written
+        total += 1
+        # Nothing without a checksum or a confirming pair is applied without a clerk.
+        assert suggested.warnings, (field, suggested.value)
+        if field == "email" and suggested.read:
+            assert suggested.read == suggested.read.lower()
     # Measured 9/15 before and 9/15 after (5 fonts, 3 boxes; klee and yusei-magic right
     # either way; Steve's name gained, Delphine's city lost: "BORDEAUK"): on so few boxes
     # the glyph reading must at least not lose more than it gains; the gains are measured
