@@ -111,8 +111,9 @@ def read_zone(
         return context.second_reading and line.confidence >= context.threshold
 
     combed = zone.kind is ZoneKind.COMB and (zone.cells or 0) > 1
-    model = shipped_model() if combed else shipped_text_model()
-    cells = model.read_cells if context.handprint else None
+    cells = None
+    if context.handprint:  # the models load on first use only
+        cells = (shipped_model() if combed else shipped_text_model()).read_cells
     # Tesseract's line is the handprint model's second opinion: always asked for (one call,
     # cheaper than the cells it read one by one before), it often has a typed hand right.
     second = context.second_reading if cells is not None and combed else worth_second

@@ -69,7 +69,7 @@ def tidy(reading: EngineReading, zone: Zone) -> EngineReading:
         pairs = list(zip(reading.text, reading.alternatives, strict=True))
     else:
         pairs = [(char, ()) for char in reading.text]
-    spaced = zone.kind is ZoneKind.TEXT and (zone.charset is None or " " in zone.charset)
+    spaced = _spaced(zone)
     kept: list[tuple[str, tuple[tuple[str, float], ...]]] = []
     for char, choices in pairs:
         if char.isspace():
@@ -84,6 +84,11 @@ def tidy(reading: EngineReading, zone: Zone) -> EngineReading:
     text = "".join(char for char, _ in kept)
     alternatives = tuple(choices for _, choices in kept) if all(c for _, c in kept) else ()
     return EngineReading(text, reading.confidence if text else 0.0, alternatives)
+
+
+def _spaced(zone: Zone) -> bool:
+    """Whether a box's reading keeps spaces: a text box whose charset allows them."""
+    return zone.kind is ZoneKind.TEXT and (zone.charset is None or " " in zone.charset)
 
 
 def _compact(text: str) -> str:
@@ -224,7 +229,7 @@ def _thin(glyph: Glyph, glyphs: Sequence[Glyph]) -> bool:
 
 def _glyphs_alone(read: EngineReading, glyphs: Sequence[Glyph], zone: Zone) -> EngineReading:
     """The model's reading with the segmentation's own spaces."""
-    spaced = " " in (zone.charset or " ")
+    spaced = _spaced(zone)
     text: list[str] = []
     alternatives: list[Choices] = []
     for glyph, choices in zip(glyphs, read.alternatives, strict=True):
@@ -315,8 +320,8 @@ def read_glyphs(
             again = cells([glyph.mask for glyph in aimed], zone.charset)
             other_cost, other_pairs = _aligned(again.alternatives, letters)
             if other_cost < cost:
-                read, pairs = again, other_pairs
-    spaced = " " in (zone.charset or " ")
+                glyphs, read, pairs = aimed, again, other_pairs
+    spaced = _spaced(zone)
     paired = {glyph for glyph in pairs if glyph is not None}
     # A thin mark Tesseract read nothing in (it drops dots and lone strokes: the "11" of
     # "114"), that the model is sure of.

@@ -292,8 +292,6 @@ class BatchSender:
         message taken by another run since the claim is `not_due`.
         """
         done = finished.done if finished is not None else []
-        if finished is not None:
-            finished.done = []
         if not done and not take and not release:
             return set()
         service = self.service
