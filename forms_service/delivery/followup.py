@@ -111,30 +111,44 @@ class FollowUp:
         new_status, sources = REPORT_TRANSITIONS[report.status]
         now = self.service.clock()
         with self.service.sessions() as session, session.begin():
-            message = session.get(Message, report.message_id)
+            # Locked (PostgreSQL), so that the hand-over's record (outcomes.record_sent_many)
+            # and this report agree on which of them writes the `sent` event.
+            message = session.get(Message, report.message_id, with_for_update=True)
             if message is None or message.channel != report.channel.value:
                 raise ForgedReport("the report names no message of this service")
             if message.status not in sources:
                 return
+            # The report's own time (a bounce's Date, to the second; another clock) never
+            # puts it before the hand-over in the history.
+            at = report.at
+            handed_over = message.sent_at or message.sending_at
+            if message.status in (MessageStatus.SENDING, MessageStatus.UNKNOWN):
+                # It came before the hand-over was recorded (or the worker died first): it
+                # shows the message went out, so the history says `sent` before the report.
+                handed_over = handed_over or min(at, now)
+                message.sent_at = message.sent_at or handed_over
+                record_sent_event(session, message, handed_over, attempt=message.attempts)
+            if handed_over is not None and at < handed_over:
+                at = handed_over
             message.status = new_status
             message.updated_at = now
             if report.code:
                 message.reason = report.code[:64]
             kind = EventKind.DELIVERED
             if new_status is MessageStatus.DELIVERED:
-                message.delivered_at = report.at
+                message.delivered_at = at
             elif new_status is MessageStatus.ACCEPTED:
                 kind = EventKind.SENT
             else:
                 kind = EventKind.BOUNCED
                 if new_status is MessageStatus.FAILED:
-                    message.failed_at = report.at
+                    message.failed_at = at
             if new_status is not MessageStatus.ACCEPTED:
                 record_event(
                     session,
                     message.document_id,
                     kind,
-                    at=report.at,
+                    at=at,
                     channel=message.channel,
                     message_id=message.id,
                     detail={

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from forms_service.consent.pressure import uncount_contact
@@ -28,22 +28,28 @@ def record_sent(session: Session, message_id: str, result: SendResult, now: dt.d
 def record_sent_many(
     session: Session, sent: Sequence[tuple[str, SendResult]], now: dt.datetime
 ) -> None:
-    """`record_sent` for each (message id, result), in four statements whatever their number."""
+    """`record_sent` for each (message id, result), in three statements whatever their number.
+
+    A report may have come first (a bounce arrives while its group is still being handed
+    over): the report settled the row and wrote its `sent` event (`record_report_of`), so
+    only the rows still `sending` (or `unknown`, if a sweep gave up on them) become `sent`
+    and get their event here.
+    """
     if not sent:
         return
     results = dict(sent)
     connection = session.connection()
     rows = connection.execute(
-        select(
-            Message.id, Message.document_id, Message.channel, Message.reminder, Message.attempts
-        ).where(Message.id.in_(list(results)))
-    ).all()
-    # A report may have come first: only a row still `sending` becomes `sent`.
-    connection.execute(
         update(Message)
-        .where(Message.id.in_(list(results)), Message.status == MessageStatus.SENDING)
+        .where(
+            Message.id.in_(list(results)),
+            Message.status.in_((MessageStatus.SENDING, MessageStatus.UNKNOWN)),
+        )
         .values(status=MessageStatus.SENT)
-    )
+        .returning(
+            Message.id, Message.document_id, Message.channel, Message.reminder, Message.attempts
+        )
+    ).all()
     connection.execute(
         update(Message)
         .where(Message.id == bindparam("sent_id"))
@@ -53,14 +59,15 @@ def record_sent_many(
             for message_id, result in sent
         ],
     )
-    connection.execute(
-        insert(DocumentEvent),
-        [
-            sent_event(row.id, row.document_id, row.channel, row.reminder, results[row.id].at)
-            | {"detail": {"reminder": row.reminder, "attempt": row.attempts}}
-            for row in rows
-        ],
-    )
+    if rows:
+        connection.execute(
+            insert(DocumentEvent),
+            [
+                sent_event(row.id, row.document_id, row.channel, row.reminder, results[row.id].at)
+                | {"detail": {"reminder": row.reminder, "attempt": row.attempts}}
+                for row in rows
+            ],
+        )
 
 
 def record_sent_event(session: Session, message: Message, at: dt.datetime, **detail: Any) -> None:

@@ -166,7 +166,7 @@ class Delivery:
                         DocumentEvent.document_id == document_id,
                         DocumentEvent.kind != EventKind.ISSUED,
                     )
-                    .order_by(DocumentEvent.id)
+                    .order_by(DocumentEvent.at, DocumentEvent.id)  # as document_history
                 )
             )
             session.expunge_all()

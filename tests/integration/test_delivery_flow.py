@@ -175,6 +175,42 @@ def test_hard_bounce_falls_back_to_the_next_channel_once(delivery: Delivery) -> 
     assert delivery.events(document_id)[-1].kind is EventKind.DELIVERED
 
 
+def test_a_bounce_that_comes_during_the_hand_over_follows_it_in_the_history(
+    delivery: Delivery,
+) -> None:
+    """A relay may bounce before the worker records its group: one `sent`, then the bounce."""
+    (document_id,) = delivery.issue(KEYS[:1])
+    delivery.service.send_campaign("spring")
+    original = delivery.email.send
+
+    def bounced_at_once(outgoing):  # type: ignore[no-untyped-def]
+        result = original(outgoing)
+        # Dated by the relay's clock, to the second: before our own time of the hand-over.
+        at = delivery.clock().replace(microsecond=0) - dt.timedelta(seconds=1)
+        report = DeliveryReport(
+            outgoing.message_id, Channel.EMAIL, ReportStatus.HARD_BOUNCE, at, code="5.1.1"
+        )
+        delivery.service.record_report(report)
+        return result
+
+    delivery.email.send = bounced_at_once  # type: ignore[method-assign]
+    assert delivery.run_jobs()[0] == "sent"
+    delivery.email.send = original  # type: ignore[method-assign]
+    delivery.run_jobs()
+    rows = {m.channel: m for m in delivery.messages(document_id)}
+    assert rows["email"].status is MessageStatus.FAILED
+    assert rows["email"].provider_ref  # the hand-over's reference is kept all the same
+    assert rows["sms"].status is MessageStatus.SENT
+    events = delivery.events(document_id)
+    assert [(e.kind, e.channel) for e in events] == [
+        (EventKind.SENT, "email"),
+        (EventKind.BOUNCED, "email"),
+        (EventKind.FALLBACK, "sms"),
+        (EventKind.SENT, "sms"),
+    ]
+    assert events[0].at <= events[1].at
+
+
 def test_forged_report_is_refused_and_changes_nothing(delivery: Delivery) -> None:
     (document_id,) = delivery.issue(KEYS[:1])
     delivery.service.send_campaign("spring")
@@ -255,6 +291,8 @@ def test_a_send_left_unfinished_becomes_unknown_and_is_never_resent(delivery: De
         DeliveryReport(message.id, Channel.EMAIL, ReportStatus.DELIVERED, delivery.clock())
     )
     assert delivery.messages(document_id)[0].status is MessageStatus.DELIVERED
+    # Its history says it went out (when the hand-over began), then that it arrived.
+    assert [e.kind for e in delivery.events(document_id)] == [EventKind.SENT, EventKind.DELIVERED]
 
 
 def test_bad_channel_names_are_refused() -> None:
