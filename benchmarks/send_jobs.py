@@ -187,8 +187,8 @@ def _recorded_sent(runtime: Any) -> int:
 @contextlib.contextmanager
 def _workers(
     var_dir: Path, gateway: Gateway, count: int, stack: Stack, peaks: list[int]
-) -> Iterator[None]:
-    """`count` worker processes, ready; their peak RSS (KiB) added to `peaks` as they stop."""
+) -> Iterator[list[int]]:
+    """`count` worker processes, ready (their pids); their peak RSS (KiB) added to `peaks`."""
     logs = [var_dir / f"worker-{n}.log" for n in range(count)]
     processes = []
     for log in logs:
@@ -212,13 +212,29 @@ def _workers(
             if time.monotonic() > deadline:
                 raise RuntimeError("the workers did not start")
             time.sleep(0.2)
-        yield
+        yield [process.pid for process in processes]
     finally:
         peaks.extend(_peak_rss(process.pid) for process in processes)
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(30)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """The CPU time (user + system) the processes used so far, seconds."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _busy() -> tuple[int, int]:
+    """The machine's CPU time so far, in clock ticks: (busy, all)."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
 
 
 def _peak_rss(pid: int) -> int:
@@ -282,8 +298,9 @@ def run(
             runtime = _prepare(var_dir, gateway, count, run_stack)
             settle()
             peaks: list[int] = []
-            with _workers(var_dir, gateway, workers, run_stack, peaks):
+            with _workers(var_dir, gateway, workers, run_stack, peaks) as pids:
                 first = received(runtime)
+                cpu_before, busy_before = _cpu_seconds(pids), _busy()
                 start = time.perf_counter()
                 plan = runtime.delivery.send_campaign(CAMPAIGN)
                 queued = time.perf_counter()
@@ -292,10 +309,14 @@ def run(
                     time.sleep(0.05)
                 done = time.perf_counter()
                 arrived = received(runtime) - first
+                worker_cpu = _cpu_seconds(pids) - cpu_before
+                busy_after = _busy()
             runtime.close()
         if plan.channels.get(gateway.channel) != count:
             raise RuntimeError(f"not every document went by {gateway.channel}: {plan.as_dict()}")
         enqueue = count / (queued - start)
+        ticks = busy_after[1] - busy_before[1]
+        machine_busy = (busy_after[0] - busy_before[0]) / ticks if ticks else 0.0
         end_to_end = arrived / (done - start)
         bare = "smtplib" if gateway.channel == "email" else "sendsms"
         for line in (
@@ -304,6 +325,8 @@ def run(
             f"(bare {bare} loop, {workers} process(es): {baseline:6.0f}/s; "
             f"ratio {end_to_end / baseline:.0%}); "
             f"peak RSS of a worker {max(peaks) / 1024:.0f} MiB",
+            f"  {workers} worker(s): workers' CPU {worker_cpu / max(arrived, 1) * 1000:.2f} ms "
+            f"a message; machine busy {machine_busy:.0%} of its cores meanwhile",
         ):
             lines.append(line)
             print(line, flush=True)
