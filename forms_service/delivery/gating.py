@@ -35,7 +35,7 @@ from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach, Reason, plan_channels, reach
 from forms_service.delivery.interfaces import Channel, Purpose
 from forms_service.storage.events import EventKind, record_event
-from forms_service.storage.messages import Message, MessageStatus
+from forms_service.storage.messages import Message, MessageStatus, among
 from forms_service.storage.model import Document
 
 #: Reasons a channel is refused by the customer (the dry run's "suppressed by consent").
@@ -293,7 +293,7 @@ def _queued_rows(session: Session, message_ids: Sequence[str]) -> list[Message]:
     return list(
         session.scalars(
             select(Message)
-            .where(Message.id.in_(list(message_ids)), Message.status == MessageStatus.QUEUED)
+            .where(among(message_ids, MessageStatus.QUEUED))
             .execution_options(populate_existing=True)
         )
     )
@@ -362,7 +362,7 @@ def to_sending(now: dt.datetime, *message_ids: str) -> Update:
     """The UPDATE that takes queued messages (`queued` -> `sending`, one more attempt)."""
     return (
         update(Message)
-        .where(Message.id.in_(message_ids), Message.status == MessageStatus.QUEUED)
+        .where(among(message_ids, MessageStatus.QUEUED))
         .values(
             status=MessageStatus.SENDING,
             attempts=Message.attempts + 1,
@@ -376,6 +376,6 @@ def back_to_queued(*message_ids: str) -> Update:
     """The UPDATE that gives back messages taken but never handed over (`to_sending` undone)."""
     return (
         update(Message)
-        .where(Message.id.in_(message_ids), Message.status == MessageStatus.SENDING)
+        .where(among(message_ids, MessageStatus.SENDING))
         .values(status=MessageStatus.QUEUED, attempts=Message.attempts - 1, sending_at=None)
     )

@@ -17,7 +17,7 @@ from forms_service.consent.pressure import uncount_contact
 from forms_service.delivery.interfaces import PermanentFailure, SendResult, TemporaryFailure
 from forms_service.delivery.model import DeliverySettings
 from forms_service.storage.events import DocumentEvent, EventKind, record_event
-from forms_service.storage.messages import Message, MessageStatus
+from forms_service.storage.messages import Message, MessageStatus, among
 
 
 def record_sent(session: Session, message_id: str, result: SendResult, now: dt.datetime) -> None:
@@ -41,10 +41,7 @@ def record_sent_many(
     connection = session.connection()
     rows = connection.execute(
         update(Message)
-        .where(
-            Message.id.in_(list(results)),
-            Message.status.in_((MessageStatus.SENDING, MessageStatus.UNKNOWN)),
-        )
+        .where(among(results, MessageStatus.SENDING, MessageStatus.UNKNOWN))
         .values(status=MessageStatus.SENT)
         .returning(
             Message.id, Message.document_id, Message.channel, Message.reminder, Message.attempts

@@ -30,6 +30,7 @@ from forms_service.storage.messages import (
     DeliveryCampaign,
     Message,
     MessageStatus,
+    among,
 )
 from forms_service.storage.model import Document
 
@@ -128,10 +129,7 @@ class DeliverySweep:
             for start in range(0, len(ids), 500):
                 session.execute(
                     update(Message)
-                    .where(
-                        Message.id.in_(ids[start : start + 500]),
-                        Message.status == MessageStatus.QUEUED,
-                    )
+                    .where(among(ids[start : start + 500], MessageStatus.QUEUED))
                     .values(updated_at=now, next_attempt_at=None)
                 )
         service.enqueue_sends(ids)

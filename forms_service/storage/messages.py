@@ -7,13 +7,25 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    and_,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forms_service.storage.model import Base, _enum
+from forms_service.storage.sql import unindexed
 
 
 class MessageStatus(StrEnum):
@@ -92,6 +104,15 @@ class Message(Base):
     delivered_at: Mapped[dt.datetime | None]
     failed_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime]
+
+
+def among(message_ids: Collection[str], *statuses: MessageStatus) -> ColumnElement[bool]:
+    """The rows of `message_ids` whose status is one of `statuses`, found by their ids.
+
+    Never by `ix_messages_status_next`: a campaign's thousands of queued rows would be read
+    to find a group's ten (see storage/sql.py's `unindexed`).
+    """
+    return and_(Message.id.in_(list(message_ids)), unindexed(Message.status).in_(statuses))
 
 
 class DeliveryCampaign(Base):
