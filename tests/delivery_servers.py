@@ -2,7 +2,9 @@
 
 The relay is aiosmtpd's own SMTP server, run in its thread by aiosmtpd's Controller: it
 records what it was given (envelope and bytes), refuses recipients whose local part starts
-with `nobody` with `550 5.1.1`, and those starting with `full` with `452 4.2.2`, as relays do.
+with `nobody` with `550 5.1.1`, and those starting with `full` with `452 4.2.2`, as relays do. With
+`pipelining`, it advertises PIPELINING (RFC 2920) and notes, at each MAIL, whether the
+client's RCPT and DATA had already come with it.
 The Kannel stack is forms_service.delivery.local_kannel, the same one `make run` starts.
 """
 
@@ -50,6 +52,35 @@ class RecordingHandler:
     messages: list[Received] = field(default_factory=list)
     sessions: set[int] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    pipelining: bool = False
+    #: For each MAIL: were its RCPT and DATA in the server's buffer already (pipelined)?
+    pipelined: list[bool] = field(default_factory=list)
+    #: Senders whose MAIL is refused (`550 5.7.1`).
+    refused_senders: set[str] = field(default_factory=set)
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if not self.pipelining:
+            return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        waiting = bytes(getattr(server._reader, "_buffer", b""))  # what came after MAIL
+        self.pipelined.append(b"RCPT TO:" in waiting and b"DATA\r\n" in waiting)
+        if address in self.refused_senders:
+            return "550 5.7.1 Sender refused"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -94,9 +125,14 @@ class Relay:
     """An aiosmtpd server on a free loopback port; `security` none, starttls or tls."""
 
     def __init__(
-        self, *, security: str = "none", tls: TlsFiles | None = None, auth: bool = False
+        self,
+        *,
+        security: str = "none",
+        tls: TlsFiles | None = None,
+        auth: bool = False,
+        pipelining: bool = False,
     ) -> None:
-        self.handler = RecordingHandler()
+        self.handler = RecordingHandler(pipelining=pipelining)
         self.port = free_port()
         self.security = security
         kwargs: dict[str, Any] = {}

@@ -107,6 +107,22 @@ class _Handler:
         self.on_bounce = on_bounce
         self._bouncing: set[asyncio.Task[None]] = set()
 
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        """EHLO's extensions and PIPELINING (RFC 2920), as relays advertise it.
+
+        aiosmtpd answers commands in the order they come, whether one by one or several in
+        one write, and a client sends a message's content only after DATA's 354.
+        """
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         recipients = [str(r) for r in envelope.rcpt_tos]

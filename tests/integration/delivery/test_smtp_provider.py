@@ -67,9 +67,10 @@ def _parsed(data: bytes) -> EmailMessage:
     return message
 
 
-@pytest.fixture(scope="module")
-def relay() -> Iterator[Relay]:
-    server = Relay().start()
+@pytest.fixture(scope="module", params=[False, True], ids=["one-by-one", "pipelining"])
+def relay(request: pytest.FixtureRequest) -> Iterator[Relay]:
+    """The relay, as one that answers each command in turn and as one advertising PIPELINING."""
+    server = Relay(pipelining=request.param).start()
     yield server
     server.stop()
 
@@ -332,3 +333,48 @@ def test_a_retry_of_a_message_carries_the_same_message_id(tmp_path: Path, relay:
     assert keyed.send(_email("m8")).provider_ref != first.provider_ref
     keyed.close()
     other_key.close()
+
+
+def test_with_pipelining_mail_rcpt_and_data_go_in_one_write(tmp_path: Path, relay: Relay) -> None:
+    relay.handler.pipelined.clear()
+    relay.messages.clear()
+    provider = SmtpProvider(_settings(tmp_path, relay))
+    for n in range(3):
+        provider.send(_email(f"p{n}"))
+    provider.close()
+    assert len(relay.messages) == 3
+    # Where the relay advertises it, and only there (RFC 2920: never unasked).
+    assert relay.handler.pipelined == [relay.handler.pipelining] * 3
+
+
+def test_lines_starting_with_a_dot_arrive_whole(tmp_path: Path, relay: Relay) -> None:
+    relay.messages.clear()
+    message = _email("dots")
+    dotted = ".\n..two dots\n. one dot and a space\nthe end."
+    rendition = message.rendition.__class__(
+        **{**message.rendition.__dict__, "text": dotted, "html": "<p>.</p>\n.<p>x</p>"}
+    )
+    provider = SmtpProvider(_settings(tmp_path, relay))
+    provider.send(OutgoingEmail(message_id="dots", to=message.to, rendition=rendition))
+    provider.close()
+    (received,) = relay.messages
+    parts = [part.get_content() for part in _parsed(received.data).iter_parts()]
+    assert parts[0].replace("\r\n", "\n").rstrip("\n") == dotted
+    assert parts[1].replace("\r\n", "\n").rstrip("\n") == "<p>.</p>\n.<p>x</p>"
+
+
+def test_our_envelope_sender_refused_is_temporary_and_the_session_goes_on(
+    tmp_path: Path, relay: Relay
+) -> None:
+    relay.messages.clear()
+    relay.handler.refused_senders.add("bounces+refused@bounce.example.org")
+    provider = SmtpProvider(_settings(tmp_path, relay))
+    try:
+        with pytest.raises(TemporaryFailure) as refused:
+            provider.send(_email("refused"))
+        assert refused.value.params == {"code": 550}
+        provider.send(_email("accepted"))
+    finally:
+        provider.close()
+        relay.handler.refused_senders.clear()
+    assert [r.mail_from for r in relay.messages] == ["bounces+accepted@bounce.example.org"]
