@@ -133,9 +133,42 @@ def wrap(line: str) -> str:
     A line short enough and without tabs or other control characters needs no wrapping: it
     comes back as textwrap.fill gives it (its trailing spaces dropped) without textwrap's cost.
     """
-    if len(line) <= TEXT_WIDTH and line.isprintable():
+    if not line.isprintable():
+        return textwrap.fill(line, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
+    if len(line) <= TEXT_WIDTH:
         return line.rstrip(" ")
-    return textwrap.fill(line, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(_wrapped(line))
+
+
+_SPACES = re.compile("( +)")
+
+
+def _wrapped(line: str) -> list[str]:
+    """The lines textwrap gives a printable line (its only whitespace the space), in its steps.
+
+    TextWrapper._wrap_chunks with break_long_words and break_on_hyphens off: words and runs
+    of spaces are the chunks; a line's leading run is dropped (but the first's), so is its
+    trailing one; a word longer than the width has a line of its own. Compared with
+    textwrap.fill in tests/unit/delivery/test_messages.py.
+    """
+    chunks = [chunk for chunk in _SPACES.split(line) if chunk]
+    chunks.reverse()
+    lines: list[str] = []
+    while chunks:
+        if lines and chunks[-1][0] == " ":
+            chunks.pop()
+        current: list[str] = []
+        length = 0
+        while chunks and length + len(chunks[-1]) <= TEXT_WIDTH:
+            length += len(chunks[-1])
+            current.append(chunks.pop())
+        if chunks and not current and len(chunks[-1]) > TEXT_WIDTH:
+            current.append(chunks.pop())
+        if current and current[-1][0] == " ":
+            current.pop()
+        if current:
+            lines.append("".join(current))
+    return lines
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:
@@ -150,6 +183,57 @@ class _Values:
 
     def marked(self) -> dict[str, str]:
         return {**self.plain, **_LINK_MARK}
+
+
+#: What a page shows the same in every message of a form and language (its shape's key).
+_PAGE_FIXED: Final = ("lang", "organisation", "sender_address")
+#: The page's values of each message's own (the templates test only whether they are set).
+_PAGE_OWN: Final = ("subject", "preheader", "link", "unsubscribe_url")
+#: A mark standing for the n-th value of a message's own: private-use characters, which no
+#: value holds (`one_line` and `_CONTROL` remove them) nor the templates.
+_MARK = re.compile("\uf8f0([0-9]+)\uf8f1")
+
+
+def _mark(n: int) -> Markup:
+    return Markup("\uf8f0{}\uf8f1").format(n)
+
+
+def _block_value(block: Mapping[str, Any]) -> Any:
+    return block["label"] if block["kind"] == "button" else block.get("html", block.get("text"))
+
+
+@dataclass(frozen=True)
+class _Skeleton:
+    """A template rendered once for a shape of page: its text between the values' marks."""
+
+    #: Text, value index, text, value index, ... text.
+    pieces: tuple[str | int, ...]
+    #: The fixed text held a mark itself: each message is rendered whole.
+    whole: bool = False
+
+    @classmethod
+    def of(cls, template: Any, page: Mapping[str, Any], blocks: list[dict[str, Any]]) -> _Skeleton:
+        marks = {key: _mark(n) for n, key in enumerate(_PAGE_OWN)}
+        first = len(_PAGE_OWN)
+        marked_blocks = [
+            {"kind": b["kind"], "label": _mark(first + n), "html": _mark(first + n),
+             "text": _mark(first + n)}
+            for n, b in enumerate(blocks)
+        ]  # fmt: skip
+        # A value only tested (`{% if preheader %}`) keeps its truth: the shape says it.
+        rendered = template.render(
+            **{**page, **{k: (marks[k] if page[k] else page[k]) for k in _PAGE_OWN}},
+            blocks=marked_blocks,
+        )
+        parts = _MARK.split(rendered)
+        pieces: list[str | int] = [int(part) if n % 2 else part for n, part in enumerate(parts)]
+        fixed = "".join(p for p in pieces if isinstance(p, str))
+        if "\uf8f0" in fixed or "\uf8f1" in fixed:
+            return cls((), whole=True)
+        return cls(tuple(pieces))
+
+    def fill(self, values: list[Any]) -> str:
+        return "".join(p if isinstance(p, str) else values[p] for p in self.pieces)
 
 
 class MessageRenderer:
@@ -169,6 +253,7 @@ class MessageRenderer:
             lstrip_blocks=True,
             auto_reload=False,  # the package's own templates: no stat of the file per message
         )
+        self._skeletons: dict[tuple[Any, ...], _Skeleton] = {}
 
     def _message(self, form_id: str) -> tuple[FormDefinition, MessageTemplate]:
         definition = self.definitions.get(form_id)
@@ -238,16 +323,17 @@ class MessageRenderer:
             "unsubscribe_url": context.unsubscribe_url,
             "words": words,
         }
-        html = self._jinja.get_template("email.html").render(
-            **page, blocks=[self._html_block(b, values, locale) for b in email.blocks_for("html")]
+        html = self._page(
+            "email.html",
+            page,
+            [self._html_block(b, values, locale) for b in email.blocks_for("html")],
         )
         text = (
-            self._jinja.get_template("email.txt")
-            .render(
-                **page,
-                blocks=[self._text_block(b, values, locale) for b in email.blocks_for("text")],
-            )
-            .rstrip("\n")
+            self._page(
+                "email.txt",
+                page,
+                [self._text_block(b, values, locale) for b in email.blocks_for("text")],
+            ).rstrip("\n")
             + "\n"
         )
         return EmailRendition(
@@ -259,6 +345,32 @@ class MessageRenderer:
             locale=locale,
             unsubscribe_url=context.unsubscribe_url,
         )
+
+    def _page(self, name: str, page: Mapping[str, Any], blocks: list[dict[str, Any]]) -> str:
+        """Template `name` rendered with `page` and `blocks`, as Jinja renders it.
+
+        A campaign's messages of one form, language and kind share the whole page but for
+        its few values of their own (subject, preheader, links, the blocks' texts): the page
+        is rendered once with a mark in place of each (`_Skeleton`) and each message's
+        values, escaped as Jinja escapes them, are put in the marks' places.
+        """
+        shape = (
+            name,
+            *(page[key] for key in _PAGE_FIXED),
+            *(bool(page[key]) for key in _PAGE_OWN),
+            tuple(sorted(page["words"].items())),
+            tuple(block["kind"] for block in blocks),
+        )
+        skeleton = self._skeletons.get(shape)
+        if skeleton is None:
+            skeleton = self._skeletons[shape] = _Skeleton.of(
+                self._jinja.get_template(name), page, blocks
+            )
+        if skeleton.whole:
+            return self._jinja.get_template(name).render(**page, blocks=blocks)
+        html = name.endswith(".html")
+        own = [page[key] for key in _PAGE_OWN] + [_block_value(block) for block in blocks]
+        return skeleton.fill([escape(v) if html else str(v) for v in own])
 
     @staticmethod
     def _html_block(block: MessageBlock, values: _Values, locale: str) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import copy
 import dataclasses
 import datetime as dt
 import email.policy
+import random
+import textwrap
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,10 +26,12 @@ from forms_service.definitions.service import (
 from forms_service.delivery.gsm import count_segments
 from forms_service.delivery.interfaces import MessageContext, Purpose
 from forms_service.delivery.messages import (
+    TEXT_WIDTH,
     MessageRenderer,
     NoMessage,
     check_message,
     longest_sms_date,
+    wrap,
 )
 
 SHIPPED = Path(__file__).resolve().parents[3] / "form_definitions"
@@ -443,3 +447,47 @@ def test_a_message_and_the_mime_stdlib_agree(renderer: MessageRenderer) -> None:
     assert text is not None and html is not None
     assert text.get_content().replace("\r\n", "\n") == rendition.text
     assert html.get_content().replace("\r\n", "\n").rstrip("\n") == rendition.html.rstrip("\n")
+
+
+class _WholeRenderer(MessageRenderer):
+    """The reference: every page rendered by Jinja whole, as before pages were reused."""
+
+    def _page(self, name: str, page: Any, blocks: list[dict[str, Any]]) -> str:
+        return self._jinja.get_template(name).render(**page, blocks=blocks)
+
+
+def test_pages_reused_across_messages_read_as_jinja_renders_each_whole(
+    shipped: DefinitionSet,
+) -> None:
+    """A campaign's messages reuse their page (`_Skeleton`): each reads as its own render."""
+    reused, whole = MessageRenderer(shipped), _WholeRenderer(shipped)
+    rng = random.Random(7)
+    names = ["Zoé", "", 'O\'Hara & "Fils"', "<b>x</b>", "Anne-Marie de la Fontaine " * 3, "{{ x }}"]
+    forms = [d.id for d in shipped.values() if d.message is not None and d.message.email]
+    checked = 0
+    for _ in range(400):
+        ctx = context(
+            rng.choice(forms),
+            rng.choice(["fr", "en"]),
+            record={
+                "title": rng.choice(["Mme", "M.", "", "<i>"]),
+                "first_name": rng.choice(names),
+                "last_name": rng.choice(names),
+            },
+            link=f"{LINK}{rng.choice(['', '&x=<y>', '?a=1'])}",
+            reminder=rng.choice([0, 0, 1, 2]),
+            unsubscribe_url=rng.choice([None, f"{BASE}/u/{rng.randrange(10**6)}?a=1&b=2"]),
+            deadline=dt.date(2026, rng.randint(1, 12), rng.randint(1, 28)),
+        )
+        assert reused.render_email(ctx) == whole.render_email(ctx)
+        checked += 1
+    assert checked == 400 and len(reused._skeletons) > 4  # several shapes, each reused
+
+
+def test_wrap_cuts_lines_as_textwrap_fill_does() -> None:
+    rng = random.Random(3)
+    words = ["a", "bb", "mot", "x" * 20, "y" * 80, " ", "  ", "   ", "é", ",", "-", "\t", LINK]
+    for _ in range(20000):
+        line = "".join(rng.choice(words) for _ in range(rng.randint(0, 50)))
+        expected = textwrap.fill(line, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
+        assert wrap(line) == expected, line
