@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from forms_service.storage.pressure import ContactPressure
@@ -100,17 +100,15 @@ def count_contacts(session: Session, messages: Iterable[Counted], at: dt.datetim
         )
         for message_id in counted:
             del wanted[message_id]
-    session.add_all(
-        ContactPressure(
-            message_id=m.message_id,
-            customer_key=m.customer,
-            channel=m.channel,
-            purpose=m.purpose,
-            at=at,
-        )
-        for m in wanted.values()
-    )
-    session.flush()
+    if wanted:  # one executemany, without an ORM object a row
+        session.execute(
+            insert(ContactPressure),
+            [
+                {"message_id": m.message_id, "customer_key": m.customer, "channel": m.channel,
+                 "purpose": m.purpose, "at": at}
+                for m in wanted.values()
+            ],
+        )  # fmt: skip
 
 
 def uncount_contact(session: Session, message_id: str) -> None:

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session
 from forms_service.delivery.followup import FALLBACK_JOB, DeliveryStores
 from forms_service.delivery.gating import (
     CLEARED,
+    TAKE_DUE,
     back_to_queued,
     claim_batch,
     documents_of,
-    to_sending,
 )
 from forms_service.delivery.interfaces import (
     Channel,
@@ -335,10 +335,7 @@ def _take(session: Session, message_ids: Sequence[str], now: dt.datetime) -> set
     """Move cleared messages `queued` -> `sending`: those due that nobody took meanwhile."""
     if not message_ids:
         return set()
-    due = Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= now)
-    taken = session.connection().execute(
-        to_sending(now, *message_ids).where(due).returning(Message.id)
-    )
+    taken = session.connection().execute(TAKE_DUE, {"ids": list(message_ids), "now": now})
     return set(taken.scalars())
 
 

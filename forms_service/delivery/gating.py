@@ -13,10 +13,10 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Update, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from forms_service.consent.capacity import Bookings
 from forms_service.consent.gate import CONSENT_WITHDRAWN, Contact, Gate
@@ -35,7 +35,7 @@ from forms_service.delivery.campaigns import CampaignOptions
 from forms_service.delivery.channels import Reach, Reason, plan_channels, reach
 from forms_service.delivery.interfaces import Channel, Purpose
 from forms_service.storage.events import EventKind, record_event
-from forms_service.storage.messages import Message, MessageStatus, among
+from forms_service.storage.messages import MESSAGE_IDS, Message, MessageStatus, among
 from forms_service.storage.model import Document
 
 #: Reasons a channel is refused by the customer (the dry run's "suppressed by consent").
@@ -275,8 +275,16 @@ def claim_batch(
                 cleared.append(
                     Counted(message.id, customers[message.id], message.channel, message.purpose)
                 )
+        if cleared:  # the sweep's requeue waits from here
+            ids = [c.message_id for c in cleared]
+            session.connection().execute(_TOUCHED, {"ids": ids, "now": now})
         count_contacts(session, cleared, now)
     return outcomes
+
+
+_TOUCHED: Final = (
+    update(Message).where(Message.id.in_(MESSAGE_IDS)).values(updated_at=bindparam("now"))
+)
 
 
 def unclaimable(message: Message) -> str | None:
@@ -302,7 +310,17 @@ def _queued_rows(session: Session, message_ids: Sequence[str]) -> list[Message]:
 def documents_of(session: Session, messages: Sequence[Message]) -> dict[str, Document]:
     """Document id -> the document, for the documents of `messages` (one query)."""
     ids = {m.document_id for m in messages}
-    return {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
+    # Sending reads neither the issue snapshot nor the challenge digests (two JSON columns,
+    # most of a document's loading): not loaded, and never loaded one by one later.
+    query = (
+        select(Document)
+        .where(Document.id.in_(ids))
+        .options(
+            defer(Document.snapshot, raiseload=True),
+            defer(Document.challenge_digests, raiseload=True),
+        )
+    )
+    return {d.id: d for d in session.scalars(query)}
 
 
 def _decisions(
@@ -345,8 +363,7 @@ def _by_purpose_and_channel(messages: Sequence[Message]) -> dict[tuple[str, str]
 
 def _apply(session: Session, message: Message, decision: Decision, now: dt.datetime) -> str:
     """Record one decision of a batch: cleared (the caller counts it), deferred, suppressed."""
-    if decision.verdict is Verdict.SEND:
-        message.updated_at = now  # the sweep's requeue waits from here
+    if decision.verdict is Verdict.SEND:  # its updated_at set with the batch's (_TOUCHED)
         return CLEARED
     if decision.reason == OPTED_OUT:  # as a single send records it (no event)
         message.status = MessageStatus.SUPPRESSED
@@ -360,6 +377,10 @@ def _apply(session: Session, message: Message, decision: Decision, now: dt.datet
 
 def to_sending(now: dt.datetime, *message_ids: str) -> Update:
     """The UPDATE that takes queued messages (`queued` -> `sending`, one more attempt)."""
+    return _taking(list(message_ids), now)
+
+
+def _taking(message_ids: Any, now: Any) -> Update:
     return (
         update(Message)
         .where(among(message_ids, MessageStatus.QUEUED))
@@ -370,6 +391,16 @@ def to_sending(now: dt.datetime, *message_ids: str) -> Update:
             updated_at=now,
         )
     )
+
+
+#: `to_sending` for a group of a batch, of those due, built once: executed with
+#: `{"ids": [...], "now": now}`, it returns the ids taken (a statement built for each group
+#: cost several times the database's own work).
+TAKE_DUE: Final = (
+    _taking(MESSAGE_IDS, bindparam("now"))
+    .where(Message.next_attempt_at.is_(None) | (Message.next_attempt_at <= bindparam("now")))
+    .returning(Message.id)
+)
 
 
 def back_to_queued(*message_ids: str) -> Update:

@@ -9,7 +9,7 @@ import datetime as dt
 import secrets
 from collections.abc import Collection
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     JSON,
@@ -21,8 +21,10 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    bindparam,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import BindParameter
 
 from forms_service.storage.model import Base, _enum
 from forms_service.storage.sql import unindexed
@@ -106,13 +108,21 @@ class Message(Base):
     updated_at: Mapped[dt.datetime]
 
 
-def among(message_ids: Collection[str], *statuses: MessageStatus) -> ColumnElement[bool]:
+def among(
+    message_ids: Collection[str] | BindParameter[Any], *statuses: MessageStatus
+) -> ColumnElement[bool]:
     """The rows of `message_ids` whose status is one of `statuses`, found by their ids.
 
-    Never by `ix_messages_status_next`: a campaign's thousands of queued rows would be read
-    to find a group's ten (see storage/sql.py's `unindexed`).
+    `message_ids` is a list, or an expanding bind parameter (`MESSAGE_IDS`) for a statement
+    built once. Never by `ix_messages_status_next`: a campaign's thousands of queued rows
+    would be read to find a group's ten (see storage/sql.py's `unindexed`).
     """
-    return and_(Message.id.in_(list(message_ids)), unindexed(Message.status).in_(statuses))
+    ids = message_ids if isinstance(message_ids, BindParameter) else list(message_ids)
+    return and_(Message.id.in_(ids), unindexed(Message.status).in_(statuses))
+
+
+#: The message ids of a statement built once and executed with `{"ids": [...]}`.
+MESSAGE_IDS: Final[BindParameter[list[str]]] = bindparam("ids", expanding=True)
 
 
 class DeliveryCampaign(Base):
