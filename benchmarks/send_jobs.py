@@ -82,6 +82,8 @@ class Stack:
     queue: str = ""
     #: FORMS_DELIVERY_RECORD_EVERY of the workers (0: the default).
     record_every: int = 0
+    #: FORMS_DELIVERY_BATCH_SIZE of the campaign's jobs (0: the default).
+    batch_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ def _env(var_dir: Path, gateway: Gateway, stack: Stack) -> dict[str, str]:
         env["FORMS_JOBS_QUEUE"] = stack.queue
     if stack.record_every:
         env["FORMS_DELIVERY_RECORD_EVERY"] = str(stack.record_every)
+    if stack.batch_size:
+        env["FORMS_DELIVERY_BATCH_SIZE"] = str(stack.batch_size)
     env.update({f"FORMS_{k.upper()}": str(v) for k, v in gateway.settings().items()})
     env.update(
         FORMS_VAR_DIR=str(var_dir),
@@ -157,6 +161,8 @@ def _prepare(var_dir: Path, gateway: Gateway, count: int, stack: Stack) -> Any:
         stack_settings["database_url"] = stack.database_url
     if stack.broker_url:
         stack_settings.update(jobs_broker_url=stack.broker_url, jobs_queue=stack.queue)
+    if stack.batch_size:
+        stack_settings["delivery_batch_size"] = stack.batch_size
     settings = ensure_secrets(
         Settings(
             var_dir=var_dir,
@@ -299,7 +305,11 @@ def run(
             _database(stack.database_url, name) as database_url,
         ):
             run_stack = Stack(
-                database_url, stack.broker_url, name if stack.broker_url else "", stack.record_every
+                database_url,
+                stack.broker_url,
+                name if stack.broker_url else "",
+                stack.record_every,
+                stack.batch_size,
             )
             var_dir = Path(directory)
             runtime = _prepare(var_dir, gateway, count, run_stack)
@@ -384,6 +394,12 @@ def main() -> None:
         help="messages taken and recorded per transaction (FORMS_DELIVERY_RECORD_EVERY)",
     )
     parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=0,
+        help="messages a send job sends (FORMS_DELIVERY_BATCH_SIZE)",
+    )
+    parser.add_argument(
         "--no-pipelining",
         action="store_true",
         help="the SMTP server does not advertise PIPELINING (the provider then sends a "
@@ -395,8 +411,12 @@ def main() -> None:
         f"{'broker ' + args.broker.split('://')[0] if args.broker else 'filesystem broker'}"
     )
     every = args.record_every or "default"
-    print(f"benchmarks/send_jobs.py --count {args.count}: {where}, record every {every}")
-    stack = Stack(args.postgres, args.broker, "", args.record_every)
+    batch = args.batch_size or "default"
+    print(
+        f"benchmarks/send_jobs.py --count {args.count}: {where}, "
+        f"jobs of {batch} messages, record every {every}"
+    )
+    stack = Stack(args.postgres, args.broker, "", args.record_every, args.batch_size)
     channels = args.channels.split(",")
     if "email" in channels:
         advertised = "not advertising" if args.no_pipelining else "advertising"

@@ -382,12 +382,12 @@ class Settings(BaseModel):
         600, "the sweep hands a message still queued this long to a job again", ge=0
     )
     delivery_batch_size: int = _setting(
-        50, "messages a send job claims, reads and hands over on one provider session", ge=1
+        200, "messages a send job claims, reads and hands over on one provider session", ge=1
     )
     delivery_record_every: int = _setting(
-        10,
+        25,
         "messages of a send job taken and recorded in one transaction (a worker killed "
-        "mid-job leaves at most this many `unknown`)",
+        "mid-job leaves at most twice this many `unknown`)",
         ge=1,
     )
     delivery_email_rate: float = _setting(

@@ -29,8 +29,8 @@ class DeliverySettings:
         batch_size: messages a `delivery.send_batch` job sends (one claim, one read of the
             records, one provider session).
         record_every: messages of a batch taken (`sending`) and recorded in one transaction:
-            a worker killed mid-batch leaves at most this many for the sweep to mark
-            `unknown` (1: one at most, one transaction a message).
+            a worker killed mid-batch leaves at most twice this many (the group handed over
+            and the one taken next) for the sweep to mark `unknown` (1: two at most).
     """
 
     max_attempts: int = 6
@@ -39,8 +39,8 @@ class DeliverySettings:
     sending_timeout: dt.timedelta = dt.timedelta(minutes=10)
     rates: Mapping[str, float] = field(default_factory=dict)
     requeue_after: dt.timedelta = dt.timedelta(minutes=10)
-    batch_size: int = 50
-    record_every: int = 10
+    batch_size: int = 200
+    record_every: int = 25
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

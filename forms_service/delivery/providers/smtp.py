@@ -432,9 +432,7 @@ def _pipelined_sendmail(session: smtplib.SMTP, sender: str, recipient: str, data
     """
     size = f" SIZE={len(data)}" if session.has_extn("size") else ""
     session.send(
-        f"MAIL FROM:{smtplib.quoteaddr(sender)}{size}\r\n"
-        f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\n"
-        "DATA\r\n"
+        f"MAIL FROM:{_path(sender)}{size}\r\nRCPT TO:{_path(recipient)}\r\nDATA\r\n"
     )
     mail, rcpt, start = session.getreply(), session.getreply(), session.getreply()
     if start[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
@@ -458,6 +456,15 @@ def _pipelined_sendmail(session: smtplib.SMTP, sender: str, recipient: str, data
     if code != 250:
         _reset(session, code)
         raise smtplib.SMTPDataError(code, reply)
+
+
+#: A bare mailbox (`local@domain`, no name, bracket, space or comment).
+_BARE_MAILBOX = re.compile(r"[^\s<>()\[\]\\,;:\"@]+@[^\s<>()\[\]\\,;:\"@]+")
+
+
+def _path(address: str) -> str:
+    """`<address>` as smtplib.quoteaddr gives it, without its parsing for a bare mailbox."""
+    return f"<{address}>" if _BARE_MAILBOX.fullmatch(address) else smtplib.quoteaddr(address)
 
 
 def _reset(session: smtplib.SMTP, code: int) -> None:
