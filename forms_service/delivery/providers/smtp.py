@@ -431,9 +431,7 @@ def _pipelined_sendmail(session: smtplib.SMTP, sender: str, recipient: str, data
     what sendmail raises, for the same replies, after the same RSET.
     """
     size = f" SIZE={len(data)}" if session.has_extn("size") else ""
-    session.send(
-        f"MAIL FROM:{_path(sender)}{size}\r\nRCPT TO:{_path(recipient)}\r\nDATA\r\n"
-    )
+    session.send(f"MAIL FROM:{_path(sender)}{size}\r\nRCPT TO:{_path(recipient)}\r\nDATA\r\n")
     mail, rcpt, start = session.getreply(), session.getreply(), session.getreply()
     if start[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
         # A relay that opened the content all the same: end it empty, then reset.
