@@ -157,6 +157,8 @@ class Job:
     username: str = ""
     password: str = ""
     dlr_url: str = ""
+    #: The e-mail's bytes for the baseline (a file; empty: one built from `email_message`).
+    message_file: str = ""
 
 
 def _smtp_settings(job: Job) -> SmtpSettings:
@@ -208,7 +210,11 @@ def run_job(job: Job) -> int:
         provider.close()
     elif job.channel == "email":
         builder = SmtpProvider(_smtp_settings(job))
-        data = builder.message_bytes(builder.build(email_message(0)))
+        data = (
+            Path(job.message_file).read_bytes()
+            if job.message_file
+            else builder.message_bytes(builder.build(email_message(0)))
+        )
         sender = verp_address("bounces@example.org", "m0")
         with smtplib.SMTP("127.0.0.1", job.smtp_port) as session:
             for _ in range(job.count):
