@@ -58,7 +58,7 @@ from forms_service.definitions.fieldtypes import FIELD_TYPES, PairCheck  # noqa:
 from forms_service.definitions.fieldtypes.postcode import postcode_directory  # noqa: E402
 from forms_service.definitions.model import FormDefinition  # noqa: E402
 from forms_service.intake.mailroom.answers import answer_of, inked  # noqa: E402
-from forms_service.intake.mailroom.suggestions import suggest_page  # noqa: E402
+from forms_service.intake.mailroom.suggestions import letters_of, suggest_page  # noqa: E402
 from ocr.engines.pytesseract_engine import read_full_page  # noqa: E402
 from ocr.engines.tesserocr_engine import TesserocrEngine  # noqa: E402
 from ocr.geometry import PageGeometry, Zone, ZoneKind  # noqa: E402
@@ -280,7 +280,8 @@ def _read(sample: Sample) -> tuple[int, Any]:
     probabilities: dict[str, float] = {}
     if _HANDPRINT:
         # What the mailroom stores: each reading's suggestion, searched with its checks.
-        suggested = suggest_page(page, context.checks, context.pairs)
+        letters = letters_of({field: FIELD_TYPES[t] for field, t in types.items()})
+        suggested = suggest_page(page, context.checks, context.pairs, letters)
         page = [s.reading for s in suggested]
         probabilities = {
             s.reading.field: float(s.evidence["suggestion_probability"])

@@ -11,8 +11,10 @@ if [ "${1:-}" = "--tests" ]; then
   packages+=(chromium poppler-utils qpdf pdftk-java postgresql redis-server gettext
              fonts-breip fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-liberation
              # Handwriting fonts of the handprint model (scripts/train_handprint.py trains on
-             # the first line, the tests and benchmarks/scan_accuracy.py measure on the second).
+             # the first line, the text-box model on the second too; the tests and
+             # benchmarks/scan_accuracy.py measure on the third).
              fonts-bwht fonts-kiloji fonts-seto fonts-rufscript fonts-cabinsketch
+             fonts-dancingscript fonts-kristi fonts-kaushanscript fonts-leckerli-one fonts-opendyslexic
              fonts-dkg-handwriting fonts-sjfonts fonts-klee fonts-yusei-magic
              # Kannel's bearerbox and smsbox, and fakesmsc (its test SMSC, in kannel-extras):
              # the SMS tests and benchmarks/send.py run them; `make run` too when installed.

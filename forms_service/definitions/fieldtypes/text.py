@@ -13,6 +13,7 @@ from forms_service.definitions.fieldtypes.base import (
     WidgetKind,
     edit_distance,
 )
+from forms_service.definitions.fieldtypes.letters import shipped_letters
 
 
 class TextType(FieldType):
@@ -23,6 +24,7 @@ class TextType(FieldType):
     ocr_charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸ0123456789 -'/,."
     html_attributes = {"autocomplete": "on"}
     acroform_kinds = frozenset({"text"})
+    letters = "text"
 
     def comparison_key(self, value: str | None) -> str | None:
         return None if value is None else value.casefold()
@@ -50,6 +52,7 @@ class EmailType(FieldType):
     html_attributes = {"type": "email", "inputmode": "email", "autocomplete": "email"}
     paper_checked = True
     lower_case = True
+    letters = "email"
     failed_check = "email_domain_unknown"
     name_hint = re.compile(r"e-?mail|courriel", re.I)
     _SYNTAX = re.compile(
@@ -66,6 +69,11 @@ class EmailType(FieldType):
     def plausible(self, value: str, rules: Rules, choices: Sequence[Choice]) -> bool:
         """An address at one of the KNOWN_EMAIL_DOMAINS."""
         return value.rpartition("@")[2] in KNOWN_EMAIL_DOMAINS
+
+    def letters_log_probability(self, text: str) -> float:
+        """How likely the local part's letters are in a person's address (letters.py)."""
+        local, at, _domain = text.rpartition("@")
+        return shipped_letters("email").log_probability(local if at else text)
 
     def repairs(self, text: str) -> tuple[str, ...]:
         """The address with its domain replaced by the nearest known ones (DOMAIN_EDITS)."""

@@ -22,7 +22,7 @@ from forms_service.intake.mailroom.identification import (
     Identity,
     PageException,
 )
-from forms_service.intake.mailroom.suggestions import suggest_page
+from forms_service.intake.mailroom.suggestions import letters_of, suggest_page
 from forms_service.issuing.layout import LAYOUTS, UnknownLayoutVersion, answer_zones
 from forms_service.storage.filestore import FileStore
 from ocr.align import set_upright
@@ -212,7 +212,12 @@ def read_scanned_page(
         skew=reading.skew,
         zones=tuple(
             _stored(s.reading, files, engine.name, s.evidence)
-            for s in suggest_page(_readings(reading), context.checks, context.pairs)
+            for s in suggest_page(
+                _readings(reading),
+                context.checks,
+                context.pairs,
+                letters_of({f.name: f.type for f in definition.fields}),
+            )
         ),
     )
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from forms_service.definitions.fieldtypes import PairCheck, PaperCheck, edit_distance
+from forms_service.definitions.fieldtypes import FieldType, PairCheck, PaperCheck, edit_distance
 from ocr.alternatives import LIMIT, NEGLIGIBLE, Alternatives, Suggestion, ranked
 from ocr.geometry import ZoneKind
 from ocr.interfaces import PairCheck as ReadPair
@@ -37,6 +37,14 @@ from ocr.model import Reading, ReviewReason
 SHOWN = 3
 #: Probability given to a character the reader did not offer (a repaired e-mail domain's).
 UNOFFERED = 0.01
+#: Weight of the type's letter model (a name's, an e-mail local part's) against the
+#: readers' probabilities: the combination's probability times its letters' to this power
+#: (1 would be Bayes' rule; the readers' mixed scores are not calibrated well enough for
+#: it: 1 measured worse than 0.5 on the benchmark, docs/ocr.md).
+LETTER_WEIGHT = 0.5
+#: ... among the combinations at least this share as likely to the readers as the most
+#: likely one: below it, the readers saw something else (a clear "B" is not made a "P").
+RIVAL = 0.25
 
 
 @dataclass(frozen=True)
@@ -103,42 +111,82 @@ def within(
     return kept
 
 
+Letters = Callable[[str], float]
+"""How likely a value's letters are (log), as its field's type writes them (fieldtypes/letters.py)."""
+
+
 def _search(
-    alternatives: Alternatives, check: PaperCheck, confirmed: Callable[[str], bool] | None
+    alternatives: Alternatives,
+    grade_of: Callable[[str], int],
+    confirmed: Callable[[str], bool] | None,
+    letters: Letters | None = None,
+    target: int | None = None,
 ) -> Suggestion | None:
     """The likeliest combination of the strictest grade found, in one best-first pass.
 
     Grades: 1 the type accepts it, 2 it is also plausible (a listed postcode), 3 the field
-    read beside it also confirms it (its city). The probability is the combination's
-    share of all combinations found of that grade.
+    read beside it also confirms it (its city). With `letters` (an e-mail's local part, a
+    name), each combination's probability is weighed by its letters' against the
+    reading's (the readers see the ink, the letter model what people write): it only
+    re-ranks the combinations the search reaches, as likely under the readers as before. The probability is the combination's share of all combinations found of that
+    grade, weighed alike. `target`: the strictest grade `grade_of` gives (known, the search
+    stops sooner).
     """
-    target = 3 if confirmed is not None else 2
-    best: dict[int, tuple[str, float]] = {}
+    target = target or (3 if confirmed is not None else 2)
+    best: dict[int, tuple[str, float, float]] = {}
+    first: dict[int, float] = {}  # the most probable combination's probability per grade
     mass = dict.fromkeys(range(1, 4), 0.0)
     tried = 0
+    reference: float | None = None
+    top = 1.0
     for text, probability in ranked(alternatives, LIMIT):
         tried += 1
-        if target in best and probability < best[target][1] * NEGLIGIBLE:
+        if target in first and probability < first[target] * NEGLIGIBLE:
             break
-        grade = check.grade(text)
+        grade = grade_of(text)
         if grade == 2 and confirmed is not None and confirmed(text):
             grade = 3
+        if not grade:
+            continue
+        weight = probability
+        if letters is not None:
+            known = letters(text)
+            if reference is None:
+                reference, top = known, probability
+            gain = LETTER_WEIGHT * (known - reference)
+            # Letters decide between readings the readers find alike, never against a
+            # clear reading: a combination far less likely to them can only lose.
+            weight *= math.exp(min(50.0, gain) if probability >= RIVAL * top else min(0.0, gain))
         for level in range(1, grade + 1):
-            mass[level] += probability
-            best.setdefault(level, (text, probability))
+            mass[level] += weight
+            first.setdefault(level, probability)
+            if level not in best or weight > best[level][1]:
+                best[level] = (text, weight, probability)
     if not best:
         return None
     level = max(best)
-    text, probability = best[level]
-    return Suggestion(text, round(probability / mass[level], 4), round(probability, 6), tried)
+    text, weight, probability = best[level]
+    return Suggestion(text, round(weight / mass[level], 4), round(probability, 6), tried)
 
 
 def _pair_of(field: str, pairs: Sequence[ReadPair]) -> ReadPair | None:
     return next((pair for pair in pairs if pair.field == field), None)
 
 
+def _corrected(reading: Reading, value: str) -> Reading:
+    """The reading with another value, for a clerk to confirm (never applied as it is)."""
+    warnings = reading.warnings
+    if ReviewReason.CORRECTED_BY_CHECK not in warnings:
+        warnings = (*warnings, ReviewReason.CORRECTED_BY_CHECK)
+    return replace(reading, value=value, warnings=warnings, confidence=min(reading.confidence, 0.5))
+
+
 def suggest(
-    reading: Reading, check: ValueCheck | None, pair: ReadPair | None, other: str | None
+    reading: Reading,
+    check: ValueCheck | None,
+    pair: ReadPair | None,
+    other: str | None,
+    letters: Letters | None = None,
 ) -> Suggested:
     """Search one reading's alternatives with its field's check (and the pair's, if any).
 
@@ -147,11 +195,25 @@ def suggest(
         check: the field's paper check (the registry's PaperCheck), if any.
         pair: the check confirming the field by another read beside it (postcode, city).
         other: the value read in that other field.
+        letters: how likely a value's letters are, when the field's type knows
+            (FieldType.letters_log_probability): a text box with no check is then
+            searched with it alone.
     """
     read = reading.read or reading.value or ""
     alternatives = probabilities(reading)
     prior = math.prod(choices[0][1] for choices in alternatives) if alternatives else 0.0
     evidence: dict[str, Any] = {"ocr_value": read}
+    if not isinstance(check, PaperCheck) and letters is not None and read:
+        found = _search(alternatives, lambda _text: 1, None, letters, target=1)
+        value = found.value if found else read
+        evidence.update(
+            characters=characters(value, alternatives),
+            suggestion_probability=found.probability if found else round(prior, 4),
+            cross_checks=[],
+        )
+        return Suggested(
+            reading if value == reading.value else _corrected(reading, value), evidence
+        )
     if not isinstance(check, PaperCheck) or not read:
         evidence.update(
             characters=characters(read, alternatives) if reading.kind is ZoneKind.COMB else [],
@@ -165,7 +227,9 @@ def suggest(
         return pair is not None and other is not None and pair(text, other) is PairVerdict.CONFIRMED
 
     charsets = check.cell_charsets(len(alternatives)) if reading.kind is ZoneKind.COMB else None
-    found = _search(within(alternatives, charsets), check, confirmed if paired else None)
+    found = _search(
+        within(alternatives, charsets), check.grade, confirmed if paired else None, letters
+    )
     value, probability = (found.value, found.probability) if found else (read, prior)
     if not check.plausible(value):
         repaired = check.field_type.repairs(value)
@@ -193,12 +257,7 @@ def suggest(
         cross_checks=cross,
     )
     if value != reading.value:
-        warnings = reading.warnings
-        if ReviewReason.CORRECTED_BY_CHECK not in warnings:
-            warnings = (*warnings, ReviewReason.CORRECTED_BY_CHECK)
-        reading = replace(
-            reading, value=value, warnings=warnings, confidence=min(reading.confidence, 0.5)
-        )
+        reading = _corrected(reading, value)
     return Suggested(reading, evidence)
 
 
@@ -206,8 +265,13 @@ def suggest_page(
     readings: Sequence[Reading],
     checks: Mapping[str, ValueCheck],
     pairs: Sequence[ReadPair | PairCheck] = (),
+    letters: Mapping[str, Letters] | None = None,
 ) -> list[Suggested]:
-    """Every reading of a page with its suggestion; marks and empty boxes as they are."""
+    """Every reading of a page with its suggestion; marks and empty boxes as they are.
+
+    `letters` gives, per field whose type has a letter model (`letters_of`), how likely a
+    value's letters are.
+    """
     values = {r.field: r.value for r in readings if r.value is not None}
     suggested = []
     for reading in readings:
@@ -216,8 +280,21 @@ def suggest_page(
             continue
         pair = _pair_of(reading.field, pairs)
         other = values.get(pair.other) if pair is not None else None
-        suggested.append(suggest(reading, checks.get(reading.field), pair, other))
+        suggested.append(
+            suggest(
+                reading, checks.get(reading.field), pair, other, (letters or {}).get(reading.field)
+            )
+        )
     return [_confirming(s, suggested, pairs) for s in suggested]
+
+
+def letters_of(types: Mapping[str, FieldType]) -> dict[str, Letters]:
+    """Per field (name -> its type), how likely its values' letters are, for the types that know."""
+    return {
+        field: field_type.letters_log_probability
+        for field, field_type in types.items()
+        if field_type.letters is not None
+    }
 
 
 def _confirming(
@@ -239,7 +316,13 @@ def _confirming(
     if code is None or pair(code, value) is PairVerdict.CONFIRMED:
         return found
     listed = pair.field_type.suggest_confirming(code)
-    if listed is None or edit_distance(value.upper(), listed) > max(1, len(listed) // 4):
+    # The reading as read, or as its letters suggested (the two may differ by a letter).
+    near = (
+        min(edit_distance(text.upper(), listed) for text in {value, reading.read or value})
+        if listed
+        else 0
+    )
+    if listed is None or near > max(1, len(listed) // 4):
         return found
     cross = {"code": pair.field_type.failed_check, "fields": [pair.field, pair.other]}
     evidence = {

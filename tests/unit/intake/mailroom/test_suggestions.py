@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from forms_service.definitions.fieldtypes import FIELD_TYPES, PairCheck, Rules
-from forms_service.intake.mailroom.suggestions import Suggested, suggest_page
+from forms_service.intake.mailroom.suggestions import Letters, Suggested, letters_of, suggest_page
 from ocr.geometry import ZoneKind
 from ocr.interfaces import ValueCheck
 from ocr.model import Reading, ReviewReason
@@ -152,3 +152,44 @@ def test_an_iban_bank_code_misread_as_letters_is_read_as_digits() -> None:
         cells[position] = [("O", 0.7), ("0", 0.25), ("D", 0.05)]
     found = _one([_comb("iban", cells, (ReviewReason.FAILED_CHECK,))], {"iban": _check("iban")})
     assert found.reading.value == IBAN
+
+
+def _text(field: str, cells: Sequence[Sequence[tuple[str, float]]]) -> Reading:
+    read = "".join(choices[0][0] for choices in cells)
+    alternatives = tuple(tuple(choices) for choices in cells)
+    return Reading(field, ZoneKind.TEXT, read, 0.5, b"", (), read=read, alternatives=alternatives)
+
+
+def _letters() -> dict[str, Letters]:
+    return letters_of({"email": FIELD_TYPES["email"], "last_name": FIELD_TYPES["text"]})
+
+
+def test_letters_choose_between_two_readings_the_readers_find_alike() -> None:
+    # "nicolas.bon?et@orange.fr": the readers hesitate between "m" and "n".
+    cells = [*_certain("nicolas.bon"), [("m", 0.5), ("n", 0.45)], *_certain("et@orange.fr")]
+    checks = {"email": _check("email")}
+    without = suggest_page([_text("email", cells)], checks)[0]
+    assert without.reading.value == "nicolas.bonmet@orange.fr"
+    found = suggest_page([_text("email", cells)], checks, (), _letters())[0]
+    assert found.reading.value == "nicolas.bonnet@orange.fr"
+    assert ReviewReason.CORRECTED_BY_CHECK in found.reading.warnings
+    assert 0.5 < found.evidence["suggestion_probability"] < 1.0
+
+
+def test_letters_never_overturn_a_clear_reading() -> None:
+    # The readers saw an "m" four times likelier than an "n": what is written stands.
+    cells = [*_certain("nicolas.bon"), [("m", 0.8), ("n", 0.15)], *_certain("et@orange.fr")]
+    found = suggest_page([_text("email", cells)], {"email": _check("email")}, (), _letters())
+    assert found[0].reading.value == "nicolas.bonmet@orange.fr"
+    assert not found[0].reading.warnings
+
+
+def test_a_name_with_no_check_is_searched_with_its_letters_alone() -> None:
+    cells = [*_certain("L"), [("F", 0.5), ("E", 0.4)], *_certain("MAIRE")]
+    found = suggest_page([_text("last_name", cells)], {}, (), _letters())[0]
+    assert found.reading.value == "LEMAIRE"
+    assert found.reading.warnings == (ReviewReason.CORRECTED_BY_CHECK,)
+    assert found.evidence["ocr_value"] == "LFMAIRE"
+    assert [c["c"] for c in found.evidence["characters"]] == list("LEMAIRE")
+    # Without the letter model (a caller that gives none), the reading is left as read.
+    assert suggest_page([_text("last_name", cells)], {})[0].reading.value == "LFMAIRE"
