@@ -57,13 +57,17 @@ def _counting_server(
     """Counts the e-mails it takes; the first of the workers' is kept in file `keep`."""
     from aiosmtpd.controller import Controller
 
+    from forms_service.delivery.local_mail import advertising_pipelining
+
     class Counting:
         async def handle_EHLO(
             self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
         ) -> list[str]:
             """PIPELINING advertised as `make run`'s local server does (unless --no-pipelining)."""
-            session.host_name = hostname
-            return [*responses[:-1], "250-PIPELINING", responses[-1]] if pipelining else responses
+            if not pipelining:
+                session.host_name = hostname
+                return responses
+            return advertising_pipelining(session, hostname, responses)
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             kept = Path(keep)

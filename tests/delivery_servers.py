@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from forms_service.delivery.local_mail import advertising_pipelining
+
 USERNAME, PASSWORD = "relay-user", "relay-password-for-tests"
 
 
@@ -66,10 +68,10 @@ class RecordingHandler:
         hostname: str,
         responses: list[str],
     ) -> list[str]:
-        session.host_name = hostname
         if not self.pipelining:
+            session.host_name = hostname
             return responses
-        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return advertising_pipelining(session, hostname, responses)
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any

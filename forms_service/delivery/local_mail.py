@@ -97,6 +97,12 @@ class MailDirectory:
         return (self.directory / name).read_bytes()
 
 
+def advertising_pipelining(session: Session, hostname: str, responses: list[str]) -> list[str]:
+    """What an aiosmtpd `handle_EHLO` hook answers to add PIPELINING to EHLO's extensions."""
+    session.host_name = hostname
+    return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
 class _Handler:
     def __init__(
         self, mails: MailDirectory, bounce_local_part: str, on_bounce: BounceHook | None
@@ -120,8 +126,7 @@ class _Handler:
         aiosmtpd answers commands in the order they come, whether one by one or several in
         one write, and a client sends a message's content only after DATA's 354.
         """
-        session.host_name = hostname
-        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return advertising_pipelining(session, hostname, responses)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
