@@ -31,7 +31,7 @@ def record_sent_many(
     """`record_sent` for each (message id, result), in three statements whatever their number.
 
     A report may have come first (a bounce arrives while its group is still being handed
-    over): the report settled the row and wrote its `sent` event (`record_report_of`), so
+    over): the report settled the row and wrote its `sent` event (`FollowUp.record_report`), so
     only the rows still `sending` (or `unknown`, if a sweep gave up on them) become `sent`
     and get their event here.
     """
